@@ -1,0 +1,749 @@
+//! `Origin`: an HTTP/1.1 origin server inside the test process, on 127.0.0.1:0.
+//!
+//! One thread accepts, one thread serves each connection (keep-alive, Content-Length
+//! and chunked request bodies). Every response carries `X-Origin: NAME`; every
+//! request is counted and recorded for assertions. `set_mode` switches its
+//! behaviour at run time (fail, close, hang, go slow). Dropping it stops every
+//! thread within a bounded time.
+//!
+//! Built-in endpoints (in `Mode::Normal` and `Mode::Slow`):
+//! - `/bytes/N`: N bytes of `Pattern::new(N)` with Content-Length
+//! - `/chunked/N`: the same bytes, chunked, in chunks of varied size
+//! - `/close/N`: the same bytes, no Content-Length, `Connection: close`
+//! - `/sha256`: `HEX LEN` of the request body
+//! - `/redirect?to=URL`: 302 with `Location: URL`
+//! - `/content-location?to=URL`: 200 with `Content-Location: URL` and `URI: URL`
+//! - `/headers`: the request head exactly as received
+//! - `/status/NNN`: that status (no body for 1xx, 204, 304)
+//! - `/hop`: a response carrying hop-by-hop headers (Connection-listed, Keep-Alive,
+//!   Proxy-Authenticate, TE, Trailer, Upgrade) beside `X-End-To-End: kept`
+//! - anything else: 200 `origin NAME`
+//!
+//! A response to HEAD never has a body (its head is the one GET would get).
+
+use super::data::{hex, Pattern};
+use sha2::{Digest, Sha256};
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How the origin answers, switchable at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Built-in endpoints; `origin NAME` elsewhere.
+    Normal,
+    /// Every request gets this status (body `origin NAME status N` where allowed).
+    Status(u16),
+    /// Reads the request, then closes the connection without a byte of response.
+    CloseWithoutResponse,
+    /// Reads the request and never answers (until the origin is dropped).
+    Hang,
+    /// Waits this long after reading the request, then answers as `Normal`.
+    Slow(Duration),
+}
+
+/// One request as the origin received it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    /// The request target exactly as received (origin form: path and query).
+    pub target: String,
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    pub version: String,
+    /// Header fields in the order received, names as spelled on the wire.
+    pub headers: Vec<(String, String)>,
+    /// The request head verbatim, request line to the empty line included.
+    pub head: Vec<u8>,
+    pub body_len: u64,
+    pub body_sha256: String,
+    /// The first 64 KiB of the body.
+    pub body_prefix: Vec<u8>,
+    /// Which of this origin's connections carried it (0, 1, 2 … in accept order).
+    pub connection: usize,
+    pub peer: SocketAddr,
+}
+
+impl Recorded {
+    /// Every value of header `name` (case-insensitive), in order.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        super::header_values(&self.headers, name)
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_all(name).into_iter().next()
+    }
+
+    /// Header names in order, lower-cased.
+    pub fn header_names(&self) -> Vec<String> {
+        self.headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect()
+    }
+}
+
+/// Longest request head the origin accepts.
+const MAX_HEAD: usize = 64 * 1024;
+/// How often blocked reads wake up to look at the shutdown flag.
+const POLL: Duration = Duration::from_millis(50);
+/// How long a connection may stay idle before the origin closes it.
+const IDLE: Duration = Duration::from_secs(30);
+/// How long `Drop` waits for connection threads before leaving them behind.
+const STOP_WAIT: Duration = Duration::from_secs(3);
+
+struct Shared {
+    name: String,
+    mode: Mutex<Mode>,
+    extra_headers: Mutex<Vec<(String, String)>>,
+    requests: AtomicUsize,
+    connections: AtomicUsize,
+    recorded: Mutex<Vec<Recorded>>,
+    shutdown: AtomicBool,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// An origin server; stops when dropped.
+pub struct Origin {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Origin {
+    /// Starts an origin named `name` on 127.0.0.1 with an ephemeral port.
+    pub fn start(name: &str) -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding an origin on 127.0.0.1:0");
+        let addr = listener.local_addr().expect("origin address");
+        let shared = Arc::new(Shared {
+            name: name.to_string(),
+            mode: Mutex::new(Mode::Normal),
+            extra_headers: Mutex::new(Vec::new()),
+            requests: AtomicUsize::new(0),
+            connections: AtomicUsize::new(0),
+            recorded: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+        });
+        let for_acceptor = Arc::clone(&shared);
+        let acceptor = thread::Builder::new()
+            .name(format!("origin-{name}-accept"))
+            .spawn(move || accept_loop(listener, for_acceptor))
+            .expect("spawning the origin's accept thread");
+        Origin {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn addr(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *lock(&self.shared.mode) = mode;
+    }
+
+    /// Header fields added to every response from now on.
+    pub fn set_response_headers(&self, headers: &[(&str, &str)]) {
+        *lock(&self.shared.extra_headers) = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+    }
+
+    /// Requests read so far (whatever the mode did with them).
+    pub fn requests(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Every request read so far, in the order they were read.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        lock(&self.shared.recorded).clone()
+    }
+
+    /// The most recent request; panics if there is none.
+    pub fn last_request(&self) -> Recorded {
+        lock(&self.shared.recorded)
+            .last()
+            .cloned()
+            .unwrap_or_else(|| panic!("origin {} has received no request", self.name()))
+    }
+
+    /// Waits (bounded) until at least `n` requests were read; false on timeout.
+    pub fn wait_requests(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.requests() >= n {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        // Wake the blocking accept() so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(acceptor) = self.acceptor.take() {
+            let deadline = Instant::now() + STOP_WAIT;
+            while !acceptor.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(5));
+            }
+            if acceptor.is_finished() {
+                let _ = acceptor.join();
+            }
+        }
+        let threads: Vec<JoinHandle<()>> = lock(&self.shared.threads).drain(..).collect();
+        let deadline = Instant::now() + STOP_WAIT;
+        for t in threads {
+            while !t.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(5));
+            }
+            // A thread still blocked in a write after the deadline is left behind;
+            // its write timeout ends it.
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking connection thread must not take the whole origin down.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    for stream in listener.incoming() {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let index = shared.connections.fetch_add(1, Ordering::SeqCst);
+        let for_conn = Arc::clone(&shared);
+        let spawned = thread::Builder::new()
+            .name(format!("origin-{}-conn{index}", shared.name))
+            .spawn(move || {
+                let mut conn = Conn::new(stream, for_conn, index);
+                // Errors end the connection; the test sees the effect on the proxy.
+                let _ = conn.serve();
+            });
+        if let Ok(handle) = spawned {
+            let mut threads = lock(&shared.threads);
+            threads.retain(|t| !t.is_finished());
+            threads.push(handle);
+        }
+    }
+}
+
+/// One accepted connection with its input buffer.
+struct Conn {
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    index: usize,
+    peer: SocketAddr,
+    buf: Vec<u8>,
+}
+
+/// A request head parsed from the wire.
+struct Head {
+    method: String,
+    target: String,
+    version: String,
+    headers: Vec<(String, String)>,
+    raw: Vec<u8>,
+}
+
+impl Head {
+    fn header(&self, name: &str) -> Option<&str> {
+        super::header_values(&self.headers, name).into_iter().next()
+    }
+
+    fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    fn query_param(&self, key: &str) -> Option<&str> {
+        let query = self.target.split_once('?')?.1;
+        query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (k == key).then_some(v)
+        })
+    }
+
+    fn wants_close(&self) -> bool {
+        let tokens: Vec<String> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect();
+        if self.version == "HTTP/1.0" {
+            !tokens.iter().any(|t| t == "keep-alive")
+        } else {
+            tokens.iter().any(|t| t == "close")
+        }
+    }
+}
+
+/// A response the origin is about to write.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Body,
+    close: bool,
+}
+
+enum Body {
+    Bytes(Vec<u8>),
+    /// `Pattern::new(n)` with Content-Length.
+    Pattern(u64),
+    /// `Pattern::new(n)` chunked.
+    PatternChunked(u64),
+    /// `Pattern::new(n)` delimited by closing the connection.
+    PatternClose(u64),
+}
+
+impl Conn {
+    fn new(stream: TcpStream, shared: Arc<Shared>, index: usize) -> Conn {
+        let peer = stream
+            .peer_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        Conn {
+            stream,
+            shared,
+            index,
+            peer,
+            buf: Vec::new(),
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.shared.shutdown.load(Ordering::SeqCst)
+    }
+
+    fn serve(&mut self) -> io::Result<()> {
+        self.stream.set_read_timeout(Some(POLL))?;
+        self.stream
+            .set_write_timeout(Some(Duration::from_secs(10)))?;
+        loop {
+            let Some(head) = self.read_head()? else {
+                return Ok(());
+            };
+            let (body_len, body_sha256, body_prefix) = self.read_body(&head)?;
+            let record = Recorded {
+                method: head.method.clone(),
+                target: head.target.clone(),
+                version: head.version.clone(),
+                headers: head.headers.clone(),
+                head: head.raw.clone(),
+                body_len,
+                body_sha256: body_sha256.clone(),
+                body_prefix,
+                connection: self.index,
+                peer: self.peer,
+            };
+            lock(&self.shared.recorded).push(record);
+            self.shared.requests.fetch_add(1, Ordering::SeqCst);
+
+            let mode = lock(&self.shared.mode).clone();
+            let reply = match mode {
+                Mode::Normal => self.route(&head, body_len, &body_sha256),
+                Mode::Status(code) => self.status_reply(code),
+                Mode::CloseWithoutResponse => {
+                    let _ = self.stream.shutdown(Shutdown::Both);
+                    return Ok(());
+                }
+                Mode::Hang => {
+                    while !self.stopping() {
+                        thread::sleep(POLL);
+                    }
+                    return Ok(());
+                }
+                Mode::Slow(delay) => {
+                    let until = Instant::now() + delay;
+                    while Instant::now() < until {
+                        if self.stopping() {
+                            return Ok(());
+                        }
+                        thread::sleep(POLL.min(until.saturating_duration_since(Instant::now())));
+                    }
+                    self.route(&head, body_len, &body_sha256)
+                }
+            };
+            let close = reply.close || head.wants_close();
+            self.write_reply(&head, reply, close)?;
+            if close {
+                let _ = self.stream.shutdown(Shutdown::Write);
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads more input into `buf`. Ok(0) at end of input; an error on shutdown
+    /// or after `IDLE` without input.
+    fn fill(&mut self) -> io::Result<usize> {
+        let deadline = Instant::now() + IDLE;
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            if self.stopping() {
+                return Err(io::Error::other("origin shutting down"));
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(n);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    if Instant::now() >= deadline {
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection"));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads and parses a request head; None when the peer closed between requests.
+    fn read_head(&mut self) -> io::Result<Option<Head>> {
+        loop {
+            // Tolerate empty lines before a request line (RFC 9112 §2.2).
+            while self.buf.starts_with(b"\r\n") {
+                self.buf.drain(..2);
+            }
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let raw: Vec<u8> = self.buf.drain(..end + 4).collect();
+                return parse_head(raw).map(Some);
+            }
+            if self.buf.len() > MAX_HEAD {
+                self.send_error(431)?;
+                return Err(invalid("request head too large"));
+            }
+            if self.fill()? == 0 {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+    }
+
+    /// Takes exactly `n` bytes off the input, feeding them to `sink`.
+    fn take(&mut self, mut n: u64, sink: &mut dyn FnMut(&[u8])) -> io::Result<()> {
+        while n > 0 {
+            if self.buf.is_empty() && self.fill()? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let k = (self.buf.len() as u64).min(n) as usize;
+            sink(&self.buf[..k]);
+            self.buf.drain(..k);
+            n -= k as u64;
+        }
+        Ok(())
+    }
+
+    /// Takes one CRLF-terminated line off the input (without the CRLF).
+    fn line(&mut self) -> io::Result<String> {
+        loop {
+            if let Some(end) = find(&self.buf, b"\r\n") {
+                let line: Vec<u8> = self.buf.drain(..end + 2).collect();
+                return Ok(String::from_utf8_lossy(&line[..end]).into_owned());
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err(invalid("line too long"));
+            }
+            if self.fill()? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+    }
+
+    /// Reads the request body: (length, sha256 hex, first 64 KiB).
+    fn read_body(&mut self, head: &Head) -> io::Result<(u64, String, Vec<u8>)> {
+        let mut hasher = Sha256::new();
+        let mut prefix = Vec::new();
+        let mut len = 0u64;
+        let mut sink = |data: &[u8]| {
+            hasher.update(data);
+            let room = (64 * 1024usize).saturating_sub(prefix.len());
+            prefix.extend_from_slice(&data[..room.min(data.len())]);
+            len += data.len() as u64;
+        };
+        let chunked = head
+            .header("transfer-encoding")
+            .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+        if chunked {
+            loop {
+                let size_line = self.line()?;
+                let size_text = size_line.split(';').next().unwrap_or("").trim();
+                let size = u64::from_str_radix(size_text, 16)
+                    .map_err(|_| invalid("bad chunk size line"))?;
+                if size == 0 {
+                    break;
+                }
+                self.take(size, &mut sink)?;
+                if !self.line()?.is_empty() {
+                    return Err(invalid("chunk data not followed by CRLF"));
+                }
+            }
+            // Trailer fields up to the empty line.
+            while !self.line()?.is_empty() {}
+        } else if let Some(cl) = head.header("content-length") {
+            let n: u64 = cl
+                .trim()
+                .parse()
+                .map_err(|_| invalid("bad Content-Length"))?;
+            self.take(n, &mut sink)?;
+        }
+        Ok((len, hex(&hasher.finalize()), prefix))
+    }
+
+    fn status_reply(&self, code: u16) -> Reply {
+        let body = if has_no_body(code) {
+            Vec::new()
+        } else {
+            format!("origin {} status {code}", self.shared.name).into_bytes()
+        };
+        Reply {
+            status: code,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: Body::Bytes(body),
+            close: false,
+        }
+    }
+
+    fn route(&self, head: &Head, body_len: u64, body_sha256: &str) -> Reply {
+        let path = head.path();
+        let text = |status: u16, body: String| Reply {
+            status,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: Body::Bytes(body.into_bytes()),
+            close: false,
+        };
+        let number = |prefix: &str| -> Option<u64> { path.strip_prefix(prefix)?.parse().ok() };
+        if let Some(n) = number("/bytes/") {
+            return Reply {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                body: Body::Pattern(n),
+                close: false,
+            };
+        }
+        if let Some(n) = number("/chunked/") {
+            return Reply {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                body: Body::PatternChunked(n),
+                close: false,
+            };
+        }
+        if let Some(n) = number("/close/") {
+            return Reply {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                body: Body::PatternClose(n),
+                close: true,
+            };
+        }
+        if let Some(code) = number("/status/") {
+            return self.status_reply(code as u16);
+        }
+        match path {
+            "/sha256" => text(200, format!("{body_sha256} {body_len}")),
+            "/headers" => Reply {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/plain".into())],
+                body: Body::Bytes(head.raw.clone()),
+                close: false,
+            },
+            "/redirect" => {
+                let to = head.query_param("to").unwrap_or("/").to_string();
+                let mut reply = text(302, format!("moved to {to}"));
+                reply.headers.push(("Location".into(), to));
+                reply
+            }
+            "/content-location" => {
+                let to = head.query_param("to").unwrap_or("/").to_string();
+                let mut reply = text(200, format!("content at {to}"));
+                reply.headers.push(("Content-Location".into(), to.clone()));
+                reply.headers.push(("URI".into(), to));
+                reply
+            }
+            "/hop" => {
+                let mut reply = text(200, "hop-by-hop headers".to_string());
+                for (n, v) in [
+                    ("Connection", "X-Hop-Listed"),
+                    ("X-Hop-Listed", "dropped"),
+                    ("Keep-Alive", "timeout=5"),
+                    ("Proxy-Authenticate", "Basic realm=\"origin\""),
+                    ("TE", "trailers"),
+                    ("Trailer", "X-Checksum"),
+                    ("Upgrade", "h2c"),
+                    ("X-End-To-End", "kept"),
+                ] {
+                    reply.headers.push((n.into(), v.into()));
+                }
+                reply
+            }
+            _ => text(200, format!("origin {}", self.shared.name)),
+        }
+    }
+
+    fn write_reply(&mut self, head: &Head, reply: Reply, close: bool) -> io::Result<()> {
+        let mut out = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
+        out.push_str(&format!("X-Origin: {}\r\n", self.shared.name));
+        for (n, v) in reply
+            .headers
+            .iter()
+            .chain(lock(&self.shared.extra_headers).iter())
+        {
+            out.push_str(&format!("{n}: {v}\r\n"));
+        }
+        let no_body = has_no_body(reply.status);
+        match &reply.body {
+            Body::Bytes(b) if !no_body => out.push_str(&format!("Content-Length: {}\r\n", b.len())),
+            Body::Pattern(n) => out.push_str(&format!("Content-Length: {n}\r\n")),
+            Body::PatternChunked(_) => out.push_str("Transfer-Encoding: chunked\r\n"),
+            _ => {}
+        }
+        if close {
+            out.push_str("Connection: close\r\n");
+        }
+        out.push_str("\r\n");
+        self.stream.write_all(out.as_bytes())?;
+        if head.method == "HEAD" || no_body {
+            return self.stream.flush();
+        }
+        match reply.body {
+            Body::Bytes(b) => self.stream.write_all(&b)?,
+            Body::Pattern(n) | Body::PatternClose(n) => {
+                let mut source = Pattern::new(n);
+                io::copy(&mut source, &mut self.stream)?;
+            }
+            Body::PatternChunked(n) => {
+                // Chunk sizes cycle so that chunk boundaries fall everywhere.
+                const SIZES: [usize; 7] = [1, 10, 100, 1000, 4096, 10_000, 65_536];
+                let mut source = Pattern::new(n);
+                let mut buf = vec![0u8; 65_536];
+                let mut i = 0;
+                while source.remaining() > 0 {
+                    let want = SIZES[i % SIZES.len()].min(source.remaining() as usize);
+                    source.read_exact(&mut buf[..want])?;
+                    self.stream.write_all(format!("{want:x}\r\n").as_bytes())?;
+                    self.stream.write_all(&buf[..want])?;
+                    self.stream.write_all(b"\r\n")?;
+                    i += 1;
+                }
+                self.stream.write_all(b"0\r\n\r\n")?;
+            }
+        }
+        self.stream.flush()
+    }
+
+    /// Answers a request the origin could not read, then the caller closes.
+    fn send_error(&mut self, status: u16) -> io::Result<()> {
+        let msg = format!(
+            "HTTP/1.1 {status} {}\r\nX-Origin: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            reason(status),
+            self.shared.name
+        );
+        self.stream.write_all(msg.as_bytes())
+    }
+}
+
+fn parse_head(raw: Vec<u8>) -> io::Result<Head> {
+    let mut fields = [httparse::EMPTY_HEADER; 128];
+    let mut req = httparse::Request::new(&mut fields);
+    match req.parse(&raw) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(invalid("incomplete request head")),
+        Err(e) => return Err(invalid(&format!("unparsable request head: {e}"))),
+    }
+    let headers = req
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    Ok(Head {
+        method: req.method.unwrap_or("").to_string(),
+        target: req.path.unwrap_or("").to_string(),
+        version: format!("HTTP/1.{}", req.version.unwrap_or(1)),
+        headers,
+        raw,
+    })
+}
+
+fn has_no_body(status: u16) -> bool {
+    (100..200).contains(&status) || status == 204 || status == 304
+}
+
+/// Reason phrases for the statuses tests use; others get "Status".
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Status",
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.to_string())
+}
