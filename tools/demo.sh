@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# slotgate demo: two demo origins behind slotgate, on this machine only.
+#
+#   tools/demo.sh            # slotgate on 127.0.0.1:8080
+#   PORT=9090 tools/demo.sh  # another port
+#
+# Builds the release binaries, starts two slotgate-origin servers on ephemeral
+# ports, writes a configuration into a temporary directory and runs slotgate in
+# the foreground. Ctrl-C stops all three processes (by PID) and removes the
+# directory.
+set -euo pipefail
+
+PORT="${PORT:-8080}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/target/release"
+
+echo "building (cargo build --release --bins)…"
+(cd "$ROOT" && cargo build --release --bins)
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/slotgate-demo.XXXXXX")"
+PIDS=()
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Starts one demo origin and sets ORIGIN_PORT once it has said where it listens.
+# (Not run in $(...): the PID must be recorded in this shell.)
+start_origin() {
+    local name="$1" out="$WORK/origin-$1.out" tries=0 line=""
+    "$BIN/slotgate-origin" --listen 127.0.0.1:0 --name "$name" >"$out" 2>"$WORK/origin-$name.err" &
+    PIDS+=("$!")
+    # Wait at most 10 s (200 × 50 ms) for "listening on 127.0.0.1:PORT".
+    while [ "$tries" -lt 200 ]; do
+        line="$(head -n 1 "$out" 2>/dev/null || true)"
+        case "$line" in
+        "listening on "*)
+            ORIGIN_PORT="${line##*:}"
+            return 0
+            ;;
+        esac
+        sleep 0.05
+        tries=$((tries + 1))
+    done
+    echo "origin $name did not start:" >&2
+    cat "$WORK/origin-$name.err" >&2
+    return 1
+}
+
+start_origin a
+PORT_A="$ORIGIN_PORT"
+start_origin b
+PORT_B="$ORIGIN_PORT"
+
+CONF="$WORK/slotgate.conf"
+cat >"$CONF" <<EOF
+# Written by tools/demo.sh
+ServerRoot "$WORK"
+ServerName 127.0.0.1
+Listen 127.0.0.1:$PORT
+ScoreboardFile "$WORK/slotgate.scoreboard"
+LogLevel info
+StartServers 2
+ProxyVia On
+
+ProxyPass        /a/ http://127.0.0.1:$PORT_A/
+ProxyPassReverse /a/ http://127.0.0.1:$PORT_A/
+ProxyPass        /b/ http://127.0.0.1:$PORT_B/
+ProxyPassReverse /b/ http://127.0.0.1:$PORT_B/
+ProxyPass        /   http://127.0.0.1:$PORT_A/
+ProxyPassReverse /   http://127.0.0.1:$PORT_A/
+EOF
+
+cat <<EOF
+
+origin a: http://127.0.0.1:$PORT_A/    origin b: http://127.0.0.1:$PORT_B/
+configuration: $CONF
+
+open:
+  http://127.0.0.1:$PORT/a/      (origin a)
+  http://127.0.0.1:$PORT/b/      (origin b)
+  http://127.0.0.1:$PORT/echo    (origin a echoes the request it received)
+inspect, from another terminal:
+  $BIN/slotgate-top -f $CONF
+  $BIN/slotgate-top --watch 1 -f $CONF
+
+slotgate runs in the foreground; Ctrl-C stops everything.
+
+EOF
+
+"$BIN/slotgate" -f "$CONF" &
+PIDS+=("$!")
+wait "$!"
