@@ -1,0 +1,378 @@
+//! The heads sent each way: the request to the member (reference §8.2) and the
+//! response to the client (§8.5), with hop-by-hop headers removed and the
+//! forwarding headers added.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use crate::config::ProxyVia;
+use crate::http::{has_token, Framing, Header, RequestHead, ResponseHead};
+
+/// Request headers never forwarded: hop-by-hop, framing (recomputed), and Host
+/// (written first, by us).
+const REQUEST_DROP: &[&str] = &[
+    "host",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "content-length",
+    "upgrade",
+];
+/// Response headers never forwarded to the client.
+const RESPONSE_DROP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "content-length",
+    "upgrade",
+];
+
+/// What the request head to a member depends on besides the client's head.
+pub struct RequestContext<'a> {
+    pub client_ip: IpAddr,
+    /// `ServerName`.
+    pub server_name: &'a str,
+    /// The port the client connected to (for Via).
+    pub front_port: u16,
+    pub preserve_host: bool,
+    pub add_headers: bool,
+    pub via: ProxyVia,
+    /// The member's own Host value.
+    pub member_host: &'a str,
+}
+
+/// The names listed in the head's Connection headers, lowercased.
+fn connection_listed(headers: &[Header]) -> Vec<String> {
+    headers
+        .iter()
+        .filter(|h| h.is("connection"))
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .map(|t| String::from_utf8_lossy(crate::http::trim(t)).to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn dropped(name: &str, fixed: &[&str], listed: &[String]) -> bool {
+    fixed.iter().any(|d| name.eq_ignore_ascii_case(d))
+        || listed.iter().any(|l| name.eq_ignore_ascii_case(l))
+}
+
+/// Headers merged with a value of ours (`X-Forwarded-*`, `Via`): every occurrence
+/// is joined with `, `, our value appended, and written where the first one was.
+struct Merged<'a> {
+    name: &'a str,
+    add: Option<String>,
+}
+
+fn joined(headers: &[Header], name: &str) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    for h in headers.iter().filter(|h| h.is(name)) {
+        let v = out.get_or_insert_with(Vec::new);
+        if !v.is_empty() {
+            v.extend_from_slice(b", ");
+        }
+        v.extend_from_slice(&h.value);
+    }
+    out
+}
+
+fn write_merged(out: &mut Vec<u8>, headers: &[Header], m: &Merged<'_>, first_name: &str) {
+    let Some(add) = &m.add else { return };
+    let mut v = joined(headers, m.name).unwrap_or_default();
+    if !v.is_empty() {
+        v.extend_from_slice(b", ");
+    }
+    v.extend_from_slice(add.as_bytes());
+    out.extend_from_slice(first_name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(&v);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn via_entry(minor: u8, server_name: &str, port: u16, via: ProxyVia) -> Option<String> {
+    let host = if port == 80 {
+        server_name.to_string()
+    } else {
+        format!("{server_name}:{port}")
+    };
+    match via {
+        ProxyVia::On => Some(format!("1.{minor} {host}")),
+        ProxyVia::Full => Some(format!(
+            "1.{minor} {host} (slotgate/{})",
+            env!("CARGO_PKG_VERSION")
+        )),
+        ProxyVia::Off | ProxyVia::Block => None,
+    }
+}
+
+/// Writes the head of the request to the member into `out`.
+pub fn request_head(
+    out: &mut Vec<u8>,
+    req: &RequestHead,
+    target: &str,
+    body: Framing,
+    ctx: &RequestContext<'_>,
+) {
+    let listed = connection_listed(&req.headers);
+    let _ = write!(out, "{} {} HTTP/1.1\r\nHost: ", req.method, target);
+    match req.header("host").filter(|_| ctx.preserve_host) {
+        Some(h) => out.extend_from_slice(h),
+        None => out.extend_from_slice(ctx.member_host.as_bytes()),
+    }
+    out.extend_from_slice(b"\r\n");
+
+    let client_host = req
+        .header("host")
+        .map(|h| String::from_utf8_lossy(h).into_owned());
+    let mut merged = vec![
+        Merged {
+            name: "X-Forwarded-For",
+            add: ctx.add_headers.then(|| ctx.client_ip.to_string()),
+        },
+        Merged {
+            name: "X-Forwarded-Host",
+            add: client_host.filter(|_| ctx.add_headers),
+        },
+        Merged {
+            name: "X-Forwarded-Server",
+            add: ctx.add_headers.then(|| ctx.server_name.to_string()),
+        },
+        Merged {
+            name: "Via",
+            add: via_entry(req.minor, ctx.server_name, ctx.front_port, ctx.via),
+        },
+    ];
+    let mut written = [false; 4];
+    for h in &req.headers {
+        if dropped(&h.name, REQUEST_DROP, &listed)
+            || h.name.len() > 6 && h.name[..6].eq_ignore_ascii_case("proxy-")
+        {
+            continue;
+        }
+        if ctx.via == ProxyVia::Block && h.is("via") {
+            continue;
+        }
+        if let Some(i) = merged.iter().position(|m| h.is(m.name)) {
+            if merged[i].add.is_some() {
+                if !written[i] {
+                    write_merged(out, &req.headers, &merged[i], &h.name);
+                    written[i] = true;
+                }
+                continue;
+            }
+        }
+        write_header(out, h);
+    }
+    for (i, m) in merged.iter_mut().enumerate() {
+        if !written[i] {
+            write_merged(out, &req.headers, m, m.name);
+        }
+    }
+    match body {
+        Framing::Length(n) => {
+            let _ = write!(out, "Content-Length: {n}\r\n");
+        }
+        Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        Framing::None | Framing::Close => {}
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+}
+
+fn write_header(out: &mut Vec<u8>, h: &Header) {
+    out.extend_from_slice(h.name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(&h.value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// What the response head to the client depends on besides the member's head.
+pub struct ResponseContext<'a> {
+    /// The client's request version (minor).
+    pub client_minor: u8,
+    pub server_name: &'a str,
+    pub front_port: u16,
+    pub via: ProxyVia,
+    /// Framing chosen for the client: Length, Chunked (re-chunked), Close or None.
+    pub framing: Framing,
+    /// Whether the client connection stays open after this response.
+    pub keep_alive: bool,
+    /// Rewrites a Location-like value (ProxyPassReverse); None leaves it.
+    pub reverse: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Headers that ProxyPassReverse rewrites.
+const REVERSE_MAPPED: &[&str] = &["location", "content-location", "uri"];
+
+/// Writes the head of the response to the client into `out`.
+pub fn response_head(out: &mut Vec<u8>, resp: &ResponseHead, ctx: &ResponseContext<'_>) {
+    let listed = connection_listed(&resp.headers);
+    let reason = if resp.reason.is_empty() {
+        crate::http::reason_phrase(resp.status)
+    } else {
+        resp.reason.as_str()
+    };
+    let _ = write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason);
+    let via = Merged {
+        name: "Via",
+        add: via_entry(resp.minor, ctx.server_name, ctx.front_port, ctx.via),
+    };
+    let mut via_written = false;
+    let no_body_keeps_length = ctx.framing == Framing::None;
+    for h in &resp.headers {
+        if h.is("content-length") && no_body_keeps_length {
+            // HEAD and 304 answers describe the body they would have had.
+            write_header(out, h);
+            continue;
+        }
+        if dropped(&h.name, RESPONSE_DROP, &listed) {
+            continue;
+        }
+        if h.is("via") {
+            match ctx.via {
+                ProxyVia::Block => continue,
+                ProxyVia::On | ProxyVia::Full if !via_written => {
+                    write_merged(out, &resp.headers, &via, &h.name);
+                    via_written = true;
+                    continue;
+                }
+                ProxyVia::On | ProxyVia::Full => continue,
+                ProxyVia::Off => {}
+            }
+        }
+        if REVERSE_MAPPED.iter().any(|n| h.is(n)) {
+            if let Some(mapped) = std::str::from_utf8(&h.value).ok().and_then(ctx.reverse) {
+                let _ = write!(out, "{}: {}\r\n", h.name, mapped);
+                continue;
+            }
+        }
+        write_header(out, h);
+    }
+    if !via_written {
+        write_merged(out, &resp.headers, &via, "Via");
+    }
+    framing_and_connection(out, ctx.framing, ctx.keep_alive, ctx.client_minor);
+}
+
+/// The closing lines of a head to the client: framing, then Connection.
+pub fn framing_and_connection(
+    out: &mut Vec<u8>,
+    framing: Framing,
+    keep_alive: bool,
+    client_minor: u8,
+) {
+    match framing {
+        Framing::Length(n) => {
+            let _ = write!(out, "Content-Length: {n}\r\n");
+        }
+        Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+        Framing::None | Framing::Close => {}
+    }
+    if !keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if client_minor == 0 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// True when the client's request carries `Expect: 100-continue`.
+pub fn expects_continue(req: &RequestHead) -> bool {
+    req.headers
+        .iter()
+        .any(|h| h.is("expect") && has_token(&h.value, "100-continue"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{parse_request, parse_response};
+
+    fn ctx<'a>(preserve: bool, via: ProxyVia) -> RequestContext<'a> {
+        RequestContext {
+            client_ip: "10.1.2.3".parse().unwrap(),
+            server_name: "front.test",
+            front_port: 8080,
+            preserve_host: preserve,
+            add_headers: true,
+            via,
+            member_host: "127.0.0.1:9001",
+        }
+    }
+
+    fn request(raw: &str, c: &RequestContext<'_>) -> String {
+        let req = parse_request(raw.as_bytes()).unwrap().unwrap();
+        let mut out = Vec::new();
+        request_head(&mut out, &req, "/x", req.framing, c);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn request_head_rewrites_host_and_drops_hop_by_hop() {
+        let got = request(
+            "GET /p HTTP/1.1\r\nHost: pub.test\r\nAccept: */*\r\nConnection: keep-alive, X-Secret\r\n\
+             X-Secret: 1\r\nKeep-Alive: 5\r\nTE: trailers\r\nProxy-Authorization: x\r\nUpgrade: h2c\r\n\
+             X-Forwarded-For: 1.1.1.1\r\nCookie: a=b\r\n\r\n",
+            &ctx(false, ProxyVia::Off),
+        );
+        assert_eq!(
+            got,
+            "GET /x HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nAccept: */*\r\n\
+             X-Forwarded-For: 1.1.1.1, 10.1.2.3\r\nCookie: a=b\r\n\
+             X-Forwarded-Host: pub.test\r\nX-Forwarded-Server: front.test\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn preserve_host_and_via() {
+        let got = request(
+            "POST /p HTTP/1.0\r\nHost: pub.test:81\r\nVia: 1.0 up\r\nContent-Length: 3\r\n\r\n",
+            &ctx(true, ProxyVia::On),
+        );
+        assert!(
+            got.starts_with(
+                "POST /x HTTP/1.1\r\nHost: pub.test:81\r\nVia: 1.0 up, 1.0 front.test:8080\r\n"
+            ),
+            "{got}"
+        );
+        assert!(
+            got.ends_with("Content-Length: 3\r\nConnection: close\r\n\r\n"),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn response_head_drops_hop_by_hop_and_reverse_maps() {
+        let resp = parse_response(
+            b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9001/x/y\r\nConnection: close, X-Hop\r\n\
+              X-Hop: 1\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=b\r\n\r\n",
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        let map = |v: &str| {
+            v.strip_prefix("http://127.0.0.1:9001/x/")
+                .map(|r| format!("http://pub.test/p/{r}"))
+        };
+        let c = ResponseContext {
+            client_minor: 1,
+            server_name: "front.test",
+            front_port: 8080,
+            via: ProxyVia::On,
+            framing: Framing::Chunked,
+            keep_alive: true,
+            reverse: &map,
+        };
+        let mut out = Vec::new();
+        response_head(&mut out, &resp, &c);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 302 Found\r\nLocation: http://pub.test/p/y\r\nSet-Cookie: a=b\r\n\
+             Via: 1.1 front.test:8080\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! Process primitives: the one place in the daemon outside the scoreboard crate
+//! with `unsafe` (fork, and signal dispositions in a fresh child).
+
+use std::io;
+
+use nix::sys::signal::{signal, SigHandler, Signal};
+use nix::unistd::{fork as nix_fork, ForkResult, Pid};
+
+/// Which side of a fork we are on.
+pub enum Forked {
+    Parent(Pid),
+    Child,
+}
+
+/// Forks the calling process.
+///
+/// Must only be called while the process has a single thread (the supervisor
+/// never starts threads), so the child inherits no lock held by another thread.
+pub fn fork() -> io::Result<Forked> {
+    // SAFETY: the supervisor is single-threaded (it starts no threads and
+    // signal-hook's pipe and flag registration spawn none), so the child gets a
+    // consistent copy of every lock and allocator state.
+    match unsafe { nix_fork() } {
+        Ok(ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
+        Ok(ForkResult::Child) => Ok(Forked::Child),
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+/// The signals the supervisor handles; a child puts them back to their defaults.
+pub const SUPERVISOR_SIGNALS: [Signal; 6] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGCHLD,
+    Signal::SIGHUP,
+    Signal::SIGUSR1,
+    Signal::SIGWINCH,
+];
+
+/// First thing a child does: default signal actions (so SIGTERM ends a worker and
+/// the supervisor's handlers, which write to the supervisor's pipe, never run in
+/// it), and SIGTERM when the supervisor dies, so no worker outlives it.
+pub fn init_child(supervisor: Pid) {
+    for s in SUPERVISOR_SIGNALS {
+        // SAFETY: installing SIG_DFL runs no handler code; the child is single-threaded.
+        let _ = unsafe { signal(s, SigHandler::SigDfl) };
+    }
+    let _ = nix::sys::prctl::set_pdeathsig(Some(Signal::SIGTERM));
+    // The supervisor may have died between fork and prctl: then nobody would tell us.
+    if nix::unistd::getppid() != supervisor {
+        std::process::exit(0);
+    }
+}

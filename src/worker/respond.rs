@@ -1,0 +1,55 @@
+//! Responses slotgate writes itself: error pages in httpd's shape.
+
+use super::buffer::Buffer;
+use crate::http::reason_phrase;
+
+/// Escapes text for an HTML body.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Appends a complete error response. `detail` is shown in the page (member URLs
+/// and the like: nothing the client did not already know or the operator minds).
+pub fn error(out: &mut Buffer, status: u16, detail: &str, keep_alive: bool) {
+    let reason = reason_phrase(status);
+    let body = format!(
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n\
+         </head><body>\n<h1>{reason}</h1>\n<p>{}</p>\n</body></html>\n",
+        html_escape(detail)
+    );
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nServer: slotgate\r\nContent-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\n{}\r\n",
+        body.len(),
+        if keep_alive { "" } else { "Connection: close\r\n" }
+    );
+    out.extend(head.as_bytes());
+    out.extend(body.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_pages_are_complete_responses() {
+        let mut b = Buffer::new();
+        error(&mut b, 503, "member <x> down", false);
+        let text = String::from_utf8(b.data().to_vec()).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+        assert!(head.contains("Connection: close"));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        assert!(body.contains("member &lt;x&gt; down"));
+    }
+}
