@@ -68,6 +68,16 @@ pub fn render(template: &str, origins: &[&Origin]) -> String {
     text
 }
 
+/// The lines most proxy tests start with: one ephemeral listener, one worker
+/// process, a fixed ServerName.
+pub const BASE_CONF: &str = "Listen 127.0.0.1:0\nStartServers 1\nServerName test.local\n";
+
+/// Starts slotgate on `BASE_CONF` followed by `rules` with `{name}` replaced by
+/// the address of the origin of that name.
+pub fn start_proxy(rules: &str, origins: &[&Origin]) -> Slotgate {
+    Slotgate::start(&format!("{BASE_CONF}{}", render(rules, origins)))
+}
+
 /// A port on 127.0.0.1 that nothing listens on (bound, then released).
 pub fn unused_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");

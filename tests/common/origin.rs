@@ -19,6 +19,8 @@
 //!   Proxy-Authenticate, TE, Trailer, Upgrade) beside `X-End-To-End: kept`
 //! - anything else: 200 `origin NAME`
 //!
+//! A path prefix before an endpoint is ignored (`/x/bytes/10` is `/bytes/10`), so
+//! tests can map `/p/` to `http://origin/x/` and still use the endpoints.
 //! A response to HEAD never has a body (its head is the one GET would get).
 
 use super::data::{hex, Pattern};
@@ -550,7 +552,7 @@ impl Conn {
     }
 
     fn route(&self, head: &Head, body_len: u64, body_sha256: &str) -> Reply {
-        let path = head.path();
+        let path = endpoint(head.path());
         let text = |status: u16, body: String| Reply {
             status,
             headers: vec![("Content-Type".into(), "text/plain".into())],
@@ -713,6 +715,32 @@ fn parse_head(raw: Vec<u8>) -> io::Result<Head> {
         headers,
         raw,
     })
+}
+
+/// The built-in endpoint a path names: the path itself, or the longest suffix
+/// starting at a `/` that is an endpoint, so `/x/y/bytes/10` is `/bytes/10` and
+/// a proxy's path prefix does not get in the way.
+fn endpoint(path: &str) -> &str {
+    const EXACT: [&str; 5] = [
+        "/sha256",
+        "/headers",
+        "/redirect",
+        "/content-location",
+        "/hop",
+    ];
+    const NUMBERED: [&str; 4] = ["/bytes/", "/chunked/", "/close/", "/status/"];
+    let is_endpoint = |p: &str| {
+        EXACT.contains(&p)
+            || NUMBERED.iter().any(|prefix| {
+                p.strip_prefix(prefix)
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+    };
+    path.char_indices()
+        .filter(|&(_, c)| c == '/')
+        .map(|(i, _)| &path[i..])
+        .find(|p| is_endpoint(p))
+        .unwrap_or(path)
 }
 
 fn has_no_body(status: u16) -> bool {
