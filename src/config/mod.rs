@@ -2,18 +2,45 @@
 //! (comments, continuations, quotes, sections, Include, Define, IfDefine, IfModule)
 //! and a builder that turns the tree into the typed [`Config`]. Every error names
 //! file and line.
+//!
+//! - `lexer`: text → logical lines → words, `${NAME}` substitution.
+//! - `reader`: files → directive tree; the read-time directives (Include, Define,
+//!   IfDefine, IfModule, ServerRoot).
+//! - `build`: tree → [`Config`] (server-level directives, `<Location>`).
+//! - `params`: ProxyPass / ProxyPassReverse and worker parameters.
+//! - `values`: On/Off, seconds, times, bounded integers.
 
+mod build;
+mod lexer;
+mod params;
+mod reader;
 mod types;
+mod values;
 
+#[cfg(test)]
+mod tests;
+
+pub use params::{parse_backend_url, BackendUrl};
 pub use types::*;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// A configuration error; `Display` gives `FILE:LINE: message`.
+/// A configuration error; `Display` gives `FILE:LINE: message` (`FILE: message` when the
+/// error is about a whole file, `message` when there is no file).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     pub origin: Option<Origin>,
     pub message: String,
+}
+
+impl ConfigError {
+    /// An error at `origin`.
+    pub fn at(origin: &Origin, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            origin: Some(origin.clone()),
+            message: message.into(),
+        }
+    }
 }
 
 impl std::fmt::Display for ConfigError {
@@ -29,6 +56,36 @@ impl std::error::Error for ConfigError {}
 
 /// Reads `path` (and everything it includes) with the `-D` names in `defines`.
 pub fn load(path: &Path, defines: &[String]) -> Result<Config, ConfigError> {
-    let _ = (path, defines);
-    todo!("config helper")
+    let file = absolute(path);
+    let text = std::fs::read_to_string(&file).map_err(|e| ConfigError {
+        origin: None,
+        message: format!("could not open configuration file {}: {e}", file.display()),
+    })?;
+    parse_absolute(&text, file, defines)
+}
+
+/// Parses `text` as if it were the file `file` (which need not exist): ServerRoot defaults
+/// to the directory of `file`, and relative `Include`s are found from there.
+pub fn parse_str(text: &str, file: &Path, defines: &[String]) -> Result<Config, ConfigError> {
+    parse_absolute(text, absolute(file), defines)
+}
+
+fn parse_absolute(text: &str, file: PathBuf, defines: &[String]) -> Result<Config, ConfigError> {
+    let root = file
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let tree = reader::Reader::new(root, defines).read_main(&file, text)?;
+    build::build(tree, &file)
+}
+
+/// `path` made absolute against the current directory (not canonicalised: symbolic links
+/// stay as the operator wrote them).
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    match std::env::current_dir() {
+        Ok(dir) => dir.join(path),
+        Err(_) => path.to_path_buf(),
+    }
 }

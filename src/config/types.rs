@@ -14,9 +14,21 @@ pub struct Origin {
     pub line: usize,
 }
 
+impl Origin {
+    /// An origin that names only a file (line 0), for findings about the file as a whole.
+    pub fn file_only(file: Arc<PathBuf>) -> Origin {
+        Origin { file, line: 0 }
+    }
+}
+
+/// `FILE:LINE`, or just `FILE` when the line is 0 (a finding about the whole file).
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
+        if self.line == 0 {
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}:{}", self.file.display(), self.line)
+        }
     }
 }
 
@@ -70,7 +82,63 @@ pub struct WorkerParams {
     /// `keepalive=On` (TCP SO_KEEPALIVE on backend sockets).
     pub keepalive: bool,
     /// Accepted keys this release stores but does not act on yet: (key lowercased, value).
+    /// A key given twice is stored once, with the later value (as httpd's parameter table).
     pub other: Vec<(String, String)>,
+}
+
+impl WorkerParams {
+    /// The value of an untyped key (`loadfactor`, `route`, …) as written, if it was given.
+    pub fn other_value(&self, key: &str) -> Option<&str> {
+        self.other
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The parameters of a standalone worker nobody configured: retry 60 s, status `I`
+/// (plus the automatic `O`, initialised), reuse on, no SO_KEEPALIVE.
+impl Default for WorkerParams {
+    fn default() -> Self {
+        WorkerParams {
+            timeout: None,
+            connection_timeout: None,
+            retry: Duration::from_secs(60),
+            status: status_flags::INIT | status_flags::IGNORE_ERRORS,
+            disable_reuse: false,
+            keepalive: false,
+            other: Vec::new(),
+        }
+    }
+}
+
+/// Member status bits, httpd's values (reference §2.5 and §7.2). The scoreboard stores the
+/// same bits; `status=` letters map onto them.
+pub mod status_flags {
+    /// `O`: initialised (set automatically, not by `status=`).
+    pub const INIT: u32 = 0x1;
+    /// `I`: ignore errors.
+    pub const IGNORE_ERRORS: u32 = 0x2;
+    /// `N`: draining.
+    pub const DRAIN: u32 = 0x4;
+    /// `G`: generic internal worker (not settable by `status=`).
+    pub const GENERIC: u32 = 0x8;
+    /// `U`: shutting down (not settable by `status=`).
+    pub const SHUTDOWN: u32 = 0x10;
+    /// `D`: disabled.
+    pub const DISABLED: u32 = 0x20;
+    /// `S`: stopped.
+    pub const STOPPED: u32 = 0x40;
+    /// `E`: in error.
+    pub const ERROR: u32 = 0x80;
+    /// `H`: hot standby.
+    pub const HOT_STANDBY: u32 = 0x100;
+    /// `F`: slot free (not settable by `status=`).
+    pub const FREE: u32 = 0x200;
+    /// `C`: failed health check.
+    pub const HC_FAILED: u32 = 0x400;
+    /// `R`: hot spare.
+    pub const HOT_SPARE: u32 = 0x800;
 }
 
 /// What a `ProxyPass` maps to.
@@ -91,6 +159,10 @@ pub struct ProxyPassRule {
     pub params: WorkerParams,
     /// `nocanon` keyword.
     pub nocanon: bool,
+    /// `interpolate` keyword (acts only with `ProxyPassInterpolateEnv On`, not supported yet).
+    pub interpolate: bool,
+    /// `noquery` keyword (FastCGI only; no effect for HTTP).
+    pub noquery: bool,
     /// True when the rule came from inside `<Location>`; such rules are tested first.
     pub from_location: bool,
     pub origin: Origin,
@@ -101,6 +173,8 @@ pub struct ProxyPassRule {
 pub struct ProxyPassReverseRule {
     pub path: String,
     pub url: String,
+    /// `interpolate` keyword.
+    pub interpolate: bool,
     pub origin: Origin,
 }
 
