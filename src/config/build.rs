@@ -76,8 +76,9 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
         ));
     }
     // httpd merges every <Location> that matches a request in file order, so the *last*
-    // matching Location's ProxyPass wins (and the most specific one when, as usual, it is
-    // written after the broader one). Routing takes the first matching rule, so the
+    // matching Location's ProxyPass wins, not the most specific one (checked on httpd 2.4:
+    // with <Location /z/y> written before <Location /z>, /z/y/x goes to /z's URL). As
+    // usual the specific one is written after the broader one, and then it wins. Routing takes the first matching rule, so the
     // Location rules go first in reverse file order, then the server-level rules in file
     // order (reference §2.2).
     b.location_rules.reverse();

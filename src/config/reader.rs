@@ -87,7 +87,10 @@ struct OpenSection {
 }
 
 pub(crate) struct Reader {
-    /// `-D` names and `Define`s; a `-D` name has the empty value.
+    /// `-D` names and `Define`s. A `-D` name and a `Define NAME` without a value have the
+    /// empty value, so `${NAME}` becomes "". httpd instead leaves `${NAME}` undefined for
+    /// them (checked on 2.4: "Config variable ${NAME} is not defined"), which is never what
+    /// the operator meant.
     defines: HashMap<String, String>,
     server_root: PathBuf,
     warnings: Vec<String>,
@@ -134,6 +137,7 @@ impl Reader {
         text: &str,
         out: &mut Vec<Directive>,
     ) -> Result<(), ConfigError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let lines = lexer::logical_lines(text);
         let mut pos = 0;
         self.read_block(&file, &lines, &mut pos, None, out)
@@ -154,8 +158,13 @@ impl Reader {
                 file: file.clone(),
                 line: line.number,
             };
-            let text = self.substitute(&line.text, &origin);
-            match lexer::classify(&text).map_err(|m| at(&origin, m))? {
+            let substituted = self.substitute(&line.text, &origin);
+            // A value may add blanks around the line, or be all there is on it.
+            let text = substituted.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match lexer::classify(text).map_err(|m| at(&origin, m))? {
                 LineKind::Close { name } => return close_section(open, name, &origin),
                 LineKind::Open { name, args } => {
                     let args = lexer::split_words(args).map_err(|m| at(&origin, m))?;
@@ -184,7 +193,7 @@ impl Reader {
                     }
                 }
                 LineKind::Plain => {
-                    let mut words = lexer::split_words(&text).map_err(|m| at(&origin, m))?;
+                    let mut words = lexer::split_words(text).map_err(|m| at(&origin, m))?;
                     let name = words.remove(0);
                     self.plain(name, words, origin, out)?;
                 }

@@ -244,6 +244,16 @@ fn define_and_variables() {
 }
 
 #[test]
+fn a_variable_can_empty_a_line_or_open_a_section() {
+    let c = parse_with(
+        "\u{feff}Listen 127.0.0.1:0\n${EMPTY}\n  ${EMPTY}  \n${EMPTY}<Location /l>\n${EMPTY} ProxyPass http://127.0.0.1:1/l\n</Location>\n",
+        &["EMPTY"],
+    )
+    .unwrap();
+    assert_eq!(pass_paths(&c), ["/l"]);
+}
+
+#[test]
 fn an_undefined_variable_is_kept_with_a_warning() {
     let c = config("ServerName ${SLOTGATE_SURELY_UNDEFINED_NAME}.example\n");
     assert_eq!(c.server_name, "${SLOTGATE_SURELY_UNDEFINED_NAME}.example");
