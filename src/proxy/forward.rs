@@ -129,7 +129,7 @@ pub fn request_head(
     let client_host = req
         .header("host")
         .map(|h| String::from_utf8_lossy(h).into_owned());
-    let mut merged = vec![
+    let mut merged = [
         Merged {
             name: "X-Forwarded-For",
             add: ctx.add_headers.then(|| ctx.client_ip.to_string()),
