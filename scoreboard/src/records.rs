@@ -1,0 +1,959 @@
+//! The records stored in the mapping.
+//!
+//! CHANGING THE SIZE OR ORDER OF ANY FIELD OR RECORD IN THIS FILE CHANGES THE
+//! FILE FORMAT AND NEEDS A `VERSION_MAJOR` BUMP. New fields may be carved out
+//! of a record's `_reserved` words with a `VERSION_MINOR` bump, as long as the
+//! record size stays the same and a zero value means "not set" (older
+//! supervisors leave reserved words zero). The `const _` assertions at the end
+//! of this file pin the sizes and the offsets of the fields.
+
+use std::fmt;
+use std::mem::{align_of, offset_of, size_of};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU16, AtomicU32, AtomicU64, Ordering};
+
+use crate::flags;
+use crate::seqstr::SeqStr;
+use crate::spinlock::{SpinGuard, SpinLock};
+use crate::{unix_time_ms, MAX_PORTS};
+
+use Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+/// Supervisor life-cycle phase, stored in the header as its `u32` value.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Starting = 1,
+    Running = 2,
+    Restarting = 3,
+    Stopping = 4,
+    Stopped = 5,
+}
+
+impl Phase {
+    /// Lower-case name: `"starting"`, `"running"`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Restarting => "restarting",
+            Phase::Stopping => "stopping",
+            Phase::Stopped => "stopped",
+        }
+    }
+
+    /// The phase with this stored value, `None` for anything else (including
+    /// the 0 of a zero-filled header).
+    pub fn from_u32(v: u32) -> Option<Phase> {
+        match v {
+            1 => Some(Phase::Starting),
+            2 => Some(Phase::Running),
+            3 => Some(Phase::Restarting),
+            4 => Some(Phase::Stopping),
+            5 => Some(Phase::Stopped),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a worker process is doing, httpd-scoreboard style. Stored in the slot
+/// as the ASCII byte returned by [`code`](Self::code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProcessState {
+    Empty,
+    Starting,
+    Idle,
+    Reading,
+    Writing,
+    KeepAlive,
+    Closing,
+    Graceful,
+    Dead,
+}
+
+impl ProcessState {
+    /// The letter shown by status pages: `.`, `S`, `_`, `R`, `W`, `K`, `C`,
+    /// `G`, and `.` again for `Dead`.
+    pub fn letter(self) -> char {
+        match self {
+            ProcessState::Dead => '.',
+            other => other.code() as char,
+        }
+    }
+
+    /// The byte stored in the slot; like [`letter`](Self::letter) except that
+    /// `Dead` is stored as `X` so it can be told apart from `Empty`.
+    pub fn code(self) -> u8 {
+        match self {
+            ProcessState::Empty => b'.',
+            ProcessState::Starting => b'S',
+            ProcessState::Idle => b'_',
+            ProcessState::Reading => b'R',
+            ProcessState::Writing => b'W',
+            ProcessState::KeepAlive => b'K',
+            ProcessState::Closing => b'C',
+            ProcessState::Graceful => b'G',
+            ProcessState::Dead => b'X',
+        }
+    }
+
+    /// Inverse of [`code`](Self::code); 0 (a zero-filled slot) and unknown
+    /// bytes read as `Empty`.
+    pub fn from_letter(b: u8) -> ProcessState {
+        match b {
+            b'S' => ProcessState::Starting,
+            b'_' => ProcessState::Idle,
+            b'R' => ProcessState::Reading,
+            b'W' => ProcessState::Writing,
+            b'K' => ProcessState::KeepAlive,
+            b'C' => ProcessState::Closing,
+            b'G' => ProcessState::Graceful,
+            b'X' => ProcessState::Dead,
+            _ => ProcessState::Empty,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Header
+// ---------------------------------------------------------------------------
+
+/// The first [`HEADER_SIZE`](crate::HEADER_SIZE) bytes of the file.
+///
+/// The first 64-byte line (identity and geometry) is written once by
+/// [`Scoreboard::create`](crate::Scoreboard::create) and checked by attach;
+/// the rest is supervisor state.
+#[repr(C, align(64))]
+pub struct Header {
+    magic: AtomicU64,
+    version_major: AtomicU16,
+    version_minor: AtomicU16,
+    header_size: AtomicU32,
+    total_size: AtomicU64,
+    process_slots: AtomicU32,
+    balancer_slots: AtomicU32,
+    member_slots: AtomicU32,
+    process_slot_size: AtomicU32,
+    balancer_slot_size: AtomicU32,
+    member_slot_size: AtomicU32,
+    process_offset: AtomicU64,
+    balancer_offset: AtomicU64,
+    // -- line 2 --
+    member_offset: AtomicU64,
+    supervisor_pid: AtomicI32,
+    phase: AtomicU32,
+    generation: AtomicU64,
+    start_time_unix: AtomicU64,
+    restarts: AtomicU64,
+    port_count: AtomicU32,
+    _pad0: AtomicU32,
+    ports: [AtomicU16; MAX_PORTS],
+    _reserved: [AtomicU64; 46],
+}
+
+/// The geometry fields of a header, as stored (unvalidated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub magic: [u8; 8],
+    pub version: (u16, u16),
+    pub header_size: u32,
+    pub total_size: u64,
+    pub counts: (u32, u32, u32),
+    pub record_sizes: (u32, u32, u32),
+    pub offsets: (u64, u64, u64),
+}
+
+impl Header {
+    /// Writes the identity/geometry line. Magic goes last, with `Release`.
+    pub(crate) fn init_geometry(&self, g: &Geometry) {
+        self.version_major.store(g.version.0, Relaxed);
+        self.version_minor.store(g.version.1, Relaxed);
+        self.header_size.store(g.header_size, Relaxed);
+        self.total_size.store(g.total_size, Relaxed);
+        self.process_slots.store(g.counts.0, Relaxed);
+        self.balancer_slots.store(g.counts.1, Relaxed);
+        self.member_slots.store(g.counts.2, Relaxed);
+        self.process_slot_size.store(g.record_sizes.0, Relaxed);
+        self.balancer_slot_size.store(g.record_sizes.1, Relaxed);
+        self.member_slot_size.store(g.record_sizes.2, Relaxed);
+        self.process_offset.store(g.offsets.0, Relaxed);
+        self.balancer_offset.store(g.offsets.1, Relaxed);
+        self.member_offset.store(g.offsets.2, Relaxed);
+        self.magic.store(u64::from_le_bytes(g.magic), Release);
+    }
+
+    pub(crate) fn geometry(&self) -> Geometry {
+        Geometry {
+            magic: self.magic(),
+            version: self.version(),
+            header_size: self.header_size.load(Relaxed),
+            total_size: self.total_size(),
+            counts: (
+                self.process_slots.load(Relaxed),
+                self.balancer_slots.load(Relaxed),
+                self.member_slots.load(Relaxed),
+            ),
+            record_sizes: (
+                self.process_slot_size.load(Relaxed),
+                self.balancer_slot_size.load(Relaxed),
+                self.member_slot_size.load(Relaxed),
+            ),
+            offsets: (
+                self.process_offset.load(Relaxed),
+                self.balancer_offset.load(Relaxed),
+                self.member_offset.load(Relaxed),
+            ),
+        }
+    }
+
+    /// The 8 magic bytes as stored (`b"SLOTGATE"` in a valid file).
+    pub fn magic(&self) -> [u8; 8] {
+        self.magic.load(Acquire).to_le_bytes()
+    }
+
+    /// `(major, minor)` of the layout that wrote the file.
+    pub fn version(&self) -> (u16, u16) {
+        (
+            self.version_major.load(Relaxed),
+            self.version_minor.load(Relaxed),
+        )
+    }
+
+    /// File size in bytes recorded at creation.
+    pub fn total_size(&self) -> u64 {
+        self.total_size.load(Relaxed)
+    }
+
+    pub fn phase(&self) -> Option<Phase> {
+        Phase::from_u32(self.phase.load(Acquire))
+    }
+    pub fn set_phase(&self, p: Phase) {
+        self.phase.store(p as u32, Release);
+    }
+
+    /// Restart generation; bumped by the supervisor on every graceful restart.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Acquire)
+    }
+    pub fn set_generation(&self, g: u64) {
+        self.generation.store(g, Release);
+    }
+
+    pub fn supervisor_pid(&self) -> i32 {
+        self.supervisor_pid.load(Relaxed)
+    }
+    pub fn set_supervisor_pid(&self, pid: i32) {
+        self.supervisor_pid.store(pid, Relaxed);
+    }
+
+    /// Supervisor start time, unix seconds.
+    pub fn start_time(&self) -> u64 {
+        self.start_time_unix.load(Relaxed)
+    }
+    pub fn set_start_time(&self, t: u64) {
+        self.start_time_unix.store(t, Relaxed);
+    }
+
+    /// Number of restarts since the scoreboard was created.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Relaxed)
+    }
+    pub fn add_restart(&self) {
+        self.restarts.fetch_add(1, Relaxed);
+    }
+
+    /// The listening ports (at most [`MAX_PORTS`]).
+    pub fn ports(&self) -> Vec<u16> {
+        let n = (self.port_count.load(Acquire) as usize).min(MAX_PORTS);
+        self.ports[..n].iter().map(|p| p.load(Relaxed)).collect()
+    }
+
+    /// Records the listening ports; anything past [`MAX_PORTS`] is dropped.
+    /// The count is published last, with `Release`.
+    pub fn set_ports(&self, ports: &[u16]) {
+        let n = ports.len().min(MAX_PORTS);
+        for (slot, &port) in self.ports.iter().zip(&ports[..n]) {
+            slot.store(port, Relaxed);
+        }
+        for slot in &self.ports[n..] {
+            slot.store(0, Relaxed);
+        }
+        self.port_count.store(n as u32, Release);
+    }
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let g = self.geometry();
+        f.debug_struct("Header")
+            .field("magic", &String::from_utf8_lossy(&g.magic))
+            .field("version", &g.version)
+            .field("total_size", &g.total_size)
+            .field("counts", &g.counts)
+            .field("supervisor_pid", &self.supervisor_pid())
+            .field("phase", &self.phase())
+            .field("generation", &self.generation())
+            .field("start_time", &self.start_time())
+            .field("restarts", &self.restarts())
+            .field("ports", &self.ports())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Process slots
+// ---------------------------------------------------------------------------
+
+/// One worker process. Written by the supervisor (`reset_for`, `clear`) and
+/// by the worker itself (state and counters).
+#[repr(C, align(64))]
+pub struct ProcessSlot {
+    pid: AtomicI32,
+    state: AtomicU32,
+    generation: AtomicU64,
+    connections: AtomicU64,
+    total_connections: AtomicU64,
+    requests: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    started: AtomicU64,
+    last_used: AtomicU64,
+    _reserved: [AtomicU64; 7],
+}
+
+impl ProcessSlot {
+    /// The worker's pid, 0 for an empty slot.
+    pub fn pid(&self) -> i32 {
+        self.pid.load(Acquire)
+    }
+    pub fn set_pid(&self, pid: i32) {
+        self.pid.store(pid, Release);
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Relaxed)
+    }
+    pub fn set_generation(&self, g: u64) {
+        self.generation.store(g, Relaxed);
+    }
+
+    pub fn state(&self) -> ProcessState {
+        // Only the low byte carries the letter; the rest is ignored so any
+        // bit pattern reads as some state.
+        ProcessState::from_letter(self.state.load(Relaxed) as u8)
+    }
+    pub fn set_state(&self, s: ProcessState) {
+        self.state.store(u32::from(s.code()), Relaxed);
+    }
+
+    /// Connections currently open.
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Relaxed)
+    }
+    pub fn set_connections(&self, n: u64) {
+        self.connections.store(n, Relaxed);
+    }
+
+    /// Connections accepted since the slot was reset.
+    pub fn total_connections(&self) -> u64 {
+        self.total_connections.load(Relaxed)
+    }
+    pub fn add_connection(&self) {
+        self.total_connections.fetch_add(1, Relaxed);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Relaxed)
+    }
+    pub fn add_request(&self) {
+        self.requests.fetch_add(1, Relaxed);
+    }
+
+    pub fn bytes_in(&self) -> u64 {
+        self.bytes_in.load(Relaxed)
+    }
+    pub fn add_bytes_in(&self, n: u64) {
+        self.bytes_in.fetch_add(n, Relaxed);
+    }
+
+    pub fn bytes_out(&self) -> u64 {
+        self.bytes_out.load(Relaxed)
+    }
+    pub fn add_bytes_out(&self, n: u64) {
+        self.bytes_out.fetch_add(n, Relaxed);
+    }
+
+    /// When the worker was started, unix ms.
+    pub fn started(&self) -> u64 {
+        self.started.load(Relaxed)
+    }
+
+    /// When the worker last served a request, unix ms; 0 = not yet.
+    pub fn last_used(&self) -> u64 {
+        self.last_used.load(Relaxed)
+    }
+    pub fn set_last_used(&self, unix_ms: u64) {
+        self.last_used.store(unix_ms, Relaxed);
+    }
+
+    fn zero_counters(&self) {
+        self.state
+            .store(u32::from(ProcessState::Empty.code()), Relaxed);
+        self.generation.store(0, Relaxed);
+        self.connections.store(0, Relaxed);
+        self.total_connections.store(0, Relaxed);
+        self.requests.store(0, Relaxed);
+        self.bytes_in.store(0, Relaxed);
+        self.bytes_out.store(0, Relaxed);
+        self.started.store(0, Relaxed);
+        self.last_used.store(0, Relaxed);
+    }
+
+    /// Supervisor only: prepares the slot for a new child: all counters 0,
+    /// state `Starting`, `started` = now, `last_used` = 0. The pid is stored
+    /// last (with `Release`), so whoever sees it sees a fresh slot.
+    pub fn reset_for(&self, pid: i32, generation: u64) {
+        self.zero_counters();
+        self.generation.store(generation, Relaxed);
+        self.started.store(unix_time_ms(), Relaxed);
+        self.set_state(ProcessState::Starting);
+        self.pid.store(pid, Release);
+    }
+
+    /// Supervisor only: the child is gone. Pid goes to 0 first, then every
+    /// field is zeroed and the state is `Empty`.
+    pub fn clear(&self) {
+        self.pid.store(0, Release);
+        self.zero_counters();
+    }
+}
+
+impl fmt::Debug for ProcessSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessSlot")
+            .field("pid", &self.pid())
+            .field("generation", &self.generation())
+            .field("state", &self.state())
+            .field("connections", &self.connections())
+            .field("total_connections", &self.total_connections())
+            .field("requests", &self.requests())
+            .field("bytes_in", &self.bytes_in())
+            .field("bytes_out", &self.bytes_out())
+            .field("started", &self.started())
+            .field("last_used", &self.last_used())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Balancer slots
+// ---------------------------------------------------------------------------
+
+/// One `balancer://` cluster: its settings (editable at run time through the
+/// balancer manager) and a lock for multi-field updates.
+#[repr(C, align(64))]
+pub struct BalancerSlot {
+    in_use: AtomicU32,
+    lock: SpinLock,
+    /// Balancer name, e.g. `balancer://app`.
+    pub name: SeqStr<12>,
+    /// Load-balancing method: `byrequests`, `bytraffic`, `bybusyness`, ...
+    pub lbmethod: SeqStr<2>,
+    /// Sticky session cookie/parameter name(s).
+    pub sticky: SeqStr<8>,
+    /// Sticky session URL path parameter name(s).
+    pub sticky_path: SeqStr<8>,
+    /// Balancer-manager nonce.
+    pub nonce: SeqStr<6>,
+    timeout_ms: AtomicU64,
+    max_attempts: AtomicU32,
+    nofailover: AtomicU32,
+    sticky_separator: AtomicU32,
+    flags: AtomicU32,
+    member_updated: AtomicU64,
+    _reserved: [AtomicU64; 18],
+}
+
+impl BalancerSlot {
+    pub fn in_use(&self) -> bool {
+        self.in_use.load(Acquire) != 0
+    }
+    pub fn set_in_use(&self, in_use: bool) {
+        self.in_use.store(u32::from(in_use), Release);
+    }
+
+    /// Takes the balancer's cross-process lock.
+    pub fn lock(&self) -> SpinGuard<'_> {
+        self.lock.lock()
+    }
+
+    /// The lock itself (for `try_lock`, `holder`, ...).
+    pub fn spin_lock(&self) -> &SpinLock {
+        &self.lock
+    }
+
+    /// Time to wait for a free member, ms (0 = don't wait).
+    pub fn timeout_ms(&self) -> u64 {
+        self.timeout_ms.load(Relaxed)
+    }
+    pub fn set_timeout_ms(&self, ms: u64) {
+        self.timeout_ms.store(ms, Relaxed);
+    }
+
+    /// `maxattempts`: failover attempts before giving up.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts.load(Relaxed)
+    }
+    pub fn set_max_attempts(&self, n: u32) {
+        self.max_attempts.store(n, Relaxed);
+    }
+
+    /// `nofailover=On`.
+    pub fn nofailover(&self) -> bool {
+        self.nofailover.load(Relaxed) != 0
+    }
+    pub fn set_nofailover(&self, on: bool) {
+        self.nofailover.store(u32::from(on), Relaxed);
+    }
+
+    /// `stickysession` route separator; `'\0'` if unset or not a valid char.
+    pub fn sticky_separator(&self) -> char {
+        char::from_u32(self.sticky_separator.load(Relaxed)).unwrap_or('\0')
+    }
+    pub fn set_sticky_separator(&self, c: char) {
+        self.sticky_separator.store(u32::from(c), Relaxed);
+    }
+
+    /// Balancer option bits (meaning defined by the proxy).
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Acquire)
+    }
+    /// Replaces all option bits.
+    pub fn store_flags(&self, bits: u32) {
+        self.flags.store(bits, Release);
+    }
+    /// Sets `bits` (fetch_or).
+    pub fn set_flags(&self, bits: u32) {
+        self.flags.fetch_or(bits, AcqRel);
+    }
+    /// Clears `bits` (fetch_and of the complement).
+    pub fn clear_flags(&self, bits: u32) {
+        self.flags.fetch_and(!bits, AcqRel);
+    }
+
+    /// Change stamp for the member list/settings: workers compare it with
+    /// the value they last saw to notice balancer-manager edits.
+    pub fn member_updated(&self) -> u64 {
+        self.member_updated.load(Acquire)
+    }
+    pub fn set_member_updated(&self, v: u64) {
+        self.member_updated.store(v, Release);
+    }
+    /// Increments the change stamp and returns the new value.
+    pub fn bump_member_updated(&self) -> u64 {
+        self.member_updated.fetch_add(1, AcqRel).wrapping_add(1)
+    }
+
+    /// Supervisor only: marks the slot unused and zeroes every field and
+    /// string (the lock is left alone).
+    pub fn clear(&self) {
+        self.in_use.store(0, Release);
+        self.name.clear();
+        self.lbmethod.clear();
+        self.sticky.clear();
+        self.sticky_path.clear();
+        self.nonce.clear();
+        self.timeout_ms.store(0, Relaxed);
+        self.max_attempts.store(0, Relaxed);
+        self.nofailover.store(0, Relaxed);
+        self.sticky_separator.store(0, Relaxed);
+        self.flags.store(0, Relaxed);
+        self.member_updated.store(0, Release);
+    }
+}
+
+impl fmt::Debug for BalancerSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BalancerSlot")
+            .field("in_use", &self.in_use())
+            .field("name", &self.name)
+            .field("lbmethod", &self.lbmethod)
+            .field("sticky", &self.sticky)
+            .field("sticky_path", &self.sticky_path)
+            .field("timeout_ms", &self.timeout_ms())
+            .field("max_attempts", &self.max_attempts())
+            .field("nofailover", &self.nofailover())
+            .field("sticky_separator", &self.sticky_separator())
+            .field("flags", &self.flags())
+            .field("member_updated", &self.member_updated())
+            .field("lock", &self.lock)
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Member slots
+// ---------------------------------------------------------------------------
+
+/// One backend: a balancer member, or a standalone `ProxyPass` worker when
+/// [`balancer`](Self::balancer) is [`NO_BALANCER`](crate::NO_BALANCER).
+#[repr(C, align(64))]
+pub struct MemberSlot {
+    in_use: AtomicU32,
+    balancer: AtomicU32,
+    /// Backend URL, e.g. `http://10.0.0.1:8080`.
+    pub url: SeqStr<48>,
+    /// `route=` (sticky session route).
+    pub route: SeqStr<8>,
+    /// `redirect=` (route to send new sessions to when draining).
+    pub redirect: SeqStr<8>,
+    lbfactor: AtomicU32,
+    lbset: AtomicU32,
+    status: AtomicU32,
+    retries: AtomicU32,
+    elected: AtomicU64,
+    busy: AtomicI64,
+    lbstatus: AtomicI64,
+    transferred: AtomicU64,
+    read: AtomicU64,
+    requests: AtomicU64,
+    errors: AtomicU64,
+    error_time: AtomicU64,
+    hc_last_check: AtomicU64,
+    latency_ewma_us: AtomicU64,
+    hc_pcount: AtomicU32,
+    hc_fcount: AtomicU32,
+    hc_last_result: AtomicU32,
+    _pad0: AtomicU32,
+    _reserved: [AtomicU64; 46],
+}
+
+impl MemberSlot {
+    pub fn in_use(&self) -> bool {
+        self.in_use.load(Acquire) != 0
+    }
+    pub fn set_in_use(&self, in_use: bool) {
+        self.in_use.store(u32::from(in_use), Release);
+    }
+
+    /// Index of the owning balancer slot, or `NO_BALANCER`.
+    pub fn balancer(&self) -> u32 {
+        self.balancer.load(Relaxed)
+    }
+    pub fn set_balancer(&self, index: u32) {
+        self.balancer.store(index, Relaxed);
+    }
+
+    /// `loadfactor` ×100 (100..=10000).
+    pub fn lbfactor(&self) -> u32 {
+        self.lbfactor.load(Relaxed)
+    }
+    pub fn set_lbfactor(&self, f: u32) {
+        self.lbfactor.store(f, Relaxed);
+    }
+
+    /// `lbset`.
+    pub fn lbset(&self) -> u32 {
+        self.lbset.load(Relaxed)
+    }
+    pub fn set_lbset(&self, set: u32) {
+        self.lbset.store(set, Relaxed);
+    }
+
+    /// Status bits (see [`flags`](crate::flags)).
+    pub fn status(&self) -> u32 {
+        self.status.load(Acquire)
+    }
+    /// Replaces all status bits.
+    pub fn set_status(&self, bits: u32) {
+        self.status.store(bits, Release);
+    }
+    /// Sets `bits` (fetch_or).
+    pub fn set_flags(&self, bits: u32) {
+        self.status.fetch_or(bits, AcqRel);
+    }
+    /// Clears `bits` (fetch_and of the complement).
+    pub fn clear_flags(&self, bits: u32) {
+        self.status.fetch_and(!bits, AcqRel);
+    }
+    /// [`flags::is_usable`] of the current status.
+    pub fn is_usable(&self) -> bool {
+        flags::is_usable(self.status())
+    }
+
+    /// Retries done since the member went into error state.
+    pub fn retries(&self) -> u32 {
+        self.retries.load(Relaxed)
+    }
+    pub fn set_retries(&self, n: u32) {
+        self.retries.store(n, Relaxed);
+    }
+    pub fn add_retry(&self) {
+        self.retries.fetch_add(1, Relaxed);
+    }
+
+    /// Times chosen by the load balancer.
+    pub fn elected(&self) -> u64 {
+        self.elected.load(Relaxed)
+    }
+    pub fn add_elected(&self) {
+        self.elected.fetch_add(1, Relaxed);
+    }
+    pub fn set_elected(&self, n: u64) {
+        self.elected.store(n, Relaxed);
+    }
+
+    /// Requests currently in flight.
+    pub fn busy(&self) -> i64 {
+        self.busy.load(Relaxed)
+    }
+    pub fn set_busy(&self, n: i64) {
+        self.busy.store(n, Relaxed);
+    }
+    pub fn inc_busy(&self) {
+        self.busy.fetch_add(1, Relaxed);
+    }
+    /// Decrements, never going below 0.
+    pub fn dec_busy(&self) {
+        let _ = self
+            .busy
+            .fetch_update(Relaxed, Relaxed, |b| (b > 0).then(|| b - 1));
+    }
+
+    /// Load-balancer working value (`byrequests`' running score).
+    pub fn lbstatus(&self) -> i64 {
+        self.lbstatus.load(Relaxed)
+    }
+    pub fn set_lbstatus(&self, v: i64) {
+        self.lbstatus.store(v, Relaxed);
+    }
+    pub fn add_lbstatus(&self, delta: i64) {
+        self.lbstatus.fetch_add(delta, Relaxed);
+    }
+
+    /// Bytes sent to the backend.
+    pub fn transferred(&self) -> u64 {
+        self.transferred.load(Relaxed)
+    }
+    pub fn add_transferred(&self, n: u64) {
+        self.transferred.fetch_add(n, Relaxed);
+    }
+
+    /// Bytes received from the backend.
+    pub fn read(&self) -> u64 {
+        self.read.load(Relaxed)
+    }
+    pub fn add_read(&self, n: u64) {
+        self.read.fetch_add(n, Relaxed);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Relaxed)
+    }
+    pub fn add_request(&self) {
+        self.requests.fetch_add(1, Relaxed);
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Relaxed)
+    }
+    pub fn add_error(&self) {
+        self.errors.fetch_add(1, Relaxed);
+    }
+
+    /// When the member last went into error state, unix ms; 0 = never.
+    pub fn error_time(&self) -> u64 {
+        self.error_time.load(Relaxed)
+    }
+    pub fn set_error_time(&self, unix_ms: u64) {
+        self.error_time.store(unix_ms, Relaxed);
+    }
+
+    /// Consecutive passed health checks.
+    pub fn hc_pcount(&self) -> u32 {
+        self.hc_pcount.load(Relaxed)
+    }
+    pub fn set_hc_pcount(&self, n: u32) {
+        self.hc_pcount.store(n, Relaxed);
+    }
+
+    /// Consecutive failed health checks.
+    pub fn hc_fcount(&self) -> u32 {
+        self.hc_fcount.load(Relaxed)
+    }
+    pub fn set_hc_fcount(&self, n: u32) {
+        self.hc_fcount.store(n, Relaxed);
+    }
+
+    /// Time of the last health check, unix ms; 0 = never.
+    pub fn hc_last_check(&self) -> u64 {
+        self.hc_last_check.load(Relaxed)
+    }
+    pub fn set_hc_last_check(&self, unix_ms: u64) {
+        self.hc_last_check.store(unix_ms, Relaxed);
+    }
+
+    /// Result of the last health check (meaning defined by the checker,
+    /// e.g. an HTTP status; 0 = none yet).
+    pub fn hc_last_result(&self) -> u32 {
+        self.hc_last_result.load(Relaxed)
+    }
+    pub fn set_hc_last_result(&self, v: u32) {
+        self.hc_last_result.store(v, Relaxed);
+    }
+
+    /// Smoothed response latency, µs; 0 = no sample yet.
+    pub fn latency_ewma_us(&self) -> u64 {
+        self.latency_ewma_us.load(Relaxed)
+    }
+    /// Folds in one sample: `avg = (7 * avg + sample) / 8` (α = 1/8); the
+    /// first sample (average 0) is taken as is.
+    pub fn record_latency_us(&self, sample: u64) {
+        let _ = self.latency_ewma_us.fetch_update(Relaxed, Relaxed, |avg| {
+            if avg == 0 {
+                Some(sample)
+            } else {
+                // Fits: (7 * u64::MAX + u64::MAX) / 8 == u64::MAX.
+                Some(((u128::from(avg) * 7 + u128::from(sample)) / 8) as u64)
+            }
+        });
+    }
+
+    /// Supervisor only: marks the slot unused and zeroes every field and
+    /// string (`balancer` becomes 0, not `NO_BALANCER`).
+    pub fn clear(&self) {
+        self.in_use.store(0, Release);
+        self.balancer.store(0, Relaxed);
+        self.url.clear();
+        self.route.clear();
+        self.redirect.clear();
+        for field in [
+            &self.lbfactor,
+            &self.lbset,
+            &self.status,
+            &self.retries,
+            &self.hc_pcount,
+            &self.hc_fcount,
+            &self.hc_last_result,
+        ] {
+            field.store(0, Relaxed);
+        }
+        for field in [
+            &self.elected,
+            &self.transferred,
+            &self.read,
+            &self.requests,
+            &self.errors,
+            &self.error_time,
+            &self.hc_last_check,
+            &self.latency_ewma_us,
+        ] {
+            field.store(0, Relaxed);
+        }
+        self.busy.store(0, Relaxed);
+        self.lbstatus.store(0, Relaxed);
+    }
+}
+
+impl fmt::Debug for MemberSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemberSlot")
+            .field("in_use", &self.in_use())
+            .field("balancer", &self.balancer())
+            .field("url", &self.url)
+            .field("route", &self.route)
+            .field("redirect", &self.redirect)
+            .field("lbfactor", &self.lbfactor())
+            .field("lbset", &self.lbset())
+            .field("status", &flags::display(self.status()))
+            .field("retries", &self.retries())
+            .field("elected", &self.elected())
+            .field("busy", &self.busy())
+            .field("lbstatus", &self.lbstatus())
+            .field("transferred", &self.transferred())
+            .field("read", &self.read())
+            .field("requests", &self.requests())
+            .field("errors", &self.errors())
+            .field("error_time", &self.error_time())
+            .field("hc_pcount", &self.hc_pcount())
+            .field("hc_fcount", &self.hc_fcount())
+            .field("hc_last_check", &self.hc_last_check())
+            .field("hc_last_result", &self.hc_last_result())
+            .field("latency_ewma_us", &self.latency_ewma_us())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Layout assertions. If one of these fails you changed the file format:
+// bump VERSION_MAJOR (or restore the layout).
+// ---------------------------------------------------------------------------
+
+const _: () = assert!(size_of::<SeqStr<1>>() == 16 && align_of::<SeqStr<1>>() == 8);
+const _: () = assert!(size_of::<SeqStr<48>>() == 8 + 48 * 8);
+const _: () = assert!(size_of::<SpinLock>() == 4 && align_of::<SpinLock>() == 4);
+
+const _: () = assert!(size_of::<Header>() == crate::HEADER_SIZE);
+const _: () = assert!(align_of::<Header>() == 64);
+const _: () = assert!(offset_of!(Header, magic) == 0);
+const _: () = assert!(offset_of!(Header, version_major) == 8);
+const _: () = assert!(offset_of!(Header, version_minor) == 10);
+const _: () = assert!(offset_of!(Header, header_size) == 12);
+const _: () = assert!(offset_of!(Header, total_size) == 16);
+const _: () = assert!(offset_of!(Header, process_slots) == 24);
+const _: () = assert!(offset_of!(Header, member_slot_size) == 44);
+const _: () = assert!(offset_of!(Header, balancer_offset) == 56);
+const _: () = assert!(offset_of!(Header, member_offset) == 64);
+const _: () = assert!(offset_of!(Header, supervisor_pid) == 72);
+const _: () = assert!(offset_of!(Header, phase) == 76);
+const _: () = assert!(offset_of!(Header, generation) == 80);
+const _: () = assert!(offset_of!(Header, restarts) == 96);
+const _: () = assert!(offset_of!(Header, port_count) == 104);
+const _: () = assert!(offset_of!(Header, ports) == 112);
+const _: () = assert!(offset_of!(Header, _reserved) == 144);
+
+const _: () = assert!(size_of::<ProcessSlot>() == crate::PROCESS_SLOT_SIZE);
+const _: () = assert!(align_of::<ProcessSlot>() == 64);
+const _: () = assert!(offset_of!(ProcessSlot, state) == 4);
+const _: () = assert!(offset_of!(ProcessSlot, generation) == 8);
+const _: () = assert!(offset_of!(ProcessSlot, requests) == 32);
+const _: () = assert!(offset_of!(ProcessSlot, last_used) == 64);
+const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 72);
+
+const _: () = assert!(size_of::<BalancerSlot>() == crate::BALANCER_SLOT_SIZE);
+const _: () = assert!(align_of::<BalancerSlot>() == 64);
+const _: () = assert!(offset_of!(BalancerSlot, lock) == 4);
+const _: () = assert!(offset_of!(BalancerSlot, name) == 8);
+const _: () = assert!(offset_of!(BalancerSlot, lbmethod) == 112);
+const _: () = assert!(offset_of!(BalancerSlot, sticky) == 136);
+const _: () = assert!(offset_of!(BalancerSlot, sticky_path) == 208);
+const _: () = assert!(offset_of!(BalancerSlot, nonce) == 280);
+const _: () = assert!(offset_of!(BalancerSlot, timeout_ms) == 336);
+const _: () = assert!(offset_of!(BalancerSlot, flags) == 356);
+const _: () = assert!(offset_of!(BalancerSlot, member_updated) == 360);
+const _: () = assert!(offset_of!(BalancerSlot, _reserved) == 368);
+
+const _: () = assert!(size_of::<MemberSlot>() == crate::MEMBER_SLOT_SIZE);
+const _: () = assert!(align_of::<MemberSlot>() == 64);
+const _: () = assert!(offset_of!(MemberSlot, url) == 8);
+const _: () = assert!(offset_of!(MemberSlot, route) == 400);
+const _: () = assert!(offset_of!(MemberSlot, redirect) == 472);
+const _: () = assert!(offset_of!(MemberSlot, lbfactor) == 544);
+const _: () = assert!(offset_of!(MemberSlot, status) == 552);
+const _: () = assert!(offset_of!(MemberSlot, elected) == 560);
+const _: () = assert!(offset_of!(MemberSlot, busy) == 568);
+const _: () = assert!(offset_of!(MemberSlot, error_time) == 616);
+const _: () = assert!(offset_of!(MemberSlot, latency_ewma_us) == 632);
+const _: () = assert!(offset_of!(MemberSlot, hc_pcount) == 640);
+const _: () = assert!(offset_of!(MemberSlot, _reserved) == 656);
+
+// Records tile the file without gaps and keep every region 64-byte aligned.
+const _: () = assert!(crate::HEADER_SIZE.is_multiple_of(64));
+const _: () = assert!(crate::PROCESS_SLOT_SIZE.is_multiple_of(64));
+const _: () = assert!(crate::BALANCER_SLOT_SIZE.is_multiple_of(64));
+const _: () = assert!(crate::MEMBER_SLOT_SIZE.is_multiple_of(64));
