@@ -120,3 +120,36 @@ fn proxy_keeps_serving_after_origin_failures() {
         r.summary()
     );
 }
+
+#[test]
+fn server_proxy_timeout_applies_without_a_member_timeout() {
+    let a = Origin::start("a");
+    a.set_mode(Mode::Hang);
+    let sg = start_proxy("ProxyTimeout 1\nProxyPass / http://{a}/\n", &[&a]);
+    let r = http_get(sg.port(), "/x", &[]);
+    assert_eq!(r.status, 504, "{}", r.summary());
+}
+
+#[test]
+fn origin_dying_mid_body_does_not_look_like_a_complete_response() {
+    let a = Origin::start("a");
+    let sg = start_proxy("ProxyPass / http://{a}/\n", &[&a]);
+    let mut c = Client::connect(sg.port());
+    c.send(&request_bytes(
+        sg.port(),
+        "GET",
+        "/truncated/200000",
+        &[],
+        None,
+    ));
+    match c.try_read_response("GET") {
+        Err(_) => {}
+        Ok(r) => panic!(
+            "a cut-off body was delivered as complete ({} of 200000 bytes): {}",
+            r.body.len(),
+            r.summary()
+        ),
+    }
+    let r = http_get(sg.port(), "/bytes/10", &[]);
+    assert_eq!((r.status, r.body), (200, pattern(10)));
+}

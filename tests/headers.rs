@@ -264,3 +264,16 @@ fn end_to_end_response_headers_keep_their_order_and_repeats() {
     .collect();
     assert_eq!(got, expected, "{}", r.summary());
 }
+
+#[test]
+fn via_names_the_clients_protocol_version() {
+    // Reference §8.2 [obs]: the entry carries the client's protocol version.
+    let a = Origin::start("a");
+    let sg = start_proxy("ProxyVia On\nProxyPass / http://{a}/\n", &[&a]);
+    let raw = send_raw(sg.port(), b"GET /x HTTP/1.0\r\nHost: front.example\r\n\r\n");
+    let r = split_raw_response(&raw).expect("a response");
+    assert_eq!(r.status, 200, "{}", r.summary());
+    let me = format!("1.0 test.local:{}", sg.port());
+    assert_eq!(joined(a.last_request().header_all("via")), me);
+    assert_eq!(joined(r.header_all("via")), me, "{}", r.summary());
+}

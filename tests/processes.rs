@@ -119,3 +119,18 @@ fn killed_worker_is_replaced_and_service_continues() {
     }
     assert!(pid_alive(sg.pid()), "the supervisor died");
 }
+
+#[test]
+fn every_listen_line_gets_a_port_and_serves() {
+    let a = Origin::start("a");
+    let sg = Slotgate::start(&render(
+        "Listen 127.0.0.1:0\nListen 127.0.0.1:0\nStartServers 1\nProxyPass / http://{a}/\n",
+        &[&a],
+    ));
+    assert_eq!(sg.ports().len(), 2, "{:?}", sg.ports());
+    assert_ne!(sg.ports()[0], sg.ports()[1]);
+    for &port in sg.ports() {
+        let r = http_get(port, "/bytes/5", &[]);
+        assert_eq!((r.status, r.body), (200, pattern(5)), "port {port}");
+    }
+}

@@ -172,3 +172,14 @@ fn unmatched_path_is_a_local_404() {
     assert!(r.header("x-origin").is_none(), "{}", r.summary());
     assert_eq!(a.requests(), 0);
 }
+
+#[test]
+fn percent_encoded_path_is_forwarded_encoded() {
+    let a = Origin::start("a");
+    let sg = start_proxy("ProxyPass /e/ http://{a}/t/\n", &[&a]);
+    assert_eq!(route(&sg, "/e/a%20b"), (200, "a".into()));
+    assert_eq!(a.last_request().target, "/t/a%20b");
+    // An encoded character in the prefix still matches the decoded rule.
+    assert_eq!(route(&sg, "/%65/x"), (200, "a".into()));
+    assert_eq!(a.last_request().target, "/t/x");
+}

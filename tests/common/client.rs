@@ -392,6 +392,41 @@ pub fn send_raw(port: u16, bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Splits bytes read by `send_raw` into the first response's head and
+/// everything after it, undecoded (`body` holds the raw rest, `chunked` says
+/// whether the head announced chunked framing). None if there is no complete,
+/// parsable head.
+pub fn split_raw_response(bytes: &[u8]) -> Option<Response> {
+    let end = find(bytes, b"\r\n\r\n")? + 4;
+    let mut fields = [httparse::EMPTY_HEADER; 128];
+    let mut parsed = httparse::Response::new(&mut fields);
+    match parsed.parse(&bytes[..end]) {
+        Ok(httparse::Status::Complete(_)) => {}
+        _ => return None,
+    }
+    let headers: Vec<(String, String)> = parsed
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_string(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    let chunked = super::header_values(&headers, "transfer-encoding")
+        .iter()
+        .any(|v| v.to_ascii_lowercase().contains("chunked"));
+    Some(Response {
+        version: format!("HTTP/1.{}", parsed.version.unwrap_or(1)),
+        status: parsed.code.unwrap_or(0),
+        reason: parsed.reason.unwrap_or("").to_string(),
+        headers,
+        body: bytes[end..].to_vec(),
+        chunked,
+    })
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }

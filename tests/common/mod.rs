@@ -13,7 +13,9 @@ mod client;
 mod data;
 mod origin;
 
-pub use client::{http_get, http_request, request_bytes, send_raw, Client, Response};
+pub use client::{
+    http_get, http_request, request_bytes, send_raw, split_raw_response, Client, Response,
+};
 pub use data::{chunk_encode, hex, pattern, pattern_sha256, sha256_hex, Pattern};
 pub use origin::{Mode, Origin, Recorded};
 

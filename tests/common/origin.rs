@@ -10,6 +10,7 @@
 //! - `/bytes/N`: N bytes of `Pattern::new(N)` with Content-Length
 //! - `/chunked/N`: the same bytes, chunked, in chunks of varied size
 //! - `/close/N`: the same bytes, no Content-Length, `Connection: close`
+//! - `/truncated/N`: Content-Length N, but only the first N/2 bytes, then close
 //! - `/sha256`: `HEX LEN` of the request body
 //! - `/redirect?to=URL`: 302 with `Location: URL`
 //! - `/content-location?to=URL`: 200 with `Content-Location: URL` and `URI: URL`
@@ -334,6 +335,8 @@ enum Body {
     PatternChunked(u64),
     /// `Pattern::new(n)` delimited by closing the connection.
     PatternClose(u64),
+    /// Content-Length n, the first n/2 bytes of `Pattern::new(n)`, then close.
+    Truncated(u64),
 }
 
 impl Conn {
@@ -584,6 +587,14 @@ impl Conn {
                 close: true,
             };
         }
+        if let Some(n) = number("/truncated/") {
+            return Reply {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+                body: Body::Truncated(n),
+                close: true,
+            };
+        }
         if let Some(code) = number("/status/") {
             return self.status_reply(code as u16);
         }
@@ -641,7 +652,9 @@ impl Conn {
         let no_body = has_no_body(reply.status);
         match &reply.body {
             Body::Bytes(b) if !no_body => out.push_str(&format!("Content-Length: {}\r\n", b.len())),
-            Body::Pattern(n) => out.push_str(&format!("Content-Length: {n}\r\n")),
+            Body::Pattern(n) | Body::Truncated(n) => {
+                out.push_str(&format!("Content-Length: {n}\r\n"))
+            }
             Body::PatternChunked(_) => out.push_str("Transfer-Encoding: chunked\r\n"),
             _ => {}
         }
@@ -657,6 +670,10 @@ impl Conn {
             Body::Bytes(b) => self.stream.write_all(&b)?,
             Body::Pattern(n) | Body::PatternClose(n) => {
                 let mut source = Pattern::new(n);
+                io::copy(&mut source, &mut self.stream)?;
+            }
+            Body::Truncated(n) => {
+                let mut source = Pattern::new(n).take(n / 2);
                 io::copy(&mut source, &mut self.stream)?;
             }
             Body::PatternChunked(n) => {
@@ -728,7 +745,7 @@ fn endpoint(path: &str) -> &str {
         "/content-location",
         "/hop",
     ];
-    const NUMBERED: [&str; 4] = ["/bytes/", "/chunked/", "/close/", "/status/"];
+    const NUMBERED: [&str; 5] = ["/bytes/", "/chunked/", "/close/", "/truncated/", "/status/"];
     let is_endpoint = |p: &str| {
         EXACT.contains(&p)
             || NUMBERED.iter().any(|prefix| {
