@@ -155,7 +155,12 @@ fn oversized_request_line_and_headers_are_refused() {
 #[test]
 fn well_formed_request_after_refusals_still_works() {
     let (a, sg) = proxy();
-    assert_refused(&sg, &a, "bare LF", b"GET / HTTP/1.1\nHost: x\n\n");
+    assert_refused(
+        &sg,
+        &a,
+        "CL + TE",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
     let r = http_get(sg.port(), "/bytes/10", &[]);
     assert_eq!((r.status, r.body), (200, pattern(10)));
 }

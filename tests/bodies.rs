@@ -130,6 +130,7 @@ fn head_response_has_no_body() {
     let r = c.request("HEAD", "/bytes/5000", &[], None);
     assert_eq!(r.status, 200, "{}", r.summary());
     assert!(r.body.is_empty());
+    assert_eq!(r.header("content-length"), Some("5000"), "{}", r.summary());
     assert_eq!(a.last_request().method, "HEAD");
     // Had a body followed the head, this response would be garbage.
     let r = c.get("/bytes/10");
@@ -199,4 +200,23 @@ fn connection_close_from_the_client_is_honoured() {
         c.closed_by_peer(std::time::Duration::from_secs(10)),
         "slotgate kept the connection open after Connection: close"
     );
+}
+
+#[test]
+fn expect_continue_request_body_arrives_intact() {
+    let a = Origin::start("a");
+    let sg = proxy_to(&a);
+    let body = pattern(100_000);
+    let mut c = Client::connect(sg.port());
+    // Head and body in one go, as clients do once they stop waiting for 100.
+    c.send(&request_bytes(
+        sg.port(),
+        "POST",
+        "/sha256",
+        &[("Expect", "100-continue")],
+        Some(&body),
+    ));
+    let r = c.read_response("POST");
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(r.text(), format!("{} 100000", sha256_hex(&body)));
 }

@@ -188,3 +188,11 @@ fn section_left_open_is_an_error() {
     assert_eq!(out.code(), Some(1), "{out:?}");
     assert!(out.stderr.contains(&path), "{out:?}");
 }
+
+#[test]
+fn harness_reports_a_daemon_that_cannot_start() {
+    match Slotgate::try_start("Listen 127.0.0.1:0\nBogusDirective x\n") {
+        Ok(sg) => panic!("slotgate started (pid {}) on a bad configuration", sg.pid()),
+        Err(e) => assert!(e.contains("unknown directive 'BogusDirective'"), "{e}"),
+    }
+}

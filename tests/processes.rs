@@ -134,3 +134,23 @@ fn every_listen_line_gets_a_port_and_serves() {
         assert_eq!((r.status, r.body), (200, pattern(5)), "port {port}");
     }
 }
+
+#[test]
+fn dropping_the_guard_leaves_no_process_behind() {
+    let a = Origin::start("a");
+    let sg = two_workers(&a);
+    let mut pids = sg.wait_workers(2, Duration::from_secs(10));
+    pids.push(sg.pid());
+    drop(sg);
+    wait_for(
+        "the supervisor and its workers to be gone",
+        Duration::from_secs(5),
+        || pids.iter().all(|&p| !pid_alive(p)).then_some(()),
+        || {
+            format!(
+                "{:?}",
+                pids.iter().map(|&p| (p, proc_state(p))).collect::<Vec<_>>()
+            )
+        },
+    );
+}
