@@ -3,6 +3,8 @@
 //! with one `write` on an `O_APPEND` descriptor, so lines from the supervisor and
 //! every worker interleave whole.
 
+pub mod access;
+
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
