@@ -149,6 +149,9 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HttpError> {
             };
         }
     };
+    if has_bare_lf(&buf[..len]) {
+        return Err(HttpError::new(400, "line ending without CR"));
+    }
     let line_len = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
     if line_len > MAX_REQUEST_LINE {
         return Err(HttpError::new(414, "request line too long"));
@@ -164,6 +167,14 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HttpError> {
         len,
         framing,
     }))
+}
+
+/// True when a line of the head ends in LF alone. httparse accepts that; a proxy
+/// must not, or it would read a head differently from a strict member.
+fn has_bare_lf(head: &[u8]) -> bool {
+    head.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r'))
 }
 
 /// A partial head that can already be refused: a request line or head too long.
@@ -368,6 +379,8 @@ mod tests {
                 Err(400),
             ),
             ("GET / HTTP/2.0\r\n\r\n", Err(505)),
+            ("GET / HTTP/1.1\nHost: a\n\n", Err(400)),
+            ("GET / HTTP/1.1\r\nHost: a\n\r\n", Err(400)),
         ];
         for (raw, want) in cases {
             let got = req(raw).map(|h| h.expect("complete").framing);

@@ -219,7 +219,8 @@ pub fn response_head(out: &mut Vec<u8>, resp: &ResponseHead, ctx: &ResponseConte
     let _ = write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason);
     let via = Merged {
         name: "Via",
-        add: via_entry(resp.minor, ctx.server_name, ctx.front_port, ctx.via),
+        // Like the request's entry, it names the client's protocol version (reference §8.2).
+        add: via_entry(ctx.client_minor, ctx.server_name, ctx.front_port, ctx.via),
     };
     let mut via_written = false;
     let no_body_keeps_length = ctx.framing == Framing::None;

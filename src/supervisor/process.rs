@@ -42,8 +42,15 @@ pub const SUPERVISOR_SIGNALS: [Signal; 6] = [
 /// it), and SIGTERM when the supervisor dies, so no worker outlives it.
 pub fn init_child(supervisor: Pid) {
     for s in SUPERVISOR_SIGNALS {
-        // SAFETY: installing SIG_DFL runs no handler code; the child is single-threaded.
-        let _ = unsafe { signal(s, SigHandler::SigDfl) };
+        // SIGINT from a terminal reaches the whole process group; stopping is the
+        // supervisor's decision, so workers ignore it.
+        let action = if s == Signal::SIGINT {
+            SigHandler::SigIgn
+        } else {
+            SigHandler::SigDfl
+        };
+        // SAFETY: installing SIG_DFL or SIG_IGN runs no handler code; the child is single-threaded.
+        let _ = unsafe { signal(s, action) };
     }
     let _ = nix::sys::prctl::set_pdeathsig(Some(Signal::SIGTERM));
     // The supervisor may have died between fork and prctl: then nobody would tell us.
