@@ -140,6 +140,17 @@ fn serve(stream: TcpStream, name: &str) -> io::Result<()> {
             None => return Ok(()),
         };
         let keep_alive = request.keep_alive();
+        if let Some(n) = request
+            .path
+            .strip_prefix("/bytes/")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            stream_bytes(&mut writer, name, n, keep_alive, request.method == "HEAD")?;
+            if !keep_alive {
+                return Ok(());
+            }
+            continue;
+        }
         let (content_type, body) = match request.path.split('?').next() {
             Some("/echo") => ("text/plain; charset=utf-8", echo_body(&request)),
             _ => ("text/html; charset=utf-8", html_page(name, &request)),
@@ -161,6 +172,37 @@ fn serve(stream: TcpStream, name: &str) -> io::Result<()> {
             return Ok(());
         }
     }
+}
+
+/// `/bytes/N`: N bytes of a repeating pattern, streamed in 64 KiB writes (for
+/// tools/bench-rss.sh: a body of any size without holding it).
+fn stream_bytes(
+    w: &mut TcpStream,
+    name: &str,
+    n: u64,
+    keep_alive: bool,
+    head: bool,
+) -> io::Result<()> {
+    let close = if keep_alive {
+        ""
+    } else {
+        "Connection: close\r\n"
+    };
+    let h = format!(
+        "HTTP/1.1 200 OK\r\nX-Origin: {name}\r\nContent-Type: application/octet-stream\r\nContent-Length: {n}\r\n{close}\r\n"
+    );
+    w.write_all(h.as_bytes())?;
+    if head {
+        return Ok(());
+    }
+    let block: Vec<u8> = (0..65_536u32).map(|i| (i % 251) as u8).collect();
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(block.len() as u64) as usize;
+        w.write_all(&block[..k])?;
+        left -= k as u64;
+    }
+    w.flush()
 }
 
 /// Reads one request head and its body. `None` when the client closed the
