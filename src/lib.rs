@@ -10,6 +10,7 @@
 //! and the member slots current, so every process and `slotgate-top` sees the
 //! state of the whole server.
 
+pub mod balancer;
 pub mod config;
 pub mod http;
 pub mod logging;
