@@ -203,6 +203,8 @@ pub struct ResponseContext<'a> {
     pub keep_alive: bool,
     /// Rewrites a Location-like value (ProxyPassReverse); None leaves it.
     pub reverse: &'a dyn Fn(&str) -> Option<String>,
+    /// Rewrites a Set-Cookie value (ProxyPassReverseCookiePath/Domain); None leaves it.
+    pub cookie: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// Headers that ProxyPassReverse rewrites.
@@ -243,6 +245,12 @@ pub fn response_head(out: &mut Vec<u8>, resp: &ResponseHead, ctx: &ResponseConte
                 }
                 ProxyVia::On | ProxyVia::Full => continue,
                 ProxyVia::Off => {}
+            }
+        }
+        if h.is("set-cookie") {
+            if let Some(mapped) = std::str::from_utf8(&h.value).ok().and_then(ctx.cookie) {
+                let _ = write!(out, "{}: {}\r\n", h.name, mapped);
+                continue;
             }
         }
         if REVERSE_MAPPED.iter().any(|n| h.is(n)) {
@@ -350,7 +358,7 @@ mod tests {
     fn response_head_drops_hop_by_hop_and_reverse_maps() {
         let resp = parse_response(
             b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9001/x/y\r\nConnection: close, X-Hop\r\n\
-              X-Hop: 1\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=b\r\n\r\n",
+              X-Hop: 1\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=b; path=/x\r\n\r\n",
             false,
         )
         .unwrap()
@@ -367,12 +375,13 @@ mod tests {
             framing: Framing::Chunked,
             keep_alive: true,
             reverse: &map,
+            cookie: &|v: &str| v.strip_suffix("; path=/x").map(|c| format!("{c}; path=/p")),
         };
         let mut out = Vec::new();
         response_head(&mut out, &resp, &c);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "HTTP/1.1 302 Found\r\nLocation: http://pub.test/p/y\r\nSet-Cookie: a=b\r\n\
+            "HTTP/1.1 302 Found\r\nLocation: http://pub.test/p/y\r\nSet-Cookie: a=b; path=/p\r\n\
              Via: 1.1 front.test:8080\r\nTransfer-Encoding: chunked\r\n\r\n"
         );
     }

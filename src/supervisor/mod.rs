@@ -55,7 +55,7 @@ pub fn check(opts: &Options) -> Result<(Config, Routes), String> {
 }
 
 fn prepare(opts: &Options) -> Result<Prepared, String> {
-    let (cfg, routes) = check(opts)?;
+    let (cfg, mut routes) = check(opts)?;
     crate::logging::init(cfg.error_log.as_deref(), cfg.log_level).map_err(|e| e.to_string())?;
     for w in &cfg.warnings {
         log::warn!("{w}");
@@ -69,21 +69,15 @@ fn prepare(opts: &Options) -> Result<Prepared, String> {
     let workers = cfg
         .start_servers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    routes.open_logs()?;
     let layout = Layout {
         processes: workers as u32,
-        balancers: 0,
-        members: routes.members.len() as u32,
+        balancers: routes.balancers.len() as u32,
+        members: routes.member_slots(&cfg) as u32,
     };
     let sb = Scoreboard::create(&cfg.scoreboard_file, layout)
         .map_err(|e| format!("creating the scoreboard: {e}"))?;
-    for m in &routes.members {
-        let slot = sb.member(m.slot);
-        slot.url.set(&m.url.name);
-        slot.set_balancer(NO_BALANCER);
-        slot.set_lbfactor(100);
-        slot.set_status(m.status | flags::INIT);
-        slot.set_in_use(true);
-    }
+    init_slots(&sb, &cfg, &routes);
     let ports: Vec<u16> = listeners
         .iter()
         .filter_map(|l| l.local_addr().ok())
@@ -100,6 +94,36 @@ fn prepare(opts: &Options) -> Result<Prepared, String> {
         scoreboard: Arc::new(sb),
         workers,
     })
+}
+
+/// Fills the balancer and member slots of a fresh scoreboard from the configuration.
+fn init_slots(sb: &Scoreboard, cfg: &Config, routes: &Routes) {
+    for m in &routes.members {
+        let slot = sb.member(m.slot);
+        slot.url.set(&m.url.name);
+        slot.route.set(&m.route);
+        slot.redirect.set(&m.redirect);
+        slot.set_balancer(m.balancer.map_or(NO_BALANCER, |b| b as u32));
+        slot.set_lbfactor(m.lbfactor);
+        slot.set_lbset(m.lbset);
+        slot.set_status(m.status | flags::INIT);
+        slot.set_in_use(true);
+    }
+    for (b, bc) in routes.balancers.iter().zip(&cfg.balancers) {
+        let slot = sb.balancer(b.spec.slot);
+        slot.name.set(&b.spec.name);
+        slot.lbmethod.set(b.spec.method.name());
+        slot.sticky
+            .set(b.spec.sticky_cookie.as_deref().unwrap_or(""));
+        slot.sticky_path
+            .set(b.spec.sticky_param.as_deref().unwrap_or(""));
+        slot.nonce.set(bc.params.nonce.as_deref().unwrap_or(""));
+        slot.set_timeout_ms(bc.params.timeout.as_millis() as u64);
+        slot.set_max_attempts(b.spec.max_attempts as u32);
+        slot.set_nofailover(b.spec.nofailover);
+        slot.set_sticky_separator(b.spec.sticky_separator.map_or('\0', char::from));
+        slot.set_in_use(true);
+    }
 }
 
 /// Runs the server in the foreground until SIGTERM or SIGINT; returns the exit status.

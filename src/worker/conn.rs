@@ -1,24 +1,21 @@
-//! One client connection and, while a request is being proxied, its member
-//! connection: the state machine of read head → route → connect → forward →
-//! stream the response → keep-alive or close.
+//! One client connection: the state machine of read head → route → proxy (see
+//! `exchange.rs` for the member side) → keep-alive or close.
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
-use mio::Interest;
-use scoreboard::flags;
 
 use super::buffer::{Buffer, Io};
-use super::respond;
-use super::{member_token, unix_ms, Ctx, LINGER};
-use crate::http::{parse_request, parse_response, BodyReader, ChunkEncoder, Framing, RequestHead};
-use crate::proxy::forward::{self, RequestContext, ResponseContext};
-use crate::proxy::{reverse, Member, Route};
+use super::exchange::{Exchange, Failure};
+use super::{respond, unix_ms, Ctx, LINGER};
+use crate::http::{parse_request, Framing, RequestHead};
+use crate::logging::access::Record;
+use crate::proxy::Route;
 
 /// Most bytes buffered in one direction of a body before reading pauses.
-const BODY_BUFFER: usize = 64 * 1024;
+pub(super) const BODY_BUFFER: usize = 64 * 1024;
 /// Most bytes of client input held while waiting for a request head.
 const HEAD_BUFFER: usize = 64 * 1024 + 1;
 
@@ -32,7 +29,7 @@ pub enum Step {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     /// Waiting for (the rest of) a request head.
     Head,
     /// A request is being proxied (`exchange` is set).
@@ -43,53 +40,18 @@ enum State {
     Lingering,
 }
 
-struct MemberConn {
-    stream: TcpStream,
-    connected: bool,
-    readable: bool,
-    writable: bool,
-    eof: bool,
-    input: Buffer,
-    output: Buffer,
-}
-
-struct ResponseState {
-    body: BodyReader,
-    /// Re-chunk the body for the client.
-    chunked_out: bool,
-    finished: bool,
-}
-
-struct Exchange {
-    member: usize,
-    head_request: bool,
-    client_minor: u8,
-    /// The client asked for keep-alive and our limits allow it.
-    keep_alive: bool,
-    /// The client's Host header (for ProxyPassReverse).
-    host: String,
-    req_body: BodyReader,
-    req_chunked: bool,
-    req_last_chunk_sent: bool,
-    conn: MemberConn,
-    response: Option<ResponseState>,
-    sent: u64,
-    received: u64,
-    started: Instant,
-}
-
 pub struct Conn {
-    client: TcpStream,
-    peer: SocketAddr,
-    front_port: u16,
-    input: Buffer,
-    output: Buffer,
+    pub(super) client: TcpStream,
+    pub(super) peer: SocketAddr,
+    pub(super) local: SocketAddr,
+    pub(super) input: Buffer,
+    pub(super) output: Buffer,
     readable: bool,
     writable: bool,
-    eof: bool,
-    state: State,
-    exchange: Option<Box<Exchange>>,
-    served: u32,
+    pub(super) eof: bool,
+    pub(super) state: State,
+    pub(super) exchange: Option<Box<Exchange>>,
+    pub(super) served: u32,
     pub id: u64,
     pub last_activity: Instant,
     /// Deadline of this connection's pending timer entry, if any.
@@ -98,25 +60,27 @@ pub struct Conn {
     pub dirty: bool,
 }
 
-/// Why an exchange ended early: the member failed before any of its response
-/// reached the client (answer with `status`), or after (cut the client off).
-enum Failure {
-    Respond(u16, String),
-    Abort(String),
+/// What the access log needs of a request answered without a member.
+pub(super) struct LocalAnswer<'a> {
+    pub head: &'a RequestHead,
+    pub server: usize,
+    pub status: u16,
+    pub body_bytes: u64,
+    pub started: Instant,
 }
 
 impl Conn {
     pub fn new(
         client: TcpStream,
         peer: SocketAddr,
-        front_port: u16,
+        local: SocketAddr,
         id: u64,
         now: Instant,
     ) -> Conn {
         Conn {
             client,
             peer,
-            front_port,
+            local,
             input: Buffer::new(),
             output: Buffer::new(),
             readable: false,
@@ -135,8 +99,7 @@ impl Conn {
     pub fn mark_ready(&mut self, member_side: bool, readable: bool, writable: bool) {
         if member_side {
             if let Some(ex) = self.exchange.as_mut() {
-                ex.conn.readable |= readable;
-                ex.conn.writable |= writable;
+                ex.mark_ready(readable, writable);
             }
         } else {
             self.readable |= readable;
@@ -152,42 +115,30 @@ impl Conn {
             State::Head | State::Closing => cfg.timeout,
             State::Lingering => LINGER,
             State::Exchange => match &self.exchange {
-                Some(ex) if !ex.conn.connected => ctx.routes.members[ex.member].connect_timeout,
-                Some(ex) => ctx.routes.members[ex.member].timeout,
+                Some(ex) => ex.timeout(ctx),
                 None => cfg.timeout,
             },
         }
     }
 
-    pub fn on_timeout(&mut self, ctx: &mut Ctx) -> Step {
+    pub fn on_timeout(&mut self, ctx: &mut Ctx, index: usize) -> Step {
         if self.state != State::Exchange {
             return Step::Close;
         }
-        let Some(ex) = self.exchange.as_ref() else {
+        let Some(ex) = self.exchange.as_mut() else {
             return Step::Close;
         };
-        let member = &ctx.routes.members[ex.member];
-        let failure = if !ex.conn.connected {
-            member_error(ctx, member, "connect timed out");
-            Failure::Respond(
-                503,
-                format!("connecting to member {} timed out", member.url.name),
-            )
-        } else if ex.response.is_none() {
-            // httpd answers 502 here; RFC 9110 §15.6.5 says 504, and so do we.
-            Failure::Respond(
-                504,
-                format!(
-                    "member {} did not answer within {:?}",
-                    member.url.name, member.timeout
-                ),
-            )
-        } else {
-            Failure::Abort(format!("member {} stalled mid-response", member.url.name))
-        };
-        self.fail(ctx, failure);
-        self.drive_client_output();
-        self.after_io(ctx)
+        match ex.on_timeout(ctx) {
+            Some(Failure::Retry) => {
+                self.failover(ctx, index);
+            }
+            Some(f) => self.fail(ctx, f),
+            None => {}
+        }
+        if !self.output.is_empty() {
+            let _ = self.output.write_to(&mut self.client);
+        }
+        self.after_io()
     }
 
     /// Makes all the progress possible now.
@@ -200,7 +151,7 @@ impl Conn {
             }
             match self.state {
                 State::Head => progress |= self.try_start(ctx, index),
-                State::Exchange => progress |= self.pump_exchange(ctx),
+                State::Exchange => progress |= self.pump(ctx, index),
                 State::Closing | State::Lingering => {}
             }
             match self.write_client(ctx) {
@@ -213,15 +164,12 @@ impl Conn {
                 break;
             }
         }
-        self.after_io(ctx)
+        self.after_io()
     }
 
-    fn after_io(&mut self, _ctx: &mut Ctx) -> Step {
+    fn after_io(&mut self) -> Step {
         match self.state {
             State::Head if self.eof => {
-                if self.input.is_empty() && self.output.is_empty() {
-                    return Step::Close;
-                }
                 if self.output.is_empty() {
                     return Step::Close;
                 }
@@ -229,9 +177,7 @@ impl Conn {
                 Step::Wait
             }
             State::Head => {
-                if self.input.is_empty() {
-                    self.input.release_if_empty();
-                }
+                self.input.release_if_empty();
                 Step::Wait
             }
             State::Closing if self.output.is_empty() => {
@@ -292,9 +238,7 @@ impl Conn {
         match self.output.write_to(&mut self.client)? {
             Io::Done(n) => {
                 ctx.process().add_bytes_out(n as u64);
-                if self.output.is_empty() {
-                    self.output.release_if_empty();
-                }
+                self.output.release_if_empty();
                 Ok(n > 0)
             }
             Io::Eof => Ok(false),
@@ -302,13 +246,6 @@ impl Conn {
                 self.writable = false;
                 Ok(false)
             }
-        }
-    }
-
-    /// A best-effort flush used outside `drive` (timeouts).
-    fn drive_client_output(&mut self) {
-        if !self.output.is_empty() {
-            let _ = self.output.write_to(&mut self.client);
         }
     }
 
@@ -337,32 +274,67 @@ impl Conn {
         self.input.consume(head.len);
         ctx.process().add_request();
         ctx.process().set_last_used(unix_ms());
+        let cfg = &ctx.config;
         let keep_alive = head.wants_keep_alive()
-            && ctx.config.keep_alive
-            && (ctx.config.max_keep_alive_requests == 0
-                || self.served + 1 < ctx.config.max_keep_alive_requests)
+            && cfg.keep_alive
+            && (cfg.max_keep_alive_requests == 0 || self.served + 1 < cfg.max_keep_alive_requests)
             && !self.eof;
-        // A local answer cannot leave an unread body behind on a kept connection.
-        let local_keep_alive = keep_alive && head.framing == Framing::None;
-        let route = ctx.routes.route(&head.target);
-        match route {
-            Err(e) => self.local(
-                e.status,
-                "the request path cannot be mapped",
-                local_keep_alive,
-            ),
-            Ok(Route::Local) => {
-                self.local(404, "no ProxyPass rule maps this URL", local_keep_alive)
+        let server = ctx.routes.server_for(self.local, head.header("host"));
+        match ctx.routes.route(server, &head.target) {
+            Err(e) => {
+                let why = if e.status == 500 {
+                    "no balancer of that name"
+                } else {
+                    "the request path cannot be mapped"
+                };
+                self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
             }
-            Ok(Route::Proxy { member, target }) => {
-                self.start_exchange(ctx, index, head, member, target, keep_alive)
+            Ok(Route::Local) => self.answer_locally(
+                ctx,
+                &head,
+                server,
+                404,
+                "no ProxyPass rule maps this URL",
+                keep_alive,
+            ),
+            Ok(route) => {
+                let ex = Exchange::new(ctx, head, server, route, keep_alive, self.peer, self.local);
+                self.exchange = Some(Box::new(ex));
+                self.state = State::Exchange;
+                ctx.exchanges += 1;
+                self.failover(ctx, index);
             }
         }
         true
     }
 
-    fn local(&mut self, status: u16, why: &str, keep_alive: bool) {
-        respond::error(&mut self.output, status, why, keep_alive);
+    /// Answers with a local error page and logs the request.
+    fn answer_locally(
+        &mut self,
+        ctx: &mut Ctx,
+        head: &RequestHead,
+        server: usize,
+        status: u16,
+        why: &str,
+        keep_alive: bool,
+    ) {
+        // A local answer cannot leave an unread body behind on a kept connection.
+        let keep_alive = keep_alive && head.framing == Framing::None;
+        let n = respond::error(&mut self.output, status, why, keep_alive);
+        log_request(
+            ctx,
+            self.peer,
+            self.local,
+            &LocalAnswer {
+                head,
+                server,
+                status,
+                body_bytes: n,
+                started: ctx.now,
+            },
+            &[],
+            &[],
+        );
         self.served += 1;
         self.state = if keep_alive {
             State::Head
@@ -371,93 +343,32 @@ impl Conn {
         };
     }
 
-    fn start_exchange(
-        &mut self,
-        ctx: &mut Ctx,
-        index: usize,
-        head: RequestHead,
-        member_id: usize,
-        target: String,
-        keep_alive: bool,
-    ) {
-        let member = &ctx.routes.members[member_id];
-        let slot = ctx.scoreboard.member(member.slot);
-        slot.add_elected();
-        if !member_available(member, slot) {
-            let msg = format!("member {} is in error state", member.url.name);
-            log::error!("{msg}");
-            self.local(503, &msg, keep_alive && head.framing == Framing::None);
+    /// Picks a member for the exchange (again, after a failure before anything was
+    /// sent) and opens the connection to it; answers 503 when there is none.
+    pub(super) fn failover(&mut self, ctx: &mut Ctx, index: usize) {
+        let Some(ex) = self.exchange.as_mut() else {
             return;
-        }
-        let addr = member.addrs[0];
-        let mut stream = match TcpStream::connect(addr) {
-            Ok(s) => s,
-            Err(e) => {
-                member_error(ctx, member, &e.to_string());
-                let msg = format!("connecting to member {}: {e}", member.url.name);
-                self.local(503, &msg, keep_alive && head.framing == Framing::None);
-                return;
-            }
         };
-        if let Err(e) = ctx.registry.register(
-            &mut stream,
-            member_token(index),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            log::error!("registering member connection: {e}");
-            self.local(500, "internal error", false);
-            return;
+        if let Err(f) = ex.choose_and_connect(ctx, index) {
+            self.fail(ctx, f);
         }
-        let _ = stream.set_nodelay(true);
-        let mut output = Buffer::new();
-        let mut head_bytes = Vec::with_capacity(512);
-        let rctx = RequestContext {
-            client_ip: self.peer.ip(),
-            server_name: &ctx.config.server_name,
-            front_port: self.front_port,
-            preserve_host: ctx.config.proxy_preserve_host,
-            add_headers: ctx.config.proxy_add_headers,
-            via: ctx.config.proxy_via,
-            member_host: &member.host_header,
-        };
-        forward::request_head(&mut head_bytes, &head, &target, head.framing, &rctx);
-        output.extend(&head_bytes);
-        slot.inc_busy();
-        ctx.exchanges += 1;
-        let host = head
-            .header("host")
-            .map(|h| String::from_utf8_lossy(h).into_owned())
-            .unwrap_or_else(|| format!("{}:{}", ctx.config.server_name, self.front_port));
-        self.exchange = Some(Box::new(Exchange {
-            member: member_id,
-            head_request: head.is_head(),
-            client_minor: head.minor,
-            keep_alive,
-            host,
-            req_body: BodyReader::new(head.framing),
-            req_chunked: head.framing == Framing::Chunked,
-            req_last_chunk_sent: false,
-            conn: MemberConn {
-                stream,
-                connected: false,
-                readable: false,
-                writable: false,
-                eof: false,
-                input: Buffer::new(),
-                output,
-            },
-            response: None,
-            sent: 0,
-            received: 0,
-            started: ctx.now,
-        }));
-        self.state = State::Exchange;
     }
 
     /// Moves bytes between the client and the member; returns whether anything moved.
-    fn pump_exchange(&mut self, ctx: &mut Ctx) -> bool {
-        match self.pump_exchange_inner(ctx) {
+    fn pump(&mut self, ctx: &mut Ctx, index: usize) -> bool {
+        let Some(ex) = self.exchange.as_mut() else {
+            return false;
+        };
+        match ex.pump(ctx, &mut self.input, &mut self.output, self.eof) {
+            Ok(true) if ex.is_complete() => {
+                self.end_exchange(ctx, true);
+                true
+            }
             Ok(p) => p,
+            Err(Failure::Retry) => {
+                self.failover(ctx, index);
+                true
+            }
             Err(f) => {
                 self.fail(ctx, f);
                 true
@@ -465,266 +376,27 @@ impl Conn {
         }
     }
 
-    fn pump_exchange_inner(&mut self, ctx: &mut Ctx) -> Result<bool, Failure> {
-        let Some(ex) = self.exchange.as_mut() else {
-            return Ok(false);
-        };
-        let member = &ctx.routes.members[ex.member];
-        let mut progress = false;
-        if !ex.conn.connected {
-            if !ex.conn.writable {
-                return Ok(false);
-            }
-            match connect_result(&ex.conn.stream) {
-                Ok(true) => {
-                    ex.conn.connected = true;
-                    let slot = ctx.scoreboard.member(member.slot);
-                    slot.set_error_time(0);
-                    progress = true;
-                }
-                Ok(false) => {
-                    ex.conn.writable = false;
-                    return Ok(false);
-                }
-                Err(e) => {
-                    member_error(ctx, member, &e.to_string());
-                    return Err(Failure::Respond(
-                        503,
-                        format!("connecting to member {}: {e}", member.url.name),
-                    ));
-                }
-            }
-        }
-        // Client body → member.
-        while !ex.req_body.is_done() && ex.conn.output.len() < BODY_BUFFER && !self.input.is_empty()
-        {
-            let room = BODY_BUFFER - ex.conn.output.len();
-            let avail = &self.input.data()[..self.input.len().min(room)];
-            let (used, data) = match ex.req_body.step(avail) {
-                Ok(r) => r,
-                Err(e) => {
-                    return Err(if ex.response.is_none() {
-                        Failure::Respond(
-                            400,
-                            format!("client {}: bad request body: {e}", self.peer),
-                        )
-                    } else {
-                        Failure::Abort(format!("client {}: bad request body: {e}", self.peer))
-                    });
-                }
-            };
-            if used == 0 {
-                break;
-            }
-            if ex.req_chunked {
-                if !data.is_empty() {
-                    let mut h = Vec::with_capacity(ChunkEncoder::OVERHEAD);
-                    ChunkEncoder::head(&mut h, data.len());
-                    ex.conn.output.extend(&h);
-                    ex.conn.output.extend(&avail[data]);
-                    ex.conn.output.extend(b"\r\n");
-                }
-            } else {
-                ex.conn.output.extend(&avail[data]);
-            }
-            self.input.consume(used);
-            progress = true;
-        }
-        if ex.req_chunked && ex.req_body.is_done() && !ex.req_last_chunk_sent {
-            ex.conn.output.extend(ChunkEncoder::LAST);
-            ex.req_last_chunk_sent = true;
-        }
-        if self.eof && !ex.req_body.is_done() && self.input.is_empty() {
-            return Err(Failure::Abort(format!(
-                "client {} closed during its request body",
-                self.peer
-            )));
-        }
-        // → member socket.
-        while ex.conn.writable && !ex.conn.output.is_empty() {
-            match ex.conn.output.write_to(&mut ex.conn.stream) {
-                Ok(Io::Done(n)) => {
-                    ex.sent += n as u64;
-                    progress = true;
-                }
-                Ok(Io::WouldBlock) | Ok(Io::Eof) => ex.conn.writable = false,
-                Err(e) if ex.response.is_some() => {
-                    // The member answered early and stopped reading: not an error for the answer.
-                    ex.conn.output = Buffer::new();
-                    ex.keep_alive = false;
-                    log::debug!(
-                        "member {} stopped reading the request body: {e}",
-                        member.url.name
-                    );
-                }
-                Err(e) => {
-                    return Err(Failure::Respond(
-                        502,
-                        format!("sending the request to member {}: {e}", member.url.name),
-                    ))
-                }
-            }
-        }
-        // Member socket → buffer.
-        while ex.conn.readable && !ex.conn.eof && ex.conn.input.len() < BODY_BUFFER {
-            match ex.conn.input.read_from(&mut ex.conn.stream, BODY_BUFFER) {
-                Ok(Io::Done(n)) => {
-                    ex.received += n as u64;
-                    progress = true;
-                }
-                Ok(Io::Eof) => {
-                    ex.conn.eof = true;
-                    progress = true;
-                }
-                Ok(Io::WouldBlock) => ex.conn.readable = false,
-                Err(e) => {
-                    log::debug!("reading from member {}: {e}", member.url.name);
-                    ex.conn.eof = true;
-                    progress = true;
-                }
-            }
-        }
-        // Response head.
-        while ex.response.is_none() && !ex.conn.input.is_empty() {
-            let head = match parse_response(ex.conn.input.data(), ex.head_request) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(Failure::Respond(
-                        502,
-                        format!("member {}: {}", member.url.name, e.reason),
-                    ))
-                }
-            };
-            ex.conn.input.consume(head.len);
-            progress = true;
-            if (100..200).contains(&head.status) {
-                if head.status == 101 {
-                    return Err(Failure::Respond(
-                        502,
-                        format!("member {} switched protocols unasked", member.url.name),
-                    ));
-                }
-                if ex.client_minor == 1 {
-                    self.output.extend(
-                        format!("HTTP/1.1 {} {}\r\n\r\n", head.status, head.reason).as_bytes(),
-                    );
-                }
-                continue;
-            }
-            // The request body must be complete for the connection to stay usable.
-            if !ex.req_body.is_done() {
-                ex.keep_alive = false;
-            }
-            let framing = match head.framing {
-                Framing::None => Framing::None,
-                Framing::Length(n) => Framing::Length(n),
-                Framing::Chunked | Framing::Close if ex.client_minor == 1 => Framing::Chunked,
-                Framing::Chunked | Framing::Close => {
-                    ex.keep_alive = false;
-                    Framing::Close
-                }
-            };
-            let rules = &ctx.config.proxy_pass_reverse;
-            let host = ex.host.as_str();
-            let map = |v: &str| reverse::map(rules, v, host);
-            let rctx = ResponseContext {
-                client_minor: ex.client_minor,
-                server_name: &ctx.config.server_name,
-                front_port: self.front_port,
-                via: ctx.config.proxy_via,
-                framing,
-                keep_alive: ex.keep_alive,
-                reverse: &map,
-            };
-            let mut out = Vec::with_capacity(512);
-            forward::response_head(&mut out, &head, &rctx);
-            self.output.extend(&out);
-            ex.response = Some(ResponseState {
-                body: BodyReader::new(head.framing),
-                chunked_out: framing == Framing::Chunked,
-                finished: false,
-            });
-        }
-        if ex.response.is_none() && ex.conn.eof {
-            return Err(Failure::Respond(
-                502,
-                format!(
-                    "member {} closed the connection without a response",
-                    member.url.name
-                ),
-            ));
-        }
-        // Response body → client buffer.
-        if let Some(resp) = ex.response.as_mut() {
-            while !resp.finished && self.output.len() < BODY_BUFFER && !ex.conn.input.is_empty() {
-                let room = BODY_BUFFER - self.output.len();
-                let avail = &ex.conn.input.data()[..ex.conn.input.len().min(room)];
-                let (used, data) = match resp.body.step(avail) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        return Err(Failure::Abort(format!(
-                            "member {}: response body: {e}",
-                            member.url.name
-                        )))
-                    }
-                };
-                if used == 0 {
-                    break;
-                }
-                if resp.chunked_out {
-                    if !data.is_empty() {
-                        let mut h = Vec::with_capacity(ChunkEncoder::OVERHEAD);
-                        ChunkEncoder::head(&mut h, data.len());
-                        self.output.extend(&h);
-                        self.output.extend(&avail[data]);
-                        self.output.extend(b"\r\n");
-                    }
-                } else {
-                    self.output.extend(&avail[data]);
-                }
-                ex.conn.input.consume(used);
-                progress = true;
-                if resp.body.is_done() {
-                    break;
-                }
-            }
-            if !resp.body.is_done() && ex.conn.eof && ex.conn.input.is_empty() {
-                if let Err(e) = resp.body.finish_on_eof() {
-                    return Err(Failure::Abort(format!(
-                        "member {}: response body: {e}",
-                        member.url.name
-                    )));
-                }
-            }
-            if resp.body.is_done() && !resp.finished {
-                resp.finished = true;
-                if resp.chunked_out {
-                    self.output.extend(ChunkEncoder::LAST);
-                }
-                progress = true;
-            }
-            if resp.finished && (ex.req_body.is_done() || !ex.keep_alive) {
-                self.end_exchange(ctx, true);
-                return Ok(true);
-            }
-        }
-        Ok(progress)
-    }
-
-    /// Ends the exchange: accounts it on the member slot and drops the member connection.
-    fn end_exchange(&mut self, ctx: &mut Ctx, completed: bool) {
+    /// Ends the exchange: accounts it, writes the access log, drops the member connection.
+    pub(super) fn end_exchange(&mut self, ctx: &mut Ctx, completed: bool) {
         let Some(mut ex) = self.exchange.take() else {
             return;
         };
-        let _ = ctx.registry.deregister(&mut ex.conn.stream);
-        let member = &ctx.routes.members[ex.member];
-        let slot = ctx.scoreboard.member(member.slot);
-        slot.dec_busy();
-        slot.add_request();
-        slot.add_transferred(ex.sent);
-        slot.add_read(ex.received);
-        slot.record_latency_us(ctx.now.duration_since(ex.started).as_micros() as u64);
+        ex.finish(ctx);
+        let answer = LocalAnswer {
+            head: &ex.head,
+            server: ex.server,
+            status: ex.status,
+            body_bytes: ex.body_bytes,
+            started: ex.started,
+        };
+        log_request(
+            ctx,
+            self.peer,
+            self.local,
+            &answer,
+            &ex.env,
+            ex.response_headers(),
+        );
         ctx.exchanges -= 1;
         self.served += 1;
         self.state = if completed && ex.keep_alive && !self.eof {
@@ -734,24 +406,28 @@ impl Conn {
         };
     }
 
-    fn fail(&mut self, ctx: &mut Ctx, failure: Failure) {
+    pub(super) fn fail(&mut self, ctx: &mut Ctx, failure: Failure) {
+        let answered = self.exchange.as_ref().is_some_and(|e| e.answered());
         match failure {
-            Failure::Respond(status, msg)
-                if self.exchange.as_ref().is_some_and(|e| e.response.is_none()) =>
-            {
+            Failure::Respond(status, msg) if !answered => {
                 log::error!("{msg}");
+                let n = respond::error(&mut self.output, status, &msg, false);
+                if let Some(ex) = self.exchange.as_mut() {
+                    ex.status = status;
+                    ex.body_bytes = n;
+                    ex.keep_alive = false;
+                }
                 self.end_exchange(ctx, false);
-                respond::error(&mut self.output, status, &msg, false);
-                self.state = State::Closing;
             }
             Failure::Respond(_, msg) | Failure::Abort(msg) => {
                 log::error!("{msg}; closing the client connection");
-                self.end_exchange(ctx, false);
                 // Whatever was already buffered for the client goes out; the missing rest
                 // is signalled by the close (no final chunk, or fewer bytes than announced).
-                self.state = State::Closing;
+                self.end_exchange(ctx, false);
             }
+            Failure::Retry => unreachable!("handled by the caller"),
         }
+        self.state = State::Closing;
     }
 
     /// Releases everything before the connection is dropped.
@@ -761,46 +437,55 @@ impl Conn {
     }
 }
 
-/// Whether a non-blocking connect finished: Ok(true) connected, Ok(false) still going.
-fn connect_result(stream: &TcpStream) -> io::Result<bool> {
-    if let Some(e) = stream.take_error()? {
-        return Err(e);
+/// Writes one line per CustomLog of the request's server.
+fn log_request(
+    ctx: &Ctx,
+    peer: SocketAddr,
+    local: SocketAddr,
+    a: &LocalAnswer<'_>,
+    env: &[(&'static str, String)],
+    response_headers: &[crate::http::Header],
+) {
+    let server = &ctx.routes.servers[a.server];
+    if server.logs.is_empty() {
+        return;
     }
-    match stream.peer_addr() {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// A member may take a request unless it is in error state and its `retry` has not
-/// passed (reference §3.6); an expired error is cleared here.
-fn member_available(member: &Member, slot: &scoreboard::MemberSlot) -> bool {
-    let status = slot.status();
-    if status & (flags::DISABLED | flags::STOPPED) != 0 {
-        return false;
-    }
-    if status & flags::ERROR == 0 {
-        return true;
-    }
-    if status & flags::IGNORE_ERRORS != 0
-        || unix_ms() > slot.error_time() + member.retry.as_millis() as u64
-    {
-        slot.clear_flags(flags::ERROR);
-        slot.add_retry();
-        return true;
-    }
-    false
-}
-
-/// Records a failure to reach a member: its error count and time, and error state
-/// unless the member ignores errors (standalone workers do, as in httpd).
-fn member_error(ctx: &Ctx, member: &Member, why: &str) {
-    let slot = ctx.scoreboard.member(member.slot);
-    slot.add_error();
-    slot.set_error_time(unix_ms());
-    if slot.status() & flags::IGNORE_ERRORS == 0 && slot.status() & flags::ERROR == 0 {
-        slot.set_flags(flags::ERROR);
-        log::error!("member {} is now in error state: {why}", member.url.name);
+    let head = a.head;
+    let (path, query) = crate::proxy::url::split_target(&head.target);
+    let protocol = if head.minor == 0 {
+        "HTTP/1.0"
+    } else {
+        "HTTP/1.1"
+    };
+    let line = format!("{} {} {}", head.method, head.target, protocol);
+    let req_header = |n: &str| {
+        head.header(n)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    let resp_header = |n: &str| {
+        response_headers
+            .iter()
+            .find(|h| h.is(n))
+            .map(|h| String::from_utf8_lossy(&h.value).into_owned())
+    };
+    let env_var = |n: &str| env.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
+    let record = Record {
+        client_ip: peer.ip(),
+        request_line: &line,
+        method: &head.method,
+        path,
+        query,
+        protocol,
+        status: a.status,
+        body_bytes: a.body_bytes,
+        micros: ctx.now.saturating_duration_since(a.started).as_micros() as u64,
+        server_name: &server.server_name,
+        port: local.port(),
+        request_header: &req_header,
+        response_header: &resp_header,
+        env: &env_var,
+    };
+    for &i in &server.logs {
+        ctx.routes.logs[i].write(&record);
     }
 }

@@ -9,6 +9,7 @@
 
 mod buffer;
 mod conn;
+mod exchange;
 mod respond;
 
 use std::cmp::Reverse;
@@ -177,7 +178,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             c.armed = None;
             let timeout = c.timeout(&ctx);
             if c.last_activity + timeout <= ctx.now {
-                let step = c.on_timeout(&mut ctx);
+                let step = c.on_timeout(&mut ctx, i);
                 finish_step(&mut ctx, &mut slab, &mut timers, i, step);
             } else {
                 arm(&mut timers, c, i, c.last_activity + timeout);
@@ -255,7 +256,13 @@ fn accept_all(
         match l.accept() {
             Ok((mut stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let front_port = stream.local_addr().map(|a| a.port()).unwrap_or(0);
+                let local = match stream.local_addr() {
+                    Ok(a) => a,
+                    Err(e) => {
+                        log::debug!("client connection from {peer} closed at once: {e}");
+                        continue;
+                    }
+                };
                 let i = slab.free.last().copied().unwrap_or(slab.conns.len());
                 if let Err(e) = ctx.registry.register(
                     &mut stream,
@@ -266,7 +273,7 @@ fn accept_all(
                     continue;
                 }
                 *next_id += 1;
-                let c = Conn::new(stream, peer, front_port, *next_id, ctx.now);
+                let c = Conn::new(stream, peer, local, *next_id, ctx.now);
                 let got = slab.insert(c);
                 debug_assert_eq!(got, i);
                 ctx.process().add_connection();

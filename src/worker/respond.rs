@@ -20,7 +20,7 @@ fn html_escape(s: &str) -> String {
 
 /// Appends a complete error response. `detail` is shown in the page (member URLs
 /// and the like: nothing the client did not already know or the operator minds).
-pub fn error(out: &mut Buffer, status: u16, detail: &str, keep_alive: bool) {
+pub fn error(out: &mut Buffer, status: u16, detail: &str, keep_alive: bool) -> u64 {
     let reason = reason_phrase(status);
     let body = format!(
         "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n\
@@ -35,6 +35,7 @@ pub fn error(out: &mut Buffer, status: u16, detail: &str, keep_alive: bool) {
     );
     out.extend(head.as_bytes());
     out.extend(body.as_bytes());
+    body.len() as u64
 }
 
 #[cfg(test)]

@@ -1,0 +1,721 @@
+//! The routing table of one generation: servers (the main server and each
+//! `<VirtualHost>`), their ProxyPass rules, the members and balancers the rules
+//! lead to, and virtual-host selection by local address and Host header.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use regex::Regex;
+use scoreboard::flags;
+
+use super::url::{
+    decode_path, encode_path, parse_member_url, prefix_match, split_target, MemberUrl, PathError,
+};
+use crate::balancer::{Balancer, BalancerSpec, MemberSpec, Method};
+use crate::config::{
+    BalancerConfig, Config, CookieRule, CustomLog, PassTarget, ProxyPassReverseRule, ProxyPassRule,
+    ProxyVia, VhostAddr, WorkerParams,
+};
+use crate::logging::access::AccessLog;
+
+/// A member: where requests go, standalone (behind a plain `ProxyPass`) or in a
+/// balancer. `slot` is its member slot in the scoreboard and its index here.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub slot: usize,
+    pub url: MemberUrl,
+    pub host_header: String,
+    /// Resolved at start-up; the first address is used.
+    pub addrs: Vec<SocketAddr>,
+    /// Socket I/O timeout: `timeout=`, else ProxyTimeout, else Timeout.
+    pub timeout: Duration,
+    /// Connect timeout: `connectiontimeout=`, else the I/O timeout.
+    pub connect_timeout: Duration,
+    pub retry: Duration,
+    /// Initial status flags (scoreboard::flags).
+    pub status: u32,
+    pub keepalive: bool,
+    pub lbfactor: u32,
+    pub lbset: u32,
+    pub route: String,
+    pub redirect: String,
+    /// Index into `Routes::balancers` for a balancer member.
+    pub balancer: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum Matcher {
+    Prefix(String),
+    Regex(Regex),
+}
+
+#[derive(Clone, Debug)]
+enum RuleTarget {
+    Exclude,
+    /// The target URL as written (may hold `$n` for regex rules); `member` is the
+    /// standalone member covering it, None for `balancer://` targets.
+    Url {
+        url: String,
+        member: Option<usize>,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    matcher: Matcher,
+    target: RuleTarget,
+    nocanon: bool,
+}
+
+/// A ProxyPassReverse rule with `balancer://` expanded into one rule per member.
+#[derive(Clone, Debug)]
+pub struct ReverseRule {
+    pub path: String,
+    pub url: String,
+}
+
+/// The main server or one virtual host, with the main server's settings merged in.
+#[derive(Debug)]
+pub struct Server {
+    pub server_name: String,
+    rules: Vec<Rule>,
+    pub reverse: Vec<ReverseRule>,
+    pub cookie_path: Vec<CookieRule>,
+    pub cookie_domain: Vec<CookieRule>,
+    pub preserve_host: bool,
+    pub add_headers: bool,
+    pub via: ProxyVia,
+    /// Indexes into `Routes::logs`.
+    pub logs: Vec<usize>,
+    addrs: Vec<VhostAddr>,
+    names: Vec<String>,
+}
+
+/// Where a request goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// No rule matched, or a `!` rule did: served locally (404 for now).
+    Local,
+    /// To a standalone member, with this origin-form target (path and query).
+    Proxy { member: usize, target: String },
+    /// Through a balancer; `target` is appended to the chosen member's path.
+    Balance { balancer: usize, target: String },
+}
+
+/// A request target that cannot be routed; `status` is the client's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteError {
+    pub status: u16,
+}
+
+/// The routing table of one generation.
+#[derive(Debug)]
+pub struct Routes {
+    pub members: Vec<Member>,
+    pub balancers: Vec<Balancer>,
+    /// `servers[0]` is the main server, then the virtual hosts in file order.
+    pub servers: Vec<Server>,
+    /// Opened by the supervisor with [`Routes::open_logs`] (not by `-t`).
+    pub logs: Vec<AccessLog>,
+    log_specs: Vec<CustomLog>,
+}
+
+impl std::fmt::Debug for AccessLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessLog")
+    }
+}
+
+struct Builder<'a> {
+    cfg: &'a Config,
+    members: Vec<Member>,
+    balancers: Vec<Balancer>,
+    log_specs: Vec<CustomLog>,
+}
+
+impl Routes {
+    /// Builds the table from the configuration and resolves member host names.
+    pub fn new(cfg: &Config) -> Result<Routes, String> {
+        let mut b = Builder {
+            cfg,
+            members: Vec::new(),
+            balancers: Vec::new(),
+            log_specs: Vec::new(),
+        };
+        for bc in &cfg.balancers {
+            b.add_balancer(bc)?;
+        }
+        let main_logs = b.add_logs(&cfg.custom_logs);
+        let main_rules = b.rules(&cfg.proxy_pass)?;
+        let mut servers = vec![Server {
+            server_name: cfg.server_name.clone(),
+            rules: main_rules.clone(),
+            reverse: b.reverse(&cfg.proxy_pass_reverse),
+            cookie_path: cfg.cookie_path.clone(),
+            cookie_domain: cfg.cookie_domain.clone(),
+            preserve_host: cfg.proxy_preserve_host,
+            add_headers: cfg.proxy_add_headers,
+            via: cfg.proxy_via,
+            logs: main_logs.clone(),
+            addrs: Vec::new(),
+            names: Vec::new(),
+        }];
+        for v in &cfg.vhosts {
+            // slotgate tests a vhost's own rules before the main server's, and
+            // ProxyPassInherit Off drops the main server's (reference §9 #1: httpd
+            // does neither).
+            let mut rules = b.rules(&v.proxy_pass)?;
+            if v.proxy_pass_inherit {
+                rules.extend(main_rules.iter().cloned());
+            }
+            let mut reverse = b.reverse(&cfg.proxy_pass_reverse);
+            reverse.extend(b.reverse(&v.proxy_pass_reverse));
+            let logs = if v.custom_logs.is_empty() {
+                main_logs.clone()
+            } else {
+                b.add_logs(&v.custom_logs)
+            };
+            let mut names: Vec<String> = v.server_name.iter().cloned().collect();
+            names.extend(v.server_aliases.iter().cloned());
+            servers.push(Server {
+                server_name: v
+                    .server_name
+                    .clone()
+                    .unwrap_or_else(|| cfg.server_name.clone()),
+                rules,
+                reverse,
+                cookie_path: [cfg.cookie_path.clone(), v.cookie_path.clone()].concat(),
+                cookie_domain: [cfg.cookie_domain.clone(), v.cookie_domain.clone()].concat(),
+                preserve_host: v.proxy_preserve_host.unwrap_or(cfg.proxy_preserve_host),
+                add_headers: v.proxy_add_headers.unwrap_or(cfg.proxy_add_headers),
+                via: v.proxy_via.unwrap_or(cfg.proxy_via),
+                logs,
+                addrs: v.addrs.clone(),
+                names,
+            });
+        }
+        Ok(Routes {
+            members: b.members,
+            balancers: b.balancers,
+            servers,
+            logs: Vec::new(),
+            log_specs: b.log_specs,
+        })
+    }
+
+    /// Opens every CustomLog file (the supervisor, before forking).
+    pub fn open_logs(&mut self) -> Result<(), String> {
+        for spec in &self.log_specs {
+            let log = AccessLog::open(&spec.path, &spec.format, spec.env.clone())
+                .map_err(|e| format!("{}: {e}", spec.origin))?;
+            self.logs.push(log);
+        }
+        Ok(())
+    }
+
+    /// Member slots the scoreboard needs: every member plus each balancer's growth.
+    pub fn member_slots(&self, cfg: &Config) -> usize {
+        self.members.len()
+            + cfg
+                .balancers
+                .iter()
+                .map(|b| b.params.growth as usize)
+                .sum::<usize>()
+    }
+
+    /// Chooses the server for a request, as httpd does: the virtual hosts whose
+    /// address matches the connection (exact IP before wildcard), then the first of
+    /// them whose ServerName or ServerAlias matches the Host header, else the first
+    /// of them; the main server when no virtual host matches the address.
+    pub fn server_for(&self, local: SocketAddr, host: Option<&[u8]>) -> usize {
+        let addr_match = |a: &VhostAddr, exact: bool| {
+            a.port.is_none_or(|p| p == local.port())
+                && match a.ip {
+                    Some(ip) => exact && same_ip(ip, local.ip()),
+                    None => !exact,
+                }
+        };
+        let host = host.map(|h| host_name(h));
+        for exact in [true, false] {
+            let candidates: Vec<usize> = (1..self.servers.len())
+                .filter(|&i| self.servers[i].addrs.iter().any(|a| addr_match(a, exact)))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            if let Some(h) = &host {
+                for &i in &candidates {
+                    if self.servers[i].names.iter().any(|n| wildcard_match(n, h)) {
+                        return i;
+                    }
+                }
+            }
+            return candidates[0];
+        }
+        0
+    }
+
+    /// Routes a request-target (origin-form or absolute-form) on `server`.
+    pub fn route(&self, server: usize, request_target: &str) -> Result<Route, RouteError> {
+        let (raw_path, query) = split_target(request_target);
+        if !raw_path.starts_with('/') {
+            return Ok(Route::Local);
+        }
+        let decoded = decode_path(raw_path).map_err(|e| RouteError {
+            status: match e {
+                PathError::BadEscape => 400,
+                PathError::EncodedSlash => 404,
+            },
+        })?;
+        for rule in &self.servers[server].rules {
+            let Some(mut full) = rule.expand(&decoded, raw_path) else {
+                continue;
+            };
+            let RuleTarget::Url { member, .. } = &rule.target else {
+                return Ok(Route::Local);
+            };
+            if let Some(q) = query {
+                full.push('?');
+                full.push_str(q);
+            }
+            return match member {
+                Some(m) => Ok(Route::Proxy {
+                    member: *m,
+                    target: origin_form(&full),
+                }),
+                None => self.balanced(&full),
+            };
+        }
+        Ok(Route::Local)
+    }
+
+    /// `balancer://name/rest`: the balancer and what goes after the member's URL.
+    fn balanced(&self, full: &str) -> Result<Route, RouteError> {
+        let after = &full["balancer://".len()..];
+        let end = after.find(['/', '?']).unwrap_or(after.len());
+        let name = format!("balancer://{}", after[..end].to_ascii_lowercase());
+        // `ProxyPass / balancer://c` turns /foo into balancer://cfoo, which does not
+        // exist: httpd's 500 (reference §2.2, §9 #2; `-t` warns about the rule).
+        let balancer = self
+            .balancers
+            .iter()
+            .position(|b| b.spec.name == name)
+            .ok_or(RouteError { status: 500 })?;
+        Ok(Route::Balance {
+            balancer,
+            target: after[end..].to_string(),
+        })
+    }
+}
+
+impl Rule {
+    /// The target URL for this decoded path (without the query), if the rule matches.
+    fn expand(&self, decoded: &[u8], raw_path: &str) -> Option<String> {
+        let url = match &self.target {
+            RuleTarget::Exclude => "",
+            RuleTarget::Url { url, .. } => url.as_str(),
+        };
+        match &self.matcher {
+            Matcher::Prefix(p) => {
+                let n = prefix_match(p.as_bytes(), decoded)?;
+                let mut full = url.to_string();
+                match self
+                    .nocanon
+                    .then(|| prefix_match(p.as_bytes(), raw_path.as_bytes()))
+                {
+                    Some(Some(raw_n)) => full.push_str(&raw_path[raw_n..]),
+                    _ => encode_path(&decoded[n..], &mut full),
+                }
+                Some(full)
+            }
+            Matcher::Regex(re) => {
+                let text = String::from_utf8_lossy(decoded);
+                let caps = re.captures(&text)?;
+                if !url.contains('$') {
+                    // httpd appends the whole path when the URL has no substitution.
+                    let mut full = url.to_string();
+                    encode_path(decoded, &mut full);
+                    return Some(full);
+                }
+                let mut full = String::new();
+                let mut chars = url.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match (c, chars.peek().and_then(|d| d.to_digit(10))) {
+                        ('$', Some(d)) => {
+                            chars.next();
+                            if let Some(m) = caps.get(d as usize) {
+                                encode_path(m.as_str().as_bytes(), &mut full);
+                            }
+                        }
+                        _ => full.push(c),
+                    }
+                }
+                Some(full)
+            }
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn io_timeout(&self) -> Duration {
+        self.cfg.proxy_timeout.unwrap_or(self.cfg.timeout)
+    }
+
+    fn new_member(
+        &mut self,
+        url: &str,
+        params: &WorkerParams,
+        balancer: Option<usize>,
+    ) -> Result<usize, String> {
+        let parsed = parse_member_url(url)?;
+        let addrs = resolve(&parsed).map_err(|e| format!("resolving {}: {e}", parsed.name))?;
+        let timeout = params.timeout.unwrap_or(self.io_timeout());
+        let slot = self.members.len();
+        self.members.push(Member {
+            slot,
+            host_header: parsed.host_header(),
+            url: parsed,
+            addrs,
+            timeout,
+            connect_timeout: params.connection_timeout.unwrap_or(timeout),
+            retry: params.retry,
+            status: params.status | flags::INIT,
+            keepalive: params.keepalive,
+            lbfactor: params.loadfactor,
+            lbset: params.lbset,
+            route: params.route.clone(),
+            redirect: params.redirect.clone(),
+            balancer,
+        });
+        Ok(slot)
+    }
+
+    fn add_balancer(&mut self, bc: &BalancerConfig) -> Result<(), String> {
+        let index = self.balancers.len();
+        let mut specs = Vec::new();
+        for m in &bc.members {
+            let slot = self
+                .new_member(&m.url, &m.params, Some(index))
+                .map_err(|e| format!("{}: BalancerMember: {e}", m.origin))?;
+            specs.push(MemberSpec {
+                slot,
+                retry_ms: m.params.retry.as_millis() as u64,
+            });
+        }
+        let p = &bc.params;
+        let method = Method::from_name(&p.lbmethod)
+            .ok_or_else(|| format!("{}: unknown lbmethod '{}'", bc.origin, p.lbmethod))?;
+        let n = specs.len();
+        self.balancers.push(Balancer {
+            spec: BalancerSpec {
+                name: bc.name.clone(),
+                slot: index,
+                method,
+                sticky_cookie: p.sticky_cookie.clone(),
+                sticky_param: p.sticky_param.clone(),
+                sticky_separator: p.sticky_separator,
+                scolon_path_delim: p.scolon_path_delim,
+                nofailover: p.nofailover,
+                max_attempts: p.max_attempts.map_or(n.saturating_sub(1), |m| m as usize),
+                force_recovery: p.force_recovery,
+                fail_on_status: p.fail_on_status.clone(),
+                fail_on_timeout: p.fail_on_timeout,
+            },
+            members: specs,
+        });
+        Ok(())
+    }
+
+    fn add_logs(&mut self, logs: &[CustomLog]) -> Vec<usize> {
+        logs.iter()
+            .map(|l| {
+                self.log_specs.push(l.clone());
+                self.log_specs.len() - 1
+            })
+            .collect()
+    }
+
+    fn rules(&mut self, rules: &[ProxyPassRule]) -> Result<Vec<Rule>, String> {
+        let mut out = Vec::new();
+        for r in rules {
+            let matcher = if r.regex {
+                Matcher::Regex(Regex::new(&r.path).map_err(|e| format!("{}: {e}", r.origin))?)
+            } else {
+                Matcher::Prefix(r.path.clone())
+            };
+            let target = match &r.target {
+                PassTarget::Exclude => RuleTarget::Exclude,
+                PassTarget::Url(u) if is_balancer(u) => RuleTarget::Url {
+                    url: u.clone(),
+                    member: None,
+                },
+                PassTarget::Url(u) => {
+                    let member = self
+                        .standalone(u, &r.params)
+                        .map_err(|e| format!("{}: {e}", r.origin))?;
+                    RuleTarget::Url {
+                        url: u.clone(),
+                        member: Some(member),
+                    }
+                }
+            };
+            out.push(Rule {
+                matcher,
+                target,
+                nocanon: r.nocanon,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The standalone member for a ProxyPass URL. httpd shares a member whose name
+    /// is a prefix of this URL (reference §2.6); `$n` placeholders are cut off first.
+    fn standalone(&mut self, url: &str, params: &WorkerParams) -> Result<usize, String> {
+        let base = url.split('$').next().unwrap_or(url);
+        let parsed = parse_member_url(base)?;
+        let shared = self
+            .members
+            .iter()
+            .filter(|m| {
+                m.balancer.is_none()
+                    && parsed.name.starts_with(&m.url.name)
+                    && m.url.authority_prefix() == parsed.authority_prefix()
+            })
+            .max_by_key(|m| m.url.name.len())
+            .map(|m| m.slot);
+        match shared {
+            Some(i) => Ok(i),
+            None => self.new_member(base, params, None),
+        }
+    }
+
+    /// Expands `balancer://` rules into one rule per member URL (with the slash
+    /// fixed: reference §9 #3).
+    fn reverse(&self, rules: &[ProxyPassReverseRule]) -> Vec<ReverseRule> {
+        let mut out = Vec::new();
+        for r in rules {
+            if !is_balancer(&r.url) {
+                out.push(ReverseRule {
+                    path: r.path.clone(),
+                    url: r.url.clone(),
+                });
+                continue;
+            }
+            let after = &r.url["balancer://".len()..];
+            let end = after.find('/').unwrap_or(after.len());
+            let name = format!("balancer://{}", after[..end].to_ascii_lowercase());
+            let rest = &after[end..];
+            if let Some(b) = self.balancers.iter().find(|b| b.spec.name == name) {
+                for m in &b.members {
+                    let base = self.members[m.slot].url.name.trim_end_matches('/');
+                    out.push(ReverseRule {
+                        path: r.path.clone(),
+                        url: format!("{base}{rest}"),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_balancer(url: &str) -> bool {
+    url.len() >= 11 && url[..11].eq_ignore_ascii_case("balancer://")
+}
+
+/// The path-and-query of an absolute URL, `/` when it has none.
+fn origin_form(full: &str) -> String {
+    let rest = full.split_once("://").map_or(full, |(_, r)| r);
+    match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => rest[i..].to_string(),
+        Some(i) => format!("/{}", &rest[i..]),
+        None => "/".to_string(),
+    }
+}
+
+/// The origin-form target for a balanced request on `member`: its path, then the rest.
+pub fn member_target(member: &Member, rest: &str) -> String {
+    let full = format!("{}{}", member.url.path, rest);
+    if full.starts_with('/') {
+        full
+    } else {
+        format!("/{full}")
+    }
+}
+
+fn resolve(u: &MemberUrl) -> std::io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = (u.host.as_str(), u.port).to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(std::io::Error::other("no address"));
+    }
+    Ok(addrs)
+}
+
+fn same_ip(a: IpAddr, b: IpAddr) -> bool {
+    let norm = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    norm(a) == norm(b)
+}
+
+/// The Host header's name: lowercased, port and IPv6 brackets removed.
+fn host_name(h: &[u8]) -> String {
+    let s = String::from_utf8_lossy(h).trim().to_ascii_lowercase();
+    if let Some(rest) = s.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("").to_string();
+    }
+    s.split(':')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_string()
+}
+
+/// `*` and `?` wildcards as ServerAlias uses them.
+fn wildcard_match(pattern: &str, s: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes(conf: &str) -> Routes {
+        let cfg = crate::config::parse_str(
+            &format!("Listen 127.0.0.1:0\n{conf}"),
+            std::path::Path::new("/tmp/t.conf"),
+            &[],
+        )
+        .unwrap();
+        Routes::new(&cfg).unwrap()
+    }
+
+    fn proxy(m: usize, t: &str) -> Route {
+        Route::Proxy {
+            member: m,
+            target: t.to_string(),
+        }
+    }
+
+    #[test]
+    fn rules_apply_in_order_with_exclusions() {
+        let r = routes(
+            "ProxyPass /app/static !\n\
+             ProxyPass /app http://127.0.0.1:9001/x\n\
+             ProxyPass / http://127.0.0.1:9002/\n",
+        );
+        assert_eq!(r.route(0, "/app/static/a.css").unwrap(), Route::Local);
+        assert_eq!(r.route(0, "/app/y?q=1").unwrap(), proxy(0, "/x/y?q=1"));
+        assert_eq!(r.route(0, "/app").unwrap(), proxy(0, "/x"));
+        assert_eq!(
+            r.route(0, "/application").unwrap(),
+            proxy(1, "/application")
+        );
+        assert_eq!(r.route(0, "/a%20b").unwrap(), proxy(1, "/a%20b"));
+        assert_eq!(r.route(0, "/a%2Fb").unwrap_err().status, 404);
+        assert_eq!(r.route(0, "/a%zz").unwrap_err().status, 400);
+        assert_eq!(r.route(0, "*").unwrap(), Route::Local);
+    }
+
+    #[test]
+    fn trailing_slash_mismatch_is_reproduced() {
+        let r = routes("ProxyPass /a http://127.0.0.1:9001/\n");
+        assert_eq!(r.route(0, "/a/x").unwrap(), proxy(0, "//x"));
+    }
+
+    #[test]
+    fn members_sharing_a_prefix_are_one_member() {
+        let r = routes(
+            "ProxyPass /a http://127.0.0.1:9001/\n\
+             ProxyPass /b http://127.0.0.1:9001/b/\n\
+             ProxyPass /c http://127.0.0.1:9002/\n",
+        );
+        assert_eq!(r.members.len(), 2);
+        assert_eq!(r.members[0].host_header, "127.0.0.1:9001");
+    }
+
+    #[test]
+    fn regex_rules_substitute_captures() {
+        let r = routes(
+            "ProxyPassMatch ^/img/(.*)\\.gif$ http://127.0.0.1:9001/gifs/$1\n\
+             ProxyPassMatch \\.png$ http://127.0.0.1:9002\n",
+        );
+        assert_eq!(
+            r.route(0, "/img/a b.gif?x=1").unwrap(),
+            proxy(0, "/gifs/a%20b?x=1")
+        );
+        assert_eq!(r.route(0, "/x/y.png").unwrap(), proxy(1, "/x/y.png"));
+        assert_eq!(r.route(0, "/x/y.jpg").unwrap(), Route::Local);
+    }
+
+    #[test]
+    fn balancer_targets_keep_their_path() {
+        let r = routes(
+            "<Proxy balancer://c1>\nBalancerMember http://127.0.0.1:9001/app\nBalancerMember http://127.0.0.1:9002\n</Proxy>\n\
+             ProxyPass /b balancer://c1/base\n\
+             ProxyPass / balancer://c1\n",
+        );
+        assert_eq!(
+            r.route(0, "/b/x?q").unwrap(),
+            Route::Balance {
+                balancer: 0,
+                target: "/base/x?q".into()
+            }
+        );
+        assert_eq!(member_target(&r.members[0], "/base/x"), "/app/base/x");
+        assert_eq!(member_target(&r.members[1], ""), "/");
+        // httpd's quirk: "/" + "balancer://c1" + "foo" names balancer://c1foo.
+        assert_eq!(r.route(0, "/foo").unwrap_err().status, 500);
+    }
+
+    #[test]
+    fn reverse_rules_expand_balancers_without_doubling_slashes() {
+        let r = routes(
+            "<Proxy balancer://c1>\nBalancerMember http://127.0.0.1:9001/\nBalancerMember http://127.0.0.1:9002\n</Proxy>\n\
+             ProxyPass /p/ balancer://c1/\nProxyPassReverse /p/ balancer://c1/\n",
+        );
+        let urls: Vec<&str> = r.servers[0]
+            .reverse
+            .iter()
+            .map(|x| x.url.as_str())
+            .collect();
+        assert_eq!(urls, ["http://127.0.0.1:9001/", "http://127.0.0.1:9002/"]);
+    }
+
+    #[test]
+    fn virtual_hosts_are_chosen_by_address_then_name() {
+        let r = routes(
+            "ProxyPass / http://127.0.0.1:9000/\n\
+             <VirtualHost *>\nServerName a.test\nServerAlias *.a.test\nProxyPass / http://127.0.0.1:9001/\n</VirtualHost>\n\
+             <VirtualHost *:8080>\nServerName b.test\nProxyPass / http://127.0.0.1:9002/\n</VirtualHost>\n\
+             <VirtualHost 127.0.0.2:8080>\nServerName c.test\n</VirtualHost>\n",
+        );
+        let l80: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let l8080: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let exact: SocketAddr = "127.0.0.2:8080".parse().unwrap();
+        assert_eq!(r.server_for(l80, Some(b"a.test")), 1);
+        assert_eq!(r.server_for(l80, Some(b"www.A.test:80")), 1);
+        assert_eq!(
+            r.server_for(l80, Some(b"other")),
+            1,
+            "first vhost of the address is the default"
+        );
+        assert_eq!(r.server_for(l8080, Some(b"b.test")), 2);
+        assert_eq!(r.server_for(l8080, Some(b"a.test")), 1);
+        assert_eq!(
+            r.server_for(exact, Some(b"b.test")),
+            3,
+            "an exact IP beats wildcards"
+        );
+        assert!(wildcard_match("w?w.*", "www.x"));
+    }
+}

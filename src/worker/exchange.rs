@@ -1,0 +1,646 @@
+//! The member side of one proxied request: choosing the member (a standalone one,
+//! or through a balancer with sticky sessions and failover), connecting, sending
+//! the request head and body, and reading the response into the client's buffer.
+//!
+//! Failover follows httpd (reference §3.7): only a failure before any byte reached
+//! the member (connect refused, connect timeout) tries another member, up to the
+//! balancer's `maxattempts`; nothing is retried once the member may have acted.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::Interest;
+
+use super::buffer::{Buffer, Io};
+use super::conn::BODY_BUFFER;
+use super::{member_token, unix_ms, Ctx};
+use crate::balancer::{usable_after_retry, StickyKeys};
+use crate::http::{parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead};
+use crate::proxy::forward::{self, RequestContext, ResponseContext};
+use crate::proxy::{member_target, reverse, Route};
+
+/// How an exchange failed.
+pub(super) enum Failure {
+    /// Nothing reached the member: choose again (or answer 503 when out of attempts).
+    Retry,
+    /// Answer the client with this status, unless its response already began.
+    Respond(u16, String),
+    /// The response already began: cut the client off.
+    Abort(String),
+}
+
+struct MemberConn {
+    stream: TcpStream,
+    connected: bool,
+    readable: bool,
+    writable: bool,
+    eof: bool,
+    input: Buffer,
+    output: Buffer,
+}
+
+struct ResponseState {
+    body: BodyReader,
+    /// Re-chunk the body for the client.
+    chunked_out: bool,
+    finished: bool,
+    headers: Vec<Header>,
+}
+
+pub(super) struct Exchange {
+    pub head: RequestHead,
+    pub server: usize,
+    route: Route,
+    /// The client asked for keep-alive and our limits allow it.
+    pub keep_alive: bool,
+    peer: SocketAddr,
+    local: SocketAddr,
+    /// Current member (index into `Routes::members`) and, when balanced, its index
+    /// in the balancer.
+    member: Option<usize>,
+    in_balancer: Option<usize>,
+    attempts: usize,
+    last_error: String,
+    req_body: BodyReader,
+    req_chunked: bool,
+    req_last_chunk_sent: bool,
+    conn: Option<MemberConn>,
+    response: Option<ResponseState>,
+    sent: u64,
+    received: u64,
+    pub started: Instant,
+    /// For the access log.
+    pub status: u16,
+    pub body_bytes: u64,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Exchange {
+    pub fn new(
+        ctx: &Ctx,
+        head: RequestHead,
+        server: usize,
+        route: Route,
+        keep_alive: bool,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Exchange {
+        let framing = head.framing;
+        Exchange {
+            head,
+            server,
+            route,
+            keep_alive,
+            peer,
+            local,
+            member: None,
+            in_balancer: None,
+            attempts: 0,
+            last_error: String::new(),
+            req_body: BodyReader::new(framing),
+            req_chunked: framing == Framing::Chunked,
+            req_last_chunk_sent: false,
+            conn: None,
+            response: None,
+            sent: 0,
+            received: 0,
+            started: ctx.now,
+            status: 0,
+            body_bytes: 0,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn mark_ready(&mut self, readable: bool, writable: bool) {
+        if let Some(c) = self.conn.as_mut() {
+            c.readable |= readable;
+            c.writable |= writable;
+        }
+    }
+
+    /// Whether the client has been sent the start of a response.
+    pub fn answered(&self) -> bool {
+        self.response.is_some()
+    }
+
+    pub fn response_headers(&self) -> &[Header] {
+        self.response.as_ref().map_or(&[], |r| &r.headers)
+    }
+
+    /// The response is complete and the request body fully read (or the
+    /// connection will close anyway).
+    pub fn is_complete(&self) -> bool {
+        self.response.as_ref().is_some_and(|r| r.finished)
+            && (self.req_body.is_done() || !self.keep_alive)
+    }
+
+    pub fn timeout(&self, ctx: &Ctx) -> Duration {
+        let Some(m) = self.member else {
+            return ctx.config.timeout;
+        };
+        let member = &ctx.routes.members[m];
+        match &self.conn {
+            Some(c) if c.connected => member.timeout,
+            _ => member.connect_timeout,
+        }
+    }
+
+    /// The exchange's deadline passed; returns how it fails.
+    pub fn on_timeout(&mut self, ctx: &mut Ctx) -> Option<Failure> {
+        let m = self.member?;
+        let name = ctx.routes.members[m].url.name.clone();
+        let connected = self.conn.as_ref().is_some_and(|c| c.connected);
+        if !connected {
+            self.member_failed(ctx, "connect timed out");
+            return Some(Failure::Retry);
+        }
+        if self.response.is_none() {
+            if let (Some(b), Some(i)) = (self.balancer(), self.in_balancer) {
+                let balancer = &ctx.routes.balancers[b];
+                if balancer.spec.fail_on_timeout
+                    && balancer.mark_error(&ctx.scoreboard, i, unix_ms())
+                {
+                    log::error!(
+                        "member {name} of {} is now in error state: read timeout (failontimeout)",
+                        balancer.spec.name
+                    );
+                }
+            }
+            // httpd answers 502 here; RFC 9110 §15.6.5 says 504, and so do we.
+            let timeout = ctx.routes.members[m].timeout;
+            return Some(Failure::Respond(
+                504,
+                format!("member {name} did not answer within {timeout:?}"),
+            ));
+        }
+        Some(Failure::Abort(format!(
+            "member {name} stalled mid-response"
+        )))
+    }
+
+    fn balancer(&self) -> Option<usize> {
+        match self.route {
+            Route::Balance { balancer, .. } => Some(balancer),
+            _ => None,
+        }
+    }
+
+    /// Chooses a member and starts connecting to it, trying further members while
+    /// connects fail at once and attempts remain.
+    pub fn choose_and_connect(&mut self, ctx: &mut Ctx, index: usize) -> Result<(), Failure> {
+        loop {
+            let (member, target) = self.choose(ctx)?;
+            self.attempts += 1;
+            match self.open(ctx, index, member, &target) {
+                Ok(c) => {
+                    self.conn = Some(c);
+                    return Ok(());
+                }
+                Err(e) => self.member_failed(ctx, &e.to_string()),
+            }
+        }
+    }
+
+    /// Picks the member for the next attempt: Ok((member, origin-form target)).
+    fn choose(&mut self, ctx: &mut Ctx) -> Result<(usize, String), Failure> {
+        let sb = &ctx.scoreboard;
+        match &self.route {
+            Route::Proxy { member, target } => {
+                let m = &ctx.routes.members[*member];
+                if self.attempts > 0 {
+                    return Err(Failure::Respond(
+                        503,
+                        format!("connecting to member {}: {}", m.url.name, self.last_error),
+                    ));
+                }
+                let slot = sb.member(m.slot);
+                slot.add_elected();
+                if !usable_after_retry(slot, m.retry.as_millis() as u64, unix_ms()) {
+                    return Err(Failure::Respond(
+                        503,
+                        format!("member {} is in error state", m.url.name),
+                    ));
+                }
+                slot.inc_busy();
+                self.member = Some(*member);
+                Ok((*member, target.clone()))
+            }
+            Route::Balance { balancer, target } => {
+                let b = &ctx.routes.balancers[*balancer];
+                if self.attempts > b.spec.max_attempts {
+                    return Err(Failure::Respond(
+                        503,
+                        format!(
+                            "{}: no member could be reached (last: {})",
+                            b.spec.name, self.last_error
+                        ),
+                    ));
+                }
+                let cookies: Vec<&[u8]> = self
+                    .head
+                    .headers
+                    .iter()
+                    .filter(|h| h.is("cookie"))
+                    .map(|h| h.value.as_slice())
+                    .collect();
+                let keys = StickyKeys {
+                    url: &self.head.target,
+                    cookie_headers: &cookies,
+                };
+                let choice = b
+                    .select(sb, &keys, unix_ms())
+                    .map_err(|e| Failure::Respond(503, format!("{}: {e}", b.spec.name)))?;
+                let slot = b.members[choice.member].slot;
+                let m = &ctx.routes.members[slot];
+                self.env.clear();
+                self.env.push(("BALANCER_NAME", b.spec.name.clone()));
+                self.env.push(("BALANCER_WORKER_NAME", m.url.name.clone()));
+                self.env
+                    .push(("BALANCER_WORKER_ROUTE", sb.member(slot).route.get()));
+                if let Some(s) = choice.session_sticky {
+                    self.env.push(("BALANCER_SESSION_STICKY", s));
+                }
+                if let Some(r) = choice.session_route {
+                    self.env.push(("BALANCER_SESSION_ROUTE", r));
+                }
+                if choice.route_changed {
+                    self.env.push(("BALANCER_ROUTE_CHANGED", "1".into()));
+                }
+                self.member = Some(slot);
+                self.in_balancer = Some(choice.member);
+                Ok((slot, member_target(m, target)))
+            }
+            Route::Local => unreachable!("local routes have no exchange"),
+        }
+    }
+
+    /// Opens a connection to `member` and queues the request head for it.
+    fn open(
+        &mut self,
+        ctx: &Ctx,
+        index: usize,
+        member: usize,
+        target: &str,
+    ) -> io::Result<MemberConn> {
+        let m = &ctx.routes.members[member];
+        let mut stream = TcpStream::connect(m.addrs[0])?;
+        ctx.registry.register(
+            &mut stream,
+            member_token(index),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let _ = stream.set_nodelay(true);
+        let server = &ctx.routes.servers[self.server];
+        let rctx = RequestContext {
+            client_ip: self.peer.ip(),
+            server_name: &server.server_name,
+            front_port: self.local.port(),
+            preserve_host: server.preserve_host,
+            add_headers: server.add_headers,
+            via: server.via,
+            member_host: &m.host_header,
+        };
+        let mut head = Vec::with_capacity(512);
+        forward::request_head(&mut head, &self.head, target, self.head.framing, &rctx);
+        let mut output = Buffer::new();
+        output.extend(&head);
+        Ok(MemberConn {
+            stream,
+            connected: false,
+            readable: false,
+            writable: false,
+            eof: false,
+            input: Buffer::new(),
+            output,
+        })
+    }
+
+    /// The current member could not be reached: record it and let go of it.
+    fn member_failed(&mut self, ctx: &mut Ctx, why: &str) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = ctx.registry.deregister(&mut c.stream);
+        }
+        let Some(m) = self.member.take() else {
+            return;
+        };
+        let member = &ctx.routes.members[m];
+        self.last_error = why.to_string();
+        log::debug!("connecting to member {}: {why}", member.url.name);
+        let sb = &ctx.scoreboard;
+        let now = unix_ms();
+        match (self.balancer(), self.in_balancer.take()) {
+            (Some(b), Some(i)) => {
+                let balancer = &ctx.routes.balancers[b];
+                if balancer.mark_error(sb, i, now) {
+                    log::error!(
+                        "member {} of {} is now in error state: {why}",
+                        member.url.name,
+                        balancer.spec.name
+                    );
+                }
+                balancer.release(sb, i, 0, 0);
+            }
+            _ => {
+                let slot = sb.member(m);
+                slot.add_error();
+                slot.set_error_time(now);
+                if slot.status() & scoreboard::flags::IGNORE_ERRORS == 0
+                    && slot.status() & scoreboard::flags::ERROR == 0
+                {
+                    slot.set_flags(scoreboard::flags::ERROR);
+                    log::error!("member {} is now in error state: {why}", member.url.name);
+                }
+                slot.dec_busy();
+            }
+        }
+    }
+
+    /// The exchange is over: accounting on the member slot, member connection dropped.
+    pub fn finish(&mut self, ctx: &mut Ctx) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = ctx.registry.deregister(&mut c.stream);
+        }
+        let Some(m) = self.member.take() else {
+            return;
+        };
+        let sb = &ctx.scoreboard;
+        let slot = sb.member(m);
+        slot.add_request();
+        slot.record_latency_us(ctx.now.saturating_duration_since(self.started).as_micros() as u64);
+        match (self.balancer(), self.in_balancer.take()) {
+            (Some(b), Some(i)) => ctx.routes.balancers[b].release(sb, i, self.sent, self.received),
+            _ => {
+                slot.dec_busy();
+                slot.add_transferred(self.sent);
+                slot.add_read(self.received);
+            }
+        }
+    }
+
+    /// Moves bytes: client body → member, member response → client buffer.
+    pub fn pump(
+        &mut self,
+        ctx: &mut Ctx,
+        input: &mut Buffer,
+        output: &mut Buffer,
+        client_eof: bool,
+    ) -> Result<bool, Failure> {
+        let Some(m) = self.member else {
+            return Ok(false);
+        };
+        let name = &ctx.routes.members[m].url.name;
+        let balancer = self.balancer();
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(false);
+        };
+        let mut progress = false;
+        if !conn.connected {
+            if !conn.writable {
+                return Ok(false);
+            }
+            match connect_result(&conn.stream) {
+                Ok(true) => {
+                    conn.connected = true;
+                    ctx.scoreboard.member(m).set_error_time(0);
+                    progress = true;
+                }
+                Ok(false) => {
+                    conn.writable = false;
+                    return Ok(false);
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    self.member_failed(ctx, &why);
+                    return Err(Failure::Retry);
+                }
+            }
+        }
+        // Client body → member.
+        while !self.req_body.is_done() && conn.output.len() < BODY_BUFFER && !input.is_empty() {
+            let room = BODY_BUFFER - conn.output.len();
+            let avail = &input.data()[..input.len().min(room)];
+            let (used, data) = self.req_body.step(avail).map_err(|e| {
+                let msg = format!("client {}: bad request body: {e}", self.peer);
+                if self.response.is_none() {
+                    Failure::Respond(400, msg)
+                } else {
+                    Failure::Abort(msg)
+                }
+            })?;
+            if used == 0 {
+                break;
+            }
+            if self.req_chunked {
+                if !data.is_empty() {
+                    let mut h = Vec::with_capacity(ChunkEncoder::OVERHEAD);
+                    ChunkEncoder::head(&mut h, data.len());
+                    conn.output.extend(&h);
+                    conn.output.extend(&avail[data]);
+                    conn.output.extend(b"\r\n");
+                }
+            } else {
+                conn.output.extend(&avail[data]);
+            }
+            input.consume(used);
+            progress = true;
+        }
+        if self.req_chunked && self.req_body.is_done() && !self.req_last_chunk_sent {
+            conn.output.extend(ChunkEncoder::LAST);
+            self.req_last_chunk_sent = true;
+        }
+        if client_eof && !self.req_body.is_done() && input.is_empty() {
+            return Err(Failure::Abort(format!(
+                "client {} closed during its request body",
+                self.peer
+            )));
+        }
+        // → member socket.
+        while conn.writable && !conn.output.is_empty() {
+            match conn.output.write_to(&mut conn.stream) {
+                Ok(Io::Done(n)) => {
+                    self.sent += n as u64;
+                    progress = true;
+                }
+                Ok(Io::WouldBlock) | Ok(Io::Eof) => conn.writable = false,
+                Err(e) if self.response.is_some() => {
+                    // The member answered early and stopped reading: not an error for the answer.
+                    conn.output = Buffer::new();
+                    self.keep_alive = false;
+                    log::debug!("member {name} stopped reading the request body: {e}");
+                }
+                Err(e) => {
+                    return Err(Failure::Respond(
+                        502,
+                        format!("sending the request to member {name}: {e}"),
+                    ));
+                }
+            }
+        }
+        // Member socket → buffer.
+        while conn.readable && !conn.eof && conn.input.len() < BODY_BUFFER {
+            match conn.input.read_from(&mut conn.stream, BODY_BUFFER) {
+                Ok(Io::Done(n)) => {
+                    self.received += n as u64;
+                    progress = true;
+                }
+                Ok(Io::Eof) => {
+                    conn.eof = true;
+                    progress = true;
+                }
+                Ok(Io::WouldBlock) => conn.readable = false,
+                Err(e) => {
+                    log::debug!("reading from member {name}: {e}");
+                    conn.eof = true;
+                    progress = true;
+                }
+            }
+        }
+        // Response head (and interim 1xx answers).
+        while self.response.is_none() && !conn.input.is_empty() {
+            let head = match parse_response(conn.input.data(), self.head.is_head()) {
+                Ok(Some(h)) => h,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Failure::Respond(
+                        502,
+                        format!("member {name}: {}", e.reason),
+                    ))
+                }
+            };
+            conn.input.consume(head.len);
+            progress = true;
+            if (100..200).contains(&head.status) {
+                if head.status == 101 {
+                    return Err(Failure::Respond(
+                        502,
+                        format!("member {name} switched protocols unasked"),
+                    ));
+                }
+                if self.head.minor == 1 {
+                    output.extend(
+                        format!("HTTP/1.1 {} {}\r\n\r\n", head.status, head.reason).as_bytes(),
+                    );
+                }
+                continue;
+            }
+            if !self.req_body.is_done() {
+                // The request body must be complete for the client connection to stay usable.
+                self.keep_alive = false;
+            }
+            let framing = match head.framing {
+                Framing::None => Framing::None,
+                Framing::Length(n) => Framing::Length(n),
+                Framing::Chunked | Framing::Close if self.head.minor == 1 => Framing::Chunked,
+                Framing::Chunked | Framing::Close => {
+                    self.keep_alive = false;
+                    Framing::Close
+                }
+            };
+            if let (Some(b), Some(i)) = (balancer, self.in_balancer) {
+                let balancer = &ctx.routes.balancers[b];
+                if balancer.fails_on_status(head.status)
+                    && balancer.mark_error(&ctx.scoreboard, i, unix_ms())
+                {
+                    log::error!(
+                        "member {name} of {} is now in error state: status {} (failonstatus)",
+                        balancer.spec.name,
+                        head.status
+                    );
+                }
+            }
+            let server = &ctx.routes.servers[self.server];
+            let host = self
+                .head
+                .header("host")
+                .map(|h| String::from_utf8_lossy(h).into_owned())
+                .unwrap_or_else(|| format!("{}:{}", server.server_name, self.local.port()));
+            let map = |v: &str| reverse::map(&server.reverse, v, &host);
+            let cookie =
+                |v: &str| reverse::map_cookie(&server.cookie_path, &server.cookie_domain, v);
+            let rctx = ResponseContext {
+                client_minor: self.head.minor,
+                server_name: &server.server_name,
+                front_port: self.local.port(),
+                via: server.via,
+                framing,
+                keep_alive: self.keep_alive,
+                reverse: &map,
+                cookie: &cookie,
+            };
+            let mut out = Vec::with_capacity(512);
+            forward::response_head(&mut out, &head, &rctx);
+            output.extend(&out);
+            self.status = head.status;
+            self.response = Some(ResponseState {
+                body: BodyReader::new(head.framing),
+                chunked_out: framing == Framing::Chunked,
+                finished: false,
+                headers: head.headers,
+            });
+        }
+        if self.response.is_none() && conn.eof {
+            return Err(Failure::Respond(
+                502,
+                format!("member {name} closed the connection without a response"),
+            ));
+        }
+        // Response body → client buffer.
+        if let Some(resp) = self.response.as_mut() {
+            while !resp.finished && output.len() < BODY_BUFFER && !conn.input.is_empty() {
+                let room = BODY_BUFFER - output.len();
+                let avail = &conn.input.data()[..conn.input.len().min(room)];
+                let (used, data) = resp
+                    .body
+                    .step(avail)
+                    .map_err(|e| Failure::Abort(format!("member {name}: response body: {e}")))?;
+                if used == 0 {
+                    break;
+                }
+                self.body_bytes += data.len() as u64;
+                if resp.chunked_out {
+                    if !data.is_empty() {
+                        let mut h = Vec::with_capacity(ChunkEncoder::OVERHEAD);
+                        ChunkEncoder::head(&mut h, data.len());
+                        output.extend(&h);
+                        output.extend(&avail[data]);
+                        output.extend(b"\r\n");
+                    }
+                } else {
+                    output.extend(&avail[data]);
+                }
+                conn.input.consume(used);
+                progress = true;
+                if resp.body.is_done() {
+                    break;
+                }
+            }
+            if !resp.body.is_done() && conn.eof && conn.input.is_empty() {
+                resp.body
+                    .finish_on_eof()
+                    .map_err(|e| Failure::Abort(format!("member {name}: response body: {e}")))?;
+            }
+            if resp.body.is_done() && !resp.finished {
+                resp.finished = true;
+                if resp.chunked_out {
+                    output.extend(ChunkEncoder::LAST);
+                }
+                progress = true;
+            }
+        }
+        Ok(progress)
+    }
+}
+
+/// Whether a non-blocking connect finished: Ok(true) connected, Ok(false) still going.
+fn connect_result(stream: &TcpStream) -> io::Result<bool> {
+    if let Some(e) = stream.take_error()? {
+        return Err(e);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}
