@@ -25,7 +25,18 @@ pub struct Snapshot {
     /// One state letter per process slot, used or not.
     letters: String,
     processes: Vec<Process>,
+    balancers: Vec<BalancerRow>,
     members: Vec<Member>,
+}
+
+struct BalancerRow {
+    name: String,
+    lbmethod: String,
+    sticky: String,
+    sticky_param: String,
+    nofailover: bool,
+    timeout_ms: u64,
+    max_attempts: u32,
 }
 
 struct Process {
@@ -80,6 +91,19 @@ impl Snapshot {
             })
             .collect();
         let balancers = sb.balancers();
+        let balancer_rows = balancers
+            .iter()
+            .filter(|b| b.in_use())
+            .map(|b| BalancerRow {
+                name: b.name.get(),
+                lbmethod: b.lbmethod.get(),
+                sticky: b.sticky.get(),
+                sticky_param: b.sticky_path.get(),
+                nofailover: b.nofailover(),
+                timeout_ms: b.timeout_ms(),
+                max_attempts: b.max_attempts(),
+            })
+            .collect();
         let members = sb
             .members()
             .iter()
@@ -121,6 +145,7 @@ impl Snapshot {
             ports: header.ports(),
             letters: slots.iter().map(|p| p.state().letter()).collect(),
             processes,
+            balancers: balancer_rows,
             members,
         }
     }
@@ -187,6 +212,33 @@ impl Snapshot {
             "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)\n\n",
         );
 
+        if !self.balancers.is_empty() {
+            let mut table = Table::new(&[
+                "balancer",
+                "lbmethod",
+                "sticky",
+                "nofailover",
+                "timeout",
+                "maxattempts",
+            ]);
+            for b in &self.balancers {
+                let sticky = match (b.sticky.as_str(), b.sticky_param.as_str()) {
+                    ("", "") => "(none)".to_string(),
+                    (c, p) if c == p => c.to_string(),
+                    (c, p) => format!("{c}|{p}"),
+                };
+                table.row(vec![
+                    b.name.clone(),
+                    b.lbmethod.clone(),
+                    sticky,
+                    if b.nofailover { "On" } else { "Off" }.to_string(),
+                    format!("{}s", b.timeout_ms / 1000),
+                    b.max_attempts.to_string(),
+                ]);
+            }
+            out.push_str(&table.render());
+            out.push('\n');
+        }
         let mut table = Table::new(&[
             "id", "balancer", "url", "route", "factor", "set", "status", "elected", "busy", "load",
             "to", "from", "errors",
@@ -260,6 +312,21 @@ impl Snapshot {
                 })
             })
             .collect();
+        let balancers: Vec<Value> = self
+            .balancers
+            .iter()
+            .map(|b| {
+                json!({
+                    "name": b.name,
+                    "lbmethod": b.lbmethod,
+                    "stickysession": b.sticky,
+                    "stickysession_param": b.sticky_param,
+                    "nofailover": b.nofailover,
+                    "timeout_ms": b.timeout_ms,
+                    "maxattempts": b.max_attempts,
+                })
+            })
+            .collect();
         json!({
             "scoreboard": self.path,
             "supervisor_pid": self.supervisor_pid,
@@ -271,6 +338,7 @@ impl Snapshot {
             "ports": self.ports,
             "scoreboard_string": self.letters,
             "processes": processes,
+            "balancers": balancers,
             "members": members,
         })
     }
