@@ -130,6 +130,7 @@ impl Conn {
         };
         match ex.on_timeout(ctx) {
             Some(Failure::Retry) => {
+                self.last_activity = ctx.now;
                 self.failover(ctx, index);
             }
             Some(f) => self.fail(ctx, f),
@@ -349,8 +350,9 @@ impl Conn {
         let Some(ex) = self.exchange.as_mut() else {
             return;
         };
-        if let Err(f) = ex.choose_and_connect(ctx, index) {
-            self.fail(ctx, f);
+        match ex.choose_and_connect(ctx, index) {
+            Ok(()) | Err(Failure::Wait) => {}
+            Err(f) => self.fail(ctx, f),
         }
     }
 
@@ -425,7 +427,7 @@ impl Conn {
                 // is signalled by the close (no final chunk, or fewer bytes than announced).
                 self.end_exchange(ctx, false);
             }
-            Failure::Retry => unreachable!("handled by the caller"),
+            Failure::Retry | Failure::Wait => unreachable!("handled by the caller"),
         }
         self.state = State::Closing;
     }

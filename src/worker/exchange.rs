@@ -16,7 +16,7 @@ use mio::Interest;
 use super::buffer::{Buffer, Io};
 use super::conn::BODY_BUFFER;
 use super::{member_token, unix_ms, Ctx};
-use crate::balancer::{usable_after_retry, StickyKeys};
+use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
 use crate::http::{parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead};
 use crate::proxy::forward::{self, RequestContext, ResponseContext};
 use crate::proxy::{member_target, reverse, Route};
@@ -25,6 +25,9 @@ use crate::proxy::{member_target, reverse, Route};
 pub(super) enum Failure {
     /// Nothing reached the member: choose again (or answer 503 when out of attempts).
     Retry,
+    /// No member is usable now, but the balancer's `timeout` lets the request wait:
+    /// choose again when the poll timer fires.
+    Wait,
     /// Answer the client with this status, unless its response already began.
     Respond(u16, String),
     /// The response already began: cut the client off.
@@ -63,6 +66,8 @@ pub(super) struct Exchange {
     in_balancer: Option<usize>,
     attempts: usize,
     last_error: String,
+    /// While waiting for a usable member (balancer `timeout`): when to give up.
+    wait_until: Option<Instant>,
     req_body: BodyReader,
     req_chunked: bool,
     req_last_chunk_sent: bool,
@@ -99,6 +104,7 @@ impl Exchange {
             in_balancer: None,
             attempts: 0,
             last_error: String::new(),
+            wait_until: None,
             req_body: BodyReader::new(framing),
             req_chunked: framing == Framing::Chunked,
             req_last_chunk_sent: false,
@@ -137,6 +143,14 @@ impl Exchange {
     }
 
     pub fn timeout(&self, ctx: &Ctx) -> Duration {
+        if let (Some(_), Some(b)) = (self.wait_until, self.balancer()) {
+            // httpd polls every timeout/100 while it waits for a usable member.
+            let wait = ctx
+                .scoreboard
+                .balancer(ctx.routes.balancers[b].spec.slot)
+                .timeout_ms();
+            return Duration::from_millis((wait / 100).max(10));
+        }
         let Some(m) = self.member else {
             return ctx.config.timeout;
         };
@@ -149,6 +163,9 @@ impl Exchange {
 
     /// The exchange's deadline passed; returns how it fails.
     pub fn on_timeout(&mut self, ctx: &mut Ctx) -> Option<Failure> {
+        if self.wait_until.is_some() && self.conn.is_none() {
+            return Some(Failure::Retry);
+        }
         let m = self.member?;
         let name = ctx.routes.members[m].url.name.clone();
         let connected = self.conn.as_ref().is_some_and(|c| c.connected);
@@ -249,9 +266,16 @@ impl Exchange {
                     url: &self.head.target,
                     cookie_headers: &cookies,
                 };
-                let choice = b
-                    .select(sb, &keys, unix_ms())
-                    .map_err(|e| Failure::Respond(503, format!("{}: {e}", b.spec.name)))?;
+                let choice = match b.select(sb, &keys, unix_ms()) {
+                    Ok(c) => c,
+                    Err(NoMember::AllUnusable)
+                        if self.may_wait(ctx.now, sb.balancer(b.spec.slot).timeout_ms()) =>
+                    {
+                        return Err(Failure::Wait);
+                    }
+                    Err(e) => return Err(Failure::Respond(503, format!("{}: {e}", b.spec.name))),
+                };
+                self.wait_until = None;
                 let slot = b.members[choice.member].slot;
                 let m = &ctx.routes.members[slot];
                 self.env.clear();
@@ -274,6 +298,17 @@ impl Exchange {
             }
             Route::Local => unreachable!("local routes have no exchange"),
         }
+    }
+
+    /// Whether a request that found no usable member may wait (balancer `timeout`).
+    fn may_wait(&mut self, now: Instant, timeout_ms: u64) -> bool {
+        if timeout_ms == 0 {
+            return false;
+        }
+        let until = *self
+            .wait_until
+            .get_or_insert(now + Duration::from_millis(timeout_ms));
+        now < until
     }
 
     /// Opens a connection to `member` and queues the request head for it.
