@@ -14,6 +14,7 @@ pub mod balancer;
 pub mod config;
 pub mod http;
 pub mod logging;
+pub mod pool;
 pub mod proxy;
 pub mod supervisor;
 pub mod worker;
