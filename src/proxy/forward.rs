@@ -44,6 +44,8 @@ pub struct RequestContext<'a> {
     pub via: ProxyVia,
     /// The member's own Host value.
     pub member_host: &'a str,
+    /// Whether the member connection may be kept for another request.
+    pub reuse: bool,
 }
 
 /// The names listed in the head's Connection headers, lowercased.
@@ -180,7 +182,11 @@ pub fn request_head(
         Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         Framing::None | Framing::Close => {}
     }
-    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    if ctx.reuse {
+        out.extend_from_slice(b"Connection: Keep-Alive\r\n\r\n");
+    } else {
+        out.extend_from_slice(b"Connection: close\r\n\r\n");
+    }
 }
 
 fn write_header(out: &mut Vec<u8>, h: &Header) {
@@ -310,6 +316,7 @@ mod tests {
             add_headers: true,
             via,
             member_host: "127.0.0.1:9001",
+            reuse: false,
         }
     }
 

@@ -17,6 +17,7 @@ use crate::config::{
     ProxyVia, VhostAddr, WorkerParams,
 };
 use crate::logging::access::AccessLog;
+use crate::pool::PoolLimits;
 
 /// A member: where requests go, standalone (behind a plain `ProxyPass`) or in a
 /// balancer. `slot` is its member slot in the scoreboard and its index here.
@@ -41,6 +42,8 @@ pub struct Member {
     pub redirect: String,
     /// Index into `Routes::balancers` for a balancer member.
     pub balancer: Option<usize>,
+    /// Connection reuse: `enablereuse`/`disablereuse`, `max`, `smax`, `ttl`, `acquire`.
+    pub pool: PoolLimits,
 }
 
 #[derive(Clone, Debug)]
@@ -386,6 +389,7 @@ impl Builder<'_> {
             route: params.route.clone(),
             redirect: params.redirect.clone(),
             balancer,
+            pool: pool_limits(params),
         });
         Ok(slot)
     }
@@ -517,6 +521,37 @@ impl Builder<'_> {
         }
         out
     }
+}
+
+/// The pool settings of a member from its parameters (validated by the config).
+fn pool_limits(p: &WorkerParams) -> PoolLimits {
+    let num = |k: &str| {
+        p.other_value(k)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    };
+    let max = num("max").unwrap_or(0);
+    PoolLimits {
+        reuse: !p.disable_reuse,
+        max,
+        smax: num("smax").unwrap_or(max),
+        ttl: num("ttl").map(|s| Duration::from_secs(s as u64)),
+        acquire: p.other_value("acquire").and_then(time_ms),
+    }
+}
+
+/// httpd's time values with a default unit of milliseconds (`acquire=`).
+fn time_ms(v: &str) -> Option<Duration> {
+    let v = v.trim().to_ascii_lowercase();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let n: u64 = v[..split].parse().ok()?;
+    let ms = match &v[split..] {
+        "" | "ms" => n,
+        "s" => n * 1000,
+        "mi" => n * 60_000,
+        "hr" => n * 3_600_000,
+        _ => return None,
+    };
+    Some(Duration::from_millis(ms))
 }
 
 fn is_balancer(url: &str) -> bool {

@@ -350,10 +350,15 @@ impl Conn {
         let Some(ex) = self.exchange.as_mut() else {
             return;
         };
-        match ex.choose_and_connect(ctx, index) {
+        match ex.choose_and_connect(ctx, index, self.id) {
             Ok(()) | Err(Failure::Wait) => {}
             Err(f) => self.fail(ctx, f),
         }
+    }
+
+    /// Whether the exchange waits for a pooled connection to be handed back.
+    pub fn waits_for_pool(&self) -> bool {
+        self.exchange.as_ref().is_some_and(|e| e.waits_for_pool())
     }
 
     /// Moves bytes between the client and the member; returns whether anything moved.
@@ -369,6 +374,14 @@ impl Conn {
             Ok(p) => p,
             Err(Failure::Retry) => {
                 self.failover(ctx, index);
+                true
+            }
+            Err(Failure::Replay) => {
+                match ex.replay(ctx) {
+                    Ok(()) | Err(Failure::Wait) => {}
+                    Err(Failure::Retry) => self.failover(ctx, index),
+                    Err(f) => self.fail(ctx, f),
+                }
                 true
             }
             Err(f) => {
@@ -427,7 +440,9 @@ impl Conn {
                 // is signalled by the close (no final chunk, or fewer bytes than announced).
                 self.end_exchange(ctx, false);
             }
-            Failure::Retry | Failure::Wait => unreachable!("handled by the caller"),
+            Failure::Retry | Failure::Wait | Failure::Replay => {
+                unreachable!("handled by the caller")
+            }
         }
         self.state = State::Closing;
     }

@@ -18,6 +18,7 @@ use super::conn::BODY_BUFFER;
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
 use crate::http::{parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead};
+use crate::pool::Acquired;
 use crate::proxy::forward::{self, RequestContext, ResponseContext};
 use crate::proxy::{member_target, reverse, Route};
 
@@ -25,6 +26,10 @@ use crate::proxy::{member_target, reverse, Route};
 pub(super) enum Failure {
     /// Nothing reached the member: choose again (or answer 503 when out of attempts).
     Retry,
+    /// A reused pooled connection turned out closed before anything of the response
+    /// came back, and nothing of the request body was consumed: send the request
+    /// again on a fresh connection to the same member.
+    Replay,
     /// No member is usable now, but the balancer's `timeout` lets the request wait:
     /// choose again when the poll timer fires.
     Wait,
@@ -36,6 +41,8 @@ pub(super) enum Failure {
 
 struct MemberConn {
     stream: TcpStream,
+    /// Taken from the pool (it may have been closed by the member meanwhile).
+    reused: bool,
     connected: bool,
     readable: bool,
     writable: bool,
@@ -49,6 +56,8 @@ struct ResponseState {
     /// Re-chunk the body for the client.
     chunked_out: bool,
     finished: bool,
+    /// The member lets us keep the connection (HTTP/1.1, no close, delimited body).
+    reusable: bool,
     headers: Vec<Header>,
 }
 
@@ -68,6 +77,18 @@ pub(super) struct Exchange {
     last_error: String,
     /// While waiting for a usable member (balancer `timeout`): when to give up.
     wait_until: Option<Instant>,
+    /// The chosen member and target while waiting for a pooled connection (`max`),
+    /// and when to give up (`acquire`).
+    pending: Option<(usize, String)>,
+    acquire_until: Option<Instant>,
+    /// The target on the current member (for a replay).
+    target: String,
+    replayed: bool,
+    /// Some request body bytes left the client's buffer (a replay is then impossible).
+    body_consumed: bool,
+    /// Slab index and id of the client connection (pool wake-ups, registration).
+    index: usize,
+    conn_id: u64,
     req_body: BodyReader,
     req_chunked: bool,
     req_last_chunk_sent: bool,
@@ -105,6 +126,13 @@ impl Exchange {
             attempts: 0,
             last_error: String::new(),
             wait_until: None,
+            pending: None,
+            acquire_until: None,
+            target: String::new(),
+            replayed: false,
+            body_consumed: false,
+            index: 0,
+            conn_id: 0,
             req_body: BodyReader::new(framing),
             req_chunked: framing == Framing::Chunked,
             req_last_chunk_sent: false,
@@ -126,6 +154,10 @@ impl Exchange {
         }
     }
 
+    pub fn waits_for_pool(&self) -> bool {
+        self.pending.is_some() && self.conn.is_none()
+    }
+
     /// Whether the client has been sent the start of a response.
     pub fn answered(&self) -> bool {
         self.response.is_some()
@@ -143,6 +175,16 @@ impl Exchange {
     }
 
     pub fn timeout(&self, ctx: &Ctx) -> Duration {
+        if self.pending.is_some() {
+            // Waiting for a pooled connection: re-check at the acquire deadline, or
+            // every second as a safety net against a missed wake-up.
+            return self
+                .acquire_until
+                .map_or(Duration::from_secs(1), |t| {
+                    t.saturating_duration_since(ctx.now)
+                })
+                .min(Duration::from_secs(1));
+        }
         if let (Some(_), Some(b)) = (self.wait_until, self.balancer()) {
             // httpd polls every timeout/100 while it waits for a usable member.
             let wait = ctx
@@ -163,7 +205,7 @@ impl Exchange {
 
     /// The exchange's deadline passed; returns how it fails.
     pub fn on_timeout(&mut self, ctx: &mut Ctx) -> Option<Failure> {
-        if self.wait_until.is_some() && self.conn.is_none() {
+        if (self.wait_until.is_some() || self.pending.is_some()) && self.conn.is_none() {
             return Some(Failure::Retry);
         }
         let m = self.member?;
@@ -206,18 +248,81 @@ impl Exchange {
 
     /// Chooses a member and starts connecting to it, trying further members while
     /// connects fail at once and attempts remain.
-    pub fn choose_and_connect(&mut self, ctx: &mut Ctx, index: usize) -> Result<(), Failure> {
+    pub fn choose_and_connect(
+        &mut self,
+        ctx: &mut Ctx,
+        index: usize,
+        conn_id: u64,
+    ) -> Result<(), Failure> {
+        self.index = index;
+        self.conn_id = conn_id;
         loop {
-            let (member, target) = self.choose(ctx)?;
+            let (member, target) = match self.pending.take() {
+                Some(p) => p,
+                None => self.choose(ctx)?,
+            };
+            let stream = match ctx.pool.acquire(member, ctx.now) {
+                Acquired::Full => {
+                    let limits = ctx.pool.limits(member);
+                    let now = ctx.now;
+                    let until = *self.acquire_until.get_or_insert_with(|| {
+                        limits
+                            .acquire
+                            .map_or(now + Duration::from_secs(86_400 * 365), |a| now + a)
+                    });
+                    if now >= until {
+                        let name = &ctx.routes.members[member].url.name;
+                        return Err(Failure::Respond(
+                            503,
+                            format!("no free connection to member {name} within acquire"),
+                        ));
+                    }
+                    ctx.pool.wait(member, (index, conn_id));
+                    self.pending = Some((member, target));
+                    return Err(Failure::Wait);
+                }
+                Acquired::Reused(s) => Some(s),
+                Acquired::Open => None,
+            };
+            self.acquire_until = None;
             self.attempts += 1;
-            match self.open(ctx, index, member, &target) {
+            let reused = stream.is_some();
+            match self.open(ctx, index, member, &target, stream) {
                 Ok(c) => {
                     self.conn = Some(c);
+                    self.target = target;
                     return Ok(());
                 }
-                Err(e) => self.member_failed(ctx, &e.to_string()),
+                Err(e) => {
+                    if !reused {
+                        release_to_pool(ctx, member, None, false);
+                    }
+                    self.member_failed(ctx, &e.to_string());
+                }
             }
         }
+    }
+
+    /// Sends the request again on a fresh connection to the same member (see
+    /// [`Failure::Replay`]).
+    pub fn replay(&mut self, ctx: &mut Ctx) -> Result<(), Failure> {
+        let Some(m) = self.member else {
+            return Err(Failure::Retry);
+        };
+        if let Some(mut c) = self.conn.take() {
+            let _ = ctx.registry.deregister(&mut c.stream);
+            release_to_pool(ctx, m, None, false);
+        }
+        self.replayed = true;
+        self.sent = 0;
+        log::debug!(
+            "member {}: pooled connection was closed; sending the request again",
+            ctx.routes.members[m].url.name
+        );
+        self.pending = Some((m, std::mem::take(&mut self.target)));
+        self.attempts = self.attempts.saturating_sub(1);
+        let (index, id) = (self.index, self.conn_id);
+        self.choose_and_connect(ctx, index, id)
     }
 
     /// Picks the member for the next attempt: Ok((member, origin-form target)).
@@ -318,9 +423,14 @@ impl Exchange {
         index: usize,
         member: usize,
         target: &str,
+        pooled: Option<TcpStream>,
     ) -> io::Result<MemberConn> {
         let m = &ctx.routes.members[member];
-        let mut stream = TcpStream::connect(m.addrs[0])?;
+        let reused = pooled.is_some();
+        let mut stream = match pooled {
+            Some(s) => s,
+            None => TcpStream::connect(m.addrs[0])?,
+        };
         ctx.registry.register(
             &mut stream,
             member_token(index),
@@ -336,6 +446,7 @@ impl Exchange {
             add_headers: server.add_headers,
             via: server.via,
             member_host: &m.host_header,
+            reuse: m.pool.reuse,
         };
         let mut head = Vec::with_capacity(512);
         forward::request_head(&mut head, &self.head, target, self.head.framing, &rctx);
@@ -343,7 +454,8 @@ impl Exchange {
         output.extend(&head);
         Ok(MemberConn {
             stream,
-            connected: false,
+            reused,
+            connected: reused,
             readable: false,
             writable: false,
             eof: false,
@@ -354,12 +466,13 @@ impl Exchange {
 
     /// The current member could not be reached: record it and let go of it.
     fn member_failed(&mut self, ctx: &mut Ctx, why: &str) {
-        if let Some(mut c) = self.conn.take() {
-            let _ = ctx.registry.deregister(&mut c.stream);
-        }
         let Some(m) = self.member.take() else {
             return;
         };
+        if let Some(mut c) = self.conn.take() {
+            let _ = ctx.registry.deregister(&mut c.stream);
+            release_to_pool(ctx, m, None, false);
+        }
         let member = &ctx.routes.members[m];
         self.last_error = why.to_string();
         log::debug!("connecting to member {}: {why}", member.url.name);
@@ -394,12 +507,25 @@ impl Exchange {
 
     /// The exchange is over: accounting on the member slot, member connection dropped.
     pub fn finish(&mut self, ctx: &mut Ctx) {
-        if let Some(mut c) = self.conn.take() {
-            let _ = ctx.registry.deregister(&mut c.stream);
-        }
         let Some(m) = self.member.take() else {
             return;
         };
+        if self.pending.take().is_some() {
+            ctx.pool.cancel_wait(m, (self.index, self.conn_id));
+        }
+        if let Some(mut c) = self.conn.take() {
+            let _ = ctx.registry.deregister(&mut c.stream);
+            let reusable = c.connected
+                && !c.eof
+                && c.output.is_empty()
+                && c.input.is_empty()
+                && self.req_body.is_done()
+                && self
+                    .response
+                    .as_ref()
+                    .is_some_and(|r| r.finished && r.reusable);
+            release_to_pool(ctx, m, Some(c.stream), reusable);
+        }
         let sb = &ctx.scoreboard;
         let slot = sb.member(m);
         slot.add_request();
@@ -479,6 +605,7 @@ impl Exchange {
                 conn.output.extend(&avail[data]);
             }
             input.consume(used);
+            self.body_consumed = true;
             progress = true;
         }
         if self.req_chunked && self.req_body.is_done() && !self.req_last_chunk_sent {
@@ -504,6 +631,14 @@ impl Exchange {
                     conn.output = Buffer::new();
                     self.keep_alive = false;
                     log::debug!("member {name} stopped reading the request body: {e}");
+                }
+                Err(_)
+                    if conn.reused
+                        && self.received == 0
+                        && !self.body_consumed
+                        && !self.replayed =>
+                {
+                    return Err(Failure::Replay);
                 }
                 Err(e) => {
                     return Err(Failure::Respond(
@@ -612,8 +747,18 @@ impl Exchange {
                 body: BodyReader::new(head.framing),
                 chunked_out: framing == Framing::Chunked,
                 finished: false,
+                reusable: head.allows_reuse(),
                 headers: head.headers,
             });
+        }
+        if self.response.is_none()
+            && conn.eof
+            && conn.reused
+            && self.received == 0
+            && !self.body_consumed
+            && !self.replayed
+        {
+            return Err(Failure::Replay);
         }
         if self.response.is_none() && conn.eof {
             return Err(Failure::Respond(
@@ -665,6 +810,14 @@ impl Exchange {
             }
         }
         Ok(progress)
+    }
+}
+
+/// Hands a member connection back to the pool (or closes it) and queues the wake-up
+/// of a request waiting for room at that member.
+fn release_to_pool(ctx: &mut Ctx, member: usize, stream: Option<TcpStream>, reusable: bool) {
+    if let Some(w) = ctx.pool.release(member, stream, reusable, ctx.now) {
+        ctx.wake.push(w);
     }
 }
 

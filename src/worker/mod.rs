@@ -23,6 +23,7 @@ use mio::{Events, Interest, Poll, Token};
 use scoreboard::{ProcessState, Scoreboard};
 
 use crate::config::Config;
+use crate::pool::Pool;
 use crate::proxy::Routes;
 use conn::{Conn, Step};
 
@@ -49,6 +50,10 @@ pub(crate) struct Ctx {
     pub now: Instant,
     /// Exchanges in progress in this process (for the process state letter).
     pub exchanges: usize,
+    /// Member connections kept alive, per member.
+    pub pool: Pool,
+    /// Connections (slab index, id) to drive again because a pooled connection freed up.
+    pub wake: Vec<(usize, u64)>,
 }
 
 impl Ctx {
@@ -106,6 +111,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             .register(&mut l, Token(i), Interest::READABLE)?;
         listeners.push(l);
     }
+    let pool = Pool::new(setup.routes.members.iter().map(|m| m.pool).collect());
     let mut ctx = Ctx {
         registry: poll.registry().try_clone()?,
         config: setup.config,
@@ -114,6 +120,8 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         slot: setup.slot,
         now: Instant::now(),
         exchanges: 0,
+        pool,
+        wake: Vec::new(),
     };
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
@@ -126,6 +134,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
     let mut dirty: Vec<usize> = Vec::new();
     let mut next_id: u64 = 0;
+    let mut next_prune = Instant::now();
     loop {
         let timeout = timers
             .peek()
@@ -163,6 +172,21 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         }
         for i in dirty.drain(..) {
             drive(&mut ctx, &mut slab, &mut timers, i);
+        }
+        // Requests that waited for a pooled connection (bounded: each wake-up
+        // comes from a connection given back, and a retry consumes it).
+        while let Some((i, id)) = ctx.wake.pop() {
+            let Some(Some(c)) = slab.conns.get_mut(i) else {
+                continue;
+            };
+            if c.id == id && c.waits_for_pool() {
+                c.failover(&mut ctx, i);
+                drive(&mut ctx, &mut slab, &mut timers, i);
+            }
+        }
+        if ctx.now >= next_prune {
+            ctx.pool.prune(ctx.now);
+            next_prune = ctx.now + Duration::from_secs(1);
         }
         while let Some(Reverse((when, i, id))) = timers.peek().copied() {
             if when > ctx.now {
