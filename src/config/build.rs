@@ -1,39 +1,36 @@
-//! Directive tree → typed [`Config`]. Directive names are case-insensitive; messages use
-//! the canonical spelling, except "unknown directive", which repeats the name as written.
+//! Directive tree → typed [`Config`]: the main server's own directives, `<VirtualHost>`
+//! sections, and the final checks. Directive names are case-insensitive; messages use the
+//! canonical spelling, except "unknown directive", which repeats the name as written.
+//!
+//! The main server and each `<VirtualHost>` collect the directives they share in a
+//! [`Scope`] (see `scope.rs`); balancers go into one registry shared by all of them (see
+//! [`super::BalancerConfig`]).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::params;
+use super::address::{self, listen_addrs, server_name};
+use super::balancer::{self, Registry};
 use super::reader::{Directive, Tree};
+use super::scope::{check, fail, flag, named, one_arg, unknown, Ctx, Scope};
 use super::values::{self, TimeUnit};
-use super::{Config, ConfigError, Listen, LogLevel, Origin, ProxyPassRule, ProxyVia};
+use super::{Config, ConfigError, Listen, LogLevel, Origin, ProxyVia, VirtualHost};
 
-/// Directives that httpd also allows per directory, so that inside `<Location>` they are
-/// "not supported yet" rather than misplaced.
-const PER_DIRECTORY: &[&str] = &["ProxyPreserveHost", "ProxyAddHeaders"];
+/// Server-level directives httpd refuses inside `<VirtualHost>`.
+const GLOBAL_ONLY: &[&str] = &["Listen", "PidFile", "ScoreboardFile", "StartServers"];
 
-/// Every server-level directive this builder knows, canonical spelling.
-const SERVER_LEVEL: &[&str] = &[
-    "Listen",
-    "ServerName",
-    "PidFile",
-    "ErrorLog",
-    "LogLevel",
-    "ScoreboardFile",
-    "StartServers",
+/// Server-level directives httpd allows inside `<VirtualHost>` that slotgate only takes
+/// for the whole server.
+const NOT_PER_VHOST: &[&str] = &[
     "Timeout",
     "KeepAlive",
     "KeepAliveTimeout",
     "MaxKeepAliveRequests",
-    "ProxyRequests",
-    "ProxyPreserveHost",
-    "ProxyTimeout",
-    "ProxyVia",
-    "ProxyAddHeaders",
-    "LoadModule",
+    "LogLevel",
+    "BalancerGrowth",
+    "BalancerPersist",
+    "ProxyStatus",
 ];
 
 /// Builds the configuration. `file` is the main file (absolute).
@@ -43,7 +40,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
         config: Config {
             file: file.to_path_buf(),
             scoreboard_file: root.join("slotgate.scoreboard"),
-            server_root: root,
+            server_root: root.clone(),
             server_name: "localhost".to_string(),
             listen: Vec::new(),
             pid_file: None,
@@ -61,77 +58,69 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             proxy_add_headers: true,
             proxy_pass: Vec::new(),
             proxy_pass_reverse: Vec::new(),
-            warnings: tree.warnings,
+            cookie_path: Vec::new(),
+            cookie_domain: Vec::new(),
+            balancers: Vec::new(),
+            balancer_growth: 5,
+            balancer_persist: false,
+            proxy_status: false,
+            custom_logs: Vec::new(),
+            vhosts: Vec::new(),
+            warnings: Vec::new(),
         },
-        location_rules: Vec::new(),
-        server_rules: Vec::new(),
+        ctx: Ctx {
+            balancers: Registry::default(),
+            warnings: tree.warnings,
+            root,
+        },
+        main: Scope::default(),
+        vhosts: Vec::new(),
     };
     for d in &tree.directives {
         b.server_directive(d)?;
     }
-    if b.config.listen.is_empty() {
-        return Err(ConfigError::at(
-            &Origin::file_only(Arc::new(file.to_path_buf())),
-            "no Listen directive",
-        ));
-    }
-    // httpd merges every <Location> that matches a request in file order, so the *last*
-    // matching Location's ProxyPass wins, not the most specific one (checked on httpd 2.4:
-    // with <Location /z/y> written before <Location /z>, /z/y/x goes to /z's URL). As
-    // usual the specific one is written after the broader one, and then it wins. Routing takes the first matching rule, so the
-    // Location rules go first in reverse file order, then the server-level rules in file
-    // order (reference §2.2).
-    b.location_rules.reverse();
-    b.config.proxy_pass = b.location_rules;
-    b.config.proxy_pass.append(&mut b.server_rules);
-    Ok(b.config)
+    b.finish(file)
+}
+
+/// A `<VirtualHost>` being built.
+struct VhostDraft {
+    vhost: VirtualHost,
+    scope: Scope,
 }
 
 struct Builder {
     config: Config,
-    location_rules: Vec<ProxyPassRule>,
-    server_rules: Vec<ProxyPassRule>,
-}
-
-fn fail(d: &Directive, message: impl Into<String>) -> ConfigError {
-    ConfigError::at(&d.origin, message)
-}
-
-fn unknown(d: &Directive) -> ConfigError {
-    match d.children {
-        Some(_) => fail(d, format!("unknown directive '<{}>'", d.name)),
-        None => fail(d, format!("unknown directive '{}'", d.name)),
-    }
-}
-
-/// A value parser's message as an error at `d`.
-fn check<T>(d: &Directive, parsed: Result<T, String>) -> Result<T, ConfigError> {
-    parsed.map_err(|m| fail(d, m))
-}
-
-/// The single argument of `d`, or an error naming `name`.
-fn one_arg<'a>(d: &'a Directive, name: &str) -> Result<&'a str, ConfigError> {
-    match d.args.as_slice() {
-        [arg] => Ok(arg),
-        args => Err(fail(
-            d,
-            format!("{name} takes one argument, got {}", args.len()),
-        )),
-    }
+    ctx: Ctx,
+    main: Scope,
+    vhosts: Vec<VhostDraft>,
 }
 
 fn resolve(root: &Path, path: &str) -> PathBuf {
     root.join(path)
 }
 
+/// `ErrorLog` target: a file; piped and syslog logs are refused.
+fn error_log_target(d: &Directive) -> Result<&str, ConfigError> {
+    let target = one_arg(d, "ErrorLog")?;
+    if target.starts_with('|') || target.to_ascii_lowercase().starts_with("syslog") {
+        return Err(fail(
+            d,
+            format!("ErrorLog: piped and syslog logs are not supported, got '{target}'"),
+        ));
+    }
+    Ok(target)
+}
+
 impl Builder {
     fn server_directive(&mut self, d: &Directive) -> Result<(), ConfigError> {
         if d.children.is_some() {
-            return if d.is("Location") {
-                self.location(d)
-            } else {
-                Err(unknown(d))
-            };
+            if d.is("VirtualHost") {
+                return self.virtual_host(d);
+            }
+            if self.main.directive(&mut self.ctx, d)? {
+                return Ok(());
+            }
+            return Err(unknown(d));
         }
         let c = &mut self.config;
         match d.name.to_ascii_lowercase().as_str() {
@@ -139,19 +128,9 @@ impl Builder {
             "servername" => {
                 c.server_name = server_name(one_arg(d, "ServerName")?).map_err(|m| fail(d, m))?
             }
+            "serveralias" => return Err(fail(d, "ServerAlias only used in <VirtualHost>")),
             "pidfile" => c.pid_file = Some(resolve(&c.server_root, one_arg(d, "PidFile")?)),
-            "errorlog" => {
-                let target = one_arg(d, "ErrorLog")?;
-                if target.starts_with('|') || target.to_ascii_lowercase().starts_with("syslog") {
-                    return Err(fail(
-                        d,
-                        format!(
-                            "ErrorLog: piped and syslog logs are not supported, got '{target}'"
-                        ),
-                    ));
-                }
-                c.error_log = Some(resolve(&c.server_root, target));
-            }
+            "errorlog" => c.error_log = Some(resolve(&c.server_root, error_log_target(d)?)),
             "loglevel" => c.log_level = check(d, log_level(&d.args))?.unwrap_or(c.log_level),
             "scoreboardfile" => {
                 c.scoreboard_file = resolve(&c.server_root, one_arg(d, "ScoreboardFile")?)
@@ -174,9 +153,7 @@ impl Builder {
                     values::whole_seconds("Timeout", one_arg(d, "Timeout")?, 1),
                 )?
             }
-            "keepalive" => {
-                c.keep_alive = check(d, values::on_off("KeepAlive", one_arg(d, "KeepAlive")?))?
-            }
+            "keepalive" => c.keep_alive = flag(d, "KeepAlive")?,
             "keepalivetimeout" => {
                 let arg = one_arg(d, "KeepAliveTimeout")?;
                 c.keep_alive_timeout =
@@ -190,57 +167,33 @@ impl Builder {
                 )?;
                 c.max_keep_alive_requests = n as u32;
             }
-            "proxyrequests" => {
-                if check(
-                    d,
-                    values::on_off("ProxyRequests", one_arg(d, "ProxyRequests")?),
-                )? {
-                    return Err(fail(
-                        d,
-                        "forward proxying (ProxyRequests On) is not supported",
-                    ));
-                }
-                c.proxy_requests = false;
+            "balancergrowth" => {
+                let arg = one_arg(d, "BalancerGrowth")?;
+                c.balancer_growth =
+                    check(d, values::integer("BalancerGrowth", arg, 0, 1000))? as u32;
             }
-            "proxypreservehost" => {
-                let arg = one_arg(d, "ProxyPreserveHost")?;
-                c.proxy_preserve_host = check(d, values::on_off("ProxyPreserveHost", arg))?;
+            "balancerpersist" => c.balancer_persist = flag(d, "BalancerPersist")?,
+            "proxystatus" => {
+                let arg = one_arg(d, "ProxyStatus")?;
+                c.proxy_status = match arg.to_ascii_lowercase().as_str() {
+                    "off" => false,
+                    "on" | "full" => true,
+                    _ => {
+                        return Err(fail(
+                            d,
+                            format!("ProxyStatus: expected Off, On or Full, got '{arg}'"),
+                        ))
+                    }
+                };
             }
-            "proxytimeout" => {
-                let arg = one_arg(d, "ProxyTimeout")?;
-                c.proxy_timeout = Some(check(d, values::whole_seconds("ProxyTimeout", arg, 1))?);
-            }
-            "proxyvia" => c.proxy_via = check(d, proxy_via(one_arg(d, "ProxyVia")?))?,
-            "proxyaddheaders" => {
-                let arg = one_arg(d, "ProxyAddHeaders")?;
-                c.proxy_add_headers = check(d, values::on_off("ProxyAddHeaders", arg))?;
-            }
-            "proxypass" => {
-                let (rule, warning) = params::proxy_pass(d, None)?;
-                self.warn(&d.origin, warning);
-                self.server_rules.push(rule);
-            }
-            "proxypassreverse" => {
-                let rule = params::proxy_pass_reverse(d, None)?;
-                self.config.proxy_pass_reverse.push(rule);
-            }
-            "loadmodule" => {
-                if d.args.len() != 2 {
-                    return Err(fail(
-                        d,
-                        "LoadModule takes two arguments, a module name and a path",
-                    ));
+            "loadmodule" => load_module(d)?,
+            _ => {
+                if !self.main.directive(&mut self.ctx, d)? {
+                    return Err(unknown(d));
                 }
             }
-            _ => return Err(unknown(d)),
         }
         Ok(())
-    }
-
-    fn warn(&mut self, origin: &Origin, warning: Option<String>) {
-        if let Some(w) = warning {
-            self.config.warnings.push(format!("{origin}: {w}"));
-        }
     }
 
     fn listen(&mut self, d: &Directive) -> Result<(), ConfigError> {
@@ -277,89 +230,161 @@ impl Builder {
         Ok(())
     }
 
-    fn location(&mut self, section: &Directive) -> Result<(), ConfigError> {
-        let path = match section.args.as_slice() {
-            [path] => path.as_str(),
-            [tilde, _] if tilde == "~" => {
-                return Err(fail(section, "<Location ~ regex> is not supported yet"))
-            }
-            _ => return Err(fail(section, "<Location> takes one argument, a URL path")),
+    fn virtual_host(&mut self, section: &Directive) -> Result<(), ConfigError> {
+        let addrs = check(section, address::vhost_addrs(&section.args))?;
+        let mut draft = VhostDraft {
+            vhost: VirtualHost {
+                addrs,
+                server_name: None,
+                server_aliases: Vec::new(),
+                proxy_pass: Vec::new(),
+                proxy_pass_reverse: Vec::new(),
+                cookie_path: Vec::new(),
+                cookie_domain: Vec::new(),
+                proxy_preserve_host: None,
+                proxy_add_headers: None,
+                proxy_via: None,
+                proxy_timeout: None,
+                proxy_pass_inherit: true,
+                custom_logs: Vec::new(),
+                origin: section.origin.clone(),
+            },
+            scope: Scope::default(),
         };
-        if !path.starts_with('/') {
-            return Err(fail(
-                section,
-                format!("<Location>: path must begin with '/', got '{path}'"),
-            ));
-        }
-        if path.contains(['*', '?', '[']) {
-            return Err(fail(
-                section,
-                format!("<Location {path}>: wildcard paths are not supported yet"),
-            ));
-        }
-        let mut pass: Option<&Directive> = None;
         for d in section.children.iter().flatten() {
-            if d.children.is_some() {
-                if d.is("Location") {
-                    return Err(fail(d, "<Location> cannot occur within <Location> section"));
-                }
-                return Err(unknown(d));
+            self.vhost_directive(&mut draft, d)?;
+        }
+        self.vhosts.push(draft);
+        Ok(())
+    }
+
+    fn vhost_directive(
+        &mut self,
+        draft: &mut VhostDraft,
+        d: &Directive,
+    ) -> Result<(), ConfigError> {
+        if d.children.is_some() {
+            if d.is("VirtualHost") {
+                return Err(fail(
+                    d,
+                    "<VirtualHost> cannot occur within <VirtualHost> section",
+                ));
             }
-            if d.is("ProxyPass") {
-                if let Some(first) = pass {
-                    return Err(fail(
-                        d,
-                        format!(
-                            "ProxyPass: only one per <Location>; this one already has the one at {}",
-                            first.origin
-                        ),
-                    ));
+            if draft.scope.directive(&mut self.ctx, d)? {
+                return Ok(());
+            }
+            return Err(unknown(d));
+        }
+        if let Some(name) = named(d, GLOBAL_ONLY) {
+            return Err(fail(
+                d,
+                format!("{name} cannot occur within <VirtualHost> section"),
+            ));
+        }
+        if let Some(name) = named(d, NOT_PER_VHOST) {
+            return Err(fail(
+                d,
+                format!("{name} inside <VirtualHost> is not supported yet (set it for the whole server)"),
+            ));
+        }
+        let v = &mut draft.vhost;
+        match d.name.to_ascii_lowercase().as_str() {
+            "servername" => {
+                let name = one_arg(d, "ServerName")?;
+                v.server_name = Some(check(d, address::host_name("ServerName", name, false))?);
+            }
+            "serveralias" => {
+                if d.args.is_empty() {
+                    return Err(fail(d, "ServerAlias takes at least one host name"));
                 }
-                pass = Some(d);
-                let (rule, warning) = params::proxy_pass(d, Some(path))?;
-                self.warn(&d.origin, warning);
-                self.location_rules.push(rule);
-            } else if d.is("ProxyPassReverse") {
-                let rule = params::proxy_pass_reverse(d, Some(path))?;
-                self.config.proxy_pass_reverse.push(rule);
-            } else if let Some(name) = PER_DIRECTORY.iter().find(|n| d.is(n)) {
-                return Err(fail(
-                    d,
-                    format!("{name} inside <Location> is not supported yet"),
-                ));
-            } else if let Some(name) = SERVER_LEVEL.iter().find(|n| d.is(n)) {
-                return Err(fail(
-                    d,
-                    format!("{name} cannot occur within <Location> section"),
-                ));
-            } else {
-                return Err(unknown(d));
+                for a in &d.args {
+                    v.server_aliases
+                        .push(check(d, address::host_name("ServerAlias", a, true))?);
+                }
+            }
+            "errorlog" => {
+                error_log_target(d)?;
+                self.ctx.warn(
+                    &d.origin,
+                    "ErrorLog inside <VirtualHost> is ignored: slotgate writes one error log, \
+                     the main server's",
+                );
+            }
+            "loadmodule" => load_module(d)?,
+            _ => {
+                if !draft.scope.directive(&mut self.ctx, d)? {
+                    return Err(unknown(d));
+                }
             }
         }
         Ok(())
     }
+
+    fn finish(mut self, file: &Path) -> Result<Config, ConfigError> {
+        let balancers = std::mem::take(&mut self.ctx.balancers).finish()?;
+        if self.config.listen.is_empty() {
+            return Err(ConfigError::at(
+                &Origin::file_only(Arc::new(file.to_path_buf())),
+                "no Listen directive",
+            ));
+        }
+        // ProxyPassReverse balancer://x: the consumer expands the members, so x should exist.
+        let reverse = self
+            .main
+            .reverse
+            .iter()
+            .chain(self.vhosts.iter().flat_map(|v| v.scope.reverse.iter()));
+        for rule in reverse {
+            if let Some(Ok((name, _))) = balancer::balancer_url(&rule.url) {
+                if !balancers.iter().any(|b| b.name == name) {
+                    self.ctx.warnings.push(format!(
+                        "{}: ProxyPassReverse: {name} is not defined; the rule is compared as a plain URL",
+                        rule.origin
+                    ));
+                }
+            }
+        }
+        let c = &mut self.config;
+        let main = &mut self.main;
+        c.proxy_pass = main.take_rules();
+        c.proxy_pass_reverse = std::mem::take(&mut main.reverse);
+        c.cookie_path = std::mem::take(&mut main.cookie_path);
+        c.cookie_domain = std::mem::take(&mut main.cookie_domain);
+        c.proxy_preserve_host = main.preserve_host.unwrap_or(c.proxy_preserve_host);
+        c.proxy_add_headers = main.add_headers.unwrap_or(c.proxy_add_headers);
+        c.proxy_via = main.via.unwrap_or(c.proxy_via);
+        c.proxy_timeout = main.timeout.or(c.proxy_timeout);
+        c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
+        for mut draft in self.vhosts {
+            let v = &mut draft.vhost;
+            let s = &mut draft.scope;
+            v.proxy_pass = s.take_rules();
+            v.proxy_pass_reverse = std::mem::take(&mut s.reverse);
+            v.cookie_path = std::mem::take(&mut s.cookie_path);
+            v.cookie_domain = std::mem::take(&mut s.cookie_domain);
+            v.proxy_preserve_host = s.preserve_host;
+            v.proxy_add_headers = s.add_headers;
+            v.proxy_via = s.via;
+            v.proxy_timeout = s.timeout;
+            // httpd merges the flag: the vhost's own setting, else the main server's.
+            v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
+            v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
+            c.vhosts.push(draft.vhost);
+        }
+        c.balancers = balancers;
+        c.warnings = self.ctx.warnings;
+        Ok(self.config)
+    }
 }
 
-/// `ServerName [scheme://]host[:port]`; the scheme is dropped, the port checked.
-fn server_name(value: &str) -> Result<String, String> {
-    let name = value.split_once("://").map_or(value, |(_, rest)| rest);
-    let host_end = if name.starts_with('[') {
-        name.find(']').map_or(name.len(), |i| i + 1)
-    } else {
-        name.find(':').unwrap_or(name.len())
-    };
-    let (host, port) = name.split_at(host_end);
-    if host.is_empty() {
-        return Err(format!("ServerName: no host name in '{value}'"));
+fn load_module(d: &Directive) -> Result<(), ConfigError> {
+    if d.args.len() != 2 {
+        return Err(fail(
+            d,
+            "LoadModule takes two arguments, a module name and a path",
+        ));
     }
-    if let Some(port) = port.strip_prefix(':') {
-        if port.parse::<u16>().is_err() || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("ServerName: bad port '{port}' in '{value}'"));
-        }
-    } else if !port.is_empty() {
-        return Err(format!("ServerName: unexpected '{port}' in '{value}'"));
-    }
-    Ok(name.to_string())
+    Ok(())
 }
 
 /// `LogLevel level [module:level…]`: the first plain level sets the level; per-module
@@ -407,73 +432,4 @@ fn parse_level(value: &str) -> Result<LogLevel, String> {
             ))
         }
     })
-}
-
-fn proxy_via(value: &str) -> Result<ProxyVia, String> {
-    Ok(match value.to_ascii_lowercase().as_str() {
-        "off" => ProxyVia::Off,
-        "on" => ProxyVia::On,
-        "full" => ProxyVia::Full,
-        "block" => ProxyVia::Block,
-        _ => {
-            return Err(format!(
-                "ProxyVia: expected Off, On, Full or Block, got '{value}'"
-            ))
-        }
-    })
-}
-
-/// The addresses of one `Listen` argument: `port`, `ipv4:port`, `[ipv6]:port` or
-/// `host:port` (resolved now, every address, as httpd does). A bare port means
-/// `0.0.0.0:port` only; httpd would also listen on `[::]:port` where IPv6 is available.
-/// Port 0 is allowed: an ephemeral port (slotgate's extension).
-fn listen_addrs(value: &str) -> Result<Vec<SocketAddr>, String> {
-    let port = |p: &str| match p.parse::<u16>() {
-        Ok(n) if p.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
-        _ => Err(format!("bad port '{p}' in '{value}'")),
-    };
-    if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() {
-        return Ok(vec![SocketAddr::new(
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            port(value)?,
-        )]);
-    }
-    if let Some(inner) = value.strip_prefix('[') {
-        let Some((ip, rest)) = inner.split_once(']') else {
-            return Err(format!("unclosed '[' in '{value}'"));
-        };
-        let ip: std::net::Ipv6Addr = ip
-            .parse()
-            .map_err(|_| format!("bad IPv6 address '[{ip}]' in '{value}'"))?;
-        let Some(p) = rest.strip_prefix(':') else {
-            return Err(format!("port must be specified in '{value}'"));
-        };
-        return Ok(vec![SocketAddr::new(IpAddr::V6(ip), port(p)?)]);
-    }
-    let Some((host, p)) = value.rsplit_once(':') else {
-        return Err(format!("port must be specified in '{value}'"));
-    };
-    if host.contains(':') {
-        return Err(format!("IPv6 addresses must be in brackets: '{value}'"));
-    }
-    let p = port(p)?;
-    if host.is_empty() {
-        return Err(format!("no address before the port in '{value}'"));
-    }
-    if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        return Ok(vec![SocketAddr::new(IpAddr::V4(ip), p)]);
-    }
-    let mut addrs: Vec<SocketAddr> = Vec::new();
-    let resolved = (host, p)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve '{host}': {e}"))?;
-    for a in resolved {
-        if !addrs.contains(&a) {
-            addrs.push(a);
-        }
-    }
-    if addrs.is_empty() {
-        return Err(format!("'{host}' has no address"));
-    }
-    Ok(addrs)
 }

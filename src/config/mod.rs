@@ -6,14 +6,24 @@
 //! - `lexer`: text → logical lines → words, `${NAME}` substitution.
 //! - `reader`: files → directive tree; the read-time directives (Include, Define,
 //!   IfDefine, IfModule, ServerRoot).
-//! - `build`: tree → [`Config`] (server-level directives, `<Location>`).
-//! - `params`: ProxyPass / ProxyPassReverse and worker parameters.
+//! - `build`: tree → [`Config`] (the main server's own directives, `<VirtualHost>`,
+//!   final checks).
+//! - `scope`: what the main server and a vhost share (ProxyPass and friends, `<Location>`,
+//!   `<Proxy>`, ProxySet, BalancerMember, logs).
+//! - `params`: ProxyPass / ProxyPassMatch / ProxyPassReverse and worker parameters.
+//! - `balancer`: balancer names and parameters, `BalancerMember`, the balancer registry.
+//! - `logs`: LogFormat, CustomLog, TransferLog.
+//! - `address`: Listen and `<VirtualHost>` addresses, ServerName / ServerAlias.
 //! - `values`: On/Off, seconds, times, bounded integers.
 
+mod address;
+mod balancer;
 mod build;
 mod lexer;
+mod logs;
 mod params;
 mod reader;
+mod scope;
 mod types;
 mod values;
 

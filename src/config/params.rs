@@ -1,7 +1,7 @@
 //! `ProxyPass`, `ProxyPassReverse` and the worker parameters (reference §2.2, §2.3, §2.8).
 //!
-//! Worker parameters are parsed by [`apply_worker_param`] so that `BalancerMember` and
-//! `ProxySet` can share it later. Keys and keywords are case-insensitive, a key given twice
+//! Worker parameters are parsed by [`apply_worker_param`], shared by `ProxyPass`,
+//! `BalancerMember` and `ProxySet`. Keys and keywords are case-insensitive, a key given twice
 //! keeps the later value (httpd's parameter table does the same).
 
 use std::net::Ipv6Addr;
@@ -105,79 +105,169 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
     })
 }
 
-/// The target of a `ProxyPass`: `!` or a URL this release can forward to.
-fn pass_target(target: &str) -> Result<PassTarget, String> {
+/// A URL a standalone worker or a balancer member can have: `http://host[:port][/path]`
+/// (other schemes are not supported yet), shorter than httpd's 384-byte worker name.
+pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
+    if !url.contains("://") {
+        return Err(format!(
+            "'{url}' is not a URL (expected http://host[:port][/path])"
+        ));
+    }
+    let parsed = parse_backend_url(url)?;
+    if parsed.scheme != "http" {
+        return Err(format!("scheme {} is not supported yet", parsed.scheme));
+    }
+    if url.len() >= MAX_WORKER_NAME {
+        return Err(format!(
+            "URL '{url}' is longer than {} bytes",
+            MAX_WORKER_NAME - 1
+        ));
+    }
+    Ok(parsed)
+}
+
+/// The worker name of a URL (reference §2.6): scheme and host lowercased, a port equal to
+/// the scheme's default dropped, the path kept as written.
+pub(crate) fn worker_name(url: &BackendUrl) -> String {
+    let default_port = match url.scheme.as_str() {
+        "https" | "wss" => 443,
+        _ => 80,
+    };
+    if url.port == default_port {
+        format!("{}://{}{}", url.scheme, url.host, url.path)
+    } else {
+        format!("{}://{}:{}{}", url.scheme, url.host, url.port, url.path)
+    }
+}
+
+/// Where a `ProxyPass` is written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PassContext<'a> {
+    /// Server or virtual-host level: the line names its path.
+    Server,
+    /// Inside `<Location path>`.
+    Location(&'a str),
+    /// Inside `<LocationMatch regex>` / `<Location ~ regex>`: the rule is a regex rule.
+    LocationMatch(&'a str),
+}
+
+/// One parsed `ProxyPass` / `ProxyPassMatch`.
+#[derive(Debug)]
+pub(crate) struct Pass {
+    pub rule: ProxyPassRule,
+    /// When path and URL disagree about a trailing slash (without the `FILE:LINE: ` prefix).
+    pub warning: Option<String>,
+    /// For a `balancer://` target: the balancer's name and the line's key=value
+    /// parameters, which are balancer parameters (reference §2.2), in the order written.
+    pub balancer: Option<(String, Vec<(String, String)>)>,
+}
+
+/// The target of a `ProxyPass`: `!`, a balancer (its name) or a URL this release can
+/// forward to. `regex`: the rule is a regex rule, whose URL may hold `$n`.
+fn pass_target(target: &str, regex: bool) -> Result<(PassTarget, Option<String>), String> {
     if target == "!" {
-        return Ok(PassTarget::Exclude);
+        return Ok((PassTarget::Exclude, None));
     }
-    let scheme = target
-        .split_once("://")
-        .map(|(s, _)| s.to_ascii_lowercase());
-    if scheme.as_deref() == Some("balancer") {
-        let rest = &target["balancer://".len()..];
-        let name = rest.split('/').next().unwrap_or("").to_ascii_lowercase();
-        return Err(format!("balancer://{name} is not defined"));
+    if let Some(parsed) = super::balancer::balancer_url(target) {
+        let (name, rest) = parsed?;
+        let url = format!("{name}{rest}");
+        return Ok((PassTarget::Url(url), Some(name)));
     }
-    if scheme.is_none() {
+    if !target.contains("://") {
         return Err(format!(
             "'{target}' is not a URL (expected http://host[:port][/path] or !)"
         ));
     }
-    let url = parse_backend_url(target)?;
-    if url.scheme != "http" {
-        return Err(format!("scheme {} is not supported yet", url.scheme));
+    if regex {
+        let rest = target.split_once("://").map_or("", |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.contains('$') {
+            return Err(format!(
+                "a $n in the host or port of '{target}' is not supported yet"
+            ));
+        }
     }
-    if target.len() >= MAX_WORKER_NAME {
-        return Err(format!(
-            "URL '{target}' is longer than {} bytes",
-            MAX_WORKER_NAME - 1
-        ));
-    }
-    Ok(PassTarget::Url(target.to_string()))
+    http_worker_url(target)?;
+    Ok((PassTarget::Url(target.to_string()), None))
 }
 
-/// Parses one `ProxyPass`. `location` is the enclosing `<Location>` path, if any. Returns
-/// the rule and, when path and URL disagree about a trailing slash, a warning (without the
-/// `FILE:LINE: ` prefix).
-pub(crate) fn proxy_pass(
-    d: &Directive,
-    location: Option<&str>,
-) -> Result<(ProxyPassRule, Option<String>), ConfigError> {
-    let fail = |m: String| ConfigError::at(&d.origin, format!("ProxyPass: {m}"));
-    let (path, target, rest) = match location {
-        Some(location) => {
+/// Checks a regular expression of `ProxyPassMatch`, `<LocationMatch>` and the like with
+/// the `regex` crate (whose syntax is close to PCRE's, without look-around and
+/// back-references). The error is one line.
+pub(crate) fn check_regex(pattern: &str) -> Result<(), String> {
+    match regex::Regex::new(pattern) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let text = e.to_string();
+            let reason = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("error: "))
+                .map_or_else(|| text.replace('\n', " "), str::to_string);
+            Err(format!("bad regular expression '{pattern}': {reason}"))
+        }
+    }
+}
+
+/// Parses one `ProxyPass` or `ProxyPassMatch` (`d.name` tells which) written at `at`.
+pub(crate) fn proxy_pass(d: &Directive, at: PassContext) -> Result<Pass, ConfigError> {
+    let is_match = d.is("ProxyPassMatch");
+    let what = if is_match {
+        "ProxyPassMatch"
+    } else {
+        "ProxyPass"
+    };
+    let fail = |m: String| ConfigError::at(&d.origin, format!("{what}: {m}"));
+    let (path, target, rest, regex) = match at {
+        PassContext::Location(location) | PassContext::LocationMatch(location) => {
+            let regex = matches!(at, PassContext::LocationMatch(_));
+            let tag = if regex { "LocationMatch" } else { "Location" };
             let Some(target) = d.args.first() else {
                 return Err(ConfigError::at(
                     &d.origin,
-                    "ProxyPass inside <Location> takes a URL (or !)",
+                    format!("{what} inside <{tag}> takes a URL (or !)"),
                 ));
             };
             if target.starts_with('/') || target == "~" {
                 return Err(fail(format!(
-                    "inside <Location> the path is the Location's ({location}); write ProxyPass URL"
+                    "inside <{tag}> the path is the {tag}'s ({location}); write {what} URL"
                 )));
             }
-            (location.to_string(), target, &d.args[1..])
+            (location.to_string(), target, &d.args[1..], regex)
         }
-        None => {
-            let [path, target, rest @ ..] = d.args.as_slice() else {
+        PassContext::Server => {
+            let mut args: &[String] = &d.args;
+            let mut regex = is_match;
+            if args.first().is_some_and(|a| a == "~") {
+                if is_match {
+                    return Err(fail(
+                        "'~' is not allowed: ProxyPassMatch always takes a regular expression"
+                            .to_string(),
+                    ));
+                }
+                regex = true;
+                args = &args[1..];
+            }
+            let [path, target, rest @ ..] = args else {
+                let form = if regex {
+                    "a regular expression"
+                } else {
+                    "a path"
+                };
                 return Err(ConfigError::at(
                     &d.origin,
-                    "ProxyPass takes a path and a URL (or !)",
+                    format!("{what} takes {form} and a URL (or !)"),
                 ));
             };
-            if path == "~" {
-                return Err(fail(
-                    "regular expressions (ProxyPass ~) are not supported yet".to_string(),
-                ));
-            }
-            if !path.starts_with('/') {
+            if !regex && !path.starts_with('/') {
                 return Err(fail(format!("path must begin with '/', got '{path}'")));
             }
-            (path.clone(), target, rest)
+            (path.clone(), target, rest, regex)
         }
     };
-    let target = pass_target(target).map_err(fail)?;
+    if regex {
+        check_regex(&path).map_err(fail)?;
+    }
+    let (target, balancer) = pass_target(target, regex).map_err(fail)?;
     if target == PassTarget::Exclude {
         if let Some(extra) = rest.first() {
             return Err(fail(format!(
@@ -192,9 +282,11 @@ pub(crate) fn proxy_pass(
         nocanon: false,
         interpolate: false,
         noquery: false,
-        from_location: location.is_some(),
+        from_location: !matches!(at, PassContext::Server),
+        regex,
         origin: d.origin.clone(),
     };
+    let mut balancer_params = Vec::new();
     for arg in rest {
         match arg.to_ascii_lowercase().as_str() {
             "nocanon" => rule.nocanon = true,
@@ -211,6 +303,9 @@ pub(crate) fn proxy_pass(
                     }
                     set_other(&mut rule.params, "mapping", value);
                 }
+                Some((key, value)) if balancer.is_some() => {
+                    balancer_params.push((key.to_string(), value.to_string()))
+                }
                 Some((key, value)) => {
                     apply_worker_param(&mut rule.params, key, value).map_err(fail)?
                 }
@@ -223,10 +318,14 @@ pub(crate) fn proxy_pass(
         }
     }
     let warning = match &rule.target {
-        PassTarget::Url(url) => slash_mismatch(&rule.path, url),
-        PassTarget::Exclude => None,
+        PassTarget::Url(url) if !regex => slash_mismatch(&rule.path, url),
+        _ => None,
     };
-    Ok((rule, warning))
+    Ok(Pass {
+        rule,
+        warning,
+        balancer: balancer.map(|name| (name, balancer_params)),
+    })
 }
 
 /// Reference §9 #2: httpd joins the rest of the path to the URL as it is, so a trailing
@@ -345,6 +444,16 @@ pub(crate) fn apply_worker_param(
         "disablereuse" => params.disable_reuse = values::on_off(k, value)?,
         "enablereuse" => params.disable_reuse = !values::on_off(k, value)?,
         "keepalive" => params.keepalive = values::on_off(k, value)?,
+        "loadfactor" => params.loadfactor = loadfactor(value)?,
+        "lbset" => params.lbset = values::integer(k, value, 0, 99)? as u32,
+        "route" => {
+            values::short_string(k, value, 64)?;
+            params.route = value.to_string();
+        }
+        "redirect" => {
+            values::short_string(k, value, 64)?;
+            params.redirect = value.to_string();
+        }
         _ => {
             check_untyped(k, value)?;
             set_other(params, k, value);
@@ -357,9 +466,7 @@ pub(crate) fn apply_worker_param(
 fn check_untyped(k: &str, value: &str) -> Result<(), String> {
     let ms = Duration::from_millis(1);
     match k {
-        "loadfactor" => loadfactor(value).map(drop),
-        "lbset" => values::integer(k, value, 0, 99).map(drop),
-        "route" | "redirect" | "secret" | "hcuri" => values::short_string(k, value, 64),
+        "secret" | "hcuri" => values::short_string(k, value, 64),
         "upgrade" | "flusher" | "hcexpr" => values::short_string(k, value, 16),
         "min" | "max" | "smax" | "responsefieldsize" | "hcpasses" | "hcfails" => {
             values::integer(k, value, 0, i64::from(i32::MAX)).map(drop)

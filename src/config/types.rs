@@ -63,9 +63,10 @@ pub struct Listen {
     pub origin: Origin,
 }
 
-/// Parameters of a standalone worker (`ProxyPass /p http://h/ key=value…`), §2.3 of
-/// the reference. Only the keys this release acts on are typed; the others that httpd
-/// knows are accepted, validated for form, and kept in `other`.
+/// Parameters of a worker: a standalone one (`ProxyPass /p http://h/ key=value…`) or a
+/// balancer member (`BalancerMember http://h/ key=value…`), §2.3 of the reference. The keys
+/// slotgate acts on are typed; the others that httpd knows are accepted, validated for
+/// form, and kept in `other`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerParams {
     /// `timeout=` (integer seconds): socket I/O timeout towards the member.
@@ -74,20 +75,39 @@ pub struct WorkerParams {
     pub connection_timeout: Option<Duration>,
     /// `retry=` (integer seconds), default 60.
     pub retry: Duration,
-    /// `status=` flags as httpd bits (scoreboard::flags), after applying +/-; standalone
-    /// workers start with I (ignore errors) as in httpd.
+    /// `status=` flags as httpd bits (scoreboard::flags), after applying +/-. Standalone
+    /// workers start with O|I (ignore errors) as in httpd, balancer members with O only.
     pub status: u32,
     /// `disablereuse=On` / `enablereuse=Off`.
     pub disable_reuse: bool,
     /// `keepalive=On` (TCP SO_KEEPALIVE on backend sockets).
     pub keepalive: bool,
+    /// `loadfactor=` on httpd's ×100 scale: `loadfactor=1` is 100, `=2.5` is 250
+    /// (range 100..=10000). Default 100.
+    pub loadfactor: u32,
+    /// `lbset=` (0..=99), the member's tier. Default 0.
+    pub lbset: u32,
+    /// `route=` (shorter than 64 bytes), the sticky-session route. Default "".
+    pub route: String,
+    /// `redirect=` (shorter than 64 bytes), the route to use when this member is unusable.
+    /// Default "".
+    pub redirect: String,
     /// Accepted keys this release stores but does not act on yet: (key lowercased, value).
     /// A key given twice is stored once, with the later value (as httpd's parameter table).
     pub other: Vec<(String, String)>,
 }
 
 impl WorkerParams {
-    /// The value of an untyped key (`loadfactor`, `route`, …) as written, if it was given.
+    /// The parameters of a balancer member nobody configured: as [`WorkerParams::default`]
+    /// but with status O only (errors are not ignored), as httpd.
+    pub fn member_default() -> WorkerParams {
+        WorkerParams {
+            status: status_flags::INIT,
+            ..WorkerParams::default()
+        }
+    }
+
+    /// The value of an untyped key (`min`, `hcmethod`, …) as written, if it was given.
     pub fn other_value(&self, key: &str) -> Option<&str> {
         self.other
             .iter()
@@ -107,6 +127,10 @@ impl Default for WorkerParams {
             status: status_flags::INIT | status_flags::IGNORE_ERRORS,
             disable_reuse: false,
             keepalive: false,
+            loadfactor: 100,
+            lbset: 0,
+            route: String::new(),
+            redirect: String::new(),
             other: Vec::new(),
         }
     }
@@ -146,16 +170,22 @@ pub mod status_flags {
 pub enum PassTarget {
     /// `!`: stop searching; the request is not proxied.
     Exclude,
-    /// A URL such as `http://127.0.0.1:8080/app/`, kept as written.
+    /// A URL such as `http://127.0.0.1:8080/app/`, kept as written; or a balancer target
+    /// `balancer://name[/path]`, whose scheme and name are lowercased (the rest is kept as
+    /// written). A balancer target always names a balancer of [`Config::balancers`].
     Url(String),
 }
 
-/// One `ProxyPass` rule (server level, or from a `<Location>`).
+/// One `ProxyPass` / `ProxyPassMatch` rule (server level, or from a `<Location>` /
+/// `<LocationMatch>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyPassRule {
-    /// The URL-path prefix (for a `<Location>` rule: the Location's path).
+    /// The URL-path prefix (for a `<Location>` rule: the Location's path); for a regex rule
+    /// (`regex` true) the regular expression, already checked with the `regex` crate.
     pub path: String,
     pub target: PassTarget,
+    /// Worker parameters. For a balancer target the key=value parameters of the line are
+    /// *balancer* parameters (reference §2.2) and went to the balancer; this stays default.
     pub params: WorkerParams,
     /// `nocanon` keyword.
     pub nocanon: bool,
@@ -165,6 +195,11 @@ pub struct ProxyPassRule {
     pub noquery: bool,
     /// True when the rule came from inside `<Location>`; such rules are tested first.
     pub from_location: bool,
+    /// True for `ProxyPassMatch`, `ProxyPass ~ regex` and a `ProxyPass` inside
+    /// `<LocationMatch>` / `<Location ~>`: `path` is a regular expression matched against
+    /// the decoded path; `$1`…`$9` in the URL are its captures, and a URL without any `$n`
+    /// gets the whole path appended (reference §2.2).
+    pub regex: bool,
     pub origin: Origin,
 }
 
@@ -175,6 +210,158 @@ pub struct ProxyPassReverseRule {
     pub url: String,
     /// `interpolate` keyword.
     pub interpolate: bool,
+    pub origin: Origin,
+}
+
+/// Balancer parameters (reference §2.4), from `<Proxy balancer://…  key=value…>`, `ProxySet`
+/// and the key=value parameters of a `ProxyPass` to `balancer://…`. Later settings win.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalancerParams {
+    /// `lbmethod=`: "byrequests" (default), "bytraffic" or "bybusyness" (always lowercase;
+    /// the value is accepted in any case).
+    pub lbmethod: String,
+    /// `stickysession=COOKIE|PARAM`: the cookie name. With one name (`stickysession=A`)
+    /// cookie and URL parameter are both A. Each shorter than 64 bytes.
+    pub sticky_cookie: Option<String>,
+    /// `stickysession=COOKIE|PARAM`: the URL-parameter name.
+    pub sticky_param: Option<String>,
+    /// `stickysessionsep=`: one byte, default `.`; `Off` gives None (the whole value is the
+    /// route).
+    pub sticky_separator: Option<u8>,
+    /// `scolonpathdelim=On|Off`, default Off.
+    pub scolon_path_delim: bool,
+    /// `nofailover=On|Off`, default Off.
+    pub nofailover: bool,
+    /// `maxattempts=` (≥ 0). None: httpd's default, members − 1 (0 for a single member),
+    /// computed by the consumer.
+    pub max_attempts: Option<u32>,
+    /// `timeout=` (whole seconds ≥ 1): how long to wait for a usable member. Default 0: do
+    /// not wait.
+    pub timeout: std::time::Duration,
+    /// `growth=` (1..=100): spare member slots. Default 0.
+    pub growth: u32,
+    /// `forcerecovery=On|Off`, default On.
+    pub force_recovery: bool,
+    /// `failonstatus=` codes (each 100..=599), in the order written; a later
+    /// `failonstatus=` replaces the list.
+    pub fail_on_status: Vec<u16>,
+    /// `failontimeout=On|Off`, default Off.
+    pub fail_on_timeout: bool,
+    /// `nonce=`: `None` (the word) gives `Some("")`, another value `Some(value)` (shorter
+    /// than 37 bytes). Default None: a random one is made at start-up.
+    pub nonce: Option<String>,
+    /// True when `lbmethod=` was given explicitly (for merging).
+    pub lbmethod_set: bool,
+}
+
+impl Default for BalancerParams {
+    fn default() -> Self {
+        BalancerParams {
+            lbmethod: "byrequests".to_string(),
+            sticky_cookie: None,
+            sticky_param: None,
+            sticky_separator: Some(b'.'),
+            scolon_path_delim: false,
+            nofailover: false,
+            max_attempts: None,
+            timeout: Duration::ZERO,
+            growth: 0,
+            force_recovery: true,
+            fail_on_status: Vec::new(),
+            fail_on_timeout: false,
+            nonce: None,
+            lbmethod_set: false,
+        }
+    }
+}
+
+/// One `BalancerMember`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalancerMemberConfig {
+    /// The member's worker name (reference §2.6): the URL with scheme and host lowercased
+    /// and a default port dropped (`HTTP://H:80/app` → `http://h/app`); the path is kept as
+    /// written. Unique within its balancer.
+    pub url: String,
+    /// Member parameters; status starts as O only ([`WorkerParams::member_default`]).
+    pub params: WorkerParams,
+    pub origin: Origin,
+}
+
+/// One balancer, `balancer://name`.
+///
+/// slotgate keeps one global namespace of balancers: a balancer defined in a
+/// `<VirtualHost>` is the same balancer as one of the same name in the main server or in
+/// another vhost, and every vhost sees every balancer. (httpd keeps balancers per server
+/// and merges the main server's into each vhost, §2.9; `BalancerInherit Off` is therefore
+/// accepted but has no effect.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BalancerConfig {
+    /// `balancer://name`: scheme and name lowercased, any path after the name dropped.
+    pub name: String,
+    pub params: BalancerParams,
+    /// In configuration order. Never empty.
+    pub members: Vec<BalancerMemberConfig>,
+    /// Where it was first defined (`<Proxy balancer://…>` or the first `BalancerMember`).
+    pub origin: Origin,
+}
+
+/// One `ProxyPassReverseCookiePath` / `ProxyPassReverseCookieDomain internal public` rule.
+/// The `interpolate` keyword is accepted and dropped (`ProxyPassInterpolateEnv` is not
+/// supported, so it could have no effect).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieRule {
+    pub internal: String,
+    pub public: String,
+    pub origin: Origin,
+}
+
+/// One `CustomLog` or `TransferLog`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomLog {
+    /// Resolved against ServerRoot.
+    pub path: PathBuf,
+    /// The format string; a `LogFormat` nickname (or the built-in `common`, `combined`) is
+    /// already replaced by its format. `TransferLog` gets the default format: the last
+    /// `LogFormat` without a nickname, else `common`.
+    pub format: String,
+    /// `env=VAR` → `Some((false, "VAR"))`, `env=!VAR` → `Some((true, "VAR"))`: log only when
+    /// the request has (has not) the variable.
+    pub env: Option<(bool, String)>,
+    pub origin: Origin,
+}
+
+/// One address of a `<VirtualHost>` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VhostAddr {
+    /// None for `*` or `_default_`.
+    pub ip: Option<std::net::IpAddr>,
+    /// None for `*` or when no port was given.
+    pub port: Option<u16>,
+}
+
+/// One `<VirtualHost>` section.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VirtualHost {
+    pub addrs: Vec<VhostAddr>,
+    /// `ServerName`, lowercased, scheme and port stripped.
+    pub server_name: Option<String>,
+    /// `ServerAlias` names, lowercased, in order; may contain `*` and `?` wildcards.
+    pub server_aliases: Vec<String>,
+    /// The vhost's own rules in evaluation order (its `<Location>` rules first, latest
+    /// Location first, then its server-level rules in file order), NOT including the main
+    /// server's.
+    pub proxy_pass: Vec<ProxyPassRule>,
+    pub proxy_pass_reverse: Vec<ProxyPassReverseRule>,
+    pub cookie_path: Vec<CookieRule>,
+    pub cookie_domain: Vec<CookieRule>,
+    /// None = inherit the main server's.
+    pub proxy_preserve_host: Option<bool>,
+    pub proxy_add_headers: Option<bool>,
+    pub proxy_via: Option<ProxyVia>,
+    pub proxy_timeout: Option<Duration>,
+    /// `ProxyPassInherit`: the vhost's own setting, else the main server's, else On.
+    pub proxy_pass_inherit: bool,
+    pub custom_logs: Vec<CustomLog>,
     pub origin: Origin,
 }
 
@@ -220,6 +407,24 @@ pub struct Config {
     /// rules in file order.
     pub proxy_pass: Vec<ProxyPassRule>,
     pub proxy_pass_reverse: Vec<ProxyPassReverseRule>,
+    /// `ProxyPassReverseCookiePath` rules of the main server (its `<Location>`s' included),
+    /// in file order.
+    pub cookie_path: Vec<CookieRule>,
+    /// `ProxyPassReverseCookieDomain` rules of the main server, in file order.
+    pub cookie_domain: Vec<CookieRule>,
+    /// Every balancer, from the main server and every vhost (one global namespace, see
+    /// [`BalancerConfig`]), in order of first definition.
+    pub balancers: Vec<BalancerConfig>,
+    /// `BalancerGrowth` (0..=1000, default 5): accepted and stored.
+    pub balancer_growth: u32,
+    /// `BalancerPersist`, default Off.
+    pub balancer_persist: bool,
+    /// `ProxyStatus`: Off (default) is false, On and Full are true.
+    pub proxy_status: bool,
+    /// The main server's `CustomLog` / `TransferLog` lines.
+    pub custom_logs: Vec<CustomLog>,
+    /// `<VirtualHost>` sections in file order.
+    pub vhosts: Vec<VirtualHost>,
     /// Non-fatal findings (e.g. the trailing-slash mismatch of reference §9 #2), each
     /// already prefixed with `FILE:LINE: `. `-t` prints them; the daemon logs them.
     pub warnings: Vec<String>,

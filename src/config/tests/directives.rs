@@ -302,8 +302,12 @@ fn location_misuse() {
             "<Location> takes one argument, a URL path",
         ),
         (
-            "<Location ~ \"^/x\">\n</Location>",
-            "<Location ~ regex> is not supported yet",
+            "<Location ~ \"^/(x\">\n</Location>",
+            "<Location>: bad regular expression '^/(x': unclosed group",
+        ),
+        (
+            "<LocationMatch>\n</LocationMatch>",
+            "<LocationMatch> takes one argument, a regular expression",
         ),
         (
             "<Location a>\n</Location>",
@@ -326,7 +330,14 @@ fn location_misuse() {
             "<Location /b>\n</Location>",
             "<Location> cannot occur within <Location> section",
         ),
-        ("<Proxy *>\n</Proxy>", "unknown directive '<Proxy>'"),
+        (
+            "<Proxy *>\n</Proxy>",
+            "<Proxy> cannot occur within <Location> section",
+        ),
+        (
+            "<VirtualHost *>\n</VirtualHost>",
+            "<VirtualHost> cannot occur within <Location> section",
+        ),
         ("Listen 1", "Listen cannot occur within <Location> section"),
         (
             "ProxyPreserveHost On",

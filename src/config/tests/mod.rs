@@ -1,9 +1,13 @@
 //! Tests of the whole path text → Config (the lexer and value parsers have their own unit
 //! tests beside them).
 
+mod balancers;
 mod directives;
+mod logs;
 mod proxy_pass;
 mod reading;
+mod regex_rules;
+mod vhosts;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -52,21 +52,17 @@ fn typed_worker_parameters() {
 #[test]
 fn untyped_parameters_are_validated_and_kept() {
     let c = config(
-        "ProxyPass /a http://h/ loadfactor=2.5 lbset=3 route=r1 redirect=r2 min=0 max=10 smax=5 \
+        "ProxyPass /a http://h/ min=0 max=10 smax=5 \
          ttl=60 ping=100ms acquire=500 flushpackets=auto flushwait=20 iobuffersize=65536 \
          receivebuffersize=0 responsefieldsize=16384 addressttl=-1 upgrade=websocket secret=s \
          flusher=flush hcmethod=GET hcuri=/health hcinterval=5 hcpasses=2 hcfails=3 hcexpr=ok \
-         hctemplate=t mapping=servlet LBSET=4\n",
+         hctemplate=t mapping=servlet MIN=4\n",
     );
     let p = &c.proxy_pass[0].params;
     let keys: Vec<&str> = p.other.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         keys,
         [
-            "loadfactor",
-            "lbset",
-            "route",
-            "redirect",
             "min",
             "max",
             "smax",
@@ -92,8 +88,8 @@ fn untyped_parameters_are_validated_and_kept() {
             "mapping",
         ]
     );
-    assert_eq!(p.other_value("loadfactor"), Some("2.5"));
-    assert_eq!(p.other_value("lbset"), Some("4"), "the later key wins");
+    assert_eq!(p.other_value("max"), Some("10"));
+    assert_eq!(p.other_value("min"), Some("4"), "the later key wins");
     assert_eq!(p.other_value("mapping"), Some("servlet"));
     assert_eq!(p.other_value("nope"), None);
 }
@@ -178,8 +174,8 @@ fn target_errors() {
             "ProxyPass: path must begin with '/', got 'a'",
         ),
         (
-            "ProxyPass ~ ^/x http://h/",
-            "ProxyPass: regular expressions (ProxyPass ~) are not supported yet",
+            "ProxyPass ~ ^/x",
+            "ProxyPass takes a regular expression and a URL (or !)",
         ),
         (
             "ProxyPass /a h:80",
@@ -187,7 +183,7 @@ fn target_errors() {
         ),
         (
             "ProxyPass /a balancer://MyCluster/x",
-            "ProxyPass: balancer://mycluster is not defined",
+            "ProxyPass: balancer://mycluster is not defined (no <Proxy balancer://mycluster> or BalancerMember balancer://mycluster anywhere)",
         ),
         (
             "ProxyPass /a https://h/",

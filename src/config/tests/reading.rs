@@ -67,8 +67,14 @@ fn unknown_directives_and_sections_are_named_as_written() {
         format!("{FILE}:3: unknown directive 'Frobnicate'")
     );
     assert_eq!(
-        error("Listen 127.0.0.1:0\n<VirtualHost *:80>\nProxyPass / http://h/\n</VirtualHost>\n"),
-        format!("{FILE}:2: unknown directive '<VirtualHost>'")
+        error(
+            "Listen 127.0.0.1:0\n<DirectoryMatch /x>\nProxyPass / http://h/\n</DirectoryMatch>\n"
+        ),
+        format!("{FILE}:2: unknown directive '<DirectoryMatch>'")
+    );
+    assert_eq!(
+        error("Listen 127.0.0.1:0\n<VirtualHost *:80>\n<Frob>\n</Frob>\n</VirtualHost>\n"),
+        format!("{FILE}:3: unknown directive '<Frob>'")
     );
     assert_eq!(
         error("Listen 127.0.0.1:0\n<Location /x>\nFrobnicate\n</Location>\n"),

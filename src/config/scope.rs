@@ -1,0 +1,650 @@
+//! The directives the main server and a `<VirtualHost>` share: ProxyPass and friends,
+//! cookie rules, `<Location>` / `<LocationMatch>`, `<Proxy>` / `<ProxyMatch>`, ProxySet,
+//! BalancerMember, the per-server proxy settings and the access log directives.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::balancer::{self, Registry};
+use super::logs::LogScope;
+use super::params::{self, PassContext};
+use super::reader::Directive;
+use super::values;
+use super::{
+    ConfigError, CookieRule, Origin, PassTarget, ProxyPassReverseRule, ProxyPassRule, ProxyVia,
+    WorkerParams,
+};
+
+/// Directives that httpd also allows per directory, so that inside `<Location>` and
+/// `<Proxy>` they are "not supported yet" rather than misplaced.
+const PER_DIRECTORY: &[&str] = &["ProxyPreserveHost", "ProxyAddHeaders"];
+
+/// Every server-level directive this builder knows, canonical spelling.
+const SERVER_LEVEL: &[&str] = &[
+    "Listen",
+    "ServerName",
+    "ServerAlias",
+    "PidFile",
+    "ErrorLog",
+    "LogLevel",
+    "ScoreboardFile",
+    "StartServers",
+    "Timeout",
+    "KeepAlive",
+    "KeepAliveTimeout",
+    "MaxKeepAliveRequests",
+    "ProxyRequests",
+    "ProxyPreserveHost",
+    "ProxyTimeout",
+    "ProxyVia",
+    "ProxyAddHeaders",
+    "ProxyPassInherit",
+    "BalancerInherit",
+    "BalancerGrowth",
+    "BalancerPersist",
+    "ProxyStatus",
+    "LogFormat",
+    "CustomLog",
+    "TransferLog",
+    "LoadModule",
+];
+
+/// Sections that only occur at server level (or in a vhost).
+const SERVER_SECTIONS: &[&str] = &[
+    "VirtualHost",
+    "Location",
+    "LocationMatch",
+    "Proxy",
+    "ProxyMatch",
+];
+
+/// What every scope shares while building.
+pub(super) struct Ctx {
+    pub balancers: Registry,
+    /// Already prefixed with `FILE:LINE: `.
+    pub warnings: Vec<String>,
+    pub root: PathBuf,
+}
+
+impl Ctx {
+    pub fn warn(&mut self, origin: &Origin, warning: impl std::fmt::Display) {
+        self.warnings.push(format!("{origin}: {warning}"));
+    }
+}
+
+/// The directives of one server: the main server or a `<VirtualHost>`.
+#[derive(Default)]
+pub(super) struct Scope {
+    pub location_rules: Vec<ProxyPassRule>,
+    pub server_rules: Vec<ProxyPassRule>,
+    pub reverse: Vec<ProxyPassReverseRule>,
+    pub cookie_path: Vec<CookieRule>,
+    pub cookie_domain: Vec<CookieRule>,
+    pub logs: LogScope,
+    pub preserve_host: Option<bool>,
+    pub add_headers: Option<bool>,
+    pub via: Option<ProxyVia>,
+    pub timeout: Option<Duration>,
+    pub pass_inherit: Option<bool>,
+}
+
+impl Scope {
+    /// The rules in evaluation order. httpd merges every `<Location>` that matches a
+    /// request in file order, so the *last* matching Location's ProxyPass wins, not the
+    /// most specific one (checked on httpd 2.4: with <Location /z/y> written before
+    /// <Location /z>, /z/y/x goes to /z's URL). As usual the specific one is written after
+    /// the broader one, and then it wins. Routing takes the first matching rule, so the
+    /// Location rules go first in reverse file order, then the server-level rules in file
+    /// order (reference §2.2).
+    pub fn take_rules(&mut self) -> Vec<ProxyPassRule> {
+        let mut rules = std::mem::take(&mut self.location_rules);
+        rules.reverse();
+        rules.append(&mut self.server_rules);
+        rules
+    }
+}
+
+pub(super) fn fail(d: &Directive, message: impl Into<String>) -> ConfigError {
+    ConfigError::at(&d.origin, message)
+}
+
+pub(super) fn unknown(d: &Directive) -> ConfigError {
+    match d.children {
+        Some(_) => fail(d, format!("unknown directive '<{}>'", d.name)),
+        None => fail(d, format!("unknown directive '{}'", d.name)),
+    }
+}
+
+/// A value parser's message as an error at `d`.
+pub(super) fn check<T>(d: &Directive, parsed: Result<T, String>) -> Result<T, ConfigError> {
+    parsed.map_err(|m| fail(d, m))
+}
+
+/// The single argument of `d`, or an error naming `name`.
+pub(super) fn one_arg<'a>(d: &'a Directive, name: &str) -> Result<&'a str, ConfigError> {
+    match d.args.as_slice() {
+        [arg] => Ok(arg),
+        args => Err(fail(
+            d,
+            format!("{name} takes one argument, got {}", args.len()),
+        )),
+    }
+}
+
+/// `name On|Off`.
+pub(super) fn flag(d: &Directive, name: &str) -> Result<bool, ConfigError> {
+    check(d, values::on_off(name, one_arg(d, name)?))
+}
+
+/// The canonical spelling of `d`'s name if it is in `list`.
+pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
+    list.iter().find(|n| d.is(n)).copied()
+}
+
+/// The access-control directives of mod_authz_core / mod_access_compat, which pasted
+/// `<Proxy>` and `<Location>` sections often carry. slotgate has no access control yet:
+/// the ones that only grant access are ignored with a warning; the ones that restrict it
+/// are refused, since ignoring them would open what the operator meant to close.
+fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
+    const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny"];
+    let Some(name) = named(d, NAMES) else {
+        return Ok(false);
+    };
+    let args: Vec<String> = d.args.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let grants = match name {
+        "Require" => args == ["all", "granted"],
+        "Allow" => args == ["from", "all"],
+        "Order" => true,
+        _ => false,
+    };
+    let line = format!("{name} {}", d.args.join(" "));
+    if !grants {
+        return Err(fail(
+            d,
+            format!(
+                "'{}' inside <{section}> is not supported yet: slotgate has no access control, \
+                 and ignoring a restriction would open access",
+                line.trim_end()
+            ),
+        ));
+    }
+    ctx.warn(
+        &d.origin,
+        format!(
+            "'{}' inside <{section}> is ignored (access control is not supported yet; \
+             everything is allowed)",
+            line.trim_end()
+        ),
+    );
+    Ok(true)
+}
+
+impl Scope {
+    /// A directive that the main server and a vhost both take. Ok(false) when `d` is none
+    /// of them.
+    pub fn directive(&mut self, ctx: &mut Ctx, d: &Directive) -> Result<bool, ConfigError> {
+        if d.children.is_some() {
+            if d.is("Location") || d.is("LocationMatch") {
+                self.location(ctx, d)?;
+            } else if d.is("Proxy") || d.is("ProxyMatch") {
+                self.proxy_section(ctx, d)?;
+            } else {
+                return Ok(false);
+            }
+            return Ok(true);
+        }
+        match d.name.to_ascii_lowercase().as_str() {
+            "proxypass" | "proxypassmatch" => self.pass(ctx, d, PassContext::Server)?,
+            "proxypassreverse" => self.reverse.push(params::proxy_pass_reverse(d, None)?),
+            "proxypassreversecookiepath" => self.cookie_path.push(cookie_rule(d)?),
+            "proxypassreversecookiedomain" => self.cookie_domain.push(cookie_rule(d)?),
+            "proxyset" => self.proxy_set(ctx, d)?,
+            "balancermember" => {
+                let (name, member) = balancer::balancer_member(d, None)?;
+                ctx.balancers.add_member(&name, member)?;
+            }
+            "proxyrequests" => {
+                if flag(d, "ProxyRequests")? {
+                    return Err(fail(
+                        d,
+                        "forward proxying (ProxyRequests On) is not supported",
+                    ));
+                }
+            }
+            "proxypreservehost" => self.preserve_host = Some(flag(d, "ProxyPreserveHost")?),
+            "proxyaddheaders" => self.add_headers = Some(flag(d, "ProxyAddHeaders")?),
+            "proxytimeout" => {
+                let arg = one_arg(d, "ProxyTimeout")?;
+                self.timeout = Some(check(d, values::whole_seconds("ProxyTimeout", arg, 1))?);
+            }
+            "proxyvia" => self.via = Some(check(d, proxy_via(one_arg(d, "ProxyVia")?))?),
+            "proxypassinherit" => self.pass_inherit = Some(flag(d, "ProxyPassInherit")?),
+            "balancerinherit" => {
+                if !flag(d, "BalancerInherit")? {
+                    ctx.warn(
+                        &d.origin,
+                        "BalancerInherit Off has no effect: balancers form one namespace for \
+                         the whole server in slotgate",
+                    );
+                }
+            }
+            "logformat" => self.logs.log_format(d)?,
+            "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
+            "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// One `ProxyPass` / `ProxyPassMatch`; a balancer target's parameters go to the
+    /// balancer.
+    fn pass(&mut self, ctx: &mut Ctx, d: &Directive, at: PassContext) -> Result<(), ConfigError> {
+        let pass = params::proxy_pass(d, at)?;
+        if let Some(w) = pass.warning {
+            ctx.warn(&d.origin, w);
+        }
+        if let Some((name, words)) = pass.balancer {
+            let what = if d.is("ProxyPassMatch") {
+                "ProxyPassMatch"
+            } else {
+                "ProxyPass"
+            };
+            let params = ctx.balancers.named_by_pass(&name, &d.origin, what);
+            for (key, value) in words {
+                balancer::apply_balancer_param(params, &key, &value)
+                    .map_err(|m| fail(d, format!("{what}: {m}")))?;
+            }
+        }
+        match at {
+            PassContext::Server => self.server_rules.push(pass.rule),
+            _ => self.location_rules.push(pass.rule),
+        }
+        Ok(())
+    }
+
+    fn location(&mut self, ctx: &mut Ctx, section: &Directive) -> Result<(), ConfigError> {
+        let is_match = section.is("LocationMatch");
+        let tag = if is_match {
+            "LocationMatch"
+        } else {
+            "Location"
+        };
+        let at = match (is_match, section.args.as_slice()) {
+            (true, [regex]) | (false, [_, regex]) if is_match || section.args[0] == "~" => {
+                check(
+                    section,
+                    params::check_regex(regex).map_err(|m| format!("<{tag}>: {m}")),
+                )?;
+                PassContext::LocationMatch(regex)
+            }
+            (false, [path]) => {
+                if !path.starts_with('/') {
+                    return Err(fail(
+                        section,
+                        format!("<Location>: path must begin with '/', got '{path}'"),
+                    ));
+                }
+                if path.contains(['*', '?', '[']) {
+                    return Err(fail(
+                        section,
+                        format!("<Location {path}>: wildcard paths are not supported yet"),
+                    ));
+                }
+                PassContext::Location(path)
+            }
+            (true, _) => {
+                return Err(fail(
+                    section,
+                    "<LocationMatch> takes one argument, a regular expression",
+                ))
+            }
+            (false, _) => return Err(fail(section, "<Location> takes one argument, a URL path")),
+        };
+        let mut pass: Option<&Directive> = None;
+        for d in section.children.iter().flatten() {
+            if d.children.is_some() {
+                return Err(match named(d, SERVER_SECTIONS) {
+                    Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
+                    None => unknown(d),
+                });
+            }
+            if access_control(ctx, d, tag)? {
+                continue;
+            }
+            match d.name.to_ascii_lowercase().as_str() {
+                "proxypass" => {
+                    if let Some(first) = pass {
+                        return Err(fail(
+                            d,
+                            format!(
+                                "ProxyPass: only one per <{tag}>; this one already has the one at {}",
+                                first.origin
+                            ),
+                        ));
+                    }
+                    pass = Some(d);
+                    if let PassContext::LocationMatch(regex) = at {
+                        if !fnmatch_test(regex) {
+                            return Err(fail(
+                                d,
+                                format!(
+                                    "ProxyPass inside <{tag} {regex}>: httpd compares a pattern \
+                                     without *, ? or [...] as a plain prefix, so this rule would \
+                                     never match; write the regex with .* (e.g. {regex}.*)"
+                                ),
+                            ));
+                        }
+                    }
+                    self.pass(ctx, d, at)?;
+                }
+                "proxypassmatch" => {
+                    return Err(fail(
+                        d,
+                        format!(
+                            "ProxyPassMatch inside <{tag}> is not supported yet; \
+                             use ProxyPass URL inside <LocationMatch regex>"
+                        ),
+                    ))
+                }
+                "proxypassreverse" => {
+                    let PassContext::Location(path) = at else {
+                        return Err(fail(
+                            d,
+                            format!(
+                                "ProxyPassReverse inside <{tag}> is not supported \
+                                 (httpd would use the regular expression as the path)"
+                            ),
+                        ));
+                    };
+                    self.reverse
+                        .push(params::proxy_pass_reverse(d, Some(path))?);
+                }
+                "proxypassreversecookiepath" => self.cookie_path.push(cookie_rule(d)?),
+                "proxypassreversecookiedomain" => self.cookie_domain.push(cookie_rule(d)?),
+                _ => {
+                    if let Some(name) = named(d, PER_DIRECTORY)
+                        .or_else(|| named(d, &["BalancerMember", "ProxySet"]))
+                    {
+                        return Err(fail(
+                            d,
+                            format!("{name} inside <{tag}> is not supported yet"),
+                        ));
+                    }
+                    if let Some(name) = named(d, SERVER_LEVEL) {
+                        return Err(fail(
+                            d,
+                            format!("{name} cannot occur within <{tag}> section"),
+                        ));
+                    }
+                    return Err(unknown(d));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `<Proxy pattern [key=value…]>` and `<ProxyMatch regex>`.
+    fn proxy_section(&mut self, ctx: &mut Ctx, section: &Directive) -> Result<(), ConfigError> {
+        let is_match = section.is("ProxyMatch");
+        let tag = if is_match { "ProxyMatch" } else { "Proxy" };
+        let Some(pattern) = section.args.first() else {
+            return Err(fail(section, format!("<{tag}> takes a URL pattern")));
+        };
+        let pattern = match pattern.get(..6) {
+            Some(p) if p.eq_ignore_ascii_case("proxy:") => &pattern[6..],
+            _ => pattern.as_str(),
+        };
+        let args = &section.args[1..];
+        let kind = if is_match {
+            check(
+                section,
+                params::check_regex(pattern).map_err(|m| format!("<ProxyMatch>: {m}")),
+            )?;
+            if !args.is_empty() {
+                return Err(fail(
+                    section,
+                    "<ProxyMatch> takes one argument, a regular expression",
+                ));
+            }
+            ProxyKind::Other
+        } else if let Some(parsed) = balancer::balancer_url(pattern) {
+            let (name, _) = parsed.map_err(|m| fail(section, format!("<Proxy>: {m}")))?;
+            let params = ctx.balancers.define(&name, &section.origin);
+            balancer::apply_balancer_words(params, args, section, "<Proxy>")?;
+            ProxyKind::Balancer(name)
+        } else if fnmatch_test(pattern) || !pattern.contains("://") {
+            if let Some(arg) = args.first() {
+                return Err(fail(
+                    section,
+                    format!("<Proxy {pattern}>: parameters ('{arg}') are only allowed for a worker or balancer URL"),
+                ));
+            }
+            ProxyKind::Other
+        } else {
+            let mut params = Vec::new();
+            worker_words(&mut params, args, section, "<Proxy>")?;
+            ProxyKind::Worker(params)
+        };
+        let mut kind = kind;
+        for d in section.children.iter().flatten() {
+            if d.children.is_some() {
+                return Err(match named(d, SERVER_SECTIONS) {
+                    Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
+                    None => unknown(d),
+                });
+            }
+            if access_control(ctx, d, tag)? {
+                continue;
+            }
+            if d.is("BalancerMember") {
+                let ProxyKind::Balancer(name) = &kind else {
+                    return Err(fail(
+                        d,
+                        format!("BalancerMember inside <{tag} {pattern}>: only a <Proxy balancer://…> section takes members"),
+                    ));
+                };
+                let (_, member) = balancer::balancer_member(d, Some(name))?;
+                ctx.balancers.add_member(name, member)?;
+            } else if d.is("ProxySet") {
+                match &mut kind {
+                    ProxyKind::Balancer(name) => {
+                        let params = ctx
+                            .balancers
+                            .known(name)
+                            .expect("the section defined it");
+                        balancer::apply_balancer_words(params, &d.args, d, "ProxySet")?;
+                    }
+                    ProxyKind::Worker(params) => worker_words(params, &d.args, d, "ProxySet")?,
+                    ProxyKind::Other => {
+                        return Err(fail(
+                            d,
+                            format!("ProxySet inside <{tag} {pattern}> is not supported yet (it names no single worker or balancer)"),
+                        ))
+                    }
+                }
+            } else if let Some(name) = named(d, PER_DIRECTORY) {
+                return Err(fail(
+                    d,
+                    format!("{name} inside <{tag}> is not supported yet"),
+                ));
+            } else if let Some(name) = named(d, SERVER_LEVEL)
+                .or_else(|| named(d, &["ProxyPass", "ProxyPassMatch", "ProxyPassReverse"]))
+            {
+                return Err(fail(
+                    d,
+                    format!("{name} cannot occur within <{tag}> section"),
+                ));
+            } else {
+                return Err(unknown(d));
+            }
+        }
+        if let ProxyKind::Worker(params) = kind {
+            if !params.is_empty() {
+                let what = format!("<Proxy {pattern}>");
+                self.set_worker(pattern, &params)
+                    .map_err(|m| fail(section, format!("{what}: {m}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `ProxySet URL key=value…` outside a section: the balancer or worker must be named
+    /// earlier in the file (as httpd).
+    fn proxy_set(&mut self, ctx: &mut Ctx, d: &Directive) -> Result<(), ConfigError> {
+        let Some((url, words)) = d.args.split_first() else {
+            return Err(fail(
+                d,
+                "ProxySet takes a balancer or worker URL and key=value parameters",
+            ));
+        };
+        if let Some(parsed) = balancer::balancer_url(url) {
+            let (name, _) = parsed.map_err(|m| fail(d, format!("ProxySet: {m}")))?;
+            let Some(params) = ctx.balancers.known(&name) else {
+                return Err(fail(d, format!("ProxySet: {name} is not defined (yet)")));
+            };
+            return balancer::apply_balancer_words(params, words, d, "ProxySet");
+        }
+        if url.contains('=') {
+            return Err(fail(
+                d,
+                "ProxySet outside <Proxy> must name a balancer or worker first: ProxySet URL key=value…",
+            ));
+        }
+        let mut params = Vec::new();
+        worker_words(&mut params, words, d, "ProxySet")?;
+        self.set_worker(url, &params)
+            .map_err(|m| fail(d, format!("ProxySet: {m}")))
+    }
+
+    /// Applies worker parameters (already checked) to the standalone workers of this scope
+    /// whose worker name is `url`'s. httpd would create the worker when no earlier
+    /// `ProxyPass` uses it; that (and worker sharing by URL prefix) is not supported yet.
+    fn set_worker(&mut self, url: &str, params: &[(String, String)]) -> Result<(), String> {
+        let name = params::worker_name(&params::http_worker_url(url)?);
+        let mut found = false;
+        let rules = self
+            .location_rules
+            .iter_mut()
+            .chain(self.server_rules.iter_mut());
+        for rule in rules {
+            let PassTarget::Url(target) = &rule.target else {
+                continue;
+            };
+            let Ok(parsed) = params::http_worker_url(target) else {
+                continue;
+            };
+            if params::worker_name(&parsed) != name {
+                continue;
+            }
+            found = true;
+            for (key, value) in params {
+                params::apply_worker_param(&mut rule.params, key, value)?;
+            }
+        }
+        if !found {
+            return Err(format!(
+                "worker {name} is not defined (yet): no earlier ProxyPass of this server uses it \
+                 (defining a worker with ProxySet or <Proxy> is not supported yet)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a `<Proxy>` section names.
+enum ProxyKind {
+    /// `balancer://name`.
+    Balancer(String),
+    /// A worker URL, with the worker parameters given so far.
+    Worker(Vec<(String, String)>),
+    /// A wildcard, a regex or a non-URL pattern.
+    Other,
+}
+
+/// Checks worker `key=value` words and appends them to `params`.
+fn worker_words(
+    params: &mut Vec<(String, String)>,
+    words: &[String],
+    d: &Directive,
+    what: &str,
+) -> Result<(), ConfigError> {
+    let mut scratch = WorkerParams::default();
+    for word in words {
+        let Some((key, value)) = word.split_once('=') else {
+            return Err(fail(
+                d,
+                format!("{what}: parameters must be key=value, got '{word}'"),
+            ));
+        };
+        params::apply_worker_param(&mut scratch, key, value)
+            .map_err(|m| fail(d, format!("{what}: {m}")))?;
+        params.push((key.to_string(), value.to_string()));
+    }
+    Ok(())
+}
+
+/// `ProxyPassReverseCookiePath|Domain internal public [interpolate]`.
+fn cookie_rule(d: &Directive) -> Result<CookieRule, ConfigError> {
+    let name = if d.is("ProxyPassReverseCookiePath") {
+        "ProxyPassReverseCookiePath"
+    } else {
+        "ProxyPassReverseCookieDomain"
+    };
+    match d.args.as_slice() {
+        [internal, public] => Ok(CookieRule {
+            internal: internal.clone(),
+            public: public.clone(),
+            origin: d.origin.clone(),
+        }),
+        [internal, public, keyword] if keyword.eq_ignore_ascii_case("interpolate") => {
+            Ok(CookieRule {
+                internal: internal.clone(),
+                public: public.clone(),
+                origin: d.origin.clone(),
+            })
+        }
+        [_, _, other] => Err(fail(
+            d,
+            format!("{name}: the third argument can only be 'interpolate', got '{other}'"),
+        )),
+        _ => Err(fail(
+            d,
+            format!("{name} takes an internal and a public value, and optionally interpolate"),
+        )),
+    }
+}
+
+/// httpd's `apr_fnmatch_test`: whether a pattern holds a wildcard (`*`, `?`, or `[` with a
+/// matching `]`); a backslash escapes the next character. httpd treats a `<LocationMatch>`
+/// pattern without one as a plain prefix when it matches the `ProxyPass` inside.
+fn fnmatch_test(pattern: &str) -> bool {
+    let mut open = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '?' | '*' => return true,
+            // The escaped character is literal; at the end the loop ends anyway.
+            '\\' => {
+                chars.next();
+            }
+            '[' => open = true,
+            ']' if open => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+pub(super) fn proxy_via(value: &str) -> Result<ProxyVia, String> {
+    Ok(match value.to_ascii_lowercase().as_str() {
+        "off" => ProxyVia::Off,
+        "on" => ProxyVia::On,
+        "full" => ProxyVia::Full,
+        "block" => ProxyVia::Block,
+        _ => {
+            return Err(format!(
+                "ProxyVia: expected Off, On, Full or Block, got '{value}'"
+            ))
+        }
+    })
+}
