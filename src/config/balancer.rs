@@ -192,13 +192,7 @@ pub(crate) fn apply_balancer_words(
     d: &Directive,
     what: &str,
 ) -> Result<(), ConfigError> {
-    for word in words {
-        let Some((key, value)) = word.split_once('=') else {
-            return Err(ConfigError::at(
-                &d.origin,
-                format!("{what}: parameters must be key=value, got '{word}'"),
-            ));
-        };
+    for (key, value) in params::key_values(words, d, what)? {
         apply_balancer_param(params, key, value)
             .map_err(|m| ConfigError::at(&d.origin, format!("{what}: {m}")))?;
     }
@@ -213,8 +207,9 @@ pub(crate) fn balancer_member(
     section: Option<&str>,
 ) -> Result<(String, BalancerMemberConfig), ConfigError> {
     let fail = |m: String| ConfigError::at(&d.origin, format!("BalancerMember: {m}"));
-    let (words, params): (Vec<&String>, Vec<&String>) =
-        d.args.iter().partition(|a| !a.contains('='));
+    // As httpd: a word with '=' is a parameter, the others name balancer and member.
+    let words: Vec<&String> = d.args.iter().filter(|a| !a.contains('=')).collect();
+    let params = d.args.iter().filter_map(|a| a.split_once('='));
     let no_url = || fail("no member URL (expected BalancerMember URL [key=value…])".to_string());
     let (balancer, url) = match section {
         Some(name) => match words.as_slice() {
@@ -262,8 +257,7 @@ pub(crate) fn balancer_member(
         params: WorkerParams::member_default(),
         origin: d.origin.clone(),
     };
-    for p in params {
-        let (key, value) = p.split_once('=').unwrap_or((p, ""));
+    for (key, value) in params {
         apply_worker_param(&mut member.params, key, value).map_err(&fail)?;
     }
     Ok((balancer, member))

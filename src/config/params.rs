@@ -403,6 +403,26 @@ pub(crate) fn proxy_pass_reverse(
     })
 }
 
+/// The `key=value` words of `ProxySet` or a `<Proxy>` line, split; `what` prefixes the
+/// error for a word without `=`.
+pub(crate) fn key_values<'a>(
+    words: &'a [String],
+    d: &Directive,
+    what: &str,
+) -> Result<Vec<(&'a str, &'a str)>, ConfigError> {
+    words
+        .iter()
+        .map(|word| {
+            word.split_once('=').ok_or_else(|| {
+                ConfigError::at(
+                    &d.origin,
+                    format!("{what}: parameters must be key=value, got '{word}'"),
+                )
+            })
+        })
+        .collect()
+}
+
 fn set_other(params: &mut WorkerParams, key: &str, value: &str) {
     match params.other.iter_mut().find(|(k, _)| k == key) {
         Some(entry) => entry.1 = value.to_string(),

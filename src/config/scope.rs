@@ -569,13 +569,7 @@ fn worker_words(
     what: &str,
 ) -> Result<(), ConfigError> {
     let mut scratch = WorkerParams::default();
-    for word in words {
-        let Some((key, value)) = word.split_once('=') else {
-            return Err(fail(
-                d,
-                format!("{what}: parameters must be key=value, got '{word}'"),
-            ));
-        };
+    for (key, value) in params::key_values(words, d, what)? {
         params::apply_worker_param(&mut scratch, key, value)
             .map_err(|m| fail(d, format!("{what}: {m}")))?;
         params.push((key.to_string(), value.to_string()));
@@ -590,28 +584,29 @@ fn cookie_rule(d: &Directive) -> Result<CookieRule, ConfigError> {
     } else {
         "ProxyPassReverseCookieDomain"
     };
-    match d.args.as_slice() {
-        [internal, public] => Ok(CookieRule {
-            internal: internal.clone(),
-            public: public.clone(),
-            origin: d.origin.clone(),
-        }),
+    let (internal, public) = match d.args.as_slice() {
+        [internal, public] => (internal, public),
         [internal, public, keyword] if keyword.eq_ignore_ascii_case("interpolate") => {
-            Ok(CookieRule {
-                internal: internal.clone(),
-                public: public.clone(),
-                origin: d.origin.clone(),
-            })
+            (internal, public)
         }
-        [_, _, other] => Err(fail(
-            d,
-            format!("{name}: the third argument can only be 'interpolate', got '{other}'"),
-        )),
-        _ => Err(fail(
-            d,
-            format!("{name} takes an internal and a public value, and optionally interpolate"),
-        )),
-    }
+        [_, _, other] => {
+            return Err(fail(
+                d,
+                format!("{name}: the third argument can only be 'interpolate', got '{other}'"),
+            ))
+        }
+        _ => {
+            return Err(fail(
+                d,
+                format!("{name} takes an internal and a public value, and optionally interpolate"),
+            ))
+        }
+    };
+    Ok(CookieRule {
+        internal: internal.clone(),
+        public: public.clone(),
+        origin: d.origin.clone(),
+    })
 }
 
 /// httpd's `apr_fnmatch_test`: whether a pattern holds a wildcard (`*`, `?`, or `[` with a

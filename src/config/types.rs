@@ -413,7 +413,8 @@ pub struct Config {
     /// `ProxyPassReverseCookieDomain` rules of the main server, in file order.
     pub cookie_domain: Vec<CookieRule>,
     /// Every balancer, from the main server and every vhost (one global namespace, see
-    /// [`BalancerConfig`]), in order of first definition.
+    /// [`BalancerConfig`]), in order of first mention (a `ProxyPass` naming a balancer
+    /// before its `<Proxy>` section counts).
     pub balancers: Vec<BalancerConfig>,
     /// `BalancerGrowth` (0..=1000, default 5): accepted and stored.
     pub balancer_growth: u32,
