@@ -130,20 +130,68 @@ fn owned_headers(raw: &[httparse::Header<'_>]) -> Vec<Header> {
         .collect()
 }
 
-/// Parses a request head from the start of `buf`. `Ok(None)` means more bytes are needed.
+/// httpd's request limits: `LimitRequestLine`, `LimitRequestFieldSize`,
+/// `LimitRequestFields` (0 = no limit on the count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub request_line: usize,
+    pub field_size: usize,
+    pub fields: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_line: MAX_REQUEST_LINE,
+            field_size: 8190,
+            fields: MAX_HEADERS,
+        }
+    }
+}
+
+impl Limits {
+    /// The largest head these limits allow (capped at 1 MiB): the size of the
+    /// buffer a client's head may fill before it is refused.
+    pub fn max_head(&self) -> usize {
+        let fields = if self.fields == 0 { 1000 } else { self.fields };
+        (self.request_line + 2 + fields * (self.field_size + 2) + 2).min(1 << 20)
+    }
+}
+
+/// Parses a request head from the start of `buf` with httpd's default limits.
+/// `Ok(None)` means more bytes are needed.
 pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HttpError> {
-    // httpd tolerates (and skips) empty lines before a request line.
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
+    parse_request_with(buf, &Limits::default())
+}
+
+/// Parses a request head from the start of `buf`, enforcing `limits` as httpd does:
+/// 414 for the request line, 400 for a field too long or too many fields.
+pub fn parse_request_with(buf: &[u8], limits: &Limits) -> Result<Option<RequestHead>, HttpError> {
+    let count = if limits.fields == 0 {
+        1000
+    } else {
+        limits.fields
+    };
+    let mut stack = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut heap;
+    let slots: &mut [httparse::Header<'_>] = if count <= MAX_HEADERS {
+        &mut stack[..count]
+    } else {
+        heap = vec![httparse::EMPTY_HEADER; count];
+        &mut heap
+    };
+    let mut req = httparse::Request::new(slots);
     let status = req.parse(buf).map_err(|e| match e {
         httparse::Error::Version => HttpError::new(505, "unsupported HTTP version"),
-        httparse::Error::TooManyHeaders => HttpError::new(400, "too many header fields"),
+        httparse::Error::TooManyHeaders => {
+            HttpError::new(400, "the request header fields exceed LimitRequestFields")
+        }
         _ => HttpError::new(400, "malformed request head"),
     });
     let len = match status? {
         httparse::Status::Complete(n) => n,
         httparse::Status::Partial => {
-            return match check_partial(buf) {
+            return match check_partial(buf, limits) {
                 Some(e) => Err(e),
                 None => Ok(None),
             };
@@ -153,8 +201,18 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<RequestHead>, HttpError> {
         return Err(HttpError::new(400, "line ending without CR"));
     }
     let line_len = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    if line_len > MAX_REQUEST_LINE {
+    if line_len > limits.request_line + 1 {
         return Err(HttpError::new(414, "request line too long"));
+    }
+    if req
+        .headers
+        .iter()
+        .any(|h| h.name.len() + 2 + h.value.len() > limits.field_size)
+    {
+        return Err(HttpError::new(
+            400,
+            "a request header field exceeds LimitRequestFieldSize",
+        ));
     }
     let headers = owned_headers(req.headers);
     let minor = req.version.unwrap_or(1);
@@ -177,13 +235,25 @@ fn has_bare_lf(head: &[u8]) -> bool {
         .any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r'))
 }
 
-/// A partial head that can already be refused: a request line or head too long.
-fn check_partial(buf: &[u8]) -> Option<HttpError> {
-    match buf.iter().position(|&b| b == b'\n') {
-        None if buf.len() > MAX_REQUEST_LINE => Some(HttpError::new(414, "request line too long")),
-        _ if buf.len() >= MAX_HEAD => Some(HttpError::new(400, "request head too large")),
-        _ => None,
+/// A partial head that can already be refused: a request line, a field or the
+/// whole head too long.
+fn check_partial(buf: &[u8], limits: &Limits) -> Option<HttpError> {
+    let Some(first) = buf.iter().position(|&b| b == b'\n') else {
+        return (buf.len() > limits.request_line + 1)
+            .then(|| HttpError::new(414, "request line too long"));
+    };
+    if first > limits.request_line + 1 {
+        return Some(HttpError::new(414, "request line too long"));
     }
+    // The field being received (after the last complete line) may already be too long.
+    let last_line_start = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if buf.len() - last_line_start > limits.field_size + 2 {
+        return Some(HttpError::new(
+            400,
+            "a request header field exceeds LimitRequestFieldSize",
+        ));
+    }
+    (buf.len() >= limits.max_head()).then(|| HttpError::new(400, "request head too large"))
 }
 
 /// RFC 9112 §6.3 for requests, refusing what could be framed two ways.
@@ -257,6 +327,18 @@ fn content_length(headers: &[Header]) -> Result<Option<u64>, ()> {
 /// Parses a response head from the start of `buf`. `head_request` says whether it
 /// answers a HEAD (no body whatever the headers say).
 pub fn parse_response(buf: &[u8], head_request: bool) -> Result<Option<ResponseHead>, HttpError> {
+    parse_response_with(buf, head_request, 8192)
+}
+
+/// Parses a response head; `field_size` is the member's `responsefieldsize`.
+/// A member's head gets the same scrutiny as a client's: bare LF line ends, a
+/// line over `field_size`, both Content-Length and Transfer-Encoding, or
+/// differing Content-Length values make it malformed (502).
+pub fn parse_response_with(
+    buf: &[u8],
+    head_request: bool,
+    field_size: usize,
+) -> Result<Option<ResponseHead>, HttpError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     let bad = HttpError::new(502, "malformed response head from member");
@@ -266,10 +348,28 @@ pub fn parse_response(buf: &[u8], head_request: bool) -> Result<Option<ResponseH
         httparse::Status::Partial => return Ok(None),
     };
     let status = resp.code.unwrap_or(0);
-    if !(100..=999).contains(&status) {
+    if !(100..=999).contains(&status) || has_bare_lf(&buf[..len]) {
         return Err(bad);
     }
+    let line_len = buf.iter().position(|&b| b == b'\n').unwrap_or(len);
+    if line_len > field_size
+        || resp
+            .headers
+            .iter()
+            .any(|h| h.name.len() + 2 + h.value.len() > field_size)
+    {
+        return Err(HttpError::new(
+            502,
+            "a member's response header line exceeds responsefieldsize",
+        ));
+    }
     let headers = owned_headers(resp.headers);
+    if find(&headers, "transfer-encoding").is_some() && find(&headers, "content-length").is_some() {
+        return Err(HttpError::new(
+            502,
+            "member sent both Content-Length and Transfer-Encoding",
+        ));
+    }
     let framing = if head_request || status < 200 || status == 204 || status == 304 {
         Framing::None
     } else if find(&headers, "transfer-encoding").is_some() {
@@ -389,6 +489,40 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_enforced_as_httpd() {
+        let small = Limits {
+            request_line: 20,
+            field_size: 20,
+            fields: 2,
+        };
+        let p = |raw: &str| {
+            parse_request_with(raw.as_bytes(), &small)
+                .map(|h| h.is_some())
+                .map_err(|e| e.status)
+        };
+        assert_eq!(p("GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"), Ok(true));
+        assert_eq!(p("GET /aaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"), Err(414));
+        assert_eq!(p("GET /aaaaaaaaaaaaaaaaaaaaa"), Err(414));
+        assert_eq!(
+            p("GET / HTTP/1.1\r\nA: 123456789012345678\r\n\r\n"),
+            Err(400)
+        );
+        assert_eq!(p("GET / HTTP/1.1\r\nA: 12345678901234567890123"), Err(400));
+        assert_eq!(
+            p("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"),
+            Err(400)
+        );
+        let many = Limits {
+            fields: 150,
+            ..Limits::default()
+        };
+        let head = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(140));
+        assert!(parse_request_with(head.as_bytes(), &many)
+            .unwrap()
+            .is_some());
+    }
+
+    #[test]
     fn partial_head_waits_and_long_line_is_414() {
         assert!(req("GET / HTTP/1.1\r\nHost: a\r\n").unwrap().is_none());
         let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000));
@@ -449,6 +583,17 @@ mod tests {
                 Err(502),
             ),
             ("HTTP/1.1 2000 OK\r\n\r\n", false, Err(502)),
+            ("HTTP/1.1 200 OK\nContent-Length: 1\n\n", false, Err(502)),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                false,
+                Err(502),
+            ),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                false,
+                Err(502),
+            ),
             ("garbage\r\n\r\n", false, Err(502)),
         ];
         for (raw, head, want) in cases {
