@@ -46,6 +46,9 @@ pub struct RequestContext<'a> {
     pub member_host: &'a str,
     /// Whether the member connection may be kept for another request.
     pub reuse: bool,
+    /// The protocol to ask the member to switch to (the client's `Upgrade`, when
+    /// the member accepts it, reference §8.7).
+    pub upgrade: Option<&'a str>,
 }
 
 /// The names listed in the head's Connection headers, lowercased.
@@ -182,7 +185,9 @@ pub fn request_head(
         Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         Framing::None | Framing::Close => {}
     }
-    if ctx.reuse {
+    if let Some(proto) = ctx.upgrade {
+        let _ = write!(out, "Upgrade: {proto}\r\nConnection: Upgrade\r\n\r\n");
+    } else if ctx.reuse {
         out.extend_from_slice(b"Connection: Keep-Alive\r\n\r\n");
     } else {
         out.extend_from_slice(b"Connection: close\r\n\r\n");
@@ -295,6 +300,39 @@ pub fn framing_and_connection(
     out.extend_from_slice(b"\r\n");
 }
 
+/// The protocol a client asks to switch to: its `Upgrade` value when `Connection`
+/// names `upgrade`.
+pub fn requested_upgrade(req: &RequestHead) -> Option<String> {
+    let asked = req
+        .headers
+        .iter()
+        .any(|h| h.is("connection") && has_token(&h.value, "upgrade"));
+    let value = req.header("upgrade")?;
+    asked.then(|| String::from_utf8_lossy(crate::http::trim(value)).into_owned())
+}
+
+/// Whether a member's `upgrade=` list accepts `proto` (tokens compared without
+/// case; `*` or `ANY` accept anything).
+pub fn upgrade_allowed(list: &str, proto: &str) -> bool {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .any(|t| t == "*" || t.eq_ignore_ascii_case("any") || t.eq_ignore_ascii_case(proto))
+}
+
+/// The head of a 101 answer to the client: the member's headers minus hop-by-hop
+/// ones, then the upgrade pair.
+pub fn switching_head(out: &mut Vec<u8>, resp: &ResponseHead, proto: &str) {
+    let listed = connection_listed(&resp.headers);
+    out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+    for h in &resp.headers {
+        if !dropped(&h.name, RESPONSE_DROP, &listed) {
+            write_header(out, h);
+        }
+    }
+    let _ = write!(out, "Upgrade: {proto}\r\nConnection: Upgrade\r\n\r\n");
+}
+
 /// True when the client's request carries `Expect: 100-continue`.
 pub fn expects_continue(req: &RequestHead) -> bool {
     req.headers
@@ -317,6 +355,7 @@ mod tests {
             via,
             member_host: "127.0.0.1:9001",
             reuse: false,
+            upgrade: None,
         }
     }
 

@@ -44,6 +44,9 @@ pub struct Member {
     pub balancer: Option<usize>,
     /// Connection reuse: `enablereuse`/`disablereuse`, `max`, `smax`, `ttl`, `acquire`.
     pub pool: PoolLimits,
+    /// Protocols a client may switch to through this member (`upgrade=`; `ws://`
+    /// members accept WebSocket by default).
+    pub upgrade: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -373,6 +376,10 @@ impl Builder<'_> {
         let parsed = parse_member_url(url)?;
         let addrs = resolve(&parsed).map_err(|e| format!("resolving {}: {e}", parsed.name))?;
         let timeout = params.timeout.unwrap_or(self.io_timeout());
+        let upgrade = params
+            .other_value("upgrade")
+            .map(String::from)
+            .or_else(|| (parsed.scheme == "ws").then(|| "websocket".to_string()));
         let slot = self.members.len();
         self.members.push(Member {
             slot,
@@ -390,6 +397,7 @@ impl Builder<'_> {
             redirect: params.redirect.clone(),
             balancer,
             pool: pool_limits(params),
+            upgrade,
         });
         Ok(slot)
     }

@@ -89,6 +89,13 @@ pub(super) struct Exchange {
     /// Slab index and id of the client connection (pool wake-ups, registration).
     index: usize,
     conn_id: u64,
+    /// The protocol the client asked to switch to, and the one asked of the
+    /// current member (when it accepts it).
+    client_upgrade: Option<String>,
+    upgrade_sent: Option<String>,
+    /// After a 101: bytes flow both ways untouched until both sides close.
+    tunnel: bool,
+    member_write_shut: bool,
     req_body: BodyReader,
     req_chunked: bool,
     req_last_chunk_sent: bool,
@@ -114,6 +121,7 @@ impl Exchange {
         local: SocketAddr,
     ) -> Exchange {
         let framing = head.framing;
+        let client_upgrade = forward::requested_upgrade(&head);
         Exchange {
             head,
             server,
@@ -133,6 +141,10 @@ impl Exchange {
             body_consumed: false,
             index: 0,
             conn_id: 0,
+            client_upgrade,
+            upgrade_sent: None,
+            tunnel: false,
+            member_write_shut: false,
             req_body: BodyReader::new(framing),
             req_chunked: framing == Framing::Chunked,
             req_last_chunk_sent: false,
@@ -198,6 +210,8 @@ impl Exchange {
         };
         let member = &ctx.routes.members[m];
         match &self.conn {
+            // A tunnel idles up to the longer of the client and member timeouts (§8.7).
+            Some(_) if self.tunnel => member.timeout.max(ctx.config.timeout),
             Some(c) if c.connected => member.timeout,
             _ => member.connect_timeout,
         }
@@ -438,6 +452,11 @@ impl Exchange {
         )?;
         let _ = stream.set_nodelay(true);
         let server = &ctx.routes.servers[self.server];
+        self.upgrade_sent = self.client_upgrade.clone().filter(|p| {
+            m.upgrade
+                .as_deref()
+                .is_some_and(|l| forward::upgrade_allowed(l, p))
+        });
         let rctx = RequestContext {
             client_ip: self.peer.ip(),
             server_name: &server.server_name,
@@ -446,7 +465,8 @@ impl Exchange {
             add_headers: server.add_headers,
             via: server.via,
             member_host: &m.host_header,
-            reuse: m.pool.reuse,
+            reuse: m.pool.reuse && self.upgrade_sent.is_none(),
+            upgrade: self.upgrade_sent.as_deref(),
         };
         let mut head = Vec::with_capacity(512);
         forward::request_head(&mut head, &self.head, target, self.head.framing, &rctx);
@@ -556,6 +576,9 @@ impl Exchange {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(false);
         };
+        if self.tunnel {
+            return self.pump_tunnel(input, output, client_eof);
+        }
         let mut progress = false;
         if !conn.connected {
             if !conn.writable {
@@ -681,6 +704,32 @@ impl Exchange {
             };
             conn.input.consume(head.len);
             progress = true;
+            if head.status == 101 {
+                let agreed = self.upgrade_sent.as_deref().filter(|p| {
+                    head.header("upgrade")
+                        .is_some_and(|u| crate::http::trim(u).eq_ignore_ascii_case(p.as_bytes()))
+                });
+                let Some(proto) = agreed else {
+                    return Err(Failure::Respond(
+                        502,
+                        format!("member {name} switched protocols without a matching Upgrade"),
+                    ));
+                };
+                let mut out = Vec::with_capacity(256);
+                forward::switching_head(&mut out, &head, proto);
+                output.extend(&out);
+                self.status = 101;
+                self.keep_alive = false;
+                self.tunnel = true;
+                self.response = Some(ResponseState {
+                    body: BodyReader::new(Framing::Close),
+                    chunked_out: false,
+                    finished: false,
+                    reusable: false,
+                    headers: head.headers,
+                });
+                return Ok(true);
+            }
             if (100..200).contains(&head.status) {
                 if head.status == 101 {
                     return Err(Failure::Respond(
@@ -807,6 +856,72 @@ impl Exchange {
                     output.extend(ChunkEncoder::LAST);
                 }
                 progress = true;
+            }
+        }
+        Ok(progress)
+    }
+}
+
+impl Exchange {
+    /// After a 101: copies bytes both ways and passes each side's close on to the
+    /// other (half-close), until the member has closed and its bytes are delivered.
+    fn pump_tunnel(
+        &mut self,
+        input: &mut Buffer,
+        output: &mut Buffer,
+        client_eof: bool,
+    ) -> Result<bool, Failure> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(false);
+        };
+        let mut progress = false;
+        if !input.is_empty() && conn.output.len() < BODY_BUFFER {
+            let n = input.len().min(BODY_BUFFER - conn.output.len());
+            conn.output.extend(&input.data()[..n]);
+            input.consume(n);
+            progress = true;
+        }
+        while conn.writable && !conn.output.is_empty() {
+            match conn.output.write_to(&mut conn.stream) {
+                Ok(Io::Done(n)) => {
+                    self.sent += n as u64;
+                    progress = true;
+                }
+                Ok(_) => conn.writable = false,
+                Err(e) => return Err(Failure::Abort(format!("tunnel to member: {e}"))),
+            }
+        }
+        if client_eof && input.is_empty() && conn.output.is_empty() && !self.member_write_shut {
+            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+            self.member_write_shut = true;
+            progress = true;
+        }
+        while conn.readable && !conn.eof && conn.input.len() < BODY_BUFFER {
+            match conn.input.read_from(&mut conn.stream, BODY_BUFFER) {
+                Ok(Io::Done(n)) => {
+                    self.received += n as u64;
+                    progress = true;
+                }
+                Ok(Io::Eof) | Err(_) => {
+                    conn.eof = true;
+                    progress = true;
+                }
+                Ok(Io::WouldBlock) => conn.readable = false,
+            }
+        }
+        if !conn.input.is_empty() && output.len() < BODY_BUFFER {
+            let n = conn.input.len().min(BODY_BUFFER - output.len());
+            output.extend(&conn.input.data()[..n]);
+            conn.input.consume(n);
+            self.body_bytes += n as u64;
+            progress = true;
+        }
+        if conn.eof && conn.input.is_empty() {
+            if let Some(r) = self.response.as_mut() {
+                if !r.finished {
+                    r.finished = true;
+                    progress = true;
+                }
             }
         }
         Ok(progress)
