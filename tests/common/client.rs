@@ -95,6 +95,38 @@ impl Client {
         }
     }
 
+    /// Connects to 127.0.0.1:`port`, or says why it could not.
+    pub fn try_connect(port: u16) -> Result<Client, String> {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .map_err(|e| format!("connecting to 127.0.0.1:{port}: {e}"))?;
+        stream
+            .set_read_timeout(Some(READ_TIMEOUT))
+            .and_then(|_| stream.set_write_timeout(Some(READ_TIMEOUT)))
+            .map_err(|e| format!("setting timeouts: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        Ok(Client {
+            stream,
+            port,
+            buf: Vec::new(),
+        })
+    }
+
+    /// `request` that returns errors instead of panicking (for load threads,
+    /// which count failures rather than stop at the first).
+    pub fn try_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, String> {
+        let bytes = request_bytes(self.port, method, path, headers, body);
+        self.stream
+            .write_all(&bytes)
+            .map_err(|e| format!("writing {method} {path}: {e}"))?;
+        self.try_read_response(method)
+    }
+
     /// Writes raw bytes.
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).unwrap_or_else(|e| {

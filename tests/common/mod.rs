@@ -11,12 +11,19 @@
 
 mod client;
 mod data;
+mod load;
+mod members;
 mod origin;
 
 pub use client::{
     http_get, http_request, request_bytes, send_raw, split_raw_response, Client, Response,
 };
 pub use data::{chunk_encode, hex, pattern, pattern_sha256, sha256_hex, Pattern};
+pub use load::{run_load, LoadRequest, LoadResult, LOAD_DEADLINE};
+pub use members::{
+    balancer_names, find_member, member, member_table, member_views, url_names, wait_member,
+    wait_member_in_error, MemberView,
+};
 pub use origin::{Mode, Origin, Recorded};
 
 use nix::errno::Errno;
@@ -78,6 +85,77 @@ pub const BASE_CONF: &str = "Listen 127.0.0.1:0\nStartServers 1\nServerName test
 /// the address of the origin of that name.
 pub fn start_proxy(rules: &str, origins: &[&Origin]) -> Slotgate {
     Slotgate::start(&format!("{BASE_CONF}{}", render(rules, origins)))
+}
+
+/// Waits (at most `timeout`) until the file at `path` holds at least `n`
+/// complete lines (ending in a newline); returns them. Panics with what the
+/// file holds on timeout. For access logs, which are written at the end of
+/// each request, possibly after the client has its response.
+pub fn wait_lines(path: &Path, n: usize, timeout: Duration) -> Vec<String> {
+    wait_for(
+        &format!("{n} lines in {}", path.display()),
+        timeout,
+        || {
+            let text = fs::read_to_string(path).ok()?;
+            let complete = match text.rfind('\n') {
+                Some(end) => &text[..end + 1],
+                None => "",
+            };
+            let lines: Vec<String> = complete.lines().map(str::to_string).collect();
+            (lines.len() >= n).then_some(lines)
+        },
+        || format!("{:?}", fs::read_to_string(path).unwrap_or_default()),
+    )
+}
+
+/// `slotgate -t -f <dir>/NAME` on `text` written to NAME in `dir`; returns the
+/// run and the file's path as written in messages.
+pub fn check_config(dir: &TempDir, name: &str, text: &str) -> (RunOutput, String) {
+    let path = dir.write(name, text);
+    let path = path.to_str().expect("utf-8 temp path").to_string();
+    (run_slotgate(&["-t", "-f", &path], dir), path)
+}
+
+/// A port on 127.0.0.1 where connects are refused, held for the guard's
+/// lifetime: a TCP socket bound without SO_REUSEADDR and never listening, so
+/// no other test can bind the port meanwhile (unlike `unused_port`).
+pub struct RefusingPort {
+    socket: socket2::Socket,
+    port: u16,
+}
+
+impl RefusingPort {
+    pub fn new() -> RefusingPort {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+            .expect("creating a TCP socket");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket
+            .bind(&SockAddr::from(any))
+            .expect("binding 127.0.0.1:0");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map(|a| a.port())
+            .expect("local address of the bound socket");
+        RefusingPort { socket, port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Default for RefusingPort {
+    fn default() -> Self {
+        RefusingPort::new()
+    }
 }
 
 /// A port on 127.0.0.1 that nothing listens on (bound, then released).

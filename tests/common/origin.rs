@@ -3,8 +3,10 @@
 //! One thread accepts, one thread serves each connection (keep-alive, Content-Length
 //! and chunked request bodies). Every response carries `X-Origin: NAME`; every
 //! request is counted and recorded for assertions. `set_mode` switches its
-//! behaviour at run time (fail, close, hang, go slow). Dropping it stops every
-//! thread within a bounded time.
+//! behaviour at run time (fail, close, hang, go slow). `stop_listening` closes
+//! its listening socket (new connects are refused) while the connections it
+//! already accepted are served to the end; `resume_listening` binds the same
+//! port again. Dropping it stops every thread within a bounded time.
 //!
 //! Built-in endpoints (in `Mode::Normal` and `Mode::Slow`):
 //! - `/bytes/N`: N bytes of `Pattern::new(N)` with Content-Length
@@ -28,6 +30,7 @@ use super::data::{hex, Pattern};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -106,6 +109,11 @@ struct Shared {
     connections: AtomicUsize,
     recorded: Mutex<Vec<Recorded>>,
     shutdown: AtomicBool,
+    /// Asks the accept thread to close the listening socket.
+    stop_listening: AtomicBool,
+    /// Whether the listening socket is open (cleared by the accept thread
+    /// right after it closed the socket).
+    listening: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -113,7 +121,7 @@ struct Shared {
 pub struct Origin {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Origin {
@@ -129,18 +137,58 @@ impl Origin {
             connections: AtomicUsize::new(0),
             recorded: Mutex::new(Vec::new()),
             shutdown: AtomicBool::new(false),
+            stop_listening: AtomicBool::new(false),
+            listening: AtomicBool::new(true),
             threads: Mutex::new(Vec::new()),
         });
-        let for_acceptor = Arc::clone(&shared);
-        let acceptor = thread::Builder::new()
-            .name(format!("origin-{name}-accept"))
-            .spawn(move || accept_loop(listener, for_acceptor))
-            .expect("spawning the origin's accept thread");
+        let acceptor = spawn_acceptor(listener, &shared);
         Origin {
             addr,
             shared,
-            acceptor: Some(acceptor),
+            acceptor: Mutex::new(Some(acceptor)),
         }
+    }
+
+    /// Closes the listening socket, so that from now on connecting to this
+    /// origin is refused, as when its server is killed. Connections accepted
+    /// before are served to the end (also requests still waiting in them).
+    /// Returns once the socket is closed; panics if that takes over 5 s.
+    ///
+    /// The accept thread first accepts (and serves) every connection already
+    /// queued, then closes the socket at once, so only a connect landing in
+    /// the few microseconds between the last accept and the close can be reset.
+    pub fn stop_listening(&self) {
+        self.shared.stop_listening.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.shared.listening.load(Ordering::SeqCst) {
+            assert!(
+                Instant::now() < deadline,
+                "origin {}: the accept thread did not close its socket within 5 s",
+                self.name()
+            );
+            thread::sleep(Duration::from_millis(2));
+        }
+        if let Some(acceptor) = lock(&self.acceptor).take() {
+            let _ = acceptor.join();
+        }
+    }
+
+    /// Binds the same address again after `stop_listening` and accepts again.
+    /// Panics if the port cannot be bound (something else took it).
+    pub fn resume_listening(&self) {
+        if self.is_listening() {
+            return;
+        }
+        let listener = TcpListener::bind(self.addr)
+            .unwrap_or_else(|e| panic!("origin {}: binding {} again: {e}", self.name(), self.addr));
+        self.shared.stop_listening.store(false, Ordering::SeqCst);
+        self.shared.listening.store(true, Ordering::SeqCst);
+        *lock(&self.acceptor) = Some(spawn_acceptor(listener, &self.shared));
+    }
+
+    /// Whether the listening socket is open.
+    pub fn is_listening(&self) -> bool {
+        self.shared.listening.load(Ordering::SeqCst)
     }
 
     pub fn name(&self) -> &str {
@@ -214,9 +262,8 @@ impl Origin {
 impl Drop for Origin {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
-        // Wake the blocking accept() so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
+        // The accept thread polls with a timeout of POLL and sees the flag.
+        if let Some(acceptor) = lock(&self.acceptor).take() {
             let deadline = Instant::now() + STOP_WAIT;
             while !acceptor.is_finished() && Instant::now() < deadline {
                 thread::sleep(Duration::from_millis(5));
@@ -245,26 +292,71 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+fn spawn_acceptor(listener: TcpListener, shared: &Arc<Shared>) -> JoinHandle<()> {
+    let for_acceptor = Arc::clone(shared);
+    thread::Builder::new()
+        .name(format!("origin-{}-accept", shared.name))
+        .spawn(move || accept_loop(listener, for_acceptor))
+        .expect("spawning the origin's accept thread")
+}
+
+/// Accepts until shutdown or `stop_listening`. The socket is non-blocking and
+/// polled with a timeout of POLL, so both flags are seen without a wake-up
+/// connection (which could be mistaken for a client).
 fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    for stream in listener.incoming() {
+    if listener.set_nonblocking(true).is_err() {
+        shared.listening.store(false, Ordering::SeqCst);
+        return;
+    }
+    loop {
         if shared.shutdown.load(Ordering::SeqCst) {
-            return;
+            break;
         }
-        let Ok(stream) = stream else { continue };
-        let index = shared.connections.fetch_add(1, Ordering::SeqCst);
-        let for_conn = Arc::clone(&shared);
-        let spawned = thread::Builder::new()
-            .name(format!("origin-{}-conn{index}", shared.name))
-            .spawn(move || {
-                let mut conn = Conn::new(stream, for_conn, index);
-                // Errors end the connection; the test sees the effect on the proxy.
-                let _ = conn.serve();
-            });
-        if let Ok(handle) = spawned {
-            let mut threads = lock(&shared.threads);
-            threads.retain(|t| !t.is_finished());
-            threads.push(handle);
+        // Read the flag before draining the queue: what was queued when it was
+        // set is accepted and served, then the socket is closed at once.
+        let stopping = shared.stop_listening.load(Ordering::SeqCst);
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => serve_connection(stream, &shared),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // WouldBlock: the queue is empty. Other errors (EMFILE…): try
+                // again after the poll.
+                Err(_) => break,
+            }
         }
+        if stopping {
+            break;
+        }
+        let mut fds = [nix::poll::PollFd::new(
+            listener.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let _ = nix::poll::poll(
+            &mut fds,
+            nix::poll::PollTimeout::from(POLL.as_millis() as u16),
+        );
+    }
+    drop(listener);
+    shared.listening.store(false, Ordering::SeqCst);
+}
+
+/// Serves one accepted connection on a thread of its own.
+fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) {
+    // Linux does not pass O_NONBLOCK on from the listener; make sure anyway.
+    let _ = stream.set_nonblocking(false);
+    let index = shared.connections.fetch_add(1, Ordering::SeqCst);
+    let for_conn = Arc::clone(shared);
+    let spawned = thread::Builder::new()
+        .name(format!("origin-{}-conn{index}", shared.name))
+        .spawn(move || {
+            let mut conn = Conn::new(stream, for_conn, index);
+            // Errors end the connection; the test sees the effect on the proxy.
+            let _ = conn.serve();
+        });
+    if let Ok(handle) = spawned {
+        let mut threads = lock(&shared.threads);
+        threads.retain(|t| !t.is_finished());
+        threads.push(handle);
     }
 }
 
