@@ -96,6 +96,7 @@ pub(super) struct Exchange {
     /// After a 101: bytes flow both ways untouched until both sides close.
     tunnel: bool,
     member_write_shut: bool,
+    continue_sent: bool,
     req_body: BodyReader,
     req_chunked: bool,
     req_last_chunk_sent: bool,
@@ -145,6 +146,7 @@ impl Exchange {
             upgrade_sent: None,
             tunnel: false,
             member_write_shut: false,
+            continue_sent: false,
             req_body: BodyReader::new(framing),
             req_chunked: framing == Framing::Chunked,
             req_last_chunk_sent: false,
@@ -443,7 +445,14 @@ impl Exchange {
         let reused = pooled.is_some();
         let mut stream = match pooled {
             Some(s) => s,
-            None => TcpStream::connect(m.addrs[0])?,
+            None => {
+                let s = TcpStream::connect(m.addrs[0])?;
+                if m.keepalive {
+                    // `keepalive=On`: TCP keep-alive probes on the member socket.
+                    socket2::SockRef::from(&s).set_keepalive(true)?;
+                }
+                s
+            }
         };
         ctx.registry.register(
             &mut stream,
@@ -737,7 +746,9 @@ impl Exchange {
                         format!("member {name} switched protocols unasked"),
                     ));
                 }
-                if self.head.minor == 1 {
+                // An interim answer reaches the client once, and never an HTTP/1.0 one.
+                if self.head.minor == 1 && !(head.status == 100 && self.continue_sent) {
+                    self.continue_sent |= head.status == 100;
                     output.extend(
                         format!("HTTP/1.1 {} {}\r\n\r\n", head.status, head.reason).as_bytes(),
                     );
