@@ -1,7 +1,36 @@
 //! A byte buffer with a read cursor: bytes arrive at the end (`space` + `fill`,
 //! or `extend`) and leave from the front (`data` + `consume`).
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
+
+/// Size of a pooled buffer allocation.
+const BLOCK: usize = 64 * 1024;
+/// Most free blocks a worker keeps for reuse.
+const KEEP_FREE: usize = 256;
+
+thread_local! {
+    /// Free blocks of this worker (a worker is one thread): taking one costs no
+    /// allocation and no zero-filling, which a fresh 64 KiB block per request did.
+    static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn take_block() -> Vec<u8> {
+    FREE.with(|f| f.borrow_mut().pop())
+        .unwrap_or_else(|| vec![0; BLOCK])
+}
+
+fn give_block(v: Vec<u8>) {
+    if v.len() != BLOCK {
+        return;
+    }
+    FREE.with(|f| {
+        let mut f = f.borrow_mut();
+        if f.len() < KEEP_FREE {
+            f.push(v);
+        }
+    });
+}
 
 pub struct Buffer {
     buf: Vec<u8>,
@@ -63,7 +92,11 @@ impl Buffer {
             self.start = 0;
         }
         if self.buf.len() - self.end < want {
-            let new_len = (self.end + want).next_power_of_two().max(4096);
+            if self.buf.is_empty() && want <= BLOCK {
+                self.buf = take_block();
+                return;
+            }
+            let new_len = (self.end + want).next_power_of_two().max(BLOCK);
             self.buf.resize(new_len, 0);
         }
     }
@@ -114,9 +147,15 @@ impl Buffer {
 
     /// Frees the allocation of an empty buffer (idle keep-alive connections hold none).
     pub fn release_if_empty(&mut self) {
-        if self.is_empty() {
-            self.buf = Vec::new();
+        if self.is_empty() && !self.buf.is_empty() {
+            give_block(std::mem::take(&mut self.buf));
         }
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        give_block(std::mem::take(&mut self.buf));
     }
 }
 

@@ -325,8 +325,7 @@ impl Exchange {
         let Some(m) = self.member else {
             return Err(Failure::Retry);
         };
-        if let Some(mut c) = self.conn.take() {
-            let _ = ctx.registry.deregister(&mut c.stream);
+        if self.conn.take().is_some() {
             release_to_pool(ctx, m, None, false);
         }
         self.replayed = true;
@@ -454,12 +453,15 @@ impl Exchange {
                 s
             }
         };
-        ctx.registry.register(
-            &mut stream,
-            member_token(index),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        let _ = stream.set_nodelay(true);
+        // A pooled connection stays registered (under the token of the client
+        // connection that last used it): moving it costs one reregister.
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if reused {
+            ctx.registry.reregister(&mut stream, member_token(index), interest)?;
+        } else {
+            ctx.registry.register(&mut stream, member_token(index), interest)?;
+            let _ = stream.set_nodelay(true);
+        }
         let server = &ctx.routes.servers[self.server];
         self.upgrade_sent = self.client_upgrade.clone().filter(|p| {
             m.upgrade
@@ -498,8 +500,7 @@ impl Exchange {
         let Some(m) = self.member.take() else {
             return;
         };
-        if let Some(mut c) = self.conn.take() {
-            let _ = ctx.registry.deregister(&mut c.stream);
+        if self.conn.take().is_some() {
             release_to_pool(ctx, m, None, false);
         }
         let member = &ctx.routes.members[m];
@@ -542,8 +543,7 @@ impl Exchange {
         if self.pending.take().is_some() {
             ctx.pool.cancel_wait(m, (self.index, self.conn_id));
         }
-        if let Some(mut c) = self.conn.take() {
-            let _ = ctx.registry.deregister(&mut c.stream);
+        if let Some(c) = self.conn.take() {
             let reusable = c.connected
                 && !c.eof
                 && c.output.is_empty()
