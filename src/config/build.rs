@@ -12,10 +12,14 @@ use std::time::Duration;
 
 use super::address::{self, listen_addrs, server_name};
 use super::balancer::{self, Registry};
+use super::protocol;
 use super::reader::{Directive, Tree};
 use super::scope::{check, fail, flag, named, one_arg, unknown, Ctx, Scope};
 use super::values::{self, TimeUnit};
-use super::{Config, ConfigError, Listen, LogLevel, Origin, ProxyVia, VirtualHost};
+use super::{
+    Config, ConfigError, Listen, LogLevel, Origin, ProxyBadHeader, ProxyVia, RequestReadTimeout,
+    VirtualHost,
+};
 
 /// Server-level directives httpd refuses inside `<VirtualHost>`.
 const GLOBAL_ONLY: &[&str] = &["Listen", "PidFile", "ScoreboardFile", "StartServers"];
@@ -31,6 +35,15 @@ const NOT_PER_VHOST: &[&str] = &[
     "BalancerGrowth",
     "BalancerPersist",
     "ProxyStatus",
+    "LimitRequestLine",
+    "LimitRequestFieldSize",
+    "LimitRequestFields",
+    "LimitRequestBody",
+    "RequestReadTimeout",
+    "ProxyWebsocketFallbackToProxyHttp",
+    "ProxyIOBufferSize",
+    "Proxy100Continue",
+    "ProxyBadHeader",
 ];
 
 /// Builds the configuration. `file` is the main file (absolute).
@@ -67,6 +80,15 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             custom_logs: Vec::new(),
             vhosts: Vec::new(),
             warnings: Vec::new(),
+            limit_request_line: protocol::DEFAULT_LIMIT_REQUEST_LINE,
+            limit_request_field_size: protocol::DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
+            limit_request_fields: protocol::DEFAULT_LIMIT_REQUEST_FIELDS,
+            limit_request_body: protocol::DEFAULT_LIMIT_REQUEST_BODY,
+            request_read_timeout: RequestReadTimeout::default(),
+            proxy_websocket_fallback: true,
+            proxy_io_buffer_size: protocol::DEFAULT_PROXY_IO_BUFFER_SIZE,
+            proxy_100_continue: true,
+            proxy_bad_header: ProxyBadHeader::IsError,
         },
         ctx: Ctx {
             balancers: Registry::default(),
@@ -188,7 +210,7 @@ impl Builder {
             }
             "loadmodule" => load_module(d)?,
             _ => {
-                if !self.main.directive(&mut self.ctx, d)? {
+                if !protocol::directive(c, d)? && !self.main.directive(&mut self.ctx, d)? {
                     return Err(unknown(d));
                 }
             }

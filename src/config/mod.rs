@@ -12,6 +12,9 @@
 //!   `<Proxy>`, ProxySet, BalancerMember, logs).
 //! - `params`: ProxyPass / ProxyPassMatch / ProxyPassReverse and worker parameters.
 //! - `balancer`: balancer names and parameters, `BalancerMember`, the balancer registry.
+//! - `protocol`: the main server's request limits, RequestReadTimeout and the proxy's
+//!   streaming switches (ProxyIOBufferSize, Proxy100Continue, ProxyBadHeader,
+//!   ProxyWebsocketFallbackToProxyHttp).
 //! - `logs`: LogFormat, CustomLog, TransferLog.
 //! - `address`: Listen and `<VirtualHost>` addresses, ServerName / ServerAlias.
 //! - `values`: On/Off, seconds, times, bounded integers.
@@ -22,6 +25,7 @@ mod build;
 mod lexer;
 mod logs;
 mod params;
+mod protocol;
 mod reader;
 mod scope;
 mod types;

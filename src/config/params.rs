@@ -10,7 +10,9 @@ use std::time::Duration;
 use super::reader::Directive;
 use super::types::status_flags as flag;
 use super::values::{self, TimeUnit};
-use super::{ConfigError, PassTarget, ProxyPassReverseRule, ProxyPassRule, WorkerParams};
+use super::{
+    ConfigError, FlushPackets, PassTarget, ProxyPassReverseRule, ProxyPassRule, WorkerParams,
+};
 
 /// Longest worker name httpd stores (`name_ex`, 384 bytes with the NUL).
 const MAX_WORKER_NAME: usize = 384;
@@ -106,7 +108,9 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
 }
 
 /// A URL a standalone worker or a balancer member can have: `http://host[:port][/path]`
-/// (other schemes are not supported yet), shorter than httpd's 384-byte worker name.
+/// or `ws://host[:port][/path]` (forwarded as HTTP, accepting a WebSocket upgrade by
+/// default, reference §8.7); `https` and `wss` are not supported yet. Shorter than httpd's
+/// 384-byte worker name.
 pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
     if !url.contains("://") {
         return Err(format!(
@@ -114,7 +118,7 @@ pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
         ));
     }
     let parsed = parse_backend_url(url)?;
-    if parsed.scheme != "http" {
+    if parsed.scheme != "http" && parsed.scheme != "ws" {
         return Err(format!("scheme {} is not supported yet", parsed.scheme));
     }
     if url.len() >= MAX_WORKER_NAME {
@@ -475,39 +479,123 @@ pub(crate) fn apply_worker_param(
             params.redirect = value.to_string();
         }
         _ => {
-            check_untyped(k, value)?;
+            if !apply_pool_or_stream_param(params, k, value)? {
+                check_untyped(k, value)?;
+            }
             set_other(params, k, value);
         }
     }
     Ok(())
 }
 
+/// httpd's `HUGE_STRING_LEN`: the default `responsefieldsize`.
+const DEFAULT_RESPONSE_FIELD_SIZE: usize = 8192;
+/// httpd's `AP_IOBUFSIZE`: what `iobuffersize=0` and `ProxyIOBufferSize 0` mean.
+pub(crate) const DEFAULT_IO_BUFFER_SIZE: usize = 8192;
+/// httpd's `PROXY_FLUSH_WAIT`: the default `flushwait`, and what `flushwait=0` means.
+const DEFAULT_FLUSH_WAIT: Duration = Duration::from_millis(10);
+
+/// The pool, upgrade and streaming keys (`min`, `max`, `smax`, `ttl`, `acquire`,
+/// `upgrade`, `flushpackets`, `flushwait`, `ping`, `responsefieldsize`, `iobuffersize`):
+/// sets the typed field and returns true, or returns false for any other key. The caller
+/// also keeps the value as written in `other`, where code written before these fields
+/// were typed reads it.
+fn apply_pool_or_stream_param(
+    params: &mut WorkerParams,
+    k: &str,
+    value: &str,
+) -> Result<bool, String> {
+    let ms = Duration::from_millis(1);
+    let count = |v: &str| values::integer(k, v, 0, i64::from(i32::MAX)).map(|n| n as usize);
+    match k {
+        "min" => params.min = count(value)?,
+        // httpd takes max=0 as "not set" (its default, ThreadsPerChild).
+        "max" => params.max = Some(count(value)?).filter(|&n| n > 0),
+        "smax" => params.smax = Some(count(value)?),
+        "ttl" => params.ttl = Some(values::whole_seconds(k, value, 1)?),
+        "acquire" => params.acquire = Some(values::time_at_least(k, value, TimeUnit::Millis, ms)?),
+        "ping" => params.ping = Some(values::time_at_least(k, value, TimeUnit::Seconds, ms)?),
+        "upgrade" => params.upgrade = upgrade_list(value)?,
+        "flushpackets" => {
+            params.flush_packets = match value.to_ascii_lowercase().as_str() {
+                "on" => FlushPackets::On,
+                "off" => FlushPackets::Off,
+                "auto" => FlushPackets::Auto,
+                _ => return Err(format!("{k}: expected On, Off or Auto, got '{value}'")),
+            }
+        }
+        "flushwait" => {
+            let n = values::integer(k, value, 0, 1000)? as u64;
+            params.flush_wait = match n {
+                0 => DEFAULT_FLUSH_WAIT,
+                n => Duration::from_millis(n),
+            };
+        }
+        "responsefieldsize" => {
+            params.response_field_size = match count(value)? {
+                0 => DEFAULT_RESPONSE_FIELD_SIZE,
+                n => n,
+            }
+        }
+        "iobuffersize" => {
+            params.io_buffer_size = Some(match values::buffer_size(k, value)? {
+                0 => DEFAULT_IO_BUFFER_SIZE,
+                n => n,
+            })
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `upgrade=`: `*`, `ANY`, or protocol names (HTTP tokens) separated by commas, blanks
+/// allowed around them; shorter than httpd's 16 bytes. Empty means "not set", as in httpd.
+/// `*` and `ANY` are wildcards only on their own (httpd would look for a protocol named
+/// `*` in a list), so in a list they are refused.
+fn upgrade_list(value: &str) -> Result<Option<String>, String> {
+    values::short_string("upgrade", value, 16)?;
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let tokens: Vec<&str> = value
+        .split(',')
+        .map(|t| t.trim_matches([' ', '\t']))
+        .collect();
+    if tokens.len() > 1 {
+        if let Some(wild) = tokens
+            .iter()
+            .find(|t| **t == "*" || t.eq_ignore_ascii_case("any"))
+        {
+            return Err(format!(
+                "upgrade: {wild} must stand alone (it is a wildcard only as the whole list), got '{value}'"
+            ));
+        }
+    }
+    for token in &tokens {
+        if token.is_empty() || !token.bytes().all(is_tchar) {
+            return Err(format!(
+                "upgrade: expected protocol names separated by commas, * or ANY, got '{value}'"
+            ));
+        }
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// An HTTP token character (RFC 9110 `tchar`).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 /// Validates the form of a worker key this release stores without acting on it.
 fn check_untyped(k: &str, value: &str) -> Result<(), String> {
-    let ms = Duration::from_millis(1);
     match k {
         "secret" | "hcuri" => values::short_string(k, value, 64),
-        "upgrade" | "flusher" | "hcexpr" => values::short_string(k, value, 16),
-        "min" | "max" | "smax" | "responsefieldsize" | "hcpasses" | "hcfails" => {
-            values::integer(k, value, 0, i64::from(i32::MAX)).map(drop)
-        }
-        "ttl" => values::whole_seconds(k, value, 1).map(drop),
-        "ping" => values::time_at_least(k, value, TimeUnit::Seconds, ms).map(drop),
-        "acquire" => values::time_at_least(k, value, TimeUnit::Millis, ms).map(drop),
+        "flusher" | "hcexpr" => values::short_string(k, value, 16),
+        "hcpasses" | "hcfails" => values::integer(k, value, 0, i64::from(i32::MAX)).map(drop),
         "hcinterval" => {
             values::time_at_least(k, value, TimeUnit::Seconds, Duration::from_millis(100)).map(drop)
         }
-        "flushpackets" => match value.to_ascii_lowercase().as_str() {
-            "on" | "off" | "auto" => Ok(()),
-            _ => Err(format!("{k}: expected On, Off or Auto, got '{value}'")),
-        },
-        "flushwait" => values::integer(k, value, 0, 1000).map(drop),
-        "iobuffersize" | "receivebuffersize" => {
-            match values::integer(k, value, 0, i64::from(i32::MAX)) {
-                Ok(n) if n == 0 || n >= 512 => Ok(()),
-                _ => Err(format!("{k} must be 0 or at least 512, got '{value}'")),
-            }
-        }
+        "receivebuffersize" => values::buffer_size(k, value).map(drop),
         "addressttl" => values::integer(k, value, -1, i64::from(i32::MAX)).map(drop),
         "hcmethod" => {
             if HC_METHODS.iter().any(|m| m.eq_ignore_ascii_case(value)) {

@@ -17,7 +17,13 @@ use super::{
 
 /// Directives that httpd also allows per directory, so that inside `<Location>` and
 /// `<Proxy>` they are "not supported yet" rather than misplaced.
-const PER_DIRECTORY: &[&str] = &["ProxyPreserveHost", "ProxyAddHeaders"];
+const PER_DIRECTORY: &[&str] = &[
+    "ProxyPreserveHost",
+    "ProxyAddHeaders",
+    "LimitRequestBody",
+    "Proxy100Continue",
+    "ProxyWebsocketFallbackToProxyHttp",
+];
 
 /// Every server-level directive this builder knows, canonical spelling.
 const SERVER_LEVEL: &[&str] = &[
@@ -47,6 +53,15 @@ const SERVER_LEVEL: &[&str] = &[
     "CustomLog",
     "TransferLog",
     "LoadModule",
+    "LimitRequestLine",
+    "LimitRequestFieldSize",
+    "LimitRequestFields",
+    "LimitRequestBody",
+    "RequestReadTimeout",
+    "ProxyWebsocketFallbackToProxyHttp",
+    "ProxyIOBufferSize",
+    "Proxy100Continue",
+    "ProxyBadHeader",
 ];
 
 /// Sections that only occur at server level (or in a vhost).

@@ -65,8 +65,9 @@ pub struct Listen {
 
 /// Parameters of a worker: a standalone one (`ProxyPass /p http://h/ key=value…`) or a
 /// balancer member (`BalancerMember http://h/ key=value…`), §2.3 of the reference. The keys
-/// slotgate acts on are typed; the others that httpd knows are accepted, validated for
-/// form, and kept in `other`.
+/// slotgate acts on, and the pool, upgrade and streaming keys, are typed; the others that
+/// httpd knows are accepted, validated for form, and kept in `other` (which also keeps the
+/// pool, upgrade and streaming keys as written, see `other`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerParams {
     /// `timeout=` (integer seconds): socket I/O timeout towards the member.
@@ -92,9 +93,58 @@ pub struct WorkerParams {
     /// `redirect=` (shorter than 64 bytes), the route to use when this member is unusable.
     /// Default "".
     pub redirect: String,
-    /// Accepted keys this release stores but does not act on yet: (key lowercased, value).
-    /// A key given twice is stored once, with the later value (as httpd's parameter table).
+    /// `min=` (≥ 0): connections to keep open per process. Default 0. (httpd lowers a
+    /// `min` above `smax` to `smax` at start-up; the consumer does the same.)
+    pub min: usize,
+    /// `max=` (≥ 0): hard limit on connections per process. None: not given, or `max=0`,
+    /// which httpd also takes as "its default" (ThreadsPerChild).
+    pub max: Option<usize>,
+    /// `smax=` (≥ 0): soft limit; idle connections above it are closed after `ttl`. None:
+    /// not given (httpd then uses `max`). `smax=0` is kept as `Some(0)`.
+    pub smax: Option<usize>,
+    /// `ttl=` (integer seconds ≥ 1): an idle pooled connection older than this is closed.
+    pub ttl: Option<Duration>,
+    /// `acquire=` (time, default unit **ms**, ≥ 1 ms): how long a request waits for a free
+    /// connection once `max` is reached. None: wait as long as it takes.
+    pub acquire: Option<Duration>,
+    /// `upgrade=`: the protocols that may be tunnelled (reference §8.7), as written:
+    /// `websocket`, `websocket,h2c` (comma-separated tokens), `*` or `ANY`. Shorter than
+    /// 16 bytes. None when not given or empty; then a `ws://` worker accepts WebSocket
+    /// only and an `http://` one nothing (see [`WorkerParams::accepts_upgrade`]).
+    pub upgrade: Option<String>,
+    /// `flushpackets=on|off|auto`, default Off.
+    pub flush_packets: FlushPackets,
+    /// `flushwait=` (whole milliseconds 0..=1000), default 10 ms; `flushwait=0` also means
+    /// 10 ms, as in httpd.
+    pub flush_wait: Duration,
+    /// `ping=` (time, default unit s, ≥ 1 ms): how long to wait for the interim 100 of a
+    /// request with a body (reference §8.4).
+    pub ping: Option<Duration>,
+    /// `responsefieldsize=` (bytes): the longest response status or header line the member
+    /// may send. Default 8192; `0` also means 8192.
+    pub response_field_size: usize,
+    /// `iobuffersize=` (0, or ≥ 512 bytes): this worker's `ProxyIOBufferSize`; `0` gives
+    /// 8192. None: not given (use [`Config::proxy_io_buffer_size`]).
+    pub io_buffer_size: Option<usize>,
+    /// The keys this release stores as written: (key lowercased, value). A key given twice
+    /// is stored once, with the later value (as httpd's parameter table). Holds every
+    /// accepted key that has no typed field above, *and* the keys typed later (`min`,
+    /// `max`, `smax`, `ttl`, `acquire`, `upgrade`, `flushpackets`, `flushwait`, `ping`,
+    /// `responsefieldsize`, `iobuffersize`), which stay here too for code that reads them
+    /// with [`WorkerParams::other_value`].
     pub other: Vec<(String, String)>,
+}
+
+/// `flushpackets=` of a worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlushPackets {
+    /// Flush only when the output buffer is full (default).
+    #[default]
+    Off,
+    /// Flush after every read from the member.
+    On,
+    /// Flush when no more data arrives within `flushwait`.
+    Auto,
 }
 
 impl WorkerParams {
@@ -107,17 +157,43 @@ impl WorkerParams {
         }
     }
 
-    /// The value of an untyped key (`min`, `hcmethod`, …) as written, if it was given.
+    /// The value of a key kept in `other` (`min`, `hcmethod`, …) as written, if it was given.
     pub fn other_value(&self, key: &str) -> Option<&str> {
         self.other
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v.as_str())
     }
+
+    /// Whether a client's `Upgrade: protocol` may be tunnelled to this worker, whose URL
+    /// has scheme `scheme` (httpd's `ap_proxy_worker_can_upgrade`, reference §8.7): with an
+    /// `upgrade=` list, `*` or `ANY` accept anything, otherwise `protocol` must be one of
+    /// the list's tokens; without one, a `ws`/`wss` worker accepts `WebSocket` and any
+    /// other accepts nothing. Comparisons ignore ASCII case.
+    pub fn accepts_upgrade(&self, scheme: &str, protocol: &str) -> bool {
+        let protocol = protocol.trim();
+        if protocol.is_empty() {
+            return false;
+        }
+        match self.upgrade.as_deref() {
+            Some(list) => {
+                list == "*"
+                    || list.eq_ignore_ascii_case("any")
+                    || list
+                        .split([',', ' ', '\t'])
+                        .any(|token| token.eq_ignore_ascii_case(protocol))
+            }
+            None => {
+                (scheme.eq_ignore_ascii_case("ws") || scheme.eq_ignore_ascii_case("wss"))
+                    && protocol.eq_ignore_ascii_case("websocket")
+            }
+        }
+    }
 }
 
 /// The parameters of a standalone worker nobody configured: retry 60 s, status `I`
-/// (plus the automatic `O`, initialised), reuse on, no SO_KEEPALIVE.
+/// (plus the automatic `O`, initialised), reuse on, no SO_KEEPALIVE, no pool limits,
+/// no upgrade list, flushpackets off with flushwait 10 ms, response fields up to 8192 bytes.
 impl Default for WorkerParams {
     fn default() -> Self {
         WorkerParams {
@@ -131,6 +207,17 @@ impl Default for WorkerParams {
             lbset: 0,
             route: String::new(),
             redirect: String::new(),
+            min: 0,
+            max: None,
+            smax: None,
+            ttl: None,
+            acquire: None,
+            upgrade: None,
+            flush_packets: FlushPackets::Off,
+            flush_wait: Duration::from_millis(10),
+            ping: None,
+            response_field_size: 8192,
+            io_buffer_size: None,
             other: Vec::new(),
         }
     }
@@ -426,7 +513,92 @@ pub struct Config {
     pub custom_logs: Vec<CustomLog>,
     /// `<VirtualHost>` sections in file order.
     pub vhosts: Vec<VirtualHost>,
+    /// `LimitRequestLine` (bytes, 1..=1048576), default 8190: the longest request line.
+    /// httpd also takes 0 and any larger number; slotgate refuses them.
+    pub limit_request_line: usize,
+    /// `LimitRequestFieldSize` (bytes, 1..=1048576), default 8190: the longest request
+    /// header line. httpd also takes 0 and any larger number; slotgate refuses them.
+    pub limit_request_field_size: usize,
+    /// `LimitRequestFields` (0..=32767, httpd's documented range), default 100: the most
+    /// request header lines. **0 means unlimited**, as in httpd.
+    pub limit_request_fields: usize,
+    /// `LimitRequestBody` (bytes, 0..=2^63-1), default 1 GiB (1073741824, httpd's default
+    /// since 2.4.54; it was 0 before). **0 means unlimited.** Main server only for now
+    /// (httpd also takes it per vhost and per directory).
+    pub limit_request_body: u64,
+    /// `RequestReadTimeout` (mod_reqtimeout): see [`RequestReadTimeout`].
+    pub request_read_timeout: RequestReadTimeout,
+    /// `ProxyWebsocketFallbackToProxyHttp`, default On (reference §8.7): Off makes a `ws://`
+    /// rule take only requests that ask for an upgrade.
+    pub proxy_websocket_fallback: bool,
+    /// `ProxyIOBufferSize` (0, or ≥ 512 bytes), default 8192; 0 gives 8192. The read chunk
+    /// for bodies; a worker's `iobuffersize=` overrides it.
+    pub proxy_io_buffer_size: usize,
+    /// `Proxy100Continue`, default On (reference §8.4).
+    pub proxy_100_continue: bool,
+    /// `ProxyBadHeader`, default IsError (reference §2.1).
+    pub proxy_bad_header: ProxyBadHeader,
     /// Non-fatal findings (e.g. the trailing-slash mismatch of reference §9 #2), each
     /// already prefixed with `FILE:LINE: `. `-t` prints them; the daemon logs them.
     pub warnings: Vec<String>,
+}
+
+/// `ProxyBadHeader IsError|Ignore|StartBody`: what to do with a response header line
+/// from a member that has no colon.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProxyBadHeader {
+    /// Answer 502 (default).
+    #[default]
+    IsError,
+    /// Skip the line.
+    Ignore,
+    /// Take the line and everything after it as the start of the body.
+    StartBody,
+}
+
+/// One stage of `RequestReadTimeout` (mod_reqtimeout): `first` seconds to receive the
+/// stage's data; with `min_rate`, every `min_rate` bytes received extend the deadline by
+/// one second, up to `max` after the stage began (no limit when `max` is None).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateTimeout {
+    /// The initial timeout (whole seconds, ≥ 1: a stage written with 0 is off, [`None`]).
+    pub first: Duration,
+    /// The most the deadline may be extended to (from the `T-MAX` form); larger than
+    /// `first`. Only with a `min_rate`.
+    pub max: Option<Duration>,
+    /// `MinRate=` in bytes per second; 0 = none (the timeout is not extended).
+    pub min_rate: u32,
+}
+
+/// `RequestReadTimeout [handshake=…] [header=…] [body=…]`, each stage written
+/// `T`, `T,MinRate=R` or `T-MAX,MinRate=R` in whole seconds and bytes per second; `0` turns
+/// the stage off (None). A stage not named keeps its default; a stage named again is
+/// replaced as a whole, as in httpd. Defaults (httpd ≥ 2.4.39, also when the directive is
+/// absent): `handshake=0 header=20-40,MinRate=500 body=20,MinRate=500`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestReadTimeout {
+    /// Reading the request line and headers.
+    pub header: Option<RateTimeout>,
+    /// Reading the request body.
+    pub body: Option<RateTimeout>,
+    /// The TLS handshake: accepted and stored; slotgate has no TLS yet. Default off.
+    pub handshake: Option<RateTimeout>,
+}
+
+impl Default for RequestReadTimeout {
+    fn default() -> Self {
+        RequestReadTimeout {
+            header: Some(RateTimeout {
+                first: Duration::from_secs(20),
+                max: Some(Duration::from_secs(40)),
+                min_rate: 500,
+            }),
+            body: Some(RateTimeout {
+                first: Duration::from_secs(20),
+                max: None,
+                min_rate: 500,
+            }),
+            handshake: None,
+        }
+    }
 }

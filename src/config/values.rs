@@ -128,6 +128,16 @@ pub(crate) fn integer(what: &str, value: &str, min: i64, max: i64) -> Result<i64
     }
 }
 
+/// A buffer size as httpd's `ProxyIOBufferSize` and `iobuffersize=` take it: 0 (the
+/// caller's default) or at least 512 bytes, at most `i32::MAX`. Returns the number as
+/// written (0 stays 0).
+pub(crate) fn buffer_size(what: &str, value: &str) -> Result<usize, String> {
+    match integer(what, value, 0, i64::from(i32::MAX)) {
+        Ok(n) if n == 0 || n >= 512 => Ok(n as usize),
+        _ => Err(format!("{what} must be 0 or at least 512, got '{value}'")),
+    }
+}
+
 /// A string shorter than `limit` bytes (httpd's limits count the terminating NUL).
 pub(crate) fn short_string(what: &str, value: &str, limit: usize) -> Result<(), String> {
     if value.len() >= limit {
@@ -230,6 +240,17 @@ mod tests {
             Err("max: '2147483648' is too large (at most 2147483647)".to_string())
         );
         assert!(integer("min", "+1", 0, 10).is_err());
+        for (v, want) in [("0", Ok(0)), ("512", Ok(512)), ("65536", Ok(65536))] {
+            assert_eq!(buffer_size("iobuffersize", v), want, "{v}");
+        }
+        for v in ["511", "1", "-1", "8k", "", "2147483648"] {
+            assert_eq!(
+                buffer_size("ProxyIOBufferSize", v),
+                Err(format!(
+                    "ProxyIOBufferSize must be 0 or at least 512, got '{v}'"
+                ))
+            );
+        }
         assert!(integer("min", "1x", 0, 10).is_err());
         assert_eq!(short_string("route", &"r".repeat(63), 64), Ok(()));
         assert_eq!(

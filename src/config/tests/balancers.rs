@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::status_flags as f;
-use crate::config::{BalancerConfig, BalancerParams, WorkerParams};
+use crate::config::{BalancerConfig, BalancerParams, FlushPackets, WorkerParams};
 
 fn balancer<'a>(c: &'a Config, name: &str) -> &'a BalancerConfig {
     c.balancers
@@ -282,6 +282,76 @@ fn member_loadfactors_and_statuses() {
         ));
         let p = &c.balancers[0].members[0].params;
         assert_eq!((p.loadfactor, p.status), (loadfactor, status), "{param}");
+    }
+}
+
+#[test]
+fn ws_members() {
+    let c = config(
+        "<Proxy balancer://chat>\n\
+         BalancerMember WS://Chat1.Example:80/socket upgrade=websocket max=8 acquire=3s\n\
+         BalancerMember ws://127.0.0.1:8082 flushpackets=on flushwait=50 ping=500ms\n\
+         BalancerMember http://127.0.0.1:8082\n\
+         </Proxy>\n\
+         BalancerMember balancer://chat ws://[::1]:8083/ responsefieldsize=100 iobuffersize=4096\n\
+         ProxyPass /chat/ balancer://chat/\n",
+    );
+    let b = balancer(&c, "balancer://chat");
+    assert_eq!(
+        member_urls(b),
+        [
+            "ws://chat1.example/socket",
+            "ws://127.0.0.1:8082",
+            "http://127.0.0.1:8082",
+            "ws://[::1]:8083/"
+        ],
+        "ws and http on one address are different members"
+    );
+    let m0 = &b.members[0].params;
+    assert_eq!(m0.upgrade.as_deref(), Some("websocket"));
+    assert_eq!(m0.max, Some(8));
+    assert_eq!(m0.acquire, Some(Duration::from_secs(3)));
+    assert_eq!(m0.other_value("max"), Some("8"));
+    assert_eq!(m0.status, f::INIT);
+    let m1 = &b.members[1].params;
+    assert_eq!(m1.flush_packets, FlushPackets::On);
+    assert_eq!(m1.flush_wait, Duration::from_millis(50));
+    assert_eq!(m1.ping, Some(Duration::from_millis(500)));
+    assert_eq!(m1.upgrade, None);
+    assert!(m1.accepts_upgrade("ws", "websocket"));
+    assert!(!b.members[2].params.accepts_upgrade("http", "websocket"));
+    let m3 = &b.members[3].params;
+    assert_eq!(
+        (m3.response_field_size, m3.io_buffer_size),
+        (100, Some(4096))
+    );
+}
+
+#[test]
+fn ws_member_errors() {
+    let cases = [
+        ("wss://127.0.0.1:1", "scheme wss is not supported yet"),
+        ("ws://127.0.0.1:0", "bad port '0' in 'ws://127.0.0.1:0'"),
+        (
+            "ws://127.0.0.1:1 flushwait=1001",
+            "flushwait must be an integer from 0 to 1000, got '1001'",
+        ),
+        (
+            "ws://127.0.0.1:1 acquire=1x",
+            "acquire: expected a time such as 5, 5s, 500ms, 2mi or 1hr, got '1x'",
+        ),
+        (
+            "ws://127.0.0.1:1 upgrade=a;b",
+            "upgrade: expected protocol names separated by commas, * or ANY, got 'a;b'",
+        ),
+    ];
+    for (member, want) in cases {
+        let text = format!("{LISTEN}<Proxy balancer://c>\nBalancerMember {member}\n</Proxy>\n");
+        assert_eq!(
+            error(&text),
+            format!("{FILE}:3: BalancerMember: {want}"),
+            "{member}"
+        );
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::status_flags as f;
-use crate::config::{parse_backend_url, BackendUrl, WorkerParams};
+use crate::config::{parse_backend_url, BackendUrl, FlushPackets, WorkerParams};
 
 fn rule_error(line: &str) -> String {
     error(&format!("{LISTEN}{line}\n"))
@@ -92,6 +92,277 @@ fn untyped_parameters_are_validated_and_kept() {
     assert_eq!(p.other_value("min"), Some("4"), "the later key wins");
     assert_eq!(p.other_value("mapping"), Some("servlet"));
     assert_eq!(p.other_value("nope"), None);
+}
+
+#[test]
+fn pool_upgrade_and_stream_defaults() {
+    let p = WorkerParams::default();
+    assert_eq!(
+        (p.min, p.max, p.smax, p.ttl, p.acquire),
+        (0, None, None, None, None)
+    );
+    assert_eq!(p.upgrade, None);
+    assert_eq!(p.flush_packets, FlushPackets::Off);
+    assert_eq!(p.flush_wait, Duration::from_millis(10));
+    assert_eq!(p.ping, None);
+    assert_eq!(p.response_field_size, 8192);
+    assert_eq!(p.io_buffer_size, None);
+    let m = WorkerParams::member_default();
+    assert_eq!(
+        (m.min, m.max, m.flush_wait, m.response_field_size),
+        (0, None, p.flush_wait, 8192)
+    );
+}
+
+#[test]
+fn pool_upgrade_and_stream_parameters_are_typed() {
+    type Check = fn(&WorkerParams) -> String;
+    let ms = |n: u64| Some(Duration::from_millis(n));
+    let cases: &[(&str, Check, String)] = &[
+        ("min=3", |p| format!("{}", p.min), "3".into()),
+        ("max=10", |p| format!("{:?}", p.max), "Some(10)".into()),
+        ("max=0", |p| format!("{:?}", p.max), "None".into()),
+        ("smax=5", |p| format!("{:?}", p.smax), "Some(5)".into()),
+        ("smax=0", |p| format!("{:?}", p.smax), "Some(0)".into()),
+        (
+            "ttl=60",
+            |p| format!("{:?}", p.ttl),
+            format!("{:?}", Some(Duration::from_secs(60))),
+        ),
+        (
+            "acquire=500",
+            |p| format!("{:?}", p.acquire),
+            format!("{:?}", ms(500)),
+        ),
+        (
+            "acquire=2s",
+            |p| format!("{:?}", p.acquire),
+            format!("{:?}", ms(2000)),
+        ),
+        (
+            "acquire=250ms",
+            |p| format!("{:?}", p.acquire),
+            format!("{:?}", ms(250)),
+        ),
+        (
+            "acquire=1mi",
+            |p| format!("{:?}", p.acquire),
+            format!("{:?}", ms(60_000)),
+        ),
+        (
+            "ping=2",
+            |p| format!("{:?}", p.ping),
+            format!("{:?}", ms(2000)),
+        ),
+        (
+            "ping=100ms",
+            |p| format!("{:?}", p.ping),
+            format!("{:?}", ms(100)),
+        ),
+        (
+            "upgrade=websocket",
+            |p| format!("{:?}", p.upgrade),
+            "Some(\"websocket\")".into(),
+        ),
+        (
+            "upgrade=WebSocket,h2c",
+            |p| format!("{:?}", p.upgrade),
+            "Some(\"WebSocket,h2c\")".into(),
+        ),
+        (
+            "\"upgrade=a, b\"",
+            |p| format!("{:?}", p.upgrade),
+            "Some(\"a, b\")".into(),
+        ),
+        (
+            "upgrade=*",
+            |p| format!("{:?}", p.upgrade),
+            "Some(\"*\")".into(),
+        ),
+        (
+            "upgrade=ANY",
+            |p| format!("{:?}", p.upgrade),
+            "Some(\"ANY\")".into(),
+        ),
+        ("upgrade=", |p| format!("{:?}", p.upgrade), "None".into()),
+        (
+            "flushpackets=on",
+            |p| format!("{:?}", p.flush_packets),
+            "On".into(),
+        ),
+        (
+            "flushpackets=AUTO",
+            |p| format!("{:?}", p.flush_packets),
+            "Auto".into(),
+        ),
+        (
+            "flushpackets=Off",
+            |p| format!("{:?}", p.flush_packets),
+            "Off".into(),
+        ),
+        (
+            "flushwait=20",
+            |p| format!("{:?}", p.flush_wait),
+            format!("{:?}", Duration::from_millis(20)),
+        ),
+        (
+            "flushwait=1000",
+            |p| format!("{:?}", p.flush_wait),
+            format!("{:?}", Duration::from_millis(1000)),
+        ),
+        (
+            "flushwait=0",
+            |p| format!("{:?}", p.flush_wait),
+            format!("{:?}", Duration::from_millis(10)),
+        ),
+        (
+            "responsefieldsize=16384",
+            |p| format!("{}", p.response_field_size),
+            "16384".into(),
+        ),
+        (
+            "responsefieldsize=0",
+            |p| format!("{}", p.response_field_size),
+            "8192".into(),
+        ),
+        (
+            "iobuffersize=65536",
+            |p| format!("{:?}", p.io_buffer_size),
+            "Some(65536)".into(),
+        ),
+        (
+            "iobuffersize=0",
+            |p| format!("{:?}", p.io_buffer_size),
+            "Some(8192)".into(),
+        ),
+        ("max=1 MAX=7", |p| format!("{:?}", p.max), "Some(7)".into()),
+    ];
+    for (param, get, want) in cases {
+        let c = config(&format!("ProxyPass /a http://h/ {param}\n"));
+        assert_eq!(&get(&c.proxy_pass[0].params), want, "{param}");
+    }
+}
+
+#[test]
+fn typed_pool_keys_stay_in_other_as_written() {
+    // src/proxy reads max, smax, ttl and acquire through other_value().
+    let c = config(
+        "ProxyPass /a http://h/ min=1 max=0 smax=2 ttl=30 acquire=2s upgrade=websocket \
+         flushpackets=auto flushwait=0 ping=1 responsefieldsize=0 iobuffersize=0\n",
+    );
+    let p = &c.proxy_pass[0].params;
+    for (key, value) in [
+        ("min", "1"),
+        ("max", "0"),
+        ("smax", "2"),
+        ("ttl", "30"),
+        ("acquire", "2s"),
+        ("upgrade", "websocket"),
+        ("flushpackets", "auto"),
+        ("flushwait", "0"),
+        ("ping", "1"),
+        ("responsefieldsize", "0"),
+        ("iobuffersize", "0"),
+    ] {
+        assert_eq!(p.other_value(key), Some(value), "{key}");
+    }
+    assert_eq!(p.other.len(), 11);
+}
+
+#[test]
+fn pool_upgrade_and_stream_parameter_errors() {
+    let cases = [
+        ("flushwait=1001", "flushwait must be an integer from 0 to 1000, got '1001'"),
+        ("flushwait=-1", "flushwait must be an integer from 0 to 1000, got '-1'"),
+        ("flushwait=10ms", "flushwait must be an integer from 0 to 1000, got '10ms'"),
+        ("acquire=5x", "acquire: expected a time such as 5, 5s, 500ms, 2mi or 1hr, got '5x'"),
+        ("acquire=1.5s", "acquire: expected a time such as 5, 5s, 500ms, 2mi or 1hr, got '1.5s'"),
+        ("acquire=0", "acquire must be at least 1 ms, got '0'"),
+        ("ping=0s", "ping must be at least 1 ms, got '0s'"),
+        ("max=-1", "max must be an integer of at least 0, got '-1'"),
+        ("smax=x", "smax must be an integer of at least 0, got 'x'"),
+        ("responsefieldsize=-1", "responsefieldsize must be an integer of at least 0, got '-1'"),
+        ("iobuffersize=511", "iobuffersize must be 0 or at least 512, got '511'"),
+        ("receivebuffersize=1", "receivebuffersize must be 0 or at least 512, got '1'"),
+        ("upgrade=websocket,", "upgrade: expected protocol names separated by commas, * or ANY, got 'websocket,'"),
+        ("upgrade=,h2c", "upgrade: expected protocol names separated by commas, * or ANY, got ',h2c'"),
+        ("upgrade=web/socket", "upgrade: expected protocol names separated by commas, * or ANY, got 'web/socket'"),
+        ("\"upgrade=web socket\"", "upgrade: expected protocol names separated by commas, * or ANY, got 'web socket'"),
+        ("upgrade=websocket,*", "upgrade: * must stand alone (it is a wildcard only as the whole list), got 'websocket,*'"),
+        ("upgrade=any,h2c", "upgrade: any must stand alone (it is a wildcard only as the whole list), got 'any,h2c'"),
+        ("upgrade=websocket,h2c,xy", "upgrade must be shorter than 16 bytes, got 16 bytes"),
+    ];
+    for (param, want) in cases {
+        assert_eq!(
+            rule_error(&format!("ProxyPass /a http://h/ {param}")),
+            format!("{FILE}:2: ProxyPass: {want}"),
+            "{param}"
+        );
+    }
+}
+
+#[test]
+fn upgrade_acceptance() {
+    let with = |list: Option<&str>| WorkerParams {
+        upgrade: list.map(str::to_string),
+        ..WorkerParams::default()
+    };
+    let cases = [
+        (None, "ws", "websocket", true),
+        (None, "WS", "WebSocket", true),
+        (None, "wss", "websocket", true),
+        (None, "http", "websocket", false),
+        (None, "ws", "h2c", false),
+        (Some("websocket"), "http", "WebSocket", true),
+        (Some("websocket"), "http", "h2c", false),
+        (Some("h2c"), "ws", "websocket", false),
+        (Some("WebSocket,h2c"), "http", "h2c", true),
+        (Some("a, b"), "http", "b", true),
+        (Some("*"), "http", "anything", true),
+        (Some("ANY"), "http", "anything", true),
+        (Some("any"), "ws", "h2c", true),
+        (Some("*"), "http", "", false),
+        (None, "ws", "", false),
+    ];
+    for (list, scheme, protocol, want) in cases {
+        assert_eq!(
+            with(list).accepts_upgrade(scheme, protocol),
+            want,
+            "{list:?} {scheme} {protocol}"
+        );
+    }
+}
+
+#[test]
+fn ws_urls_are_workers() {
+    let c = config(
+        "ProxyPass /chat/ ws://127.0.0.1:8081/chat/ upgrade=websocket\n\
+         ProxyPass /live WS://Live.Example/live\n\
+         ProxyPassMatch ^/ws/(.*)$ ws://127.0.0.1:8082/$1\n\
+         <Location /loc/>\n\
+         ProxyPass ws://127.0.0.1:8083/\n\
+         </Location>\n",
+    );
+    let urls: Vec<&str> = (0..c.proxy_pass.len()).map(|i| pass_url(&c, i)).collect();
+    assert_eq!(
+        urls,
+        [
+            "ws://127.0.0.1:8083/",
+            "ws://127.0.0.1:8081/chat/",
+            "WS://Live.Example/live",
+            "ws://127.0.0.1:8082/$1"
+        ]
+    );
+    assert_eq!(c.proxy_pass[1].params.upgrade.as_deref(), Some("websocket"));
+    assert_eq!(c.proxy_pass[2].params.upgrade, None);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // ProxySet finds a ws:// worker by its worker name.
+    let c = config("ProxyPass /a ws://h:80/a\nProxySet WS://H/a ping=5\n");
+    assert_eq!(c.proxy_pass[0].params.ping, Some(Duration::from_secs(5)));
+    assert_eq!(
+        rule_error("ProxyPass /a wss://h/"),
+        format!("{FILE}:2: ProxyPass: scheme wss is not supported yet")
+    );
 }
 
 #[test]
@@ -190,8 +461,8 @@ fn target_errors() {
             "ProxyPass: scheme https is not supported yet",
         ),
         (
-            "ProxyPass /a ws://h/",
-            "ProxyPass: scheme ws is not supported yet",
+            "ProxyPass /a wss://h/",
+            "ProxyPass: scheme wss is not supported yet",
         ),
         (
             "ProxyPass /a ajp://h/",
