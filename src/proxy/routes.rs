@@ -241,7 +241,7 @@ impl Routes {
                     None => !exact,
                 }
         };
-        let host = host.map(|h| host_name(h));
+        let host = host.map(host_name);
         for exact in [true, false] {
             let candidates: Vec<usize> = (1..self.servers.len())
                 .filter(|&i| self.servers[i].addrs.iter().any(|a| addr_match(a, exact)))
@@ -377,8 +377,8 @@ impl Builder<'_> {
         let addrs = resolve(&parsed).map_err(|e| format!("resolving {}: {e}", parsed.name))?;
         let timeout = params.timeout.unwrap_or(self.io_timeout());
         let upgrade = params
-            .other_value("upgrade")
-            .map(String::from)
+            .upgrade
+            .clone()
             .or_else(|| (parsed.scheme == "ws").then(|| "websocket".to_string()));
         let slot = self.members.len();
         self.members.push(Member {
@@ -531,35 +531,16 @@ impl Builder<'_> {
     }
 }
 
-/// The pool settings of a member from its parameters (validated by the config).
+/// The pool settings of a member from its parameters.
 fn pool_limits(p: &WorkerParams) -> PoolLimits {
-    let num = |k: &str| {
-        p.other_value(k)
-            .and_then(|v| v.trim().parse::<usize>().ok())
-    };
-    let max = num("max").unwrap_or(0);
+    let max = p.max.unwrap_or(0);
     PoolLimits {
         reuse: !p.disable_reuse,
         max,
-        smax: num("smax").unwrap_or(max),
-        ttl: num("ttl").map(|s| Duration::from_secs(s as u64)),
-        acquire: p.other_value("acquire").and_then(time_ms),
+        smax: p.smax.unwrap_or(max),
+        ttl: p.ttl,
+        acquire: p.acquire,
     }
-}
-
-/// httpd's time values with a default unit of milliseconds (`acquire=`).
-fn time_ms(v: &str) -> Option<Duration> {
-    let v = v.trim().to_ascii_lowercase();
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let n: u64 = v[..split].parse().ok()?;
-    let ms = match &v[split..] {
-        "" | "ms" => n,
-        "s" => n * 1000,
-        "mi" => n * 60_000,
-        "hr" => n * 3_600_000,
-        _ => return None,
-    };
-    Some(Duration::from_millis(ms))
 }
 
 fn is_balancer(url: &str) -> bool {
