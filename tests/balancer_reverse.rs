@@ -187,3 +187,27 @@ fn cookie_without_path_or_domain_is_unchanged() {
     let got = set_cookies(&sg, &a, &b, &["plain=v; Max-Age=60"]);
     assert_eq!(got, ["plain=v; Max-Age=60"]);
 }
+
+#[test]
+fn root_reverse_rule_does_not_double_the_slash() {
+    // httpd's edge case: with the public path `/`, `http://member/x` becomes
+    // `/x`, not `//x`.
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = start_proxy(
+        &format!("{CLUSTER}ProxyPass / balancer://c1/\nProxyPassReverse / balancer://c1/\n"),
+        &[&a, &b],
+    );
+    let r = http_get(
+        sg.port(),
+        &format!("/redirect?to={}/x", b.url()),
+        &[("Host", "front.example")],
+    );
+    assert_eq!(r.status, 302, "{}", r.summary());
+    assert_eq!(
+        r.header("location"),
+        Some("http://front.example/x"),
+        "{}",
+        r.summary()
+    );
+}

@@ -263,20 +263,70 @@ fn reference_examples_pass_the_syntax_check() {
     assert_eq!(out.code(), Some(0), "{out:?}");
 }
 
+/// slotgate running the prepared examples (plus `extra` lines), with an
+/// origin for every fixed member address.
+struct Examples {
+    // First field, so dropped first: slotgate stops before its origins.
+    sg: Slotgate,
+    prepared: Prepared,
+    /// By the name `mNNNN`.
+    origins: BTreeMap<String, Origin>,
+}
+
+impl Examples {
+    fn start(extra: &str) -> Examples {
+        let prepared = prepare(&read_examples());
+        assert!(
+            !prepared.names.is_empty(),
+            "no 127.0.0.1:NNNN member address in {FILE}"
+        );
+        let origins: BTreeMap<String, Origin> = prepared
+            .names
+            .values()
+            .map(|n| (n.clone(), Origin::start(n)))
+            .collect();
+        let mut text = prepared.text.clone();
+        for (addr, name) in &prepared.names {
+            text = text.replace(addr.as_str(), &origins[name].addr());
+        }
+        text.push_str(extra);
+        let sg = Slotgate::start(&text);
+        Examples {
+            sg,
+            prepared,
+            origins,
+        }
+    }
+
+    /// The origin standing for 127.0.0.1:`port` of the file.
+    fn origin(&self, port: u16) -> &Origin {
+        self.origins.get(&format!("m{port}")).unwrap_or_else(|| {
+            panic!("{FILE} has no member 127.0.0.1:{port} any more; update this test")
+        })
+    }
+
+    /// X-Origins of `n` GETs that must all be 200.
+    fn origins_of(&self, path: &str, headers: &[(&str, &str)], n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let r = http_get(self.sg.port(), path, headers);
+                assert_eq!(
+                    r.status,
+                    200,
+                    "{path} #{i}: {}{}",
+                    r.summary(),
+                    member_table(&self.sg)
+                );
+                r.origin().to_string()
+            })
+            .collect()
+    }
+}
+
 #[test]
 fn every_mapping_of_the_reference_examples_answers_from_an_origin() {
-    let prepared = prepare(&read_examples());
-    assert!(
-        !prepared.names.is_empty(),
-        "no 127.0.0.1:NNNN member address in {FILE}"
-    );
-    let origins: Vec<Origin> = prepared.names.values().map(|n| Origin::start(n)).collect();
-    let mut text = prepared.text.clone();
-    for (addr, name) in &prepared.names {
-        let origin = origins.iter().find(|o| o.name() == name).unwrap();
-        text = text.replace(addr.as_str(), &origin.addr());
-    }
-    let sg = Slotgate::start(&text);
+    let ex = Examples::start("");
+    let (prepared, sg) = (&ex.prepared, &ex.sg);
     let (probes, skipped) = probes(&prepared.text);
     assert!(!probes.is_empty(), "no ProxyPass found in {FILE}");
     let mut failures = Vec::new();
@@ -313,9 +363,117 @@ fn every_mapping_of_the_reference_examples_answers_from_an_origin() {
         failures.len(),
         probes.len(),
         failures.join("\n"),
-        member_table(&sg),
+        member_table(sg),
         sg.logs()
     );
+}
+
+// The examples whose point is where the traffic goes (the comments in the
+// file quote the reference).
+
+#[test]
+fn tiers_example_sends_everything_to_the_hot_standby_of_lbset_0() {
+    let ex = Examples::start("");
+    let got = ex.origins_of("/tiers/x", &[], 10);
+    assert!(got.iter().all(|o| o == "m18082"), "{got:?}");
+    assert_eq!(ex.origin(18081).requests() + ex.origin(18083).requests(), 0);
+}
+
+#[test]
+fn spares_example_alternates_the_normal_member_and_the_first_spare() {
+    let ex = Examples::start("");
+    let got = ex.origins_of("/spares/x", &[], 10);
+    assert_eq!(
+        got,
+        [
+            "m18085", "m18086", "m18085", "m18086", "m18085", "m18086", "m18085", "m18086",
+            "m18085", "m18086"
+        ],
+        "{}",
+        member_table(&ex.sg)
+    );
+    assert_eq!(ex.origin(18084).requests() + ex.origin(18087).requests(), 0);
+}
+
+#[test]
+fn weights_example_goes_c_b_a_c_b_c() {
+    let ex = Examples::start("");
+    let got = ex.origins_of("/weights/x", &[], 12);
+    let want = ["m18093", "m18092", "m18091", "m18093", "m18092", "m18093"];
+    assert_eq!(got[..6], want, "{got:?}");
+    assert_eq!(got[6..], want, "{got:?}");
+}
+
+#[test]
+fn sticky_example_redirects_r1_sessions_to_r2_marked_route_changed() {
+    let ex = Examples::start(
+        "LogFormat \"%r %{BALANCER_WORKER_ROUTE}e %{BALANCER_ROUTE_CHANGED}e\" routes\n\
+         CustomLog reference-routes.log routes\n",
+    );
+    let got = ex.origins_of("/sticky/x", &[("Cookie", "ROUTEID=.r1")], 3);
+    assert!(got.iter().all(|o| o == "m18102"), "{got:?}");
+    assert_eq!(ex.origin(18101).requests(), 0);
+    let lines = wait_lines(
+        &ex.sg.dir().join("reference-routes.log"),
+        3,
+        std::time::Duration::from_secs(5),
+    );
+    for line in &lines {
+        assert_eq!(line, "GET /sticky/x HTTP/1.1 r2 1", "{lines:?}");
+    }
+}
+
+#[test]
+fn strict_example_routes_by_path_parameter_and_refuses_failover() {
+    let ex = Examples::start("");
+    // scolonpathdelim=On: the route ends at the next `;`.
+    let got = ex.origins_of("/strict/p;jsessionid=x.n1;v=1", &[], 3);
+    assert!(got.iter().all(|o| o == "m18111"), "{got:?}");
+    let got = ex.origins_of("/strict/p", &[("Cookie", "JSESSIONID=x.n2")], 3);
+    assert!(got.iter().all(|o| o == "m18112"), "{got:?}");
+    ex.origin(18111).stop_listening();
+    for i in 0..2 {
+        let r = http_get(ex.sg.port(), "/strict/p", &[("Cookie", "JSESSIONID=x.n1")]);
+        assert_eq!(
+            r.status,
+            503,
+            "#{i}: {}{}",
+            r.summary(),
+            member_table(&ex.sg)
+        );
+    }
+    let got = ex.origins_of("/strict/p", &[("Cookie", "JSESSIONID=x.n2")], 2);
+    assert!(got.iter().all(|o| o == "m18112"), "{got:?}");
+}
+
+#[test]
+fn based_example_uses_the_member_path_as_a_base() {
+    let ex = Examples::start("");
+    assert_eq!(ex.origins_of("/based/x", &[], 1), ["m18121"]);
+    assert_eq!(ex.origin(18121).last_request().target, "/app/x");
+}
+
+#[test]
+fn recovery_example_puts_failing_members_in_error_and_then_answers_503() {
+    let ex = Examples::start("");
+    let (first, second) = (ex.origin(18131), ex.origin(18132));
+    first.set_mode(Mode::Status(500));
+    second.set_mode(Mode::Status(503));
+    // failonstatus: each response still reaches the client, then the member
+    // is in error.
+    let r = http_get(ex.sg.port(), "/recovery/x", &[]);
+    assert_eq!((r.status, r.origin()), (500, "m18131"), "{}", r.summary());
+    let r = http_get(ex.sg.port(), "/recovery/x", &[]);
+    assert_eq!((r.status, r.origin()), (503, "m18132"), "{}", r.summary());
+    wait_member_in_error(&ex.sg, &first.addr());
+    wait_member_in_error(&ex.sg, &second.addr());
+    first.set_mode(Mode::Normal);
+    second.set_mode(Mode::Normal);
+    // forcerecovery Off: 503 at once until retry (10 s) is due.
+    let r = http_get(ex.sg.port(), "/recovery/x", &[]);
+    assert_eq!(r.status, 503, "{}{}", r.summary(), member_table(&ex.sg));
+    assert!(r.header("x-origin").is_none(), "{}", r.summary());
+    assert_eq!(first.requests() + second.requests(), 2);
 }
 
 #[test]

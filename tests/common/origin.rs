@@ -114,6 +114,8 @@ struct Shared {
     /// Whether the listening socket is open (cleared by the accept thread
     /// right after it closed the socket).
     listening: AtomicBool,
+    /// Connections accepted and not yet closed.
+    open: AtomicUsize,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -139,6 +141,7 @@ impl Origin {
             shutdown: AtomicBool::new(false),
             stop_listening: AtomicBool::new(false),
             listening: AtomicBool::new(true),
+            open: AtomicUsize::new(0),
             threads: Mutex::new(Vec::new()),
         });
         let acceptor = spawn_acceptor(listener, &shared);
@@ -150,8 +153,9 @@ impl Origin {
     }
 
     /// Closes the listening socket, so that from now on connecting to this
-    /// origin is refused, as when its server is killed. Connections accepted
-    /// before are served to the end (also requests still waiting in them).
+    /// origin is refused, as when its server is killed. Requests already read
+    /// or arriving on open connections are answered (with `Connection:
+    /// close`); idle connections are closed within a poll interval (50 ms).
     /// Returns once the socket is closed; panics if that takes over 5 s.
     ///
     /// The accept thread first accepts (and serves) every connection already
@@ -171,6 +175,18 @@ impl Origin {
         if let Some(acceptor) = lock(&self.acceptor).take() {
             let _ = acceptor.join();
         }
+        // Idle connections close within a poll interval and busy ones after
+        // their response; wait for that (a hanging request may keep one open:
+        // give up after 2 s).
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.open_connections() > 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Connections accepted and not closed yet.
+    pub fn open_connections(&self) -> usize {
+        self.shared.open.load(Ordering::SeqCst)
     }
 
     /// Binds the same address again after `stop_listening` and accepts again.
@@ -345,14 +361,23 @@ fn serve_connection(stream: TcpStream, shared: &Arc<Shared>) {
     // Linux does not pass O_NONBLOCK on from the listener; make sure anyway.
     let _ = stream.set_nonblocking(false);
     let index = shared.connections.fetch_add(1, Ordering::SeqCst);
+    // Counted here, before the thread runs, so that `stop_listening` never
+    // sees an accepted connection as closed.
+    shared.open.fetch_add(1, Ordering::SeqCst);
     let for_conn = Arc::clone(shared);
     let spawned = thread::Builder::new()
         .name(format!("origin-{}-conn{index}", shared.name))
         .spawn(move || {
+            let shared = Arc::clone(&for_conn);
             let mut conn = Conn::new(stream, for_conn, index);
             // Errors end the connection; the test sees the effect on the proxy.
             let _ = conn.serve();
+            drop(conn);
+            shared.open.fetch_sub(1, Ordering::SeqCst);
         });
+    if spawned.is_err() {
+        shared.open.fetch_sub(1, Ordering::SeqCst);
+    }
     if let Ok(handle) = spawned {
         let mut threads = lock(&shared.threads);
         threads.retain(|t| !t.is_finished());
@@ -498,7 +523,11 @@ impl Conn {
                     self.route(&head, body_len, &body_sha256)
                 }
             };
-            let close = reply.close || head.wants_close();
+            // A stopped origin finishes what it accepted but keeps no
+            // connection alive, as a server going away would.
+            let close = reply.close
+                || head.wants_close()
+                || self.shared.stop_listening.load(Ordering::SeqCst);
             self.write_reply(&head, reply, close)?;
             if close {
                 let _ = self.stream.shutdown(Shutdown::Write);
@@ -510,6 +539,13 @@ impl Conn {
     /// Reads more input into `buf`. Ok(0) at end of input; an error on shutdown
     /// or after `IDLE` without input.
     fn fill(&mut self) -> io::Result<usize> {
+        self.fill_or_stop(false)
+    }
+
+    /// `fill`; with `idle` (no request begun), also Ok(0) once `stop_listening`
+    /// was called and nothing arrived within a poll interval: the connection
+    /// is closed like an idle keep-alive connection of a server going away.
+    fn fill_or_stop(&mut self, idle: bool) -> io::Result<usize> {
         let deadline = Instant::now() + IDLE;
         let mut chunk = [0u8; 16 * 1024];
         loop {
@@ -529,6 +565,9 @@ impl Conn {
                             | io::ErrorKind::Interrupted
                     ) =>
                 {
+                    if idle && self.shared.stop_listening.load(Ordering::SeqCst) {
+                        return Ok(0);
+                    }
                     if Instant::now() >= deadline {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection"));
                     }
@@ -553,7 +592,8 @@ impl Conn {
                 self.send_error(431)?;
                 return Err(invalid("request head too large"));
             }
-            if self.fill()? == 0 {
+            let idle = self.buf.is_empty();
+            if self.fill_or_stop(idle)? == 0 {
                 if self.buf.is_empty() {
                     return Ok(None);
                 }
