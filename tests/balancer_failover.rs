@@ -493,3 +493,52 @@ fn member_killed_under_load_loses_no_request() {
     assert_eq!(a.requests() + b.requests(), TOTAL);
     wait_member_in_error(&sg, &b.addr());
 }
+
+#[test]
+fn hot_spare_stands_in_for_a_failed_member() {
+    // reference §3.1: a usable spare is offered once per unusable normal
+    // member of its lbset; the second spare stays idle.
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let r1 = Origin::start("r1");
+    let r2 = Origin::start("r2");
+    let sg = start(
+        &[
+            (a.addr(), ""),
+            (b.addr(), ""),
+            (r1.addr(), "status=+R"),
+            (r2.addr(), "status=+R"),
+        ],
+        "",
+    );
+    let got = origins_of(&sg, 4);
+    assert_eq!(got, ["a", "b", "a", "b"]);
+    a.stop_listening();
+    // The request that finds a refusing goes on to another member.
+    let _ = origins_of(&sg, 1);
+    wait_member_in_error(&sg, &a.addr());
+    let got = origins_of(&sg, 10);
+    assert_eq!(got.iter().filter(|o| *o == "b").count(), 5, "{got:?}");
+    assert_eq!(got.iter().filter(|o| *o == "r1").count(), 5, "{got:?}");
+    assert_eq!(r2.requests(), 0);
+}
+
+#[test]
+fn balancer_timeout_waits_for_a_member_to_become_usable() {
+    // a is in error with retry=2 and the disabled d keeps forcerecovery from
+    // clearing it; with timeout=10 the balancer polls until a's retry is due
+    // instead of answering 503 at once.
+    let a = Origin::start("a");
+    let d = Origin::start("d");
+    let sg = start(
+        &[(a.addr(), "retry=2"), (d.addr(), "status=+D")],
+        "timeout=10",
+    );
+    a.stop_listening();
+    let _ = get(&sg, "/x");
+    wait_member_in_error(&sg, &a.addr());
+    a.resume_listening();
+    let r = get(&sg, "/x");
+    assert_eq!(r.status, 200, "{}{}", r.summary(), member_table(&sg));
+    assert_eq!(r.origin(), "a");
+}
