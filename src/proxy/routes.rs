@@ -517,11 +517,18 @@ impl Builder<'_> {
             let end = after.find('/').unwrap_or(after.len());
             let name = format!("balancer://{}", after[..end].to_ascii_lowercase());
             let rest = &after[end..];
+            // httpd drops the slash between the rule's path and the rest of the value
+            // (`/rv` + `http://m/target` → `/rvtarget`, reference §9 #3): keep it.
+            let path = if rest.ends_with('/') && !r.path.ends_with('/') {
+                format!("{}/", r.path)
+            } else {
+                r.path.clone()
+            };
             if let Some(b) = self.balancers.iter().find(|b| b.spec.name == name) {
                 for m in &b.members {
                     let base = self.members[m.slot].url.name.trim_end_matches('/');
                     out.push(ReverseRule {
-                        path: r.path.clone(),
+                        path: path.clone(),
                         url: format!("{base}{rest}"),
                     });
                 }

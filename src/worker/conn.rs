@@ -10,14 +10,13 @@ use mio::net::TcpStream;
 use super::buffer::{Buffer, Io};
 use super::exchange::{Exchange, Failure};
 use super::{respond, unix_ms, Ctx, LINGER};
-use crate::http::{parse_request, Framing, RequestHead};
+use crate::config::RateTimeout;
+use crate::http::{parse_request_with, Framing, RequestHead};
 use crate::logging::access::Record;
 use crate::proxy::Route;
 
 /// Most bytes buffered in one direction of a body before reading pauses.
 pub(super) const BODY_BUFFER: usize = 64 * 1024;
-/// Most bytes of client input held while waiting for a request head.
-const HEAD_BUFFER: usize = 64 * 1024 + 1;
 
 /// What the event loop does with a connection after a step.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,6 +51,10 @@ pub struct Conn {
     pub(super) state: State,
     pub(super) exchange: Option<Box<Exchange>>,
     pub(super) served: u32,
+    /// When the current request head began (accept, or its first byte after a
+    /// kept-alive wait), and its bytes so far: mod_reqtimeout's header stage.
+    head_started: Instant,
+    head_bytes: usize,
     pub id: u64,
     pub last_activity: Instant,
     /// Deadline of this connection's pending timer entry, if any.
@@ -89,6 +92,8 @@ impl Conn {
             state: State::Head,
             exchange: None,
             served: 0,
+            head_started: now,
+            head_bytes: 0,
             id,
             last_activity: now,
             armed: None,
@@ -112,9 +117,18 @@ impl Conn {
         let cfg = &ctx.config;
         match self.state {
             State::Head if self.served > 0 && self.input.is_empty() => cfg.keep_alive_timeout,
-            State::Head | State::Closing => cfg.timeout,
+            State::Head => match cfg.request_read_timeout.header {
+                Some(rt) => rate_deadline(self.head_started, self.head_bytes, rt)
+                    .saturating_duration_since(self.last_activity),
+                None => cfg.timeout,
+            },
+            State::Closing => cfg.timeout,
             State::Lingering => LINGER,
+            // Waiting on the client (its body, or room to write to it) is bounded by
+            // `Timeout`; waiting on the member by the member's timeout.
             State::Exchange => match &self.exchange {
+                Some(ex) if ex.waits_for_client_body(self.input.is_empty()) => cfg.timeout,
+                Some(_) if self.output.len() >= BODY_BUFFER => cfg.timeout,
                 Some(ex) => ex.timeout(ctx),
                 None => cfg.timeout,
             },
@@ -122,12 +136,45 @@ impl Conn {
     }
 
     pub fn on_timeout(&mut self, ctx: &mut Ctx, index: usize) -> Step {
+        if self.state == State::Head && !self.input.is_empty() {
+            // A head still incomplete at its deadline: slowloris, or a dead client.
+            log::info!("client {}: request head not received in time", self.peer);
+            respond::error(
+                &mut self.output,
+                408,
+                "the request head was not received in time",
+                false,
+            );
+            self.state = State::Closing;
+            let _ = self.output.write_to(&mut self.client);
+            return self.after_io();
+        }
         if self.state != State::Exchange {
             return Step::Close;
         }
         let Some(ex) = self.exchange.as_mut() else {
             return Step::Close;
         };
+        if ex.waits_for_client_body(self.input.is_empty()) {
+            let why = format!(
+                "client {}: request body not received within Timeout",
+                self.peer
+            );
+            let f = if ex.answered() {
+                Failure::Abort(why)
+            } else {
+                Failure::Respond(408, why)
+            };
+            self.fail(ctx, f);
+            return self.after_io();
+        }
+        if self.output.len() >= BODY_BUFFER {
+            self.fail(
+                ctx,
+                Failure::Abort(format!("client {} stopped reading its response", self.peer)),
+            );
+            return self.after_io();
+        }
         match ex.on_timeout(ctx) {
             Some(Failure::Retry) => {
                 self.last_activity = ctx.now;
@@ -194,9 +241,18 @@ impl Conn {
         }
     }
 
-    fn wants_client_input(&self) -> bool {
+    /// How many bytes of client input the current state holds at most; a head may
+    /// fill up to one byte past what the limits allow, so that it is refused.
+    fn input_limit(&self, ctx: &Ctx) -> usize {
         match self.state {
-            State::Head => self.input.len() < HEAD_BUFFER,
+            State::Head => ctx.limits.max_head() + 1,
+            _ => BODY_BUFFER,
+        }
+    }
+
+    fn wants_client_input(&self, ctx: &Ctx) -> bool {
+        match self.state {
+            State::Head => self.input.len() < self.input_limit(ctx),
             State::Exchange => self.input.len() < BODY_BUFFER,
             State::Closing => false,
             State::Lingering => true,
@@ -204,17 +260,21 @@ impl Conn {
     }
 
     fn read_client(&mut self, ctx: &Ctx) -> io::Result<bool> {
-        if !self.readable || self.eof || !self.wants_client_input() {
+        if !self.readable || self.eof || !self.wants_client_input(ctx) {
             return Ok(false);
         }
-        let limit = if self.state == State::Head {
-            HEAD_BUFFER
-        } else {
-            BODY_BUFFER
-        };
+        let limit = self.input_limit(ctx);
+        let was_empty = self.input.is_empty();
         match self.input.read_from(&mut self.client, limit)? {
             Io::Done(n) => {
                 ctx.process().add_bytes_in(n as u64);
+                if self.state == State::Head {
+                    if was_empty && self.served > 0 && self.head_bytes == 0 {
+                        // The kept-alive wait is over: the header stage starts now.
+                        self.head_started = ctx.now;
+                    }
+                    self.head_bytes += n;
+                }
                 if self.state == State::Lingering {
                     let n = self.input.len();
                     self.input.consume(n);
@@ -255,7 +315,7 @@ impl Conn {
         if self.input.is_empty() {
             return false;
         }
-        let head = match parse_request(self.input.data()) {
+        let head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
                 if self.eof {
@@ -273,6 +333,8 @@ impl Conn {
             }
         };
         self.input.consume(head.len);
+        self.head_bytes = self.input.len();
+        self.head_started = ctx.now;
         ctx.process().add_request();
         ctx.process().set_last_used(unix_ms());
         let cfg = &ctx.config;
@@ -281,6 +343,20 @@ impl Conn {
             && (cfg.max_keep_alive_requests == 0 || self.served + 1 < cfg.max_keep_alive_requests)
             && !self.eof;
         let server = ctx.routes.server_for(self.local, head.header("host"));
+        let limit = cfg.limit_request_body;
+        if let Framing::Length(n) = head.framing {
+            if limit > 0 && n > limit {
+                self.answer_locally(
+                    ctx,
+                    &head,
+                    server,
+                    413,
+                    "the request body exceeds LimitRequestBody",
+                    false,
+                );
+                return true;
+            }
+        }
         match ctx.routes.route(server, &head.target) {
             Err(e) => {
                 let why = if e.status == 500 {
@@ -452,6 +528,19 @@ impl Conn {
         self.end_exchange(ctx, false);
         let _ = ctx.registry.deregister(&mut self.client);
     }
+}
+
+/// mod_reqtimeout's deadline for a stage that began at `start` and has received
+/// `bytes`: `first`, extended by a second per `min_rate` bytes, up to `max`.
+pub(super) fn rate_deadline(start: Instant, bytes: usize, rt: RateTimeout) -> Instant {
+    let mut allowed = rt.first;
+    if rt.min_rate > 0 {
+        allowed += Duration::from_secs_f64(bytes as f64 / f64::from(rt.min_rate));
+    }
+    if let Some(max) = rt.max {
+        allowed = allowed.min(max);
+    }
+    start + allowed
 }
 
 /// Writes one line per CustomLog of the request's server.

@@ -97,6 +97,8 @@ pub(super) struct Exchange {
     tunnel: bool,
     member_write_shut: bool,
     continue_sent: bool,
+    /// Request body payload bytes received (LimitRequestBody).
+    body_in: u64,
     req_body: BodyReader,
     req_chunked: bool,
     req_last_chunk_sent: bool,
@@ -147,6 +149,7 @@ impl Exchange {
             tunnel: false,
             member_write_shut: false,
             continue_sent: false,
+            body_in: 0,
             req_body: BodyReader::new(framing),
             req_chunked: framing == Framing::Chunked,
             req_last_chunk_sent: false,
@@ -170,6 +173,17 @@ impl Exchange {
 
     pub fn waits_for_pool(&self) -> bool {
         self.pending.is_some() && self.conn.is_none()
+    }
+
+    /// Whether the exchange waits for more of the request body from the client
+    /// (everything received so far has been sent on to the member).
+    pub fn waits_for_client_body(&self, input_empty: bool) -> bool {
+        !self.req_body.is_done()
+            && input_empty
+            && self
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.connected && c.output.is_empty())
     }
 
     /// Whether the client has been sent the start of a response.
@@ -457,9 +471,11 @@ impl Exchange {
         // connection that last used it): moving it costs one reregister.
         let interest = Interest::READABLE | Interest::WRITABLE;
         if reused {
-            ctx.registry.reregister(&mut stream, member_token(index), interest)?;
+            ctx.registry
+                .reregister(&mut stream, member_token(index), interest)?;
         } else {
-            ctx.registry.register(&mut stream, member_token(index), interest)?;
+            ctx.registry
+                .register(&mut stream, member_token(index), interest)?;
             let _ = stream.set_nodelay(true);
         }
         let server = &ctx.routes.servers[self.server];
@@ -625,6 +641,7 @@ impl Exchange {
             if used == 0 {
                 break;
             }
+            self.body_in += data.len() as u64;
             if self.req_chunked {
                 if !data.is_empty() {
                     let mut h = Vec::with_capacity(ChunkEncoder::OVERHEAD);
@@ -638,6 +655,18 @@ impl Exchange {
             }
             input.consume(used);
             self.body_consumed = true;
+            let limit = ctx.config.limit_request_body;
+            if limit > 0 && self.body_in > limit {
+                let msg = format!(
+                    "client {}: the request body exceeds LimitRequestBody ({limit} bytes)",
+                    self.peer
+                );
+                return Err(if self.response.is_none() {
+                    Failure::Respond(413, msg)
+                } else {
+                    Failure::Abort(msg)
+                });
+            }
             progress = true;
         }
         if self.req_chunked && self.req_body.is_done() && !self.req_last_chunk_sent {

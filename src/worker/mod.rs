@@ -23,6 +23,7 @@ use mio::{Events, Interest, Poll, Token};
 use scoreboard::{ProcessState, Scoreboard};
 
 use crate::config::Config;
+use crate::http::Limits;
 use crate::pool::Pool;
 use crate::proxy::Routes;
 use conn::{Conn, Step};
@@ -54,6 +55,8 @@ pub(crate) struct Ctx {
     pub pool: Pool,
     /// Connections (slab index, id) to drive again because a pooled connection freed up.
     pub wake: Vec<(usize, u64)>,
+    /// LimitRequestLine / LimitRequestFieldSize / LimitRequestFields.
+    pub limits: Limits,
 }
 
 impl Ctx {
@@ -111,6 +114,11 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             .register(&mut l, Token(i), Interest::READABLE)?;
         listeners.push(l);
     }
+    let limits = Limits {
+        request_line: setup.config.limit_request_line,
+        field_size: setup.config.limit_request_field_size,
+        fields: setup.config.limit_request_fields,
+    };
     let pool = Pool::new(setup.routes.members.iter().map(|m| m.pool).collect());
     let mut ctx = Ctx {
         registry: poll.registry().try_clone()?,
@@ -122,6 +130,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         exchanges: 0,
         pool,
         wake: Vec::new(),
+        limits,
     };
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
