@@ -335,3 +335,19 @@ fn slotgate_top_shows_route_factor_set_and_status_of_members() {
     let words: Vec<&str> = la.split_whitespace().collect();
     assert_eq!(words[words.len() - 6], "1", "elected of a in {la:?}");
 }
+
+#[test]
+fn trailing_slash_mismatch_to_a_balancer_is_a_warning() {
+    // reference §9 #2: reproduce the mapping, but let -t say so.
+    let dir = TempDir::new();
+    let (out, path) = check_config(
+        &dir,
+        "slotgate.conf",
+        "Listen 127.0.0.1:0\n<Proxy balancer://c1>\n    BalancerMember http://127.0.0.1:9\n</Proxy>\nProxyPass /app balancer://c1/\n",
+    );
+    assert_syntax_ok(&out);
+    assert!(
+        out.stderr.contains(&format!("{path}:5:")),
+        "no warning naming line 5: {out:?}"
+    );
+}

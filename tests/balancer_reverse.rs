@@ -211,3 +211,40 @@ fn root_reverse_rule_does_not_double_the_slash() {
         r.summary()
     );
 }
+
+#[test]
+fn member_url_in_a_location_matches_case_insensitively() {
+    // Scheme and host compare without case (httpd's strncasecmp, and
+    // slotgate's normalised comparison).
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = start_proxy(
+        &format!("{CLUSTER}ProxyPass /app/ balancer://c1/\nProxyPassReverse /app balancer://c1/\n"),
+        &[&a, &b],
+    );
+    let r = redirect(&sg, &format!("HTTP://{}/x", a.addr()));
+    assert_eq!(
+        r.header("location"),
+        Some("http://front.example/app/x"),
+        "{}",
+        r.summary()
+    );
+}
+
+#[test]
+fn member_written_with_a_trailing_slash_keeps_the_slash_in_location() {
+    // reference §9 #3: httpd turns http://m/x into /appx when the member is
+    // written `http://m/`; slotgate keeps the slash.
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "<Proxy balancer://c1>\n    BalancerMember http://{a}/\n</Proxy>\nProxyPass /app/ balancer://c1/\nProxyPassReverse /app balancer://c1/\n",
+        &[&a],
+    );
+    let r = redirect(&sg, &format!("{}/x", a.url()));
+    assert_eq!(
+        r.header("location"),
+        Some("http://front.example/app/x"),
+        "{}",
+        r.summary()
+    );
+}

@@ -128,3 +128,11 @@ fn proxy_pass_inside_location_to_a_balancer() {
     );
     assert_eq!(target(&sg, &a, "/loc/x"), (200, "/in/x".into()));
 }
+
+#[test]
+fn proxy_pass_match_without_a_group_reference_appends_the_whole_path() {
+    // As httpd: a ProxyPassMatch URL without `$` gets the request path appended.
+    let a = Origin::start("a");
+    let sg = start_proxy("ProxyPassMatch ^/whole/ http://{a}/base\n", &[&a]);
+    assert_eq!(target(&sg, &a, "/whole/x"), (200, "/base/whole/x".into()));
+}
