@@ -75,7 +75,7 @@ use memmap2::{MmapMut, MmapOptions};
 
 pub use records::{BalancerSlot, Header, MemberSlot, Phase, ProcessSlot, ProcessState};
 pub use seqstr::{SeqStr, SEQ_READER_GIVE_UP, SEQ_WRITER_TAKEOVER};
-pub use spinlock::{SpinGuard, SpinLock, STEAL_AFTER};
+pub use spinlock::{set_current_pid, SpinGuard, SpinLock, STEAL_AFTER};
 
 use records::Geometry;
 

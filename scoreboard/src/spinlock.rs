@@ -39,8 +39,22 @@ impl Backoff {
     }
 }
 
+/// The pid a process announced with [`set_current_pid`]; 0 = ask the kernel.
+static CURRENT_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Saves `getpid()` in every lock operation (a system call each time, glibc no
+/// longer caches it). Call it in a child right after `fork`, with its own pid: the
+/// value is inherited across fork, so a process must never use its parent's.
+pub fn set_current_pid(pid: i32) {
+    CURRENT_PID.store(pid, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The calling process's id.
 pub(crate) fn current_pid() -> i32 {
+    let cached = CURRENT_PID.load(std::sync::atomic::Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
     // SAFETY: getpid has no preconditions and touches no memory we own.
     unsafe { libc::getpid() }
 }

@@ -43,6 +43,9 @@ pub struct Buffer {
 pub enum Io {
     /// This many bytes moved.
     Done(usize),
+    /// Fewer bytes moved than there was room (or data) for: the socket is drained
+    /// (reads) or full (writes) for now, so the next attempt would only block.
+    Short(usize),
     /// The peer closed its side (reads only).
     Eof,
     /// Nothing to do until the next readiness event.
@@ -120,8 +123,9 @@ impl Buffer {
             return match src.read(&mut self.buf[self.end..end]) {
                 Ok(0) => Ok(Io::Eof),
                 Ok(n) => {
+                    let asked = end - self.end;
                     self.end += n;
-                    Ok(Io::Done(n))
+                    Ok(if n < asked { Io::Short(n) } else { Io::Done(n) })
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Io::WouldBlock),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -135,8 +139,9 @@ impl Buffer {
         loop {
             return match dst.write(self.data()) {
                 Ok(n) => {
+                    let asked = self.len();
                     self.consume(n);
-                    Ok(Io::Done(n))
+                    Ok(if n < asked { Io::Short(n) } else { Io::Done(n) })
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Io::WouldBlock),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -172,7 +177,8 @@ mod tests {
         b.consume(6);
         assert_eq!(b.data(), b"world");
         let mut src: &[u8] = b"!!";
-        assert_eq!(b.read_from(&mut src, 100).unwrap(), Io::Done(2));
+        // Two bytes where 95 would have fitted: a short read (the source is drained).
+        assert_eq!(b.read_from(&mut src, 100).unwrap(), Io::Short(2));
         assert_eq!(b.data(), b"world!!");
         let mut out = Vec::new();
         assert_eq!(b.write_to(&mut out).unwrap(), Io::Done(7));

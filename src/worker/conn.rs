@@ -47,6 +47,8 @@ pub struct Conn {
     pub(super) output: Buffer,
     readable: bool,
     writable: bool,
+    /// The peer's FIN was reported: keep reading to EOF even after a short read.
+    hup: bool,
     pub(super) eof: bool,
     pub(super) state: State,
     pub(super) exchange: Option<Box<Exchange>>,
@@ -88,6 +90,7 @@ impl Conn {
             output: Buffer::new(),
             readable: false,
             writable: false,
+            hup: false,
             eof: false,
             state: State::Head,
             exchange: None,
@@ -101,14 +104,15 @@ impl Conn {
         }
     }
 
-    pub fn mark_ready(&mut self, member_side: bool, readable: bool, writable: bool) {
+    pub fn mark_ready(&mut self, member_side: bool, readable: bool, writable: bool, hup: bool) {
         if member_side {
             if let Some(ex) = self.exchange.as_mut() {
-                ex.mark_ready(readable, writable);
+                ex.mark_ready(readable, writable, hup);
             }
         } else {
             self.readable |= readable;
             self.writable |= writable;
+            self.hup |= hup;
         }
     }
 
@@ -265,8 +269,13 @@ impl Conn {
         }
         let limit = self.input_limit(ctx);
         let was_empty = self.input.is_empty();
-        match self.input.read_from(&mut self.client, limit)? {
-            Io::Done(n) => {
+        let io = self.input.read_from(&mut self.client, limit)?;
+        match io {
+            Io::Done(n) | Io::Short(n) => {
+                if matches!(io, Io::Short(_)) && !self.hup {
+                    // A short read drained the socket: skip the read that would block.
+                    self.readable = false;
+                }
                 ctx.process().add_bytes_in(n as u64);
                 if self.state == State::Head {
                     if was_empty && self.served > 0 && self.head_bytes == 0 {
@@ -297,7 +306,11 @@ impl Conn {
             return Ok(false);
         }
         match self.output.write_to(&mut self.client)? {
-            Io::Done(n) => {
+            Io::Done(n) | Io::Short(n) => {
+                if !self.output.is_empty() {
+                    // A short write filled the socket buffer: wait for writability.
+                    self.writable = false;
+                }
                 ctx.process().add_bytes_out(n as u64);
                 self.output.release_if_empty();
                 Ok(n > 0)

@@ -44,6 +44,8 @@ struct MemberConn {
     /// Taken from the pool (it may have been closed by the member meanwhile).
     reused: bool,
     connected: bool,
+    /// The member's FIN was reported: read to EOF even after a short read.
+    hup: bool,
     readable: bool,
     writable: bool,
     eof: bool,
@@ -164,10 +166,11 @@ impl Exchange {
         }
     }
 
-    pub fn mark_ready(&mut self, readable: bool, writable: bool) {
+    pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
         if let Some(c) = self.conn.as_mut() {
             c.readable |= readable;
             c.writable |= writable;
+            c.hup |= hup;
         }
     }
 
@@ -503,6 +506,7 @@ impl Exchange {
             stream,
             reused,
             connected: reused,
+            hup: false,
             readable: false,
             writable: false,
             eof: false,
@@ -686,6 +690,11 @@ impl Exchange {
                     self.sent += n as u64;
                     progress = true;
                 }
+                Ok(Io::Short(n)) => {
+                    self.sent += n as u64;
+                    progress = true;
+                    conn.writable = false;
+                }
                 Ok(Io::WouldBlock) | Ok(Io::Eof) => conn.writable = false,
                 Err(e) if self.response.is_some() => {
                     // The member answered early and stopped reading: not an error for the answer.
@@ -715,6 +724,11 @@ impl Exchange {
                 Ok(Io::Done(n)) => {
                     self.received += n as u64;
                     progress = true;
+                }
+                Ok(Io::Short(n)) => {
+                    self.received += n as u64;
+                    progress = true;
+                    conn.readable = conn.hup;
                 }
                 Ok(Io::Eof) => {
                     conn.eof = true;
@@ -927,6 +941,11 @@ impl Exchange {
                     self.sent += n as u64;
                     progress = true;
                 }
+                Ok(Io::Short(n)) => {
+                    self.sent += n as u64;
+                    progress = true;
+                    conn.writable = false;
+                }
                 Ok(_) => conn.writable = false,
                 Err(e) => return Err(Failure::Abort(format!("tunnel to member: {e}"))),
             }
@@ -941,6 +960,11 @@ impl Exchange {
                 Ok(Io::Done(n)) => {
                     self.received += n as u64;
                     progress = true;
+                }
+                Ok(Io::Short(n)) => {
+                    self.received += n as u64;
+                    progress = true;
+                    conn.readable = conn.hup;
                 }
                 Ok(Io::Eof) | Err(_) => {
                     conn.eof = true;

@@ -105,6 +105,8 @@ impl Slab {
 /// Runs the worker until the process is told to stop (the supervisor sends
 /// SIGTERM, whose default action ends the process).
 pub fn run(setup: WorkerSetup) -> io::Result<()> {
+    // Balancer locks record their holder's pid; a forked worker announces its own.
+    scoreboard::set_current_pid(std::process::id() as i32);
     let mut poll = Poll::new()?;
     let mut listeners = Vec::new();
     for (i, l) in setup.listeners.into_iter().enumerate() {
@@ -173,7 +175,12 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             };
             let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
             let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
-            c.mark_ready((t - CONN_BASE) % 2 == 1, readable, writable);
+            c.mark_ready(
+                (t - CONN_BASE) % 2 == 1,
+                readable,
+                writable,
+                ev.is_read_closed(),
+            );
             if !c.dirty {
                 c.dirty = true;
                 dirty.push(i);
