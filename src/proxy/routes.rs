@@ -117,8 +117,13 @@ pub struct RouteError {
 /// The routing table of one generation.
 #[derive(Debug)]
 pub struct Routes {
+    /// Every member; `Member::slot` is its member slot in the scoreboard, which
+    /// after a restart need not equal its index here.
     pub members: Vec<Member>,
     pub balancers: Vec<Balancer>,
+    /// For each balancer, the index in `members` of each of its members (in the
+    /// order of `Balancer::members`).
+    pub balancer_members: Vec<Vec<usize>>,
     /// `servers[0]` is the main server, then the virtual hosts in file order.
     pub servers: Vec<Server>,
     /// Opened by the supervisor with [`Routes::open_logs`] (not by `-t`).
@@ -136,6 +141,7 @@ struct Builder<'a> {
     cfg: &'a Config,
     members: Vec<Member>,
     balancers: Vec<Balancer>,
+    balancer_members: Vec<Vec<usize>>,
     log_specs: Vec<CustomLog>,
 }
 
@@ -146,6 +152,7 @@ impl Routes {
             cfg,
             members: Vec::new(),
             balancers: Vec::new(),
+            balancer_members: Vec::new(),
             log_specs: Vec::new(),
         };
         for bc in &cfg.balancers {
@@ -203,10 +210,39 @@ impl Routes {
         Ok(Routes {
             members: b.members,
             balancers: b.balancers,
+            balancer_members: b.balancer_members,
             servers,
             logs: Vec::new(),
             log_specs: b.log_specs,
         })
+    }
+
+    /// Gives every member its scoreboard slot: `slot_of(balancer name or None, URL)`
+    /// answers an existing slot to keep (a restart), or None for a new one, which
+    /// takes the next free index from `free` (an iterator of unused slots).
+    pub fn assign_slots(
+        &mut self,
+        mut slot_of: impl FnMut(Option<&str>, &str) -> Option<usize>,
+        mut free: impl Iterator<Item = usize>,
+    ) -> Result<(), String> {
+        for i in 0..self.members.len() {
+            let balancer = self.members[i]
+                .balancer
+                .map(|b| self.balancers[b].spec.name.clone());
+            let slot = match slot_of(balancer.as_deref(), &self.members[i].url.name) {
+                Some(s) => s,
+                None => free
+                    .next()
+                    .ok_or_else(|| "no free member slot in the scoreboard".to_string())?,
+            };
+            self.members[i].slot = slot;
+        }
+        for (b, ids) in self.balancers.iter_mut().zip(&self.balancer_members) {
+            for (spec, &id) in b.members.iter_mut().zip(ids) {
+                spec.slot = self.members[id].slot;
+            }
+        }
+        Ok(())
     }
 
     /// Opens every CustomLog file (the supervisor, before forking).
@@ -405,15 +441,18 @@ impl Builder<'_> {
     fn add_balancer(&mut self, bc: &BalancerConfig) -> Result<(), String> {
         let index = self.balancers.len();
         let mut specs = Vec::new();
+        let mut ids = Vec::new();
         for m in &bc.members {
-            let slot = self
+            let id = self
                 .new_member(&m.url, &m.params, Some(index))
                 .map_err(|e| format!("{}: BalancerMember: {e}", m.origin))?;
+            ids.push(id);
             specs.push(MemberSpec {
-                slot,
+                slot: id,
                 retry_ms: m.params.retry.as_millis() as u64,
             });
         }
+        self.balancer_members.push(ids);
         let p = &bc.params;
         let method = Method::from_name(&p.lbmethod)
             .ok_or_else(|| format!("{}: unknown lbmethod '{}'", bc.origin, p.lbmethod))?;

@@ -413,13 +413,13 @@ impl Exchange {
                     Err(e) => return Err(Failure::Respond(503, format!("{}: {e}", b.spec.name))),
                 };
                 self.wait_until = None;
-                let slot = b.members[choice.member].slot;
-                let m = &ctx.routes.members[slot];
+                let index = ctx.routes.balancer_members[*balancer][choice.member];
+                let m = &ctx.routes.members[index];
                 self.env.clear();
                 self.env.push(("BALANCER_NAME", b.spec.name.clone()));
                 self.env.push(("BALANCER_WORKER_NAME", m.url.name.clone()));
                 self.env
-                    .push(("BALANCER_WORKER_ROUTE", sb.member(slot).route.get()));
+                    .push(("BALANCER_WORKER_ROUTE", sb.member(m.slot).route.get()));
                 if let Some(s) = choice.session_sticky {
                     self.env.push(("BALANCER_SESSION_STICKY", s));
                 }
@@ -429,9 +429,9 @@ impl Exchange {
                 if choice.route_changed {
                     self.env.push(("BALANCER_ROUTE_CHANGED", "1".into()));
                 }
-                self.member = Some(slot);
+                self.member = Some(index);
                 self.in_balancer = Some(choice.member);
-                Ok((slot, member_target(m, target)))
+                Ok((index, member_target(m, target)))
             }
             Route::Local => unreachable!("local routes have no exchange"),
         }
@@ -541,7 +541,7 @@ impl Exchange {
                 balancer.release(sb, i, 0, 0);
             }
             _ => {
-                let slot = sb.member(m);
+                let slot = sb.member(member.slot);
                 slot.add_error();
                 slot.set_error_time(now);
                 if slot.status() & scoreboard::flags::IGNORE_ERRORS == 0
@@ -576,7 +576,7 @@ impl Exchange {
             release_to_pool(ctx, m, Some(c.stream), reusable);
         }
         let sb = &ctx.scoreboard;
-        let slot = sb.member(m);
+        let slot = sb.member(ctx.routes.members[m].slot);
         slot.add_request();
         slot.record_latency_us(ctx.now.saturating_duration_since(self.started).as_micros() as u64);
         match (self.balancer(), self.in_balancer.take()) {
@@ -616,7 +616,9 @@ impl Exchange {
             match connect_result(&conn.stream) {
                 Ok(true) => {
                     conn.connected = true;
-                    ctx.scoreboard.member(m).set_error_time(0);
+                    ctx.scoreboard
+                        .member(ctx.routes.members[m].slot)
+                        .set_error_time(0);
                     progress = true;
                 }
                 Ok(false) => {
