@@ -30,7 +30,12 @@ enum Chunk {
         digits: u8,
         line: usize,
     },
-    /// After the digits: extensions up to CR.
+    /// After the digits, optional whitespace (BWS) before `;` or the CR.
+    SizeWs {
+        size: u64,
+        line: usize,
+    },
+    /// After `;`: extensions up to CR.
     Ext {
         size: u64,
         line: usize,
@@ -44,9 +49,11 @@ enum Chunk {
     },
     DataCr,
     DataLf,
-    /// Inside the trailer section: `at_line_start` when the previous byte ended a line.
+    /// Inside the trailer section: a field line is a token name, `:`, a value.
+    /// `name` counts name bytes so far; `colon` once it is seen.
     Trailer {
-        at_line_start: bool,
+        name: usize,
+        colon: bool,
         total: usize,
     },
     TrailerLf {
@@ -70,6 +77,8 @@ pub enum BodyError {
     ChunkLineTooLong,
     MissingCrlf,
     TrailersTooLarge,
+    /// A trailer line that is not `name: value`.
+    BadTrailer,
     /// The connection ended before the framing said the body was complete.
     Truncated,
 }
@@ -81,6 +90,7 @@ impl std::fmt::Display for BodyError {
             BodyError::ChunkLineTooLong => "chunk-size line too long",
             BodyError::MissingCrlf => "chunk not terminated by CRLF",
             BodyError::TrailersTooLarge => "trailer section too large",
+            BodyError::BadTrailer => "malformed trailer field",
             BodyError::Truncated => "body ended early",
         })
     }
@@ -192,8 +202,9 @@ fn advance(chunk: Chunk, b: u8) -> Result<State, BodyError> {
                 }
             }
             None if digits == 0 => return Err(BodyError::BadChunkSize),
-            None => return ext_byte(size, line, b),
+            None => return after_size(size, line, b),
         },
+        Chunk::SizeWs { size, line } => return after_size(size, line, b),
         Chunk::Ext { size, line } => return ext_byte(size, line, b),
         Chunk::SizeLf { size } => {
             if b != b'\n' {
@@ -201,7 +212,8 @@ fn advance(chunk: Chunk, b: u8) -> Result<State, BodyError> {
             }
             if size == 0 {
                 Chunk::Trailer {
-                    at_line_start: true,
+                    name: 0,
+                    colon: false,
                     total: 0,
                 }
             } else {
@@ -216,23 +228,34 @@ fn advance(chunk: Chunk, b: u8) -> Result<State, BodyError> {
             line: 0,
         },
         Chunk::DataCr | Chunk::DataLf => return Err(BodyError::MissingCrlf),
-        Chunk::Trailer {
-            at_line_start,
-            total,
-        } => {
+        Chunk::Trailer { name, colon, total } => {
             if total >= MAX_TRAILERS {
                 return Err(BodyError::TrailersTooLarge);
             }
-            match b {
-                b'\r' => Chunk::TrailerLf {
-                    empty_line: at_line_start,
-                    total: total + 1,
+            let total = total + 1;
+            match (colon, b) {
+                (_, b'\n') => return Err(BodyError::MissingCrlf),
+                (false, b'\r') if name == 0 => Chunk::TrailerLf {
+                    empty_line: true,
+                    total,
                 },
-                b'\n' => return Err(BodyError::MissingCrlf),
-                _ => Chunk::Trailer {
-                    at_line_start: false,
-                    total: total + 1,
+                (false, b':') if name > 0 => Chunk::Trailer {
+                    name,
+                    colon: true,
+                    total,
                 },
+                (false, c) if is_tchar(c) => Chunk::Trailer {
+                    name: name + 1,
+                    colon,
+                    total,
+                },
+                (false, _) => return Err(BodyError::BadTrailer),
+                (true, b'\r') => Chunk::TrailerLf {
+                    empty_line: false,
+                    total,
+                },
+                (true, 0) => return Err(BodyError::BadTrailer),
+                (true, _) => Chunk::Trailer { name, colon, total },
             }
         }
         Chunk::TrailerLf { empty_line, total } => {
@@ -243,12 +266,40 @@ fn advance(chunk: Chunk, b: u8) -> Result<State, BodyError> {
                 return Ok(State::Done);
             }
             Chunk::Trailer {
-                at_line_start: true,
+                name: 0,
+                colon: false,
                 total,
             }
         }
     };
     Ok(State::Chunked(next))
+}
+
+/// A byte after the size digits: whitespace, `;` starting an extension, or the CR
+/// (RFC 9112 §7.1.1; `0x5` or `5 5` are refused, not read as 0 or 5).
+fn after_size(size: u64, line: usize, b: u8) -> Result<State, BodyError> {
+    if line >= MAX_CHUNK_LINE {
+        return Err(BodyError::ChunkLineTooLong);
+    }
+    let next = match b {
+        b' ' | b'\t' => Chunk::SizeWs {
+            size,
+            line: line + 1,
+        },
+        b';' => Chunk::Ext {
+            size,
+            line: line + 1,
+        },
+        b'\r' => Chunk::SizeLf { size },
+        b'\n' => return Err(BodyError::MissingCrlf),
+        _ => return Err(BodyError::BadChunkSize),
+    };
+    Ok(State::Chunked(next))
+}
+
+/// RFC 9110 token characters.
+fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
 /// A byte after the size digits: an extension (skipped, bounded) or the CR.
@@ -335,6 +386,11 @@ mod tests {
             (b"5\nhello\r\n", BodyError::MissingCrlf),
             (b"5\r\nhelloXX", BodyError::MissingCrlf),
             (b"0\r\nbad\n\r\n", BodyError::MissingCrlf),
+            (b"0x5\r\nhello\r\n0\r\n\r\n", BodyError::BadChunkSize),
+            (b"5 5\r\nhello\r\n", BodyError::BadChunkSize),
+            (b"0\r\nno colon here\r\n\r\n", BodyError::BadTrailer),
+            (b"0\r\n: empty name\r\n\r\n", BodyError::BadTrailer),
+            (b"0\r\n folded\r\n\r\n", BodyError::BadTrailer),
         ];
         for (wire, want) in cases {
             assert_eq!(
