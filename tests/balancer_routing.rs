@@ -1,7 +1,7 @@
-//! Which URL a member receives through a balancer (reference §2.6): member URL
-//! + the path after `balancer://name` in the ProxyPass URL + the rest of the
-//! request path, joined as written; ProxyPassMatch with `$1` to a worker and to
-//! a balancer; query strings passed on.
+//! Which URL a member receives through a balancer (reference §2.6): the member
+//! URL, then the path after `balancer://name` in the ProxyPass URL, then the rest
+//! of the request path, joined as written; ProxyPassMatch with `$1` to a worker
+//! and to a balancer; query strings passed on.
 
 mod common;
 
