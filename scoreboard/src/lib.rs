@@ -2,7 +2,7 @@
 //! memory-mapped file, shared by the supervisor, its forked worker processes
 //! and read-only tools such as `slotgate-top`.
 //!
-//! # File layout (version 1.0)
+//! # File layout (version 2.0)
 //!
 //! ```text
 //!  offset                                 size
@@ -11,7 +11,7 @@
 //!               |  line 0: magic "SLOTGATE", version,|
 //!               |          sizes, slot counts,       |
 //!               |          region offsets (the last  |
-//!               |          one spills into line 1)   |
+//!               |          two spill into line 1)    |
 //!               |  line 1: supervisor pid, phase,    |
 //!               |          generation, start time,   |
 //!               |          restarts, ports[16]       |
@@ -22,20 +22,40 @@
 //!  offset       | BalancerSlot[balancers]            |  BALANCER_SLOT_SIZE = 512 each
 //!  member_      +------------------------------------+
 //!  offset       | MemberSlot[members]                |  MEMBER_SLOT_SIZE = 1024 each
+//!  held_        +------------------------------------+
+//!  offset       | held: AtomicU32[processes][members]|  one row per process slot,
+//!               |  row p, column m = requests that   |  held_row_stride() bytes each:
+//!               |  process slot p holds on member    |  members * HELD_ENTRY_SIZE (4),
+//!               |  slot m                            |  padded to a multiple of 64
 //!  total_size   +------------------------------------+
 //! ```
 //!
-//! All records are `#[repr(C, align(64))]` and a multiple of 64 bytes, so
-//! every region starts on a cache line, and the mapping itself is
-//! page-aligned. Numbers are stored in native byte order (the file is only
-//! shared between processes on one host); the magic is the ASCII bytes
-//! `SLOTGATE` at offset 0 and the version is two `u16`s at offset 8.
+//! All records are `#[repr(C, align(64))]` and a multiple of 64 bytes, and
+//! every row of the held matrix is padded to a multiple of 64 bytes, so
+//! every region (and every process's row, which only that process writes)
+//! starts on a cache line, and the mapping itself is page-aligned. Numbers
+//! are stored in native byte order (the file is only shared between
+//! processes on one host); the magic is the ASCII bytes `SLOTGATE` at
+//! offset 0 and the version is two `u16`s at offset 8.
 //!
 //! **Changing the size or the order of any field or record needs a
 //! [`VERSION_MAJOR`] bump.** A new field may be added inside a record's
 //! reserved words with a [`VERSION_MINOR`] bump, provided that zero means
 //! "not set". Attach accepts any minor version of its own major version.
 //! Compile-time assertions in `records.rs` pin all sizes and offsets.
+//!
+//! Version history: 1.0 had no held matrix (the file ended after the member
+//! slots and the header had no `held_offset`); 2.0 added both, so a 1.x
+//! file is refused with [`Error::IncompatibleVersion`].
+//!
+//! # Held counts
+//!
+//! A member's `busy` counter is shared by all workers. If a worker dies
+//! (say `SIGKILL`) in the middle of a request, its increments would never be
+//! undone. So each process slot also counts, per member slot, the requests
+//! it currently holds ([`Scoreboard::held`]); after the process is gone the
+//! supervisor calls [`Scoreboard::release_held`], which takes those counts
+//! back off the members' `busy` and zeroes the row.
 //!
 //! # Soundness
 //!
@@ -69,6 +89,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use memmap2::{MmapMut, MmapOptions};
@@ -82,7 +103,7 @@ use records::Geometry;
 /// The first 8 bytes of every scoreboard file.
 pub const MAGIC: [u8; 8] = *b"SLOTGATE";
 /// Incompatible layout changes bump this; attach requires equality.
-pub const VERSION_MAJOR: u16 = 1;
+pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
 pub const VERSION_MINOR: u16 = 0;
 /// Capacity of the header's port list.
@@ -98,6 +119,8 @@ pub const PROCESS_SLOT_SIZE: usize = 128;
 pub const BALANCER_SLOT_SIZE: usize = 512;
 /// Size of one [`MemberSlot`] in bytes.
 pub const MEMBER_SLOT_SIZE: usize = 1024;
+/// Size of one entry of the held matrix (an `AtomicU32`) in bytes.
+pub const HELD_ENTRY_SIZE: usize = 4;
 /// Largest slot count of any kind that create and attach accept (keeps
 /// sizes far from overflow, and rejects absurd counts in a corrupt header).
 pub const MAX_SLOTS: u32 = 1 << 20;
@@ -144,11 +167,38 @@ impl Layout {
             .saturating_add((self.balancers as usize).saturating_mul(BALANCER_SLOT_SIZE))
     }
 
+    /// Byte offset of the held matrix (row 0, column 0).
+    pub fn held_offset(&self) -> usize {
+        self.member_offset()
+            .saturating_add((self.members as usize).saturating_mul(MEMBER_SLOT_SIZE))
+    }
+
+    /// Bytes from one row of the held matrix to the next: `members`
+    /// entries of [`HELD_ENTRY_SIZE`] bytes, rounded up to a multiple of 64
+    /// so that each process slot's row has cache lines of its own.
+    pub fn held_row_stride(&self) -> usize {
+        (self.members as usize)
+            .saturating_mul(HELD_ENTRY_SIZE)
+            .saturating_add(63)
+            & !63
+    }
+
     /// Total file size in bytes. (Saturates instead of overflowing; counts
     /// up to [`MAX_SLOTS`] never come close.)
     pub fn file_size(&self) -> usize {
-        self.member_offset()
-            .saturating_add((self.members as usize).saturating_mul(MEMBER_SLOT_SIZE))
+        self.held_offset()
+            .saturating_add((self.processes as usize).saturating_mul(self.held_row_stride()))
+    }
+
+    /// True if every slot count is at most `other`'s, i.e. a configuration
+    /// needing `self` can run on a scoreboard created with `other` (every
+    /// slot index it uses exists there). A restart that wants to keep the
+    /// existing file checks `needed.fits_in(&sb.layout())`; if not, it has
+    /// to create a bigger file.
+    pub fn fits_in(&self, other: &Layout) -> bool {
+        self.processes <= other.processes
+            && self.balancers <= other.balancers
+            && self.members <= other.members
     }
 
     fn check_counts(&self) -> Result<(), String> {
@@ -180,6 +230,7 @@ impl Layout {
                 self.process_offset() as u64,
                 self.balancer_offset() as u64,
                 self.member_offset() as u64,
+                self.held_offset() as u64,
             ),
         }
     }
@@ -529,6 +580,92 @@ impl Scoreboard {
         unsafe { self.region(self.layout.member_offset(), self.layout.members) }
     }
 
+    /// Row `process` of the held matrix: one entry per member slot.
+    /// Panics if `process` is out of range.
+    fn held_row(&self, process: usize) -> &[AtomicU32] {
+        let l = self.layout;
+        if process >= l.processes as usize {
+            panic!(
+                "scoreboard {}: process slot {process} out of range ({} process slots)",
+                self.path.display(),
+                l.processes
+            );
+        }
+        // Cannot overflow: this is below file_size(), which for a validated
+        // layout equals the length of the mapping.
+        let offset = l.held_offset() + process * l.held_row_stride();
+        // SAFETY: `process < processes`, so the row's `members` entries
+        // (members * 4 <= held_row_stride bytes) lie inside the held region,
+        // which the validated layout places inside the mapping (alive as
+        // long as `self`). `offset` is a multiple of 64 (held_offset follows
+        // 64-byte records, the stride is a multiple of 64) on a page-aligned
+        // base, so the entries are 4-aligned. AtomicU32 accepts any bit
+        // pattern and shared access to it is data-race free.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.base.as_ptr().add(offset).cast::<AtomicU32>(),
+                l.members as usize,
+            )
+        }
+    }
+
+    /// Requests process slot `process` currently holds on member slot
+    /// `member`. Panics (naming the scoreboard and the bound) if either
+    /// index is out of range.
+    ///
+    /// Only the worker in that process slot changes its row while it is
+    /// alive: `fetch_add(1)` when it takes a request to the member,
+    /// `fetch_sub(1)` when it is done with it. To make a death between two
+    /// steps err on the harmless side (too low a `busy` heals once the
+    /// member goes idle, because `busy` floors at 0; too high a `busy`
+    /// lasts forever), keep the held count at least this process's share
+    /// of `busy`:
+    ///
+    /// ```text
+    /// take:    held(p, m).fetch_add(1); member(m).inc_busy();
+    /// finish:  member(m).dec_busy();    held(p, m).fetch_sub(1);
+    /// ```
+    ///
+    /// [`ProcessSlot::reset_for`] and [`ProcessSlot::clear`] do not touch
+    /// the row; the supervisor gives it back with
+    /// [`release_held`](Self::release_held).
+    pub fn held(&self, process: usize, member: usize) -> &AtomicU32 {
+        let row = self.held_row(process);
+        match row.get(member) {
+            Some(entry) => entry,
+            None => panic!(
+                "scoreboard {}: member slot {member} out of range ({} member slots)",
+                self.path.display(),
+                row.len()
+            ),
+        }
+    }
+
+    /// Supervisor only, after the worker in process slot `process` is gone
+    /// (reaped), and before the slot is cleared or reused: gives back
+    /// everything it held. For every member slot, the held entry is
+    /// swapped to 0 and its old value subtracted from that member's `busy`
+    /// ([`MemberSlot::sub_busy`], which floors at 0). Returns the sum of
+    /// the held counts taken (`busy` may have dropped by less, if it was
+    /// already lower). A second call returns 0 and changes nothing.
+    ///
+    /// Panics if `process` is out of range.
+    pub fn release_held(&self, process: usize) -> u64 {
+        let row = self.held_row(process);
+        let members = self.members();
+        let mut total = 0u64;
+        for (entry, member) in row.iter().zip(members) {
+            // Swap first: whoever takes a count subtracts it, so even two
+            // racing callers never give back the same request twice.
+            let n = entry.swap(0, Ordering::AcqRel);
+            if n != 0 {
+                member.sub_busy(i64::from(n));
+                total += u64::from(n);
+            }
+        }
+        total
+    }
+
     /// Process slot `i`. Panics if `i` is out of range.
     pub fn process(&self, i: usize) -> &ProcessSlot {
         let all = self.processes();
@@ -626,7 +763,8 @@ fn validate(path: &Path, g: &Geometry, len: u64) -> Result<Layout, Error> {
     }
     if g.total_size != expected.total_size {
         return Err(bad(format!(
-            "header says {} bytes but {} process, {} balancer and {} member slots need {}",
+            "header says {} bytes but {} process, {} balancer and {} member slots \
+             (and their held matrix) need {}",
             g.total_size, layout.processes, layout.balancers, layout.members, expected.total_size
         )));
     }

@@ -145,6 +145,7 @@ pub struct Header {
     balancer_offset: AtomicU64,
     // -- line 2 --
     member_offset: AtomicU64,
+    held_offset: AtomicU64,
     supervisor_pid: AtomicI32,
     phase: AtomicU32,
     generation: AtomicU64,
@@ -153,7 +154,7 @@ pub struct Header {
     port_count: AtomicU32,
     _pad0: AtomicU32,
     ports: [AtomicU16; MAX_PORTS],
-    _reserved: [AtomicU64; 46],
+    _reserved: [AtomicU64; 45],
 }
 
 /// The geometry fields of a header, as stored (unvalidated).
@@ -165,7 +166,8 @@ pub(crate) struct Geometry {
     pub total_size: u64,
     pub counts: (u32, u32, u32),
     pub record_sizes: (u32, u32, u32),
-    pub offsets: (u64, u64, u64),
+    /// Process, balancer, member and held-matrix offsets.
+    pub offsets: (u64, u64, u64, u64),
 }
 
 impl Header {
@@ -184,6 +186,7 @@ impl Header {
         self.process_offset.store(g.offsets.0, Relaxed);
         self.balancer_offset.store(g.offsets.1, Relaxed);
         self.member_offset.store(g.offsets.2, Relaxed);
+        self.held_offset.store(g.offsets.3, Relaxed);
         self.magic.store(u64::from_le_bytes(g.magic), Release);
     }
 
@@ -207,6 +210,7 @@ impl Header {
                 self.process_offset.load(Relaxed),
                 self.balancer_offset.load(Relaxed),
                 self.member_offset.load(Relaxed),
+                self.held_offset.load(Relaxed),
             ),
         }
     }
@@ -417,6 +421,10 @@ impl ProcessSlot {
     /// Supervisor only: prepares the slot for a new child: all counters 0,
     /// state `Starting`, `started` = now, `last_used` = 0. The pid is stored
     /// last (with `Release`), so whoever sees it sees a fresh slot.
+    ///
+    /// The slot's row of held counts (a separate region) is not touched:
+    /// call [`Scoreboard::release_held`](crate::Scoreboard::release_held)
+    /// for the previous child first.
     pub fn reset_for(&self, pid: i32, generation: u64) {
         self.zero_counters();
         self.generation.store(generation, Relaxed);
@@ -427,6 +435,10 @@ impl ProcessSlot {
 
     /// Supervisor only: the child is gone. Pid goes to 0 first, then every
     /// field is zeroed and the state is `Empty`.
+    ///
+    /// The slot's row of held counts is not touched; give it back with
+    /// [`Scoreboard::release_held`](crate::Scoreboard::release_held) before
+    /// clearing.
     pub fn clear(&self) {
         self.pid.store(0, Release);
         self.zero_counters();
@@ -724,6 +736,17 @@ impl MemberSlot {
             .busy
             .fetch_update(Relaxed, Relaxed, |b| (b > 0).then(|| b - 1));
     }
+    /// Subtracts `n`, never going below 0 (like `n` calls of
+    /// [`dec_busy`](Self::dec_busy), in one step). `n <= 0` changes
+    /// nothing.
+    pub fn sub_busy(&self, n: i64) {
+        if n <= 0 {
+            return;
+        }
+        let _ = self
+            .busy
+            .fetch_update(Relaxed, Relaxed, |b| (b > 0).then(|| (b - n).max(0)));
+    }
 
     /// Load-balancer working value (`byrequests`' running score).
     pub fn lbstatus(&self) -> i64 {
@@ -824,18 +847,17 @@ impl MemberSlot {
         });
     }
 
-    /// Supervisor only: marks the slot unused and zeroes every field and
-    /// string (`balancer` becomes 0, not `NO_BALANCER`).
-    pub fn clear(&self) {
-        self.in_use.store(0, Release);
-        self.balancer.store(0, Relaxed);
-        self.url.clear();
-        self.route.clear();
-        self.redirect.clear();
+    /// Supervisor only, when the slot is given to a new member: zeroes the
+    /// run-time statistics (elected, busy, lbstatus, transferred, read,
+    /// requests, errors, error_time, retries, the health-check counters and
+    /// the latency average) and keeps the identity and settings (in_use,
+    /// balancer, url, route, redirect, lbfactor, lbset, status).
+    ///
+    /// Held counts of live workers on this member slot are not touched;
+    /// when those requests finish (or their worker dies) they come off the
+    /// new member's `busy`, which floors at 0.
+    pub fn reset_stats(&self) {
         for field in [
-            &self.lbfactor,
-            &self.lbset,
-            &self.status,
             &self.retries,
             &self.hc_pcount,
             &self.hc_fcount,
@@ -857,6 +879,20 @@ impl MemberSlot {
         }
         self.busy.store(0, Relaxed);
         self.lbstatus.store(0, Relaxed);
+    }
+
+    /// Supervisor only: marks the slot unused and zeroes every field and
+    /// string (`balancer` becomes 0, not `NO_BALANCER`).
+    pub fn clear(&self) {
+        self.in_use.store(0, Release);
+        self.balancer.store(0, Relaxed);
+        self.url.clear();
+        self.route.clear();
+        self.redirect.clear();
+        for field in [&self.lbfactor, &self.lbset, &self.status] {
+            field.store(0, Relaxed);
+        }
+        self.reset_stats();
     }
 }
 
@@ -909,13 +945,14 @@ const _: () = assert!(offset_of!(Header, process_slots) == 24);
 const _: () = assert!(offset_of!(Header, member_slot_size) == 44);
 const _: () = assert!(offset_of!(Header, balancer_offset) == 56);
 const _: () = assert!(offset_of!(Header, member_offset) == 64);
-const _: () = assert!(offset_of!(Header, supervisor_pid) == 72);
-const _: () = assert!(offset_of!(Header, phase) == 76);
-const _: () = assert!(offset_of!(Header, generation) == 80);
-const _: () = assert!(offset_of!(Header, restarts) == 96);
-const _: () = assert!(offset_of!(Header, port_count) == 104);
-const _: () = assert!(offset_of!(Header, ports) == 112);
-const _: () = assert!(offset_of!(Header, _reserved) == 144);
+const _: () = assert!(offset_of!(Header, held_offset) == 72);
+const _: () = assert!(offset_of!(Header, supervisor_pid) == 80);
+const _: () = assert!(offset_of!(Header, phase) == 84);
+const _: () = assert!(offset_of!(Header, generation) == 88);
+const _: () = assert!(offset_of!(Header, restarts) == 104);
+const _: () = assert!(offset_of!(Header, port_count) == 112);
+const _: () = assert!(offset_of!(Header, ports) == 120);
+const _: () = assert!(offset_of!(Header, _reserved) == 152);
 
 const _: () = assert!(size_of::<ProcessSlot>() == crate::PROCESS_SLOT_SIZE);
 const _: () = assert!(align_of::<ProcessSlot>() == 64);
@@ -957,3 +994,8 @@ const _: () = assert!(crate::HEADER_SIZE.is_multiple_of(64));
 const _: () = assert!(crate::PROCESS_SLOT_SIZE.is_multiple_of(64));
 const _: () = assert!(crate::BALANCER_SLOT_SIZE.is_multiple_of(64));
 const _: () = assert!(crate::MEMBER_SLOT_SIZE.is_multiple_of(64));
+
+// The held matrix: AtomicU32 entries, rows padded to whole cache lines.
+const _: () = assert!(size_of::<AtomicU32>() == crate::HELD_ENTRY_SIZE);
+const _: () = assert!(align_of::<AtomicU32>() <= crate::HELD_ENTRY_SIZE);
+const _: () = assert!(64usize.is_multiple_of(crate::HELD_ENTRY_SIZE));

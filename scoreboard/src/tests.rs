@@ -101,18 +101,96 @@ fn layout_offsets_add_up() {
         HEADER_SIZE + 3 * PROCESS_SLOT_SIZE + 2 * BALANCER_SLOT_SIZE
     );
     assert_eq!(
-        l.file_size(),
+        l.held_offset(),
         HEADER_SIZE + 3 * PROCESS_SLOT_SIZE + 2 * BALANCER_SLOT_SIZE + 5 * MEMBER_SLOT_SIZE
     );
+    // 5 members * 4 bytes, padded to one cache line per process row.
+    assert_eq!(l.held_row_stride(), 64);
+    assert_eq!(l.file_size(), l.held_offset() + 3 * 64);
     let empty = Layout {
         processes: 0,
         balancers: 0,
         members: 0,
     };
+    assert_eq!(empty.held_row_stride(), 0);
     assert_eq!(empty.file_size(), HEADER_SIZE);
-    for off in [l.balancer_offset(), l.member_offset(), l.file_size()] {
+    for off in [
+        l.balancer_offset(),
+        l.member_offset(),
+        l.held_offset(),
+        l.file_size(),
+    ] {
         assert_eq!(off % 64, 0);
     }
+}
+
+#[test]
+fn held_matrix_rows_are_padded_to_cache_lines() {
+    let with = |processes, members| Layout {
+        processes,
+        balancers: 1,
+        members,
+    };
+    for (members, stride) in [(1, 64), (15, 64), (16, 64), (17, 128), (32, 128), (33, 192)] {
+        let l = with(7, members);
+        assert_eq!(l.held_row_stride(), stride, "{members} members");
+        assert!(l.held_row_stride() >= members as usize * HELD_ENTRY_SIZE);
+        assert_eq!(
+            l.held_offset(),
+            HEADER_SIZE
+                + 7 * PROCESS_SLOT_SIZE
+                + BALANCER_SLOT_SIZE
+                + members as usize * MEMBER_SLOT_SIZE
+        );
+        assert_eq!(l.file_size(), l.held_offset() + 7 * stride);
+    }
+    // Members but no processes, or processes but no members: no matrix.
+    assert_eq!(with(0, 40).file_size(), with(0, 40).held_offset());
+    assert_eq!(with(9, 0).file_size(), with(9, 0).held_offset());
+    // The biggest counts accepted still do not saturate.
+    let max = Layout {
+        processes: MAX_SLOTS,
+        balancers: MAX_SLOTS,
+        members: MAX_SLOTS,
+    };
+    assert!(max.file_size() < usize::MAX);
+    assert_eq!(
+        max.file_size() - max.held_offset(),
+        MAX_SLOTS as usize * MAX_SLOTS as usize * HELD_ENTRY_SIZE
+    );
+}
+
+#[test]
+fn held_entries_sit_where_the_layout_says() {
+    let dir = TempDir::new("held-addr");
+    let layout = Layout {
+        processes: 3,
+        balancers: 0,
+        members: 20,
+    };
+    let path = dir.file("sb");
+    let sb = Scoreboard::create(&path, layout).unwrap();
+    assert_eq!(
+        fs::metadata(&path).unwrap().len(),
+        layout.file_size() as u64
+    );
+    let base = addr(sb.header());
+    let stride = layout.held_row_stride();
+    assert_eq!(stride, 128);
+    for p in 0..3 {
+        for m in 0..20 {
+            assert_eq!(
+                addr(sb.held(p, m)) - base,
+                layout.held_offset() + p * stride + m * HELD_ENTRY_SIZE
+            );
+            assert_eq!(sb.held(p, m).load(Ordering::Relaxed), 0);
+        }
+    }
+    assert!(addr(sb.held(2, 19)) - base + HELD_ENTRY_SIZE <= layout.file_size());
+    // The header records the matrix offset (a u64 at byte 72).
+    let bytes = fs::read(&path).unwrap();
+    let recorded = u64::from_ne_bytes(bytes[72..80].try_into().unwrap());
+    assert_eq!(recorded, layout.held_offset() as u64);
 }
 
 #[test]
@@ -153,8 +231,9 @@ fn create_then_attach_sees_same_layout() {
     assert_eq!(addr(sb.member(0)) - base, LAYOUT.member_offset());
     assert_eq!(
         addr(sb.member(4)) - base + MEMBER_SLOT_SIZE,
-        LAYOUT.file_size()
+        LAYOUT.held_offset()
     );
+    assert_eq!(addr(sb.held(0, 0)) - base, LAYOUT.held_offset());
     // Fresh slots are empty.
     for p in sb.processes() {
         assert_eq!(
@@ -377,13 +456,13 @@ fn attach_wrong_magic() {
 fn attach_wrong_major_version() {
     let dir = TempDir::new("major");
     let path = fresh_file(&dir, "sb");
-    patch(&path, 8, &2u16.to_ne_bytes());
+    patch(&path, 8, &3u16.to_ne_bytes());
     match Scoreboard::attach(&path) {
         Err(e @ Error::IncompatibleVersion { .. }) => {
             assert!(matches!(
                 e,
                 Error::IncompatibleVersion {
-                    found_major: 2,
+                    found_major: 3,
                     found_minor: 0,
                     ..
                 }
@@ -391,7 +470,7 @@ fn attach_wrong_major_version() {
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "scoreboard {}: was written by layout version 2.0, this build reads 1.x",
+                    "scoreboard {}: was written by layout version 3.0, this build reads 2.x",
                     path.display()
                 )
             );
@@ -408,6 +487,94 @@ fn attach_accepts_other_minor_version() {
     let sb = Scoreboard::attach(&path).unwrap();
     assert_eq!(sb.header().version(), (VERSION_MAJOR, 7));
     assert_eq!(sb.layout(), LAYOUT);
+}
+
+/// A header as layout version 1.0 wrote it (no held matrix, no
+/// `held_offset`; supervisor state started at byte 72), followed by
+/// zero-filled slots, `file_size` bytes in all.
+fn v1_file(layout: Layout) -> Vec<u8> {
+    let member_offset = layout.member_offset();
+    let v1_size = member_offset + layout.members as usize * MEMBER_SLOT_SIZE;
+    let mut bytes = vec![0u8; v1_size];
+    let mut put = |at: usize, b: &[u8]| bytes[at..at + b.len()].copy_from_slice(b);
+    put(0, &MAGIC);
+    put(8, &1u16.to_ne_bytes());
+    put(10, &0u16.to_ne_bytes());
+    put(12, &(HEADER_SIZE as u32).to_ne_bytes());
+    put(16, &(v1_size as u64).to_ne_bytes());
+    put(24, &layout.processes.to_ne_bytes());
+    put(28, &layout.balancers.to_ne_bytes());
+    put(32, &layout.members.to_ne_bytes());
+    put(36, &(PROCESS_SLOT_SIZE as u32).to_ne_bytes());
+    put(40, &(BALANCER_SLOT_SIZE as u32).to_ne_bytes());
+    put(44, &(MEMBER_SLOT_SIZE as u32).to_ne_bytes());
+    put(48, &(layout.process_offset() as u64).to_ne_bytes());
+    put(56, &(layout.balancer_offset() as u64).to_ne_bytes());
+    put(64, &(member_offset as u64).to_ne_bytes());
+    put(72, &1234i32.to_ne_bytes()); // supervisor pid
+    put(76, &(Phase::Running as u32).to_ne_bytes());
+    bytes
+}
+
+#[test]
+fn attach_v1_file_is_incompatible() {
+    let dir = TempDir::new("v1");
+    let path = dir.file("sb");
+    let bytes = v1_file(LAYOUT);
+    assert!(bytes.len() < LAYOUT.file_size());
+    fs::write(&path, &bytes).unwrap();
+    for attach in [Scoreboard::attach, Scoreboard::attach_readonly] {
+        match attach(&path) {
+            Err(e @ Error::IncompatibleVersion { .. }) => {
+                assert!(matches!(
+                    e,
+                    Error::IncompatibleVersion {
+                        found_major: 1,
+                        found_minor: 0,
+                        ..
+                    }
+                ));
+                assert!(
+                    e.to_string()
+                        .ends_with("was written by layout version 1.0, this build reads 2.x"),
+                    "{e}"
+                );
+            }
+            other => panic!("expected IncompatibleVersion, got {other:?}"),
+        }
+    }
+    // Even when the v1 file happens to have the v2 length.
+    let mut padded = bytes;
+    padded.resize(LAYOUT.file_size(), 0);
+    fs::write(&path, &padded).unwrap();
+    assert!(matches!(
+        Scoreboard::attach(&path),
+        Err(Error::IncompatibleVersion { found_major: 1, .. })
+    ));
+    // Recreating replaces it with a current file.
+    let sb = Scoreboard::create(&path, LAYOUT).unwrap();
+    assert_eq!(sb.header().version(), (VERSION_MAJOR, VERSION_MINOR));
+    assert!(Scoreboard::attach(&path).is_ok());
+}
+
+#[test]
+fn attach_held_offset_not_matching_counts() {
+    let dir = TempDir::new("held-offset");
+    for wrong in [
+        0u64,
+        LAYOUT.member_offset() as u64,
+        LAYOUT.held_offset() as u64 + 64,
+        u64::MAX,
+    ] {
+        let path = fresh_file(&dir, "sb");
+        patch(&path, 72, &wrong.to_ne_bytes());
+        match Scoreboard::attach(&path) {
+            Err(e @ Error::BadLayout { .. }) => {
+                assert!(e.to_string().contains("region offsets"), "{e}");
+            }
+            other => panic!("expected BadLayout for held_offset {wrong}, got {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -692,6 +859,274 @@ fn seqstr_decodes_garbage_lossily() {
 }
 
 // ---------------------------------------------------------------------------
+// Held counts
+// ---------------------------------------------------------------------------
+
+fn held_row(sb: &Scoreboard, process: usize) -> Vec<u32> {
+    (0..sb.members().len())
+        .map(|m| sb.held(process, m).load(Ordering::Relaxed))
+        .collect()
+}
+
+#[test]
+fn held_counts_per_process_and_member() {
+    let dir = TempDir::new("held");
+    let path = dir.file("sb");
+    let sb = Scoreboard::create(&path, LAYOUT).unwrap();
+    let other = Scoreboard::attach(&path).unwrap();
+    let ro = Scoreboard::attach_readonly(&path).unwrap();
+    for p in 0..3 {
+        for m in 0..5 {
+            // Distinct value per entry: any overlap of rows or columns shows.
+            sb.held(p, m)
+                .store((10 * p + m + 1) as u32, Ordering::Relaxed);
+        }
+    }
+    for p in 0..3 {
+        for m in 0..5 {
+            let want = (10 * p + m + 1) as u32;
+            assert_eq!(other.held(p, m).load(Ordering::Relaxed), want);
+            assert_eq!(ro.held(p, m).load(Ordering::Relaxed), want);
+        }
+    }
+    other.held(1, 4).fetch_add(5, Ordering::Relaxed);
+    other.held(1, 4).fetch_sub(1, Ordering::Relaxed);
+    assert_eq!(sb.held(1, 4).load(Ordering::Relaxed), 15 + 4);
+    assert_eq!(held_row(&sb, 0), vec![1, 2, 3, 4, 5]);
+    assert_eq!(held_row(&sb, 2), vec![21, 22, 23, 24, 25]);
+    // The held matrix is a region of its own: slot records are unaffected.
+    for m in sb.members() {
+        assert_eq!(m.busy(), 0);
+    }
+    for p in sb.processes() {
+        assert_eq!(p.requests(), 0);
+    }
+}
+
+#[test]
+fn process_slot_reset_and_clear_leave_held_counts_alone() {
+    let dir = TempDir::new("held-clear");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    sb.held(1, 0).store(2, Ordering::Relaxed);
+    sb.held(1, 3).store(7, Ordering::Relaxed);
+    sb.process(1).reset_for(4242, 1);
+    sb.process(1).add_request();
+    sb.process(1).clear();
+    assert_eq!(held_row(&sb, 1), vec![2, 0, 0, 7, 0]);
+    sb.process(1).reset_for(4343, 2);
+    assert_eq!(held_row(&sb, 1), vec![2, 0, 0, 7, 0]);
+    // Clearing a member slot does not touch its column either.
+    sb.member(3).clear();
+    assert_eq!(sb.held(1, 3).load(Ordering::Relaxed), 7);
+}
+
+#[test]
+fn release_held_subtracts_exactly_and_floors_busy() {
+    let dir = TempDir::new("release");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let busy = |v: [i64; 5]| {
+        for (m, b) in v.into_iter().enumerate() {
+            sb.member(m).set_busy(b);
+        }
+    };
+    let busies = || sb.members().iter().map(|m| m.busy()).collect::<Vec<_>>();
+    let set_row = |p: usize, v: [u32; 5]| {
+        for (m, n) in v.into_iter().enumerate() {
+            sb.held(p, m).store(n, Ordering::Relaxed);
+        }
+    };
+
+    busy([10, 7, 0, 3, 20]);
+    set_row(0, [3, 0, 0, 1, 20]);
+    set_row(1, [4, 7, 0, 0, 0]);
+    set_row(2, [1, 0, 0, 2, 0]);
+    assert_eq!(sb.release_held(1), 11);
+    assert_eq!(busies(), vec![6, 0, 0, 3, 20]);
+    assert_eq!(held_row(&sb, 1), vec![0; 5]);
+    // Other rows are untouched.
+    assert_eq!(held_row(&sb, 0), vec![3, 0, 0, 1, 20]);
+    assert_eq!(held_row(&sb, 2), vec![1, 0, 0, 2, 0]);
+    // Releasing again gives nothing back.
+    assert_eq!(sb.release_held(1), 0);
+    assert_eq!(busies(), vec![6, 0, 0, 3, 20]);
+
+    // busy lower than what is held (e.g. reset meanwhile): floors at 0,
+    // and the return value is still what the process held.
+    busy([2, 0, 5, 0, 25]);
+    assert_eq!(sb.release_held(0), 24);
+    assert_eq!(busies(), vec![0, 0, 5, 0, 5]);
+    assert_eq!(held_row(&sb, 0), vec![0; 5]);
+
+    // Counts near u32::MAX add up in u64.
+    set_row(2, [u32::MAX, u32::MAX, 0, 0, 1]);
+    busy([i64::MAX, 1, 1, 1, 1]);
+    assert_eq!(sb.release_held(2), 2 * u64::from(u32::MAX) + 1);
+    assert_eq!(busies(), vec![i64::MAX - i64::from(u32::MAX), 0, 1, 1, 0]);
+}
+
+#[test]
+fn release_held_on_a_scoreboard_without_members() {
+    let dir = TempDir::new("release-none");
+    let layout = Layout {
+        processes: 2,
+        balancers: 1,
+        members: 0,
+    };
+    let sb = Scoreboard::create(&dir.file("sb"), layout).unwrap();
+    assert_eq!(sb.release_held(1), 0);
+}
+
+#[test]
+#[should_panic(expected = "process slot 3 out of range (3 process slots)")]
+fn held_process_out_of_range_panics_clearly() {
+    let dir = TempDir::new("held-range-p");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let _ = sb.held(3, 0);
+}
+
+#[test]
+#[should_panic(expected = "member slot 5 out of range (5 member slots)")]
+fn held_member_out_of_range_panics_clearly() {
+    let dir = TempDir::new("held-range-m");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let _ = sb.held(2, 5);
+}
+
+#[test]
+#[should_panic(expected = "process slot 7 out of range (3 process slots)")]
+fn release_held_out_of_range_panics_clearly() {
+    let dir = TempDir::new("release-range");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let _ = sb.release_held(7);
+}
+
+#[test]
+fn sub_busy_floors_at_zero() {
+    let dir = TempDir::new("sub-busy");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let m = sb.member(0);
+    m.set_busy(5);
+    m.sub_busy(2);
+    assert_eq!(m.busy(), 3);
+    m.sub_busy(0);
+    m.sub_busy(-4);
+    assert_eq!(m.busy(), 3, "n <= 0 changes nothing");
+    m.sub_busy(3);
+    assert_eq!(m.busy(), 0);
+    m.sub_busy(1);
+    assert_eq!(m.busy(), 0);
+    m.set_busy(4);
+    m.sub_busy(i64::MAX);
+    assert_eq!(m.busy(), 0);
+    // Like dec_busy, a (corrupt) negative value is left alone.
+    m.set_busy(-4);
+    m.sub_busy(1);
+    m.dec_busy();
+    assert_eq!(m.busy(), -4);
+}
+
+#[test]
+fn layout_fits_in() {
+    let l = |processes, balancers, members| Layout {
+        processes,
+        balancers,
+        members,
+    };
+    let file = l(8, 2, 10);
+    assert!(file.fits_in(&file));
+    assert!(l(0, 0, 0).fits_in(&file));
+    assert!(l(8, 1, 10).fits_in(&file));
+    assert!(l(4, 2, 3).fits_in(&file));
+    assert!(!l(9, 2, 10).fits_in(&file));
+    assert!(!l(8, 3, 10).fits_in(&file));
+    assert!(!l(8, 2, 11).fits_in(&file));
+    assert!(!file.fits_in(&l(0, 0, 0)));
+    assert!(l(0, 0, 0).fits_in(&l(0, 0, 0)));
+    // Not "smaller file": fewer members but more processes does not fit.
+    let other = l(9, 2, 1);
+    assert!(other.file_size() < file.file_size());
+    assert!(!other.fits_in(&file));
+    // A scoreboard's own layout is what a restart compares against.
+    let dir = TempDir::new("fits");
+    let sb = Scoreboard::create(&dir.file("sb"), file).unwrap();
+    assert!(l(8, 2, 9).fits_in(&sb.layout()));
+    assert!(!l(8, 2, 12).fits_in(&sb.layout()));
+}
+
+#[test]
+fn member_reset_stats_keeps_identity_and_settings() {
+    let dir = TempDir::new("reset-stats");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let m = sb.member(2);
+    m.set_in_use(true);
+    m.set_balancer(1);
+    m.url.set("http://10.1.2.3:8080");
+    m.route.set("n1");
+    m.redirect.set("n2");
+    m.set_lbfactor(300);
+    m.set_lbset(2);
+    m.set_status(flags::INIT | flags::DRAIN);
+
+    m.add_elected();
+    m.set_busy(4);
+    m.set_lbstatus(-17);
+    m.add_transferred(100);
+    m.add_read(200);
+    m.add_request();
+    m.add_error();
+    m.set_error_time(999);
+    m.set_retries(3);
+    m.set_hc_pcount(5);
+    m.set_hc_fcount(6);
+    m.set_hc_last_check(777);
+    m.set_hc_last_result(503);
+    m.record_latency_us(1234);
+    sb.held(0, 2).store(4, Ordering::Relaxed);
+
+    m.reset_stats();
+
+    assert!(m.in_use());
+    assert_eq!(m.balancer(), 1);
+    assert_eq!(m.url.get(), "http://10.1.2.3:8080");
+    assert_eq!(
+        (m.route.get(), m.redirect.get()),
+        ("n1".into(), "n2".into())
+    );
+    assert_eq!((m.lbfactor(), m.lbset()), (300, 2));
+    assert_eq!(m.status(), flags::INIT | flags::DRAIN);
+
+    assert_eq!(
+        (
+            m.elected(),
+            m.busy(),
+            m.lbstatus(),
+            m.transferred(),
+            m.read(),
+            m.requests(),
+            m.errors(),
+            m.error_time(),
+        ),
+        (0, 0, 0, 0, 0, 0, 0, 0)
+    );
+    assert_eq!(m.retries(), 0);
+    assert_eq!(
+        (
+            m.hc_pcount(),
+            m.hc_fcount(),
+            m.hc_last_check(),
+            m.hc_last_result()
+        ),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(m.latency_ewma_us(), 0);
+    // Held counts belong to the processes, not to the member slot.
+    assert_eq!(sb.held(0, 2).load(Ordering::Relaxed), 4);
+    // A later release of that process floors the new member's busy at 0.
+    assert_eq!(sb.release_held(0), 4);
+    assert_eq!(m.busy(), 0);
+}
+
+// ---------------------------------------------------------------------------
 // Cross-process updates
 // ---------------------------------------------------------------------------
 
@@ -759,6 +1194,144 @@ fn forked_children_sum_exactly() {
     assert_eq!(member.elected(), n);
     assert_eq!(bal.timeout_ms(), n);
     assert!(!bal.spin_lock().is_locked());
+}
+
+/// What child `child` of `killed_children_give_back_exactly` leaves held on
+/// each member: it takes `ITERS` requests, spread unevenly over the
+/// members, and finishes every third one it took.
+fn simulated_held(child: usize, iters: u64, members: usize) -> Vec<u32> {
+    let mut held = vec![0u32; members];
+    for k in 0..iters {
+        let m = ((k as usize) * (child + 1) + child) % members;
+        held[m] += 1;
+        if k % 3 == 2 {
+            held[m] -= 1;
+        }
+    }
+    held
+}
+
+#[test]
+fn killed_children_give_back_exactly() {
+    use nix::sys::signal::{kill, Signal};
+
+    const CHILDREN: usize = 3;
+    const ITERS: u64 = 30_000;
+    const MEMBERS: usize = 5;
+    // One more process slot than children: the parent plays a live worker
+    // in the last one, whose share must survive the others' release.
+    let layout = Layout {
+        processes: CHILDREN as u32 + 1,
+        balancers: 1,
+        members: MEMBERS as u32,
+    };
+    let dir = TempDir::new("held-fork");
+    let sb = Scoreboard::create(&dir.file("sb"), layout).unwrap();
+    let live = CHILDREN;
+    for m in 0..MEMBERS {
+        sb.held(live, m).fetch_add(2, Ordering::Relaxed);
+        sb.member(m).inc_busy();
+        sb.member(m).inc_busy();
+    }
+
+    // Resolved before forking, as in forked_children_sum_exactly: the
+    // children only do atomic operations, then wait to be killed.
+    let members: Vec<&MemberSlot> = (0..MEMBERS).map(|m| sb.member(m)).collect();
+    let rows: Vec<Vec<&AtomicU32>> = (0..CHILDREN)
+        .map(|p| (0..MEMBERS).map(|m| sb.held(p, m)).collect())
+        .collect();
+    let mut children: Vec<Pid> = Vec::with_capacity(CHILDREN);
+
+    for (c, row) in rows.iter().enumerate() {
+        let slot = sb.process(c);
+        slot.set_state(ProcessState::Starting);
+        // SAFETY: as in forked_children_sum_exactly: the child only does
+        // atomic operations on the shared mapping and async-signal-safe
+        // system calls (pause), touches no lock or allocator, and never
+        // returns into the harness (it is killed, or leaves via _exit).
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                // Never disarmed: the child's only way out is SIGKILL.
+                let _guard = ExitOnUnwind;
+                for k in 0..ITERS {
+                    let m = ((k as usize) * (c + 1) + c) % MEMBERS;
+                    // Take: held first, then busy.
+                    row[m].fetch_add(1, Ordering::Relaxed);
+                    members[m].inc_busy();
+                    if k % 3 == 2 {
+                        // Finish: busy first, then held.
+                        members[m].dec_busy();
+                        row[m].fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+                // Still "in the middle" of its remaining requests.
+                slot.set_state(ProcessState::Writing);
+                loop {
+                    // SAFETY: pause is async-signal-safe and has no
+                    // preconditions; SIGKILL ends the process here.
+                    unsafe { libc::pause() };
+                }
+            }
+            ForkResult::Parent { child } => {
+                slot.set_pid(child.as_raw());
+                children.push(child);
+            }
+        }
+    }
+
+    // Wait (bounded) until every child has done its part, then kill them
+    // all: nothing gets decremented on the way out.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (0..CHILDREN).any(|c| sb.process(c).state() != ProcessState::Writing) {
+        if Instant::now() > deadline {
+            for &child in &children {
+                let _ = kill(child, Signal::SIGKILL);
+                let _ = waitpid(child, None);
+            }
+            panic!("children did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for &child in &children {
+        kill(child, Signal::SIGKILL).unwrap();
+        assert_eq!(
+            waitpid(child, None).unwrap(),
+            WaitStatus::Signaled(child, Signal::SIGKILL, false)
+        );
+    }
+
+    let expected: Vec<Vec<u32>> = (0..CHILDREN)
+        .map(|c| simulated_held(c, ITERS, MEMBERS))
+        .collect();
+    for (c, want) in expected.iter().enumerate() {
+        assert_eq!(&held_row(&sb, c), want, "child {c}");
+    }
+    let busy_now = |released: usize| -> Vec<i64> {
+        (0..MEMBERS)
+            .map(|m| {
+                2 + expected[released..]
+                    .iter()
+                    .map(|row| i64::from(row[m]))
+                    .sum::<i64>()
+            })
+            .collect()
+    };
+    let busies = || sb.members().iter().map(|m| m.busy()).collect::<Vec<_>>();
+    assert_eq!(busies(), busy_now(0));
+
+    // The supervisor reaps each child: give back, then clear the slot.
+    for (c, want) in expected.iter().enumerate() {
+        let total: u64 = want.iter().map(|&n| u64::from(n)).sum();
+        assert_eq!(sb.release_held(c), total, "child {c}");
+        sb.process(c).clear();
+        assert_eq!(busies(), busy_now(c + 1), "after releasing child {c}");
+        assert_eq!(held_row(&sb, c), vec![0; MEMBERS]);
+    }
+    // Only the live worker's share is left; once it is gone too, busy is
+    // back to exactly 0.
+    assert_eq!(busies(), vec![2; MEMBERS]);
+    assert_eq!(sb.release_held(live), 2 * MEMBERS as u64);
+    assert_eq!(busies(), vec![0; MEMBERS]);
 }
 
 // ---------------------------------------------------------------------------
@@ -907,7 +1480,7 @@ fn header_fields_round_trip() {
     assert_eq!(h.supervisor_pid(), 4321);
     assert_eq!(h.start_time(), 1_700_000_000);
     assert_eq!(h.restarts(), 2);
-    assert_eq!(h.version(), (1, 0));
+    assert_eq!(h.version(), (2, 0));
 }
 
 #[test]
