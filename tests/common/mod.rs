@@ -14,6 +14,7 @@ mod data;
 mod load;
 mod members;
 mod origin;
+pub mod wire;
 
 pub use client::{
     http_get, http_request, request_bytes, send_raw, split_raw_response, Client, Response,
