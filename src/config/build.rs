@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use super::address::{self, listen_addrs, server_name};
 use super::balancer::{self, Registry};
+use super::logs::piped_command;
+use super::mpm;
 use super::protocol;
 use super::reader::{Directive, Tree};
 use super::scope::{check, fail, flag, named, one_arg, unknown, Ctx, Scope};
@@ -21,7 +23,8 @@ use super::{
     VirtualHost,
 };
 
-/// Server-level directives httpd refuses inside `<VirtualHost>`.
+/// Server-level directives httpd refuses inside `<VirtualHost>` (the process directives of
+/// `mpm.rs` too).
 const GLOBAL_ONLY: &[&str] = &["Listen", "PidFile", "ScoreboardFile", "StartServers"];
 
 /// Server-level directives httpd allows inside `<VirtualHost>` that slotgate only takes
@@ -50,6 +53,7 @@ const NOT_PER_VHOST: &[&str] = &[
 pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
     let root = tree.server_root.clone();
     let mut b = Builder {
+        seen: mpm::Seen::default(),
         config: Config {
             file: file.to_path_buf(),
             scoreboard_file: root.join("slotgate.scoreboard"),
@@ -58,8 +62,20 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             listen: Vec::new(),
             pid_file: None,
             error_log: None,
+            error_log_pipe: None,
             log_level: LogLevel::Warn,
             start_servers: None,
+            mpm: tree.mpm,
+            server_limit: None,
+            max_request_workers: None,
+            min_spare_servers: mpm::DEFAULT_MIN_SPARE_SERVERS,
+            max_spare_servers: mpm::DEFAULT_MAX_SPARE_SERVERS,
+            max_connections_per_child: 0,
+            graceful_shutdown_timeout: Duration::ZERO,
+            user: None,
+            group: None,
+            threads_per_child: None,
+            listen_backlog: mpm::DEFAULT_LISTEN_BACKLOG,
             timeout: Duration::from_secs(60),
             keep_alive: true,
             keep_alive_timeout: Duration::from_secs(5),
@@ -112,6 +128,8 @@ struct VhostDraft {
 
 struct Builder {
     config: Config,
+    /// Where the process directives `mpm::finish` checks again were written.
+    seen: mpm::Seen,
     ctx: Ctx,
     main: Scope,
     vhosts: Vec<VhostDraft>,
@@ -121,16 +139,30 @@ fn resolve(root: &Path, path: &str) -> PathBuf {
     root.join(path)
 }
 
-/// `ErrorLog` target: a file; piped and syslog logs are refused.
-fn error_log_target(d: &Directive) -> Result<&str, ConfigError> {
+/// Where `ErrorLog` sends the log.
+enum ErrorLogTarget<'a> {
+    /// A file name as written.
+    File(&'a str),
+    /// `|command`: the command (see [`Config::error_log_pipe`]).
+    Pipe(String),
+}
+
+/// `ErrorLog` target: a file or a piped command; syslog is refused.
+fn error_log_target(d: &Directive) -> Result<ErrorLogTarget<'_>, ConfigError> {
     let target = one_arg(d, "ErrorLog")?;
-    if target.starts_with('|') || target.to_ascii_lowercase().starts_with("syslog") {
+    if let Some(command) = piped_command(target) {
+        return Ok(ErrorLogTarget::Pipe(check(
+            d,
+            command.map_err(|m| format!("ErrorLog: {m}")),
+        )?));
+    }
+    if target.to_ascii_lowercase().starts_with("syslog") {
         return Err(fail(
             d,
-            format!("ErrorLog: piped and syslog logs are not supported, got '{target}'"),
+            format!("ErrorLog: syslog is not supported, got '{target}'"),
         ));
     }
-    Ok(target)
+    Ok(ErrorLogTarget::File(target))
 }
 
 impl Builder {
@@ -152,7 +184,16 @@ impl Builder {
             }
             "serveralias" => return Err(fail(d, "ServerAlias only used in <VirtualHost>")),
             "pidfile" => c.pid_file = Some(resolve(&c.server_root, one_arg(d, "PidFile")?)),
-            "errorlog" => c.error_log = Some(resolve(&c.server_root, error_log_target(d)?)),
+            "errorlog" => match error_log_target(d)? {
+                ErrorLogTarget::File(path) => {
+                    c.error_log = Some(resolve(&c.server_root, path));
+                    c.error_log_pipe = None;
+                }
+                ErrorLogTarget::Pipe(command) => {
+                    c.error_log = None;
+                    c.error_log_pipe = Some(command);
+                }
+            },
             "loglevel" => c.log_level = check(d, log_level(&d.args))?.unwrap_or(c.log_level),
             "scoreboardfile" => {
                 c.scoreboard_file = resolve(&c.server_root, one_arg(d, "ScoreboardFile")?)
@@ -210,7 +251,10 @@ impl Builder {
             }
             "loadmodule" => load_module(d)?,
             _ => {
-                if !protocol::directive(c, d)? && !self.main.directive(&mut self.ctx, d)? {
+                if !protocol::directive(c, d)?
+                    && !mpm::directive(c, &mut self.seen, d)?
+                    && !self.main.directive(&mut self.ctx, d)?
+                {
                     return Err(unknown(d));
                 }
             }
@@ -297,7 +341,7 @@ impl Builder {
             }
             return Err(unknown(d));
         }
-        if let Some(name) = named(d, GLOBAL_ONLY) {
+        if let Some(name) = named(d, GLOBAL_ONLY).or_else(|| named(d, mpm::DIRECTIVES)) {
             return Err(fail(
                 d,
                 format!("{name} cannot occur within <VirtualHost> section"),
@@ -394,6 +438,7 @@ impl Builder {
             c.vhosts.push(draft.vhost);
         }
         c.balancers = balancers;
+        mpm::finish(c, &self.seen, &mut self.ctx.warnings);
         c.warnings = self.ctx.warnings;
         Ok(self.config)
     }

@@ -5,6 +5,9 @@
 //! nicknames (its own win). `common` and `combined` are known even when no `LogFormat`
 //! defines them (httpd leaves that to the distribution's httpd.conf). A format argument
 //! that is not a nickname is the format itself.
+//!
+//! A log target that starts with `|` is a piped log: a command that reads the lines on its
+//! standard input ([`piped_command`]), for `ErrorLog` as well.
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +35,9 @@ pub(crate) struct LogScope {
 
 #[derive(Debug)]
 struct Pending {
+    /// Empty for a piped log.
     path: PathBuf,
+    pipe: Option<String>,
     /// None: the default format.
     format: Option<String>,
     env: Option<(bool, String)>,
@@ -99,9 +104,7 @@ impl LogScope {
                     "CustomLog takes a file name, a format or nickname, and an optional env=[!]VAR",
                 )),
             };
-        if path.starts_with('|') {
-            return Err(fail(format!("piped logs are not supported, got '{path}'")));
-        }
+        let pipe = piped_command(path).transpose().map_err(&fail)?;
         if path.is_empty() {
             return Err(fail("empty file name".to_string()));
         }
@@ -116,7 +119,11 @@ impl LogScope {
             Some(c) => Some(env_condition(c).map_err(&fail)?),
         };
         self.pending.push(Pending {
-            path: root.join(path),
+            path: match pipe {
+                Some(_) => PathBuf::new(),
+                None => root.join(path),
+            },
+            pipe,
             format: format.cloned(),
             env,
             origin: d.origin.clone(),
@@ -171,6 +178,7 @@ impl LogScope {
                 };
                 CustomLog {
                     path: p.path.clone(),
+                    pipe: p.pipe.clone(),
                     format,
                     env: p.env.clone(),
                     origin: p.origin.clone(),
@@ -178,6 +186,24 @@ impl LogScope {
             })
             .collect()
     }
+}
+
+/// The command of a piped log target (`ErrorLog`, `CustomLog`, `TransferLog`): None when
+/// `target` does not start with `|`; else the rest after `|`, `||` or `|$` (httpd 2.4's
+/// forms: `|` and `||` run the program without a shell, `|$` with one), blanks around it
+/// trimmed. An empty command is an error.
+pub(crate) fn piped_command(target: &str) -> Option<Result<String, String>> {
+    let rest = target.strip_prefix('|')?;
+    let command = rest
+        .strip_prefix('|')
+        .or_else(|| rest.strip_prefix('$'))
+        .unwrap_or(rest)
+        .trim();
+    Some(if command.is_empty() {
+        Err(format!("no command after '|' in '{target}'"))
+    } else {
+        Ok(command.to_string())
+    })
 }
 
 /// `env=VAR` / `env=!VAR`.

@@ -15,7 +15,9 @@
 //! - `protocol`: the main server's request limits, RequestReadTimeout and the proxy's
 //!   streaming switches (ProxyIOBufferSize, Proxy100Continue, ProxyBadHeader,
 //!   ProxyWebsocketFallbackToProxyHttp).
-//! - `logs`: LogFormat, CustomLog, TransferLog.
+//! - `logs`: LogFormat, CustomLog, TransferLog (files and piped logs).
+//! - `mpm`: the MPM (`MPM`, `LoadModule mpm_…_module`, chosen while reading) and the
+//!   process directives (ServerLimit, MaxRequestWorkers, spare servers, User, Group, …).
 //! - `address`: Listen and `<VirtualHost>` addresses, ServerName / ServerAlias.
 //! - `values`: On/Off, seconds, times, bounded integers.
 
@@ -24,6 +26,7 @@ mod balancer;
 mod build;
 mod lexer;
 mod logs;
+mod mpm;
 mod params;
 mod protocol;
 mod reader;

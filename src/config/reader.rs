@@ -1,8 +1,9 @@
 //! Files → directive tree. This is the part of httpd's configuration reading that happens
 //! while the text is read ("EXEC_ON_READ" in httpd): `Include`/`IncludeOptional`,
-//! `Define`/`UnDefine` and `${NAME}`, `<IfDefine>`/`<IfModule>`, and `ServerRoot` (which
-//! changes the base of later relative `Include` paths). Everything else is kept as a
-//! [`Directive`] for the builder.
+//! `Define`/`UnDefine` and `${NAME}`, `<IfDefine>`/`<IfModule>`, `ServerRoot` (which
+//! changes the base of later relative `Include` paths), and the choice of MPM (`MPM`,
+//! `LoadModule mpm_…_module`, which later `<IfModule>`s see; see `mpm.rs`). Everything
+//! else, `LoadModule` included, is kept as a [`Directive`] for the builder.
 //!
 //! Sections must be closed in the file that opened them, as in httpd: each included file
 //! starts with no open section. A true `<IfDefine>`/`<IfModule>` disappears from the tree
@@ -15,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::lexer::{self, Line, LineKind};
-use super::{ConfigError, Origin};
+use super::mpm::MpmSelection;
+use super::{ConfigError, Mpm, Origin};
 
 /// How many files deep `Include` may nest (the main file is level 0).
 pub(crate) const MAX_INCLUDE_DEPTH: usize = 32;
@@ -65,6 +67,8 @@ pub(crate) struct Tree {
     pub server_root: PathBuf,
     /// Already prefixed with `FILE:LINE: `.
     pub warnings: Vec<String>,
+    /// The MPM chosen by `MPM` or `LoadModule mpm_…_module` (default event).
+    pub mpm: Mpm,
 }
 
 /// True when `<IfModule name>` (without `!`) holds.
@@ -98,6 +102,7 @@ pub(crate) struct Reader {
     files: Vec<PathBuf>,
     /// Names of the enclosing real sections (not IfDefine/IfModule), innermost last.
     sections: Vec<String>,
+    mpm: MpmSelection,
 }
 
 fn at(origin: &Origin, message: impl Into<String>) -> ConfigError {
@@ -116,6 +121,7 @@ impl Reader {
             warnings: Vec::new(),
             files: Vec::new(),
             sections: Vec::new(),
+            mpm: MpmSelection::default(),
         }
     }
 
@@ -128,6 +134,7 @@ impl Reader {
             directives,
             server_root: self.server_root,
             warnings: self.warnings,
+            mpm: self.mpm.mpm(),
         })
     }
 
@@ -173,7 +180,10 @@ impl Reader {
                         tag: tag_text(name, &args),
                         origin: origin.clone(),
                     };
-                    match self.conditional(name, &args).map_err(|m| at(&origin, m))? {
+                    match self
+                        .conditional(name, &args, &origin)
+                        .map_err(|m| at(&origin, m))?
+                    {
                         Some(true) => self.read_block(file, lines, pos, Some(&section), out)?,
                         Some(false) => skip_block(lines, pos, &section)?,
                         None => {
@@ -216,6 +226,10 @@ impl Reader {
         origin: Origin,
         out: &mut Vec<Directive>,
     ) -> Result<(), ConfigError> {
+        let section = self.sections.last().map(String::as_str);
+        if self.mpm.line(&name, &args, &origin, section)? {
+            return Ok(());
+        }
         match name.to_ascii_lowercase().as_str() {
             "define" => {
                 let (var, value) = match args.as_slice() {
@@ -282,8 +296,14 @@ impl Reader {
     }
 
     /// `Some(holds)` for `<IfDefine [!]NAME>` / `<IfModule [!]module>`, `None` for other
-    /// sections. IfDefine holds for `-D` names and `Define`d names alike.
-    fn conditional(&self, name: &str, args: &[String]) -> Result<Option<bool>, String> {
+    /// sections. IfDefine holds for `-D` names and `Define`d names alike; an MPM module is
+    /// present when it is the MPM chosen so far (see [`MpmSelection::if_module`]).
+    fn conditional(
+        &mut self,
+        name: &str,
+        args: &[String],
+        origin: &Origin,
+    ) -> Result<Option<bool>, String> {
         let is_define = name.eq_ignore_ascii_case("IfDefine");
         if !is_define && !name.eq_ignore_ascii_case("IfModule") {
             return Ok(None);
@@ -301,7 +321,9 @@ impl Reader {
         let holds = if is_define {
             self.defines.contains_key(subject)
         } else {
-            module_present(subject)
+            self.mpm
+                .if_module(subject, origin)
+                .unwrap_or_else(|| module_present(subject))
         };
         Ok(Some(holds != negated))
     }

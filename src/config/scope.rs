@@ -62,6 +62,18 @@ const SERVER_LEVEL: &[&str] = &[
     "ProxyIOBufferSize",
     "Proxy100Continue",
     "ProxyBadHeader",
+    "ServerLimit",
+    "MaxRequestWorkers",
+    "MaxClients",
+    "MinSpareServers",
+    "MaxSpareServers",
+    "MaxConnectionsPerChild",
+    "MaxRequestsPerChild",
+    "GracefulShutdownTimeout",
+    "User",
+    "Group",
+    "ThreadsPerChild",
+    "ListenBacklog",
 ];
 
 /// Sections that only occur at server level (or in a vhost).

@@ -405,8 +405,12 @@ pub struct CookieRule {
 /// One `CustomLog` or `TransferLog`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomLog {
-    /// Resolved against ServerRoot.
+    /// Resolved against ServerRoot. Empty for a piped log (see `pipe`).
     pub path: PathBuf,
+    /// `CustomLog "|command" …` / `TransferLog "|command"`: the command that reads the
+    /// log lines on its standard input, with the `|` (or `||`, `|$`) in front removed, as
+    /// for [`Config::error_log_pipe`]. None for a file.
+    pub pipe: Option<String>,
     /// The format string; a `LogFormat` nickname (or the built-in `common`, `combined`) is
     /// already replaced by its format. `TransferLog` gets the default format: the last
     /// `LogFormat` without a nickname, else `common`.
@@ -466,12 +470,63 @@ pub struct Config {
     pub pid_file: Option<PathBuf>,
     /// `ErrorLog` path resolved against ServerRoot; None = stderr.
     pub error_log: Option<PathBuf>,
+    /// `ErrorLog "|command"` (also `"||command"`, `"|$command"`): the command that reads
+    /// the error log on its standard input, with the `|`, `||` or `|$` in front removed and
+    /// the blanks around it trimmed (`|$/usr/bin/logger -t x` gives `/usr/bin/logger -t x`). A
+    /// program path is kept as written, not resolved against ServerRoot (httpd neither).
+    /// httpd runs `|$` through the shell and `|`, `||` without one, splitting the words
+    /// itself; running every form with `/bin/sh -c` gives the same result for ordinary
+    /// command lines. When this is Some, `error_log` is None: the later `ErrorLog` wins.
+    pub error_log_pipe: Option<String>,
     /// `LogLevel`, default warn.
     pub log_level: LogLevel,
     /// `ScoreboardFile` resolved against ServerRoot; default `<ServerRoot>/slotgate.scoreboard`.
     pub scoreboard_file: PathBuf,
     /// `StartServers`; None = one per CPU.
     pub start_servers: Option<usize>,
+    /// The MPM: `MPM event|prefork` (slotgate's directive), or httpd's way,
+    /// `LoadModule mpm_event_module …` / `LoadModule mpm_prefork_module …`. Default event.
+    /// The selection happens while the files are read (as httpd loads modules), so an
+    /// `<IfModule mpm_prefork_module>` after it sees it; selecting two different MPMs is an
+    /// error.
+    pub mpm: Mpm,
+    /// `ServerLimit` (1..=20000): the most worker processes at once, which sizes the
+    /// scoreboard's process slots. None: derived, see [`Config::process_limit`]. (httpd
+    /// clamps out-of-range values with a warning; slotgate refuses them. httpd's
+    /// compile-time maximum is 20000 for event, 200000 for prefork.)
+    pub server_limit: Option<usize>,
+    /// `MaxRequestWorkers` (or its old name `MaxClients`), ≥ 1: prefork, the most worker
+    /// processes (each serves one connection at a time); event, the most client
+    /// connections of all workers together. None: not given, see
+    /// [`Config::max_request_workers_or_default`].
+    pub max_request_workers: Option<usize>,
+    /// `MinSpareServers` (≥ 1), default 5: prefork keeps at least this many idle workers.
+    /// Only acts with prefork (httpd's event refuses the directive; slotgate warns).
+    pub min_spare_servers: usize,
+    /// `MaxSpareServers` (≥ 1), default 10: prefork stops idle workers above this many.
+    /// Always larger than `min_spare_servers`: when written at or below it, it is raised to
+    /// `min_spare_servers + 1` with a warning (httpd raises it silently).
+    pub max_spare_servers: usize,
+    /// `MaxConnectionsPerChild` (or its old name `MaxRequestsPerChild`): a worker exits
+    /// after this many client connections. Default 0: never.
+    pub max_connections_per_child: u64,
+    /// `GracefulShutdownTimeout` (whole seconds), default 0: a graceful stop waits for
+    /// the old workers as long as they need (httpd's "no limit").
+    pub graceful_shutdown_timeout: Duration,
+    /// `User name` or `User #uid`, as written: the user workers run as when slotgate is
+    /// started as root. Only the form is checked here (the name is looked up at start,
+    /// where it is used); `root` and `#0` are refused, as httpd refuses uid 0.
+    pub user: Option<String>,
+    /// `Group name` or `Group #gid`, as written (form checked only, as `user`).
+    pub group: Option<String>,
+    /// `ThreadsPerChild` (1..=100000): accepted and stored. slotgate workers are
+    /// single-threaded (an event worker serves many connections on one thread), so it only
+    /// counts toward the default of MaxRequestWorkers in event mode, see
+    /// [`Config::max_request_workers_or_default`]; a warning says so.
+    pub threads_per_child: Option<usize>,
+    /// `ListenBacklog` (1..=2147483647), default 511: the backlog given to `listen()` (the
+    /// kernel caps it at `net.core.somaxconn`).
+    pub listen_backlog: u32,
     /// `Timeout`, default 60 s.
     pub timeout: Duration,
     /// `KeepAlive`, default On.
@@ -541,6 +596,109 @@ pub struct Config {
     /// Non-fatal findings (e.g. the trailing-slash mismatch of reference §9 #2), each
     /// already prefixed with `FILE:LINE: `. `-t` prints them; the daemon logs them.
     pub warnings: Vec<String>,
+}
+
+/// The multi-processing module: how workers take connections (DESIGN.md, "MPM modes").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mpm {
+    /// Each worker holds many client connections at once (default).
+    #[default]
+    Event,
+    /// Each worker holds one client connection at a time; the supervisor keeps
+    /// `MinSpareServers`..`MaxSpareServers` idle workers.
+    Prefork,
+}
+
+impl Mpm {
+    /// `event` or `prefork`, as the `MPM` directive takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mpm::Event => "event",
+            Mpm::Prefork => "prefork",
+        }
+    }
+}
+
+impl std::fmt::Display for Mpm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// httpd's default `StartServers` for prefork.
+pub const PREFORK_START_SERVERS: usize = 5;
+/// httpd's default `MaxRequestWorkers` for prefork (also its default `ServerLimit`).
+pub const PREFORK_MAX_REQUEST_WORKERS: usize = 256;
+/// httpd's default `ServerLimit` for event.
+pub const EVENT_SERVER_LIMIT: usize = 16;
+/// httpd's default `ThreadsPerChild` for event.
+pub const EVENT_THREADS_PER_CHILD: usize = 25;
+/// httpd's default `MaxRequestWorkers` for event (16 × 25).
+pub const EVENT_MAX_REQUEST_WORKERS: usize = 400;
+/// The largest `ServerLimit` slotgate takes (httpd event's compile-time limit).
+pub const MAX_SERVER_LIMIT: usize = 20_000;
+
+impl Config {
+    /// The number of workers to start: `StartServers` if given; else, as httpd, 5 for
+    /// prefork; else (event) one per CPU (`std::thread::available_parallelism`, 1 when
+    /// that is unknown). httpd's event starts 3 by default, but each of its processes runs
+    /// 25 threads; a slotgate event worker is one thread, so one per CPU.
+    pub fn start_servers_or_default(&self) -> usize {
+        match (self.start_servers, self.mpm) {
+            (Some(n), _) => n,
+            (None, Mpm::Prefork) => PREFORK_START_SERVERS,
+            (None, Mpm::Event) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// The most worker processes that can exist at once: the process slots to allocate.
+    ///
+    /// - `ServerLimit` if given.
+    /// - prefork: `max(MaxRequestWorkers, StartServers)`, MaxRequestWorkers defaulting to
+    ///   256 (httpd's default ServerLimit and MaxRequestWorkers), at most 20000. (httpd
+    ///   instead lowers a MaxRequestWorkers above its default ServerLimit of 256; slotgate
+    ///   sizes the slots to what was asked.)
+    /// - event: `max(16, 2 × start_servers_or_default())`: httpd's default ServerLimit of
+    ///   16, or room for a whole second generation of workers during a graceful restart
+    ///   when more start than 8.
+    pub fn process_limit(&self) -> usize {
+        if let Some(n) = self.server_limit {
+            return n;
+        }
+        match self.mpm {
+            Mpm::Prefork => self
+                .max_request_workers
+                .unwrap_or(PREFORK_MAX_REQUEST_WORKERS)
+                .max(self.start_servers_or_default())
+                .min(MAX_SERVER_LIMIT),
+            Mpm::Event => EVENT_SERVER_LIMIT.max(2 * self.start_servers_or_default()),
+        }
+    }
+
+    /// `MaxRequestWorkers` as httpd would apply it.
+    ///
+    /// - prefork (the most workers, one connection each): the value given, else 256, at
+    ///   most [`Config::process_limit`] (httpd lowers it to ServerLimit the same way; a
+    ///   warning says so when it was written larger).
+    /// - event (the most client connections of all workers together): the value given;
+    ///   else httpd's default, 400, lowered to `ServerLimit × ThreadsPerChild` when that
+    ///   is smaller (16 and 25 when not given), as httpd lowers it (ServerLimit 4 gives
+    ///   100). This is the only use of ThreadsPerChild. (httpd also lowers a value given
+    ///   above ServerLimit × ThreadsPerChild; slotgate keeps it, since its ServerLimit
+    ///   counts single-threaded workers that each hold many connections.)
+    pub fn max_request_workers_or_default(&self) -> usize {
+        match self.mpm {
+            Mpm::Prefork => self
+                .max_request_workers
+                .unwrap_or(PREFORK_MAX_REQUEST_WORKERS)
+                .min(self.process_limit()),
+            Mpm::Event => self.max_request_workers.unwrap_or_else(|| {
+                let threads = self.server_limit.unwrap_or(EVENT_SERVER_LIMIT)
+                    * self.threads_per_child.unwrap_or(EVENT_THREADS_PER_CHILD);
+                EVENT_MAX_REQUEST_WORKERS.min(threads)
+            }),
+        }
+    }
 }
 
 /// `ProxyBadHeader IsError|Ignore|StartBody`: what to do with a response header line

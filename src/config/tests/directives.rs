@@ -255,8 +255,10 @@ fn value_errors_name_the_directive() {
     let cases = [
         ("ServerName", "ServerName takes one argument, got 0"),
         ("PidFile a b", "PidFile takes one argument, got 2"),
-        ("ErrorLog \"|/usr/bin/logger\"", "ErrorLog: piped and syslog logs are not supported, got '|/usr/bin/logger'"),
-        ("ErrorLog syslog:local7", "ErrorLog: piped and syslog logs are not supported, got 'syslog:local7'"),
+        ("ErrorLog \"| \"", "ErrorLog: no command after '|' in '| '"),
+        ("ErrorLog \"|$\"", "ErrorLog: no command after '|' in '|$'"),
+        ("ErrorLog syslog:local7", "ErrorLog: syslog is not supported, got 'syslog:local7'"),
+        ("ErrorLog syslog", "ErrorLog: syslog is not supported, got 'syslog'"),
         ("StartServers 0", "StartServers must be an integer from 1 to 65535, got '0'"),
         ("StartServers many", "StartServers must be an integer from 1 to 65535, got 'many'"),
         ("Timeout 0", "Timeout must be at least 1 second, got '0'"),

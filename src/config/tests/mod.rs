@@ -4,6 +4,7 @@
 mod balancers;
 mod directives;
 mod logs;
+mod mpm;
 mod protocol;
 mod proxy_pass;
 mod reading;

@@ -161,7 +161,8 @@ fn misplaced_directives_inside_a_vhost() {
         ("ServerAlias", "ServerAlias takes at least one host name"),
         ("ServerAlias a:b", "ServerAlias: bad port 'b' in 'a:b'"),
         ("ProxyRequests On", "forward proxying (ProxyRequests On) is not supported"),
-        ("ErrorLog \"|/bin/logger\"", "ErrorLog: piped and syslog logs are not supported, got '|/bin/logger'"),
+        ("ErrorLog syslog:daemon", "ErrorLog: syslog is not supported, got 'syslog:daemon'"),
+        ("ErrorLog |", "ErrorLog: no command after '|' in '|'"),
         ("Frobnicate", "unknown directive 'Frobnicate'"),
     ];
     for (text, want) in cases {

@@ -1,0 +1,319 @@
+//! The MPM and the process directives: `MPM`, `ServerLimit`, `MaxRequestWorkers`,
+//! `Min/MaxSpareServers`, `MaxConnectionsPerChild`, `GracefulShutdownTimeout`, `User`,
+//! `Group`, `ThreadsPerChild`, `ListenBacklog` (httpd's mpm_common, prefork, event and
+//! unixd). All of them are main-server only.
+//!
+//! The MPM is chosen while the files are read ([`MpmSelection`], used by `reader.rs`),
+//! because httpd loads modules then (`LoadModule` is EXEC_ON_READ) and an
+//! `<IfModule mpm_prefork_module>` later in the file must see the choice. The other
+//! directives are built by [`directive`] and checked together by [`finish`], once the MPM
+//! is known.
+
+use super::reader::Directive;
+use super::scope::{check, fail, one_arg};
+use super::values;
+use super::{Config, ConfigError, Mpm, Origin, MAX_SERVER_LIMIT};
+
+/// The process directives, canonical spelling (all refused inside `<VirtualHost>` and
+/// `<Location>`, as httpd). `MPM` is not here: the reader takes it.
+pub(super) const DIRECTIVES: &[&str] = &[
+    "ServerLimit",
+    "MaxRequestWorkers",
+    "MaxClients",
+    "MinSpareServers",
+    "MaxSpareServers",
+    "MaxConnectionsPerChild",
+    "MaxRequestsPerChild",
+    "GracefulShutdownTimeout",
+    "User",
+    "Group",
+    "ThreadsPerChild",
+    "ListenBacklog",
+];
+
+/// httpd's default `ListenBacklog` (DEFAULT_LISTENBACKLOG).
+pub(super) const DEFAULT_LISTEN_BACKLOG: u32 = 511;
+/// httpd's prefork defaults.
+pub(super) const DEFAULT_MIN_SPARE_SERVERS: usize = 5;
+pub(super) const DEFAULT_MAX_SPARE_SERVERS: usize = 10;
+/// httpd event's MAX_THREAD_LIMIT, the largest ThreadsPerChild it could take.
+const MAX_THREADS_PER_CHILD: i64 = 100_000;
+
+/// The MPM chosen so far while reading, and what was decided before a choice was made.
+#[derive(Debug, Default)]
+pub(crate) struct MpmSelection {
+    /// The MPM, the line that chose it and how it was written (`MPM prefork`,
+    /// `LoadModule mpm_prefork_module`).
+    chosen: Option<(Mpm, Origin, String)>,
+    /// The first `<IfModule>` naming an MPM module that was decided while no MPM was
+    /// chosen, i.e. for the default (event): a later choice of prefork would make that
+    /// decision wrong.
+    assumed: Option<(Origin, String)>,
+}
+
+impl MpmSelection {
+    /// The MPM at the end of reading.
+    pub fn mpm(&self) -> Mpm {
+        self.chosen.as_ref().map_or(Mpm::default(), |c| c.0)
+    }
+
+    /// `<IfModule name>` for the MPM modules, in httpd's two spellings
+    /// (`mpm_prefork_module`, `prefork.c`; `mpm_event_module`, `event.c`): whether that MPM
+    /// is the one chosen at this point of the files (event, the default, when none is yet).
+    /// None when `name` is no MPM slotgate has.
+    pub fn if_module(&mut self, name: &str, origin: &Origin) -> Option<bool> {
+        let mpm = match name.to_ascii_lowercase().as_str() {
+            "mpm_event_module" | "event.c" => Mpm::Event,
+            "mpm_prefork_module" | "prefork.c" => Mpm::Prefork,
+            _ => return None,
+        };
+        if self.chosen.is_none() && self.assumed.is_none() {
+            self.assumed = Some((origin.clone(), format!("<IfModule {name}>")));
+        }
+        Some(self.mpm() == mpm)
+    }
+
+    /// A plain line at read time: `MPM …` is taken here (Ok(true)); `LoadModule mpm_…`
+    /// chooses the MPM and is passed on (Ok(false)) for the builder's own checks, as is
+    /// everything else. `section` is the innermost enclosing section, if any.
+    pub fn line(
+        &mut self,
+        name: &str,
+        args: &[String],
+        origin: &Origin,
+        section: Option<&str>,
+    ) -> Result<bool, ConfigError> {
+        let at = |m: String| ConfigError::at(origin, m);
+        let (mpm, how, taken) = if name.eq_ignore_ascii_case("MPM") {
+            if let Some(section) = section {
+                return Err(at(format!("MPM cannot occur within <{section}> section")));
+            }
+            let [value] = args else {
+                return Err(at(format!("MPM takes one argument, got {}", args.len())));
+            };
+            let mpm = match value.to_ascii_lowercase().as_str() {
+                "event" => Mpm::Event,
+                "prefork" => Mpm::Prefork,
+                _ => return Err(at(format!("MPM: expected event or prefork, got '{value}'"))),
+            };
+            (mpm, format!("MPM {value}"), true)
+        } else if name.eq_ignore_ascii_case("LoadModule") {
+            // A LoadModule with the wrong number of words is the builder's to refuse.
+            let [module, _] = args else {
+                return Ok(false);
+            };
+            let lower = module.to_ascii_lowercase();
+            let Some(base) = lower
+                .strip_prefix("mpm_")
+                .and_then(|m| m.strip_suffix("_module"))
+            else {
+                return Ok(false);
+            };
+            let mpm = match base {
+                "event" => Mpm::Event,
+                "prefork" => Mpm::Prefork,
+                _ => {
+                    return Err(at(format!(
+                        "LoadModule {module}: the {base} MPM is not supported \
+                         (slotgate runs event or prefork)"
+                    )))
+                }
+            };
+            if let Some(section) = section {
+                return Err(at(format!(
+                    "LoadModule {module} cannot occur within <{section}> section \
+                     (it selects the MPM for the whole server)"
+                )));
+            }
+            (mpm, format!("LoadModule {module}"), false)
+        } else {
+            return Ok(false);
+        };
+        match &self.chosen {
+            Some((earlier, earlier_origin, earlier_how)) if *earlier != mpm => {
+                return Err(at(format!(
+                    "{how} selects the {mpm} MPM, but {earlier_how} at {earlier_origin} \
+                     already selected {earlier}: only one MPM can be loaded"
+                )));
+            }
+            Some(_) => {}
+            None => {
+                if let Some((assumed_at, test)) = &self.assumed {
+                    if mpm != Mpm::default() {
+                        return Err(at(format!(
+                            "{how} comes after {test} at {assumed_at}, which was decided \
+                             for the default MPM ({}); select the MPM before any \
+                             <IfModule> that tests one",
+                            Mpm::default()
+                        )));
+                    }
+                }
+                self.chosen = Some((mpm, origin.clone(), how));
+            }
+        }
+        Ok(taken)
+    }
+}
+
+/// Where the directives [`finish`] looks at again were written.
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    min_spare: Option<Origin>,
+    max_spare: Option<Origin>,
+    max_workers: Option<Origin>,
+    threads: Option<Origin>,
+}
+
+/// One of the process directives at main-server level. Ok(false) when `d` is none of them.
+pub(super) fn directive(
+    c: &mut Config,
+    seen: &mut Seen,
+    d: &Directive,
+) -> Result<bool, ConfigError> {
+    let lower = d.name.to_ascii_lowercase();
+    let Some(name) = DIRECTIVES.iter().find(|n| n.eq_ignore_ascii_case(&lower)) else {
+        return Ok(false);
+    };
+    let arg = one_arg(d, name)?;
+    let count = |min: i64, max: i64| check(d, values::integer(name, arg, min, max));
+    let here = Some(d.origin.clone());
+    match lower.as_str() {
+        "serverlimit" => c.server_limit = Some(count(1, MAX_SERVER_LIMIT as i64)? as usize),
+        "maxrequestworkers" | "maxclients" => {
+            c.max_request_workers = Some(count(1, i64::from(i32::MAX))? as usize);
+            seen.max_workers = here;
+        }
+        "minspareservers" => {
+            c.min_spare_servers = count(1, i64::from(i32::MAX))? as usize;
+            seen.min_spare = here;
+        }
+        "maxspareservers" => {
+            c.max_spare_servers = count(1, i64::from(i32::MAX))? as usize;
+            seen.max_spare = here;
+        }
+        "maxconnectionsperchild" | "maxrequestsperchild" => {
+            c.max_connections_per_child = count(0, i64::MAX)? as u64;
+        }
+        "gracefulshutdowntimeout" => {
+            c.graceful_shutdown_timeout = check(d, values::whole_seconds(name, arg, 0))?;
+        }
+        "user" => {
+            check(d, account(name, arg))?;
+            if arg == "root"
+                || arg
+                    .strip_prefix('#')
+                    .is_some_and(|id| id.parse() == Ok(0u32))
+            {
+                return Err(fail(
+                    d,
+                    format!("User {arg}: workers must not run as root (httpd refuses uid 0 too)"),
+                ));
+            }
+            c.user = Some(arg.to_string());
+        }
+        "group" => {
+            check(d, account(name, arg))?;
+            c.group = Some(arg.to_string());
+        }
+        "threadsperchild" => {
+            c.threads_per_child = Some(count(1, MAX_THREADS_PER_CHILD)? as usize);
+            seen.threads = here;
+        }
+        "listenbacklog" => c.listen_backlog = count(1, i64::from(i32::MAX))? as u32,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// A `User` / `Group` value: `#` and a decimal id, or a name without blanks, `:` or `/`
+/// that does not start with `-` or `#`.
+fn account(what: &str, value: &str) -> Result<(), String> {
+    if let Some(id) = value.strip_prefix('#') {
+        // httpd reads "#abc" as 0 (atoi), that is root; an id is digits only.
+        return match id.parse::<u32>() {
+            Ok(n) if n != u32::MAX && id.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+            _ => Err(format!(
+                "{what}: expected a name or #id with a decimal id, got '{value}'"
+            )),
+        };
+    }
+    let bad = value.is_empty()
+        || value.starts_with('-')
+        || value
+            .chars()
+            .any(|ch| ch.is_whitespace() || ch.is_control() || matches!(ch, ':' | '/'));
+    if bad {
+        return Err(format!("{what}: '{value}' is not a valid name"));
+    }
+    Ok(())
+}
+
+/// The checks that need every process directive and the MPM: MaxSpareServers above
+/// MinSpareServers, directives of the other MPM, MaxRequestWorkers above ServerLimit.
+pub(super) fn finish(c: &mut Config, seen: &Seen, warnings: &mut Vec<String>) {
+    let mut warn = |origin: &Origin, text: String| warnings.push(format!("{origin}: {text}"));
+    if c.max_spare_servers <= c.min_spare_servers {
+        let raised = c.min_spare_servers + 1;
+        if let Some(origin) = seen.max_spare.as_ref().or(seen.min_spare.as_ref()) {
+            warn(
+                origin,
+                format!(
+                    "MaxSpareServers {} is not above MinSpareServers {}; using {raised} \
+                     (httpd raises it the same way)",
+                    c.max_spare_servers, c.min_spare_servers
+                ),
+            );
+        }
+        c.max_spare_servers = raised;
+    }
+    match c.mpm {
+        Mpm::Event => {
+            for (origin, name) in [
+                (&seen.min_spare, "MinSpareServers"),
+                (&seen.max_spare, "MaxSpareServers"),
+            ] {
+                if let Some(origin) = origin {
+                    warn(
+                        origin,
+                        format!("{name} has no effect with the event MPM (only with prefork)"),
+                    );
+                }
+            }
+            if let Some(origin) = &seen.threads {
+                warn(
+                    origin,
+                    format!(
+                        "ThreadsPerChild: slotgate workers are single-threaded (an event \
+                         worker serves many connections on one thread); the value only counts \
+                         toward the default of MaxRequestWorkers ({})",
+                        c.max_request_workers_or_default()
+                    ),
+                );
+            }
+        }
+        Mpm::Prefork => {
+            if let Some(origin) = &seen.threads {
+                warn(
+                    origin,
+                    "ThreadsPerChild has no effect with the prefork MPM".to_string(),
+                );
+            }
+            let limit = c.process_limit();
+            match (c.max_request_workers, &seen.max_workers) {
+                (Some(n), Some(origin)) if n > limit => warn(
+                    origin,
+                    format!(
+                        "MaxRequestWorkers {n} is more than {} {limit}: at most {limit} \
+                         workers will run",
+                        if c.server_limit.is_some() {
+                            "ServerLimit"
+                        } else {
+                            "the largest ServerLimit,"
+                        }
+                    ),
+                ),
+                _ => {}
+            }
+        }
+    }
+}
