@@ -1,39 +1,49 @@
-//! The `slotgate` command: run the server in the foreground, or check a configuration.
+//! The `slotgate` command: run the server, check a configuration, or control a
+//! running daemon (`-k`), with httpd's options.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use slotgate::supervisor::{self, Options};
+use slotgate::supervisor::{self, Command, Options};
 
-const USAGE: &str = "usage: slotgate [-f FILE] [-D NAME]... [-t] [-v] [-h]
+const USAGE: &str = "usage: slotgate [-f FILE] [-D NAME]... [-t] [-k start|stop|restart|graceful|graceful-stop] [-v] [-h]
   -f FILE   configuration file (default /etc/slotgate/slotgate.conf)
   -D NAME   define NAME for <IfDefine NAME>
   -t        check the configuration, print 'Syntax OK' or the error, and exit
-  -v        print the version and exit";
+  -k CMD    start: run as a daemon (detached, PidFile written);
+            stop | restart | graceful | graceful-stop: signal the daemon named by PidFile
+            (TERM, HUP, USR1, WINCH)
+  -v        print the version and exit
+Without -t or -k, slotgate runs in the foreground (systemd Type=simple).";
 
 enum Mode {
     Run,
     Test,
+    Control(Command),
 }
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
-    let mut opts = Options {
-        config_file: PathBuf::from("/etc/slotgate/slotgate.conf"),
-        defines: Vec::new(),
-    };
+    let mut config_file = PathBuf::from("/etc/slotgate/slotgate.conf");
+    let mut defines = Vec::new();
     let mut mode = Mode::Run;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "-f" | "-D" => {
+            "-f" | "-D" | "-k" => {
                 let Some(v) = args.next() else {
                     eprintln!("slotgate: {a} needs an argument\n{USAGE}");
                     return ExitCode::from(2);
                 };
-                if a == "-f" {
-                    opts.config_file = PathBuf::from(v);
-                } else {
-                    opts.defines.push(v);
+                match a.as_str() {
+                    "-f" => config_file = PathBuf::from(v),
+                    "-D" => defines.push(v),
+                    _ => match Command::parse(&v) {
+                        Some(c) => mode = Mode::Control(c),
+                        None => {
+                            eprintln!("slotgate: unknown -k command '{v}'\n{USAGE}");
+                            return ExitCode::from(2);
+                        }
+                    },
                 }
             }
             "-t" => mode = Mode::Test,
@@ -45,16 +55,18 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            "-k" => {
-                eprintln!("slotgate: -k (daemon control) is not available yet; run with -f in the foreground");
-                return ExitCode::from(2);
-            }
             _ => {
                 eprintln!("slotgate: unknown argument '{a}'\n{USAGE}");
                 return ExitCode::from(2);
             }
         }
     }
+    let config_file = std::path::absolute(&config_file).unwrap_or(config_file);
+    let mut opts = Options {
+        config_file,
+        defines,
+        daemon: false,
+    };
     match mode {
         Mode::Test => match supervisor::check(&opts) {
             Ok((cfg, _)) => {
@@ -69,6 +81,29 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Mode::Run => ExitCode::from(supervisor::run(&opts) as u8),
+        Mode::Run => ExitCode::from(supervisor::run(&opts, None) as u8),
+        Mode::Control(cmd) => {
+            let cfg = match supervisor::check(&opts) {
+                Ok((cfg, _)) => cfg,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if cmd == Command::Start {
+                opts.daemon = true;
+                return ExitCode::from(supervisor::start_daemon(&opts, &cfg) as u8);
+            }
+            match supervisor::signal_daemon(&cfg, cmd) {
+                Ok(msg) => {
+                    println!("{msg}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("slotgate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

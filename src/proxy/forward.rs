@@ -46,6 +46,8 @@ pub struct RequestContext<'a> {
     pub member_host: &'a str,
     /// Whether the member connection may be kept for another request.
     pub reuse: bool,
+    /// `Proxy100Continue On`: `Expect` goes to the member (Off: removed).
+    pub forward_expect: bool,
     /// The protocol to ask the member to switch to (the client's `Upgrade`, when
     /// the member accepts it, reference §8.7).
     pub upgrade: Option<&'a str>,
@@ -159,7 +161,7 @@ pub fn request_head(
         {
             continue;
         }
-        if ctx.via == ProxyVia::Block && h.is("via") {
+        if (ctx.via == ProxyVia::Block && h.is("via")) || (!ctx.forward_expect && h.is("expect")) {
             continue;
         }
         if let Some(i) = merged.iter().position(|m| h.is(m.name)) {
@@ -355,6 +357,7 @@ mod tests {
             via,
             member_host: "127.0.0.1:9001",
             reuse: false,
+            forward_expect: true,
             upgrade: None,
         }
     }

@@ -1,14 +1,18 @@
 //! The supervisor: reads the configuration, binds every listener, creates the
 //! scoreboard, forks the workers, replaces a worker that dies (with a back-off),
-//! and on SIGTERM/SIGINT stops every child and exits 0. It never serves a
-//! request and never starts a thread, so it is always safe to fork from.
+//! and handles httpd's signals: TERM/INT stop now, HUP restart, USR1 graceful
+//! restart, WINCH graceful stop. It never serves a request and never starts a
+//! thread, so it is always safe to fork from.
 
+mod control;
+mod generation;
 mod listeners;
 pub mod process;
 
+pub use control::{signal_daemon, start_daemon, Command};
+
 use std::collections::HashMap;
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,11 +22,12 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use scoreboard::{flags, Layout, Phase, Scoreboard, NO_BALANCER};
+use scoreboard::{Phase, Scoreboard};
 
 use crate::config::{self, Config};
 use crate::proxy::Routes;
 use crate::worker::{self, WorkerSetup};
+use generation::{Generation, Listeners};
 use process::Forked;
 
 /// How long stopping children may take before they are killed outright.
@@ -34,17 +39,11 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 /// What the command line asked for.
 pub struct Options {
+    /// Absolute: a daemon changes its working directory to `/`.
     pub config_file: PathBuf,
     pub defines: Vec<String>,
-}
-
-/// Everything prepared before the first fork.
-struct Prepared {
-    config: Arc<Config>,
-    routes: Arc<Routes>,
-    listeners: Vec<TcpListener>,
-    scoreboard: Arc<Scoreboard>,
-    workers: usize,
+    /// Started by `-k start`: the PidFile is written even when not configured.
+    pub daemon: bool,
 }
 
 /// Loads the configuration and checks everything `-t` can check without binding.
@@ -54,88 +53,23 @@ pub fn check(opts: &Options) -> Result<(Config, Routes), String> {
     Ok((cfg, routes))
 }
 
-fn prepare(opts: &Options) -> Result<Prepared, String> {
-    let (cfg, mut routes) = check(opts)?;
-    crate::logging::init(cfg.error_log.as_deref(), cfg.log_level).map_err(|e| e.to_string())?;
-    for w in &cfg.warnings {
-        log::warn!("{w}");
-    }
-    let mut listeners = Vec::new();
-    for l in &cfg.listen {
-        let sock = listeners::bind(l.addr)
-            .map_err(|e| format!("{}: could not bind to address {}: {e}", l.origin, l.addr))?;
-        listeners.push(sock);
-    }
-    let workers = cfg
-        .start_servers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    routes.open_logs()?;
-    let layout = Layout {
-        processes: workers as u32,
-        balancers: routes.balancers.len() as u32,
-        members: routes.member_slots(&cfg) as u32,
-    };
-    let sb = Scoreboard::create(&cfg.scoreboard_file, layout)
-        .map_err(|e| format!("creating the scoreboard: {e}"))?;
-    init_slots(&sb, &cfg, &routes);
-    let ports: Vec<u16> = listeners
-        .iter()
-        .filter_map(|l| l.local_addr().ok())
-        .map(|a| a.port())
-        .collect();
-    let h = sb.header();
-    h.set_supervisor_pid(std::process::id() as i32);
-    h.set_generation(1);
-    h.set_ports(&ports);
-    Ok(Prepared {
-        config: Arc::new(cfg),
-        routes: Arc::new(routes),
-        listeners,
-        scoreboard: Arc::new(sb),
-        workers,
-    })
-}
-
-/// Fills the balancer and member slots of a fresh scoreboard from the configuration.
-fn init_slots(sb: &Scoreboard, cfg: &Config, routes: &Routes) {
-    for m in &routes.members {
-        let slot = sb.member(m.slot);
-        slot.url.set(&m.url.name);
-        slot.route.set(&m.route);
-        slot.redirect.set(&m.redirect);
-        slot.set_balancer(m.balancer.map_or(NO_BALANCER, |b| b as u32));
-        slot.set_lbfactor(m.lbfactor);
-        slot.set_lbset(m.lbset);
-        slot.set_status(m.status | flags::INIT);
-        slot.set_in_use(true);
-    }
-    for (b, bc) in routes.balancers.iter().zip(&cfg.balancers) {
-        let slot = sb.balancer(b.spec.slot);
-        slot.name.set(&b.spec.name);
-        slot.lbmethod.set(b.spec.method.name());
-        slot.sticky
-            .set(b.spec.sticky_cookie.as_deref().unwrap_or(""));
-        slot.sticky_path
-            .set(b.spec.sticky_param.as_deref().unwrap_or(""));
-        slot.nonce.set(bc.params.nonce.as_deref().unwrap_or(""));
-        slot.set_timeout_ms(bc.params.timeout.as_millis() as u64);
-        slot.set_max_attempts(b.spec.max_attempts as u32);
-        slot.set_nofailover(b.spec.nofailover);
-        slot.set_sticky_separator(b.spec.sticky_separator.map_or('\0', char::from));
-        slot.set_in_use(true);
-    }
-}
-
-/// Runs the server in the foreground until SIGTERM or SIGINT; returns the exit status.
-pub fn run(opts: &Options) -> i32 {
-    let p = match prepare(opts) {
-        Ok(p) => p,
+/// Runs the server until it is stopped; returns the exit status. `ready` is told
+/// once the server runs (or why it could not start): `-k start` waits on it.
+pub fn run(opts: &Options, ready: Option<control::Ready>) -> i32 {
+    let mut sup = match Supervisor::start(opts) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("slotgate: {e}");
+            if let Some(r) = ready {
+                r.failed(&e);
+            }
             return 1;
         }
     };
-    match Supervisor::new(p).and_then(|mut s| s.serve()) {
+    if let Some(r) = ready {
+        r.running();
+    }
+    match sup.serve() {
         Ok(()) => 0,
         Err(e) => {
             log::error!("supervisor: {e}");
@@ -148,77 +82,323 @@ pub fn run(opts: &Options) -> i32 {
 struct Child {
     slot: usize,
     started: Instant,
+    generation: u64,
+}
+
+/// Signals noted by their handlers, acted on by the loop.
+struct Flags {
+    stop: Arc<AtomicBool>,
+    restart: Arc<AtomicBool>,
+    graceful: Arc<AtomicBool>,
+    graceful_stop: Arc<AtomicBool>,
 }
 
 struct Supervisor {
-    p: Prepared,
+    options_file: PathBuf,
+    defines: Vec<String>,
+    gen: Generation,
+    listeners: Listeners,
+    scoreboard: Arc<Scoreboard>,
     children: HashMap<Pid, Child>,
-    /// Slots waiting for a new worker: (when, slot).
+    /// Slots waiting for a new worker of the current generation: (when, slot).
     respawn: Vec<(Instant, usize)>,
     /// Quick deaths in a row per slot (the back-off exponent).
     failures: Vec<u32>,
     wake: UnixStream,
-    stop: Arc<AtomicBool>,
+    flags: Flags,
     pid_file: Option<PathBuf>,
+    /// Prefork spare-server maintenance: the next check, and how many workers the
+    /// next short check may start (doubles each second up to 32, as httpd).
+    next_maintenance: Instant,
+    spawn_rate: usize,
 }
 
 impl Supervisor {
-    fn new(p: Prepared) -> Result<Supervisor, String> {
+    fn start(opts: &Options) -> Result<Supervisor, String> {
+        let (cfg, mut routes) = check(opts)?;
+        crate::logging::init(cfg.error_log.as_deref(), cfg.log_level).map_err(|e| e.to_string())?;
+        for w in &cfg.warnings {
+            log::warn!("{w}");
+        }
+        let listeners = Listeners::bind(&cfg, None)?;
+        routes.open_logs()?;
+        let workers = cfg.start_servers_or_default();
+        let layout = generation::layout_for(&cfg, &routes, workers);
+        let sb = Scoreboard::create(&cfg.scoreboard_file, layout)
+            .map_err(|e| format!("creating the scoreboard: {e}"))?;
+        generation::place(&sb, &cfg, &mut routes, None)?;
+        let h = sb.header();
+        h.set_supervisor_pid(std::process::id() as i32);
+        h.set_generation(1);
+        h.set_ports(&listeners.ports());
+
         let (wake, notify) = UnixStream::pair().map_err(|e| format!("signal pipe: {e}"))?;
         notify.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let flags = Flags {
+            stop: Arc::new(AtomicBool::new(false)),
+            restart: Arc::new(AtomicBool::new(false)),
+            graceful: Arc::new(AtomicBool::new(false)),
+            graceful_stop: Arc::new(AtomicBool::new(false)),
+        };
         for s in process::SUPERVISOR_SIGNALS {
             let n = s as i32;
             let fd = notify.try_clone().map_err(|e| e.to_string())?;
             signal_hook::low_level::pipe::register(n, fd)
                 .map_err(|e| format!("installing the handler of {s}: {e}"))?;
-            if matches!(s, Signal::SIGTERM | Signal::SIGINT) {
-                signal_hook::flag::register(n, stop.clone()).map_err(|e| e.to_string())?;
+            let flag = match s {
+                Signal::SIGTERM | Signal::SIGINT => Some(&flags.stop),
+                Signal::SIGHUP => Some(&flags.restart),
+                Signal::SIGUSR1 => Some(&flags.graceful),
+                Signal::SIGWINCH => Some(&flags.graceful_stop),
+                _ => None,
+            };
+            if let Some(f) = flag {
+                signal_hook::flag::register(n, f.clone()).map_err(|e| e.to_string())?;
             }
         }
-        let pid_file = p.config.pid_file.clone();
+        let pid_file = cfg
+            .pid_file
+            .clone()
+            .or_else(|| opts.daemon.then(|| control::pid_file(&cfg)));
         if let Some(path) = &pid_file {
             std::fs::write(path, format!("{}\n", std::process::id()))
                 .map_err(|e| format!("writing PidFile {}: {e}", path.display()))?;
         }
-        let n = p.workers;
+        let slots = sb.processes().len();
         Ok(Supervisor {
-            p,
+            options_file: opts.config_file.clone(),
+            defines: opts.defines.clone(),
+            gen: Generation {
+                number: 1,
+                config: Arc::new(cfg),
+                routes: Arc::new(routes),
+                workers,
+            },
+            listeners,
+            scoreboard: Arc::new(sb),
             children: HashMap::new(),
             respawn: Vec::new(),
-            failures: vec![0; n],
+            failures: vec![0; slots],
             wake,
-            stop,
+            flags,
             pid_file,
+            next_maintenance: Instant::now(),
+            spawn_rate: 1,
         })
     }
 
     fn serve(&mut self) -> Result<(), String> {
-        for slot in 0..self.p.workers {
+        for _ in 0..self.gen.workers {
+            let slot = self.free_slot().ok_or("no free process slot")?;
             self.spawn(slot)?;
         }
-        let sb = self.p.scoreboard.clone();
-        sb.header().set_phase(Phase::Running);
-        let addrs: Vec<String> = self
-            .p
-            .listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .map(|a| a.to_string())
-            .collect();
+        self.scoreboard.header().set_phase(Phase::Running);
         log::info!(
             "slotgate {} running: {} workers, listening on {}",
             env!("CARGO_PKG_VERSION"),
-            self.p.workers,
-            addrs.join(", ")
+            self.gen.workers,
+            self.listeners.addresses().join(", ")
         );
-        while !self.stop.load(Ordering::SeqCst) {
+        loop {
+            if self.flags.stop.load(Ordering::SeqCst) {
+                self.shutdown(false);
+                return Ok(());
+            }
+            if self.flags.graceful_stop.swap(false, Ordering::SeqCst) {
+                self.shutdown(true);
+                return Ok(());
+            }
+            if self.flags.restart.swap(false, Ordering::SeqCst) {
+                self.restart(false);
+            }
+            if self.flags.graceful.swap(false, Ordering::SeqCst) {
+                self.restart(true);
+            }
             self.wait_for_signal();
             self.reap();
-            self.respawn_due()?;
+            self.respawn_due();
+            if self.gen.config.mpm == crate::config::Mpm::Prefork {
+                self.maintain_spares();
+            }
         }
-        self.shutdown();
-        Ok(())
+    }
+
+    /// Prefork, as httpd's parent: keeps MinSpareServers..MaxSpareServers idle
+    /// workers (read from the process slots), at most MaxRequestWorkers in all,
+    /// spawning 1, 2, 4 … 32 per second while short and retiring one idle worker
+    /// per second while over.
+    fn maintain_spares(&mut self) {
+        let now = Instant::now();
+        if now < self.next_maintenance {
+            return;
+        }
+        self.next_maintenance = now + Duration::from_secs(1);
+        let cfg = self.gen.config.clone();
+        let sb = self.scoreboard.clone();
+        let current: Vec<(Pid, usize)> = self
+            .children
+            .iter()
+            .filter(|(_, c)| c.generation == self.gen.number && c.slot < sb.processes().len())
+            .map(|(p, c)| (*p, c.slot))
+            .collect();
+        let idle: Vec<(Pid, usize)> = current
+            .iter()
+            .copied()
+            .filter(|(_, s)| sb.process(*s).state() == scoreboard::ProcessState::Idle)
+            .collect();
+        let limit = cfg
+            .max_request_workers
+            .unwrap_or(256)
+            .min(sb.processes().len());
+        if idle.len() < cfg.min_spare_servers && current.len() + self.respawn.len() < limit {
+            let want = (cfg.min_spare_servers - idle.len())
+                .min(self.spawn_rate)
+                .min(limit - current.len() - self.respawn.len());
+            for _ in 0..want {
+                let Some(slot) = self.free_slot() else { break };
+                if let Err(e) = self.spawn(slot) {
+                    log::error!("spawning a spare worker: {e}");
+                    break;
+                }
+            }
+            if want > 0 {
+                log::debug!("prefork: {} idle workers, started {want} more", idle.len());
+            }
+            self.spawn_rate = (self.spawn_rate * 2).min(32);
+        } else {
+            self.spawn_rate = 1;
+            if idle.len() > cfg.max_spare_servers {
+                if let Some((pid, slot)) = idle.iter().max_by_key(|(_, s)| *s) {
+                    log::debug!(
+                        "prefork: {} idle workers, retiring worker {slot}",
+                        idle.len()
+                    );
+                    // Retired, not replaced: moved out of the current generation.
+                    if let Some(c) = self.children.get_mut(pid) {
+                        c.generation = 0;
+                    }
+                    let _ = kill(*pid, Signal::SIGUSR1);
+                }
+            }
+        }
+    }
+
+    /// Re-reads the configuration and starts a new generation of workers. The old
+    /// workers finish their requests first (graceful) or stop at once. A
+    /// configuration that does not load is reported and the old one keeps serving.
+    fn restart(&mut self, graceful: bool) {
+        let kind = if graceful {
+            "graceful restart"
+        } else {
+            "restart"
+        };
+        let sb = self.scoreboard.clone();
+        sb.header().set_phase(Phase::Restarting);
+        match self.next_generation() {
+            Ok((gen, listeners, new_sb)) => {
+                let old = self.gen.number;
+                self.gen = gen;
+                self.listeners = listeners;
+                if let Some(new_sb) = new_sb {
+                    self.scoreboard = new_sb;
+                }
+                let h = self.scoreboard.header();
+                h.set_generation(self.gen.number);
+                h.add_restart();
+                h.set_ports(&self.listeners.ports());
+                h.set_supervisor_pid(std::process::id() as i32);
+                let signal = if graceful {
+                    Signal::SIGUSR1
+                } else {
+                    Signal::SIGTERM
+                };
+                for (pid, c) in &self.children {
+                    if c.generation == old {
+                        let _ = kill(*pid, signal);
+                    }
+                }
+                // Slots waiting for a respawn belong to the old generation.
+                self.respawn.clear();
+                for _ in 0..self.gen.workers {
+                    match self.free_slot() {
+                        Some(slot) => {
+                            if let Err(e) = self.spawn(slot) {
+                                log::error!("{kind}: {e}");
+                            }
+                        }
+                        None => log::error!(
+                            "{kind}: no free process slot for a new worker (raise ServerLimit)"
+                        ),
+                    }
+                }
+                log::info!(
+                    "{kind}: generation {} running, listening on {}",
+                    self.gen.number,
+                    self.listeners.addresses().join(", ")
+                );
+            }
+            Err(e) => log::error!("{kind} refused: {e}; the running configuration stays"),
+        }
+        self.scoreboard.header().set_phase(Phase::Running);
+    }
+
+    /// Builds the next generation without touching the running one until it is
+    /// complete: Ok((generation, listeners, a new scoreboard if the old one is too small)).
+    fn next_generation(
+        &mut self,
+    ) -> Result<(Generation, Listeners, Option<Arc<Scoreboard>>), String> {
+        let cfg = config::load(&self.options_file, &self.defines).map_err(|e| e.to_string())?;
+        let mut routes = Routes::new(&cfg)?;
+        for w in &cfg.warnings {
+            log::warn!("{w}");
+        }
+        routes.open_logs()?;
+        if cfg.scoreboard_file != self.gen.config.scoreboard_file {
+            log::warn!("ScoreboardFile changed; it takes effect at the next full start");
+        }
+        let listeners = Listeners::bind(&cfg, Some(&mut self.listeners))?;
+        let workers = cfg.start_servers_or_default();
+        let layout = generation::layout_for(&cfg, &routes, workers);
+        let current = self.scoreboard.layout();
+        let mut new_sb = None;
+        if layout.fits_in(&current) {
+            generation::place(&self.scoreboard, &cfg, &mut routes, Some(&self.gen.routes))?;
+        } else {
+            // The file is replaced (renamed over); old workers keep their mapping of
+            // the old one until they exit.
+            let grown = scoreboard::Layout {
+                processes: layout.processes.max(current.processes),
+                balancers: layout.balancers.max(current.balancers),
+                members: layout.members.max(current.members),
+            };
+            let sb = Scoreboard::create(&self.gen.config.scoreboard_file, grown)
+                .map_err(|e| format!("growing the scoreboard: {e}"))?;
+            generation::place(&sb, &cfg, &mut routes, None)?;
+            generation::carry_over(&self.scoreboard, &sb);
+            self.failures.resize(sb.processes().len(), 0);
+            // Old workers' process slots are not in the new file: forget their slots.
+            for c in self.children.values_mut() {
+                c.slot = usize::MAX;
+            }
+            new_sb = Some(Arc::new(sb));
+        }
+        let gen = Generation {
+            number: self.gen.number + 1,
+            config: Arc::new(cfg),
+            routes: Arc::new(routes),
+            workers,
+        };
+        Ok((gen, listeners, new_sb))
+    }
+
+    /// A process slot no child uses and no respawn waits for.
+    fn free_slot(&self) -> Option<usize> {
+        let sb = &self.scoreboard;
+        (0..sb.processes().len()).find(|&s| {
+            sb.process(s).pid() == 0
+                && !self.children.values().any(|c| c.slot == s)
+                && !self.respawn.iter().any(|(_, r)| *r == s)
+        })
     }
 
     /// Sleeps until a signal arrives or the next respawn is due (at most a second).
@@ -237,28 +417,27 @@ impl Supervisor {
     }
 
     fn spawn(&mut self, slot: usize) -> Result<(), String> {
-        let sb = &self.p.scoreboard;
-        let generation = sb.header().generation();
+        let sb = self.scoreboard.clone();
+        let generation = self.gen.number;
         sb.process(slot).reset_for(0, generation);
-        let listeners: Vec<TcpListener> = self
-            .p
+        let listeners = self
             .listeners
-            .iter()
+            .sockets()
             .map(|l| l.try_clone())
-            .collect::<Result<_, _>>()
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("duplicating a listener: {e}"))?;
         let supervisor = nix::unistd::getpid();
         match process::fork().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
                 process::init_child(supervisor);
-                let me = std::process::id() as i32;
-                sb.process(slot).set_pid(me);
+                sb.process(slot).set_pid(std::process::id() as i32);
                 let setup = WorkerSetup {
-                    config: self.p.config.clone(),
-                    routes: self.p.routes.clone(),
+                    config: self.gen.config.clone(),
+                    routes: self.gen.routes.clone(),
                     listeners,
-                    scoreboard: self.p.scoreboard.clone(),
+                    scoreboard: sb.clone(),
                     slot,
+                    max_connections: self.gen.max_connections(),
                 };
                 let code = match worker::run(setup) {
                     Ok(()) => 0,
@@ -276,15 +455,17 @@ impl Supervisor {
                     Child {
                         slot,
                         started: Instant::now(),
+                        generation,
                     },
                 );
-                log::debug!("worker {slot} started as pid {pid}");
+                log::debug!("worker {slot} (generation {generation}) started as pid {pid}");
                 Ok(())
             }
         }
     }
 
-    /// Collects every exited child and schedules its replacement.
+    /// Collects every exited child: gives back what it held on members, clears its
+    /// slot, and schedules a replacement when it belonged to the current generation.
     fn reap(&mut self) {
         loop {
             let (pid, how) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
@@ -296,13 +477,27 @@ impl Supervisor {
             let Some(child) = self.children.remove(&pid) else {
                 continue;
             };
-            self.p.scoreboard.process(child.slot).clear();
-            if self.stop.load(Ordering::SeqCst) {
+            let sb = &self.scoreboard;
+            if child.slot < sb.processes().len() {
+                let given = sb.release_held(child.slot);
+                if given > 0 {
+                    log::info!("worker pid {pid} held {given} requests on members; their busy counts are given back");
+                }
+                sb.process(child.slot).clear();
+            }
+            let current = child.generation == self.gen.number;
+            if !current || self.flags.stop.load(Ordering::SeqCst) {
+                log::debug!(
+                    "worker pid {pid} of generation {} ended ({how})",
+                    child.generation
+                );
                 continue;
             }
             let lived = child.started.elapsed();
+            let planned = how == "exit status 0";
             let fails = &mut self.failures[child.slot];
-            *fails = if lived >= HEALTHY_LIFETIME {
+            // A worker that chose to exit (MaxConnectionsPerChild) did not fail.
+            *fails = if planned || lived >= HEALTHY_LIFETIME {
                 0
             } else {
                 *fails + 1
@@ -322,7 +517,7 @@ impl Supervisor {
         }
     }
 
-    fn respawn_due(&mut self) -> Result<(), String> {
+    fn respawn_due(&mut self) {
         let now = Instant::now();
         let (due, later): (Vec<_>, Vec<_>) = self.respawn.drain(..).partition(|(t, _)| *t <= now);
         self.respawn = later;
@@ -333,18 +528,34 @@ impl Supervisor {
                 self.respawn.push((now + BACKOFF_MAX, slot));
             }
         }
-        Ok(())
     }
 
-    /// Stops every child (TERM, then KILL after the deadline) and marks the scoreboard.
-    fn shutdown(&mut self) {
-        let sb = self.p.scoreboard.clone();
+    /// Stops every child and marks the scoreboard. `graceful` (WINCH): children
+    /// finish their requests first, for at most GracefulShutdownTimeout (when set);
+    /// otherwise (TERM/INT) they are told to stop at once, then killed after 10 s.
+    fn shutdown(&mut self, graceful: bool) {
+        let sb = self.scoreboard.clone();
         sb.header().set_phase(Phase::Stopping);
-        log::info!("stopping {} workers", self.children.len());
+        let (signal, deadline) = if graceful {
+            let t = self.gen.config.graceful_shutdown_timeout;
+            // 0 means "no limit" as in httpd; workers still bound themselves (5 min).
+            let limit = if t.is_zero() {
+                Duration::from_secs(3600)
+            } else {
+                t + Duration::from_secs(1)
+            };
+            (Signal::SIGUSR1, Instant::now() + limit)
+        } else {
+            (Signal::SIGTERM, Instant::now() + STOP_DEADLINE)
+        };
+        log::info!(
+            "stopping {} workers{}",
+            self.children.len(),
+            if graceful { " gracefully" } else { "" }
+        );
         for pid in self.children.keys() {
-            let _ = kill(*pid, Signal::SIGTERM);
+            let _ = kill(*pid, signal);
         }
-        let deadline = Instant::now() + STOP_DEADLINE;
         while !self.children.is_empty() && Instant::now() < deadline {
             self.reap();
             if !self.children.is_empty() {
@@ -358,7 +569,10 @@ impl Supervisor {
             );
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
-            sb.process(child.slot).clear();
+            if child.slot < sb.processes().len() {
+                sb.release_held(child.slot);
+                sb.process(child.slot).clear();
+            }
         }
         if let Some(p) = &self.pid_file {
             remove_quietly(p);

@@ -58,3 +58,22 @@ pub fn init_child(supervisor: Pid) {
         std::process::exit(0);
     }
 }
+
+/// Detaches the calling process from its terminal: a new session, a second fork
+/// (so it can never reacquire a terminal; the intermediate process exits), the
+/// root directory as working directory, stdin from /dev/null, stdout and stderr to
+/// `stderr_log`. Returns in the final daemon process only.
+pub fn detach(stderr_log: &std::path::Path) -> io::Result<()> {
+    nix::unistd::setsid().map_err(io::Error::from)?;
+    match fork()? {
+        Forked::Parent(_) => std::process::exit(0),
+        Forked::Child => {}
+    }
+    std::env::set_current_dir("/")?;
+    let null = std::fs::File::open("/dev/null")?;
+    let err = super::control::stderr_file(stderr_log)?;
+    nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
+    nix::unistd::dup2_stdout(&err).map_err(io::Error::from)?;
+    nix::unistd::dup2_stderr(&err).map_err(io::Error::from)?;
+    Ok(())
+}

@@ -49,6 +49,8 @@ pub struct Conn {
     writable: bool,
     /// The peer's FIN was reported: keep reading to EOF even after a short read.
     hup: bool,
+    /// Our side was shut for writing (a tunnel whose member closed).
+    write_shut: bool,
     pub(super) eof: bool,
     pub(super) state: State,
     pub(super) exchange: Option<Box<Exchange>>,
@@ -91,6 +93,7 @@ impl Conn {
             readable: false,
             writable: false,
             hup: false,
+            write_shut: false,
             eof: false,
             state: State::Head,
             exchange: None,
@@ -131,7 +134,17 @@ impl Conn {
             // Waiting on the client (its body, or room to write to it) is bounded by
             // `Timeout`; waiting on the member by the member's timeout.
             State::Exchange => match &self.exchange {
-                Some(ex) if ex.waits_for_client_body(self.input.is_empty()) => cfg.timeout,
+                Some(ex) if ex.waits_for_client_body(self.input.is_empty()) => {
+                    match cfg.request_read_timeout.body {
+                        Some(rt) => {
+                            let (started, got) = ex.body_progress();
+                            rate_deadline(started, got as usize, rt)
+                                .saturating_duration_since(self.last_activity)
+                                .min(cfg.timeout)
+                        }
+                        None => cfg.timeout,
+                    }
+                }
                 Some(_) if self.output.len() >= BODY_BUFFER => cfg.timeout,
                 Some(ex) => ex.timeout(ctx),
                 None => cfg.timeout,
@@ -150,8 +163,7 @@ impl Conn {
                 false,
             );
             self.state = State::Closing;
-            let _ = self.output.write_to(&mut self.client);
-            return self.after_io();
+            return self.drive(ctx, index);
         }
         if self.state != State::Exchange {
             return Step::Close;
@@ -170,14 +182,14 @@ impl Conn {
                 Failure::Respond(408, why)
             };
             self.fail(ctx, f);
-            return self.after_io();
+            return self.drive(ctx, index);
         }
         if self.output.len() >= BODY_BUFFER {
             self.fail(
                 ctx,
                 Failure::Abort(format!("client {} stopped reading its response", self.peer)),
             );
-            return self.after_io();
+            return self.drive(ctx, index);
         }
         match ex.on_timeout(ctx) {
             Some(Failure::Retry) => {
@@ -187,10 +199,8 @@ impl Conn {
             Some(f) => self.fail(ctx, f),
             None => {}
         }
-        if !self.output.is_empty() {
-            let _ = self.output.write_to(&mut self.client);
-        }
-        self.after_io()
+        // Whatever the timeout produced (an error page, a retry) goes out now.
+        self.drive(ctx, index)
     }
 
     /// Makes all the progress possible now.
@@ -209,6 +219,18 @@ impl Conn {
             match self.write_client(ctx) {
                 Ok(p) => progress |= p,
                 Err(_) => return Step::Close,
+            }
+            if !self.write_shut
+                && self.output.is_empty()
+                && self
+                    .exchange
+                    .as_ref()
+                    .is_some_and(|e| e.tunnel_member_closed())
+            {
+                // The member closed its side of the tunnel: pass the close on.
+                let _ = self.client.shutdown(Shutdown::Write);
+                self.write_shut = true;
+                progress = true;
             }
             if progress {
                 self.last_activity = ctx.now;
@@ -353,6 +375,7 @@ impl Conn {
         let cfg = &ctx.config;
         let keep_alive = head.wants_keep_alive()
             && cfg.keep_alive
+            && !ctx.graceful
             && (cfg.max_keep_alive_requests == 0 || self.served + 1 < cfg.max_keep_alive_requests)
             && !self.eof;
         let server = ctx.routes.server_for(self.local, head.header("host"));
@@ -388,6 +411,15 @@ impl Conn {
                 keep_alive,
             ),
             Ok(route) => {
+                if !cfg.proxy_100_continue
+                    && head.minor == 1
+                    && head.framing != Framing::None
+                    && crate::proxy::forward::expects_continue(&head)
+                {
+                    // Proxy100Continue Off: we answer the Expect ourselves, as httpd's
+                    // input layer does when it starts reading the body.
+                    self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
                 let ex = Exchange::new(ctx, head, server, route, keep_alive, self.peer, self.local);
                 self.exchange = Some(Box::new(ex));
                 self.state = State::Exchange;

@@ -377,6 +377,8 @@ impl Exchange {
                         format!("member {} is in error state", m.url.name),
                     ));
                 }
+                // held before busy: a worker dying in between leaves busy low, not high.
+                hold(ctx, m.slot, true);
                 slot.inc_busy();
                 self.member = Some(*member);
                 Ok((*member, target.clone()))
@@ -431,6 +433,7 @@ impl Exchange {
                 }
                 self.member = Some(index);
                 self.in_balancer = Some(choice.member);
+                hold(ctx, m.slot, true);
                 Ok((index, member_target(m, target)))
             }
             Route::Local => unreachable!("local routes have no exchange"),
@@ -496,6 +499,7 @@ impl Exchange {
             via: server.via,
             member_host: &m.host_header,
             reuse: m.pool.reuse && self.upgrade_sent.is_none(),
+            forward_expect: ctx.config.proxy_100_continue,
             upgrade: self.upgrade_sent.as_deref(),
         };
         let mut head = Vec::with_capacity(512);
@@ -524,6 +528,7 @@ impl Exchange {
             release_to_pool(ctx, m, None, false);
         }
         let member = &ctx.routes.members[m];
+        hold(ctx, member.slot, false);
         self.last_error = why.to_string();
         log::debug!("connecting to member {}: {why}", member.url.name);
         let sb = &ctx.scoreboard;
@@ -575,6 +580,7 @@ impl Exchange {
                     .is_some_and(|r| r.finished && r.reusable);
             release_to_pool(ctx, m, Some(c.stream), reusable);
         }
+        hold(ctx, ctx.routes.members[m].slot, false);
         let sb = &ctx.scoreboard;
         let slot = sb.member(ctx.routes.members[m].slot);
         slot.add_request();
@@ -982,7 +988,11 @@ impl Exchange {
             self.body_bytes += n as u64;
             progress = true;
         }
-        if conn.eof && conn.input.is_empty() {
+        // Each direction stays open until its sender closes it (httpd without
+        // proxy-nohalfclose): the tunnel ends when both have.
+        let member_done = conn.eof && conn.input.is_empty();
+        let client_done = client_eof && input.is_empty() && self.member_write_shut;
+        if member_done && client_done {
             if let Some(r) = self.response.as_mut() {
                 if !r.finished {
                     r.finished = true;
@@ -991,6 +1001,37 @@ impl Exchange {
             }
         }
         Ok(progress)
+    }
+
+    /// In a tunnel: the member closed its side and everything it sent has been
+    /// handed to the client's buffer, so the client's side may be shut for writing.
+    pub fn tunnel_member_closed(&self) -> bool {
+        self.tunnel
+            && self
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.eof && c.input.is_empty())
+    }
+
+    /// When the request began and how much of its body arrived (RequestReadTimeout).
+    pub fn body_progress(&self) -> (Instant, u64) {
+        (self.started, self.body_in)
+    }
+}
+
+/// Notes in this process's row of the scoreboard that it holds (or no longer
+/// holds) a request on a member, so the supervisor can give the member's `busy`
+/// back if this process dies.
+fn hold(ctx: &Ctx, member_slot: usize, taken: bool) {
+    let held = ctx.scoreboard.held(ctx.slot, member_slot);
+    if taken {
+        held.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    } else {
+        let _ = held.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |n| n.checked_sub(1),
+        );
     }
 }
 

@@ -28,8 +28,12 @@ use crate::pool::Pool;
 use crate::proxy::Routes;
 use conn::{Conn, Step};
 
-/// Tokens below this are listeners (token = listener index).
+/// Tokens below this are listeners (token = listener index) and the signal pipe.
 const CONN_BASE: usize = 1 << 16;
+/// The read end of the pipe signal-hook writes to when SIGUSR1 (graceful stop) arrives.
+const SIGNAL_PIPE: Token = Token(CONN_BASE - 1);
+/// How long a gracefully stopping worker may take when GracefulShutdownTimeout is 0.
+const GRACEFUL_DEFAULT: Duration = Duration::from_secs(300);
 
 /// Everything a worker process needs, handed over by the supervisor before fork.
 pub struct WorkerSetup {
@@ -39,6 +43,8 @@ pub struct WorkerSetup {
     pub scoreboard: Arc<Scoreboard>,
     /// This worker's process slot.
     pub slot: usize,
+    /// Most client connections at once (1 in prefork); 0 = no limit.
+    pub max_connections: usize,
 }
 
 /// The context each connection step gets as `&mut`.
@@ -57,6 +63,8 @@ pub(crate) struct Ctx {
     pub wake: Vec<(usize, u64)>,
     /// LimitRequestLine / LimitRequestFieldSize / LimitRequestFields.
     pub limits: Limits,
+    /// Stopping gracefully: no new connections, no further keep-alive.
+    pub graceful: bool,
 }
 
 impl Ctx {
@@ -133,7 +141,24 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         pool,
         wake: Vec::new(),
         limits,
+        graceful: false,
     };
+    // SIGUSR1 from the supervisor: finish what is in flight, then exit (graceful
+    // restart or stop). The handler only sets a flag and writes to a pipe.
+    let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (signal_rx, signal_tx) = std::os::unix::net::UnixStream::pair()?;
+    signal_rx.set_nonblocking(true)?;
+    signal_tx.set_nonblocking(true)?;
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, stop_flag.clone())?;
+    signal_hook::low_level::pipe::register(signal_hook::consts::SIGUSR1, signal_tx)?;
+    let mut signal_rx = mio::net::UnixStream::from_std(signal_rx);
+    poll.registry()
+        .register(&mut signal_rx, SIGNAL_PIPE, Interest::READABLE)?;
+    let mut stop_deadline: Option<Instant> = None;
+    // Prefork: one connection at a time. Event: MaxRequestWorkers shared out.
+    let max_conns = setup.max_connections;
+    let per_child = ctx.config.max_connections_per_child;
+    let mut accepting = true;
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
         conns: Vec::new(),
@@ -159,14 +184,35 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         ctx.now = Instant::now();
         for ev in events.iter() {
             let t = ev.token().0;
+            if ev.token() == SIGNAL_PIPE {
+                let mut sink = [0u8; 64];
+                while matches!(std::io::Read::read(&mut signal_rx, &mut sink), Ok(n) if n > 0) {}
+                continue;
+            }
+            if t < CONN_BASE && ctx.graceful {
+                continue;
+            }
             if t < CONN_BASE {
-                accept_all(
+                let full = accept_all(
                     &mut ctx,
                     &mut listeners[t],
                     &mut slab,
                     &mut dirty,
                     &mut next_id,
+                    max_conns,
                 );
+                if full && accepting {
+                    // At capacity (always after one connection in prefork): let the
+                    // other workers take new connections until one of ours closes.
+                    for l in listeners.iter_mut() {
+                        let _ = poll.registry().deregister(l);
+                    }
+                    accepting = false;
+                }
+                if per_child > 0 && next_id >= per_child {
+                    // MaxConnectionsPerChild: finish, exit, be replaced.
+                    stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
                 continue;
             }
             let i = (t - CONN_BASE) / 2;
@@ -223,6 +269,41 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             } else {
                 arm(&mut timers, c, i, c.last_activity + timeout);
             }
+        }
+        if stop_flag.load(std::sync::atomic::Ordering::Relaxed) && !ctx.graceful {
+            ctx.graceful = true;
+            for l in listeners.iter_mut() {
+                let _ = poll.registry().deregister(l);
+            }
+            // Our copies of the listening sockets close; the supervisor's stay open.
+            listeners.clear();
+            let limit = match ctx.config.graceful_shutdown_timeout {
+                d if d.is_zero() => GRACEFUL_DEFAULT,
+                d => d,
+            };
+            stop_deadline = Some(ctx.now + limit);
+            // Kept-alive connections are not cut: a request may be on its way. Each
+            // gets its next answer with `Connection: close`, or its KeepAliveTimeout.
+            log::debug!(
+                "worker {} stopping gracefully with {} connections",
+                ctx.slot,
+                slab.live
+            );
+        }
+        if !accepting && !ctx.graceful && (max_conns == 0 || slab.live < max_conns) {
+            for (i, l) in listeners.iter_mut().enumerate() {
+                poll.registry().register(l, Token(i), Interest::READABLE)?;
+            }
+            accepting = true;
+        }
+        if ctx.graceful {
+            if slab.live == 0 || stop_deadline.is_some_and(|d| ctx.now >= d) {
+                ctx.process().set_state(ProcessState::Graceful);
+                return Ok(());
+            }
+            ctx.process().set_state(ProcessState::Graceful);
+            ctx.process().set_connections(slab.live as u64);
+            continue;
         }
         let state = if ctx.exchanges > 0 {
             ProcessState::Writing
@@ -285,14 +366,20 @@ fn arm(
     timers.push(Reverse((at, i, c.id)));
 }
 
+/// Accepts until the listener would block or this worker is full (`max`
+/// connections, 0 = no limit); returns whether it is full.
 fn accept_all(
     ctx: &mut Ctx,
     l: &mut TcpListener,
     slab: &mut Slab,
     dirty: &mut Vec<usize>,
     next_id: &mut u64,
-) {
+    max: usize,
+) -> bool {
     loop {
+        if max > 0 && slab.live >= max {
+            return true;
+        }
         match l.accept() {
             Ok((mut stream, peer)) => {
                 let _ = stream.set_nodelay(true);
@@ -322,12 +409,12 @@ fn accept_all(
                 }
                 dirty.push(i);
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 // EMFILE and friends: log and retry on the next event rather than spin.
                 log::error!("accepting a connection: {e}");
-                return;
+                return false;
             }
         }
     }

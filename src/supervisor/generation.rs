@@ -1,0 +1,287 @@
+//! One generation of the server: its configuration, routes, listeners and the
+//! placement of its balancers and members in the scoreboard. A graceful restart
+//! builds the next generation beside the running one and only then switches.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use scoreboard::{flags, Layout, MemberSlot, Scoreboard};
+
+use super::listeners;
+use crate::config::Config;
+use crate::proxy::Routes;
+
+/// Spare member slots in a new scoreboard beyond what the configuration needs, so
+/// that restarts adding members keep the same file (and its statistics).
+const SPARE_MEMBERS: usize = 32;
+
+pub(super) struct Generation {
+    pub number: u64,
+    pub config: Arc<Config>,
+    pub routes: Arc<Routes>,
+    /// Worker processes this generation runs.
+    pub workers: usize,
+}
+
+impl Generation {
+    /// Client connections one worker holds at most: 1 in prefork; in event,
+    /// MaxRequestWorkers shared out between the workers (0 = no limit).
+    pub fn max_connections(&self) -> usize {
+        match self.config.mpm {
+            crate::config::Mpm::Prefork => 1,
+            crate::config::Mpm::Event => self
+                .config
+                .max_request_workers
+                .map_or(0, |m| m.div_ceil(self.workers.max(1))),
+        }
+    }
+}
+
+/// The listening sockets, each with the address its `Listen` line gave (port 0
+/// included), so a restart keeps the very same socket for an unchanged line.
+pub(super) struct Listeners {
+    entries: Vec<(SocketAddr, TcpListener)>,
+}
+
+impl Listeners {
+    /// Binds what `cfg` asks for, taking over the sockets of `previous` whose
+    /// configured address is unchanged (they are never closed, so no connection
+    /// is refused during a restart).
+    pub fn bind(cfg: &Config, previous: Option<&mut Listeners>) -> Result<Listeners, String> {
+        let mut old = previous
+            .map(|p| std::mem::take(&mut p.entries))
+            .unwrap_or_default();
+        let mut entries = Vec::new();
+        for l in &cfg.listen {
+            let sock = match old.iter().position(|(a, _)| *a == l.addr) {
+                Some(i) => old.swap_remove(i).1,
+                None => listeners::bind(l.addr, cfg.listen_backlog).map_err(|e| {
+                    format!("{}: could not bind to address {}: {e}", l.origin, l.addr)
+                })?,
+            };
+            entries.push((l.addr, sock));
+        }
+        Ok(Listeners { entries })
+    }
+
+    pub fn sockets(&self) -> impl Iterator<Item = &TcpListener> {
+        self.entries.iter().map(|(_, l)| l)
+    }
+
+    /// The ports actually bound, in `Listen` order.
+    pub fn ports(&self) -> Vec<u16> {
+        self.sockets()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| a.port())
+            .collect()
+    }
+
+    pub fn addresses(&self) -> Vec<String> {
+        self.sockets()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| a.to_string())
+            .collect()
+    }
+}
+
+/// The scoreboard layout a configuration needs.
+pub(super) fn layout_for(cfg: &Config, routes: &Routes, workers: usize) -> Layout {
+    Layout {
+        // Old workers finishing after a graceful restart and the new ones run side by side.
+        processes: cfg.process_limit().max(2 * workers) as u32,
+        balancers: (routes.balancers.len() + cfg.balancer_growth as usize) as u32,
+        members: (routes.member_slots(cfg) + SPARE_MEMBERS) as u32,
+    }
+}
+
+/// Who a member is across generations: its balancer (or none) and its URL.
+fn member_key(sb: &Scoreboard, slot: &MemberSlot) -> (String, String) {
+    let b = slot.balancer();
+    let balancer = if b == scoreboard::NO_BALANCER || b as usize >= sb.balancers().len() {
+        String::new()
+    } else {
+        sb.balancer(b as usize).name.get()
+    };
+    (balancer, slot.url.get())
+}
+
+/// Places `routes`' balancers and members in `sb`: a balancer or member already
+/// there (same name, same balancer and URL) keeps its slot with its statistics and
+/// run-time settings, except settings whose configured value changed since
+/// `previous`; new ones take free slots, fully initialised; slots of members gone
+/// from the configuration are released.
+pub(super) fn place(
+    sb: &Scoreboard,
+    cfg: &Config,
+    routes: &mut Routes,
+    previous: Option<&Routes>,
+) -> Result<(), String> {
+    let existing_balancers: HashMap<String, usize> = sb
+        .balancers()
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.in_use())
+        .map(|(i, b)| (b.name.get(), i))
+        .collect();
+    let existing_members: HashMap<(String, String), usize> = sb
+        .members()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.in_use())
+        .map(|(i, m)| (member_key(sb, m), i))
+        .collect();
+    // Only slots free before this restart are handed out: a slot released now may
+    // still be written by an old worker that is finishing.
+    let mut free_balancers = (0..sb.balancers().len()).filter(|&i| !sb.balancer(i).in_use());
+    let free_members: Vec<usize> = (0..sb.members().len())
+        .filter(|&i| !sb.member(i).in_use())
+        .collect();
+
+    let mut balancer_slots = Vec::new();
+    for b in routes.balancers.iter_mut() {
+        let slot = match existing_balancers.get(&b.spec.name) {
+            Some(&s) => s,
+            None => free_balancers
+                .next()
+                .ok_or_else(|| "no free balancer slot in the scoreboard".to_string())?,
+        };
+        b.spec.slot = slot;
+        balancer_slots.push(slot);
+    }
+    let names: Vec<String> = routes
+        .balancers
+        .iter()
+        .map(|b| b.spec.name.clone())
+        .collect();
+    routes.assign_slots(
+        |balancer, url| {
+            existing_members
+                .get(&(balancer.unwrap_or("").to_string(), url.to_string()))
+                .copied()
+        },
+        free_members.into_iter(),
+    )?;
+
+    for (i, b) in routes.balancers.iter().enumerate() {
+        let slot = sb.balancer(b.spec.slot);
+        let before = previous.and_then(|p| p.balancers.iter().find(|o| o.spec.name == b.spec.name));
+        let changed = |f: &dyn Fn(&crate::balancer::BalancerSpec) -> String| {
+            before.is_none_or(|o| f(&o.spec) != f(&b.spec))
+        };
+        let fresh = !slot.in_use();
+        if fresh || changed(&|s| s.method.name().to_string()) {
+            slot.lbmethod.set(b.spec.method.name());
+        }
+        if fresh || changed(&|s| format!("{:?}{:?}", s.sticky_cookie, s.sticky_param)) {
+            slot.sticky
+                .set(b.spec.sticky_cookie.as_deref().unwrap_or(""));
+            slot.sticky_path
+                .set(b.spec.sticky_param.as_deref().unwrap_or(""));
+        }
+        if fresh || changed(&|s| s.max_attempts.to_string()) {
+            slot.set_max_attempts(b.spec.max_attempts as u32);
+        }
+        if fresh || changed(&|s| s.nofailover.to_string()) {
+            slot.set_nofailover(b.spec.nofailover);
+        }
+        if let Some(bc) = cfg.balancers.iter().find(|c| c.name == b.spec.name) {
+            slot.set_timeout_ms(bc.params.timeout.as_millis() as u64);
+            if fresh {
+                slot.nonce.set(bc.params.nonce.as_deref().unwrap_or(""));
+            }
+        }
+        slot.name.set(&names[i]);
+        slot.set_sticky_separator(b.spec.sticky_separator.map_or('\0', char::from));
+        slot.set_in_use(true);
+    }
+
+    for m in &routes.members {
+        let slot = sb.member(m.slot);
+        let balancer_name = m.balancer.map(|b| names[b].clone()).unwrap_or_default();
+        let kept = existing_members.contains_key(&(balancer_name.clone(), m.url.name.clone()));
+        let before = previous.and_then(|p| {
+            p.members.iter().find(|o| {
+                o.url.name == m.url.name
+                    && o.balancer
+                        .map(|b| p.balancers[b].spec.name.clone())
+                        .unwrap_or_default()
+                        == balancer_name
+            })
+        });
+        if !kept {
+            slot.reset_stats();
+            slot.url.set(&m.url.name);
+        }
+        let apply = |what: &str, changed: bool| {
+            if kept && changed {
+                log::info!(
+                    "member {}: configured {what} changed; the new value replaces the run-time one",
+                    m.url.name
+                );
+            }
+            !kept || changed
+        };
+        if apply(
+            "loadfactor",
+            before.is_none_or(|o| o.lbfactor != m.lbfactor),
+        ) {
+            slot.set_lbfactor(m.lbfactor);
+        }
+        if apply("lbset", before.is_none_or(|o| o.lbset != m.lbset)) {
+            slot.set_lbset(m.lbset);
+        }
+        if apply(
+            "route",
+            before.is_none_or(|o| o.route != m.route || o.redirect != m.redirect),
+        ) {
+            slot.route.set(&m.route);
+            slot.redirect.set(&m.redirect);
+        }
+        if apply("status", before.is_none_or(|o| o.status != m.status)) {
+            slot.set_status(m.status | flags::INIT);
+        }
+        slot.set_balancer(
+            m.balancer
+                .map_or(scoreboard::NO_BALANCER, |b| balancer_slots[b] as u32),
+        );
+        slot.set_in_use(true);
+    }
+
+    // Release what the new configuration no longer has.
+    let used_members: Vec<usize> = routes.members.iter().map(|m| m.slot).collect();
+    for (_, &s) in existing_members.iter() {
+        if !used_members.contains(&s) {
+            sb.member(s).set_in_use(false);
+        }
+    }
+    for (_, &s) in existing_balancers.iter() {
+        if !balancer_slots.contains(&s) {
+            sb.balancer(s).set_in_use(false);
+        }
+    }
+    Ok(())
+}
+
+/// Copies a member's statistics and run-time settings into a slot of a new
+/// scoreboard (a restart whose configuration outgrew the old file).
+pub(super) fn carry_over(old: &Scoreboard, new: &Scoreboard) {
+    let mut by_key: HashMap<(String, String), usize> = HashMap::new();
+    for (i, m) in new.members().iter().enumerate() {
+        if m.in_use() {
+            by_key.insert(member_key(new, m), i);
+        }
+    }
+    for m in old.members().iter().filter(|m| m.in_use()) {
+        let Some(&i) = by_key.get(&member_key(old, m)) else {
+            continue;
+        };
+        let to = new.member(i);
+        to.set_elected(m.elected());
+        to.add_transferred(m.transferred());
+        to.add_read(m.read());
+        to.set_lbstatus(m.lbstatus());
+        to.set_status(m.status());
+        to.set_error_time(m.error_time());
+    }
+}
