@@ -111,6 +111,8 @@ struct Supervisor {
     /// next short check may start (doubles each second up to 32, as httpd).
     next_maintenance: Instant,
     spawn_rate: usize,
+    /// The supervisor's signal actions, removed in each child after fork.
+    sig_ids: Vec<signal_hook::SigId>,
 }
 
 impl Supervisor {
@@ -140,11 +142,14 @@ impl Supervisor {
             graceful: Arc::new(AtomicBool::new(false)),
             graceful_stop: Arc::new(AtomicBool::new(false)),
         };
+        let mut sig_ids = Vec::new();
         for s in process::SUPERVISOR_SIGNALS {
             let n = s as i32;
             let fd = notify.try_clone().map_err(|e| e.to_string())?;
-            signal_hook::low_level::pipe::register(n, fd)
-                .map_err(|e| format!("installing the handler of {s}: {e}"))?;
+            sig_ids.push(
+                signal_hook::low_level::pipe::register(n, fd)
+                    .map_err(|e| format!("installing the handler of {s}: {e}"))?,
+            );
             let flag = match s {
                 Signal::SIGTERM | Signal::SIGINT => Some(&flags.stop),
                 Signal::SIGHUP => Some(&flags.restart),
@@ -153,7 +158,7 @@ impl Supervisor {
                 _ => None,
             };
             if let Some(f) = flag {
-                signal_hook::flag::register(n, f.clone()).map_err(|e| e.to_string())?;
+                sig_ids.push(signal_hook::flag::register(n, f.clone()).map_err(|e| e.to_string())?);
             }
         }
         let pid_file = cfg
@@ -184,6 +189,7 @@ impl Supervisor {
             pid_file,
             next_maintenance: Instant::now(),
             spawn_rate: 1,
+            sig_ids,
         })
     }
 
@@ -429,7 +435,7 @@ impl Supervisor {
         let supervisor = nix::unistd::getpid();
         match process::fork().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
-                process::init_child(supervisor);
+                process::init_child(supervisor, &self.sig_ids);
                 sb.process(slot).set_pid(std::process::id() as i32);
                 let setup = WorkerSetup {
                     config: self.gen.config.clone(),

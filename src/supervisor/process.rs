@@ -40,8 +40,21 @@ pub const SUPERVISOR_SIGNALS: [Signal; 6] = [
 /// First thing a child does: default signal actions (so SIGTERM ends a worker and
 /// the supervisor's handlers, which write to the supervisor's pipe, never run in
 /// it), and SIGTERM when the supervisor dies, so no worker outlives it.
-pub fn init_child(supervisor: Pid) {
+///
+/// SIGUSR1 is the exception: the worker installs its own action for it through
+/// signal-hook, whose handler is already installed in this process (inherited);
+/// resetting it here would leave signal-hook believing it is installed while the
+/// default action (terminate) applies. The supervisor's actions on it are removed
+/// by unregistering `inherited` (its ids), so until the worker adds its own, a
+/// SIGUSR1 does nothing.
+pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) {
+    for id in inherited {
+        signal_hook::low_level::unregister(*id);
+    }
     for s in SUPERVISOR_SIGNALS {
+        if s == Signal::SIGUSR1 {
+            continue;
+        }
         // SIGINT from a terminal reaches the whole process group; stopping is the
         // supervisor's decision, so workers ignore it.
         let action = if s == Signal::SIGINT {
