@@ -67,6 +67,13 @@ fn main() -> ExitCode {
         defines,
         daemon: false,
     };
+    if std::env::var_os(supervisor::UPGRADE_ENV).is_some() {
+        // Started by a binary upgrade: already detached if the old one was; run here.
+        if matches!(mode, Mode::Control(Command::Start)) {
+            opts.daemon = true;
+            mode = Mode::Run;
+        }
+    }
     match mode {
         Mode::Test => match supervisor::check(&opts) {
             Ok((cfg, _)) => {

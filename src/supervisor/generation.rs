@@ -49,9 +49,10 @@ impl Listeners {
     /// configured address is unchanged (they are never closed, so no connection
     /// is refused during a restart).
     pub fn bind(cfg: &Config, previous: Option<&mut Listeners>) -> Result<Listeners, String> {
-        let mut old = previous
-            .map(|p| std::mem::take(&mut p.entries))
-            .unwrap_or_default();
+        let mut old = match previous {
+            Some(p) => std::mem::take(&mut p.entries),
+            None => inherited()?,
+        };
         let mut entries = Vec::new();
         for l in &cfg.listen {
             let sock = match old.iter().position(|(a, _)| *a == l.addr) {
@@ -63,6 +64,16 @@ impl Listeners {
             entries.push((l.addr, sock));
         }
         Ok(Listeners { entries })
+    }
+
+    /// `ADDR=FD;…` for handing the sockets to a new binary.
+    pub fn handover(&self) -> String {
+        use std::os::fd::AsRawFd;
+        self.entries
+            .iter()
+            .map(|(a, l)| format!("{a}={}", l.as_raw_fd()))
+            .collect::<Vec<_>>()
+            .join(";")
     }
 
     pub fn sockets(&self) -> impl Iterator<Item = &TcpListener> {
@@ -83,6 +94,30 @@ impl Listeners {
             .map(|a| a.to_string())
             .collect()
     }
+}
+
+/// Listening sockets handed down by the binary this one replaces (USR2).
+fn inherited() -> Result<Vec<(SocketAddr, TcpListener)>, String> {
+    let Ok(list) = std::env::var(super::process::LISTEN_FDS_ENV) else {
+        return Ok(Vec::new());
+    };
+    std::env::remove_var(super::process::LISTEN_FDS_ENV);
+    let mut out = Vec::new();
+    for item in list.split(';').filter(|s| !s.is_empty()) {
+        let (addr, fd) = item
+            .rsplit_once('=')
+            .ok_or_else(|| format!("{}: bad entry '{item}'", super::process::LISTEN_FDS_ENV))?;
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|_| format!("bad address in '{item}'"))?;
+        let fd: i32 = fd
+            .parse()
+            .map_err(|_| format!("bad descriptor in '{item}'"))?;
+        let l = super::process::adopt_listener(fd)
+            .map_err(|e| format!("taking over the listener for {addr}: {e}"))?;
+        out.push((addr, l));
+    }
+    Ok(out)
 }
 
 /// The scoreboard layout a configuration needs.

@@ -36,6 +36,10 @@ const STOP_DEADLINE: Duration = Duration::from_secs(10);
 const HEALTHY_LIFETIME: Duration = Duration::from_secs(10);
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// How long a binary upgrade's new process may take to run.
+const UPGRADE_DEADLINE: Duration = Duration::from_secs(30);
+/// Set in the environment of the new binary of an upgrade.
+pub const UPGRADE_ENV: &str = "SLOTGATE_UPGRADE";
 
 /// What the command line asked for.
 pub struct Options {
@@ -87,6 +91,7 @@ struct Child {
 
 /// Signals noted by their handlers, acted on by the loop.
 struct Flags {
+    upgrade: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     restart: Arc<AtomicBool>,
     graceful: Arc<AtomicBool>,
@@ -113,6 +118,10 @@ struct Supervisor {
     spawn_rate: usize,
     /// The supervisor's signal actions, removed in each child after fork.
     sig_ids: Vec<signal_hook::SigId>,
+    /// Our executable, as it was at start (the path a binary upgrade re-executes).
+    exe: PathBuf,
+    /// The new binary of an upgrade in progress, and when it was started.
+    successor: Option<(Pid, Instant)>,
 }
 
 impl Supervisor {
@@ -126,9 +135,16 @@ impl Supervisor {
         routes.open_logs()?;
         let workers = cfg.start_servers_or_default();
         let layout = generation::layout_for(&cfg, &routes, workers);
+        // A binary upgrade: the predecessor's scoreboard carries the statistics over.
+        let predecessor = std::env::var_os(UPGRADE_ENV)
+            .and_then(|_| Scoreboard::attach_readonly(&cfg.scoreboard_file).ok());
+        std::env::remove_var(UPGRADE_ENV);
         let sb = Scoreboard::create(&cfg.scoreboard_file, layout)
             .map_err(|e| format!("creating the scoreboard: {e}"))?;
         generation::place(&sb, &cfg, &mut routes, None)?;
+        if let Some(old) = &predecessor {
+            generation::carry_over(old, &sb);
+        }
         let h = sb.header();
         h.set_supervisor_pid(std::process::id() as i32);
         h.set_generation(1);
@@ -137,6 +153,7 @@ impl Supervisor {
         let (wake, notify) = UnixStream::pair().map_err(|e| format!("signal pipe: {e}"))?;
         notify.set_nonblocking(true).map_err(|e| e.to_string())?;
         let flags = Flags {
+            upgrade: Arc::new(AtomicBool::new(false)),
             stop: Arc::new(AtomicBool::new(false)),
             restart: Arc::new(AtomicBool::new(false)),
             graceful: Arc::new(AtomicBool::new(false)),
@@ -155,6 +172,7 @@ impl Supervisor {
                 Signal::SIGHUP => Some(&flags.restart),
                 Signal::SIGUSR1 => Some(&flags.graceful),
                 Signal::SIGWINCH => Some(&flags.graceful_stop),
+                Signal::SIGUSR2 => Some(&flags.upgrade),
                 _ => None,
             };
             if let Some(f) = flag {
@@ -190,6 +208,8 @@ impl Supervisor {
             next_maintenance: Instant::now(),
             spawn_rate: 1,
             sig_ids,
+            exe: std::env::current_exe().map_err(|e| format!("finding our executable: {e}"))?,
+            successor: None,
         })
     }
 
@@ -219,6 +239,15 @@ impl Supervisor {
             }
             if self.flags.graceful.swap(false, Ordering::SeqCst) {
                 self.restart(true);
+            }
+            if self.flags.upgrade.swap(false, Ordering::SeqCst) {
+                self.upgrade();
+            }
+            if self.successor_ready() {
+                // The new binary serves: stop ours gracefully, leave it the PidFile.
+                self.pid_file = None;
+                self.shutdown(true);
+                return Ok(());
             }
             self.wait_for_signal();
             self.reap();
@@ -397,6 +426,60 @@ impl Supervisor {
         Ok((gen, listeners, new_sb))
     }
 
+    /// USR2, as nginx's binary upgrade: starts the executable now at our path with
+    /// our arguments, handing it the listening sockets (they never close). Once it
+    /// runs, this supervisor stops gracefully (see `successor_ready`); if it fails,
+    /// this one goes on serving.
+    fn upgrade(&mut self) {
+        if self.successor.is_some() {
+            log::warn!("binary upgrade already in progress");
+            return;
+        }
+        let handover = self.listeners.handover();
+        for l in self.listeners.sockets() {
+            let _ = process::set_inheritable(std::os::fd::AsFd::as_fd(l), true);
+        }
+        let spawned = std::process::Command::new(&self.exe)
+            .args(std::env::args_os().skip(1))
+            .env(process::LISTEN_FDS_ENV, handover)
+            .env(UPGRADE_ENV, "1")
+            .spawn();
+        for l in self.listeners.sockets() {
+            let _ = process::set_inheritable(std::os::fd::AsFd::as_fd(l), false);
+        }
+        match spawned {
+            Ok(child) => {
+                log::info!(
+                    "binary upgrade: started {} as pid {}",
+                    self.exe.display(),
+                    child.id()
+                );
+                self.successor = Some((Pid::from_raw(child.id() as i32), Instant::now()));
+            }
+            Err(e) => log::error!("binary upgrade: starting {}: {e}", self.exe.display()),
+        }
+    }
+
+    /// Whether the new binary of an upgrade runs (its scoreboard says so).
+    fn successor_ready(&mut self) -> bool {
+        let Some((pid, since)) = self.successor else {
+            return false;
+        };
+        if let Ok(sb) = Scoreboard::attach_readonly(&self.gen.config.scoreboard_file) {
+            let h = sb.header();
+            if h.supervisor_pid() == pid.as_raw() && h.phase() == Some(Phase::Running) {
+                log::info!("binary upgrade: pid {pid} runs; stopping this supervisor gracefully");
+                return true;
+            }
+        }
+        if since.elapsed() > UPGRADE_DEADLINE {
+            log::error!("binary upgrade: pid {pid} did not start in time; killing it");
+            let _ = kill(pid, Signal::SIGTERM);
+            self.successor = None;
+        }
+        false
+    }
+
     /// A process slot no child uses and no respawn waits for.
     fn free_slot(&self) -> Option<usize> {
         let sb = &self.scoreboard;
@@ -480,6 +563,13 @@ impl Supervisor {
                 Ok(WaitStatus::StillAlive) | Err(_) => return,
                 Ok(_) => continue,
             };
+            if self.successor.is_some_and(|(p, _)| p == pid) {
+                log::error!(
+                    "binary upgrade: the new binary (pid {pid}) ended with {how}; this one goes on"
+                );
+                self.successor = None;
+                continue;
+            }
             let Some(child) = self.children.remove(&pid) else {
                 continue;
             };

@@ -28,14 +28,54 @@ pub fn fork() -> io::Result<Forked> {
 }
 
 /// The signals the supervisor handles; a child puts them back to their defaults.
-pub const SUPERVISOR_SIGNALS: [Signal; 6] = [
+pub const SUPERVISOR_SIGNALS: [Signal; 7] = [
     Signal::SIGTERM,
     Signal::SIGINT,
     Signal::SIGCHLD,
     Signal::SIGHUP,
     Signal::SIGUSR1,
     Signal::SIGWINCH,
+    Signal::SIGUSR2,
 ];
+
+/// The environment variable through which a supervisor hands its listening
+/// sockets to the binary that replaces it: `ADDR=FD` pairs separated by `;`.
+pub const LISTEN_FDS_ENV: &str = "SLOTGATE_LISTEN_FDS";
+
+/// Lets (or stops) `fd` survive an exec.
+pub fn set_inheritable(fd: std::os::fd::BorrowedFd<'_>, inherit: bool) -> io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    let flags = if inherit {
+        FdFlag::empty()
+    } else {
+        FdFlag::FD_CLOEXEC
+    };
+    fcntl(fd, FcntlArg::F_SETFD(flags)).map_err(io::Error::from)?;
+    Ok(())
+}
+
+/// Takes over a listening socket handed down by the previous binary (see
+/// [`LISTEN_FDS_ENV`]). It must be a listening TCP socket; it is made
+/// close-on-exec again.
+pub fn adopt_listener(fd: i32) -> io::Result<std::net::TcpListener> {
+    use std::os::fd::FromRawFd;
+    let st = nix::sys::stat::fstat(
+        // SAFETY: borrowing only for the fstat call; the descriptor number came
+        // from our parent through the environment and is checked by fstat itself.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+    )
+    .map_err(io::Error::from)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(io::Error::other(format!("descriptor {fd} is not a socket")));
+    }
+    // SAFETY: the descriptor is open (fstat succeeded) and is a socket that the
+    // previous binary handed over for us alone: nothing else in this process owns
+    // it, so the TcpListener becomes its single owner.
+    let l = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+    l.local_addr()?;
+    set_inheritable(std::os::fd::AsFd::as_fd(&l), false)?;
+    Ok(l)
+}
 
 /// First thing a child does: default signal actions (so SIGTERM ends a worker and
 /// the supervisor's handlers, which write to the supervisor's pipe, never run in
