@@ -2,8 +2,6 @@
 //! one line per request written with a single `write` on an `O_APPEND` file
 //! shared by every worker.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -215,25 +213,28 @@ fn clf_time() -> String {
 
 /// One `CustomLog`: a file, a format, and an optional `env=[!]VAR` condition.
 pub struct AccessLog {
-    file: File,
+    sink: super::sink::Sink,
     format: Format,
     condition: Option<(bool, String)>,
 }
 
 impl AccessLog {
+    /// Opens a CustomLog: the file at `path`, or `pipe`'s command when given.
     pub fn open(
         path: &Path,
+        pipe: Option<&str>,
         format: &str,
         condition: Option<(bool, String)>,
     ) -> Result<AccessLog, String> {
         let format = Format::compile(format)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("opening CustomLog {}: {e}", path.display()))?;
+        let sink = match pipe {
+            Some(cmd) => super::sink::Sink::pipe(cmd)
+                .map_err(|e| format!("starting the piped CustomLog '{cmd}': {e}"))?,
+            None => super::sink::Sink::file(path)
+                .map_err(|e| format!("opening CustomLog {}: {e}", path.display()))?,
+        };
         Ok(AccessLog {
-            file,
+            sink,
             format,
             condition,
         })
@@ -247,7 +248,7 @@ impl AccessLog {
             }
         }
         let line = self.format.render(r);
-        let _ = (&self.file).write_all(line.as_bytes());
+        self.sink.write_line(line.as_bytes());
     }
 }
 

@@ -4,17 +4,21 @@
 //! every worker interleave whole.
 
 pub mod access;
+pub mod sink;
 
-use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
+use std::sync::Mutex;
 
 use crate::config::LogLevel;
+use sink::Sink;
 
-struct ErrorLog {
-    file: Option<File>,
-    max: log::LevelFilter,
-}
+/// Where error-log lines go now; None = stderr. Replaced by [`init`] at each
+/// (re)start, so a graceful restart reopens the file logrotate moved away.
+/// Processes are single-threaded, so the lock is never contended (nor held at fork).
+static TARGET: Mutex<Option<Sink>> = Mutex::new(None);
+
+struct ErrorLog;
 
 fn filter(level: LogLevel) -> log::LevelFilter {
     match level {
@@ -30,7 +34,7 @@ fn filter(level: LogLevel) -> log::LevelFilter {
 
 impl log::Log for ErrorLog {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        m.level() <= self.max
+        m.level() <= log::max_level()
     }
 
     fn log(&self, record: &log::Record<'_>) {
@@ -54,10 +58,9 @@ impl log::Log for ErrorLog {
             std::process::id(),
             record.args()
         );
-        match &self.file {
-            Some(f) => {
-                let _ = (&*f).write_all(line.as_bytes());
-            }
+        let target = TARGET.lock().unwrap_or_else(|e| e.into_inner());
+        match target.as_ref() {
+            Some(sink) => sink.write_line(line.as_bytes()),
             None => {
                 let _ = std::io::stderr().lock().write_all(line.as_bytes());
             }
@@ -69,24 +72,25 @@ impl log::Log for ErrorLog {
 
 /// Installs the logger. Called once by the supervisor before it forks; workers
 /// inherit it.
-pub fn init(error_log: Option<&Path>, level: LogLevel) -> std::io::Result<()> {
-    let file = match error_log {
-        Some(p) => Some(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("opening ErrorLog {}: {e}", p.display()))
-                })?,
-        ),
-        None => None,
+/// Points the error log at `error_log` (a file), `pipe` (a `|command`), or stderr,
+/// with `level`. Called at start and at every restart: the file is opened anew.
+pub fn init(error_log: Option<&Path>, pipe: Option<&str>, level: LogLevel) -> std::io::Result<()> {
+    let sink = match (pipe, error_log) {
+        (Some(cmd), _) => Some(Sink::pipe(cmd).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("starting the piped ErrorLog '{cmd}': {e}"),
+            )
+        })?),
+        (None, Some(p)) => Some(Sink::file(p).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("opening ErrorLog {}: {e}", p.display()))
+        })?),
+        (None, None) => None,
     };
-    let max = filter(level);
-    // A second init (tests) keeps the first logger.
-    if log::set_boxed_logger(Box::new(ErrorLog { file, max })).is_ok() {
-        log::set_max_level(max);
-    }
+    *TARGET.lock().unwrap_or_else(|e| e.into_inner()) = sink;
+    // The logger itself is installed once; later calls only change its target.
+    let _ = log::set_logger(&ErrorLog);
+    log::set_max_level(filter(level));
     Ok(())
 }
 

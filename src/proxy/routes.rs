@@ -248,8 +248,13 @@ impl Routes {
     /// Opens every CustomLog file (the supervisor, before forking).
     pub fn open_logs(&mut self) -> Result<(), String> {
         for spec in &self.log_specs {
-            let log = AccessLog::open(&spec.path, &spec.format, spec.env.clone())
-                .map_err(|e| format!("{}: {e}", spec.origin))?;
+            let log = AccessLog::open(
+                &spec.path,
+                spec.pipe.as_deref(),
+                &spec.format,
+                spec.env.clone(),
+            )
+            .map_err(|e| format!("{}: {e}", spec.origin))?;
             self.logs.push(log);
         }
         Ok(())

@@ -127,7 +127,12 @@ struct Supervisor {
 impl Supervisor {
     fn start(opts: &Options) -> Result<Supervisor, String> {
         let (cfg, mut routes) = check(opts)?;
-        crate::logging::init(cfg.error_log.as_deref(), cfg.log_level).map_err(|e| e.to_string())?;
+        crate::logging::init(
+            cfg.error_log.as_deref(),
+            cfg.error_log_pipe.as_deref(),
+            cfg.log_level,
+        )
+        .map_err(|e| e.to_string())?;
         for w in &cfg.warnings {
             log::warn!("{w}");
         }
@@ -391,6 +396,13 @@ impl Supervisor {
         if cfg.scoreboard_file != self.gen.config.scoreboard_file {
             log::warn!("ScoreboardFile changed; it takes effect at the next full start");
         }
+        // The error log is reopened (logrotate moves the file, then sends USR1).
+        crate::logging::init(
+            cfg.error_log.as_deref(),
+            cfg.error_log_pipe.as_deref(),
+            cfg.log_level,
+        )
+        .map_err(|e| e.to_string())?;
         let listeners = Listeners::bind(&cfg, Some(&mut self.listeners))?;
         let workers = cfg.start_servers_or_default();
         let layout = generation::layout_for(&cfg, &routes, workers);
@@ -519,6 +531,12 @@ impl Supervisor {
         match process::fork().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
                 process::init_child(supervisor, &self.sig_ids);
+                let cfg = &self.gen.config;
+                if let Err(e) = process::drop_privileges(cfg.user.as_deref(), cfg.group.as_deref())
+                {
+                    log::error!("worker {slot}: switching to User/Group: {e}");
+                    std::process::exit(1);
+                }
                 sb.process(slot).set_pid(std::process::id() as i32);
                 let setup = WorkerSetup {
                     config: self.gen.config.clone(),

@@ -130,3 +130,39 @@ pub fn detach(stderr_log: &std::path::Path) -> io::Result<()> {
     nix::unistd::dup2_stderr(&err).map_err(io::Error::from)?;
     Ok(())
 }
+
+/// `User` / `Group` (`name` or `#id`), applied in a worker right after fork, once
+/// the listeners are bound, when the supervisor runs as root; a no-op otherwise.
+/// Without `Group`, the user's primary group is used.
+pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> io::Result<()> {
+    use nix::unistd::{Gid, Group, Uid, User};
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let Some(user) = user else { return Ok(()) };
+    let not_found = |what: &str, name: &str| io::Error::other(format!("{what} '{name}' not found"));
+    let u = match user.strip_prefix('#') {
+        Some(id) => User::from_uid(Uid::from_raw(
+            id.parse().map_err(|_| not_found("User", user))?,
+        )),
+        None => User::from_name(user),
+    }
+    .map_err(io::Error::from)?
+    .ok_or_else(|| not_found("User", user))?;
+    let gid = match group {
+        Some(g) => match g.strip_prefix('#') {
+            Some(id) => Gid::from_raw(id.parse().map_err(|_| not_found("Group", g))?),
+            None => {
+                Group::from_name(g)
+                    .map_err(io::Error::from)?
+                    .ok_or_else(|| not_found("Group", g))?
+                    .gid
+            }
+        },
+        None => u.gid,
+    };
+    nix::unistd::setgroups(&[gid]).map_err(io::Error::from)?;
+    nix::unistd::setgid(gid).map_err(io::Error::from)?;
+    nix::unistd::setuid(u.uid).map_err(io::Error::from)?;
+    Ok(())
+}
