@@ -692,64 +692,28 @@ impl Exchange {
             )));
         }
         // → member socket.
-        while conn.writable && !conn.output.is_empty() {
-            match conn.output.write_to(&mut conn.stream) {
-                Ok(Io::Done(n)) => {
-                    self.sent += n as u64;
-                    progress = true;
-                }
-                Ok(Io::Short(n)) => {
-                    self.sent += n as u64;
-                    progress = true;
-                    conn.writable = false;
-                }
-                Ok(Io::WouldBlock) | Ok(Io::Eof) => conn.writable = false,
-                Err(e) if self.response.is_some() => {
-                    // The member answered early and stopped reading: not an error for the answer.
-                    conn.output = Buffer::new();
-                    self.keep_alive = false;
-                    log::debug!("member {name} stopped reading the request body: {e}");
-                }
-                Err(_)
-                    if conn.reused
-                        && self.received == 0
-                        && !self.body_consumed
-                        && !self.replayed =>
-                {
-                    return Err(Failure::Replay);
-                }
-                Err(e) => {
-                    return Err(Failure::Respond(
-                        502,
-                        format!("sending the request to member {name}: {e}"),
-                    ));
-                }
+        match conn.send(&mut self.sent) {
+            Ok(p) => progress |= p,
+            Err(e) if self.response.is_some() => {
+                // The member answered early and stopped reading: not an error for the answer.
+                conn.output = Buffer::new();
+                self.keep_alive = false;
+                log::debug!("member {name} stopped reading the request body: {e}");
+            }
+            Err(_)
+                if conn.reused && self.received == 0 && !self.body_consumed && !self.replayed =>
+            {
+                return Err(Failure::Replay);
+            }
+            Err(e) => {
+                return Err(Failure::Respond(
+                    502,
+                    format!("sending the request to member {name}: {e}"),
+                ));
             }
         }
         // Member socket → buffer.
-        while conn.readable && !conn.eof && conn.input.len() < BODY_BUFFER {
-            match conn.input.read_from(&mut conn.stream, BODY_BUFFER) {
-                Ok(Io::Done(n)) => {
-                    self.received += n as u64;
-                    progress = true;
-                }
-                Ok(Io::Short(n)) => {
-                    self.received += n as u64;
-                    progress = true;
-                    conn.readable = conn.hup;
-                }
-                Ok(Io::Eof) => {
-                    conn.eof = true;
-                    progress = true;
-                }
-                Ok(Io::WouldBlock) => conn.readable = false,
-                Err(e) => {
-                    log::debug!("reading from member {name}: {e}");
-                    conn.eof = true;
-                    progress = true;
-                }
-            }
-        }
+        progress |= conn.receive(&mut self.received, name);
         // Response head (and interim 1xx answers).
         while self.response.is_none() && !conn.input.is_empty() {
             let head = match parse_response(conn.input.data(), self.head.is_head()) {
@@ -943,44 +907,15 @@ impl Exchange {
             input.consume(n);
             progress = true;
         }
-        while conn.writable && !conn.output.is_empty() {
-            match conn.output.write_to(&mut conn.stream) {
-                Ok(Io::Done(n)) => {
-                    self.sent += n as u64;
-                    progress = true;
-                }
-                Ok(Io::Short(n)) => {
-                    self.sent += n as u64;
-                    progress = true;
-                    conn.writable = false;
-                }
-                Ok(_) => conn.writable = false,
-                Err(e) => return Err(Failure::Abort(format!("tunnel to member: {e}"))),
-            }
-        }
+        progress |= conn
+            .send(&mut self.sent)
+            .map_err(|e| Failure::Abort(format!("tunnel to member: {e}")))?;
         if client_eof && input.is_empty() && conn.output.is_empty() && !self.member_write_shut {
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
             self.member_write_shut = true;
             progress = true;
         }
-        while conn.readable && !conn.eof && conn.input.len() < BODY_BUFFER {
-            match conn.input.read_from(&mut conn.stream, BODY_BUFFER) {
-                Ok(Io::Done(n)) => {
-                    self.received += n as u64;
-                    progress = true;
-                }
-                Ok(Io::Short(n)) => {
-                    self.received += n as u64;
-                    progress = true;
-                    conn.readable = conn.hup;
-                }
-                Ok(Io::Eof) | Err(_) => {
-                    conn.eof = true;
-                    progress = true;
-                }
-                Ok(Io::WouldBlock) => conn.readable = false,
-            }
-        }
+        progress |= conn.receive(&mut self.received, "tunnel");
         if !conn.input.is_empty() && output.len() < BODY_BUFFER {
             let n = conn.input.len().min(BODY_BUFFER - output.len());
             output.extend(&conn.input.data()[..n]);
@@ -1032,6 +967,54 @@ fn hold(ctx: &Ctx, member_slot: usize, taken: bool) {
             std::sync::atomic::Ordering::Relaxed,
             |n| n.checked_sub(1),
         );
+    }
+}
+
+impl MemberConn {
+    /// Writes what is queued for the member while it takes it; counts the bytes.
+    fn send(&mut self, sent: &mut u64) -> io::Result<bool> {
+        let mut progress = false;
+        while self.writable && !self.output.is_empty() {
+            match self.output.write_to(&mut self.stream)? {
+                Io::Done(n) => *sent += n as u64,
+                Io::Short(n) => {
+                    *sent += n as u64;
+                    self.writable = false;
+                }
+                Io::WouldBlock | Io::Eof => {
+                    self.writable = false;
+                    continue;
+                }
+            }
+            progress = true;
+        }
+        Ok(progress)
+    }
+
+    /// Reads from the member while there is room; a read error counts as its close.
+    fn receive(&mut self, received: &mut u64, name: &str) -> bool {
+        let mut progress = false;
+        while self.readable && !self.eof && self.input.len() < BODY_BUFFER {
+            match self.input.read_from(&mut self.stream, BODY_BUFFER) {
+                Ok(Io::Done(n)) => *received += n as u64,
+                Ok(Io::Short(n)) => {
+                    *received += n as u64;
+                    // Drained for now, unless its FIN is pending (then read on to EOF).
+                    self.readable = self.hup;
+                }
+                Ok(Io::Eof) => self.eof = true,
+                Ok(Io::WouldBlock) => {
+                    self.readable = false;
+                    continue;
+                }
+                Err(e) => {
+                    log::debug!("reading from member {name}: {e}");
+                    self.eof = true;
+                }
+            }
+            progress = true;
+        }
+        progress
     }
 }
 
