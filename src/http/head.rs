@@ -200,7 +200,11 @@ pub fn parse_request_with(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     if has_bare_lf(&buf[..len]) {
         return Err(HttpError::new(400, "line ending without CR"));
     }
-    let line_len = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let start = after_empty_lines(&buf[..len]);
+    let line_len = start
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(start.len());
     if line_len > limits.request_line + 1 {
         return Err(HttpError::new(414, "request line too long"));
     }
@@ -235,11 +239,24 @@ fn has_bare_lf(head: &[u8]) -> bool {
         .any(|(i, &b)| b == b'\n' && (i == 0 || head[i - 1] != b'\r'))
 }
 
+/// The head without the empty lines httparse skips before the start line, so that
+/// the start line is what gets measured (found by fuzzing: `\r\n` + an over-long
+/// request line used to pass the limit).
+fn after_empty_lines(mut buf: &[u8]) -> &[u8] {
+    loop {
+        match buf {
+            [b'\r', b'\n', rest @ ..] | [b'\n', rest @ ..] => buf = rest,
+            _ => return buf,
+        }
+    }
+}
+
 /// A partial head that can already be refused: a request line, a field or the
 /// whole head too long.
 fn check_partial(buf: &[u8], limits: &Limits) -> Option<HttpError> {
-    let Some(first) = buf.iter().position(|&b| b == b'\n') else {
-        return (buf.len() > limits.request_line + 1)
+    let start = after_empty_lines(buf);
+    let Some(first) = start.iter().position(|&b| b == b'\n') else {
+        return (start.len() > limits.request_line + 1)
             .then(|| HttpError::new(414, "request line too long"));
     };
     if first > limits.request_line + 1 {
@@ -351,7 +368,11 @@ pub fn parse_response_with(
     if !(100..=999).contains(&status) || has_bare_lf(&buf[..len]) {
         return Err(bad);
     }
-    let line_len = buf.iter().position(|&b| b == b'\n').unwrap_or(len);
+    let start = after_empty_lines(&buf[..len]);
+    let line_len = start
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(start.len());
     if line_len > field_size
         || resp
             .headers
@@ -503,6 +524,11 @@ mod tests {
         assert_eq!(p("GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"), Ok(true));
         assert_eq!(p("GET /aaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"), Err(414));
         assert_eq!(p("GET /aaaaaaaaaaaaaaaaaaaaa"), Err(414));
+        assert_eq!(
+            p("\r\n\r\nGET /aaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"),
+            Err(414)
+        );
+        assert_eq!(p("\r\nGET /aaaaaaaaaaaaaaaaaaaaa"), Err(414));
         assert_eq!(
             p("GET / HTTP/1.1\r\nA: 123456789012345678\r\n\r\n"),
             Err(400)
