@@ -1,0 +1,342 @@
+//! slotgate-bench: a load generator for comparing slotgate with itself (prefork
+//! and event) and with the proxies users would pick instead.
+//!
+//! ```text
+//! slotgate-bench load --url http://127.0.0.1:8080/ --concurrency 1,16,64,256 --duration 5s
+//! slotgate-bench load --target slotgate=http://127.0.0.1:8080/ --target nginx=http://127.0.0.1:8081/ \
+//!                     --rounds 3 --json out.json --svg out.svg
+//! ```
+//!
+//! `load` runs closed-loop HTTP/1.1 GETs from one thread and one mio poll
+//! (see `load.rs`); with several targets, each concurrency level runs
+//! `--rounds` interleaved rounds, the order of targets rotating each round,
+//! and the figures are medians over the rounds. `burst` and `compare` (issue
+//! 6) are not written yet.
+
+mod histogram;
+mod load;
+mod report;
+mod response;
+mod svg;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str =
+    "usage: slotgate-bench load (--url URL | --target NAME=URL ...) [--concurrency 1,16,64,256]
+                           [--duration 5s] [--warmup 1s] [--rounds N] [--close] [--timeout 10s]
+                           [--json FILE] [--svg FILE]";
+
+/// An `http://host[:port]/path` URL, resolved once.
+#[derive(Debug, Clone, PartialEq)]
+struct Url {
+    text: String,
+    /// The Host header: host and port as written.
+    authority: String,
+    path: String,
+    addr: SocketAddr,
+}
+
+struct Target {
+    name: String,
+    url: Url,
+    request: Vec<u8>,
+}
+
+/// What the command line asked for.
+struct Options {
+    targets: Vec<(String, String)>,
+    concurrency: Vec<usize>,
+    duration: Duration,
+    warmup: Duration,
+    rounds: Option<usize>,
+    close: bool,
+    timeout: Duration,
+    json: Option<String>,
+    svg: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("load") => parse_load(args).and_then(|o| run_load(&o)),
+        Some("burst") | Some("compare") => {
+            Err("this mode is not implemented yet (issue 6); only `load` is".into())
+        }
+        Some("-h") | Some("--help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => Err("expected a mode".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("slotgate-bench: {message}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `5s`, `500ms`, `2m`, or a bare number of seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("bad duration {text:?} (examples: 5s, 500ms, 1m)");
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| bad())
+}
+
+fn parse_url(text: &str) -> Result<Url, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("unsupported URL {text:?}: only http:// is measured"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() {
+        return Err(format!("URL {text:?} has no host"));
+    }
+    let with_port = if authority.ends_with(']') || !authority.contains(':') {
+        format!("{authority}:80")
+    } else {
+        authority.to_string()
+    };
+    let addr = with_port
+        .to_socket_addrs()
+        .map_err(|e| format!("resolving {authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("resolving {authority}: no address"))?;
+    Ok(Url {
+        text: text.to_string(),
+        authority: authority.to_string(),
+        path: path.to_string(),
+        addr,
+    })
+}
+
+fn request_bytes(url: &Url, close: bool) -> Vec<u8> {
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: slotgate-bench\r\nAccept: */*\r\n{connection}\r\n",
+        url.path, url.authority
+    )
+    .into_bytes()
+}
+
+fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut o = Options {
+        targets: Vec::new(),
+        concurrency: vec![1, 16, 64, 256],
+        duration: Duration::from_secs(5),
+        warmup: Duration::from_secs(1),
+        rounds: None,
+        close: false,
+        timeout: Duration::from_secs(10),
+        json: None,
+        svg: None,
+    };
+    let mut have_url = false;
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--url" => {
+                o.targets.push((String::new(), value("--url")?));
+                have_url = true;
+            }
+            "--target" => {
+                let v = value("--target")?;
+                let (name, url) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--target {v:?}: expected NAME=URL"))?;
+                if name.is_empty() || o.targets.iter().any(|(n, _)| n == name) {
+                    return Err(format!(
+                        "--target {v:?}: names must be present and distinct"
+                    ));
+                }
+                o.targets.push((name.to_string(), url.to_string()));
+            }
+            "--concurrency" | "-c" => {
+                let v = value("--concurrency")?;
+                o.concurrency = v
+                    .split(',')
+                    .map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        format!(
+                            "--concurrency {v:?}: expected positive numbers separated by commas"
+                        )
+                    })?;
+            }
+            "--duration" | "-d" => o.duration = parse_duration(&value("--duration")?)?,
+            "--warmup" => o.warmup = parse_duration(&value("--warmup")?)?,
+            "--timeout" => o.timeout = parse_duration(&value("--timeout")?)?,
+            "--rounds" => {
+                let v = value("--rounds")?;
+                o.rounds = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|&n: &usize| n > 0)
+                        .ok_or_else(|| format!("--rounds {v:?}: expected a positive number"))?,
+                );
+            }
+            "--close" => o.close = true,
+            "--json" => o.json = Some(value("--json")?),
+            "--svg" => o.svg = Some(value("--svg")?),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if o.targets.is_empty() {
+        return Err("give --url or at least one --target".into());
+    }
+    if have_url && o.targets.len() > 1 {
+        return Err("--url measures one target; use --target NAME=URL for several".into());
+    }
+    if o.duration.is_zero() {
+        return Err("--duration must be more than 0".into());
+    }
+    Ok(o)
+}
+
+fn run_load(o: &Options) -> Result<(), String> {
+    let mut targets = Vec::new();
+    for (name, text) in &o.targets {
+        let url = parse_url(text)?;
+        let name = if name.is_empty() {
+            url.authority.clone()
+        } else {
+            name.clone()
+        };
+        let request = request_bytes(&url, o.close);
+        targets.push(Target { name, url, request });
+    }
+    // One target: one round unless asked; several: interleave three by default.
+    let rounds = o.rounds.unwrap_or(if targets.len() > 1 { 3 } else { 1 });
+    let mut cells: Vec<report::Cell> = Vec::new();
+    for &concurrency in &o.concurrency {
+        let first = cells.len();
+        for t in &targets {
+            cells.push(report::Cell {
+                target: t.name.clone(),
+                url: t.url.text.clone(),
+                concurrency,
+                runs: Vec::new(),
+            });
+        }
+        for round in 0..rounds {
+            for k in 0..targets.len() {
+                let i = (k + round) % targets.len();
+                let t = &targets[i];
+                eprintln!(
+                    "slotgate-bench: {} at concurrency {concurrency}, round {}/{rounds}",
+                    t.name,
+                    round + 1
+                );
+                let params = load::LoadParams {
+                    addr: t.url.addr,
+                    request: &t.request,
+                    concurrency,
+                    warmup: o.warmup,
+                    duration: o.duration,
+                    close: o.close,
+                    timeout: o.timeout,
+                };
+                let result = load::run(&params)
+                    .map_err(|e| format!("running the load against {}: {e}", t.url.text))?;
+                cells[first + i].runs.push(result);
+            }
+        }
+    }
+    print!("{}", report::table(&cells));
+    if let Some(path) = &o.json {
+        let settings = serde_json::json!({
+            "concurrency": o.concurrency,
+            "duration_s": o.duration.as_secs_f64(),
+            "warmup_s": o.warmup.as_secs_f64(),
+            "rounds": rounds,
+            "keep_alive": !o.close,
+            "timeout_s": o.timeout.as_secs_f64(),
+        });
+        let text = serde_json::to_string_pretty(&report::json(&cells, settings))
+            .expect("JSON of plain values");
+        std::fs::write(path, text + "\n").map_err(|e| format!("writing {path}: {e}"))?;
+    }
+    if let Some(path) = &o.svg {
+        let series: Vec<svg::Series> = targets
+            .iter()
+            .map(|t| svg::Series {
+                name: t.name.clone(),
+                points: cells
+                    .iter()
+                    .filter(|c| c.target == t.name)
+                    .map(|c| {
+                        let s = c.summary();
+                        (c.concurrency, s.rps.median, s.latency_ms[2].median)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mode = if o.close {
+            "connection per request"
+        } else {
+            "keep-alive"
+        };
+        let title = format!(
+            "slotgate-bench load: {mode}, {:?} per run, medians of {rounds} round(s)",
+            o.duration
+        );
+        std::fs::write(path, svg::chart(&title, &o.concurrency, &series))
+            .map_err(|e| format!("writing {path}: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn urls() {
+        let u = parse_url("http://127.0.0.1:8080/a/b?c=d").unwrap();
+        assert_eq!(
+            (u.authority.as_str(), u.path.as_str()),
+            ("127.0.0.1:8080", "/a/b?c=d")
+        );
+        assert_eq!(u.addr, "127.0.0.1:8080".parse().unwrap());
+        let u = parse_url("http://127.0.0.1").unwrap();
+        assert_eq!((u.path.as_str(), u.addr.port()), ("/", 80));
+        let u = parse_url("http://[::1]:81/").unwrap();
+        assert_eq!(u.addr, "[::1]:81".parse().unwrap());
+        assert!(parse_url("https://127.0.0.1/").is_err());
+        assert!(parse_url("http:///x").is_err());
+    }
+
+    #[test]
+    fn request_has_host_and_optional_close() {
+        let u = parse_url("http://127.0.0.1:9/x").unwrap();
+        assert_eq!(request_bytes(&u, false), b"GET /x HTTP/1.1\r\nHost: 127.0.0.1:9\r\nUser-Agent: slotgate-bench\r\nAccept: */*\r\n\r\n");
+        assert!(String::from_utf8(request_bytes(&u, true))
+            .unwrap()
+            .contains("Connection: close\r\n"));
+    }
+}
