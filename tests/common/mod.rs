@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod client;
+pub mod daemon;
 mod data;
 mod load;
 mod members;
