@@ -422,6 +422,11 @@ impl Supervisor {
                 .map_err(|e| format!("growing the scoreboard: {e}"))?;
             generation::place(&sb, &cfg, &mut routes, None)?;
             generation::carry_over(&self.scoreboard, &sb);
+            let (old, new) = (self.scoreboard.header(), sb.header());
+            new.set_start_time(old.start_time());
+            for _ in 0..old.restarts() {
+                new.add_restart();
+            }
             self.failures.resize(sb.processes().len(), 0);
             // Old workers' process slots are not in the new file: forget their slots.
             for c in self.children.values_mut() {
@@ -537,6 +542,7 @@ impl Supervisor {
                     log::error!("worker {slot}: switching to User/Group: {e}");
                     std::process::exit(1);
                 }
+                process::die_with(supervisor);
                 sb.process(slot).set_pid(std::process::id() as i32);
                 let setup = WorkerSetup {
                     config: self.gen.config.clone(),

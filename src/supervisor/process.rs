@@ -105,8 +105,15 @@ pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) {
         // SAFETY: installing SIG_DFL or SIG_IGN runs no handler code; the child is single-threaded.
         let _ = unsafe { signal(s, action) };
     }
+    die_with(supervisor);
+}
+
+/// SIGTERM when the supervisor dies, so no worker outlives it. Linux clears this
+/// setting when a process changes its user, so it is set again after
+/// [`drop_privileges`].
+pub fn die_with(supervisor: Pid) {
     let _ = nix::sys::prctl::set_pdeathsig(Some(Signal::SIGTERM));
-    // The supervisor may have died between fork and prctl: then nobody would tell us.
+    // The supervisor may have died before prctl: then nobody would tell us.
     if nix::unistd::getppid() != supervisor {
         std::process::exit(0);
     }
