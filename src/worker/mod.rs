@@ -32,6 +32,8 @@ use conn::{Conn, Step};
 const CONN_BASE: usize = 1 << 16;
 /// The read end of the pipe signal-hook writes to when SIGUSR1 (graceful stop) arrives.
 const SIGNAL_PIPE: Token = Token(CONN_BASE - 1);
+/// Longest sleep in poll: how soon an idle worker notices a newer generation.
+const GENERATION_CHECK: Duration = Duration::from_secs(1);
 /// How long a gracefully stopping worker may take when GracefulShutdownTimeout is 0.
 const GRACEFUL_DEFAULT: Duration = Duration::from_secs(300);
 
@@ -159,6 +161,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let max_conns = setup.max_connections;
     let per_child = ctx.config.max_connections_per_child;
     let mut accepting = true;
+    let my_generation = ctx.process().generation();
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
         conns: Vec::new(),
@@ -172,10 +175,13 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let mut next_id: u64 = 0;
     let mut next_prune = Instant::now();
     loop {
+        // Wake at least once a second to notice a newer generation (see below).
         let timeout = timers
             .peek()
-            .map(|Reverse((t, _, _))| t.saturating_duration_since(Instant::now()));
-        if let Err(e) = poll.poll(&mut events, timeout) {
+            .map(|Reverse((t, _, _))| t.saturating_duration_since(Instant::now()))
+            .unwrap_or(GENERATION_CHECK)
+            .min(GENERATION_CHECK);
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
@@ -269,6 +275,11 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             } else {
                 arm(&mut timers, c, i, c.last_activity + timeout);
             }
+        }
+        // A newer generation runs: the supervisor's SIGUSR1 may have come before our
+        // handler was installed (a restart right after our fork), so look as well.
+        if !ctx.graceful && ctx.scoreboard.header().generation() > my_generation {
+            stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         if stop_flag.load(std::sync::atomic::Ordering::Relaxed) && !ctx.graceful {
             ctx.graceful = true;
