@@ -356,7 +356,10 @@ fn sticky_routing_holds_across_workers() {
         headers: vec![
             (
                 "Cookie".to_string(),
-                format!("JSESSIONID=s{k}.{}", if k.is_multiple_of(3) { "a" } else { "b" }),
+                format!(
+                    "JSESSIONID=s{k}.{}",
+                    if k.is_multiple_of(3) { "a" } else { "b" }
+                ),
             ),
             ("Connection".to_string(), "close".to_string()),
         ],
