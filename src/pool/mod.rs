@@ -19,6 +19,8 @@ use mio::net::TcpStream;
 pub struct PoolLimits {
     /// Whether connections are reused at all (`disablereuse` turns this off).
     pub reuse: bool,
+    /// Connections opened in advance when the worker starts (`min`).
+    pub min: usize,
     /// Most connections open to the member at once in this process; 0 = no limit.
     pub max: usize,
     /// Idle connections above this many are closed once idle for `ttl`.
@@ -33,6 +35,7 @@ impl Default for PoolLimits {
     fn default() -> Self {
         PoolLimits {
             reuse: true,
+            min: 0,
             max: 0,
             smax: 0,
             ttl: None,
@@ -99,6 +102,13 @@ impl Pool {
         }
         p.open += 1;
         Acquired::Open
+    }
+
+    /// Adds a connection opened in advance (`min`) as idle.
+    pub fn add_idle(&mut self, member: usize, stream: TcpStream, now: Instant) {
+        let p = &mut self.members[member];
+        p.open += 1;
+        p.idle.push(Idle { stream, since: now });
     }
 
     /// Queues a connection to be woken when `member` has room.

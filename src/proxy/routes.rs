@@ -587,6 +587,7 @@ fn pool_limits(p: &WorkerParams) -> PoolLimits {
     let max = p.max.unwrap_or(0);
     PoolLimits {
         reuse: !p.disable_reuse,
+        min: if p.disable_reuse { 0 } else { p.min },
         max,
         smax: p.smax.unwrap_or(max),
         ttl: p.ttl,

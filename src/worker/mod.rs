@@ -32,6 +32,8 @@ use conn::{Conn, Step};
 const CONN_BASE: usize = 1 << 16;
 /// The read end of the pipe signal-hook writes to when SIGUSR1 (graceful stop) arrives.
 const SIGNAL_PIPE: Token = Token(CONN_BASE - 1);
+/// Member connections opened in advance (`min`) sit under this token until used.
+const POOL_IDLE: Token = Token(CONN_BASE - 2);
 /// Longest sleep in poll: how soon an idle worker notices a newer generation.
 const GENERATION_CHECK: Duration = Duration::from_secs(1);
 /// How long a gracefully stopping worker may take when GracefulShutdownTimeout is 0.
@@ -126,12 +128,35 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             .register(&mut l, Token(i), Interest::READABLE)?;
         listeners.push(l);
     }
+    // `min`: connections to each member opened now, ready for the first requests.
+    // They are registered under a token no connection has, so their events are
+    // ignored until a request takes one (and reregisters it).
+    let mut pool = Pool::new(setup.routes.members.iter().map(|m| m.pool).collect());
+    for (i, m) in setup.routes.members.iter().enumerate() {
+        for _ in 0..m.pool.min.min(m.pool.max.max(m.pool.min)) {
+            match mio::net::TcpStream::connect(m.addrs[0]) {
+                Ok(mut s) => {
+                    let _ = s.set_nodelay(true);
+                    if poll
+                        .registry()
+                        .register(&mut s, POOL_IDLE, Interest::READABLE | Interest::WRITABLE)
+                        .is_ok()
+                    {
+                        pool.add_idle(i, s, Instant::now());
+                    }
+                }
+                Err(e) => {
+                    log::warn!("opening a min= connection to {}: {e}", m.url.name);
+                    break;
+                }
+            }
+        }
+    }
     let limits = Limits {
         request_line: setup.config.limit_request_line,
         field_size: setup.config.limit_request_field_size,
         fields: setup.config.limit_request_fields,
     };
-    let pool = Pool::new(setup.routes.members.iter().map(|m| m.pool).collect());
     let mut ctx = Ctx {
         registry: poll.registry().try_clone()?,
         config: setup.config,
@@ -190,6 +215,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         ctx.now = Instant::now();
         for ev in events.iter() {
             let t = ev.token().0;
+            if ev.token() == POOL_IDLE {
+                continue;
+            }
             if ev.token() == SIGNAL_PIPE {
                 let mut sink = [0u8; 64];
                 while matches!(std::io::Read::read(&mut signal_rx, &mut sink), Ok(n) if n > 0) {}
