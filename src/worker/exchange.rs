@@ -655,13 +655,7 @@ impl Exchange {
             }
             self.body_in += data.len() as u64;
             if self.req_chunked {
-                if !data.is_empty() {
-                    let mut h = Vec::with_capacity(ChunkEncoder::OVERHEAD);
-                    ChunkEncoder::head(&mut h, data.len());
-                    conn.output.extend(&h);
-                    conn.output.extend(&avail[data]);
-                    conn.output.extend(b"\r\n");
-                }
+                put_chunk(&mut conn.output, &avail[data]);
             } else {
                 conn.output.extend(&avail[data]);
             }
@@ -855,13 +849,7 @@ impl Exchange {
                 }
                 self.body_bytes += data.len() as u64;
                 if resp.chunked_out {
-                    if !data.is_empty() {
-                        let mut h = Vec::with_capacity(ChunkEncoder::OVERHEAD);
-                        ChunkEncoder::head(&mut h, data.len());
-                        output.extend(&h);
-                        output.extend(&avail[data]);
-                        output.extend(b"\r\n");
-                    }
+                    put_chunk(output, &avail[data]);
                 } else {
                     output.extend(&avail[data]);
                 }
@@ -952,6 +940,18 @@ impl Exchange {
     pub fn body_progress(&self) -> (Instant, u64) {
         (self.started, self.body_in)
     }
+}
+
+/// Appends `data` as one chunk (nothing for empty data: that would end the body).
+fn put_chunk(out: &mut Buffer, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let mut head = Vec::with_capacity(ChunkEncoder::OVERHEAD);
+    ChunkEncoder::head(&mut head, data.len());
+    out.extend(&head);
+    out.extend(data);
+    out.extend(b"\r\n");
 }
 
 /// Notes in this process's row of the scoreboard that it holds (or no longer

@@ -460,12 +460,7 @@ fn accept_all(
 }
 
 /// Milliseconds since the Unix epoch, for scoreboard timestamps.
-pub(crate) fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub(crate) use scoreboard::unix_time_ms as unix_ms;
 
 /// How long a closing connection keeps reading (and discarding) after its last
 /// response, so unread input does not turn the close into a reset.
