@@ -20,6 +20,9 @@ pub struct Histogram {
     min: u64,
     max: u64,
     sum: u128,
+    /// Sum of the squares, for the standard deviation (exact: a u128 holds
+    /// 2^64 values of 2^32 ns squared).
+    sum_sq: u128,
 }
 
 impl Default for Histogram {
@@ -36,6 +39,7 @@ impl Histogram {
             min: u64::MAX,
             max: 0,
             sum: 0,
+            sum_sq: 0,
         }
     }
 
@@ -68,6 +72,21 @@ impl Histogram {
         self.min = self.min.min(value);
         self.max = self.max.max(value);
         self.sum += u128::from(value);
+        self.sum_sq = self
+            .sum_sq
+            .saturating_add(u128::from(value) * u128::from(value));
+    }
+
+    /// Add every value recorded in `other`, as if recorded here.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+        self.count += other.count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        self.sum_sq = self.sum_sq.saturating_add(other.sum_sq);
     }
 
     pub fn count(&self) -> u64 {
@@ -92,6 +111,17 @@ impl Histogram {
         } else {
             self.sum as f64 / self.count as f64
         }
+    }
+
+    /// The population standard deviation of the recorded values (exact, not
+    /// from the buckets).
+    pub fn stddev(&self) -> f64 {
+        if self.count == 0 {
+            return 0.0;
+        }
+        let n = self.count as f64;
+        let mean = self.sum as f64 / n;
+        (self.sum_sq as f64 / n - mean * mean).max(0.0).sqrt()
     }
 
     /// The value at quantile `q` (0.0 ..= 1.0): the smallest recorded value
@@ -188,6 +218,117 @@ mod tests {
         assert!(close_enough(h.quantile(0.98), 100_000.0));
         assert!(close_enough(h.quantile(0.99), 50_000_000.0));
         assert_eq!(h.quantile(1.0), 50_000_000);
+    }
+
+    /// A xorshift64* generator: deterministic test data without a crate.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+    }
+
+    /// Log-uniform values from 1 µs to about 1 s, like latencies.
+    fn random_latencies(seed: u64, n: usize) -> Vec<u64> {
+        let mut rng = XorShift(seed);
+        (0..n)
+            .map(|_| {
+                let exponent = (rng.next() % 20) as u32; // 2^0 .. 2^19 µs
+                let base = 1000u64 << exponent;
+                base + rng.next() % base
+            })
+            .collect()
+    }
+
+    /// The exact quantile by the same definition: the smallest value with at
+    /// least `q` of the values at or below it.
+    fn exact_quantile(sorted: &[u64], q: f64) -> u64 {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+        sorted[rank.min(sorted.len()) - 1]
+    }
+
+    #[test]
+    fn random_data_quantiles_match_a_sorted_reference() {
+        let values = random_latencies(0x5107_6A7E, 100_000);
+        let mut h = Histogram::new();
+        for &v in &values {
+            h.record(v);
+        }
+        let mut sorted = values.clone();
+        sorted.sort_unstable();
+        for q in [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 0.9999, 1.0] {
+            let want = exact_quantile(&sorted, q);
+            let got = h.quantile(q);
+            assert!(
+                (got as f64 - want as f64).abs() <= want as f64 * 0.005,
+                "q{q}: {got} vs exact {want}"
+            );
+        }
+        assert_eq!((h.min(), h.max()), (sorted[0], sorted[sorted.len() - 1]));
+        let n = values.len() as f64;
+        let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = values
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        assert!((h.mean() - mean).abs() <= mean * 1e-9);
+        assert!((h.stddev() - var.sqrt()).abs() <= var.sqrt() * 1e-6);
+    }
+
+    #[test]
+    fn merge_equals_recording_everything_in_one() {
+        let a_values = random_latencies(1, 30_000);
+        let b_values = random_latencies(2, 50_000);
+        let mut a = Histogram::new();
+        let mut b = Histogram::new();
+        let mut all = Histogram::new();
+        for &v in &a_values {
+            a.record(v);
+            all.record(v);
+        }
+        for &v in &b_values {
+            b.record(v);
+            all.record(v);
+        }
+        a.merge(&b);
+        assert_eq!(a.counts, all.counts);
+        assert_eq!(
+            (a.count(), a.min(), a.max(), a.sum, a.sum_sq),
+            (all.count(), all.min(), all.max(), all.sum, all.sum_sq)
+        );
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            assert_eq!(a.quantile(q), all.quantile(q));
+        }
+        // Merging an empty histogram changes nothing, either way round.
+        let before = (a.count(), a.min(), a.max(), a.quantile(0.99));
+        a.merge(&Histogram::new());
+        assert_eq!(before, (a.count(), a.min(), a.max(), a.quantile(0.99)));
+        let mut empty = Histogram::new();
+        empty.merge(&a);
+        assert_eq!(
+            before,
+            (
+                empty.count(),
+                empty.min(),
+                empty.max(),
+                empty.quantile(0.99)
+            )
+        );
+    }
+
+    #[test]
+    fn stddev_of_known_values() {
+        let mut h = Histogram::new();
+        for v in [2, 4, 4, 4, 5, 5, 7, 9] {
+            h.record(v);
+        }
+        assert_eq!(h.stddev(), 2.0);
+        assert_eq!(Histogram::new().stddev(), 0.0);
     }
 
     #[test]

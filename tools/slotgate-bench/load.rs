@@ -9,6 +9,13 @@
 //!
 //! Only requests that *complete* inside the measurement window (after the
 //! warm-up) are counted; the time split is taken from the same requests.
+//! When the window closes no new request is started, and the requests in
+//! flight are waited for (at most `timeout`): they are not in the window's
+//! figures, but `requests_total` counts every response of the run (warm-up,
+//! window and this drain), so it can be checked against what the server saw.
+//!
+//! `run_threads` splits the connections over several threads, each with its
+//! own poll and engine over the same window, and merges their results.
 
 use crate::histogram::Histogram;
 use crate::response::{ParseError, Response, ResponseParser};
@@ -16,6 +23,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::thread;
 use std::time::{Duration, Instant};
 
 /// How often timeouts and the end of the run are checked when idle.
@@ -50,6 +58,14 @@ impl ErrorCounts {
     pub fn total(&self) -> u64 {
         self.connect + self.write + self.read + self.status + self.timeout
     }
+
+    pub fn add(&mut self, other: &ErrorCounts) {
+        self.connect += other.connect;
+        self.write += other.write;
+        self.read += other.read;
+        self.status += other.status;
+        self.timeout += other.timeout;
+    }
 }
 
 /// Sums of the per-request time split, in nanoseconds, over `requests`.
@@ -68,6 +84,17 @@ pub struct TimeSplit {
 }
 
 impl TimeSplit {
+    pub fn add(&mut self, other: &TimeSplit) {
+        self.connect_ns += other.connect_ns;
+        self.connects += other.connects;
+        self.write_ns += other.write_ns;
+        self.wait_ns += other.wait_ns;
+        self.read_ns += other.read_ns;
+        self.requests += other.requests;
+        self.close_ns += other.close_ns;
+        self.closes += other.closes;
+    }
+
     fn avg(sum: u128, n: u64) -> f64 {
         if n == 0 {
             0.0
@@ -102,9 +129,55 @@ pub struct LoadResult {
     pub cpu_seconds: f64,
     /// The first error message seen, to tell the user what went wrong.
     pub first_error: Option<String>,
+    /// Responses completed over the whole run: warm-up, window and drain.
+    pub requests_total: u64,
+    /// Of `requests_total`, those completed after the window closed (in
+    /// flight when it did).
+    pub drained: u64,
+    /// Errors over the whole run (`errors` has the window's).
+    pub errors_total: u64,
+    /// Generator threads that ran the load.
+    pub threads: usize,
 }
 
 impl LoadResult {
+    fn empty(duration: Duration) -> LoadResult {
+        LoadResult {
+            elapsed: duration,
+            requests: 0,
+            body_bytes: 0,
+            errors: ErrorCounts::default(),
+            connections: 0,
+            latency: Histogram::new(),
+            split: TimeSplit::default(),
+            cpu_seconds: 0.0,
+            first_error: None,
+            requests_total: 0,
+            drained: 0,
+            errors_total: 0,
+            threads: 1,
+        }
+    }
+
+    /// Add the figures of another thread's run over the same window.
+    pub fn merge(&mut self, other: &LoadResult) {
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.requests += other.requests;
+        self.body_bytes += other.body_bytes;
+        self.errors.add(&other.errors);
+        self.connections += other.connections;
+        self.latency.merge(&other.latency);
+        self.split.add(&other.split);
+        self.cpu_seconds += other.cpu_seconds;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
+        self.requests_total += other.requests_total;
+        self.drained += other.drained;
+        self.errors_total += other.errors_total;
+        self.threads += other.threads;
+    }
+
     pub fn requests_per_second(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -161,43 +234,122 @@ struct Engine<'a> {
     result: LoadResult,
 }
 
+/// Run the load from one thread (the caller's).
 pub fn run(params: &LoadParams) -> io::Result<LoadResult> {
+    run_engine(params, params.concurrency, Instant::now())
+}
+
+/// Run the load from `threads` threads (at most one per connection), the
+/// connections split as evenly as possible, over one common window.
+pub fn run_threads(params: &LoadParams, threads: usize) -> io::Result<LoadResult> {
+    if threads <= 1 {
+        run(params)
+    } else {
+        run_pinned(params, threads, &[])
+    }
+}
+
+/// `run_threads`, thread `i` pinned to CPU `cpus[i % cpus.len()]` (no
+/// pinning when `cpus` is empty).
+pub fn run_pinned(params: &LoadParams, threads: usize, cpus: &[usize]) -> io::Result<LoadResult> {
+    let threads = threads.clamp(1, params.concurrency.max(1));
     let start = Instant::now();
+    if threads == 1 && cpus.is_empty() {
+        return run_engine(params, params.concurrency, start);
+    }
+    let shares: Vec<usize> = (0..threads)
+        .map(|i| params.concurrency / threads + usize::from(i < params.concurrency % threads))
+        .collect();
+    let results: Vec<io::Result<LoadResult>> = thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .enumerate()
+            .map(|(i, &share)| {
+                let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
+                thread::Builder::new()
+                    .name(format!("load-{i}"))
+                    .spawn_scoped(scope, move || {
+                        if let Some(cpu) = cpu {
+                            pin_current_thread(cpu)?;
+                        }
+                        run_engine(params, share, start)
+                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a load thread panicked"))),
+                Err(e) => Err(e),
+            })
+            .collect()
+    });
+    let mut merged: Option<LoadResult> = None;
+    for result in results {
+        let result = result?;
+        match &mut merged {
+            None => merged = Some(result),
+            Some(m) => m.merge(&result),
+        }
+    }
+    Ok(merged.expect("at least one thread"))
+}
+
+/// Pin the calling thread to one CPU.
+pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    use nix::sched::{sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
+    let mut set = CpuSet::new();
+    set.set(cpu)
+        .map_err(|e| io::Error::other(format!("CPU {cpu}: {e}")))?;
+    sched_setaffinity(Pid::from_raw(0), &set)
+        .map_err(|e| io::Error::other(format!("pinning a thread to CPU {cpu}: {e}")))
+}
+
+/// One engine with `concurrency` connections, its window starting
+/// `params.warmup` after `start`.
+fn run_engine(params: &LoadParams, concurrency: usize, start: Instant) -> io::Result<LoadResult> {
     let measure_from = start + params.warmup;
     let mut engine = Engine {
         params,
         poll: Poll::new()?,
-        conns: (0..params.concurrency).map(|_| None).collect(),
+        conns: (0..concurrency).map(|_| None).collect(),
         buffer: vec![0; READ_BUFFER],
         measure_from,
         measure_to: measure_from + params.duration,
-        result: LoadResult {
-            elapsed: params.duration,
-            requests: 0,
-            body_bytes: 0,
-            errors: ErrorCounts::default(),
-            connections: 0,
-            latency: Histogram::new(),
-            split: TimeSplit::default(),
-            cpu_seconds: 0.0,
-            first_error: None,
-        },
+        result: LoadResult::empty(params.duration),
     };
     let mut cpu_start = None;
-    for slot in 0..params.concurrency {
+    for slot in 0..concurrency {
         engine.open(slot, Instant::now());
     }
     let mut events = Events::with_capacity(1024);
     let mut last_sweep = Instant::now();
+    let mut cpu_end = None;
+    // The window, then the drain: no new requests, the ones in flight are
+    // waited for (each bounded by the timeout sweep, the whole by this).
+    let drain_deadline = engine.measure_to + params.timeout + TICK;
     loop {
         let now = Instant::now();
         if cpu_start.is_none() && now >= engine.measure_from {
             cpu_start = Some(cpu_time());
         }
         if now >= engine.measure_to {
-            break;
+            if cpu_end.is_none() {
+                cpu_end = Some(cpu_time());
+            }
+            if engine.conns.iter().all(Option::is_none) || now >= drain_deadline {
+                break;
+            }
         }
-        let wait = TICK.min(engine.measure_to - now);
+        let until = if now < engine.measure_to {
+            engine.measure_to
+        } else {
+            drain_deadline
+        };
+        let wait = TICK.min(until.saturating_duration_since(now));
         match engine.poll.poll(&mut events, Some(wait)) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -213,9 +365,9 @@ pub fn run(params: &LoadParams) -> io::Result<LoadResult> {
             engine.sweep_timeouts(now);
         }
     }
-    let cpu_end = cpu_time();
+    let cpu_end = cpu_end.unwrap_or_else(cpu_time);
     engine.result.cpu_seconds = cpu_end - cpu_start.unwrap_or(cpu_end);
-    // Drop the connections outside the window: their close is not measured.
+    // Whatever is left after the drain deadline is dropped unmeasured.
     for slot in engine.conns.iter_mut() {
         if let Some(mut conn) = slot.take() {
             let _ = engine.poll.registry().deregister(&mut conn.stream);
@@ -224,16 +376,16 @@ pub fn run(params: &LoadParams) -> io::Result<LoadResult> {
     Ok(engine.result)
 }
 
-/// CPU seconds (user + system) this process has used.
+/// CPU seconds (user + system) the calling thread has used.
 fn cpu_time() -> f64 {
-    // SAFETY: getrusage only writes into the zeroed struct we pass it.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    use nix::sys::resource::{getrusage, UsageWho};
+    match getrusage(UsageWho::RUSAGE_THREAD) {
+        Ok(usage) => {
+            let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+            secs(usage.user_time()) + secs(usage.system_time())
+        }
+        Err(_) => 0.0,
+    }
 }
 
 impl Engine<'_> {
@@ -241,8 +393,18 @@ impl Engine<'_> {
         t >= self.measure_from && t < self.measure_to
     }
 
-    /// Open a connection in `slot` and start a request on it.
+    /// Whether the window has closed: no new request is started.
+    fn draining(&self) -> bool {
+        Instant::now() >= self.measure_to
+    }
+
+    /// Open a connection in `slot` and start a request on it (not once the
+    /// window has closed: the slot stays empty).
     fn open(&mut self, slot: usize, started: Instant) {
+        if self.draining() {
+            self.conns[slot] = None;
+            return;
+        }
         let mut stream = match TcpStream::connect(self.params.addr) {
             Ok(s) => s,
             Err(e) => {
@@ -393,8 +555,20 @@ impl Engine<'_> {
         loop {
             let now = Instant::now();
             let counted = self.in_window(now);
+            self.result.requests_total += 1;
+            if response.status >= 500 {
+                self.result.errors_total += 1;
+            }
+            if now >= self.measure_to {
+                self.result.drained += 1;
+            }
             if counted {
                 self.record(&conn, &response, now);
+            }
+            if now >= self.measure_to {
+                // Draining: this connection's work is done.
+                self.close(conn, false);
+                return;
             }
             if self.params.close || !response.keep_alive {
                 self.close(conn, counted);
@@ -453,6 +627,7 @@ impl Engine<'_> {
     }
 
     fn count_failure(&mut self, failure: Failure, started: Instant) {
+        self.result.errors_total += 1;
         if !self.in_window(Instant::now()) && !self.in_window(started) {
             return;
         }

@@ -26,7 +26,7 @@ use std::time::Duration;
 const USAGE: &str =
     "usage: slotgate-bench load (--url URL | --target NAME=URL ...) [--concurrency 1,16,64,256]
                            [--duration 5s] [--warmup 1s] [--rounds N] [--close] [--timeout 10s]
-                           [--json FILE] [--svg FILE]";
+                           [--threads N] [--pin CPULIST] [--json FILE] [--svg FILE]";
 
 /// An `http://host[:port]/path` URL, resolved once.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +55,10 @@ struct Options {
     timeout: Duration,
     json: Option<String>,
     svg: Option<String>,
+    /// Generator threads (`load`).
+    threads: usize,
+    /// CPUs to pin the generator threads to, in turn.
+    pin: Vec<usize>,
 }
 
 fn main() -> ExitCode {
@@ -94,6 +98,26 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(bad()),
     };
     Duration::try_from_secs_f64(seconds).map_err(|_| bad())
+}
+
+/// `0`, `0,2`, `0-3` or `0-1,4`: CPU numbers, in the order given.
+fn parse_cpu_list(text: &str) -> Result<Vec<usize>, String> {
+    let bad = || format!("bad CPU list {text:?} (examples: 0, 0,1, 0-3)");
+    let mut cpus = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let (low, high) = match part.split_once('-') {
+            Some((a, b)) => (a, b),
+            None => (part, part),
+        };
+        let low: usize = low.parse().map_err(|_| bad())?;
+        let high: usize = high.parse().map_err(|_| bad())?;
+        if low > high || high >= 1024 {
+            return Err(bad());
+        }
+        cpus.extend(low..=high);
+    }
+    Ok(cpus)
 }
 
 fn parse_url(text: &str) -> Result<Url, String> {
@@ -145,6 +169,8 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         timeout: Duration::from_secs(10),
         json: None,
         svg: None,
+        threads: 1,
+        pin: Vec::new(),
     };
     let mut have_url = false;
     while let Some(arg) = args.next() {
@@ -193,6 +219,15 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--close" => o.close = true,
             "--json" => o.json = Some(value("--json")?),
             "--svg" => o.svg = Some(value("--svg")?),
+            "--threads" | "-t" => {
+                let v = value("--threads")?;
+                o.threads = v
+                    .parse()
+                    .ok()
+                    .filter(|&n: &usize| n > 0)
+                    .ok_or_else(|| format!("--threads {v:?}: expected a positive number"))?;
+            }
+            "--pin" => o.pin = parse_cpu_list(&value("--pin")?)?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -251,8 +286,12 @@ fn run_load(o: &Options) -> Result<(), String> {
                     close: o.close,
                     timeout: o.timeout,
                 };
-                let result = load::run(&params)
-                    .map_err(|e| format!("running the load against {}: {e}", t.url.text))?;
+                let result = if o.pin.is_empty() {
+                    load::run_threads(&params, o.threads)
+                } else {
+                    load::run_pinned(&params, o.threads, &o.pin)
+                }
+                .map_err(|e| format!("running the load against {}: {e}", t.url.text))?;
                 cells[first + i].runs.push(result);
             }
         }
@@ -266,6 +305,8 @@ fn run_load(o: &Options) -> Result<(), String> {
             "rounds": rounds,
             "keep_alive": !o.close,
             "timeout_s": o.timeout.as_secs_f64(),
+            "threads": o.threads,
+            "pin": o.pin,
         });
         let text = serde_json::to_string_pretty(&report::json(&cells, settings))
             .expect("JSON of plain values");
@@ -313,6 +354,16 @@ mod tests {
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0"), Ok(vec![0]));
+        assert_eq!(parse_cpu_list("0,1"), Ok(vec![0, 1]));
+        assert_eq!(parse_cpu_list("2-4,0"), Ok(vec![2, 3, 4, 0]));
+        assert!(parse_cpu_list("").is_err());
+        assert!(parse_cpu_list("3-1").is_err());
+        assert!(parse_cpu_list("a").is_err());
     }
 
     #[test]

@@ -72,21 +72,8 @@ impl Cell {
         let mut errors = ErrorCounts::default();
         let mut split = TimeSplit::default();
         for r in &self.runs {
-            let e = &r.errors;
-            errors.connect += e.connect;
-            errors.write += e.write;
-            errors.read += e.read;
-            errors.status += e.status;
-            errors.timeout += e.timeout;
-            let s = &r.split;
-            split.connect_ns += s.connect_ns;
-            split.connects += s.connects;
-            split.write_ns += s.write_ns;
-            split.wait_ns += s.wait_ns;
-            split.read_ns += s.read_ns;
-            split.requests += s.requests;
-            split.close_ns += s.close_ns;
-            split.closes += s.closes;
+            errors.add(&r.errors);
+            split.add(&r.split);
         }
         Summary {
             rps: Spread::of(self.runs.iter().map(LoadResult::requests_per_second)),
@@ -192,6 +179,8 @@ pub fn json(cells: &[Cell], settings: Value) -> Value {
                 "errors": errors_json(&s.errors),
                 "time_split_us": { "connect": connect, "write": write, "wait": wait, "read": read, "close": close },
                 "generator_cpu_percent": s.cpu_percent.json(),
+                "requests_total": cell.runs.iter().map(|r| r.requests_total).sum::<u64>(),
+                "errors_total": cell.runs.iter().map(|r| r.errors_total).sum::<u64>(),
                 "rounds": rounds,
             })
         })
@@ -199,7 +188,7 @@ pub fn json(cells: &[Cell], settings: Value) -> Value {
     json!({ "tool": "slotgate-bench", "mode": "load", "settings": settings, "results": results })
 }
 
-fn errors_json(e: &ErrorCounts) -> Value {
+pub fn errors_json(e: &ErrorCounts) -> Value {
     json!({
         "connect": e.connect, "write": e.write, "read": e.read,
         "status": e.status, "timeout": e.timeout, "total": e.total(),
@@ -216,10 +205,15 @@ fn run_json(r: &LoadResult) -> Value {
     latency.insert("min".into(), json!(h.min() as f64 / 1e6));
     latency.insert("mean".into(), json!(h.mean() / 1e6));
     latency.insert("max".into(), json!(h.max() as f64 / 1e6));
+    latency.insert("stddev".into(), json!(h.stddev() / 1e6));
     let [connect, write, wait, read, close] = r.split.averages().map(|ns| ns / 1e3);
     json!({
         "elapsed_s": r.elapsed.as_secs_f64(),
         "requests": r.requests,
+        "requests_total": r.requests_total,
+        "drained": r.drained,
+        "errors_total": r.errors_total,
+        "threads": r.threads,
         "requests_per_second": r.requests_per_second(),
         "body_bytes": r.body_bytes,
         "connections_opened": r.connections,
