@@ -377,7 +377,7 @@ fn run_engine(params: &LoadParams, concurrency: usize, start: Instant) -> io::Re
 }
 
 /// CPU seconds (user + system) the calling thread has used.
-fn cpu_time() -> f64 {
+pub(crate) fn cpu_time() -> f64 {
     use nix::sys::resource::{getrusage, UsageWho};
     match getrusage(UsageWho::RUSAGE_THREAD) {
         Ok(usage) => {

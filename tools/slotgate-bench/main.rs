@@ -10,13 +10,17 @@
 //! `load` runs closed-loop HTTP/1.1 GETs from one thread and one mio poll
 //! (see `load.rs`); with several targets, each concurrency level runs
 //! `--rounds` interleaved rounds, the order of targets rotating each round,
-//! and the figures are medians over the rounds. `burst` and `compare` (issue
-//! 6) are not written yet.
+//! and the figures are medians over the rounds; `--threads` spreads the
+//! connections over several such threads. `burst` (see `burst.rs` and
+//! `burst_mode.rs`) opens bursts of new connections on an open-loop schedule.
 
+mod burst;
+mod burst_mode;
 mod histogram;
 mod load;
 mod report;
 mod response;
+mod schedule;
 mod svg;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -26,7 +30,10 @@ use std::time::Duration;
 const USAGE: &str =
     "usage: slotgate-bench load (--url URL | --target NAME=URL ...) [--concurrency 1,16,64,256]
                            [--duration 5s] [--warmup 1s] [--rounds N] [--close] [--timeout 10s]
-                           [--threads N] [--pin CPULIST] [--json FILE] [--svg FILE]";
+                           [--threads N] [--pin CPULIST] [--json FILE] [--svg FILE]
+       slotgate-bench burst (--url URL | --target NAME=URL ...) [--bursts 100,1000,5000,10000,20000]
+                            [--rate CONN_PER_S] [--rounds N] [--timeout 10s] [--pause 500ms]
+                            [--pin CPU] [--json FILE] [--svg FILE]";
 
 /// An `http://host[:port]/path` URL, resolved once.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,8 +72,9 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
         Some("load") => parse_load(args).and_then(|o| run_load(&o)),
-        Some("burst") | Some("compare") => {
-            Err("this mode is not implemented yet (issue 6); only `load` is".into())
+        Some("burst") => burst_mode::main(args),
+        Some("compare") => {
+            Err("this mode is not implemented yet (issue 6); only `load` and `burst` are".into())
         }
         Some("-h") | Some("--help") => {
             println!("{USAGE}");

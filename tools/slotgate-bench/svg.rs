@@ -1,9 +1,10 @@
-//! A self-contained SVG chart: two panels side by side, requests/s and p99
-//! latency against concurrency, one curve per target. No script, no external
-//! style sheet, so any browser opens it from disk.
+//! A self-contained SVG chart: panels side by side, one figure each against
+//! a level (concurrency for `load`: requests/s and p99 latency; burst size
+//! for `burst`), one curve per target. No script, no external style sheet,
+//! so any browser opens it from disk.
 //!
-//! The concurrency levels are placed evenly on the x axis (they are usually
-//! a geometric series such as 1, 16, 64, 256), each labelled with its value.
+//! The levels are placed evenly on the x axis (they are usually a geometric
+//! series such as 1, 16, 64, 256), each labelled with its value.
 
 use std::fmt::Write as _;
 
@@ -66,9 +67,42 @@ fn tick_label(value: f64, step: f64) -> String {
     }
 }
 
-/// The chart for `levels` (the concurrencies, in order) and the series.
+/// One target's curve for `chart_panels`: per level, one value per panel.
+pub struct MultiSeries {
+    pub name: String,
+    pub points: Vec<(usize, Vec<f64>)>,
+}
+
+/// The `load` chart for `levels` (the concurrencies, in order): requests/s
+/// and p99 latency.
 pub fn chart(title: &str, levels: &[usize], series: &[Series]) -> String {
-    let width = 2.0 * PANEL_W;
+    let series: Vec<MultiSeries> = series
+        .iter()
+        .map(|s| MultiSeries {
+            name: s.name.clone(),
+            points: s.points.iter().map(|p| (p.0, vec![p.1, p.2])).collect(),
+        })
+        .collect();
+    chart_panels(
+        title,
+        "concurrency (connections)",
+        &["requests/s", "p99 latency (ms)"],
+        levels,
+        &series,
+    )
+}
+
+/// A chart with one panel per entry of `panels` (its label), each plotting
+/// the value of that index in every point, against `levels` on an x axis
+/// labelled `x_label`.
+pub fn chart_panels(
+    title: &str,
+    x_label: &str,
+    panels: &[&str],
+    levels: &[usize],
+    series: &[MultiSeries],
+) -> String {
+    let width = panels.len().max(1) as f64 * PANEL_W;
     let height = PANEL_H + LEGEND_H * series.len().max(1) as f64 + 30.0;
     let mut out = String::new();
     let _ = writeln!(
@@ -85,10 +119,17 @@ pub fn chart(title: &str, levels: &[usize], series: &[Series]) -> String {
         width / 2.0,
         escape(title)
     );
-    panel(&mut out, 0.0, "requests/s", levels, series, |p| p.1);
-    panel(&mut out, PANEL_W, "p99 latency (ms)", levels, series, |p| {
-        p.2
-    });
+    for (k, label) in panels.iter().enumerate() {
+        let axes = Axes {
+            left: PANEL_W * k as f64,
+            label,
+            x_label,
+            levels,
+        };
+        panel(&mut out, &axes, series, |p| {
+            p.1.get(k).copied().unwrap_or(0.0)
+        });
+    }
     for (i, s) in series.iter().enumerate() {
         let y = PANEL_H + 20.0 + LEGEND_H * i as f64;
         let colour = COLOURS[i % COLOURS.len()];
@@ -109,15 +150,28 @@ pub fn chart(title: &str, levels: &[usize], series: &[Series]) -> String {
     out
 }
 
-/// One panel at horizontal offset `left`, plotting `value` of each point.
+/// Where a panel goes and what its axes say.
+struct Axes<'a> {
+    /// Horizontal offset.
+    left: f64,
+    label: &'a str,
+    x_label: &'a str,
+    levels: &'a [usize],
+}
+
+/// One panel, plotting `value` of each point.
 fn panel(
     out: &mut String,
-    left: f64,
-    label: &str,
-    levels: &[usize],
-    series: &[Series],
-    value: impl Fn(&(usize, f64, f64)) -> f64,
+    axes: &Axes,
+    series: &[MultiSeries],
+    value: impl Fn(&(usize, Vec<f64>)) -> f64,
 ) {
+    let Axes {
+        left,
+        label,
+        x_label,
+        levels,
+    } = *axes;
     let x0 = left + MARGIN_L;
     let x1 = left + PANEL_W - MARGIN_R;
     let y0 = PANEL_H - MARGIN_B; // the axis line, value 0
@@ -178,9 +232,10 @@ fn panel(
     }
     let _ = writeln!(
         out,
-        r#"<text x="{}" y="{}" text-anchor="middle">concurrency (connections)</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
         (x0 + x1) / 2.0,
-        y0 + 36.0
+        y0 + 36.0,
+        escape(x_label)
     );
     let _ = writeln!(
         out,
@@ -293,6 +348,25 @@ mod tests {
             }],
         ));
         assert_well_formed(&chart("none", &[], &[]));
+    }
+
+    #[test]
+    fn three_panel_chart_is_well_formed() {
+        let series = vec![MultiSeries {
+            name: "a".into(),
+            points: vec![(100, vec![1.0, 2.0, 3.0]), (1000, vec![4.0, 5.0, 6.0])],
+        }];
+        let svg = chart_panels(
+            "burst",
+            "burst size (connections)",
+            &["avg (ms)", "p99 (ms)", "max (ms)"],
+            &[100, 1000],
+            &series,
+        );
+        assert_well_formed(&svg);
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(svg.contains("burst size (connections)"));
+        assert!(svg.contains(r#"width="1380""#));
     }
 
     #[test]
