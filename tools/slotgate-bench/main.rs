@@ -16,8 +16,11 @@
 
 mod burst;
 mod burst_mode;
+mod compare;
 mod histogram;
 mod load;
+mod peers;
+mod procstat;
 mod report;
 mod response;
 mod schedule;
@@ -73,9 +76,7 @@ fn main() -> ExitCode {
     let result = match args.next().as_deref() {
         Some("load") => parse_load(args).and_then(|o| run_load(&o)),
         Some("burst") => burst_mode::main(args),
-        Some("compare") => {
-            Err("this mode is not implemented yet (issue 6); only `load` and `burst` are".into())
-        }
+        Some("compare") => return compare::main(args),
         Some("-h") | Some("--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
