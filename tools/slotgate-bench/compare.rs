@@ -27,7 +27,7 @@ const USAGE: &str =
                               [--body 100] [--rounds 5] [--duration 5s] [--warmup 1s]
                               [--timeout 10s] [--workers 1] [--threads 1] [--pin 0|CPULIST|none]
                               [--out DIR] [--slotgate PATH] [--origin-bin PATH]
-                              [--origins auto|nginx|slotgate-origin] [--keep-temp] [--quick]
+                              [--origins auto|nginx|slotgate-origin] [--keep-temp] [--quick] [--check-configs]
 targets: slotgate-event slotgate-prefork nginx haproxy httpd-event httpd-prefork";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,8 @@ struct Options {
     origins: OriginChoice,
     keep_temp: bool,
     quick: bool,
+    /// Only write each target's configuration and have the target check it.
+    check_configs: bool,
 }
 
 /// The entry point: run, print the error if any.
@@ -128,6 +130,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         origins: OriginChoice::Auto,
         keep_temp: false,
         quick: false,
+        check_configs: false,
     };
     // Explicit options win over --quick wherever it appears.
     let (mut rounds, mut duration, mut warmup) = (None, None, None);
@@ -187,6 +190,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
             }
             "--keep-temp" => o.keep_temp = true,
             "--quick" => o.quick = true,
+            "--check-configs" => o.check_configs = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -548,6 +552,19 @@ fn run(o: &Options) -> Result<(), String> {
 
     peers::install_interrupt_handler()?;
     let mut tmp = TempDir::new("slotgate-compare")?;
+    if o.check_configs {
+        // Nothing is started: the origin ports only need to be well-formed.
+        let ports = peers::free_ports(2)?;
+        for &k in &kinds {
+            let p = peers::prepare_proxy(k, &tools, &tmp, [ports[0], ports[1]], &sizing)?;
+            println!(
+                "{}: configuration accepted by {}",
+                k.name(),
+                p.program.display()
+            );
+        }
+        return Ok(());
+    }
     tmp.keep = o.keep_temp;
     if o.keep_temp {
         eprintln!(

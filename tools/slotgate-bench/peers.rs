@@ -701,6 +701,35 @@ pub fn start_proxy(
     origins: [u16; 2],
     sizing: &Sizing,
 ) -> Result<(Started, String), String> {
+    let p = prepare_proxy(kind, tools, tmp, origins, sizing)?;
+    let args: Vec<&str> = p.run_args.iter().map(String::as_str).collect();
+    let mut started = Started::spawn(kind.name(), p.program, &args, &p.dir, p.port)?;
+    if !started.logs.contains(&p.error_log) {
+        started.logs.insert(0, p.error_log);
+    }
+    started.wait_listening(START_LIMIT)?;
+    Ok((started, p.config))
+}
+
+/// A proxy's configuration, written and accepted by the proxy's own check.
+pub struct Prepared<'a> {
+    pub program: &'a Path,
+    pub dir: PathBuf,
+    pub port: u16,
+    pub run_args: Vec<String>,
+    pub error_log: PathBuf,
+    pub config: String,
+}
+
+/// Write `kind`'s configuration under `tmp` and have the program check it
+/// (`slotgate -t`, `nginx -t`, `haproxy -c`, `apache2 -t`).
+pub fn prepare_proxy<'a>(
+    kind: Kind,
+    tools: &'a Tools,
+    tmp: &TempDir,
+    origins: [u16; 2],
+    sizing: &Sizing,
+) -> Result<Prepared<'a>, String> {
     let name = kind.name();
     let program = tools.program(kind).map_err(|e| format!("{name}: {e}"))?;
     let dir = tmp.sub(name)?;
@@ -755,10 +784,14 @@ pub fn start_proxy(
         ),
     };
     check(name, program, &check_args)?;
-    let mut started = Started::spawn(name, program, &run_args, &dir, port)?;
-    started.logs.insert(0, error_log);
-    started.wait_listening(START_LIMIT)?;
-    Ok((started, text))
+    Ok(Prepared {
+        program,
+        port,
+        run_args: run_args.iter().map(|a| a.to_string()).collect(),
+        error_log,
+        config: text,
+        dir,
+    })
 }
 
 /// One GET through `port` with `Connection: close`: the status must be 200
