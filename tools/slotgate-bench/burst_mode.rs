@@ -490,8 +490,10 @@ mod tests {
             latency.record(ms * 2_000_000);
             service.record(ms * 1_000_000);
         }
-        let mut errors = ErrorCounts::default();
-        errors.connect = 2;
+        let errors = ErrorCounts {
+            connect: 2,
+            ..Default::default()
+        };
         let run = BurstResult {
             count: 12,
             ok: 10,
