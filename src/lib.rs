@@ -16,5 +16,6 @@ pub mod http;
 pub mod logging;
 pub mod pool;
 pub mod proxy;
+pub mod recycle;
 pub mod supervisor;
 pub mod worker;

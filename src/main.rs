@@ -6,6 +6,10 @@ use std::process::ExitCode;
 
 use slotgate::supervisor::{self, Command, Options};
 
+/// Counts allocations so each worker can publish its count in the scoreboard.
+#[global_allocator]
+static ALLOCATOR: supervisor::process::CountingAllocator = supervisor::process::CountingAllocator;
+
 const USAGE: &str = "usage: slotgate [-f FILE] [-D NAME]... [-t] [-k start|stop|restart|graceful|graceful-stop] [-v] [-h]
   -f FILE   configuration file (default /etc/slotgate/slotgate.conf)
   -D NAME   define NAME for <IfDefine NAME>

@@ -327,7 +327,8 @@ pub struct ProcessSlot {
     bytes_out: AtomicU64,
     started: AtomicU64,
     last_used: AtomicU64,
-    _reserved: [AtomicU64; 7],
+    allocations: AtomicU64,
+    _reserved: [AtomicU64; 6],
 }
 
 impl ProcessSlot {
@@ -405,7 +406,17 @@ impl ProcessSlot {
         self.last_used.store(unix_ms, Relaxed);
     }
 
+    /// Heap allocations the worker has made since it started, as its counting
+    /// allocator saw them (published once per event-loop turn).
+    pub fn allocations(&self) -> u64 {
+        self.allocations.load(Relaxed)
+    }
+    pub fn set_allocations(&self, n: u64) {
+        self.allocations.store(n, Relaxed);
+    }
+
     fn zero_counters(&self) {
+        self.allocations.store(0, Relaxed);
         self.state
             .store(u32::from(ProcessState::Empty.code()), Relaxed);
         self.generation.store(0, Relaxed);
@@ -458,6 +469,7 @@ impl fmt::Debug for ProcessSlot {
             .field("bytes_out", &self.bytes_out())
             .field("started", &self.started())
             .field("last_used", &self.last_used())
+            .field("allocations", &self.allocations())
             .finish()
     }
 }
@@ -960,7 +972,8 @@ const _: () = assert!(offset_of!(ProcessSlot, state) == 4);
 const _: () = assert!(offset_of!(ProcessSlot, generation) == 8);
 const _: () = assert!(offset_of!(ProcessSlot, requests) == 32);
 const _: () = assert!(offset_of!(ProcessSlot, last_used) == 64);
-const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 72);
+const _: () = assert!(offset_of!(ProcessSlot, allocations) == 72);
+const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 80);
 
 const _: () = assert!(size_of::<BalancerSlot>() == crate::BALANCER_SLOT_SIZE);
 const _: () = assert!(align_of::<BalancerSlot>() == 64);

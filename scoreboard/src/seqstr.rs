@@ -146,6 +146,21 @@ impl<const W: usize> SeqStr<W> {
         self.read().0
     }
 
+    /// Reads the value (as [`get`](Self::get) does) and hands it to `f` without
+    /// allocating: the bytes are decoded on the stack.
+    pub fn with<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        let (len, words, _) = self.read_words();
+        let mut bytes = [0u8; 48 * 8];
+        let len = (len as usize).min(W * 8).min(bytes.len());
+        for (chunk, w) in bytes.chunks_mut(8).zip(&words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        match std::str::from_utf8(&bytes[..len]) {
+            Ok(s) => f(s),
+            Err(_) => f(&String::from_utf8_lossy(&bytes[..len])),
+        }
+    }
+
     /// Like [`get`](Self::get) but returns `None` instead of a possibly torn
     /// value when no consistent snapshot could be had in time.
     pub fn try_get(&self) -> Option<String> {
@@ -156,6 +171,12 @@ impl<const W: usize> SeqStr<W> {
     }
 
     fn read(&self) -> (String, bool) {
+        let (len, words, consistent) = self.read_words();
+        (decode(len, &words), consistent)
+    }
+
+    /// A snapshot of the length and words, and whether it is consistent.
+    fn read_words(&self) -> (u32, [u64; W], bool) {
         let mut backoff = Backoff::new();
         let mut started: Option<Instant> = None;
         let mut words = [0u64; W];
@@ -171,12 +192,12 @@ impl<const W: usize> SeqStr<W> {
             let after = self.seq.load(Ordering::Relaxed);
             let consistent = before == after && before & 1 == 0;
             if consistent {
-                return (decode(len, &words), true);
+                return (len, words, true);
             }
             if backoff.is_slow() {
                 let since = *started.get_or_insert_with(Instant::now);
                 if since.elapsed() >= SEQ_READER_GIVE_UP {
-                    return (decode(len, &words), false);
+                    return (len, words, false);
                 }
             }
             backoff.wait();

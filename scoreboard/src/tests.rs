@@ -749,6 +749,20 @@ fn seqstr_round_trip() {
 }
 
 #[test]
+fn seqstr_with_sees_what_get_returns() {
+    let s = SeqStr::<48>::new();
+    s.with(|v| assert_eq!(v, ""));
+    let long = "x".repeat(SeqStr::<48>::CAPACITY);
+    assert!(s.set(&long));
+    s.with(|v| assert_eq!(v, long));
+    assert!(s.set("Grüße"));
+    assert_eq!(s.with(str::len), "Grüße".len());
+    let small = SeqStr::<2>::new();
+    assert!(small.set("route1"));
+    assert_eq!(small.with(|v| v.to_string()), small.get());
+}
+
+#[test]
 fn seqstr_truncates_at_char_boundary() {
     let s = SeqStr::<2>::new();
     assert_eq!(SeqStr::<2>::CAPACITY, 16);

@@ -294,7 +294,10 @@ impl Balancer {
     /// The method in force: the balancer slot's `lbmethod` (the manager may
     /// have changed it), else the configured one.
     pub fn method(&self, sb: &Scoreboard) -> Method {
-        Method::from_name(&sb.balancer(self.spec.slot).lbmethod.get()).unwrap_or(self.spec.method)
+        sb.balancer(self.spec.slot)
+            .lbmethod
+            .with(Method::from_name)
+            .unwrap_or(self.spec.method)
     }
 
     /// Whether `stickysession` is configured.

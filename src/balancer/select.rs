@@ -3,6 +3,7 @@
 //! written with.
 
 use scoreboard::{flags, MemberSlot, Scoreboard};
+use smallvec::SmallVec;
 
 use super::{usable_after_retry, Balancer, Candidate, LbMethod};
 
@@ -78,13 +79,15 @@ impl Balancer {
         rule: &dyn LbMethod,
         now_ms: u64,
     ) -> Option<usize> {
-        let mut lbsets: Vec<u32> = self.live(sb).map(|(_, _, slot)| slot.lbset()).collect();
+        // Inline up to 16 members: a selection allocates nothing.
+        let mut lbsets: SmallVec<[u32; 16]> =
+            self.live(sb).map(|(_, _, slot)| slot.lbset()).collect();
         lbsets.sort_unstable();
         lbsets.dedup();
 
-        let mut offered: Vec<Candidate<'_>> = Vec::with_capacity(self.members.len());
-        let mut spares: Vec<Candidate<'_>> = Vec::new();
-        let mut standbys: Vec<Candidate<'_>> = Vec::new();
+        let mut offered: SmallVec<[Candidate<'_>; 16]> = SmallVec::new();
+        let mut spares: SmallVec<[Candidate<'_>; 16]> = SmallVec::new();
+        let mut standbys: SmallVec<[Candidate<'_>; 16]> = SmallVec::new();
         for lbset in lbsets {
             offered.clear();
             spares.clear();

@@ -326,15 +326,23 @@ fn hex(b: u8) -> Option<u64> {
 pub struct ChunkEncoder;
 
 impl ChunkEncoder {
-    /// Bytes of framing around a chunk of `len` bytes (size line and CRLF after).
-    pub const OVERHEAD: usize = 16 + 2 + 2;
     /// The final chunk with an empty trailer section.
     pub const LAST: &'static [u8] = b"0\r\n\r\n";
 
-    /// Appends `{len:x}\r\n`.
-    pub fn head(out: &mut Vec<u8>, len: usize) {
-        use std::io::Write;
-        let _ = write!(out, "{len:x}\r\n");
+    /// The size line `{len:x}\r\n`, built in `buf` (no allocation).
+    pub fn head(buf: &mut [u8; 18], len: usize) -> &[u8] {
+        let mut n = len;
+        let mut i = buf.len() - 2;
+        buf[i..].copy_from_slice(b"\r\n");
+        loop {
+            i -= 1;
+            buf[i] = b"0123456789abcdef"[n & 0xf];
+            n >>= 4;
+            if n == 0 {
+                break;
+            }
+        }
+        &buf[i..]
     }
 }
 

@@ -1,6 +1,8 @@
 //! Request and response heads: parsing with httparse into owned values, and the
 //! framing rules of RFC 9112 §6 that decide how the body is delimited.
 
+use std::cell::RefCell;
+
 use super::{has_token, trim, Framing};
 
 /// Most header fields accepted in one head (httpd's `LimitRequestFields` default).
@@ -56,6 +58,18 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// A head with nothing in it (allocates nothing): a placeholder.
+    pub fn empty() -> RequestHead {
+        RequestHead {
+            method: String::new(),
+            target: String::new(),
+            minor: 1,
+            headers: Vec::new(),
+            len: 0,
+            framing: Framing::None,
+        }
+    }
+
     /// The first value of `name`, if present.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         find(&self.headers, name)
@@ -63,11 +77,10 @@ impl RequestHead {
 
     /// Whether the client asks to keep the connection open after this exchange.
     pub fn wants_keep_alive(&self) -> bool {
-        let conn = self.connection_tokens();
         if self.minor == 0 {
-            has_any(&conn, "keep-alive")
+            self.connection_has("keep-alive")
         } else {
-            !has_any(&conn, "close")
+            !self.connection_has("close")
         }
     }
 
@@ -75,12 +88,25 @@ impl RequestHead {
         self.method == "HEAD"
     }
 
-    fn connection_tokens(&self) -> Vec<&[u8]> {
+    fn connection_has(&self, token: &str) -> bool {
         self.headers
             .iter()
-            .filter(|h| h.is("connection"))
-            .map(|h| h.value.as_slice())
-            .collect()
+            .any(|h| h.is("connection") && has_token(&h.value, token))
+    }
+}
+
+impl Drop for RequestHead {
+    fn drop(&mut self) {
+        crate::recycle::give_string(std::mem::take(&mut self.method));
+        crate::recycle::give_string(std::mem::take(&mut self.target));
+        give_header_list(std::mem::take(&mut self.headers));
+    }
+}
+
+impl Drop for ResponseHead {
+    fn drop(&mut self) {
+        crate::recycle::give_string(std::mem::take(&mut self.reason));
+        give_header_list(std::mem::take(&mut self.headers));
     }
 }
 
@@ -117,17 +143,64 @@ fn find<'a>(headers: &'a [Header], name: &str) -> Option<&'a [u8]> {
         .map(|h| h.value.as_slice())
 }
 
-fn has_any(values: &[&[u8]], token: &str) -> bool {
-    values.iter().any(|v| has_token(v, token))
+/// Most spare header values kept per thread (see `crate::recycle`).
+const KEEP_HEADERS: usize = 8192;
+/// Most spare header lists kept per thread.
+const KEEP_LISTS: usize = 1024;
+
+thread_local! {
+    /// Header values given back by dropped heads: their name and value keep
+    /// their capacity, so parsing the next head allocates nothing.
+    static SPARE_HEADERS: RefCell<Vec<Header>> = const { RefCell::new(Vec::new()) };
+    static SPARE_LISTS: RefCell<Vec<Vec<Header>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Gives a head's header list back: its headers to one free list, the emptied
+/// vector to another.
+pub fn give_header_list(mut list: Vec<Header>) {
+    if list.capacity() == 0 {
+        return;
+    }
+    SPARE_HEADERS.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        let room = KEEP_HEADERS.saturating_sub(spare.len());
+        let keep = list.len().min(room);
+        spare.extend(list.drain(..keep));
+    });
+    list.clear();
+    SPARE_LISTS.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.len() < KEEP_LISTS {
+            l.push(list);
+        }
+    });
+}
+
+/// Copies httparse's borrowed headers into a header list, reusing spare ones.
 fn owned_headers(raw: &[httparse::Header<'_>]) -> Vec<Header> {
-    raw.iter()
-        .map(|h| Header {
-            name: h.name.to_string(),
-            value: h.value.to_vec(),
-        })
-        .collect()
+    let mut list = SPARE_LISTS
+        .with(|l| l.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(16));
+    SPARE_HEADERS.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        for h in raw {
+            let header = match spare.pop() {
+                Some(mut header) => {
+                    header.name.clear();
+                    header.name.push_str(h.name);
+                    header.value.clear();
+                    header.value.extend_from_slice(h.value);
+                    header
+                }
+                None => Header {
+                    name: h.name.to_string(),
+                    value: h.value.to_vec(),
+                },
+            };
+            list.push(header);
+        }
+    });
+    list
 }
 
 /// httpd's request limits: `LimitRequestLine`, `LimitRequestFieldSize`,
@@ -222,8 +295,8 @@ pub fn parse_request_with(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     let minor = req.version.unwrap_or(1);
     let framing = request_framing(&headers, minor)?;
     Ok(Some(RequestHead {
-        method: req.method.unwrap_or("GET").to_string(),
-        target: req.path.unwrap_or("/").to_string(),
+        method: crate::recycle::string_from(req.method.unwrap_or("GET")),
+        target: crate::recycle::string_from(req.path.unwrap_or("/")),
         minor,
         headers,
         len,
@@ -394,16 +467,13 @@ pub fn parse_response_with(
     let framing = if head_request || status < 200 || status == 204 || status == 304 {
         Framing::None
     } else if find(&headers, "transfer-encoding").is_some() {
-        let all: Vec<&[u8]> = headers
+        let last = headers
             .iter()
             .filter(|h| h.is("transfer-encoding"))
             .flat_map(|h| h.value.split(|&b| b == b','))
             .map(trim)
-            .collect();
-        if all
-            .last()
-            .is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"))
-        {
+            .next_back();
+        if last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")) {
             Framing::Chunked
         } else {
             Framing::Close
@@ -417,7 +487,7 @@ pub fn parse_response_with(
     };
     Ok(Some(ResponseHead {
         status,
-        reason: resp.reason.unwrap_or("").to_string(),
+        reason: crate::recycle::string_from(resp.reason.unwrap_or("")),
         minor: resp.version.unwrap_or(1),
         headers,
         len,

@@ -53,79 +53,115 @@ pub struct RequestContext<'a> {
     pub upgrade: Option<&'a str>,
 }
 
-/// The names listed in the head's Connection headers, lowercased.
-fn connection_listed(headers: &[Header]) -> Vec<String> {
+/// Whether the head's Connection headers list `name` (without case).
+fn connection_lists(headers: &[Header], name: &str) -> bool {
     headers
         .iter()
         .filter(|h| h.is("connection"))
         .flat_map(|h| h.value.split(|&b| b == b','))
-        .map(|t| String::from_utf8_lossy(crate::http::trim(t)).to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect()
+        .any(|t| crate::http::trim(t).eq_ignore_ascii_case(name.as_bytes()))
 }
 
-fn dropped(name: &str, fixed: &[&str], listed: &[String]) -> bool {
+/// Whether a header is not passed on: one of `fixed`, or named by Connection
+/// (`has_connection`: whether the head has a Connection header at all).
+fn dropped(name: &str, fixed: &[&str], headers: &[Header], has_connection: bool) -> bool {
     fixed.iter().any(|d| name.eq_ignore_ascii_case(d))
-        || listed.iter().any(|l| name.eq_ignore_ascii_case(l))
+        || (has_connection && connection_lists(headers, name))
+}
+
+/// A value of ours for a merged header.
+#[derive(Clone, Copy)]
+enum Add<'a> {
+    Nothing,
+    Ip(IpAddr),
+    Text(&'a [u8]),
+    /// A Via entry: `1.{minor} {server_name}[:{port}]`, with the product when full.
+    Via {
+        minor: u8,
+        server_name: &'a str,
+        port: u16,
+        full: bool,
+    },
+}
+
+impl Add<'_> {
+    fn is_some(&self) -> bool {
+        !matches!(self, Add::Nothing)
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match *self {
+            Add::Nothing => {}
+            Add::Ip(ip) => {
+                let _ = write!(out, "{ip}");
+            }
+            Add::Text(t) => out.extend_from_slice(t),
+            Add::Via {
+                minor,
+                server_name,
+                port,
+                full,
+            } => {
+                let _ = write!(out, "1.{minor} {server_name}");
+                if port != 80 {
+                    let _ = write!(out, ":{port}");
+                }
+                if full {
+                    let _ = write!(out, " (slotgate/{})", env!("CARGO_PKG_VERSION"));
+                }
+            }
+        }
+    }
+}
+
+fn via_entry(minor: u8, server_name: &str, port: u16, via: ProxyVia) -> Add<'_> {
+    match via {
+        ProxyVia::On | ProxyVia::Full => Add::Via {
+            minor,
+            server_name,
+            port,
+            full: via == ProxyVia::Full,
+        },
+        ProxyVia::Off | ProxyVia::Block => Add::Nothing,
+    }
 }
 
 /// Headers merged with a value of ours (`X-Forwarded-*`, `Via`): every occurrence
 /// is joined with `, `, our value appended, and written where the first one was.
 struct Merged<'a> {
     name: &'a str,
-    add: Option<String>,
-}
-
-fn joined(headers: &[Header], name: &str) -> Option<Vec<u8>> {
-    let mut out: Option<Vec<u8>> = None;
-    for h in headers.iter().filter(|h| h.is(name)) {
-        let v = out.get_or_insert_with(Vec::new);
-        if !v.is_empty() {
-            v.extend_from_slice(b", ");
-        }
-        v.extend_from_slice(&h.value);
-    }
-    out
+    add: Add<'a>,
 }
 
 fn write_merged(out: &mut Vec<u8>, headers: &[Header], m: &Merged<'_>, first_name: &str) {
-    let Some(add) = &m.add else { return };
-    let mut v = joined(headers, m.name).unwrap_or_default();
-    if !v.is_empty() {
-        v.extend_from_slice(b", ");
+    if !m.add.is_some() {
+        return;
     }
-    v.extend_from_slice(add.as_bytes());
     out.extend_from_slice(first_name.as_bytes());
     out.extend_from_slice(b": ");
-    out.extend_from_slice(&v);
+    let start = out.len();
+    for h in headers.iter().filter(|h| h.is(m.name)) {
+        if out.len() > start {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(&h.value);
+    }
+    if out.len() > start {
+        out.extend_from_slice(b", ");
+    }
+    m.add.write(out);
     out.extend_from_slice(b"\r\n");
 }
 
-fn via_entry(minor: u8, server_name: &str, port: u16, via: ProxyVia) -> Option<String> {
-    let host = if port == 80 {
-        server_name.to_string()
-    } else {
-        format!("{server_name}:{port}")
-    };
-    match via {
-        ProxyVia::On => Some(format!("1.{minor} {host}")),
-        ProxyVia::Full => Some(format!(
-            "1.{minor} {host} (slotgate/{})",
-            env!("CARGO_PKG_VERSION")
-        )),
-        ProxyVia::Off | ProxyVia::Block => None,
-    }
-}
-
 /// Writes the head of the request to the member into `out`.
-pub fn request_head(
+pub fn request_head<'a>(
     out: &mut Vec<u8>,
-    req: &RequestHead,
+    req: &'a RequestHead,
     target: &str,
     body: Framing,
-    ctx: &RequestContext<'_>,
+    ctx: &RequestContext<'a>,
 ) {
-    let listed = connection_listed(&req.headers);
+    let has_connection = req.headers.iter().any(|h| h.is("connection"));
     let _ = write!(out, "{} {} HTTP/1.1\r\nHost: ", req.method, target);
     match req.header("host").filter(|_| ctx.preserve_host) {
         Some(h) => out.extend_from_slice(h),
@@ -133,21 +169,21 @@ pub fn request_head(
     }
     out.extend_from_slice(b"\r\n");
 
-    let client_host = req
-        .header("host")
-        .map(|h| String::from_utf8_lossy(h).into_owned());
-    let mut merged = [
+    let ours = |add: Add<'a>| if ctx.add_headers { add } else { Add::Nothing };
+    let merged = [
         Merged {
             name: "X-Forwarded-For",
-            add: ctx.add_headers.then(|| ctx.client_ip.to_string()),
+            add: ours(Add::Ip(ctx.client_ip)),
         },
         Merged {
             name: "X-Forwarded-Host",
-            add: client_host.filter(|_| ctx.add_headers),
+            add: req
+                .header("host")
+                .map_or(Add::Nothing, |h| ours(Add::Text(h))),
         },
         Merged {
             name: "X-Forwarded-Server",
-            add: ctx.add_headers.then(|| ctx.server_name.to_string()),
+            add: ours(Add::Text(ctx.server_name.as_bytes())),
         },
         Merged {
             name: "Via",
@@ -156,7 +192,7 @@ pub fn request_head(
     ];
     let mut written = [false; 4];
     for h in &req.headers {
-        if dropped(&h.name, REQUEST_DROP, &listed)
+        if dropped(&h.name, REQUEST_DROP, &req.headers, has_connection)
             || h.name.len() > 6 && h.name[..6].eq_ignore_ascii_case("proxy-")
         {
             continue;
@@ -175,7 +211,7 @@ pub fn request_head(
         }
         write_header(out, h);
     }
-    for (i, m) in merged.iter_mut().enumerate() {
+    for (i, m) in merged.iter().enumerate() {
         if !written[i] {
             write_merged(out, &req.headers, m, m.name);
         }
@@ -225,7 +261,7 @@ const REVERSE_MAPPED: &[&str] = &["location", "content-location", "uri"];
 
 /// Writes the head of the response to the client into `out`.
 pub fn response_head(out: &mut Vec<u8>, resp: &ResponseHead, ctx: &ResponseContext<'_>) {
-    let listed = connection_listed(&resp.headers);
+    let has_connection = resp.headers.iter().any(|h| h.is("connection"));
     let reason = if resp.reason.is_empty() {
         crate::http::reason_phrase(resp.status)
     } else {
@@ -245,7 +281,7 @@ pub fn response_head(out: &mut Vec<u8>, resp: &ResponseHead, ctx: &ResponseConte
             write_header(out, h);
             continue;
         }
-        if dropped(&h.name, RESPONSE_DROP, &listed) {
+        if dropped(&h.name, RESPONSE_DROP, &resp.headers, has_connection) {
             continue;
         }
         if h.is("via") {
@@ -325,10 +361,9 @@ pub fn upgrade_allowed(list: &str, proto: &str) -> bool {
 /// The head of a 101 answer to the client: the member's headers minus hop-by-hop
 /// ones, then the upgrade pair.
 pub fn switching_head(out: &mut Vec<u8>, resp: &ResponseHead, proto: &str) {
-    let listed = connection_listed(&resp.headers);
     out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
     for h in &resp.headers {
-        if !dropped(&h.name, RESPONSE_DROP, &listed) {
+        if !dropped(&h.name, RESPONSE_DROP, &resp.headers, true) {
             write_header(out, h);
         }
     }

@@ -9,7 +9,8 @@ use regex::Regex;
 use scoreboard::flags;
 
 use super::url::{
-    decode_path, encode_path, parse_member_url, prefix_match, split_target, MemberUrl, PathError,
+    decode_path_into, encode_path, parse_member_url, prefix_match, split_target, MemberUrl,
+    PathError,
 };
 use crate::balancer::{Balancer, BalancerSpec, MemberSpec, Method};
 use crate::config::{
@@ -188,8 +189,13 @@ impl Routes {
             } else {
                 b.add_logs(&v.custom_logs)
             };
-            let mut names: Vec<String> = v.server_name.iter().cloned().collect();
-            names.extend(v.server_aliases.iter().cloned());
+            // Lowercase: the Host header is compared without case.
+            let names: Vec<String> = v
+                .server_name
+                .iter()
+                .chain(&v.server_aliases)
+                .map(|n| n.to_ascii_lowercase())
+                .collect();
             servers.push(Server {
                 server_name: v
                     .server_name
@@ -275,6 +281,9 @@ impl Routes {
     /// them whose ServerName or ServerAlias matches the Host header, else the first
     /// of them; the main server when no virtual host matches the address.
     pub fn server_for(&self, local: SocketAddr, host: Option<&[u8]>) -> usize {
+        if self.servers.len() == 1 {
+            return 0;
+        }
         let addr_match = |a: &VhostAddr, exact: bool| {
             a.port.is_none_or(|p| p == local.port())
                 && match a.ip {
@@ -284,20 +293,21 @@ impl Routes {
         };
         let host = host.map(host_name);
         for exact in [true, false] {
-            let candidates: Vec<usize> = (1..self.servers.len())
-                .filter(|&i| self.servers[i].addrs.iter().any(|a| addr_match(a, exact)))
-                .collect();
-            if candidates.is_empty() {
-                continue;
-            }
-            if let Some(h) = &host {
-                for &i in &candidates {
+            let mut first = None;
+            for i in 1..self.servers.len() {
+                if !self.servers[i].addrs.iter().any(|a| addr_match(a, exact)) {
+                    continue;
+                }
+                first.get_or_insert(i);
+                if let Some(h) = host {
                     if self.servers[i].names.iter().any(|n| wildcard_match(n, h)) {
                         return i;
                     }
                 }
             }
-            return candidates[0];
+            if let Some(i) = first {
+                return i;
+            }
         }
         0
     }
@@ -308,30 +318,48 @@ impl Routes {
         if !raw_path.starts_with('/') {
             return Ok(Route::Local);
         }
-        let decoded = decode_path(raw_path).map_err(|e| RouteError {
-            status: match e {
-                PathError::BadEscape => 400,
-                PathError::EncodedSlash => 404,
-            },
-        })?;
+        let mut decoded = crate::recycle::bytes();
+        let route = match decode_path_into(raw_path, &mut decoded) {
+            Ok(()) => self.route_decoded(server, &decoded, raw_path, query),
+            Err(e) => Err(RouteError {
+                status: match e {
+                    PathError::BadEscape => 400,
+                    PathError::EncodedSlash => 404,
+                },
+            }),
+        };
+        crate::recycle::give_bytes(decoded);
+        route
+    }
+
+    fn route_decoded(
+        &self,
+        server: usize,
+        decoded: &[u8],
+        raw_path: &str,
+        query: Option<&str>,
+    ) -> Result<Route, RouteError> {
         for rule in &self.servers[server].rules {
-            let Some(mut full) = rule.expand(&decoded, raw_path) else {
+            let Some(mut full) = rule.expand(decoded, raw_path) else {
                 continue;
             };
             let RuleTarget::Url { member, .. } = &rule.target else {
+                crate::recycle::give_string(full);
                 return Ok(Route::Local);
             };
             if let Some(q) = query {
                 full.push('?');
                 full.push_str(q);
             }
-            return match member {
+            let route = match member {
                 Some(m) => Ok(Route::Proxy {
                     member: *m,
                     target: origin_form(&full),
                 }),
                 None => self.balanced(&full),
             };
+            crate::recycle::give_string(full);
+            return route;
         }
         Ok(Route::Local)
     }
@@ -340,17 +368,26 @@ impl Routes {
     fn balanced(&self, full: &str) -> Result<Route, RouteError> {
         let after = &full["balancer://".len()..];
         let end = after.find(['/', '?']).unwrap_or(after.len());
-        let name = format!("balancer://{}", after[..end].to_ascii_lowercase());
+        // Balancer names are stored lowercased; the URL's name matches in any case.
+        let asked = &after.as_bytes()[..end];
+        let same = |b: &Balancer| {
+            let stored = &b.spec.name.as_bytes()["balancer://".len()..];
+            stored.len() == asked.len()
+                && stored
+                    .iter()
+                    .zip(asked)
+                    .all(|(s, a)| *s == a.to_ascii_lowercase())
+        };
         // `ProxyPass / balancer://c` turns /foo into balancer://cfoo, which does not
         // exist: httpd's 500 (reference §2.2, §9 #2; `-t` warns about the rule).
         let balancer = self
             .balancers
             .iter()
-            .position(|b| b.spec.name == name)
+            .position(same)
             .ok_or(RouteError { status: 500 })?;
         Ok(Route::Balance {
             balancer,
-            target: after[end..].to_string(),
+            target: crate::recycle::string_from(&after[end..]),
         })
     }
 }
@@ -365,7 +402,7 @@ impl Rule {
         match &self.matcher {
             Matcher::Prefix(p) => {
                 let n = prefix_match(p.as_bytes(), decoded)?;
-                let mut full = url.to_string();
+                let mut full = crate::recycle::string_from(url);
                 match self
                     .nocanon
                     .then(|| prefix_match(p.as_bytes(), raw_path.as_bytes()))
@@ -602,21 +639,28 @@ fn is_balancer(url: &str) -> bool {
 /// The path-and-query of an absolute URL, `/` when it has none.
 fn origin_form(full: &str) -> String {
     let rest = full.split_once("://").map_or(full, |(_, r)| r);
+    let mut out = crate::recycle::string();
     match rest.find(['/', '?']) {
-        Some(i) if rest.as_bytes()[i] == b'/' => rest[i..].to_string(),
-        Some(i) => format!("/{}", &rest[i..]),
-        None => "/".to_string(),
+        Some(i) if rest.as_bytes()[i] == b'/' => out.push_str(&rest[i..]),
+        Some(i) => {
+            out.push('/');
+            out.push_str(&rest[i..]);
+        }
+        None => out.push('/'),
     }
+    out
 }
 
 /// The origin-form target for a balanced request on `member`: its path, then the rest.
 pub fn member_target(member: &Member, rest: &str) -> String {
-    let full = format!("{}{}", member.url.path, rest);
-    if full.starts_with('/') {
-        full
-    } else {
-        format!("/{full}")
+    let mut out = crate::recycle::string();
+    let path = &member.url.path;
+    if !(path.starts_with('/') || path.is_empty() && rest.starts_with('/')) {
+        out.push('/');
     }
+    out.push_str(&member.url.path);
+    out.push_str(rest);
+    out
 }
 
 fn resolve(u: &MemberUrl) -> std::io::Result<Vec<SocketAddr>> {
@@ -635,30 +679,34 @@ fn same_ip(a: IpAddr, b: IpAddr) -> bool {
     norm(a) == norm(b)
 }
 
-/// The Host header's name: lowercased, port and IPv6 brackets removed.
-fn host_name(h: &[u8]) -> String {
-    let s = String::from_utf8_lossy(h).trim().to_ascii_lowercase();
-    if let Some(rest) = s.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("").to_string();
+/// The Host header's name: port and IPv6 brackets removed (compared without case).
+fn host_name(h: &[u8]) -> &[u8] {
+    let s = h.trim_ascii();
+    if let Some(rest) = s.strip_prefix(b"[") {
+        return rest.split(|&b| b == b']').next().unwrap_or(b"");
     }
-    s.split(':')
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('.')
-        .to_string()
+    let name = s.split(|&b| b == b':').next().unwrap_or(b"");
+    let mut end = name.len();
+    while end > 0 && name[end - 1] == b'.' {
+        end -= 1;
+    }
+    &name[..end]
 }
 
 /// `*` and `?` wildcards as ServerAlias uses them.
-fn wildcard_match(pattern: &str, s: &str) -> bool {
+/// (The pattern is lowercase; `s` is compared without case.)
+fn wildcard_match(pattern: &str, s: &[u8]) -> bool {
     fn go(p: &[u8], s: &[u8]) -> bool {
         match p.split_first() {
             None => s.is_empty(),
             Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
             Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
-            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+            Some((c, rest)) => {
+                s.first().map(u8::to_ascii_lowercase) == Some(*c) && go(rest, &s[1..])
+            }
         }
     }
-    go(pattern.as_bytes(), s.as_bytes())
+    go(pattern.as_bytes(), s)
 }
 
 #[cfg(test)]
@@ -792,6 +840,6 @@ mod tests {
             3,
             "an exact IP beats wildcards"
         );
-        assert!(wildcard_match("w?w.*", "www.x"));
+        assert!(wildcard_match("w?w.*", b"WwW.x"));
     }
 }

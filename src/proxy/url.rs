@@ -98,8 +98,15 @@ pub enum PathError {
 
 /// Percent-decodes a URL path as httpd's `ap_unescape_url` does.
 pub fn decode_path(raw: &str) -> Result<Vec<u8>, PathError> {
+    let mut out = Vec::with_capacity(raw.len());
+    decode_path_into(raw, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_path`] into `out` (cleared first), reusing its allocation.
+pub fn decode_path_into(raw: &str, out: &mut Vec<u8>) -> Result<(), PathError> {
     let b = raw.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
+    out.clear();
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
@@ -119,7 +126,7 @@ pub fn decode_path(raw: &str) -> Result<Vec<u8>, PathError> {
             i += 1;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Re-encodes decoded path bytes the way httpd's proxy canonicalises a path:

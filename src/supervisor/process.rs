@@ -173,3 +173,44 @@ pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> io::Result<()
     nix::unistd::setuid(u.uid).map_err(io::Error::from)?;
     Ok(())
 }
+
+/// The global allocator of the `slotgate` binary: the system allocator, plus a
+/// count of the allocations this process makes, which each worker publishes in
+/// its scoreboard row (`allocations`) so a test can show that serving requests
+/// in steady state allocates nothing. The count is one relaxed add on a
+/// process-local atomic per allocation: free where nothing allocates.
+pub struct CountingAllocator;
+
+static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Allocations (and growing reallocations) this process has made so far.
+pub fn allocations() -> u64 {
+    ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which
+// upholds `GlobalAlloc`'s contract; the counter has no effect on memory.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: the caller's layout is passed on as received.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: as in `alloc`.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` came from this allocator (hence from `System`) with `layout`.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System` with `layout`; `new` is the caller's size.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}

@@ -420,8 +420,10 @@ impl Conn {
                     // input layer does when it starts reading the body.
                     self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
-                let ex = Exchange::new(ctx, head, server, route, keep_alive, self.peer, self.local);
-                self.exchange = Some(Box::new(ex));
+                let ex = Exchange::new(
+                    ctx.now, head, server, route, keep_alive, self.peer, self.local,
+                );
+                self.exchange = Some(Exchange::boxed(ex));
                 self.state = State::Exchange;
                 ctx.exchanges += 1;
                 self.failover(ctx, index);
@@ -540,6 +542,7 @@ impl Conn {
         } else {
             State::Closing
         };
+        Exchange::recycle(ex);
     }
 
     pub(super) fn fail(&mut self, ctx: &mut Ctx, failure: Failure) {

@@ -17,7 +17,9 @@ use super::buffer::{Buffer, Io};
 use super::conn::BODY_BUFFER;
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
-use crate::http::{parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead};
+use crate::http::{
+    parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead,
+};
 use crate::pool::Acquired;
 use crate::proxy::forward::{self, RequestContext, ResponseContext};
 use crate::proxy::{member_target, reverse, Route};
@@ -60,7 +62,8 @@ struct ResponseState {
     finished: bool,
     /// The member lets us keep the connection (HTTP/1.1, no close, delimited body).
     reusable: bool,
-    headers: Vec<Header>,
+    /// The member's head (its headers are what the access log's `%{…}o` reads).
+    head: ResponseHead,
 }
 
 pub(super) struct Exchange {
@@ -115,9 +118,81 @@ pub(super) struct Exchange {
     pub env: Vec<(&'static str, String)>,
 }
 
+impl Drop for Exchange {
+    /// The strings go back to the worker's free lists (`crate::recycle`).
+    fn drop(&mut self) {
+        use crate::recycle::give_string;
+        give_string(std::mem::take(&mut self.target));
+        give_string(std::mem::take(&mut self.last_error));
+        if let Some((_, t)) = self.pending.take() {
+            give_string(t);
+        }
+        for (_, v) in self.env.drain(..) {
+            give_string(v);
+        }
+        match &mut self.route {
+            Route::Proxy { target, .. } | Route::Balance { target, .. } => {
+                give_string(std::mem::take(target));
+            }
+            Route::Local => {}
+        }
+    }
+}
+
+/// Most finished exchanges a worker keeps for reuse.
+const KEEP_EXCHANGES: usize = 1024;
+
+thread_local! {
+    // The boxes are the point: reusing one saves the allocation of a new one.
+    #[allow(clippy::vec_box)]
+    /// Boxes of finished exchanges, emptied, for the next requests: a request
+    /// then allocates no `Exchange`.
+    static SPARE: std::cell::RefCell<Vec<Box<Exchange>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Exchange {
+    /// `ex` in a box from the free list (or a new one).
+    pub fn boxed(ex: Exchange) -> Box<Exchange> {
+        match SPARE.with(|s| s.borrow_mut().pop()) {
+            Some(mut b) => {
+                let env = std::mem::take(&mut b.env);
+                *b = ex;
+                b.env = env;
+                b
+            }
+            None => Box::new(ex),
+        }
+    }
+
+    /// Empties a finished exchange (its head, response and strings go back to
+    /// their free lists) and keeps its box for [`boxed`](Self::boxed).
+    pub fn recycle(mut b: Box<Exchange>) {
+        let mut env = std::mem::take(&mut b.env);
+        for (_, v) in env.drain(..) {
+            crate::recycle::give_string(v);
+        }
+        let (now, peer, local) = (b.started, b.peer, b.local);
+        *b = Exchange::new(
+            now,
+            RequestHead::empty(),
+            0,
+            Route::Local,
+            false,
+            peer,
+            local,
+        );
+        b.env = env;
+        SPARE.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < KEEP_EXCHANGES {
+                s.push(b);
+            }
+        });
+    }
+
     pub fn new(
-        ctx: &Ctx,
+        now: Instant,
         head: RequestHead,
         server: usize,
         route: Route,
@@ -159,7 +234,7 @@ impl Exchange {
             response: None,
             sent: 0,
             received: 0,
-            started: ctx.now,
+            started: now,
             status: 0,
             body_bytes: 0,
             env: Vec::new(),
@@ -195,7 +270,7 @@ impl Exchange {
     }
 
     pub fn response_headers(&self) -> &[Header] {
-        self.response.as_ref().map_or(&[], |r| &r.headers)
+        self.response.as_ref().map_or(&[], |r| &r.head.headers)
     }
 
     /// The response is complete and the request body fully read (or the
@@ -381,7 +456,7 @@ impl Exchange {
                 hold(ctx, m.slot, true);
                 slot.inc_busy();
                 self.member = Some(*member);
-                Ok((*member, target.clone()))
+                Ok((*member, crate::recycle::string_from(target)))
             }
             Route::Balance { balancer, target } => {
                 let b = &ctx.routes.balancers[*balancer];
@@ -394,7 +469,7 @@ impl Exchange {
                         ),
                     ));
                 }
-                let cookies: Vec<&[u8]> = self
+                let cookies: smallvec::SmallVec<[&[u8]; 8]> = self
                     .head
                     .headers
                     .iter()
@@ -405,7 +480,9 @@ impl Exchange {
                     url: &self.head.target,
                     cookie_headers: &cookies,
                 };
-                let choice = match b.select(sb, &keys, unix_ms()) {
+                let selected = b.select(sb, &keys, unix_ms());
+                drop(cookies);
+                let choice = match selected {
                     Ok(c) => c,
                     Err(NoMember::AllUnusable)
                         if self.may_wait(ctx.now, sb.balancer(b.spec.slot).timeout_ms()) =>
@@ -417,11 +494,17 @@ impl Exchange {
                 self.wait_until = None;
                 let index = ctx.routes.balancer_members[*balancer][choice.member];
                 let m = &ctx.routes.members[index];
-                self.env.clear();
-                self.env.push(("BALANCER_NAME", b.spec.name.clone()));
-                self.env.push(("BALANCER_WORKER_NAME", m.url.name.clone()));
+                use crate::recycle::{give_string, string_from};
+                for (_, v) in self.env.drain(..) {
+                    give_string(v);
+                }
+                self.env.push(("BALANCER_NAME", string_from(&b.spec.name)));
                 self.env
-                    .push(("BALANCER_WORKER_ROUTE", sb.member(m.slot).route.get()));
+                    .push(("BALANCER_WORKER_NAME", string_from(&m.url.name)));
+                self.env.push((
+                    "BALANCER_WORKER_ROUTE",
+                    sb.member(m.slot).route.with(string_from),
+                ));
                 if let Some(s) = choice.session_sticky {
                     self.env.push(("BALANCER_SESSION_STICKY", s));
                 }
@@ -429,7 +512,7 @@ impl Exchange {
                     self.env.push(("BALANCER_SESSION_ROUTE", r));
                 }
                 if choice.route_changed {
-                    self.env.push(("BALANCER_ROUTE_CHANGED", "1".into()));
+                    self.env.push(("BALANCER_ROUTE_CHANGED", string_from("1")));
                 }
                 self.member = Some(index);
                 self.in_balancer = Some(choice.member);
@@ -502,10 +585,11 @@ impl Exchange {
             forward_expect: ctx.config.proxy_100_continue,
             upgrade: self.upgrade_sent.as_deref(),
         };
-        let mut head = Vec::with_capacity(512);
-        forward::request_head(&mut head, &self.head, target, self.head.framing, &rctx);
         let mut output = Buffer::new();
-        output.extend(&head);
+        crate::recycle::with_bytes(|head| {
+            forward::request_head(head, &self.head, target, self.head.framing, &rctx);
+            output.extend(head);
+        });
         Ok(MemberConn {
             stream,
             reused,
@@ -529,7 +613,8 @@ impl Exchange {
         }
         let member = &ctx.routes.members[m];
         hold(ctx, member.slot, false);
-        self.last_error = why.to_string();
+        self.last_error.clear();
+        self.last_error.push_str(why);
         log::debug!("connecting to member {}: {why}", member.url.name);
         let sb = &ctx.scoreboard;
         let now = unix_ms();
@@ -744,7 +829,7 @@ impl Exchange {
                     chunked_out: false,
                     finished: false,
                     reusable: false,
-                    headers: head.headers,
+                    head,
                 });
                 return Ok(true);
             }
@@ -790,12 +875,15 @@ impl Exchange {
                 }
             }
             let server = &ctx.routes.servers[self.server];
-            let host = self
-                .head
-                .header("host")
-                .map(|h| String::from_utf8_lossy(h).into_owned())
-                .unwrap_or_else(|| format!("{}:{}", server.server_name, self.local.port()));
-            let map = |v: &str| reverse::map(&server.reverse, v, &host);
+            // The client's host, for rewriting Location-like headers (rare: built on use).
+            let map = |v: &str| {
+                let host = self
+                    .head
+                    .header("host")
+                    .map(|h| String::from_utf8_lossy(h).into_owned())
+                    .unwrap_or_else(|| format!("{}:{}", server.server_name, self.local.port()));
+                reverse::map(&server.reverse, v, &host)
+            };
             let cookie =
                 |v: &str| reverse::map_cookie(&server.cookie_path, &server.cookie_domain, v);
             let rctx = ResponseContext {
@@ -808,16 +896,17 @@ impl Exchange {
                 reverse: &map,
                 cookie: &cookie,
             };
-            let mut out = Vec::with_capacity(512);
-            forward::response_head(&mut out, &head, &rctx);
-            output.extend(&out);
+            crate::recycle::with_bytes(|out| {
+                forward::response_head(out, &head, &rctx);
+                output.extend(out);
+            });
             self.status = head.status;
             self.response = Some(ResponseState {
                 body: BodyReader::new(head.framing),
                 chunked_out: framing == Framing::Chunked,
                 finished: false,
                 reusable: head.allows_reuse(),
-                headers: head.headers,
+                head,
             });
         }
         if self.response.is_none()
@@ -947,9 +1036,8 @@ fn put_chunk(out: &mut Buffer, data: &[u8]) {
     if data.is_empty() {
         return;
     }
-    let mut head = Vec::with_capacity(ChunkEncoder::OVERHEAD);
-    ChunkEncoder::head(&mut head, data.len());
-    out.extend(&head);
+    let mut size = [0u8; 18];
+    out.extend(ChunkEncoder::head(&mut size, data.len()));
     out.extend(data);
     out.extend(b"\r\n");
 }

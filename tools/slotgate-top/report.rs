@@ -50,6 +50,7 @@ struct Process {
     bytes_out: u64,
     /// Unix ms; 0 = never.
     last_used: u64,
+    allocations: u64,
 }
 
 struct Member {
@@ -88,6 +89,7 @@ impl Snapshot {
                 bytes_in: p.bytes_in(),
                 bytes_out: p.bytes_out(),
                 last_used: p.last_used(),
+                allocations: p.allocations(),
             })
             .collect();
         let balancers = sb.balancers();
@@ -287,6 +289,7 @@ impl Snapshot {
                     "bytes_in": p.bytes_in,
                     "bytes_out": p.bytes_out,
                     "last_used_unix_ms": p.last_used,
+                    "allocations": p.allocations,
                 })
             })
             .collect();

@@ -1,0 +1,130 @@
+//! The hot path allocates nothing per request in steady state (issue #6).
+//!
+//! The `slotgate` binary's global allocator counts allocations, and each worker
+//! publishes its count in its scoreboard row (`allocations`). These tests warm
+//! a worker up, then send thousands of requests over kept-alive connections
+//! through a balancer with pooled member connections, and check that the count
+//! barely moved: a per-request allocation would add at least one per request.
+
+mod common;
+
+use common::*;
+use scoreboard::Scoreboard;
+use std::time::Duration;
+
+const RULES: &str = "LogLevel warn
+MaxKeepAliveRequests 0
+<Proxy balancer://c>
+  BalancerMember http://{a}
+  BalancerMember http://{b}
+</Proxy>
+ProxyPass /app balancer://c/app
+ProxyPassReverse /app balancer://c/app
+";
+
+/// The (requests, allocations) of the one worker once both stop moving: the
+/// worker publishes its count at the end of each event-loop turn, just after
+/// the responses of that turn went out.
+fn settled(sg: &Slotgate, sb: &Scoreboard, requests: u64) -> u64 {
+    let pid = *sg.worker_pids().first().expect("a worker");
+    let slot = sb
+        .processes()
+        .iter()
+        .find(|p| p.pid() == pid)
+        .expect("the worker's process slot");
+    let mut last = u64::MAX;
+    wait_for(
+        &format!("worker {pid}: {requests} requests and a steady allocation count"),
+        Duration::from_secs(10),
+        || {
+            let now = slot.allocations();
+            let steady = slot.requests() == requests && now == last;
+            last = now;
+            std::thread::sleep(Duration::from_millis(50));
+            steady.then_some(now)
+        },
+        || {
+            format!(
+                "requests {}, allocations {}",
+                slot.requests(),
+                slot.allocations()
+            )
+        },
+    )
+}
+
+/// Sends `n` requests spread over `clients`, each with the headers a browser
+/// sends, and checks each answer.
+fn send(clients: &mut [Client], n: usize, path: &str) {
+    let headers = [
+        (
+            "User-Agent",
+            "Mozilla/5.0 (X11; Linux x86_64) slotgate-test",
+        ),
+        ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"),
+        ("Accept-Language", "en-GB,en;q=0.5"),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("Cookie", "theme=dark; lang=en"),
+        ("Connection", "keep-alive"),
+    ];
+    let k = clients.len();
+    for i in 0..n {
+        let r = clients[i % k].request("GET", path, &headers, None);
+        assert_eq!(r.status, 200, "{}", r.summary());
+    }
+}
+
+fn allocations_per_request(path: &str) -> (u64, u64) {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = start_proxy(RULES, &[&a, &b]);
+    let sb = sg.scoreboard();
+    let mut clients: Vec<Client> = (0..4).map(|_| Client::connect(sg.port())).collect();
+    // Warm-up: free lists, the member pool and the buffers fill up.
+    send(&mut clients, 400, path);
+    let before = settled(&sg, &sb, 400);
+    let n = 2000;
+    send(&mut clients, n, path);
+    let after = settled(&sg, &sb, 400 + n as u64);
+    (after - before, n as u64)
+}
+
+#[test]
+fn keep_alive_requests_through_a_balancer_allocate_nothing() {
+    let (allocated, requests) = allocations_per_request("/app/hello");
+    // A few growths of long-lived vectors may still happen; one per request
+    // (or one per hundred) would show as thousands (or dozens).
+    assert!(
+        allocated <= requests / 300,
+        "{allocated} allocations for {requests} requests in steady state"
+    );
+}
+
+#[test]
+fn chunked_responses_allocate_nothing_either() {
+    // The origin answers chunked: the worker de-chunks and re-chunks each piece.
+    let (allocated, requests) = allocations_per_request("/app/chunked/3000");
+    assert!(
+        allocated <= requests / 300,
+        "{allocated} allocations for {requests} chunked responses in steady state"
+    );
+}
+
+#[test]
+fn the_count_does_move_when_the_worker_allocates() {
+    // The counter is live: new connections (slab growth, socket registration)
+    // and a worker's start-up allocate, and the scoreboard shows it.
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = start_proxy(RULES, &[&a, &b]);
+    let sb = sg.scoreboard();
+    let mut first = vec![Client::connect(sg.port())];
+    send(&mut first, 1, "/app/x");
+    let start = settled(&sg, &sb, 1);
+    assert!(start > 0, "a worker that started allocated something");
+    // 300 connections open at once: the slab grows.
+    let mut many: Vec<Client> = (0..300).map(|_| Client::connect(sg.port())).collect();
+    send(&mut many, 300, "/app/x");
+    let later = settled(&sg, &sb, 301);
+    assert!(later > start, "allocations {start} → {later}");
+}
