@@ -320,6 +320,10 @@ pub struct RowSummary {
     pub errors: u64,
     /// Proxy CPU in % of one core over the run.
     pub cpu_percent: f64,
+    /// The origins' CPU, in % of one core.
+    pub origin_cpu_percent: f64,
+    /// The generator's CPU, in % of one core.
+    pub generator_cpu_percent: f64,
 }
 
 impl Row {
@@ -332,12 +336,20 @@ impl Row {
             p99_ms: Spread::of(r.iter().map(|x| x.p99_ms)).median,
             pss_mib: Spread::of(r.iter().map(|x| x.pss_kib as f64 / 1024.0)).median,
             errors: r.iter().map(|x| x.errors.total()).sum(),
-            cpu_percent: Spread::of(
-                r.iter()
-                    .map(|x| 100.0 * x.proxy_cpu_s / x.window_s.max(1e-9)),
-            )
-            .median,
+            cpu_percent: Self::percent(r, |x| x.proxy_cpu_s),
+            origin_cpu_percent: Self::percent(r, |x| x.origin_cpu_s),
+            generator_cpu_percent: Self::percent(r, |x| x.generator_cpu_s),
         }
+    }
+
+    /// Median over the rounds of `seconds` in % of the window.
+    fn percent(rounds: &[Round], seconds: impl Fn(&Round) -> f64) -> f64 {
+        Spread::of(
+            rounds
+                .iter()
+                .map(|x| 100.0 * seconds(x) / x.window_s.max(1e-9)),
+        )
+        .median
     }
 }
 
@@ -368,20 +380,22 @@ pub fn scenario_markdown(rows: &[(String, RowSummary)], rounds: usize) -> String
     let many = rounds > 1;
     let spread = if many { " (min..max)" } else { "" };
     let mut out = format!(
-        "| target | req/s median{spread} | req per proxy CPU-s median{spread} | p50 ms | p99 ms | PSS MiB | errors | proxy CPU % |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| target | req/s median{spread} | req per proxy CPU-s median{spread} | p50 ms | p99 ms | PSS MiB | errors | proxy CPU % | origins CPU % | generator CPU % |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     );
     for (name, s) in rows {
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {:.2} | {:.2} | {:.1} | {} | {:.0} |",
+            "| {name} | {} | {} | {:.2} | {:.2} | {:.1} | {} | {:.0} | {:.0} | {:.0} |",
             spread_cell(&s.rps, many),
             spread_cell(&s.per_cpu, many),
             s.p50_ms,
             s.p99_ms,
             s.pss_mib,
             s.errors,
-            s.cpu_percent
+            s.cpu_percent,
+            s.origin_cpu_percent,
+            s.generator_cpu_percent
         );
     }
     out.push('\n');
@@ -865,7 +879,9 @@ fn markdown(o: &Options, info: &ReportInfo, scenarios: &[Vec<Row>], targets: &[T
             tree, from `/proc/PID/stat`, including reaped children) divided by that CPU time: the \
             efficiency figure, independent of how the machine's cores were shared between the \
             generator, the origins and the proxy. *proxy CPU %* is that CPU time over the window, \
-            in % of one core. PSS is the proportional set size of the proxy's process tree \
+            in % of one core; *origins CPU %* and *generator CPU %* the same for the two origins \
+            together and for the load generator: on a shared machine they show who had the \
+            cores. PSS is the proportional set size of the proxy's process tree \
             (`/proc/PID/smaps_rollup`), sampled just after each measured run. Latencies are from \
             the start of a request (its connect, if it opened one) to the last byte of its \
             response.\n";
@@ -904,6 +920,8 @@ fn report_json(
                             "pss_mib": s.pss_mib,
                             "errors": s.errors,
                             "proxy_cpu_percent": s.cpu_percent,
+                            "origins_cpu_percent": s.origin_cpu_percent,
+                            "generator_cpu_percent": s.generator_cpu_percent,
                         },
                         "rounds": r.rounds.iter().map(Round::json).collect::<Vec<_>>(),
                     })
@@ -964,13 +982,15 @@ fn axis_top(max: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
+/// 37562 → `37.6k`, 20000 → `20k`, 950 → `950`.
 fn short(v: f64) -> String {
-    if v >= 10_000.0 {
-        format!("{:.0}k", v / 1000.0)
-    } else if v >= 1000.0 {
-        format!("{:.1}k", v / 1000.0)
-    } else {
+    let k = v / 1000.0;
+    if v < 1000.0 {
         format!("{v:.0}")
+    } else if (k - k.round()).abs() < 0.05 {
+        format!("{:.0}k", k.round())
+    } else {
+        format!("{k:.1}k")
     }
 }
 
@@ -987,7 +1007,7 @@ pub fn bar_chart(
     const TOP: f64 = 50.0;
     let bar_w = 22.0;
     let group_w = bar_w * targets.len().max(1) as f64 + 30.0;
-    let width = (LEFT + 20.0 + group_w * groups.len().max(1) as f64).max(520.0);
+    let width = (LEFT + 20.0 + group_w * groups.len().max(1) as f64).max(760.0);
     let legend_h = 20.0 * targets.len() as f64 + 10.0;
     let height = TOP + PANEL_H * panels.len() as f64 + legend_h;
     let mut out = format!(
@@ -1002,7 +1022,8 @@ pub fn bar_chart(
         let y_top = TOP + PANEL_H * p as f64 + 20.0;
         let y0 = TOP + PANEL_H * (p + 1) as f64 - 40.0;
         let max = values.iter().flatten().map(|s| s.max).fold(0.0, f64::max);
-        let top = axis_top(max * 1.05);
+        // Room above the highest whisker for the rotated value labels.
+        let top = axis_top(max * 1.3);
         let y_of = |v: f64| y0 - (y0 - y_top) * (v / top).clamp(0.0, 1.0);
         let _ = writeln!(
             out,
@@ -1010,8 +1031,9 @@ pub fn bar_chart(
             y_top - 8.0,
             escape(label)
         );
-        for t in 0..=4 {
-            let v = top * t as f64 / 4.0;
+        // The top is 1, 2 or 5 × 10^n: fifths are round numbers.
+        for t in 0..=5 {
+            let v = top * t as f64 / 5.0;
             let y = y_of(v);
             let _ = writeln!(
                 out,
@@ -1053,6 +1075,13 @@ pub fn bar_chart(
                     r#"<line x1="{cx:.1}" y1="{:.1}" x2="{cx:.1}" y2="{:.1}" stroke="black"/>"#,
                     y_of(s.min),
                     y_of(s.max)
+                );
+                // The median, written upwards above the whisker.
+                let (lx, ly) = (cx + 4.0, y_of(s.max.max(s.median)) - 4.0);
+                let _ = writeln!(
+                    out,
+                    r#"<text x="{lx:.1}" y="{ly:.1}" font-size="10" transform="rotate(-90 {lx:.1} {ly:.1})">{}</text>"#,
+                    short(s.median)
                 );
             }
             let _ = writeln!(
@@ -1143,6 +1172,8 @@ mod tests {
             pss_mib: 3.25,
             errors: 0,
             cpu_percent: 99.0,
+            origin_cpu_percent: 40.0,
+            generator_cpu_percent: 70.0,
         }
     }
 
@@ -1231,11 +1262,11 @@ mod tests {
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(
             lines[0],
-            "| target | req/s median (min..max) | req per proxy CPU-s median (min..max) | p50 ms | p99 ms | PSS MiB | errors | proxy CPU % |"
+            "| target | req/s median (min..max) | req per proxy CPU-s median (min..max) | p50 ms | p99 ms | PSS MiB | errors | proxy CPU % | origins CPU % | generator CPU % |"
         );
         assert_eq!(
             lines[2],
-            "| slotgate-event | 50000 (45000..55000) | 90000 (81000..99000) | 0.50 | 2.00 | 3.2 | 0 | 99 |"
+            "| slotgate-event | 50000 (45000..55000) | 90000 (81000..99000) | 0.50 | 2.00 | 3.2 | 0 | 99 | 40 | 70 |"
         );
         assert!(lines[3].starts_with("| nginx | 40000 (36000..44000) |"));
         assert!(md.contains("Best peer (most requests per proxy CPU-second): **nginx**"));
@@ -1280,5 +1311,8 @@ mod tests {
         // 4 bars + 2 legend squares + the background.
         assert_eq!(svg.matches("<rect").count(), 7);
         assert!(!svg.contains("<script"));
+        assert_eq!(short(37_562.0), "37.6k");
+        assert_eq!(short(20_000.0), "20k");
+        assert_eq!(short(950.0), "950");
     }
 }

@@ -357,9 +357,12 @@ pub fn httpd_config(
             n.max(2)
         );
     } else {
-        // W processes with enough threads each for the largest concurrency.
+        // W processes with threads for the largest concurrency plus a
+        // quarter: with no idle thread left, the event MPM closes keep-alive
+        // connections as they go idle, which the client sees as errors.
         let w = s.workers;
-        let threads = s.max_concurrency.div_ceil(w).max(25);
+        let per_process = s.max_concurrency.div_ceil(w);
+        let threads = (per_process + per_process / 4).max(25);
         let _ = write!(
             out,
             "ServerLimit {w}\nStartServers {w}\nThreadLimit {threads}\nThreadsPerChild {threads}\n\
@@ -947,8 +950,8 @@ mod tests {
             "User www-data",
             "MaxKeepAliveRequests 0",
             "ServerLimit 2\n",
-            "ThreadsPerChild 150\n",
-            "MaxRequestWorkers 300\n",
+            "ThreadsPerChild 187\n",
+            "MaxRequestWorkers 374\n",
             "Mutex \"file:/t/h\" default",
             "ProxyPass / balancer://b/",
             "BalancerMember http://127.0.0.1:9002",
