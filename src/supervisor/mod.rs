@@ -60,6 +60,7 @@ pub fn check(opts: &Options) -> Result<(Config, Routes), String> {
 /// Runs the server until it is stopped; returns the exit status. `ready` is told
 /// once the server runs (or why it could not start): `-k start` waits on it.
 pub fn run(opts: &Options, ready: Option<control::Ready>) -> i32 {
+    raise_file_limit();
     let mut sup = match Supervisor::start(opts) {
         Ok(s) => s,
         Err(e) => {
@@ -79,6 +80,21 @@ pub fn run(opts: &Options, ready: Option<control::Ready>) -> i32 {
             log::error!("supervisor: {e}");
             eprintln!("slotgate: {e}");
             1
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard one (as nginx's
+/// `worker_rlimit_nofile` would): each client and member connection is a
+/// descriptor, and the usual soft default of 1024 caps an event worker far
+/// below what it can serve. Workers inherit the limit.
+fn raise_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                log::warn!("raising the open-file limit from {soft} to {hard}: {e}");
+            }
         }
     }
 }

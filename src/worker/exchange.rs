@@ -20,7 +20,7 @@ use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
 use crate::http::{
     parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead,
 };
-use crate::pool::Acquired;
+use crate::pool::{Acquired, Upstream};
 use crate::proxy::forward::{self, RequestContext, ResponseContext};
 use crate::proxy::{member_target, reverse, Route};
 
@@ -43,6 +43,8 @@ pub(super) enum Failure {
 
 struct MemberConn {
     stream: TcpStream,
+    /// The connection's id in the pool (its poll token derives from it).
+    id: usize,
     /// Taken from the pool (it may have been closed by the member meanwhile).
     reused: bool,
     connected: bool,
@@ -369,7 +371,7 @@ impl Exchange {
                 Some(p) => p,
                 None => self.choose(ctx)?,
             };
-            let stream = match ctx.pool.acquire(member, ctx.now) {
+            let stream = match ctx.pool.acquire(member, index, ctx.now) {
                 Acquired::Full => {
                     let limits = ctx.pool.limits(member);
                     let now = ctx.now;
@@ -417,8 +419,8 @@ impl Exchange {
         let Some(m) = self.member else {
             return Err(Failure::Retry);
         };
-        if self.conn.take().is_some() {
-            release_to_pool(ctx, m, None, false);
+        if let Some(c) = self.conn.take() {
+            release_to_pool(ctx, m, Some(c.upstream()), false);
         }
         self.replayed = true;
         self.sent = 0;
@@ -537,36 +539,34 @@ impl Exchange {
     /// Opens a connection to `member` and queues the request head for it.
     fn open(
         &mut self,
-        ctx: &Ctx,
+        ctx: &mut Ctx,
         index: usize,
         member: usize,
         target: &str,
-        pooled: Option<TcpStream>,
+        pooled: Option<Upstream>,
     ) -> io::Result<MemberConn> {
-        let m = &ctx.routes.members[member];
         let reused = pooled.is_some();
-        let mut stream = match pooled {
-            Some(s) => s,
+        let (stream, id) = match pooled {
+            Some(up) => (up.stream, up.id),
             None => {
-                let s = TcpStream::connect(m.addrs[0])?;
+                let m = &ctx.routes.members[member];
+                let mut s = TcpStream::connect(m.addrs[0])?;
                 if m.keepalive {
                     // `keepalive=On`: TCP keep-alive probes on the member socket.
                     socket2::SockRef::from(&s).set_keepalive(true)?;
                 }
-                s
+                // Registered once for its whole life, under its pool id's token.
+                let id = ctx.pool.new_id(Some(index));
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                if let Err(e) = ctx.registry.register(&mut s, member_token(id), interest) {
+                    ctx.pool.free_id(id);
+                    return Err(e);
+                }
+                let _ = s.set_nodelay(true);
+                (s, id)
             }
         };
-        // A pooled connection stays registered (under the token of the client
-        // connection that last used it): moving it costs one reregister.
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        if reused {
-            ctx.registry
-                .reregister(&mut stream, member_token(index), interest)?;
-        } else {
-            ctx.registry
-                .register(&mut stream, member_token(index), interest)?;
-            let _ = stream.set_nodelay(true);
-        }
+        let m = &ctx.routes.members[member];
         let server = &ctx.routes.servers[self.server];
         self.upgrade_sent = self.client_upgrade.clone().filter(|p| {
             m.upgrade
@@ -592,11 +592,14 @@ impl Exchange {
         });
         Ok(MemberConn {
             stream,
+            id,
             reused,
             connected: reused,
             hup: false,
             readable: false,
-            writable: false,
+            // A pooled connection is written at once (its writable edge came
+            // long ago); a new one waits for its connect to finish.
+            writable: reused,
             eof: false,
             input: Buffer::new(),
             output,
@@ -608,8 +611,8 @@ impl Exchange {
         let Some(m) = self.member.take() else {
             return;
         };
-        if self.conn.take().is_some() {
-            release_to_pool(ctx, m, None, false);
+        if let Some(c) = self.conn.take() {
+            release_to_pool(ctx, m, Some(c.upstream()), false);
         }
         let member = &ctx.routes.members[m];
         hold(ctx, member.slot, false);
@@ -663,7 +666,7 @@ impl Exchange {
                     .response
                     .as_ref()
                     .is_some_and(|r| r.finished && r.reusable);
-            release_to_pool(ctx, m, Some(c.stream), reusable);
+            release_to_pool(ctx, m, Some(c.upstream()), reusable);
         }
         hold(ctx, ctx.routes.members[m].slot, false);
         let sb = &ctx.scoreboard;
@@ -1059,6 +1062,14 @@ fn hold(ctx: &Ctx, member_slot: usize, taken: bool) {
 }
 
 impl MemberConn {
+    /// The connection, for the pool.
+    fn upstream(self) -> Upstream {
+        Upstream {
+            stream: self.stream,
+            id: self.id,
+        }
+    }
+
     /// Writes what is queued for the member while it takes it; counts the bytes.
     fn send(&mut self, sent: &mut u64) -> io::Result<bool> {
         let mut progress = false;
@@ -1108,8 +1119,8 @@ impl MemberConn {
 
 /// Hands a member connection back to the pool (or closes it) and queues the wake-up
 /// of a request waiting for room at that member.
-fn release_to_pool(ctx: &mut Ctx, member: usize, stream: Option<TcpStream>, reusable: bool) {
-    if let Some(w) = ctx.pool.release(member, stream, reusable, ctx.now) {
+fn release_to_pool(ctx: &mut Ctx, member: usize, up: Option<Upstream>, reusable: bool) {
+    if let Some(w) = ctx.pool.release(member, up, reusable, ctx.now) {
         ctx.wake.push(w);
     }
 }

@@ -1,9 +1,10 @@
 //! A worker process: one mio event loop that accepts client connections on the
 //! inherited listeners and proxies their requests to members.
 //!
-//! Connections live in a slab (`Vec<Option<Conn>>` + free list); slot `i` owns
-//! two tokens, `CONN_BASE + 2i` for the client socket and `+ 1` for its member
-//! socket. Each event only sets readiness flags; [`Conn::drive`] then makes all
+//! Connections live in a slab (`Vec<Option<Conn>>` + free list); the client
+//! socket of slot `i` has token `CONN_BASE + 2i`, and the member connection of
+//! pool id `j` (see `crate::pool`) `CONN_BASE + 2j + 1`, whichever client uses
+//! it: the pool says which. Each event only sets readiness flags; [`Conn::drive`] then makes all
 //! the progress it can and returns a [`Step`]. Timeouts sit in one binary heap
 //! with at most one entry per connection, re-armed lazily.
 
@@ -32,10 +33,13 @@ use conn::{Conn, Step};
 const CONN_BASE: usize = 1 << 16;
 /// The read end of the pipe signal-hook writes to when SIGUSR1 (graceful stop) arrives.
 const SIGNAL_PIPE: Token = Token(CONN_BASE - 1);
-/// Member connections opened in advance (`min`) sit under this token until used.
-const POOL_IDLE: Token = Token(CONN_BASE - 2);
 /// Longest sleep in poll: how soon an idle worker notices a newer generation.
 const GENERATION_CHECK: Duration = Duration::from_secs(1);
+/// Connections a worker may hold above its fair share before it leaves new ones
+/// to the other workers (see `accept_all`).
+const ACCEPT_SLACK: u64 = 8;
+/// How soon a worker that left connections to others looks at the listeners again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(2);
 /// How long a gracefully stopping worker may take when GracefulShutdownTimeout is 0.
 const GRACEFUL_DEFAULT: Duration = Duration::from_secs(300);
 
@@ -81,8 +85,8 @@ fn client_token(i: usize) -> Token {
     Token(CONN_BASE + 2 * i)
 }
 
-fn member_token(i: usize) -> Token {
-    Token(CONN_BASE + 2 * i + 1)
+fn member_token(id: usize) -> Token {
+    Token(CONN_BASE + 2 * id + 1)
 }
 
 struct Slab {
@@ -129,20 +133,22 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         listeners.push(l);
     }
     // `min`: connections to each member opened now, ready for the first requests.
-    // They are registered under a token no connection has, so their events are
-    // ignored until a request takes one (and reregisters it).
     let mut pool = Pool::new(setup.routes.members.iter().map(|m| m.pool).collect());
     for (i, m) in setup.routes.members.iter().enumerate() {
         for _ in 0..m.pool.min.min(m.pool.max.max(m.pool.min)) {
             match mio::net::TcpStream::connect(m.addrs[0]) {
                 Ok(mut s) => {
                     let _ = s.set_nodelay(true);
+                    let id = pool.new_id(None);
+                    let interest = Interest::READABLE | Interest::WRITABLE;
                     if poll
                         .registry()
-                        .register(&mut s, POOL_IDLE, Interest::READABLE | Interest::WRITABLE)
+                        .register(&mut s, member_token(id), interest)
                         .is_ok()
                     {
-                        pool.add_idle(i, s, Instant::now());
+                        pool.add_idle(i, crate::pool::Upstream { stream: s, id }, Instant::now());
+                    } else {
+                        pool.free_id(id);
                     }
                 }
                 Err(e) => {
@@ -186,6 +192,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let max_conns = setup.max_connections;
     let per_child = ctx.config.max_connections_per_child;
     let mut accepting = true;
+    let mut accept_deferred = false;
     let my_generation = ctx.process().generation();
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
@@ -201,11 +208,14 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let mut next_prune = Instant::now();
     loop {
         // Wake at least once a second to notice a newer generation (see below).
-        let timeout = timers
+        let mut timeout = timers
             .peek()
             .map(|Reverse((t, _, _))| t.saturating_duration_since(Instant::now()))
             .unwrap_or(GENERATION_CHECK)
             .min(GENERATION_CHECK);
+        if accept_deferred {
+            timeout = timeout.min(ACCEPT_RETRY);
+        }
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
@@ -215,9 +225,6 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         ctx.now = Instant::now();
         for ev in events.iter() {
             let t = ev.token().0;
-            if ev.token() == POOL_IDLE {
-                continue;
-            }
             if ev.token() == SIGNAL_PIPE {
                 let mut sink = [0u8; 64];
                 while matches!(std::io::Read::read(&mut signal_rx, &mut sink), Ok(n) if n > 0) {}
@@ -227,15 +234,17 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                 continue;
             }
             if t < CONN_BASE {
-                let full = accept_all(
+                let got = accept_all(
                     &mut ctx,
                     &mut listeners[t],
                     &mut slab,
                     &mut dirty,
                     &mut next_id,
                     max_conns,
+                    my_generation,
                 );
-                if full && accepting {
+                accept_deferred |= got == Accepted::Deferred;
+                if got == Accepted::Full && accepting {
                     // At capacity (always after one connection in prefork): let the
                     // other workers take new connections until one of ours closes.
                     for l in listeners.iter_mut() {
@@ -249,21 +258,49 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                 }
                 continue;
             }
-            let i = (t - CONN_BASE) / 2;
+            let member_side = (t - CONN_BASE) % 2 == 1;
+            let i = if member_side {
+                let id = (t - CONN_BASE) / 2;
+                match ctx.pool.holder(id) {
+                    Some(i) => i,
+                    None => {
+                        // An idle pooled connection stirred: the member may have
+                        // closed it; it is checked before it is reused.
+                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                            ctx.pool.mark_suspect(id);
+                        }
+                        continue;
+                    }
+                }
+            } else {
+                (t - CONN_BASE) / 2
+            };
             let Some(Some(c)) = slab.conns.get_mut(i) else {
                 continue;
             };
             let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
             let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
-            c.mark_ready(
-                (t - CONN_BASE) % 2 == 1,
-                readable,
-                writable,
-                ev.is_read_closed(),
-            );
+            c.mark_ready(member_side, readable, writable, ev.is_read_closed());
             if !c.dirty {
                 c.dirty = true;
                 dirty.push(i);
+            }
+        }
+        if accept_deferred && accepting && !ctx.graceful {
+            // Connections left to busier-than-us workers may still be queued:
+            // take them now if our share allows (someone always does).
+            accept_deferred = false;
+            for l in listeners.iter_mut() {
+                let got = accept_all(
+                    &mut ctx,
+                    l,
+                    &mut slab,
+                    &mut dirty,
+                    &mut next_id,
+                    max_conns,
+                    my_generation,
+                );
+                accept_deferred |= got == Accepted::Deferred;
             }
         }
         for i in dirty.drain(..) {
@@ -406,8 +443,45 @@ fn arm(
     timers.push(Reverse((at, i, c.id)));
 }
 
-/// Accepts until the listener would block or this worker is full (`max`
-/// connections, 0 = no limit); returns whether it is full.
+/// How [`accept_all`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Accepted {
+    /// The listener would block.
+    Drained,
+    /// This worker holds `max` connections.
+    Full,
+    /// This worker holds more than its fair share; the rest is left to others.
+    Deferred,
+}
+
+/// Whether this worker, holding `live` connections, has its share: an even
+/// share of all the connections the workers of its generation hold (their
+/// counts from the scoreboard, ours live), plus `ACCEPT_SLACK`. Never when it
+/// is the only worker.
+///
+/// All workers wait on the same listening socket and each wake-up may accept
+/// many connections, so without this the first worker to wake takes most of a
+/// burst and keeps it (keep-alive). SO_REUSEPORT would spread connections by
+/// hash instead, but a worker's own socket loses its queued connections when
+/// the worker exits (graceful restarts, prefork's spare shrinking) and cannot
+/// follow a changing number of workers; a shared socket plus this share keeps
+/// restarts lossless.
+fn fair_share(ctx: &Ctx, generation: u64) -> impl Fn(usize) -> bool {
+    let (mut others, mut workers) = (0u64, 1u64);
+    for (i, p) in ctx.scoreboard.processes().iter().enumerate() {
+        if i != ctx.slot && p.pid() != 0 && p.generation() == generation {
+            others += p.connections();
+            workers += 1;
+        }
+    }
+    move |live| {
+        let live = live as u64;
+        workers > 1 && live >= (others + live).div_ceil(workers) + ACCEPT_SLACK
+    }
+}
+
+/// Accepts until the listener would block, this worker is full (`max`
+/// connections, 0 = no limit), or (event MPM) it holds more than its fair share.
 fn accept_all(
     ctx: &mut Ctx,
     l: &mut TcpListener,
@@ -415,10 +489,16 @@ fn accept_all(
     dirty: &mut Vec<usize>,
     next_id: &mut u64,
     max: usize,
-) -> bool {
+    generation: u64,
+) -> Accepted {
+    // Prefork (one connection per worker) needs no share.
+    let has_share = (max != 1).then(|| fair_share(ctx, generation));
     loop {
         if max > 0 && slab.live >= max {
-            return true;
+            return Accepted::Full;
+        }
+        if has_share.as_ref().is_some_and(|has| has(slab.live)) {
+            return Accepted::Deferred;
         }
         match l.accept() {
             Ok((mut stream, peer)) => {
@@ -449,12 +529,12 @@ fn accept_all(
                 }
                 dirty.push(i);
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Accepted::Drained,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 // EMFILE and friends: log and retry on the next event rather than spin.
                 log::error!("accepting a connection: {e}");
-                return false;
+                return Accepted::Drained;
             }
         }
     }
