@@ -4,29 +4,43 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
-/// Size of a pooled buffer allocation.
+/// Size of a small block: what a buffer starts with. Request heads and small
+/// responses fit, so a busy connection with small messages holds 4 KiB a side.
+const SMALL: usize = 4 * 1024;
+/// Size of a big block: a buffer moves to one when a body streams through it.
 const BLOCK: usize = 64 * 1024;
-/// Most free blocks a worker keeps for reuse.
-const KEEP_FREE: usize = 256;
+/// Most free blocks of each size a worker keeps for reuse (4 MiB each).
+const KEEP_SMALL: usize = 1024;
+const KEEP_BIG: usize = 64;
+/// A read into a buffer with less free room than this moves it to a big block.
+const MIN_READ: usize = 1024;
 
 thread_local! {
     /// Free blocks of this worker (a worker is one thread): taking one costs no
-    /// allocation and no zero-filling, which a fresh 64 KiB block per request did.
-    static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    /// allocation and no zero-filling, which a fresh block per request did.
+    static FREE_SMALL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static FREE_BIG: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-fn take_block() -> Vec<u8> {
-    FREE.with(|f| f.borrow_mut().pop())
-        .unwrap_or_else(|| vec![0; BLOCK])
+fn take_block(size: usize) -> Vec<u8> {
+    let list = if size == SMALL {
+        &FREE_SMALL
+    } else {
+        &FREE_BIG
+    };
+    list.with(|f| f.borrow_mut().pop())
+        .unwrap_or_else(|| vec![0; size])
 }
 
 fn give_block(v: Vec<u8>) {
-    if v.len() != BLOCK {
-        return;
-    }
-    FREE.with(|f| {
+    let (list, keep) = match v.len() {
+        SMALL => (&FREE_SMALL, KEEP_SMALL),
+        BLOCK => (&FREE_BIG, KEEP_BIG),
+        _ => return,
+    };
+    list.with(|f| {
         let mut f = f.borrow_mut();
-        if f.len() < KEEP_FREE {
+        if f.len() < keep {
             f.push(v);
         }
     });
@@ -95,12 +109,20 @@ impl Buffer {
             self.start = 0;
         }
         if self.buf.len() - self.end < want {
-            if self.buf.is_empty() && want <= BLOCK {
-                self.buf = take_block();
+            let need = self.end + want;
+            let size = if need <= SMALL {
+                SMALL
+            } else if need <= BLOCK {
+                BLOCK
+            } else {
+                // Beyond a big block (a large head, a long tunnel burst): grow.
+                let new_len = need.next_power_of_two();
+                self.buf.resize(new_len, 0);
                 return;
-            }
-            let new_len = (self.end + want).next_power_of_two().max(BLOCK);
-            self.buf.resize(new_len, 0);
+            };
+            let mut block = take_block(size);
+            block[..self.end].copy_from_slice(&self.buf[..self.end]);
+            give_block(std::mem::replace(&mut self.buf, block));
         }
     }
 
@@ -117,7 +139,13 @@ impl Buffer {
         if room == 0 {
             return Ok(Io::Done(0));
         }
-        self.reserve(room.min(64 * 1024));
+        // Start small; move to a big block once a read would have little room
+        // (a body is streaming through).
+        if self.buf.is_empty() {
+            self.reserve(room.min(SMALL));
+        } else if self.buf.len() - self.end < MIN_READ.min(room) {
+            self.reserve(room.min(BLOCK));
+        }
         let end = (self.end + room).min(self.buf.len());
         loop {
             return match src.read(&mut self.buf[self.end..end]) {
@@ -197,5 +225,45 @@ mod tests {
         b.consume(4000);
         assert_eq!(b.read_from(&mut src, 4096).unwrap(), Io::Done(4000));
         assert_eq!(b.len(), 4096);
+    }
+
+    #[test]
+    fn a_buffer_starts_small_and_grows_when_a_body_streams() {
+        let mut b = Buffer::new();
+        let mut head: &[u8] = b"GET / HTTP/1.1\r\n\r\n";
+        assert!(matches!(
+            b.read_from(&mut head, 64 * 1024).unwrap(),
+            Io::Short(_)
+        ));
+        assert_eq!(b.buf.len(), SMALL, "a head fits a small block");
+        let body = vec![1u8; 100_000];
+        let mut src: &[u8] = &body;
+        // The small block fills, then the buffer moves to a big one, data kept.
+        assert_eq!(
+            b.read_from(&mut src, 64 * 1024).unwrap(),
+            Io::Done(SMALL - 18)
+        );
+        assert_eq!(
+            b.read_from(&mut src, 64 * 1024).unwrap(),
+            Io::Done(BLOCK - SMALL)
+        );
+        assert_eq!(b.buf.len(), BLOCK);
+        assert_eq!(&b.data()[..18], b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(b.len(), BLOCK);
+        b.consume(BLOCK);
+        b.release_if_empty();
+        assert!(b.buf.is_empty());
+    }
+
+    #[test]
+    fn extend_beyond_a_big_block_grows() {
+        let mut b = Buffer::new();
+        b.extend(&[7u8; 10]);
+        assert_eq!(b.buf.len(), SMALL);
+        b.extend(&vec![8u8; 70_000]);
+        assert_eq!(b.len(), 70_010);
+        assert!(b.buf.len() >= 70_010);
+        assert_eq!(b.data()[9], 7);
+        assert_eq!(b.data()[10], 8);
     }
 }
