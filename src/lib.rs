@@ -10,8 +10,10 @@
 //! and the member slots current, so every process and `slotgate-top` sees the
 //! state of the whole server.
 
+pub mod access;
 pub mod balancer;
 pub mod config;
+pub mod handlers;
 pub mod http;
 pub mod logging;
 pub mod pool;

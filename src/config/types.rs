@@ -453,6 +453,57 @@ pub struct VirtualHost {
     /// `ProxyPassInherit`: the vhost's own setting, else the main server's, else On.
     pub proxy_pass_inherit: bool,
     pub custom_logs: Vec<CustomLog>,
+    /// The vhost's own `<Location>` handlers, in file order (the main server's
+    /// apply too, before these: see [`LocationHandler`]).
+    pub handlers: Vec<LocationHandler>,
+    pub origin: Origin,
+}
+
+/// What `SetHandler` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandlerKind {
+    /// `balancer-manager` (reference §6).
+    BalancerManager,
+    /// `server-status` (reference §7.5, §6.6).
+    ServerStatus,
+    /// `metrics`: Prometheus text exposition (slotgate's own).
+    Metrics,
+}
+
+impl HandlerKind {
+    pub fn from_name(name: &str) -> Option<HandlerKind> {
+        match name.to_ascii_lowercase().as_str() {
+            "balancer-manager" => Some(HandlerKind::BalancerManager),
+            "server-status" => Some(HandlerKind::ServerStatus),
+            "metrics" => Some(HandlerKind::Metrics),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HandlerKind::BalancerManager => "balancer-manager",
+            HandlerKind::ServerStatus => "server-status",
+            HandlerKind::Metrics => "metrics",
+        }
+    }
+}
+
+/// A `<Location path>` section with `SetHandler`, and its access rules.
+///
+/// As in httpd, a request is served by the handler of the *last* Location (in
+/// file order, the main server's before the vhost's) whose path matches, and only
+/// when no `ProxyPass` rule proxies it (write `ProxyPass /balancer-manager !`
+/// before `ProxyPass / …`). The path matches the request path as a prefix at a
+/// segment boundary: `/status` matches `/status`, `/status/` and `/status/x`, not
+/// `/statusx`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocationHandler {
+    pub path: String,
+    pub handler: HandlerKind,
+    /// The section's `Require` lines (several are an implicit `<RequireAny>`);
+    /// None when it has none.
+    pub require: Option<crate::access::Require>,
     pub origin: Origin,
 }
 
@@ -566,6 +617,8 @@ pub struct Config {
     pub proxy_status: bool,
     /// The main server's `CustomLog` / `TransferLog` lines.
     pub custom_logs: Vec<CustomLog>,
+    /// The main server's `<Location>` handlers, in file order.
+    pub handlers: Vec<LocationHandler>,
     /// `<VirtualHost>` sections in file order.
     pub vhosts: Vec<VirtualHost>,
     /// `LimitRequestLine` (bytes, 1..=1048576), default 8190: the longest request line.

@@ -1,0 +1,82 @@
+//! Local handlers, chosen by `SetHandler` inside `<Location>` (see
+//! [`crate::config::LocationHandler`]): the balancer-manager, server-status and
+//! Prometheus metrics. A handler is a function from a [`Request`] (a complete
+//! request: head and a small body) and a [`Context`] (the scoreboard and the
+//! generation's configuration and routes) to a [`Response`]; the worker reads
+//! the request, checks the section's `Require` rules, calls the handler and
+//! writes the answer.
+
+use std::net::IpAddr;
+
+use scoreboard::Scoreboard;
+
+use crate::config::Config;
+use crate::http::Header;
+use crate::proxy::Routes;
+
+/// Largest request body a handler accepts (a balancer-manager form); more is 413.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A request for a handler.
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path of the request target (still %-encoded), without the query.
+    pub path: &'a str,
+    /// The query string, without `?`.
+    pub query: Option<&'a str>,
+    pub headers: &'a [Header],
+    /// The request body (at most [`MAX_BODY`] bytes).
+    pub body: &'a [u8],
+    pub client: IpAddr,
+    /// The `<Location>` path that chose the handler.
+    pub location: &'a str,
+    /// The ServerName of the server (main or vhost) that took the request.
+    pub server_name: &'a str,
+    /// The port the client connected to.
+    pub local_port: u16,
+}
+
+impl Request<'_> {
+    /// The first value of header `name`, as text (lossy).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|h| h.is(name))
+            .map(|h| String::from_utf8_lossy(&h.value).into_owned())
+    }
+}
+
+/// What a handler sees of the server.
+pub struct Context<'a> {
+    pub scoreboard: &'a Scoreboard,
+    pub config: &'a Config,
+    pub routes: &'a Routes,
+    /// Unix time in milliseconds.
+    pub now_ms: u64,
+}
+
+/// A handler's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: String,
+    /// More header fields (never framing or Connection: the worker writes those).
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            content_type: content_type.to_string(),
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// A short plain-text answer (errors, refusals).
+    pub fn text(status: u16, text: &str) -> Response {
+        Response::new(status, "text/plain; charset=utf-8", format!("{text}\n"))
+    }
+}
