@@ -2,7 +2,7 @@
 //! memory-mapped file, shared by the supervisor, its forked worker processes
 //! and read-only tools such as `slotgate-top`.
 //!
-//! # File layout (version 2.0)
+//! # File layout (version 2.1)
 //!
 //! ```text
 //!  offset                                 size
@@ -46,7 +46,9 @@
 //!
 //! Version history: 1.0 had no held matrix (the file ended after the member
 //! slots and the header had no `held_offset`); 2.0 added both, so a 1.x
-//! file is refused with [`Error::IncompatibleVersion`].
+//! file is refused with [`Error::IncompatibleVersion`]. 2.1 carved the
+//! member latency histogram (14 bucket counters and a sum) out of the member
+//! slot's reserved words; a 2.0 file reads as "no samples yet".
 //!
 //! # Held counts
 //!
@@ -94,7 +96,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use memmap2::{MmapMut, MmapOptions};
 
-pub use records::{BalancerSlot, Header, MemberSlot, Phase, ProcessSlot, ProcessState};
+pub use records::{
+    BalancerSlot, Header, LatencyHistogram, MemberSlot, Phase, ProcessSlot, ProcessState,
+    LATENCY_BOUNDS_US, LATENCY_BUCKETS,
+};
 pub use seqstr::{SeqStr, SEQ_READER_GIVE_UP, SEQ_WRITER_TAKEOVER};
 pub use spinlock::{set_current_pid, SpinGuard, SpinLock, STEAL_AFTER};
 
@@ -105,7 +110,7 @@ pub const MAGIC: [u8; 8] = *b"SLOTGATE";
 /// Incompatible layout changes bump this; attach requires equality.
 pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
-pub const VERSION_MINOR: u16 = 0;
+pub const VERSION_MINOR: u16 = 1;
 /// Capacity of the header's port list.
 pub const MAX_PORTS: usize = 16;
 /// [`MemberSlot::balancer`] value of a standalone `ProxyPass` worker.

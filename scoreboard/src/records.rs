@@ -500,7 +500,9 @@ pub struct BalancerSlot {
     sticky_separator: AtomicU32,
     flags: AtomicU32,
     member_updated: AtomicU64,
-    _reserved: [AtomicU64; 18],
+    max_members: AtomicU32,
+    _pad1: AtomicU32,
+    _reserved: [AtomicU64; 17],
 }
 
 impl BalancerSlot {
@@ -583,6 +585,16 @@ impl BalancerSlot {
         self.member_updated.fetch_add(1, AcqRel).wrapping_add(1)
     }
 
+    /// Member slots this balancer may hold: its configured members plus its
+    /// `growth` (httpd's `MaxMembers`); 0 = not set (a file written before
+    /// layout 2.1), read as "no room to grow".
+    pub fn max_members(&self) -> u32 {
+        self.max_members.load(Relaxed)
+    }
+    pub fn set_max_members(&self, n: u32) {
+        self.max_members.store(n, Relaxed);
+    }
+
     /// Supervisor only: marks the slot unused and zeroes every field and
     /// string (the lock is left alone).
     pub fn clear(&self) {
@@ -597,6 +609,7 @@ impl BalancerSlot {
         self.nofailover.store(0, Relaxed);
         self.sticky_separator.store(0, Relaxed);
         self.flags.store(0, Relaxed);
+        self.max_members.store(0, Relaxed);
         self.member_updated.store(0, Release);
     }
 }
@@ -615,6 +628,7 @@ impl fmt::Debug for BalancerSlot {
             .field("sticky_separator", &self.sticky_separator())
             .field("flags", &self.flags())
             .field("member_updated", &self.member_updated())
+            .field("max_members", &self.max_members())
             .field("lock", &self.lock)
             .finish()
     }
@@ -654,7 +668,59 @@ pub struct MemberSlot {
     hc_fcount: AtomicU32,
     hc_last_result: AtomicU32,
     _pad0: AtomicU32,
-    _reserved: [AtomicU64; 46],
+    // -- added in 2.1 (carved out of `_reserved`) --
+    /// Latency histogram: finished requests per bucket, *not* cumulative:
+    /// entry `i < LATENCY_BUCKETS` counts samples in
+    /// `(LATENCY_BOUNDS_US[i-1], LATENCY_BOUNDS_US[i]]`, the last entry
+    /// those above the last bound.
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS + 1],
+    /// Sum of all latency samples, µs.
+    latency_sum_us: AtomicU64,
+    _reserved: [AtomicU64; 31],
+}
+
+/// Number of bounded buckets of the member latency histogram.
+pub const LATENCY_BUCKETS: usize = 13;
+
+/// Upper bounds (inclusive, µs) of the member latency histogram buckets:
+/// 1 ms … 10 s, Prometheus' usual 1-2.5-5 steps. Samples above the last bound
+/// land in an overflow bucket (Prometheus' `+Inf`).
+pub const LATENCY_BOUNDS_US: [u64; LATENCY_BUCKETS] = [
+    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+    5_000_000, 10_000_000,
+];
+
+/// A copy of a member's latency histogram (see
+/// [`MemberSlot::latency_histogram`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencyHistogram {
+    /// Samples per bucket, not cumulative; the last entry is the overflow
+    /// bucket (above [`LATENCY_BOUNDS_US`]'s last bound).
+    pub buckets: [u64; LATENCY_BUCKETS + 1],
+    /// Sum of the samples, µs.
+    pub sum_us: u64,
+}
+
+impl LatencyHistogram {
+    /// Number of samples (the sum of the buckets).
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+
+    /// Cumulative counts, one per bound of [`LATENCY_BOUNDS_US`] and a last
+    /// one (`+Inf`) equal to [`count`](Self::count).
+    pub fn cumulative(&self) -> [u64; LATENCY_BUCKETS + 1] {
+        let mut out = self.buckets;
+        for i in 1..out.len() {
+            out[i] = out[i].wrapping_add(out[i - 1]);
+        }
+        out
+    }
+}
+
+/// The histogram bucket a sample of `us` microseconds goes to.
+fn latency_bucket(us: u64) -> usize {
+    LATENCY_BOUNDS_US.partition_point(|&bound| bound < us)
 }
 
 impl MemberSlot {
@@ -846,9 +912,25 @@ impl MemberSlot {
     pub fn latency_ewma_us(&self) -> u64 {
         self.latency_ewma_us.load(Relaxed)
     }
+    /// Latency histogram, copied out (each word read once, relaxed: a
+    /// sample recorded meanwhile may be half in).
+    pub fn latency_histogram(&self) -> LatencyHistogram {
+        let mut h = LatencyHistogram {
+            sum_us: self.latency_sum_us.load(Relaxed),
+            ..LatencyHistogram::default()
+        };
+        for (out, bucket) in h.buckets.iter_mut().zip(&self.latency_buckets) {
+            *out = bucket.load(Relaxed);
+        }
+        h
+    }
+
     /// Folds in one sample: `avg = (7 * avg + sample) / 8` (α = 1/8); the
-    /// first sample (average 0) is taken as is.
+    /// first sample (average 0) is taken as is. Also counts it in the
+    /// latency histogram (its bucket and the sum, relaxed atomics).
     pub fn record_latency_us(&self, sample: u64) {
+        self.latency_buckets[latency_bucket(sample)].fetch_add(1, Relaxed);
+        self.latency_sum_us.fetch_add(sample, Relaxed);
         let _ = self.latency_ewma_us.fetch_update(Relaxed, Relaxed, |avg| {
             if avg == 0 {
                 Some(sample)
@@ -861,8 +943,8 @@ impl MemberSlot {
 
     /// Supervisor only, when the slot is given to a new member: zeroes the
     /// run-time statistics (elected, busy, lbstatus, transferred, read,
-    /// requests, errors, error_time, retries, the health-check counters and
-    /// the latency average) and keeps the identity and settings (in_use,
+    /// requests, errors, error_time, retries, the health-check counters, the
+    /// latency average and histogram) and keeps the identity and settings (in_use,
     /// balancer, url, route, redirect, lbfactor, lbset, status).
     ///
     /// Held counts of live workers on this member slot are not touched;
@@ -886,8 +968,12 @@ impl MemberSlot {
             &self.error_time,
             &self.hc_last_check,
             &self.latency_ewma_us,
+            &self.latency_sum_us,
         ] {
             field.store(0, Relaxed);
+        }
+        for bucket in &self.latency_buckets {
+            bucket.store(0, Relaxed);
         }
         self.busy.store(0, Relaxed);
         self.lbstatus.store(0, Relaxed);
@@ -933,6 +1019,7 @@ impl fmt::Debug for MemberSlot {
             .field("hc_last_check", &self.hc_last_check())
             .field("hc_last_result", &self.hc_last_result())
             .field("latency_ewma_us", &self.latency_ewma_us())
+            .field("latency_histogram", &self.latency_histogram())
             .finish()
     }
 }
@@ -986,7 +1073,8 @@ const _: () = assert!(offset_of!(BalancerSlot, nonce) == 280);
 const _: () = assert!(offset_of!(BalancerSlot, timeout_ms) == 336);
 const _: () = assert!(offset_of!(BalancerSlot, flags) == 356);
 const _: () = assert!(offset_of!(BalancerSlot, member_updated) == 360);
-const _: () = assert!(offset_of!(BalancerSlot, _reserved) == 368);
+const _: () = assert!(offset_of!(BalancerSlot, max_members) == 368);
+const _: () = assert!(offset_of!(BalancerSlot, _reserved) == 376);
 
 const _: () = assert!(size_of::<MemberSlot>() == crate::MEMBER_SLOT_SIZE);
 const _: () = assert!(align_of::<MemberSlot>() == 64);
@@ -1000,7 +1088,9 @@ const _: () = assert!(offset_of!(MemberSlot, busy) == 568);
 const _: () = assert!(offset_of!(MemberSlot, error_time) == 616);
 const _: () = assert!(offset_of!(MemberSlot, latency_ewma_us) == 632);
 const _: () = assert!(offset_of!(MemberSlot, hc_pcount) == 640);
-const _: () = assert!(offset_of!(MemberSlot, _reserved) == 656);
+const _: () = assert!(offset_of!(MemberSlot, latency_buckets) == 656);
+const _: () = assert!(offset_of!(MemberSlot, latency_sum_us) == 768);
+const _: () = assert!(offset_of!(MemberSlot, _reserved) == 776);
 
 // Records tile the file without gaps and keep every region 64-byte aligned.
 const _: () = assert!(crate::HEADER_SIZE.is_multiple_of(64));

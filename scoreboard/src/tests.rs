@@ -457,6 +457,7 @@ fn attach_wrong_major_version() {
     let dir = TempDir::new("major");
     let path = fresh_file(&dir, "sb");
     patch(&path, 8, &3u16.to_ne_bytes());
+    patch(&path, 10, &0u16.to_ne_bytes());
     match Scoreboard::attach(&path) {
         Err(e @ Error::IncompatibleVersion { .. }) => {
             assert!(matches!(
@@ -1140,6 +1141,7 @@ fn member_reset_stats_keeps_identity_and_settings() {
         (0, 0, 0, 0)
     );
     assert_eq!(m.latency_ewma_us(), 0);
+    assert_eq!(m.latency_histogram(), LatencyHistogram::default());
     // Held counts belong to the processes, not to the member slot.
     assert_eq!(sb.held(0, 2).load(Ordering::Relaxed), 4);
     // A later release of that process floors the new member's busy at 0.
@@ -1501,7 +1503,19 @@ fn header_fields_round_trip() {
     assert_eq!(h.supervisor_pid(), 4321);
     assert_eq!(h.start_time(), 1_700_000_000);
     assert_eq!(h.restarts(), 2);
-    assert_eq!(h.version(), (2, 0));
+    assert_eq!(h.version(), (2, 1));
+}
+
+#[test]
+fn attach_accepts_an_older_minor_version() {
+    // A 2.0 file (before the latency histogram) attaches; its zero reserved
+    // words read as an empty histogram.
+    let dir = TempDir::new("minor");
+    let path = fresh_file(&dir, "sb");
+    patch(&path, 10, &0u16.to_ne_bytes());
+    let sb = Scoreboard::attach(&path).unwrap();
+    assert_eq!(sb.header().version(), (2, 0));
+    assert_eq!(sb.member(0).latency_histogram().count(), 0);
 }
 
 #[test]
@@ -1719,6 +1733,86 @@ fn member_counters() {
     // Neighbours are untouched.
     assert_eq!(sb.member(2).requests(), 0);
     assert_eq!(sb.member(4).url.get(), "");
+}
+
+#[test]
+fn latency_histogram_buckets_sum_and_reset() {
+    let dir = TempDir::new("latency-histogram");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let m = sb.member(1);
+    assert_eq!(m.latency_histogram(), LatencyHistogram::default());
+    assert_eq!(m.latency_histogram().count(), 0);
+
+    // Bounds are inclusive (Prometheus' `le`): 1000 µs is in the 1 ms bucket.
+    let samples = [
+        0,
+        999,
+        1_000,
+        1_001,
+        2_500,
+        7_000,
+        10_000_000,
+        10_000_001,
+        3_600_000_000,
+    ];
+    for s in samples {
+        m.record_latency_us(s);
+    }
+    let h = m.latency_histogram();
+    let mut expected = [0u64; LATENCY_BUCKETS + 1];
+    expected[0] = 3; // 0, 999, 1000
+    expected[1] = 2; // 1001, 2500
+    expected[3] = 1; // 7000
+    expected[LATENCY_BUCKETS - 1] = 1; // 10 s
+    expected[LATENCY_BUCKETS] = 2; // above 10 s
+    assert_eq!(h.buckets, expected);
+    assert_eq!(h.count(), samples.len() as u64);
+    assert_eq!(h.sum_us, samples.iter().sum::<u64>());
+    let cumulative = h.cumulative();
+    assert!(cumulative.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(cumulative[0], 3);
+    assert_eq!(cumulative[LATENCY_BUCKETS], h.count());
+    assert!(LATENCY_BOUNDS_US.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(LATENCY_BOUNDS_US[0], 1_000);
+    assert_eq!(LATENCY_BOUNDS_US[LATENCY_BUCKETS - 1], 10_000_000);
+
+    // Another attach sees the same words; neighbours are untouched.
+    let other = Scoreboard::attach(&dir.file("sb")).unwrap();
+    assert_eq!(other.member(1).latency_histogram(), h);
+    assert_eq!(other.member(0).latency_histogram().count(), 0);
+    assert_eq!(other.member(2).latency_histogram().count(), 0);
+
+    m.reset_stats();
+    assert_eq!(m.latency_histogram(), LatencyHistogram::default());
+    m.record_latency_us(42);
+    m.clear();
+    assert_eq!(m.latency_histogram(), LatencyHistogram::default());
+}
+
+#[test]
+fn latency_histogram_counts_every_concurrent_sample() {
+    let dir = TempDir::new("latency-threads");
+    let sb = Arc::new(Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap());
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let sb = Arc::clone(&sb);
+            std::thread::spawn(move || {
+                for i in 0..5_000u64 {
+                    sb.member(0)
+                        .record_latency_us((i * 997 + t * 13) % 20_000_000);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let h = sb.member(0).latency_histogram();
+    assert_eq!(h.count(), 20_000);
+    let expected: u64 = (0..4u64)
+        .flat_map(|t| (0..5_000u64).map(move |i| (i * 997 + t * 13) % 20_000_000))
+        .sum();
+    assert_eq!(h.sum_us, expected);
 }
 
 #[test]
