@@ -10,3 +10,17 @@ pub enum Require {
     /// `Require all granted` (true) / `Require all denied` (false).
     All(bool),
 }
+
+impl Require {
+    /// Whether `client` may pass; `host_of` gives the client's host name when a
+    /// `Require host` rule needs it.
+    pub fn allows(
+        &self,
+        _client: std::net::IpAddr,
+        _host_of: &mut dyn FnMut(std::net::IpAddr) -> Option<String>,
+    ) -> bool {
+        match self {
+            Require::All(granted) => *granted,
+        }
+    }
+}

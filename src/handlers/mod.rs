@@ -6,11 +6,17 @@
 //! the request, checks the section's `Require` rules, calls the handler and
 //! writes the answer.
 
+pub mod edit;
+pub mod manager;
+pub mod persist;
+#[cfg(test)]
+pub(crate) mod testutil;
+
 use std::net::IpAddr;
 
 use scoreboard::Scoreboard;
 
-use crate::config::Config;
+use crate::config::{Config, HandlerKind, LocationHandler};
 use crate::http::Header;
 use crate::proxy::Routes;
 
@@ -79,4 +85,30 @@ impl Response {
     pub fn text(status: u16, text: &str) -> Response {
         Response::new(status, "text/plain; charset=utf-8", format!("{text}\n"))
     }
+}
+
+/// Runs the handler `kind` for a request that passed the section's access rules.
+pub fn serve(kind: HandlerKind, _req: &Request, _ctx: &Context) -> Response {
+    match kind {
+        HandlerKind::BalancerManager | HandlerKind::ServerStatus | HandlerKind::Metrics => {
+            Response::text(
+                503,
+                &format!("the {} handler is not built yet", kind.name()),
+            )
+        }
+    }
+}
+
+/// Whether `client` passes the `Require` rules of the handler's section (none:
+/// everybody does). `Require host` names come from a forward-confirmed reverse
+/// lookup (blocking, so only when such a rule is reached).
+pub fn allowed(h: &LocationHandler, client: IpAddr) -> bool {
+    match &h.require {
+        None => true,
+        Some(r) => r.allows(client, &mut lookup_host),
+    }
+}
+
+fn lookup_host(_ip: IpAddr) -> Option<String> {
+    None
 }

@@ -14,8 +14,8 @@ use super::url::{
 };
 use crate::balancer::{Balancer, BalancerSpec, MemberSpec, Method};
 use crate::config::{
-    BalancerConfig, Config, CookieRule, CustomLog, PassTarget, ProxyPassReverseRule, ProxyPassRule,
-    ProxyVia, VhostAddr, WorkerParams,
+    BalancerConfig, Config, CookieRule, CustomLog, LocationHandler, PassTarget,
+    ProxyPassReverseRule, ProxyPassRule, ProxyVia, VhostAddr, WorkerParams,
 };
 use crate::logging::access::AccessLog;
 use crate::pool::PoolLimits;
@@ -94,6 +94,9 @@ pub struct Server {
     pub via: ProxyVia,
     /// Indexes into `Routes::logs`.
     pub logs: Vec<usize>,
+    /// `<Location>` handlers that apply, in file order (the main server's, then
+    /// the vhost's own): the last one matching a path serves it.
+    pub handlers: Vec<LocationHandler>,
     addrs: Vec<VhostAddr>,
     names: Vec<String>,
 }
@@ -171,6 +174,7 @@ impl Routes {
             add_headers: cfg.proxy_add_headers,
             via: cfg.proxy_via,
             logs: main_logs.clone(),
+            handlers: cfg.handlers.clone(),
             addrs: Vec::new(),
             names: Vec::new(),
         }];
@@ -209,6 +213,7 @@ impl Routes {
                 add_headers: v.proxy_add_headers.unwrap_or(cfg.proxy_add_headers),
                 via: v.proxy_via.unwrap_or(cfg.proxy_via),
                 logs,
+                handlers: [cfg.handlers.clone(), v.handlers.clone()].concat(),
                 addrs: v.addrs.clone(),
                 names,
             });
@@ -310,6 +315,17 @@ impl Routes {
             }
         }
         0
+    }
+
+    /// The `<Location>` handler for a request path on `server` (an index into its
+    /// `handlers`): the last section (in file order) whose path is a prefix of
+    /// `path` at a segment boundary.
+    pub fn handler_for(&self, server: usize, path: &str) -> Option<usize> {
+        self.servers[server].handlers.iter().rposition(|h| {
+            let p = h.path.trim_end_matches('/');
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || p.is_empty())
+        })
     }
 
     /// Routes a request-target (origin-form or absolute-form) on `server`.

@@ -11,7 +11,7 @@ use super::buffer::{Buffer, Io};
 use super::exchange::{Exchange, Failure};
 use super::{respond, unix_ms, Ctx, LINGER};
 use crate::config::RateTimeout;
-use crate::http::{parse_request_with, Framing, RequestHead};
+use crate::http::{parse_request_with, BodyReader, Framing, RequestHead};
 use crate::logging::access::Record;
 use crate::proxy::Route;
 
@@ -33,6 +33,8 @@ pub(super) enum State {
     Head,
     /// A request is being proxied (`exchange` is set).
     Exchange,
+    /// A request for a local handler is read to its end (`local` is set).
+    Local,
     /// Flush what is left for the client, then close.
     Closing,
     /// Output flushed and write side shut; discard input until EOF or the deadline.
@@ -54,6 +56,7 @@ pub struct Conn {
     pub(super) eof: bool,
     pub(super) state: State,
     pub(super) exchange: Option<Box<Exchange>>,
+    pub(super) handling: Option<Box<LocalRequest>>,
     pub(super) served: u32,
     /// When the current request head began (accept, or its first byte after a
     /// kept-alive wait), and its bytes so far: mod_reqtimeout's header stage.
@@ -65,6 +68,18 @@ pub struct Conn {
     pub armed: Option<Instant>,
     /// Already queued for a drive in this loop iteration.
     pub dirty: bool,
+}
+
+/// A request for a local handler (`SetHandler`), while its body arrives.
+pub(super) struct LocalRequest {
+    head: RequestHead,
+    server: usize,
+    /// Index in the server's `handlers`.
+    handler: usize,
+    body: BodyReader,
+    collected: Vec<u8>,
+    keep_alive: bool,
+    started: Instant,
 }
 
 /// What the access log needs of a request answered without a member.
@@ -97,6 +112,7 @@ impl Conn {
             eof: false,
             state: State::Head,
             exchange: None,
+            handling: None,
             served: 0,
             head_started: now,
             head_bytes: 0,
@@ -129,7 +145,7 @@ impl Conn {
                     .saturating_duration_since(self.last_activity),
                 None => cfg.timeout,
             },
-            State::Closing => cfg.timeout,
+            State::Closing | State::Local => cfg.timeout,
             State::Lingering => LINGER,
             // Waiting on the client (its body, or room to write to it) is bounded by
             // `Timeout`; waiting on the member by the member's timeout.
@@ -163,6 +179,13 @@ impl Conn {
                 false,
             );
             self.state = State::Closing;
+            return self.drive(ctx, index);
+        }
+        if self.state == State::Local {
+            if let Some(local) = self.handling.take() {
+                let why = "the request body was not received in time";
+                self.answer_locally(ctx, &local.head, local.server, 408, why, false);
+            }
             return self.drive(ctx, index);
         }
         if self.state != State::Exchange {
@@ -214,6 +237,7 @@ impl Conn {
             match self.state {
                 State::Head => progress |= self.try_start(ctx, index),
                 State::Exchange => progress |= self.pump(ctx, index),
+                State::Local => progress |= self.pump_local(ctx),
                 State::Closing | State::Lingering => {}
             }
             match self.write_client(ctx) {
@@ -279,7 +303,7 @@ impl Conn {
     fn wants_client_input(&self, ctx: &Ctx) -> bool {
         match self.state {
             State::Head => self.input.len() < self.input_limit(ctx),
-            State::Exchange => self.input.len() < BODY_BUFFER,
+            State::Exchange | State::Local => self.input.len() < BODY_BUFFER,
             State::Closing => false,
             State::Lingering => true,
         }
@@ -402,14 +426,32 @@ impl Conn {
                 };
                 self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
             }
-            Ok(Route::Local) => self.answer_locally(
-                ctx,
-                &head,
-                server,
-                404,
-                "no ProxyPass rule maps this URL",
-                keep_alive,
-            ),
+            Ok(Route::Local) => {
+                let (path, _) = crate::proxy::url::split_target(&head.target);
+                match ctx.routes.handler_for(server, path) {
+                    Some(handler) => {
+                        let framing = head.framing;
+                        self.handling = Some(Box::new(LocalRequest {
+                            head,
+                            server,
+                            handler,
+                            body: BodyReader::new(framing),
+                            collected: Vec::new(),
+                            keep_alive,
+                            started: ctx.now,
+                        }));
+                        self.state = State::Local;
+                    }
+                    None => self.answer_locally(
+                        ctx,
+                        &head,
+                        server,
+                        404,
+                        "no ProxyPass rule maps this URL",
+                        keep_alive,
+                    ),
+                }
+            }
             Ok(route) => {
                 if !cfg.proxy_100_continue
                     && head.minor == 1
@@ -429,6 +471,110 @@ impl Conn {
                 self.failover(ctx, index);
             }
         }
+        true
+    }
+
+    /// In `Local`: reads the request body (at most `handlers::MAX_BODY` bytes),
+    /// then checks the section's access rules, runs the handler and queues its
+    /// answer.
+    fn pump_local(&mut self, ctx: &mut Ctx) -> bool {
+        let Some(local) = self.handling.as_mut() else {
+            return false;
+        };
+        let mut progress = false;
+        while !local.body.is_done() && !self.input.is_empty() {
+            let avail = self.input.data();
+            let (used, data) = match local.body.step(avail) {
+                Ok(step) => step,
+                Err(e) => {
+                    let local = self.handling.take().expect("set above");
+                    log::info!("client {}: bad request body: {e}", self.peer);
+                    let why = "malformed request body";
+                    self.answer_locally(ctx, &local.head, local.server, 400, why, false);
+                    return true;
+                }
+            };
+            if used == 0 {
+                break;
+            }
+            if local.collected.len() + data.len() > crate::handlers::MAX_BODY {
+                let local = self.handling.take().expect("set above");
+                let why = "the request body is too large for this handler";
+                self.answer_locally(ctx, &local.head, local.server, 413, why, false);
+                return true;
+            }
+            local.collected.extend_from_slice(&avail[data]);
+            self.input.consume(used);
+            progress = true;
+        }
+        if !local.body.is_done() {
+            if self.eof {
+                // The client went away in the middle of its body.
+                self.handling = None;
+                self.state = State::Closing;
+                return true;
+            }
+            return progress;
+        }
+        let local = self.handling.take().expect("set above");
+        let server = &ctx.routes.servers[local.server];
+        let h = &server.handlers[local.handler];
+        let head = &local.head;
+        let response = if crate::handlers::allowed(h, self.peer.ip()) {
+            let (path, query) = crate::proxy::url::split_target(&head.target);
+            let req = crate::handlers::Request {
+                method: &head.method,
+                path,
+                query,
+                headers: &head.headers,
+                body: &local.collected,
+                client: self.peer.ip(),
+                location: &h.path,
+                server_name: &server.server_name,
+                local_port: self.local.port(),
+            };
+            let hctx = crate::handlers::Context {
+                scoreboard: &ctx.scoreboard,
+                config: &ctx.config,
+                routes: &ctx.routes,
+                now_ms: unix_ms(),
+            };
+            crate::handlers::serve(h.handler, &req, &hctx)
+        } else {
+            log::info!(
+                "client {}: access to {} denied by the rules of <Location {}>",
+                self.peer,
+                head.target,
+                h.path
+            );
+            crate::handlers::Response::text(403, "Forbidden")
+        };
+        let n = respond::handler(
+            &mut self.output,
+            &response,
+            local.keep_alive,
+            head.is_head(),
+        );
+        log_request(
+            ctx,
+            self.peer,
+            self.local,
+            &LocalAnswer {
+                head,
+                server: local.server,
+                status: response.status,
+                body_bytes: n,
+                started: local.started,
+            },
+            &[],
+            &[],
+        );
+        self.served += 1;
+        self.state = if local.keep_alive {
+            State::Head
+        } else {
+            State::Closing
+        };
         true
     }
 

@@ -38,6 +38,40 @@ pub fn error(out: &mut Buffer, status: u16, detail: &str, keep_alive: bool) -> u
     body.len() as u64
 }
 
+/// Appends a handler's answer (`crate::handlers`): its status, type, extra
+/// headers and body, with Content-Length; no body for HEAD. Returns the body size.
+pub fn handler(
+    out: &mut Buffer,
+    r: &crate::handlers::Response,
+    keep_alive: bool,
+    head_request: bool,
+) -> u64 {
+    let reason = reason_phrase(r.status);
+    let mut head = format!(
+        "HTTP/1.1 {} {reason}\r\nServer: slotgate\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
+        r.status,
+        r.content_type,
+        r.body.len()
+    );
+    for (name, value) in &r.headers {
+        head.push_str(name);
+        head.push_str(": ");
+        head.push_str(value);
+        head.push_str("\r\n");
+    }
+    head.push_str(if keep_alive {
+        "\r\n"
+    } else {
+        "Connection: close\r\n\r\n"
+    });
+    out.extend(head.as_bytes());
+    if head_request {
+        return 0;
+    }
+    out.extend(&r.body);
+    r.body.len() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +86,23 @@ mod tests {
         assert!(head.contains("Connection: close"));
         assert!(head.contains(&format!("Content-Length: {}", body.len())));
         assert!(body.contains("member &lt;x&gt; down"));
+    }
+
+    #[test]
+    fn handler_answers_carry_their_headers_and_length() {
+        let mut b = Buffer::new();
+        let mut r = crate::handlers::Response::text(200, "ok");
+        r.headers.push(("Cache-Control".into(), "no-store".into()));
+        assert_eq!(handler(&mut b, &r, true, false), 3);
+        let text = String::from_utf8(b.data().to_vec()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(text.contains("Cache-Control: no-store\r\n"));
+        assert!(text.contains("Content-Length: 3\r\n"));
+        assert!(!text.contains("Connection: close"));
+        assert!(text.ends_with("\r\n\r\nok\n"));
+        let mut b = Buffer::new();
+        assert_eq!(handler(&mut b, &r, false, true), 0);
+        let text = String::from_utf8(b.data().to_vec()).unwrap();
+        assert!(text.ends_with("Connection: close\r\n\r\n"));
     }
 }
