@@ -220,11 +220,24 @@ pub(super) fn place(
         if fresh || changed(&|s| s.nofailover.to_string()) {
             slot.set_nofailover(b.spec.nofailover);
         }
-        if let Some(bc) = cfg.balancers.iter().find(|c| c.name == b.spec.name) {
+        let config = cfg.balancers.iter().find(|c| c.name == b.spec.name);
+        if let Some(bc) = config {
             slot.set_timeout_ms(bc.params.timeout.as_millis() as u64);
-            if fresh {
-                slot.nonce.set(bc.params.nonce.as_deref().unwrap_or(""));
-            }
+        }
+        if fresh {
+            // `nonce=None` empties it (a read-only manager, as httpd); no
+            // `nonce=` gives a random UUID-formatted one per start.
+            match config.and_then(|bc| bc.params.nonce.as_deref()) {
+                Some(n) => slot.nonce.set(n),
+                None => slot.nonce.set(&random_nonce()),
+            };
+        }
+        let growth = config.map_or(0, |bc| bc.params.growth);
+        slot.set_max_members(b.members.len() as u32 + growth);
+        if cfg.balancer_persist {
+            slot.set_flags(crate::handlers::persist::PERSIST_FLAG);
+        } else {
+            slot.clear_flags(crate::handlers::persist::PERSIST_FLAG);
         }
         slot.name.set(&names[i]);
         slot.set_sticky_separator(b.spec.sticky_separator.map_or('\0', char::from));
@@ -296,6 +309,33 @@ pub(super) fn place(
         }
     }
     Ok(())
+}
+
+/// A random nonce for the balancer-manager, formatted as a version-4 UUID
+/// (httpd's): 16 bytes from `/dev/urandom`, or, should that fail, from the
+/// time and the pid.
+pub(crate) fn random_nonce() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if read.is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let x = t ^ (u128::from(std::process::id()) << 64);
+        b = x.to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// Copies a member's statistics and run-time settings into a slot of a new

@@ -1,0 +1,1 @@
+//! The balancer-manager (to be filled).
