@@ -157,6 +157,12 @@ impl Pool {
         drop(up.stream);
     }
 
+    /// A member added at run time gets the next index.
+    pub fn add_member(&mut self, limits: PoolLimits) {
+        self.members.push(MemberPool::default());
+        self.limits.push(limits);
+    }
+
     pub fn limits(&self, member: usize) -> PoolLimits {
         self.limits[member]
     }

@@ -3,6 +3,7 @@
 //! lead to, and virtual-host selection by local address and Host header.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
@@ -82,7 +83,7 @@ pub struct ReverseRule {
 }
 
 /// The main server or one virtual host, with the main server's settings merged in.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Server {
     pub server_name: String,
     rules: Vec<Rule>,
@@ -118,8 +119,10 @@ pub struct RouteError {
     pub status: u16,
 }
 
-/// The routing table of one generation.
-#[derive(Debug)]
+/// The routing table of one generation. A worker may extend its copy with
+/// members added at run time (balancer-manager, slotgate-top): see
+/// [`Routes::adopt_new_members`].
+#[derive(Clone, Debug)]
 pub struct Routes {
     /// Every member; `Member::slot` is its member slot in the scoreboard, which
     /// after a restart need not equal its index here.
@@ -131,7 +134,7 @@ pub struct Routes {
     /// `servers[0]` is the main server, then the virtual hosts in file order.
     pub servers: Vec<Server>,
     /// Opened by the supervisor with [`Routes::open_logs`] (not by `-t`).
-    pub logs: Vec<AccessLog>,
+    pub logs: Arc<Vec<AccessLog>>,
     log_specs: Vec<CustomLog>,
 }
 
@@ -223,7 +226,7 @@ impl Routes {
             balancers: b.balancers,
             balancer_members: b.balancer_members,
             servers,
-            logs: Vec::new(),
+            logs: Arc::new(Vec::new()),
             log_specs: b.log_specs,
         })
     }
@@ -258,6 +261,7 @@ impl Routes {
 
     /// Opens every CustomLog file (the supervisor, before forking).
     pub fn open_logs(&mut self) -> Result<(), String> {
+        let mut logs = Vec::new();
         for spec in &self.log_specs {
             let log = AccessLog::open(
                 &spec.path,
@@ -266,9 +270,66 @@ impl Routes {
                 spec.env.clone(),
             )
             .map_err(|e| format!("{}: {e}", spec.origin))?;
-            self.logs.push(log);
+            logs.push(log);
         }
+        self.logs = Arc::new(logs);
         Ok(())
+    }
+
+    /// Members that the balancer-manager or slotgate-top added to balancer `b`
+    /// at run time (in-use member slots of its balancer slot that this table does
+    /// not know yet) are added to the table, with the default member settings of
+    /// `cfg` (a `BalancerMember` line without parameters). Returns how many; each
+    /// new member's pool limits are appended to `pool`. Host names are resolved
+    /// here (blocking; an address keeps the worker from waiting).
+    pub fn adopt_new_members(
+        &mut self,
+        cfg: &Config,
+        sb: &scoreboard::Scoreboard,
+        b: usize,
+        mut pool: impl FnMut(PoolLimits),
+    ) -> usize {
+        let bslot = self.balancers[b].spec.slot;
+        let known: Vec<usize> = self.balancers[b].members.iter().map(|m| m.slot).collect();
+        let mut added = 0;
+        for slot in 0..sb.members().len() {
+            let m = sb.member(slot);
+            if !m.in_use() || m.balancer() as usize != bslot || known.contains(&slot) {
+                continue;
+            }
+            let url = m.url.get();
+            let mut builder = Builder {
+                cfg,
+                members: std::mem::take(&mut self.members),
+                balancers: Vec::new(),
+                balancer_members: Vec::new(),
+                log_specs: Vec::new(),
+            };
+            let params = WorkerParams::default();
+            let made = builder.new_member(&url, &params, Some(b));
+            self.members = builder.members;
+            match made {
+                Ok(id) => {
+                    self.members[id].slot = slot;
+                    pool(self.members[id].pool);
+                    self.balancers[b].members.push(MemberSpec {
+                        slot,
+                        retry_ms: params.retry.as_millis() as u64,
+                    });
+                    self.balancer_members[b].push(id);
+                    log::info!(
+                        "{}: using member {url}, added at run time",
+                        self.balancers[b].spec.name
+                    );
+                    added += 1;
+                }
+                Err(e) => log::error!(
+                    "{}: member {url} added at run time cannot be used: {e}",
+                    self.balancers[b].spec.name
+                ),
+            }
+        }
+        added
     }
 
     /// Member slots the scoreboard needs: every member plus each balancer's growth.

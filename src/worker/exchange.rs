@@ -436,6 +436,9 @@ impl Exchange {
 
     /// Picks the member for the next attempt: Ok((member, origin-form target)).
     fn choose(&mut self, ctx: &mut Ctx) -> Result<(usize, String), Failure> {
+        if let Route::Balance { balancer, .. } = &self.route {
+            ctx.sync_members(*balancer);
+        }
         let sb = &ctx.scoreboard;
         match &self.route {
             Route::Proxy { member, target } => {

@@ -73,11 +73,36 @@ pub(crate) struct Ctx {
     pub limits: Limits,
     /// Stopping gracefully: no new connections, no further keep-alive.
     pub graceful: bool,
+    /// Per balancer, the balancer slot's `member_updated` stamp this worker
+    /// last synchronised its member list with.
+    pub members_seen: Vec<u64>,
 }
 
 impl Ctx {
     pub fn process(&self) -> &scoreboard::ProcessSlot {
         self.scoreboard.process(self.slot)
+    }
+
+    /// Before balancer `b` chooses: when the balancer-manager or slotgate-top
+    /// changed its member list (the balancer slot's `member_updated` stamp
+    /// moved), members added at run time join this worker's routing table.
+    pub fn sync_members(&mut self, b: usize) {
+        let stamp = self
+            .scoreboard
+            .balancer(self.routes.balancers[b].spec.slot)
+            .member_updated();
+        if self.members_seen.get(b) == Some(&stamp) {
+            return;
+        }
+        if self.members_seen.len() <= b {
+            self.members_seen.resize(b + 1, 0);
+        }
+        self.members_seen[b] = stamp;
+        let mut routes = (*self.routes).clone();
+        let pool = &mut self.pool;
+        if routes.adopt_new_members(&self.config, &self.scoreboard, b, |l| pool.add_member(l)) > 0 {
+            self.routes = Arc::new(routes);
+        }
     }
 }
 
@@ -175,6 +200,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         wake: Vec::new(),
         limits,
         graceful: false,
+        members_seen: Vec::new(),
     };
     // SIGUSR1 from the supervisor: finish what is in flight, then exit (graceful
     // restart or stop). The handler only sets a flag and writes to a pipe.
