@@ -154,7 +154,9 @@ pub struct BalancerSpec {
     /// string (the manager may change it); this is the fallback when that
     /// string is empty or unknown.
     pub method: Method,
-    /// Cookie name of `stickysession` (left part of `COOKIE|URLPARAM`).
+    /// Cookie name of `stickysession` (left part of `COOKIE|URLPARAM`), as
+    /// configured; the live names are the balancer slot's `sticky` and
+    /// `sticky_path`.
     pub sticky_cookie: Option<String>,
     /// URL-parameter name of `stickysession` (right part, or the one name).
     pub sticky_param: Option<String>,
@@ -162,7 +164,7 @@ pub struct BalancerSpec {
     pub sticky_separator: Option<u8>,
     /// `scolonpathdelim`.
     pub scolon_path_delim: bool,
-    /// `nofailover`.
+    /// `nofailover` as configured; the live value is the balancer slot's.
     pub nofailover: bool,
     /// `maxattempts`, already resolved (httpd's default: members − 1).
     pub max_attempts: usize,
@@ -300,9 +302,12 @@ impl Balancer {
             .unwrap_or(self.spec.method)
     }
 
-    /// Whether `stickysession` is configured.
-    pub fn is_sticky(&self) -> bool {
-        self.spec.sticky_cookie.is_some() || self.spec.sticky_param.is_some()
+    /// Whether `stickysession` is in force: the balancer slot's sticky
+    /// names (the manager may have changed them; the configured ones are
+    /// stored there at start-up).
+    pub fn is_sticky(&self, sb: &Scoreboard) -> bool {
+        let slot = sb.balancer(self.spec.slot);
+        !slot.sticky.with(str::is_empty) || !slot.sticky_path.with(str::is_empty)
     }
 
     /// One selection (reference §3.1 and §4): forced recovery, then the
@@ -320,18 +325,26 @@ impl Balancer {
         }
         self.force_recovery(sb, now_ms);
 
-        let sticky = self.is_sticky();
-        let carried = if sticky {
-            sticky::route_from_request(
-                keys,
-                self.spec.sticky_cookie.as_deref(),
-                self.spec.sticky_param.as_deref(),
-                self.spec.sticky_separator,
-                self.spec.scolon_path_delim,
-            )
-        } else {
-            None
-        };
+        // The live sticky names and nofailover are the balancer slot's (the
+        // manager may change them); read on the stack, without allocating.
+        let bslot = sb.balancer(self.spec.slot);
+        let (sticky, carried) = bslot.sticky.with(|cookie| {
+            bslot.sticky_path.with(|param| {
+                let cookie = (!cookie.is_empty()).then_some(cookie);
+                let param = (!param.is_empty()).then_some(param);
+                if cookie.is_none() && param.is_none() {
+                    return (false, None);
+                }
+                let carried = sticky::route_from_request(
+                    keys,
+                    cookie,
+                    param,
+                    self.spec.sticky_separator,
+                    self.spec.scolon_path_delim,
+                );
+                (true, carried)
+            })
+        });
         let (session_sticky, session_route) = match carried {
             Some((name, route)) => (Some(name), Some(route)),
             None => (None, None),
@@ -348,7 +361,7 @@ impl Balancer {
                     session_route,
                 });
             }
-            if self.spec.nofailover && sticky::route_exists(sb, &self.members, route) {
+            if bslot.nofailover() && sticky::route_exists(sb, &self.members, route) {
                 return Err(NoMember::StickyRouteUnusable {
                     route: route.clone(),
                 });

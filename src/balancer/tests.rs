@@ -110,14 +110,14 @@ fn standby_only_when_no_normal_member_is_usable() {
 #[test]
 fn draining_member_is_skipped_by_the_method_but_taken_by_route() {
     let board = Board::new(2);
-    let mut b = board.balancer(
+    let b = board.balancer(
         Method::ByRequests,
         &[
             M::new("n", 1).route("rn").flags(INIT | DRAIN),
             M::new("a", 1).route("ra"),
         ],
     );
-    b.spec.sticky_cookie = Some("ROUTEID".to_owned());
+    board.sb.balancer(0).sticky.set("ROUTEID");
     assert_eq!(picks(&board, &b, 3), ["a", "a", "a"]);
     let c = select_with_cookie(&board, &b, "ROUTEID=.rn").unwrap();
     assert_eq!(c.member, 0);
@@ -406,7 +406,7 @@ fn select_with_cookie(board: &Board, b: &Balancer, cookie: &str) -> Result<Choic
 /// a (r1), b (r2), c (r3), sticky on cookie ROUTEID.
 fn sticky_board() -> (Board, Balancer) {
     let board = Board::new(3);
-    let mut b = board.balancer(
+    let b = board.balancer(
         Method::ByRequests,
         &[
             M::new("a", 1).route("r1"),
@@ -414,8 +414,8 @@ fn sticky_board() -> (Board, Balancer) {
             M::new("c", 1).route("r3"),
         ],
     );
-    b.spec.sticky_cookie = Some("ROUTEID".to_owned());
-    b.spec.sticky_param = Some("routeid".to_owned());
+    board.sb.balancer(0).sticky.set("ROUTEID");
+    board.sb.balancer(0).sticky_path.set("routeid");
     (board, b)
 }
 
@@ -466,8 +466,8 @@ fn route_to_an_error_member_falls_back_to_balancing() {
 
 #[test]
 fn nofailover_answers_503_for_an_unusable_route() {
-    let (board, mut b) = sticky_board();
-    b.spec.nofailover = true;
+    let (board, b) = sticky_board();
+    board.sb.balancer(0).set_nofailover(true);
     board.sb.member(0).set_status(INIT | DISABLED);
     assert_eq!(
         select_with_cookie(&board, &b, "ROUTEID=.r1"),
@@ -525,7 +525,10 @@ fn unknown_or_missing_route_is_balanced() {
     assert!(c.route_changed);
     assert_eq!((c.session_sticky, c.session_route), (None, None));
 
-    // Without stickysession nothing is looked at and nothing "changes".
+    // Without stickysession nothing is looked at and nothing "changes" (the
+    // live sticky names are the balancer slot's).
+    board.sb.balancer(0).sticky.clear();
+    board.sb.balancer(0).sticky_path.clear();
     let plain = test_balancer(Method::ByRequests, 3);
     let c = select_with_cookie(&board, &plain, "ROUTEID=.r1").unwrap();
     assert_eq!(c.member, 2);
@@ -539,11 +542,11 @@ fn sticky_credit_keeps_byrequests_fair() {
     // credit makes the balanced requests go to b, so the totals stay 1:1
     // (without it a would get 3 requests out of 4).
     let board = Board::new(2);
-    let mut b = board.balancer(
+    let b = board.balancer(
         Method::ByRequests,
         &[M::new("a", 1).route("ra"), M::new("b", 1).route("rb")],
     );
-    b.spec.sticky_cookie = Some("ROUTEID".to_owned());
+    board.sb.balancer(0).sticky.set("ROUTEID");
     for _ in 0..100 {
         assert_eq!(
             select_with_cookie(&board, &b, "ROUTEID=.ra")
@@ -561,7 +564,7 @@ fn sticky_credit_keeps_byrequests_fair() {
 fn sticky_credit_reaches_every_usable_member() {
     // Standbys, spares and other lbsets are credited; unusable members not.
     let board = Board::new(4);
-    let mut b = board.balancer(
+    let b = board.balancer(
         Method::ByRequests,
         &[
             M::new("a", 1).route("ra"),
@@ -570,7 +573,7 @@ fn sticky_credit_reaches_every_usable_member() {
             M::new("d", 4).flags(INIT | DISABLED),
         ],
     );
-    b.spec.sticky_cookie = Some("ROUTEID".to_owned());
+    board.sb.balancer(0).sticky.set("ROUTEID");
     select_with_cookie(&board, &b, "ROUTEID=.ra").unwrap();
     assert_eq!(board.lbstatus(4), [100 - 600, 200, 300, 0]);
 }
