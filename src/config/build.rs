@@ -423,6 +423,7 @@ impl Builder {
         c.proxy_via = main.via.unwrap_or(c.proxy_via);
         c.proxy_timeout = main.timeout.or(c.proxy_timeout);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
+        c.handlers = std::mem::take(&mut main.handlers);
         for mut draft in self.vhosts {
             let v = &mut draft.vhost;
             let s = &mut draft.scope;
@@ -437,6 +438,7 @@ impl Builder {
             // httpd merges the flag: the vhost's own setting, else the main server's.
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
+            v.handlers = std::mem::take(&mut s.handlers);
             c.vhosts.push(draft.vhost);
         }
         c.balancers = balancers;

@@ -5,14 +5,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::access::{self, Parent, Require, SectionKind};
+
 use super::balancer::{self, Registry};
 use super::logs::LogScope;
 use super::params::{self, PassContext};
 use super::reader::Directive;
 use super::values;
 use super::{
-    ConfigError, CookieRule, Origin, PassTarget, ProxyPassReverseRule, ProxyPassRule, ProxyVia,
-    WorkerParams,
+    ConfigError, CookieRule, HandlerKind, LocationHandler, Origin, PassTarget,
+    ProxyPassReverseRule, ProxyPassRule, ProxyVia, WorkerParams,
 };
 
 /// Directives that httpd also allows per directory, so that inside `<Location>` and
@@ -113,6 +115,8 @@ pub(super) struct Scope {
     pub via: Option<ProxyVia>,
     pub timeout: Option<Duration>,
     pub pass_inherit: Option<bool>,
+    /// `<Location>` sections with `SetHandler`, in file order.
+    pub handlers: Vec<LocationHandler>,
 }
 
 impl Scope {
@@ -328,17 +332,59 @@ impl Scope {
             (false, _) => return Err(fail(section, "<Location> takes one argument, a URL path")),
         };
         let mut pass: Option<&Directive> = None;
+        let mut handler: Option<(HandlerKind, &Directive)> = None;
+        // Require lines and sections, checked as they come; whether they are kept
+        // depends on SetHandler, which may come later in the section.
+        let mut require: Vec<(Require, &Directive)> = Vec::new();
+        let mut compat: Vec<&Directive> = Vec::new();
         for d in section.children.iter().flatten() {
             if d.children.is_some() {
+                if let Some(kind) = SectionKind::from_name(&d.name) {
+                    require.push((require_section(d, kind, Parent::Top)?, d));
+                    continue;
+                }
                 return Err(match named(d, SERVER_SECTIONS) {
                     Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
                     None => unknown(d),
                 });
             }
-            if access_control(ctx, d, tag)? {
+            if d.is("Require") {
+                let rule = check(d, access::require_line(&d.args, Parent::Top))?;
+                require.push((rule, d));
+                continue;
+            }
+            if named(d, &["Order", "Allow", "Deny"]).is_some() {
+                compat.push(d);
                 continue;
             }
             match d.name.to_ascii_lowercase().as_str() {
+                "sethandler" => {
+                    let name = one_arg(d, "SetHandler")?;
+                    let PassContext::Location(_) = at else {
+                        return Err(fail(
+                            d,
+                            format!(
+                                "SetHandler inside <{tag}> is not supported; use <Location path>"
+                            ),
+                        ));
+                    };
+                    if name.eq_ignore_ascii_case("none") {
+                        // httpd: no handler (a Location nested in a handler's path).
+                        handler = None;
+                        continue;
+                    }
+                    let Some(kind) = HandlerKind::from_name(name) else {
+                        return Err(fail(
+                            d,
+                            format!(
+                                "SetHandler '{name}' is not supported (balancer-manager, \
+                                 server-status or metrics)"
+                            ),
+                        ));
+                    };
+                    // As in httpd, a later SetHandler replaces an earlier one.
+                    handler = Some((kind, d));
+                }
                 "proxypass" => {
                     if let Some(first) = pass {
                         return Err(fail(
@@ -407,6 +453,58 @@ impl Scope {
                 }
             }
         }
+        for d in compat {
+            access_control(ctx, d, tag)?;
+        }
+        let Some((kind, set_handler)) = handler else {
+            // Without a handler the rules would guard proxied requests, which do not
+            // enforce them yet: as before, a grant is ignored, a restriction refused.
+            for (_, d) in require {
+                if d.children.is_some() {
+                    return Err(fail(
+                        d,
+                        format!(
+                            "<{}> inside <{tag}> is not supported yet: access rules are only \
+                             enforced for SetHandler (balancer-manager, server-status, metrics), \
+                             and ignoring a restriction would open access",
+                            d.name
+                        ),
+                    ));
+                }
+                access_control(ctx, d, tag)?;
+            }
+            return Ok(());
+        };
+        if let Some(p) = pass {
+            return Err(fail(
+                set_handler,
+                format!(
+                    "SetHandler and ProxyPass (at {}) in the same <{tag}>: a location either \
+                     proxies or runs a handler",
+                    p.origin
+                ),
+            ));
+        }
+        let PassContext::Location(path) = at else {
+            unreachable!("SetHandler is refused outside <Location path>");
+        };
+        let require = access::top(require.into_iter().map(|(r, _)| r).collect());
+        if kind == HandlerKind::BalancerManager && require.is_none() {
+            ctx.warn(
+                &section.origin,
+                format!(
+                    "<Location {path}> with SetHandler balancer-manager has no Require line: \
+                     every client can see and change the balancers; add e.g. \
+                     Require ip 127.0.0.1"
+                ),
+            );
+        }
+        self.handlers.push(LocationHandler {
+            path: path.to_string(),
+            handler: kind,
+            require,
+            origin: section.origin.clone(),
+        });
         Ok(())
     }
 
@@ -602,6 +700,51 @@ fn worker_words(
         params.push((key.to_string(), value.to_string()));
     }
     Ok(())
+}
+
+/// A `<RequireAll|Any|None>` section added to `parent`, with its nested rules;
+/// errors at the line that has them.
+fn require_section(
+    section: &Directive,
+    kind: SectionKind,
+    parent: Parent,
+) -> Result<Require, ConfigError> {
+    let tag = kind.name();
+    if let Some(arg) = section.args.first() {
+        return Err(fail(
+            section,
+            format!("{tag} takes no arguments, got '{arg}'"),
+        ));
+    }
+    let inside = Parent::Section(kind);
+    let mut rules = Vec::new();
+    for d in section.children.iter().flatten() {
+        if d.children.is_some() {
+            let Some(child) = SectionKind::from_name(&d.name) else {
+                return Err(fail(
+                    d,
+                    format!(
+                        "<{}> cannot occur within {tag} section (only Require, <RequireAll>, \
+                         <RequireAny> and <RequireNone> can)",
+                        d.name
+                    ),
+                ));
+            };
+            rules.push(require_section(d, child, inside)?);
+        } else if d.is("Require") {
+            rules.push(check(d, access::require_line(&d.args, inside))?);
+        } else {
+            return Err(fail(
+                d,
+                format!(
+                    "{} cannot occur within {tag} section (only Require, <RequireAll>, \
+                     <RequireAny> and <RequireNone> can)",
+                    d.name
+                ),
+            ));
+        }
+    }
+    check(section, access::section(kind, parent, rules))
 }
 
 /// `ProxyPassReverseCookiePath|Domain internal public [interpolate]`.

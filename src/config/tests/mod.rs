@@ -3,6 +3,7 @@
 
 mod balancers;
 mod directives;
+mod handlers;
 mod logs;
 mod mpm;
 mod protocol;
