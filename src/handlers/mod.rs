@@ -88,14 +88,13 @@ impl Response {
 }
 
 /// Runs the handler `kind` for a request that passed the section's access rules.
-pub fn serve(kind: HandlerKind, _req: &Request, _ctx: &Context) -> Response {
+pub fn serve(kind: HandlerKind, req: &Request, ctx: &Context) -> Response {
     match kind {
-        HandlerKind::BalancerManager | HandlerKind::ServerStatus | HandlerKind::Metrics => {
-            Response::text(
-                503,
-                &format!("the {} handler is not built yet", kind.name()),
-            )
-        }
+        HandlerKind::BalancerManager => manager::serve(req, ctx),
+        HandlerKind::ServerStatus | HandlerKind::Metrics => Response::text(
+            503,
+            &format!("the {} handler is not built yet", kind.name()),
+        ),
     }
 }
 
