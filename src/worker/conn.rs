@@ -53,6 +53,9 @@ pub struct Conn {
     hup: bool,
     /// Our side was shut for writing (a tunnel whose member closed).
     write_shut: bool,
+    /// The last request was read to its end and answered in full: closing needs
+    /// no lingering (nothing of the client's can still be on its way).
+    clean_end: bool,
     pub(super) eof: bool,
     pub(super) state: State,
     pub(super) exchange: Option<Box<Exchange>>,
@@ -109,6 +112,7 @@ impl Conn {
             writable: false,
             hup: false,
             write_shut: false,
+            clean_end: false,
             eof: false,
             state: State::Head,
             exchange: None,
@@ -279,7 +283,10 @@ impl Conn {
                 Step::Wait
             }
             State::Closing if self.output.is_empty() => {
-                if self.eof {
+                if self.eof || (self.clean_end && self.input.is_empty()) {
+                    // Nothing unread: a plain close (a FIN, never a reset), as
+                    // nginx does; otherwise linger so unread input cannot turn
+                    // the close into a reset that destroys the response.
                     return Step::Close;
                 }
                 let _ = self.client.shutdown(Shutdown::Write);
@@ -374,6 +381,7 @@ impl Conn {
         if self.input.is_empty() {
             return false;
         }
+        self.clean_end = false;
         let head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
@@ -570,6 +578,7 @@ impl Conn {
             &[],
         );
         self.served += 1;
+        self.clean_end = true;
         self.state = if local.keep_alive {
             State::Head
         } else {
@@ -590,6 +599,7 @@ impl Conn {
     ) {
         // A local answer cannot leave an unread body behind on a kept connection.
         let keep_alive = keep_alive && head.framing == Framing::None;
+        self.clean_end = head.framing == Framing::None;
         let n = respond::error(&mut self.output, status, why, keep_alive);
         log_request(
             ctx,
@@ -665,6 +675,7 @@ impl Conn {
         let Some(mut ex) = self.exchange.take() else {
             return;
         };
+        self.clean_end = completed && ex.request_read();
         ex.finish(ctx);
         let answer = LocalAnswer {
             head: &ex.head,
@@ -717,10 +728,10 @@ impl Conn {
         self.state = State::Closing;
     }
 
-    /// Releases everything before the connection is dropped.
+    /// Releases everything before the connection is dropped (closing the socket
+    /// takes it out of the poll: no deregistration needed).
     pub fn close(&mut self, ctx: &mut Ctx) {
         self.end_exchange(ctx, false);
-        let _ = ctx.registry.deregister(&mut self.client);
     }
 }
 

@@ -266,6 +266,11 @@ impl Exchange {
                 .is_some_and(|c| c.connected && c.output.is_empty())
     }
 
+    /// Whether the client's request body (if any) was read to its end.
+    pub fn request_read(&self) -> bool {
+        self.req_body.is_done()
+    }
+
     /// Whether the client has been sent the start of a response.
     pub fn answered(&self) -> bool {
         self.response.is_some()

@@ -150,13 +150,18 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     scoreboard::set_current_pid(std::process::id() as i32);
     let mut poll = Poll::new()?;
     let mut listeners = Vec::new();
+    // A listener bound to one address gives every connection that local address:
+    // no getsockname per accept. (A wildcard one needs it, for vhosts by address.)
+    let mut bound: Vec<Option<std::net::SocketAddr>> = Vec::new();
     for (i, l) in setup.listeners.into_iter().enumerate() {
+        bound.push(l.local_addr().ok().filter(|a| !a.ip().is_unspecified()));
         l.set_nonblocking(true)?;
         let mut l = TcpListener::from_std(l);
         poll.registry()
             .register(&mut l, Token(i), Interest::READABLE)?;
         listeners.push(l);
     }
+    let bound = bound;
     // `min`: connections to each member opened now, ready for the first requests.
     let mut pool = Pool::new(setup.routes.members.iter().map(|m| m.pool).collect());
     for (i, m) in setup.routes.members.iter().enumerate() {
@@ -262,7 +267,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             if t < CONN_BASE {
                 let got = accept_all(
                     &mut ctx,
-                    &mut listeners[t],
+                    (&mut listeners[t], bound[t]),
                     &mut slab,
                     &mut dirty,
                     &mut next_id,
@@ -316,10 +321,10 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             // Connections left to busier-than-us workers may still be queued:
             // take them now if our share allows (someone always does).
             accept_deferred = false;
-            for l in listeners.iter_mut() {
+            for (l, b) in listeners.iter_mut().zip(&bound) {
                 let got = accept_all(
                     &mut ctx,
-                    l,
+                    (l, *b),
                     &mut slab,
                     &mut dirty,
                     &mut next_id,
@@ -510,7 +515,7 @@ fn fair_share(ctx: &Ctx, generation: u64) -> impl Fn(usize) -> bool {
 /// connections, 0 = no limit), or (event MPM) it holds more than its fair share.
 fn accept_all(
     ctx: &mut Ctx,
-    l: &mut TcpListener,
+    (l, bound): (&mut TcpListener, Option<std::net::SocketAddr>),
     slab: &mut Slab,
     dirty: &mut Vec<usize>,
     next_id: &mut u64,
@@ -529,7 +534,7 @@ fn accept_all(
         match l.accept() {
             Ok((mut stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let local = match stream.local_addr() {
+                let local = match bound.map_or_else(|| stream.local_addr(), Ok) {
                     Ok(a) => a,
                     Err(e) => {
                         log::debug!("client connection from {peer} closed at once: {e}");
