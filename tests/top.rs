@@ -1,10 +1,15 @@
 //! slotgate-top against a running slotgate: the tables, `--json`, the
-//! scoreboard path form, and its error messages.
+//! scoreboard path form, and its error messages; the live view (piped, with
+//! `--interval`); the admin commands (`set`, `disable`, `enable`, `drain`)
+//! writing the scoreboard, seen by every worker on the next request.
 
 mod common;
 
 use common::*;
-use std::time::Duration;
+use nix::sys::signal::Signal;
+use std::fs::File;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const TOP_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -127,4 +132,383 @@ fn top_reports_configuration_errors_with_file_and_line() {
         out.stderr.contains(&format!("{}:2:", conf.display())),
         "{out:?}"
     );
+}
+
+/// Members a and b of balancer://c1 behind `/`, on `servers` workers.
+fn balanced(a: &Origin, b: &Origin, servers: usize) -> Slotgate {
+    let sg = Slotgate::start(&render(
+        &format!(
+            "Listen 127.0.0.1:0\nStartServers {servers}\nServerName test.local\n\
+             <Proxy balancer://c1>\n    BalancerMember http://{{a}}\n    \
+             BalancerMember http://{{b}}\n</Proxy>\nProxyPass / balancer://c1/\n"
+        ),
+        &[a, b],
+    ));
+    sg.wait_workers(servers, Duration::from_secs(10));
+    sg
+}
+
+/// `slotgate-top -f CONF ARGS…` against `sg`.
+fn top_conf(sg: &Slotgate, args: &[&str], dir: &TempDir) -> RunOutput {
+    let conf = sg.conf_path().to_str().unwrap().to_string();
+    let mut all = vec!["-f", conf.as_str()];
+    all.extend_from_slice(args);
+    top(&all, dir)
+}
+
+/// The `--json` member entry whose URL contains `addr`.
+fn member_json(sg: &Slotgate, addr: &str, dir: &TempDir) -> serde_json::Value {
+    let out = top_conf(sg, &["--json"], dir);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["url"].as_str().is_some_and(|u| u.contains(addr)))
+        .unwrap_or_else(|| panic!("no member {addr} in {v}"))
+        .clone()
+}
+
+/// Sends `n` GETs on fresh connections (so they spread over the workers);
+/// returns how many reached origins a and b, counted at the origins.
+fn send_and_count(sg: &Slotgate, a: &Origin, b: &Origin, n: usize) -> (usize, usize) {
+    let (a0, b0) = (a.requests(), b.requests());
+    for i in 0..n {
+        let r = http_get(sg.port(), "/x", &[]);
+        assert_eq!(r.status, 200, "request {i}: {}", r.summary());
+    }
+    (a.requests() - a0, b.requests() - b0)
+}
+
+#[test]
+fn top_once_prints_balancer_and_member_fields() {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = balanced(&a, &b, 2);
+    assert_eq!(http_get(sg.port(), "/x", &[]).status, 200);
+    let dir = TempDir::new();
+    let out = top_conf(&sg, &["--once"], &dir);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let text = &out.stdout;
+    assert!(!text.contains('\x1b'), "no escapes in --once: {text:?}");
+    for field in [
+        "phase running",
+        "generation",
+        "uptime",
+        "balancer://c1",
+        "byrequests",
+        "factor",
+        "status",
+        "elected",
+        "busy",
+        "errors",
+        "Init Ok",
+        &a.addr(),
+        &b.addr(),
+    ] {
+        assert!(text.contains(field), "'{field}' missing:\n{text}");
+    }
+    // One table row per member, each naming its balancer.
+    let rows = text
+        .lines()
+        .filter(|l| l.contains("balancer://c1") && l.contains("http://"))
+        .count();
+    assert_eq!(rows, 2, "{text}");
+}
+
+#[test]
+fn top_set_changes_member_and_balancer_settings_in_the_scoreboard() {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = balanced(&a, &b, 2);
+    let dir = TempDir::new();
+    let member = format!("balancer://c1/http://{}", a.addr());
+
+    let out = top_conf(&sg, &["set", &member, "loadfactor=3"], &dir);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stdout.contains("loadfactor 1 → 3"), "{out:?}");
+    let sb = sg.scoreboard();
+    let slot = sb
+        .members()
+        .iter()
+        .find(|m| m.in_use() && m.url.get().contains(&a.addr()))
+        .expect("member a");
+    assert_eq!(slot.lbfactor(), 300);
+    assert_eq!(member_json(&sg, &a.addr(), &dir)["lbfactor"], 3.0);
+
+    let out = top_conf(
+        &sg,
+        &[
+            "set",
+            &member,
+            "lbset=1",
+            "route=r1",
+            "redirect=r2",
+            "status=+H",
+        ],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    for line in [
+        "lbset 0 → 1",
+        "route (none) → r1",
+        "redirect (none) → r2",
+        "Stby",
+    ] {
+        assert!(out.stdout.contains(line), "'{line}' missing: {out:?}");
+    }
+    let m = member_json(&sg, &a.addr(), &dir);
+    assert_eq!(m["lbset"], 1, "{m}");
+    assert_eq!(m["route"], "r1", "{m}");
+    assert_eq!(m["redirect"], "r2", "{m}");
+    assert!(m["status_flags"].as_str().unwrap().contains('H'), "{m}");
+
+    // The same member given as a separate word; status back with -H.
+    let out = top_conf(
+        &sg,
+        &[
+            "set",
+            "balancer://c1",
+            &format!("http://{}", a.addr()),
+            "status=-H",
+        ],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    let m = member_json(&sg, &a.addr(), &dir);
+    assert!(!m["status_flags"].as_str().unwrap().contains('H'), "{m}");
+
+    let out = top_conf(
+        &sg,
+        &[
+            "set",
+            "balancer://c1",
+            "lbmethod=bybusyness",
+            "timeout=5",
+            "maxattempts=2",
+        ],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    for line in [
+        "lbmethod byrequests → bybusyness",
+        "timeout 0s → 5s",
+        "maxattempts",
+    ] {
+        assert!(out.stdout.contains(line), "'{line}' missing: {out:?}");
+    }
+    let out = top_conf(&sg, &["--json"], &dir);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let bal = &v["balancers"][0];
+    assert_eq!(bal["lbmethod"], "bybusyness", "{v}");
+    assert_eq!(bal["timeout_ms"], 5000, "{v}");
+    assert_eq!(bal["maxattempts"], 2, "{v}");
+
+    // Through the scoreboard path instead of the configuration.
+    let path = sg.scoreboard_path().to_str().unwrap().to_string();
+    let out = top(
+        &["--scoreboard", &path, "set", &member, "loadfactor=1.5"],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stdout.contains("loadfactor 3 → 1.5"), "{out:?}");
+    // Still serving.
+    assert_eq!(http_get(sg.port(), "/x", &[]).status, 200);
+}
+
+#[test]
+fn top_admin_errors_are_clear_and_change_nothing() {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = balanced(&a, &b, 1);
+    let dir = TempDir::new();
+
+    let out = top_conf(
+        &sg,
+        &["disable", "balancer://nope", "http://127.0.0.1:1"],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("no balancer named balancer://nope"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("balancer://c1"),
+        "lists the known ones: {out:?}"
+    );
+
+    let out = top_conf(
+        &sg,
+        &["disable", "balancer://c1", "http://127.0.0.1:1"],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("no member http://127.0.0.1:1"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains(&a.addr()), "lists the members: {out:?}");
+
+    // A bad value anywhere: nothing is applied (loadfactor stays 1).
+    let member = format!("balancer://c1/http://{}", a.addr());
+    let out = top_conf(&sg, &["set", &member, "loadfactor=3", "lbset=500"], &dir);
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert!(out.stderr.contains("lbset must be 0 to 99"), "{out:?}");
+    assert_eq!(member_json(&sg, &a.addr(), &dir)["lbfactor"], 1.0);
+
+    let out = top_conf(&sg, &["set", &member, "weight=3"], &dir);
+    assert_eq!(out.code(), Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("unknown member setting 'weight'"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn top_disable_reaches_all_4_workers_and_enable_brings_the_member_back() {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = balanced(&a, &b, 4);
+    let dir = TempDir::new();
+    let (to_a, to_b) = send_and_count(&sg, &a, &b, 20);
+    assert!(
+        to_a > 0 && to_b > 0,
+        "both serve at first: a {to_a}, b {to_b}"
+    );
+
+    let out = top_conf(
+        &sg,
+        &["disable", "balancer://c1", &format!("http://{}", a.addr())],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stdout.contains("status Init Ok → Init Dis"), "{out:?}");
+    let (to_a, to_b) = send_and_count(&sg, &a, &b, 100);
+    assert_eq!(
+        (to_a, to_b),
+        (0, 100),
+        "after disable\n{}",
+        sg.process_table()
+    );
+    // The 100 requests were spread over the workers.
+    let out = top_conf(&sg, &["--json"], &dir);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let serving = v["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["requests"].as_u64().unwrap_or(0) > 0)
+        .count();
+    assert!(serving >= 2, "requests spread over the workers: {v}");
+
+    let out = top_conf(
+        &sg,
+        &["enable", &format!("balancer://c1/http://{}", a.addr())],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stdout.contains("status Init Dis → Init Ok"), "{out:?}");
+    let (to_a, to_b) = send_and_count(&sg, &a, &b, 20);
+    assert!(to_a > 0 && to_b > 0, "both serve again: a {to_a}, b {to_b}");
+
+    // drain without sticky sessions: no new request goes to a.
+    let out = top_conf(
+        &sg,
+        &["drain", "balancer://c1", &format!("http://{}", a.addr())],
+        &dir,
+    );
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(out.stdout.contains("Drn"), "{out:?}");
+    let (to_a, to_b) = send_and_count(&sg, &a, &b, 40);
+    assert_eq!((to_a, to_b), (0, 40), "while draining");
+}
+
+#[test]
+fn top_live_view_refreshes_when_piped_and_stops_on_sigterm() {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = balanced(&a, &b, 2);
+    let dir = TempDir::new();
+    let out_path = dir.path().join("live.stdout");
+    let err_path = dir.path().join("live.stderr");
+    let child = Command::new(slotgate_top_exe())
+        .args(["-f", sg.conf_path().to_str().unwrap(), "--interval", "0.5"])
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).unwrap())
+        .stderr(File::create(&err_path).unwrap())
+        .spawn()
+        .expect("starting slotgate-top");
+    let mut top = ChildGuard::new(child);
+    // Traffic while it watches, so a rate shows.
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        assert_eq!(http_get(sg.port(), "/x", &[]).status, 200);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        top.wait_timeout(Duration::ZERO).is_none(),
+        "still running after 2 s: {}",
+        std::fs::read_to_string(&err_path).unwrap_or_default()
+    );
+    top.signal(Signal::SIGTERM);
+    let status = top
+        .wait_timeout(Duration::from_secs(5))
+        .expect("slotgate-top stops on SIGTERM");
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    assert!(status.success(), "{status:?}\n{stderr}");
+    let frames = text.matches("phase running").count();
+    assert!(frames >= 2, "{frames} frames:\n{text}\n{stderr}");
+    assert!(!text.contains('\x1b'), "no escapes when piped: {text:?}");
+    assert!(text.contains("req/s"), "{text}");
+    // From the second frame on, the members have a rate; with traffic to
+    // both, some rate is above zero.
+    let last = text.rsplit("slotgate-top ").next().unwrap();
+    let rated = last
+        .lines()
+        .filter(|l| l.contains("balancer://c1") && l.contains("http://"))
+        .filter_map(|l| l.split_whitespace().nth(2)?.parse::<f64>().ok())
+        .filter(|r| *r > 0.0)
+        .count();
+    assert!(
+        rated > 0,
+        "no member rate above 0 in the last frame:\n{last}"
+    );
+
+    // --json with --interval: one object per line.
+    let out_path = dir.path().join("live.json");
+    let child = Command::new(slotgate_top_exe())
+        .args([
+            "--scoreboard",
+            sg.scoreboard_path().to_str().unwrap(),
+            "--json",
+            "--interval",
+            "0.2",
+        ])
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting slotgate-top");
+    let mut top = ChildGuard::new(child);
+    wait_for(
+        "two JSON lines",
+        Duration::from_secs(5),
+        || {
+            let text = std::fs::read_to_string(&out_path).ok()?;
+            (text.lines().count() >= 2).then_some(())
+        },
+        || std::fs::read_to_string(&out_path).unwrap_or_default(),
+    );
+    top.signal(Signal::SIGTERM);
+    assert!(top.wait_timeout(Duration::from_secs(5)).is_some());
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines[0]["members"][0]["requests_per_sec"].is_null());
+    assert!(lines[1]["members"][0]["requests_per_sec"].is_number());
 }

@@ -1,36 +1,82 @@
 //! slotgate-top: shows what a running slotgate is doing by reading its
-//! scoreboard file read-only. It works even when the daemon is wedged, because
-//! it never talks to the daemon: it only maps the shared file.
+//! scoreboard file, and changes balancer and member settings by writing it.
+//! It works even when the daemon is wedged, because it never talks to the
+//! daemon: it only maps the shared file.
 //!
 //! ```text
-//! slotgate-top -f /etc/slotgate/slotgate.conf      # the ScoreboardFile of a config
-//! slotgate-top /run/slotgate/slotgate.scoreboard   # or the file itself
+//! slotgate-top -f /etc/slotgate/slotgate.conf      # live view (on a terminal), q quits
+//! slotgate-top /run/slotgate/slotgate.scoreboard   # or name the file itself
+//! slotgate-top --once …                            # one snapshot (the default when piped)
 //! slotgate-top --json …                            # one JSON object instead of tables
-//! slotgate-top --watch 2 …                         # refresh every 2 s until Ctrl-C
+//! slotgate-top --interval 2 …                      # refresh every 2 s (also when piped)
+//! slotgate-top -f CONF set balancer://b/http://h:80 loadfactor=3
+//! slotgate-top -f CONF set balancer://b lbmethod=bybusyness timeout=5 maxattempts=2
+//! slotgate-top -f CONF disable|enable|drain balancer://b http://h:80
 //! ```
 
+mod admin;
+mod live;
 mod report;
 
 use scoreboard::Scoreboard;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str =
-    "usage: slotgate-top [-f CONFIG [-D NAME]…] [--scoreboard] [PATH] [--json] [--watch SECS]";
+const USAGE: &str = "\
+usage: slotgate-top [-f CONFIG [-D NAME]… | [--scoreboard] PATH] [--once | --interval SECS] [--json]
+       slotgate-top (-f CONFIG | --scoreboard PATH) set balancer://NAME/MEMBER-URL KEY=VALUE…
+              (loadfactor=1..100 lbset=0..99 route=R redirect=R status=+D|-D…)
+       slotgate-top (-f CONFIG | --scoreboard PATH) set balancer://NAME KEY=VALUE…
+              (lbmethod=byrequests|bytraffic|bybusyness timeout=SECS maxattempts=N
+               stickysession=COOKIE[|PARAM] nofailover=On|Off)
+       slotgate-top (-f CONFIG | --scoreboard PATH) disable|enable|drain balancer://NAME MEMBER-URL
+live view keys: q or Ctrl-C quit, space redraws now";
+
+/// The refresh interval of the live view when none is given.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What the command line asked for.
+#[derive(Debug)]
 struct Options {
     config: Option<PathBuf>,
     defines: Vec<String>,
     scoreboard: Option<PathBuf>,
     json: bool,
-    watch: Option<Duration>,
+    once: bool,
+    interval: Option<Duration>,
+    /// An admin command (`set`, `disable`, `enable`, `drain`).
+    admin: Option<admin::Command>,
+}
+
+/// How to show the scoreboard.
+#[derive(Debug, PartialEq)]
+enum Mode {
+    Once,
+    Live(Duration),
+}
+
+impl Options {
+    /// `--once` → once; `--interval` → live; otherwise live on a terminal
+    /// (not with `--json`) and once when piped, as before the live view.
+    fn mode(&self, stdout_is_terminal: bool) -> Mode {
+        match (self.once, self.interval) {
+            (true, _) => Mode::Once,
+            (false, Some(interval)) => Mode::Live(interval),
+            (false, None) if stdout_is_terminal && !self.json => Mode::Live(DEFAULT_INTERVAL),
+            (false, None) => Mode::Once,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(o) => o,
+        Err(msg) if msg == "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(msg) => {
             eprintln!("slotgate-top: {msg}\n{USAGE}");
             return ExitCode::from(2);
@@ -51,69 +97,113 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         defines: Vec::new(),
         scoreboard: None,
         json: false,
-        watch: None,
+        once: false,
+        interval: None,
+        admin: None,
     };
+    let mut positional: Vec<String> = Vec::new();
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
         match arg.as_str() {
             "-f" | "--config" => options.config = Some(PathBuf::from(value(&arg)?)),
             "-D" => options.defines.push(value(&arg)?),
-            "--scoreboard" => options.scoreboard = Some(PathBuf::from(value(&arg)?)),
+            "--scoreboard" => {
+                if options.scoreboard.is_some() {
+                    return Err("more than one scoreboard path".to_string());
+                }
+                options.scoreboard = Some(PathBuf::from(value(&arg)?));
+            }
             "--json" => options.json = true,
-            "--watch" => {
+            "--once" => options.once = true,
+            // --watch is the old name of --interval.
+            "--interval" | "--watch" | "-d" => {
                 let text = value(&arg)?;
-                let secs: f64 = text
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s >= 0.1)
-                    .ok_or(format!(
-                        "--watch needs seconds (at least 0.1), not '{text}'"
-                    ))?;
-                options.watch = Some(Duration::from_secs_f64(secs));
+                options.interval = Some(parse_interval(&text)?);
             }
             "-h" | "--help" => return Err("help".to_string()),
             other if other.starts_with('-') => return Err(format!("unknown option '{other}'")),
-            path => {
-                if options.scoreboard.is_some() {
-                    return Err(format!("more than one scoreboard path ('{path}')"));
-                }
-                options.scoreboard = Some(PathBuf::from(path));
-            }
+            _ => positional.push(arg),
         }
+    }
+    // [PATH] [COMMAND ARGS…]
+    let command_at = positional.iter().position(|w| admin::is_command(w));
+    let (paths, command) = match command_at {
+        Some(i) => positional.split_at(i),
+        None => (&positional[..], &[][..]),
+    };
+    match paths {
+        [] => {}
+        [path] => {
+            if options.scoreboard.is_some() {
+                return Err(format!("more than one scoreboard path ('{path}')"));
+            }
+            options.scoreboard = Some(PathBuf::from(path));
+        }
+        [_, extra, ..] => return Err(format!("unexpected argument '{extra}'")),
     }
     if options.config.is_some() == options.scoreboard.is_some() {
         return Err("give either -f CONFIG or the scoreboard file's path".to_string());
     }
+    if !command.is_empty() {
+        if options.json || options.once || options.interval.is_some() {
+            return Err(format!(
+                "--json, --once and --interval are for viewing, not with '{}'",
+                command[0]
+            ));
+        }
+        options.admin = Some(admin::parse(command)?);
+    }
+    if options.once && options.interval.is_some() {
+        return Err("--once and --interval exclude each other".to_string());
+    }
     Ok(options)
 }
 
+/// Seconds, at least 0.1 (fractions allowed).
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.1..=86_400.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or(format!(
+            "--interval needs seconds (0.1 to 86400), not '{text}'"
+        ))
+}
+
 fn run(options: &Options) -> Result<(), String> {
-    let path = match (&options.scoreboard, &options.config) {
-        (Some(path), _) => path.clone(),
-        (None, Some(config)) => {
-            // ConfigError displays as `FILE:LINE: message`.
-            let cfg =
-                slotgate::config::load(config, &options.defines).map_err(|e| e.to_string())?;
-            cfg.scoreboard_file
+    let config = match &options.config {
+        // ConfigError displays as `FILE:LINE: message`.
+        Some(path) => {
+            Some(slotgate::config::load(path, &options.defines).map_err(|e| e.to_string())?)
         }
+        None => None,
+    };
+    let path = match (&options.scoreboard, &config) {
+        (Some(path), _) => path.clone(),
+        (None, Some(cfg)) => cfg.scoreboard_file.clone(),
         (None, None) => unreachable!("parse_args requires one of them"),
     };
-    let sb = attach(&path)?;
-    loop {
-        let snapshot = report::Snapshot::take(&sb, &path);
-        if options.json {
-            println!("{}", snapshot.to_json());
-        } else {
-            if options.watch.is_some() {
-                // Home the cursor and clear the screen, as top(1) does.
-                print!("\x1b[H\x1b[2J");
+    if let Some(command) = &options.admin {
+        return admin::run(command, &path);
+    }
+    match options.mode(std::io::stdout().is_terminal()) {
+        Mode::Once => {
+            let sb = attach(&path)?;
+            let snapshot = report::Snapshot::take(&sb, &path);
+            if options.json {
+                println!("{}", snapshot.to_json());
+            } else {
+                print!("{}", snapshot.to_text());
             }
-            print!("{}", snapshot.to_text());
+            Ok(())
         }
-        match options.watch {
-            Some(interval) => std::thread::sleep(interval),
-            None => return Ok(()),
-        }
+        Mode::Live(interval) => live::run(
+            &path,
+            &live::LiveOptions {
+                interval,
+                json: options.json,
+            },
+        ),
     }
 }
 
@@ -132,4 +222,81 @@ fn attach(path: &std::path::Path) -> Result<Scoreboard, String> {
             format!("cannot open scoreboard {shown}: {msg}")
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Options, String> {
+        parse_args(line.split_whitespace().map(str::to_string))
+    }
+
+    #[test]
+    fn view_modes() {
+        let o = parse("-f x.conf").unwrap();
+        assert_eq!(o.mode(true), Mode::Live(DEFAULT_INTERVAL));
+        assert_eq!(o.mode(false), Mode::Once);
+        let o = parse("-f x.conf --json").unwrap();
+        assert_eq!(o.mode(true), Mode::Once);
+        let o = parse("x.scoreboard --once").unwrap();
+        assert_eq!(o.scoreboard, Some(PathBuf::from("x.scoreboard")));
+        assert_eq!(o.mode(true), Mode::Once);
+        let o = parse("--scoreboard x.scoreboard --interval 0.5").unwrap();
+        assert_eq!(o.mode(false), Mode::Live(Duration::from_millis(500)));
+        let o = parse("x.scoreboard --watch 2 --json").unwrap();
+        assert_eq!(o.mode(true), Mode::Live(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn view_errors() {
+        assert!(parse("").unwrap_err().contains("either -f CONFIG"));
+        assert!(parse("-f x.conf y.scoreboard")
+            .unwrap_err()
+            .contains("either -f CONFIG"));
+        assert!(parse("a b")
+            .unwrap_err()
+            .contains("unexpected argument 'b'"));
+        assert!(parse("a --interval 0.01").unwrap_err().contains("0.1 to"));
+        assert!(parse("a --interval soon").unwrap_err().contains("'soon'"));
+        assert!(parse("a --interval").unwrap_err().contains("needs a value"));
+        assert!(parse("a --once --interval 1")
+            .unwrap_err()
+            .contains("exclude"));
+        assert!(parse("a --bogus").unwrap_err().contains("unknown option"));
+        assert_eq!(parse("--help").unwrap_err(), "help");
+    }
+
+    #[test]
+    fn admin_commands_after_the_scoreboard() {
+        let o = parse("-f x.conf disable balancer://b http://h:1").unwrap();
+        assert_eq!(o.config, Some(PathBuf::from("x.conf")));
+        assert!(matches!(
+            o.admin,
+            Some(admin::Command::Status {
+                action: admin::Action::Disable,
+                ..
+            })
+        ));
+        // The scoreboard path form, and -f after the command.
+        let o = parse("x.scoreboard set balancer://b timeout=5").unwrap();
+        assert_eq!(o.scoreboard, Some(PathBuf::from("x.scoreboard")));
+        assert!(o.admin.is_some());
+        let o = parse("set balancer://b/http://h:1 status=-D -f x.conf").unwrap();
+        assert_eq!(o.config, Some(PathBuf::from("x.conf")));
+        assert!(matches!(o.admin, Some(admin::Command::SetMember { .. })));
+    }
+
+    #[test]
+    fn admin_errors() {
+        assert!(parse("set balancer://b timeout=5")
+            .unwrap_err()
+            .contains("either -f CONFIG"));
+        assert!(parse("-f x.conf --json enable balancer://b http://h:1")
+            .unwrap_err()
+            .contains("for viewing"));
+        assert!(parse("-f x.conf drain balancer://b")
+            .unwrap_err()
+            .contains("needs a member"));
+    }
 }

@@ -6,15 +6,18 @@
 
 use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// State letters per line of the scoreboard string, as httpd's server-status.
 const LETTERS_PER_LINE: usize = 64;
 
 pub struct Snapshot {
     path: String,
+    /// When it was taken (monotonic), for rates between two snapshots.
+    taken: Instant,
     now_ms: u64,
     supervisor_pid: i32,
     phase: String,
@@ -59,6 +62,7 @@ struct Member {
     balancer: Option<String>,
     url: String,
     route: String,
+    redirect: String,
     /// httpd stores lbfactor × 100.
     lbfactor: u32,
     lbset: u32,
@@ -68,6 +72,7 @@ struct Member {
     lbstatus: i64,
     transferred: u64,
     read: u64,
+    requests: u64,
     errors: u64,
 }
 
@@ -119,6 +124,7 @@ impl Snapshot {
                     .map(|b| b.name.get()),
                 url: m.url.get(),
                 route: m.route.get(),
+                redirect: m.redirect.get(),
                 lbfactor: m.lbfactor(),
                 lbset: m.lbset(),
                 status: m.status(),
@@ -127,11 +133,13 @@ impl Snapshot {
                 lbstatus: m.lbstatus(),
                 transferred: m.transferred(),
                 read: m.read(),
+                requests: m.requests(),
                 errors: m.errors(),
             })
             .collect();
         Snapshot {
             path: path.display().to_string(),
+            taken: Instant::now(),
             now_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
@@ -302,6 +310,7 @@ impl Snapshot {
                     "balancer": m.balancer,
                     "url": m.url,
                     "route": m.route,
+                    "redirect": m.redirect,
                     "lbfactor": m.lbfactor as f64 / 100.0,
                     "lbset": m.lbset,
                     "status": flags::display(m.status).trim_end(),
@@ -311,6 +320,7 @@ impl Snapshot {
                     "lbstatus": m.lbstatus,
                     "transferred": m.transferred,
                     "read": m.read,
+                    "requests": m.requests,
                     "errors": m.errors,
                 })
             })
@@ -356,6 +366,230 @@ impl Snapshot {
             duration(self.now_ms.saturating_sub(unix_ms) / 1000)
         )
     }
+}
+
+/// A counter's increase per second between two readings `secs` apart.
+/// `None` when no time passed or the counter went backwards (the slot was
+/// reused by another process or member, or the daemon restarted).
+pub fn per_sec(before: u64, after: u64, secs: f64) -> Option<f64> {
+    if secs.is_nan() || secs <= 0.0 || after < before {
+        return None;
+    }
+    Some((after - before) as f64 / secs)
+}
+
+/// Requests per second between two snapshots, per member and per process.
+/// A member is matched by slot and URL, a process by slot and pid, so a
+/// reused slot gives no rate rather than a wrong one.
+pub struct Rates {
+    /// Member slot id → requests/s.
+    members: HashMap<usize, f64>,
+    /// Process slot → requests/s.
+    processes: HashMap<usize, f64>,
+}
+
+impl Rates {
+    pub fn between(before: &Snapshot, after: &Snapshot) -> Rates {
+        let secs = after
+            .taken
+            .saturating_duration_since(before.taken)
+            .as_secs_f64();
+        let members = after
+            .members
+            .iter()
+            .filter_map(|m| {
+                let old = before
+                    .members
+                    .iter()
+                    .find(|o| o.id == m.id && o.url == m.url)?;
+                Some((m.id, per_sec(old.requests, m.requests, secs)?))
+            })
+            .collect();
+        let processes = after
+            .processes
+            .iter()
+            .filter_map(|p| {
+                let old = before
+                    .processes
+                    .iter()
+                    .find(|o| o.slot == p.slot && o.pid == p.pid)?;
+                Some((p.slot, per_sec(old.requests, p.requests, secs)?))
+            })
+            .collect();
+        Rates { members, processes }
+    }
+
+    pub fn member(&self, id: usize) -> Option<f64> {
+        self.members.get(&id).copied()
+    }
+
+    pub fn process(&self, slot: usize) -> Option<f64> {
+        self.processes.get(&slot).copied()
+    }
+
+    /// Sum over the processes (the server's request rate).
+    pub fn total(&self) -> f64 {
+        self.processes.values().sum()
+    }
+}
+
+/// "12.3", or "-" before there are two snapshots.
+fn rate_cell(rate: Option<f64>) -> String {
+    match rate {
+        Some(r) if r >= 100.0 => format!("{r:.0}"),
+        Some(r) => format!("{r:.1}"),
+        None => "-".to_string(),
+    }
+}
+
+impl Snapshot {
+    /// `to_json` plus `requests_per_sec` on every member and process (null
+    /// before there are two snapshots): the live view's `--json` lines.
+    pub fn to_json_with_rates(&self, rates: Option<&Rates>) -> Value {
+        let mut v = self.to_json();
+        if let Some(members) = v["members"].as_array_mut() {
+            for m in members {
+                let id = m["id"].as_u64().unwrap_or(u64::MAX) as usize;
+                m["requests_per_sec"] = json!(rates.and_then(|r| r.member(id)));
+            }
+        }
+        if let Some(processes) = v["processes"].as_array_mut() {
+            for p in processes {
+                let slot = p["slot"].as_u64().unwrap_or(u64::MAX) as usize;
+                p["requests_per_sec"] = json!(rates.and_then(|r| r.process(slot)));
+            }
+        }
+        v
+    }
+
+    /// One frame of the live view, as lines (no line ends, no escapes):
+    /// header, balancers, members with their request rate, processes.
+    /// `note` (if any) is shown under the header (e.g. "scoreboard replaced").
+    pub fn live_lines(
+        &self,
+        rates: Option<&Rates>,
+        interval: Duration,
+        note: Option<&str>,
+    ) -> Vec<String> {
+        let mut lines = Vec::new();
+        let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+        lines.push(format!(
+            "slotgate-top  {}  every {}s  (q quit)",
+            self.path,
+            trim_secs(interval)
+        ));
+        lines.push(format!(
+            "phase {}  generation {}  uptime {}  restarts {}  supervisor pid {}  ports {}",
+            self.phase,
+            self.generation,
+            duration(self.uptime_secs()),
+            self.restarts,
+            self.supervisor_pid,
+            if ports.is_empty() {
+                "-".to_string()
+            } else {
+                ports.join(",")
+            }
+        ));
+        let busy_members: i64 = self.members.iter().map(|m| m.busy.max(0)).sum();
+        let connections: u64 = self.processes.iter().map(|p| p.connections).sum();
+        lines.push(format!(
+            "requests/s {}  in flight {}  connections {}  processes {}",
+            rate_cell(rates.map(Rates::total)),
+            busy_members,
+            connections,
+            self.processes.len()
+        ));
+        if let Some(note) = note {
+            lines.push(note.to_string());
+        }
+        lines.push(String::new());
+
+        for b in &self.balancers {
+            lines.push(format!(
+                "{}  lbmethod {}  timeout {}s  maxattempts {}{}",
+                b.name,
+                b.lbmethod,
+                b.timeout_ms / 1000,
+                b.max_attempts,
+                if b.sticky.is_empty() {
+                    String::new()
+                } else {
+                    format!("  sticky {}", b.sticky)
+                }
+            ));
+        }
+        if !self.balancers.is_empty() {
+            lines.push(String::new());
+        }
+
+        let mut table = Table::new(&[
+            "balancer", "member", "req/s", "busy", "errors", "status", "load", "elected", "factor",
+            "set", "route",
+        ]);
+        for m in &self.members {
+            table.row(vec![
+                m.balancer.clone().unwrap_or_else(|| "-".to_string()),
+                m.url.clone(),
+                rate_cell(rates.and_then(|r| r.member(m.id))),
+                m.busy.to_string(),
+                m.errors.to_string(),
+                flags::display(m.status).trim_end().to_string(),
+                m.lbstatus.to_string(),
+                m.elected.to_string(),
+                format!("{}.{:02}", m.lbfactor / 100, m.lbfactor % 100),
+                m.lbset.to_string(),
+                if m.route.is_empty() {
+                    "-".to_string()
+                } else {
+                    m.route.clone()
+                },
+            ]);
+        }
+        if self.members.is_empty() {
+            lines.push("no members".to_string());
+        } else {
+            lines.extend(table.render().lines().map(str::to_string));
+        }
+        lines.push(String::new());
+
+        let mut table = Table::new(&["slot", "pid", "gen", "st", "conns", "req/s", "reqs"]);
+        for p in &self.processes {
+            table.row(vec![
+                p.slot.to_string(),
+                p.pid.to_string(),
+                p.generation.to_string(),
+                p.state.to_string(),
+                p.connections.to_string(),
+                rate_cell(rates.and_then(|r| r.process(p.slot))),
+                p.requests.to_string(),
+            ]);
+        }
+        lines.extend(table.render().lines().map(str::to_string));
+        let used = self.letters.trim_end_matches('.');
+        let shown = if used.is_empty() {
+            &self.letters[..self.letters.len().min(LETTERS_PER_LINE)]
+        } else {
+            used
+        };
+        lines.push(String::new());
+        let letters: Vec<char> = shown.chars().collect();
+        for (i, chunk) in letters.chunks(LETTERS_PER_LINE).enumerate() {
+            let label = if i == 0 { "states " } else { "       " };
+            lines.push(format!("{label}{}", chunk.iter().collect::<String>()));
+        }
+        lines.push(
+            "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)"
+                .to_string(),
+        );
+        lines
+    }
+}
+
+/// 1.0 s → "1", 0.5 s → "0.5".
+fn trim_secs(d: Duration) -> String {
+    let text = format!("{:.2}", d.as_secs_f64());
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Left-aligned text columns sized to their widest cell.
@@ -420,5 +654,124 @@ fn duration(secs: u64) -> String {
         s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
         s if s < 86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
         s => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_sec_divides_the_increase_by_the_time() {
+        assert_eq!(per_sec(100, 150, 0.5), Some(100.0));
+        assert_eq!(per_sec(7, 7, 1.0), Some(0.0));
+        assert_eq!(per_sec(0, 30, 2.0), Some(15.0));
+    }
+
+    #[test]
+    fn per_sec_gives_nothing_without_time_or_on_a_reset() {
+        assert_eq!(per_sec(1, 2, 0.0), None);
+        assert_eq!(per_sec(1, 2, -1.0), None);
+        assert_eq!(per_sec(1, 2, f64::NAN), None);
+        assert_eq!(per_sec(50, 3, 1.0), None);
+    }
+
+    fn member(id: usize, url: &str, requests: u64) -> Member {
+        Member {
+            id,
+            balancer: Some("balancer://b".to_string()),
+            url: url.to_string(),
+            route: String::new(),
+            redirect: String::new(),
+            lbfactor: 100,
+            lbset: 0,
+            status: flags::INIT,
+            elected: requests,
+            busy: 0,
+            lbstatus: 0,
+            transferred: 0,
+            read: 0,
+            requests,
+            errors: 0,
+        }
+    }
+
+    fn process(slot: usize, pid: i32, requests: u64) -> Process {
+        Process {
+            slot,
+            pid,
+            generation: 1,
+            state: '_',
+            connections: 0,
+            requests,
+            bytes_in: 0,
+            bytes_out: 0,
+            last_used: 0,
+            allocations: 0,
+        }
+    }
+
+    fn snapshot(taken: Instant, members: Vec<Member>, processes: Vec<Process>) -> Snapshot {
+        Snapshot {
+            path: "test.scoreboard".to_string(),
+            taken,
+            now_ms: 0,
+            supervisor_pid: 1,
+            phase: "running".to_string(),
+            generation: 1,
+            start_time: 0,
+            restarts: 0,
+            ports: vec![8080],
+            letters: "__..".to_string(),
+            processes,
+            balancers: Vec::new(),
+            members,
+        }
+    }
+
+    #[test]
+    fn rates_match_members_by_slot_and_url_and_processes_by_pid() {
+        let t0 = Instant::now();
+        let t1 = t0 + Duration::from_secs(2);
+        let before = snapshot(
+            t0,
+            vec![member(0, "http://a", 10), member(1, "http://b", 10)],
+            vec![process(0, 100, 5), process(1, 101, 5)],
+        );
+        let after = snapshot(
+            t1,
+            // Slot 1 now holds another member: no rate for it.
+            vec![member(0, "http://a", 30), member(1, "http://c", 40)],
+            // Slot 1 now holds another process: no rate for it.
+            vec![process(0, 100, 25), process(1, 202, 1)],
+        );
+        let rates = Rates::between(&before, &after);
+        assert_eq!(rates.member(0), Some(10.0));
+        assert_eq!(rates.member(1), None);
+        assert_eq!(rates.process(0), Some(10.0));
+        assert_eq!(rates.process(1), None);
+        assert_eq!(rates.total(), 10.0);
+
+        let lines = after.live_lines(Some(&rates), Duration::from_millis(500), None);
+        let text = lines.join("\n");
+        assert!(text.contains("every 0.5s"), "{text}");
+        assert!(text.contains("phase running  generation 1"), "{text}");
+        let a = lines.iter().find(|l| l.contains("http://a")).unwrap();
+        assert!(a.contains("10.0"), "{a}");
+        let c = lines.iter().find(|l| l.contains("http://c")).unwrap();
+        assert!(c.split_whitespace().nth(2) == Some("-"), "{c}");
+
+        let json = after.to_json_with_rates(Some(&rates));
+        assert_eq!(json["members"][0]["requests_per_sec"], 10.0);
+        assert!(json["members"][1]["requests_per_sec"].is_null());
+    }
+
+    #[test]
+    fn rate_cells_round_by_size() {
+        assert_eq!(rate_cell(None), "-");
+        assert_eq!(rate_cell(Some(2.345)), "2.3");
+        assert_eq!(rate_cell(Some(1234.6)), "1235");
+        assert_eq!(trim_secs(Duration::from_secs(1)), "1");
+        assert_eq!(trim_secs(Duration::from_millis(250)), "0.25");
     }
 }
