@@ -667,7 +667,9 @@ pub struct MemberSlot {
     hc_pcount: AtomicU32,
     hc_fcount: AtomicU32,
     hc_last_result: AtomicU32,
-    _pad0: AtomicU32,
+    /// 2.1: non-zero for a member added at run time (balancer-manager,
+    /// slotgate-top) rather than configured.
+    added: AtomicU32,
     // -- added in 2.1 (carved out of `_reserved`) --
     /// Latency histogram: finished requests per bucket, *not* cumulative:
     /// entry `i < LATENCY_BUCKETS` counts samples in
@@ -891,6 +893,16 @@ impl MemberSlot {
         self.hc_fcount.store(n, Relaxed);
     }
 
+    /// Whether the member was added at run time (balancer-manager,
+    /// slotgate-top) rather than configured; `BalancerPersist` restores
+    /// such members.
+    pub fn added(&self) -> bool {
+        self.added.load(Relaxed) != 0
+    }
+    pub fn set_added(&self, added: bool) {
+        self.added.store(u32::from(added), Relaxed);
+    }
+
     /// Time of the last health check, unix ms; 0 = never.
     pub fn hc_last_check(&self) -> u64 {
         self.hc_last_check.load(Relaxed)
@@ -987,7 +999,7 @@ impl MemberSlot {
         self.url.clear();
         self.route.clear();
         self.redirect.clear();
-        for field in [&self.lbfactor, &self.lbset, &self.status] {
+        for field in [&self.lbfactor, &self.lbset, &self.status, &self.added] {
             field.store(0, Relaxed);
         }
         self.reset_stats();
@@ -1004,6 +1016,7 @@ impl fmt::Debug for MemberSlot {
             .field("redirect", &self.redirect)
             .field("lbfactor", &self.lbfactor())
             .field("lbset", &self.lbset())
+            .field("added", &self.added())
             .field("status", &flags::display(self.status()))
             .field("retries", &self.retries())
             .field("elected", &self.elected())
@@ -1088,6 +1101,7 @@ const _: () = assert!(offset_of!(MemberSlot, busy) == 568);
 const _: () = assert!(offset_of!(MemberSlot, error_time) == 616);
 const _: () = assert!(offset_of!(MemberSlot, latency_ewma_us) == 632);
 const _: () = assert!(offset_of!(MemberSlot, hc_pcount) == 640);
+const _: () = assert!(offset_of!(MemberSlot, added) == 652);
 const _: () = assert!(offset_of!(MemberSlot, latency_buckets) == 656);
 const _: () = assert!(offset_of!(MemberSlot, latency_sum_us) == 768);
 const _: () = assert!(offset_of!(MemberSlot, _reserved) == 776);

@@ -466,6 +466,7 @@ pub fn add_member(sb: &Scoreboard, balancer: usize, url: &str) -> EditResult<usi
         m.set_lbset(0);
         m.set_status(flags::INIT | flags::DISABLED);
         m.set_balancer(balancer as u32);
+        m.set_added(true);
         m.set_in_use(true);
         free
     };
@@ -610,6 +611,7 @@ mod tests {
         assert!(m.in_use());
         assert_eq!(m.url.get(), "http://new:8080/x");
         assert_eq!(m.balancer(), 0);
+        assert!(m.added());
         assert_eq!(m.lbfactor(), 100);
         assert_eq!(flags::display(m.status()), "Init Dis ");
         assert_eq!(t.sb.balancer(0).member_updated(), stamp + 1);

@@ -289,6 +289,7 @@ pub(super) fn place(
         if apply("status", before.is_none_or(|o| o.status != m.status)) {
             slot.set_status(m.status | flags::INIT);
         }
+        slot.set_added(false);
         slot.set_balancer(
             m.balancer
                 .map_or(scoreboard::NO_BALANCER, |b| balancer_slots[b] as u32),

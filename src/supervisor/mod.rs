@@ -166,6 +166,10 @@ impl Supervisor {
         if let Some(old) = &predecessor {
             generation::carry_over(old, &sb);
         }
+        if cfg.balancer_persist {
+            // Manager changes of the previous run, added members included.
+            crate::handlers::persist::restore(&sb, false);
+        }
         let h = sb.header();
         h.set_supervisor_pid(std::process::id() as i32);
         h.set_generation(1);
@@ -426,6 +430,11 @@ impl Supervisor {
         let mut new_sb = None;
         if layout.fits_in(&current) {
             generation::place(&self.scoreboard, &cfg, &mut routes, Some(&self.gen.routes))?;
+            if cfg.balancer_persist {
+                // The kept slots hold the run-time settings; members added at
+                // run time were released by `place` and come back.
+                crate::handlers::persist::restore(&self.scoreboard, true);
+            }
         } else {
             // The file is replaced (renamed over); old workers keep their mapping of
             // the old one until they exit.
@@ -438,6 +447,9 @@ impl Supervisor {
                 .map_err(|e| format!("growing the scoreboard: {e}"))?;
             generation::place(&sb, &cfg, &mut routes, None)?;
             generation::carry_over(&self.scoreboard, &sb);
+            if cfg.balancer_persist {
+                crate::handlers::persist::restore(&sb, false);
+            }
             let (old, new) = (self.scoreboard.header(), sb.header());
             new.set_start_time(old.start_time());
             for _ in 0..old.restarts() {
