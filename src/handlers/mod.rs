@@ -8,7 +8,10 @@
 
 pub mod edit;
 pub mod manager;
+pub mod metrics;
 pub mod persist;
+mod snapshot;
+pub mod status;
 #[cfg(test)]
 pub(crate) mod testutil;
 
@@ -90,11 +93,9 @@ impl Response {
 /// Runs the handler `kind` for a request that passed the section's access rules.
 pub fn serve(kind: HandlerKind, req: &Request, ctx: &Context) -> Response {
     match kind {
+        HandlerKind::ServerStatus => status::serve(req, ctx),
+        HandlerKind::Metrics => metrics::serve(req, ctx),
         HandlerKind::BalancerManager => manager::serve(req, ctx),
-        HandlerKind::ServerStatus | HandlerKind::Metrics => Response::text(
-            503,
-            &format!("the {} handler is not built yet", kind.name()),
-        ),
     }
 }
 

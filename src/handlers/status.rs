@@ -1,0 +1,802 @@
+//! `SetHandler server-status`: httpd mod_status's page from the scoreboard
+//! (reference §7.5), with mod_proxy's balancer tables (§6.6) when
+//! `ProxyStatus` is On or Full.
+//!
+//! Three forms, chosen by the query string (its `&`-separated words):
+//!
+//! * no word: the HTML page (server version and MPM, current and restart
+//!   time, generation, uptime, accesses and traffic, rates, busy and idle
+//!   workers, the scoreboard letters with httpd's key, one row per process
+//!   slot, then per balancer httpd's *SSes | Timeout | Method* table and the
+//!   member table *Sch | Host | Stat | Route | Redir | F | Set | Acc | Busy |
+//!   Wr | Rd* with its legend);
+//! * `auto`: httpd's machine-readable form, `Key: value` lines with httpd's
+//!   key names in httpd's order (first line: the server name, as httpd);
+//! * `json`: the same data as one JSON object (described in README, "Status
+//!   and metrics").
+//!
+//! `refresh=N` adds httpd's `Refresh: N` header. Only GET and HEAD are
+//! served (405 otherwise).
+//!
+//! Counting, per process slot state letter (httpd's rules): `_` is idle;
+//! `R W K C G` are busy (`G` is also counted in GracefulWorkers); `S`
+//! (starting) and `.` (no process) are neither. In event MPM one process
+//! serves many connections, so a "worker" here is a process: BusyWorkers +
+//! IdleWorkers ≤ Processes. Total Accesses and Total kBytes are the sums of
+//! the live process slots (requests read, bytes written to clients); a
+//! process that is replaced starts again from 0, as an httpd child does.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::snapshot::{g, html, http_time, is_busy, uptime_words, Balancer, Snapshot};
+use super::{Context, Request, Response};
+
+/// Letters per line of the HTML scoreboard block (httpd wraps at 64).
+const LETTERS_PER_LINE: usize = 64;
+
+/// What the query string asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    Html,
+    Auto,
+    Json,
+}
+
+pub fn serve(req: &Request, ctx: &Context) -> Response {
+    if req.method != "GET" && req.method != "HEAD" {
+        let mut r = Response::text(405, "server-status answers GET and HEAD only");
+        r.headers.push(("Allow".into(), "GET, HEAD".into()));
+        return r;
+    }
+    let mut form = Form::Html;
+    let mut refresh = None;
+    for word in req.query.unwrap_or("").split(['&', ';']) {
+        let (key, value) = word.split_once('=').unwrap_or((word, ""));
+        match key {
+            "auto" => form = Form::Auto,
+            "json" => form = Form::Json,
+            "refresh" => {
+                refresh = Some(value.parse::<u32>().unwrap_or(1).max(1));
+            }
+            _ => {}
+        }
+    }
+    let snap = Snapshot::take(ctx);
+    let proxy = ctx.config.proxy_status;
+    let mut response = match form {
+        Form::Html => Response::new(
+            200,
+            "text/html; charset=utf-8",
+            html_page(&snap, req, proxy),
+        ),
+        Form::Auto => Response::new(
+            200,
+            "text/plain; charset=utf-8",
+            auto(&snap, req.server_name, proxy),
+        ),
+        Form::Json => {
+            let mut body = serde_json::to_vec_pretty(&json_value(&snap, req.server_name, proxy))
+                .unwrap_or_default();
+            body.push(b'\n');
+            Response::new(200, "application/json", body)
+        }
+    };
+    if let Some(n) = refresh {
+        response.headers.push(("Refresh".into(), n.to_string()));
+    }
+    response
+}
+
+/// The rates of httpd's page: (requests/s, bytes/s, bytes/request).
+fn rates(snap: &Snapshot) -> (f64, f64, f64) {
+    let up = snap.server.uptime_secs();
+    let acc = snap.total_accesses() as f64;
+    let bytes = snap.total_bytes() as f64;
+    if up == 0 {
+        return (0.0, 0.0, if acc > 0.0 { bytes / acc } else { 0.0 });
+    }
+    let up = up as f64;
+    (
+        acc / up,
+        bytes / up,
+        if acc > 0.0 { bytes / acc } else { 0.0 },
+    )
+}
+
+/// The `?auto` text.
+pub(crate) fn auto(snap: &Snapshot, server_name: &str, proxy: bool) -> String {
+    let s = &snap.server;
+    let (req_per_sec, bytes_per_sec, bytes_per_req) = rates(snap);
+    let mut out = String::new();
+    let mut line = |key: &str, value: &dyn std::fmt::Display| {
+        let _ = writeln!(out, "{key}: {value}");
+    };
+    line("ServerVersion", &s.version);
+    line("ServerMPM", &s.mpm);
+    line("CurrentTime", &http_time(s.now_ms / 1000));
+    line("RestartTime", &http_time(s.start_time));
+    line("ParentServerConfigGeneration", &s.generation);
+    line("ParentServerMPMGeneration", &s.generation);
+    line("ServerUptimeSeconds", &s.uptime_secs());
+    line("ServerUptime", &uptime_words(s.uptime_secs()).trim_start());
+    line("Total Accesses", &snap.total_accesses());
+    line("Total kBytes", &(snap.total_bytes() / 1024));
+    line("Uptime", &s.uptime_secs());
+    line("ReqPerSec", &g(req_per_sec));
+    line("BytesPerSec", &g(bytes_per_sec));
+    line("BytesPerReq", &g(bytes_per_req));
+    line("BusyWorkers", &snap.busy_workers());
+    line("GracefulWorkers", &snap.graceful_workers());
+    line("IdleWorkers", &snap.idle_workers());
+    line("Processes", &snap.live_processes());
+    line("Stopping", &snap.graceful_workers());
+    line("ConnsTotal", &snap.connections());
+    line("Scoreboard", &snap.letters());
+    let mut out = format!("{server_name}\n{out}");
+    if proxy {
+        for (i, b) in snap.balancers.iter().enumerate() {
+            let _ = writeln!(out, "ProxyBalancer[{i}]Name: {}", b.name);
+            for (j, m) in b.members.iter().enumerate() {
+                let w = format!("ProxyBalancer[{i}]Worker[{j}]");
+                let _ = writeln!(out, "{w}Name: {}", m.url);
+                let _ = writeln!(out, "{w}Status: {}", scoreboard::flags::display(m.status));
+                let _ = writeln!(out, "{w}Elected: {}", m.elected);
+                let _ = writeln!(out, "{w}Busy: {}", m.busy);
+                let _ = writeln!(out, "{w}Sent: {}K", m.transferred / 1024);
+                let _ = writeln!(out, "{w}Rcvd: {}K", m.read / 1024);
+            }
+        }
+    }
+    out
+}
+
+/// The `?json` object.
+pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Value {
+    let s = &snap.server;
+    let (req_per_sec, bytes_per_sec, bytes_per_req) = rates(snap);
+    let processes: Vec<Value> = snap
+        .processes
+        .iter()
+        .map(|p| {
+            json!({
+                "slot": p.slot,
+                "pid": p.pid,
+                "generation": p.generation,
+                "state": p.state.letter().to_string(),
+                "busy": is_busy(p.state),
+                "connections": p.connections,
+                "total_connections": p.total_connections,
+                "requests": p.requests,
+                "bytes_in": p.bytes_in,
+                "bytes_out": p.bytes_out,
+                "started_unix_ms": p.started_ms,
+                "last_used_unix_ms": p.last_used_ms,
+            })
+        })
+        .collect();
+    let mut v = json!({
+        "server_name": server_name,
+        "server_version": s.version,
+        "server_mpm": s.mpm,
+        "current_time_unix_ms": s.now_ms,
+        "restart_time_unix": s.start_time,
+        "generation": s.generation,
+        "restarts": s.restarts,
+        "phase": s.phase,
+        "supervisor_pid": s.supervisor_pid,
+        "uptime_seconds": s.uptime_secs(),
+        "total_accesses": snap.total_accesses(),
+        "total_bytes": snap.total_bytes(),
+        "total_kbytes": snap.total_bytes() / 1024,
+        "req_per_sec": req_per_sec,
+        "bytes_per_sec": bytes_per_sec,
+        "bytes_per_req": bytes_per_req,
+        "busy_workers": snap.busy_workers(),
+        "graceful_workers": snap.graceful_workers(),
+        "idle_workers": snap.idle_workers(),
+        "processes": snap.live_processes(),
+        "connections": snap.connections(),
+        "scoreboard": snap.letters(),
+        "process_slots": processes,
+    });
+    if proxy {
+        v["balancers"] = Value::Array(snap.balancers.iter().map(balancer_json).collect());
+    }
+    v
+}
+
+fn balancer_json(b: &Balancer) -> Value {
+    let members: Vec<Value> = b
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "slot": m.slot,
+                "url": m.url,
+                "scheme": m.scheme(),
+                "host": m.host(),
+                "route": m.route,
+                "redirect": m.redirect,
+                "lbfactor": f64::from(m.lbfactor) / 100.0,
+                "lbset": m.lbset,
+                "status": scoreboard::flags::display(m.status).trim_end(),
+                "status_flags": scoreboard::flags::letters(m.status),
+                "usable": m.usable(),
+                "elected": m.elected,
+                "busy": m.busy,
+                "lbstatus": m.lbstatus,
+                "sent": m.transferred,
+                "received": m.read,
+                "requests": m.requests,
+                "errors": m.errors,
+                "error_time_unix_ms": m.error_time_ms,
+                "hc_passes": m.hc_pcount,
+                "hc_fails": m.hc_fcount,
+                "latency_ewma_us": m.latency_ewma_us,
+                "latency_count": m.latency.count(),
+                "latency_sum_us": m.latency.sum_us,
+            })
+        })
+        .collect();
+    json!({
+        "name": b.name,
+        "lbmethod": b.lbmethod,
+        "stickysession": b.sticky,
+        "timeout_ms": b.timeout_ms,
+        "maxattempts": b.max_attempts,
+        "nofailover": b.nofailover,
+        "members": members,
+    })
+}
+
+/// 1536 → `1.5K`, as httpd's `apr_strfsize` (bytes below 1 K stay bytes).
+fn size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if n < 973 {
+        return n.to_string();
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 973.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v < 9.95 {
+        format!("{v:.1}{}", UNITS[unit])
+    } else {
+        format!("{v:.0}{}", UNITS[unit])
+    }
+}
+
+/// Bytes as httpd's `format_byte_out` words them: `4095 B`, `12.5 kB`,
+/// `3.1 MB`, `1.2 GB`.
+fn byte_out(bytes: f64) -> String {
+    const K: f64 = 1024.0;
+    if bytes < 5.0 * K {
+        format!("{} B", bytes as u64)
+    } else if bytes < K * K / 2.0 {
+        format!("{:.1} kB", bytes / K)
+    } else if bytes < K * K * K / 2.0 {
+        format!("{:.1} MB", bytes / K / K)
+    } else {
+        format!("{:.1} GB", bytes / K / K / K)
+    }
+}
+
+/// Kilobytes as httpd's `format_kbyte_out`: `812 kB`, `3.1 MB`, `1.2 GB`.
+fn kbyte_out(kbytes: u64) -> String {
+    if kbytes < 1024 {
+        format!("{kbytes} kB")
+    } else if kbytes < 1024 * 1024 {
+        format!("{:.1} MB", kbytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} GB", kbytes as f64 / 1024.0 / 1024.0)
+    }
+}
+
+fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
+    let s = &snap.server;
+    let (req_per_sec, bytes_per_sec, bytes_per_req) = rates(snap);
+    let mut o = String::new();
+    o.push_str("<!DOCTYPE html>\n<html><head>\n<title>slotgate Status</title>\n");
+    o.push_str(
+        "<style>table{border-collapse:collapse}td,th{padding:2px 6px;text-align:left}\
+         th{background:#ddd}tr:nth-child(even) td{background:#f4f4f4}</style>\n",
+    );
+    o.push_str("</head><body>\n");
+    let _ = writeln!(
+        o,
+        "<h1>slotgate Server Status for {}</h1>\n",
+        html(req.server_name)
+    );
+    let _ = writeln!(o, "<dl><dt>Server Version: {}</dt>", html(&s.version));
+    let _ = writeln!(o, "<dt>Server MPM: {}</dt>", s.mpm);
+    o.push_str("</dl><hr /><dl>\n");
+    let _ = writeln!(o, "<dt>Current Time: {}</dt>", http_time(s.now_ms / 1000));
+    let _ = writeln!(o, "<dt>Restart Time: {}</dt>", http_time(s.start_time));
+    let _ = writeln!(
+        o,
+        "<dt>Parent Server Config. Generation: {}</dt>",
+        s.generation
+    );
+    let _ = writeln!(o, "<dt>Parent Server MPM Generation: {}</dt>", s.generation);
+    let _ = writeln!(o, "<dt>Restarts: {}</dt>", s.restarts);
+    let _ = writeln!(
+        o,
+        "<dt>Server uptime: {}</dt>",
+        uptime_words(s.uptime_secs())
+    );
+    let _ = writeln!(
+        o,
+        "<dt>Total accesses: {} - Total Traffic: {}</dt>",
+        snap.total_accesses(),
+        kbyte_out(snap.total_bytes() / 1024)
+    );
+    let _ = writeln!(
+        o,
+        "<dt>{} requests/sec - {}/second - {}/request</dt>",
+        g(req_per_sec),
+        byte_out(bytes_per_sec),
+        byte_out(bytes_per_req)
+    );
+    let _ = writeln!(
+        o,
+        "<dt>{} processes: {} busy, {} idle, {} gracefully finishing; {} connections open</dt>",
+        snap.live_processes(),
+        snap.busy_workers(),
+        snap.idle_workers(),
+        snap.graceful_workers(),
+        snap.connections()
+    );
+    o.push_str("</dl><pre>");
+    let letters: Vec<char> = snap.letters().chars().collect();
+    for (i, line) in letters.chunks(LETTERS_PER_LINE).enumerate() {
+        if i > 0 {
+            o.push('\n');
+        }
+        o.extend(line.iter());
+    }
+    o.push_str("</pre>\n");
+    o.push_str(
+        "<p>Scoreboard Key:<br />\n\
+         \"<b><code>_</code></b>\" Waiting for Connection, \n\
+         \"<b><code>S</code></b>\" Starting up, \n\
+         \"<b><code>R</code></b>\" Reading Request,<br />\n\
+         \"<b><code>W</code></b>\" Sending Reply, \n\
+         \"<b><code>K</code></b>\" Keepalive (read), \n\
+         \"<b><code>D</code></b>\" DNS Lookup,<br />\n\
+         \"<b><code>C</code></b>\" Closing connection, \n\
+         \"<b><code>L</code></b>\" Logging, \n\
+         \"<b><code>G</code></b>\" Gracefully finishing,<br />\n\
+         \"<b><code>I</code></b>\" Idle cleanup of worker, \n\
+         \"<b><code>.</code></b>\" Open slot with no current process<br />\n\
+         </p>\n",
+    );
+
+    o.push_str(
+        "<table border=\"0\"><tr><th>Slot</th><th>PID</th><th>Gen</th><th>M</th>\
+         <th>Conns</th><th>Total conns</th><th>Acc</th><th>In</th><th>Out</th>\
+         <th>Last used</th></tr>\n",
+    );
+    for p in snap.processes.iter().filter(|p| p.pid != 0) {
+        let last = if p.last_used_ms == 0 {
+            "-".to_string()
+        } else {
+            format!("{}s ago", s.now_ms.saturating_sub(p.last_used_ms) / 1000)
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            p.slot,
+            p.pid,
+            p.generation,
+            html(&p.state.letter().to_string()),
+            p.connections,
+            p.total_connections,
+            p.requests,
+            size(p.bytes_in),
+            size(p.bytes_out),
+            last
+        );
+    }
+    o.push_str("</table>\n");
+    o.push_str(
+        "<table>\n<tr><th>Slot</th><td>Process slot</td></tr>\n\
+         <tr><th>PID</th><td>OS process ID</td></tr>\n\
+         <tr><th>Gen</th><td>Generation the process was started in</td></tr>\n\
+         <tr><th>M</th><td>Mode of operation (scoreboard letter)</td></tr>\n\
+         <tr><th>Conns</th><td>Client connections open now</td></tr>\n\
+         <tr><th>Total conns</th><td>Client connections accepted since the process started</td></tr>\n\
+         <tr><th>Acc</th><td>Requests read since the process started</td></tr>\n\
+         <tr><th>In</th><td>Bytes read from clients</td></tr>\n\
+         <tr><th>Out</th><td>Bytes written to clients</td></tr>\n\
+         <tr><th>Last used</th><td>Time since the process last started a request</td></tr>\n\
+         </table>\n",
+    );
+
+    if proxy {
+        for b in &snap.balancers {
+            balancer_html(&mut o, b);
+        }
+        if !snap.balancers.is_empty() {
+            o.push_str(
+                "<hr />\n<table>\n\
+                 <tr><th>SSes</th><td>Sticky session name</td></tr>\n\
+                 <tr><th>Timeout</th><td>Balancer Timeout</td></tr>\n\
+                 <tr><th>Sch</th><td>Connection scheme</td></tr>\n\
+                 <tr><th>Host</th><td>Backend Hostname</td></tr>\n\
+                 <tr><th>Stat</th><td>Worker status</td></tr>\n\
+                 <tr><th>Route</th><td>Session Route</td></tr>\n\
+                 <tr><th>Redir</th><td>Session Route Redirection</td></tr>\n\
+                 <tr><th>F</th><td>Load Balancer Factor</td></tr>\n\
+                 <tr><th>Set</th><td>Load Balancer Set</td></tr>\n\
+                 <tr><th>Acc</th><td>Number of uses</td></tr>\n\
+                 <tr><th>Busy</th><td>Requests in flight</td></tr>\n\
+                 <tr><th>Wr</th><td>Number of bytes transferred</td></tr>\n\
+                 <tr><th>Rd</th><td>Number of bytes read</td></tr>\n\
+                 </table>\n",
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "<hr />\n<address>{} Server at {} Port {}</address>\n</body></html>",
+        html(&s.version),
+        html(req.server_name),
+        req.local_port
+    );
+    o
+}
+
+fn balancer_html(o: &mut String, b: &Balancer) {
+    let _ = writeln!(
+        o,
+        "<hr />\n<h1>Proxy LoadBalancer Status for {}</h1>",
+        html(&b.name)
+    );
+    let _ = writeln!(
+        o,
+        "<table border=\"0\"><tr><th>SSes</th><th>Timeout</th><th>Method</th></tr>\n\
+         <tr><td>{}</td><td>{}</td><td>{}</td></tr>\n</table>",
+        if b.sticky.is_empty() {
+            "-".to_string()
+        } else {
+            html(&b.sticky)
+        },
+        b.timeout_ms / 1000,
+        html(&b.lbmethod)
+    );
+    o.push_str(
+        "<table border=\"0\"><tr><th>Sch</th><th>Host</th><th>Stat</th><th>Route</th>\
+         <th>Redir</th><th>F</th><th>Set</th><th>Acc</th><th>Busy</th><th>Wr</th>\
+         <th>Rd</th></tr>\n",
+    );
+    for m in &b.members {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(m.scheme()),
+            html(m.host()),
+            html(&scoreboard::flags::display(m.status)),
+            html(&m.route),
+            html(&m.redirect),
+            m.factor(),
+            m.lbset,
+            m.elected,
+            m.busy,
+            size(m.transferred),
+            size(m.read)
+        );
+    }
+    o.push_str("</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use scoreboard::{flags, ProcessState};
+
+    use super::super::snapshot::fixture::{get, Fixture};
+    use super::*;
+
+    const NOW_MS: u64 = 1_795_427_671_500;
+
+    const CONF: &str = "\
+ProxyStatus On
+<Proxy balancer://c>
+    BalancerMember http://127.0.0.1:9001 route=a
+    BalancerMember http://127.0.0.1:9002 route=b loadfactor=2.5 redirect=a
+    ProxySet stickysession=JSESSIONID|jsessionid
+</Proxy>
+<Proxy balancer://d>
+    BalancerMember http://[::1]:9004 status=+H
+</Proxy>
+ProxyPass /s http://127.0.0.1:9003/
+ProxyPass /d balancer://d/
+ProxyPass / balancer://c/
+";
+
+    /// Slots: `_` (10 requests, 4096 bytes out), `W` (5, 2048, 3 conns),
+    /// `G`, empty, `S`; started 100 s before NOW_MS; generation 3.
+    fn fill(f: &Fixture) {
+        let sb = &f.sb;
+        sb.header().set_start_time(NOW_MS / 1000 - 100);
+        sb.header().set_generation(3);
+        sb.header().add_restart();
+        let procs = [
+            (100, ProcessState::Idle, 10, 4096, 0),
+            (101, ProcessState::Writing, 5, 2048, 3),
+            (102, ProcessState::Graceful, 0, 0, 1),
+            (0, ProcessState::Empty, 0, 0, 0),
+            (103, ProcessState::Starting, 0, 0, 0),
+        ];
+        for (i, (pid, state, requests, out, conns)) in procs.into_iter().enumerate() {
+            let p = sb.process(i);
+            p.set_pid(pid);
+            p.set_state(state);
+            p.set_generation(3);
+            for _ in 0..requests {
+                p.add_request();
+            }
+            p.add_bytes_out(out);
+            p.add_bytes_in(out / 2);
+            p.set_connections(conns);
+        }
+        let m0 = sb.member(f.routes.balancers[0].members[0].slot);
+        for _ in 0..7 {
+            m0.add_elected();
+            m0.add_request();
+        }
+        m0.add_transferred(3 * 1024 + 10);
+        m0.add_read(20 * 1024);
+        m0.set_busy(2);
+        let m1 = sb.member(f.routes.balancers[0].members[1].slot);
+        m1.add_elected();
+        m1.set_flags(flags::ERROR);
+    }
+
+    fn parse_auto(text: &str) -> Vec<(String, String)> {
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                let (k, v) = l.split_once(": ").unwrap_or_else(|| panic!("line {l:?}"));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn auto_has_httpds_keys_in_order_and_the_scoreboards_values() {
+        let f = Fixture::new(CONF, 5);
+        fill(&f);
+        let r = serve(&get("GET", Some("auto")), &f.ctx(NOW_MS));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.content_type, "text/plain; charset=utf-8");
+        let text = String::from_utf8(r.body).unwrap();
+        assert_eq!(text.lines().next(), Some("status.test"));
+        let pairs = parse_auto(&text);
+        let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        let server_keys = [
+            "ServerVersion",
+            "ServerMPM",
+            "CurrentTime",
+            "RestartTime",
+            "ParentServerConfigGeneration",
+            "ParentServerMPMGeneration",
+            "ServerUptimeSeconds",
+            "ServerUptime",
+            "Total Accesses",
+            "Total kBytes",
+            "Uptime",
+            "ReqPerSec",
+            "BytesPerSec",
+            "BytesPerReq",
+            "BusyWorkers",
+            "GracefulWorkers",
+            "IdleWorkers",
+            "Processes",
+            "Stopping",
+            "ConnsTotal",
+            "Scoreboard",
+        ];
+        assert_eq!(&keys[..server_keys.len()], &server_keys);
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| panic!("no {k}"))
+        };
+        assert_eq!(
+            get("ServerVersion"),
+            format!("slotgate/{}", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(get("ServerMPM"), "event");
+        assert_eq!(get("CurrentTime"), "Monday, 23-Nov-2026 09:54:31 UTC");
+        assert_eq!(get("RestartTime"), "Monday, 23-Nov-2026 09:52:51 UTC");
+        assert_eq!(get("ParentServerConfigGeneration"), "3");
+        assert_eq!(get("ServerUptimeSeconds"), "100");
+        assert_eq!(get("ServerUptime"), "1 minute 40 seconds");
+        assert_eq!(get("Total Accesses"), "15");
+        assert_eq!(get("Total kBytes"), "6");
+        assert_eq!(get("Uptime"), "100");
+        assert_eq!(get("ReqPerSec"), "0.15");
+        assert_eq!(get("BytesPerSec"), "61.44");
+        assert_eq!(get("BytesPerReq"), "409.6");
+        assert_eq!(get("BusyWorkers"), "2");
+        assert_eq!(get("GracefulWorkers"), "1");
+        assert_eq!(get("IdleWorkers"), "1");
+        assert_eq!(get("Processes"), "4");
+        assert_eq!(get("ConnsTotal"), "4");
+        assert_eq!(get("Scoreboard"), "_WG.S");
+
+        // §6.6: the balancers in configuration order, then their members.
+        let proxy: Vec<(String, String)> = pairs[server_keys.len()..].to_vec();
+        let lines: Vec<String> = proxy.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        assert_eq!(
+            lines,
+            [
+                "ProxyBalancer[0]Name: balancer://c",
+                "ProxyBalancer[0]Worker[0]Name: http://127.0.0.1:9001",
+                "ProxyBalancer[0]Worker[0]Status: Init Ok ",
+                "ProxyBalancer[0]Worker[0]Elected: 7",
+                "ProxyBalancer[0]Worker[0]Busy: 2",
+                "ProxyBalancer[0]Worker[0]Sent: 3K",
+                "ProxyBalancer[0]Worker[0]Rcvd: 20K",
+                "ProxyBalancer[0]Worker[1]Name: http://127.0.0.1:9002",
+                "ProxyBalancer[0]Worker[1]Status: Init Err ",
+                "ProxyBalancer[0]Worker[1]Elected: 1",
+                "ProxyBalancer[0]Worker[1]Busy: 0",
+                "ProxyBalancer[0]Worker[1]Sent: 0K",
+                "ProxyBalancer[0]Worker[1]Rcvd: 0K",
+                "ProxyBalancer[1]Name: balancer://d",
+                "ProxyBalancer[1]Worker[0]Name: http://[::1]:9004",
+                "ProxyBalancer[1]Worker[0]Status: Init Stby Ok ",
+                "ProxyBalancer[1]Worker[0]Elected: 0",
+                "ProxyBalancer[1]Worker[0]Busy: 0",
+                "ProxyBalancer[1]Worker[0]Sent: 0K",
+                "ProxyBalancer[1]Worker[0]Rcvd: 0K",
+            ]
+        );
+    }
+
+    #[test]
+    fn proxy_status_off_leaves_out_the_balancers() {
+        let f = Fixture::new(&CONF.replace("ProxyStatus On", "ProxyStatus Off"), 2);
+        let ctx = f.ctx(NOW_MS);
+        let auto = String::from_utf8(serve(&get("GET", Some("auto")), &ctx).body).unwrap();
+        assert!(auto.contains("Scoreboard: .."), "{auto}");
+        assert!(!auto.contains("ProxyBalancer"), "{auto}");
+        let html = String::from_utf8(serve(&get("GET", None), &ctx).body).unwrap();
+        assert!(!html.contains("Proxy LoadBalancer Status"));
+        let json: Value = serde_json::from_slice(&serve(&get("GET", Some("json")), &ctx).body)
+            .expect("valid JSON");
+        assert!(json.get("balancers").is_none());
+    }
+
+    #[test]
+    fn an_unstarted_scoreboard_gives_zero_rates() {
+        let f = Fixture::new("ProxyPass / http://127.0.0.1:9001/\n", 3);
+        f.sb.header().set_start_time(0);
+        let auto =
+            String::from_utf8(serve(&get("GET", Some("auto")), &f.ctx(NOW_MS)).body).unwrap();
+        for line in [
+            "Total Accesses: 0",
+            "Uptime: 0",
+            "ReqPerSec: 0",
+            "BytesPerSec: 0",
+            "BytesPerReq: 0",
+            "BusyWorkers: 0",
+            "IdleWorkers: 0",
+            "Processes: 0",
+            "Scoreboard: ...",
+        ] {
+            assert!(auto.lines().any(|l| l == line), "{line} in {auto}");
+        }
+    }
+
+    #[test]
+    fn json_carries_the_same_data() {
+        let f = Fixture::new(CONF, 5);
+        fill(&f);
+        let r = serve(&get("GET", Some("json")), &f.ctx(NOW_MS));
+        assert_eq!(r.content_type, "application/json");
+        let v: Value = serde_json::from_slice(&r.body).expect("valid JSON");
+        assert_eq!(v["server_name"], "status.test");
+        assert_eq!(v["server_mpm"], "event");
+        assert_eq!(v["generation"], 3);
+        assert_eq!(v["restarts"], 1);
+        assert_eq!(v["uptime_seconds"], 100);
+        assert_eq!(v["total_accesses"], 15);
+        assert_eq!(v["total_bytes"], 6144);
+        assert_eq!(v["total_kbytes"], 6);
+        assert_eq!(v["req_per_sec"], 0.15);
+        assert_eq!(v["busy_workers"], 2);
+        assert_eq!(v["idle_workers"], 1);
+        assert_eq!(v["graceful_workers"], 1);
+        assert_eq!(v["processes"], 4);
+        assert_eq!(v["connections"], 4);
+        assert_eq!(v["scoreboard"], "_WG.S");
+        let slots = v["process_slots"].as_array().unwrap();
+        assert_eq!(slots.len(), 5);
+        assert_eq!(slots[1]["pid"], 101);
+        assert_eq!(slots[1]["state"], "W");
+        assert_eq!(slots[1]["busy"], true);
+        assert_eq!(slots[1]["requests"], 5);
+        assert_eq!(slots[1]["bytes_out"], 2048);
+        assert_eq!(slots[1]["bytes_in"], 1024);
+        assert_eq!(slots[3]["state"], ".");
+        let b = &v["balancers"][0];
+        assert_eq!(b["name"], "balancer://c");
+        assert_eq!(b["lbmethod"], "byrequests");
+        assert_eq!(b["stickysession"], "JSESSIONID|jsessionid");
+        let m = &b["members"];
+        assert_eq!(m[0]["url"], "http://127.0.0.1:9001");
+        assert_eq!(m[0]["host"], "127.0.0.1");
+        assert_eq!(m[0]["scheme"], "http");
+        assert_eq!(m[0]["route"], "a");
+        assert_eq!(m[0]["elected"], 7);
+        assert_eq!(m[0]["requests"], 7);
+        assert_eq!(m[0]["busy"], 2);
+        assert_eq!(m[0]["sent"], 3 * 1024 + 10);
+        assert_eq!(m[0]["received"], 20 * 1024);
+        assert_eq!(m[0]["usable"], true);
+        assert_eq!(m[1]["lbfactor"], 2.5);
+        assert_eq!(m[1]["redirect"], "a");
+        assert_eq!(m[1]["status"], "Init Err");
+        assert_eq!(m[1]["status_flags"], "OE");
+        assert_eq!(m[1]["usable"], false);
+        assert_eq!(v["balancers"][1]["members"][0]["host"], "::1");
+    }
+
+    #[test]
+    fn html_page_has_httpds_parts() {
+        let f = Fixture::new(CONF, 5);
+        fill(&f);
+        let r = serve(&get("GET", Some("refresh=5")), &f.ctx(NOW_MS));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.content_type, "text/html; charset=utf-8");
+        assert_eq!(r.headers, [("Refresh".to_string(), "5".to_string())]);
+        let page = String::from_utf8(r.body).unwrap();
+        for part in [
+            &format!("Server Version: slotgate/{}", env!("CARGO_PKG_VERSION")),
+            "Server MPM: event",
+            "Current Time: Monday, 23-Nov-2026 09:54:31 UTC",
+            "Restart Time: Monday, 23-Nov-2026 09:52:51 UTC",
+            "Parent Server Config. Generation: 3",
+            "Server uptime:  1 minute 40 seconds",
+            "Total accesses: 15 - Total Traffic: 6 kB",
+            "0.15 requests/sec - 61 B/second - 409 B/request",
+            "4 processes: 2 busy, 1 idle, 1 gracefully finishing; 4 connections open",
+            "<pre>_WG.S</pre>",
+            "\"<b><code>.</code></b>\" Open slot with no current process",
+            "<tr><td>1</td><td>101</td><td>3</td><td><b>W</b></td><td>3</td>",
+            "<h1>Proxy LoadBalancer Status for balancer://c</h1>",
+            "<tr><td>JSESSIONID|jsessionid</td><td>0</td><td>byrequests</td></tr>",
+            "<tr><td>http</td><td>127.0.0.1</td><td>Init Ok </td><td>a</td><td></td>\
+             <td>1.00</td><td>0</td><td>7</td><td>2</td><td>3.0K</td><td>20K</td></tr>",
+            "<tr><td>http</td><td>127.0.0.1</td><td>Init Err </td><td>b</td><td>a</td>\
+             <td>2.50</td>",
+            "<tr><td>http</td><td>::1</td><td>Init Stby Ok </td>",
+            "<tr><th>Rd</th><td>Number of bytes read</td></tr>",
+            "Server at status.test Port 8080",
+        ] {
+            assert!(page.contains(part), "missing {part:?} in\n{page}");
+        }
+        // The empty slot has no row.
+        assert!(!page.contains("<tr><td>3</td>"));
+    }
+
+    #[test]
+    fn only_get_and_head() {
+        let f = Fixture::new(CONF, 1);
+        let ctx = f.ctx(NOW_MS);
+        assert_eq!(serve(&get("HEAD", Some("auto")), &ctx).status, 200);
+        let r = serve(&get("POST", None), &ctx);
+        assert_eq!(r.status, 405);
+        assert_eq!(r.headers, [("Allow".to_string(), "GET, HEAD".to_string())]);
+    }
+}
