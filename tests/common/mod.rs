@@ -15,6 +15,7 @@ mod data;
 mod load;
 mod members;
 mod origin;
+pub mod webdriver;
 pub mod wire;
 
 pub use client::{
