@@ -512,3 +512,183 @@ fn top_live_view_refreshes_when_piped_and_stops_on_sigterm() {
     assert!(lines[0]["members"][0]["requests_per_sec"].is_null());
     assert!(lines[1]["members"][0]["requests_per_sec"].is_number());
 }
+
+#[test]
+fn top_set_is_saved_when_balancer_persist_is_on() {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = Slotgate::start(&render(
+        "Listen 127.0.0.1:0\nStartServers 1\nServerName test.local\nBalancerPersist On\n\
+         <Proxy balancer://c1>\n    BalancerMember http://{a}\n    BalancerMember http://{b}\n\
+         </Proxy>\nProxyPass / balancer://c1/\n",
+        &[&a, &b],
+    ));
+    let dir = TempDir::new();
+    let persist = std::path::PathBuf::from(format!("{}.persist", sg.scoreboard_path().display()));
+    let member = format!("balancer://c1/http://{}", a.addr());
+    let out = top_conf(&sg, &["set", &member, "loadfactor=7", "status=+D"], &dir);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "saved to {} (BalancerPersist On)",
+            persist.display()
+        )),
+        "{out:?}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&persist).expect("persist file")).unwrap();
+    let m = saved["balancers"][0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["url"].as_str().is_some_and(|u| u.contains(&a.addr())))
+        .unwrap_or_else(|| panic!("member a in {saved}"))
+        .clone();
+    assert_eq!(m["lbfactor"], 700, "{saved}");
+    assert!(m["flags"].as_str().unwrap().contains('D'), "{saved}");
+}
+
+#[test]
+fn top_set_saves_nothing_without_balancer_persist() {
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = balanced(&a, &b, 1);
+    let dir = TempDir::new();
+    let member = format!("balancer://c1/http://{}", a.addr());
+    let out = top_conf(&sg, &["set", &member, "loadfactor=2"], &dir);
+    assert_eq!(out.code(), Some(0), "{out:?}");
+    assert!(!out.stdout.contains("saved"), "{out:?}");
+    let persist = format!("{}.persist", sg.scoreboard_path().display());
+    assert!(!std::path::Path::new(&persist).exists());
+}
+
+/// A pseudo-terminal: (master, slave) with the slave sized `cols`×`rows`.
+fn open_pty(cols: u16, rows: u16) -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: plain libc calls on descriptors this function owns; ptsname_r
+    // writes a NUL-terminated name into the buffer it is given.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(
+            master >= 0,
+            "posix_openpt: {}",
+            std::io::Error::last_os_error()
+        );
+        let master = OwnedFd::from_raw_fd(master);
+        assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
+        assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(
+            libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
+            0
+        );
+        let slave = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        assert!(
+            slave >= 0,
+            "open pty slave: {}",
+            std::io::Error::last_os_error()
+        );
+        let slave = OwnedFd::from_raw_fd(slave);
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws), 0);
+        (master, slave)
+    }
+}
+
+fn lflag(fd: &std::os::fd::OwnedFd) -> libc::tcflag_t {
+    use std::os::fd::AsRawFd;
+    // SAFETY: tcgetattr fills the termios we pass.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(fd.as_raw_fd(), &mut t), 0);
+        t.c_lflag
+    }
+}
+
+#[test]
+fn top_live_view_on_a_terminal_draws_full_screen_and_quits_on_q() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let a = Origin::start("a");
+    let b = Origin::start("b");
+    let sg = balanced(&a, &b, 2);
+    let (master, slave) = open_pty(160, 50);
+    let before = lflag(&slave);
+    assert_ne!(before & libc::ECHO, 0, "a fresh pty echoes");
+    let child = Command::new(slotgate_top_exe())
+        .args(["-f", sg.conf_path().to_str().unwrap(), "--interval", "0.3"])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()))
+        .spawn()
+        .expect("starting slotgate-top");
+    let mut top = ChildGuard::new(child);
+
+    // Read the screen in the background (a full pty buffer would block it).
+    let screen = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut reader = std::fs::File::from(master.try_clone().unwrap());
+    let reader_thread = {
+        let (screen, stop) = (screen.clone(), stop.clone());
+        let fd = master.as_raw_fd();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !stop.load(Ordering::Relaxed) {
+                let mut pfd = libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut pfd, 1, 50) } <= 0 {
+                    continue;
+                }
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => screen.lock().unwrap().extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+    };
+    let text = || String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    wait_for(
+        "two frames on the terminal",
+        Duration::from_secs(5),
+        || (text().matches("phase running").count() >= 2).then_some(()),
+        text,
+    );
+    // Keys are read unbuffered without echo while it runs.
+    assert_eq!(lflag(&slave) & (libc::ECHO | libc::ICANON), 0);
+    let mut keys = std::fs::File::from(master.try_clone().unwrap());
+    keys.write_all(b"q").unwrap();
+    let status = top
+        .wait_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("q did not quit:\n{}", text()));
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    stop.store(true, Ordering::Relaxed);
+    reader_thread.join().unwrap();
+    let shown = text();
+    assert!(
+        shown.starts_with("\x1b[?1049h"),
+        "enters the alternate screen: {shown:?}"
+    );
+    assert!(shown.contains("\x1b[H"), "homes the cursor");
+    assert!(
+        shown.contains(&a.addr()) && shown.contains("req/s"),
+        "{shown}"
+    );
+    assert!(
+        shown.trim_end().ends_with("\x1b[?25h\x1b[?1049l"),
+        "shows the cursor and leaves the alternate screen: {shown:?}"
+    );
+    assert_eq!(lflag(&slave), before, "terminal modes restored");
+}

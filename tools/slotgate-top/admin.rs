@@ -13,8 +13,8 @@
 //! This module parses and validates the command line and prints what
 //! changed (old → new); the changes themselves are
 //! `slotgate::handlers::edit`'s, the same operations the balancer manager
-//! uses, and `slotgate::handlers::persist::save_if_enabled` saves them when
-//! `BalancerPersist On`.
+//! uses, and `slotgate::handlers::persist::save` saves them when
+//! `BalancerPersist On` (the supervisor marks the balancer slots).
 //!
 //! Every value is checked before anything is written, so a command with one
 //! bad setting changes nothing.
@@ -184,8 +184,18 @@ pub fn run(command: &Command, path: &Path) -> Result<(), String> {
     for line in &lines {
         println!("{line}");
     }
-    // Saves only when the supervisor marked the balancers `BalancerPersist On`.
-    persist::save_if_enabled(&sb);
+    // The supervisor marks the balancers when `BalancerPersist On`; save as
+    // the manager does, but say where, and fail loudly (the change is made).
+    if persist::enabled(&sb) {
+        let file = persist::path_for(sb.path());
+        persist::save(&sb, &file).map_err(|e| {
+            format!(
+                "changed, but not saved for BalancerPersist: writing {}: {e}",
+                file.display()
+            )
+        })?;
+        println!("saved to {} (BalancerPersist On)", file.display());
+    }
     Ok(())
 }
 
