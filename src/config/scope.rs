@@ -494,7 +494,7 @@ impl Scope {
                 &section.origin,
                 format!(
                     "<Location {path}> with SetHandler balancer-manager has no Require line: \
-                     every client can see and change the balancers; add e.g. \
+                     it refuses every client (403) until one is added, e.g. \
                      Require ip 127.0.0.1"
                 ),
             );

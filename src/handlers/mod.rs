@@ -100,15 +100,47 @@ pub fn serve(kind: HandlerKind, req: &Request, ctx: &Context) -> Response {
 }
 
 /// Whether `client` passes the `Require` rules of the handler's section (none:
-/// everybody does). `Require host` names come from a forward-confirmed reverse
+/// everybody does, except at the balancer-manager). `Require host` names come from a forward-confirmed reverse
 /// lookup (blocking, so only when such a rule is reached).
 pub fn allowed(h: &LocationHandler, client: IpAddr) -> bool {
     match &h.require {
-        None => true,
+        // A balancer-manager without rules is refused (and warned about at start).
+        None => h.handler != HandlerKind::BalancerManager,
         Some(r) => r.allows(client, &mut lookup_host),
     }
 }
 
-fn lookup_host(_ip: IpAddr) -> Option<String> {
-    None
+/// How long a worker trusts a looked-up client host name.
+const HOST_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Most client addresses whose names a worker remembers.
+const HOST_CACHE_MAX: usize = 1024;
+
+thread_local! {
+    static HOST_CACHE: std::cell::RefCell<
+        std::collections::HashMap<IpAddr, (Option<String>, std::time::Instant)>,
+    > = std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The client's forward-confirmed host name (httpd's double reverse lookup),
+/// remembered for a minute per worker: the lookup blocks the worker, so it is
+/// made at most once a minute per client address, and only for `Require host`.
+fn lookup_host(ip: IpAddr) -> Option<String> {
+    let now = std::time::Instant::now();
+    if let Some(name) = HOST_CACHE.with(|c| {
+        c.borrow()
+            .get(&ip)
+            .filter(|(_, at)| now.duration_since(*at) < HOST_CACHE_TTL)
+            .map(|(name, _)| name.clone())
+    }) {
+        return name;
+    }
+    let name = crate::access::forward_confirmed_host(ip);
+    HOST_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= HOST_CACHE_MAX {
+            c.clear();
+        }
+        c.insert(ip, (name.clone(), now));
+    });
+    name
 }

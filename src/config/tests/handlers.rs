@@ -114,7 +114,7 @@ fn open_balancer_manager_warns() {
         c.warnings,
         [format!(
             "{FILE}:2: <Location /bm> with SetHandler balancer-manager has no Require line: \
-             every client can see and change the balancers; add e.g. Require ip 127.0.0.1"
+             it refuses every client (403) until one is added, e.g. Require ip 127.0.0.1"
         )]
     );
     // server-status and metrics without a rule are open without a warning (as httpd's).
