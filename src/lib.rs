@@ -14,6 +14,7 @@ pub mod access;
 pub mod balancer;
 pub mod config;
 pub mod handlers;
+pub mod hcheck;
 pub mod http;
 pub mod logging;
 pub mod pool;

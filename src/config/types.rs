@@ -126,6 +126,9 @@ pub struct WorkerParams {
     /// `iobuffersize=` (0, or ≥ 512 bytes): this worker's `ProxyIOBufferSize`; `0` gives
     /// 8192. None: not given (use [`Config::proxy_io_buffer_size`]).
     pub io_buffer_size: Option<usize>,
+    /// The health check (`hcmethod=`, `hcuri=`, `hcinterval=`, `hcpasses=`, `hcfails=`,
+    /// `hcexpr=`, `hctemplate=`; reference §5). Default: no check.
+    pub health: HealthCheck,
     /// The keys this release stores as written: (key lowercased, value). A key given twice
     /// is stored once, with the later value (as httpd's parameter table). Holds every
     /// accepted key that has no typed field above, *and* the keys typed later (`min`,
@@ -218,9 +221,105 @@ impl Default for WorkerParams {
             ping: None,
             response_field_size: 8192,
             io_buffer_size: None,
+            health: HealthCheck::default(),
             other: Vec::new(),
         }
     }
+}
+
+/// `hcmethod=` (reference §5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HcMethod {
+    /// No check (the default for a member).
+    #[default]
+    None,
+    /// Connect only.
+    Tcp,
+    /// `OPTIONS * HTTP/1.0`, or HTTP/1.1 for `OPTIONS11`.
+    Options,
+    Options11,
+    /// `HEAD <path> HTTP/1.0` / `HEAD11`.
+    Head,
+    Head11,
+    /// `GET <path> HTTP/1.0` / `GET11`.
+    Get,
+    Get11,
+}
+
+impl HcMethod {
+    /// The number stored in a member slot (`hc_method`).
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_code(code: u32) -> HcMethod {
+        match code {
+            1 => HcMethod::Tcp,
+            2 => HcMethod::Options,
+            3 => HcMethod::Options11,
+            4 => HcMethod::Head,
+            5 => HcMethod::Head11,
+            6 => HcMethod::Get,
+            7 => HcMethod::Get11,
+            _ => HcMethod::None,
+        }
+    }
+
+    /// httpd's name: `TCP`, `OPTIONS11`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            HcMethod::None => "NONE",
+            HcMethod::Tcp => "TCP",
+            HcMethod::Options => "OPTIONS",
+            HcMethod::Options11 => "OPTIONS11",
+            HcMethod::Head => "HEAD",
+            HcMethod::Head11 => "HEAD11",
+            HcMethod::Get => "GET",
+            HcMethod::Get11 => "GET11",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<HcMethod> {
+        (0..8)
+            .map(HcMethod::from_code)
+            .find(|m| m.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A member's health check settings (reference §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub method: HcMethod,
+    /// `hcuri=`: appended to the member URL's path.
+    pub uri: String,
+    /// `hcinterval=` (default 30 s, at least 100 ms).
+    pub interval: Duration,
+    /// `hcpasses=` / `hcfails=` (0 behaves like 1; default 1).
+    pub passes: u32,
+    pub fails: u32,
+    /// `hcexpr=`: the name of a `ProxyHCExpr`.
+    pub expr: Option<String>,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            method: HcMethod::None,
+            uri: String::new(),
+            interval: Duration::from_secs(30),
+            passes: 1,
+            fails: 1,
+            expr: None,
+        }
+    }
+}
+
+/// `ProxyHCExpr name {expression}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HcExprDef {
+    pub name: String,
+    pub expr: crate::hcheck::expr::Expr,
+    pub origin: Origin,
 }
 
 /// Member status bits, httpd's values (reference §2.5 and §7.2). The scoreboard stores the
@@ -619,6 +718,12 @@ pub struct Config {
     pub custom_logs: Vec<CustomLog>,
     /// The main server's `<Location>` handlers, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// `ProxyHCExpr` definitions, in file order (names unique).
+    pub hc_exprs: Vec<HcExprDef>,
+    /// `ProxyHCTemplate name key=value…`: the health-check settings of each template.
+    pub hc_templates: Vec<(String, HealthCheck)>,
+    /// `ProxyHCTPsize` (default 16): most probes in flight at once; 0 = one at a time.
+    pub hc_tpsize: usize,
     /// `<VirtualHost>` sections in file order.
     pub vhosts: Vec<VirtualHost>,
     /// `LimitRequestLine` (bytes, 1..=1048576), default 8190: the longest request line.
