@@ -2,7 +2,7 @@
 //! memory-mapped file, shared by the supervisor, its forked worker processes
 //! and read-only tools such as `slotgate-top`.
 //!
-//! # File layout (version 2.1)
+//! # File layout (version 2.2)
 //!
 //! ```text
 //!  offset                                 size
@@ -48,7 +48,11 @@
 //! slots and the header had no `held_offset`); 2.0 added both, so a 1.x
 //! file is refused with [`Error::IncompatibleVersion`]. 2.1 carved the
 //! member latency histogram (14 bucket counters and a sum) out of the member
-//! slot's reserved words; a 2.0 file reads as "no samples yet".
+//! slot's reserved words; a 2.0 file reads as "no samples yet". 2.2 added
+//! the member's live health-check settings (`hc_method`, `hc_interval_ms`,
+//! `hc_passes`, `hc_fails`, `hc_uri`, `hc_expr`) and the last check's text
+//! (`hc_reason`) to the member slot, and the health checker's pid to the
+//! header; in a 2.1 file they read as "no check configured".
 //!
 //! # Held counts
 //!
@@ -98,7 +102,7 @@ use memmap2::{MmapMut, MmapOptions};
 
 pub use records::{
     BalancerSlot, Header, LatencyHistogram, MemberSlot, Phase, ProcessSlot, ProcessState,
-    LATENCY_BOUNDS_US, LATENCY_BUCKETS,
+    HC_RESULT_FAILED, HC_RESULT_PASSED, LATENCY_BOUNDS_US, LATENCY_BUCKETS,
 };
 pub use seqstr::{SeqStr, SEQ_READER_GIVE_UP, SEQ_WRITER_TAKEOVER};
 pub use spinlock::{set_current_pid, SpinGuard, SpinLock, STEAL_AFTER};
@@ -110,7 +114,7 @@ pub const MAGIC: [u8; 8] = *b"SLOTGATE";
 /// Incompatible layout changes bump this; attach requires equality.
 pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
-pub const VERSION_MINOR: u16 = 1;
+pub const VERSION_MINOR: u16 = 2;
 /// Capacity of the header's port list.
 pub const MAX_PORTS: usize = 16;
 /// [`MemberSlot::balancer`] value of a standalone `ProxyPass` worker.

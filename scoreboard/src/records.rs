@@ -154,7 +154,10 @@ pub struct Header {
     port_count: AtomicU32,
     _pad0: AtomicU32,
     ports: [AtomicU16; MAX_PORTS],
-    _reserved: [AtomicU64; 45],
+    // -- added in 2.2 (carved out of `_reserved`) --
+    checker_pid: AtomicI32,
+    _pad1: AtomicU32,
+    _reserved: [AtomicU64; 44],
 }
 
 /// The geometry fields of a header, as stored (unvalidated).
@@ -271,6 +274,14 @@ impl Header {
         self.restarts.fetch_add(1, Relaxed);
     }
 
+    /// 2.2: pid of the health-checker child, 0 when none runs.
+    pub fn checker_pid(&self) -> i32 {
+        self.checker_pid.load(Acquire)
+    }
+    pub fn set_checker_pid(&self, pid: i32) {
+        self.checker_pid.store(pid, Release);
+    }
+
     /// The listening ports (at most [`MAX_PORTS`]).
     pub fn ports(&self) -> Vec<u16> {
         let n = (self.port_count.load(Acquire) as usize).min(MAX_PORTS);
@@ -305,6 +316,7 @@ impl fmt::Debug for Header {
             .field("start_time", &self.start_time())
             .field("restarts", &self.restarts())
             .field("ports", &self.ports())
+            .field("checker_pid", &self.checker_pid())
             .finish()
     }
 }
@@ -678,8 +690,28 @@ pub struct MemberSlot {
     latency_buckets: [AtomicU64; LATENCY_BUCKETS + 1],
     /// Sum of all latency samples, µs.
     latency_sum_us: AtomicU64,
-    _reserved: [AtomicU64; 31],
+    // -- added in 2.2 (carved out of `_reserved`): the live health-check
+    // settings (written by the supervisor from the configuration; the
+    // balancer-manager or slotgate-top may change them) and the last result's
+    // text. 0 / empty = not set (method NONE: not checked). --
+    hc_method: AtomicU32,
+    hc_interval_ms: AtomicU32,
+    hc_passes: AtomicU32,
+    hc_fails: AtomicU32,
+    /// `hcuri=`: appended to the URL's path for HTTP checks.
+    pub hc_uri: SeqStr<8>,
+    /// `hcexpr=`: the name of a `ProxyHCExpr` (at most 15 bytes in httpd).
+    pub hc_expr: SeqStr<2>,
+    /// Short text of the last check's result: `ok`, `status 500`,
+    /// `connect refused`, `timeout`, `expr false`, ...
+    pub hc_reason: SeqStr<6>,
+    _reserved: [AtomicU64; 10],
 }
+
+/// Outcome of a passed check in [`MemberSlot::hc_last_result`] (bits 16..).
+pub const HC_RESULT_PASSED: u32 = 1;
+/// Outcome of a failed check in [`MemberSlot::hc_last_result`] (bits 16..).
+pub const HC_RESULT_FAILED: u32 = 2;
 
 /// Number of bounded buckets of the member latency histogram.
 pub const LATENCY_BUCKETS: usize = 13;
@@ -911,13 +943,66 @@ impl MemberSlot {
         self.hc_last_check.store(unix_ms, Relaxed);
     }
 
-    /// Result of the last health check (meaning defined by the checker,
-    /// e.g. an HTTP status; 0 = none yet).
+    /// Result of the last health check as stored: 0 = none yet, else
+    /// [`HC_RESULT_PASSED`] or [`HC_RESULT_FAILED`] in bits 16.. and the HTTP status
+    /// (0 for a TCP check or no response) in the low 16 bits; see
+    /// [`set_hc_result`](Self::set_hc_result) and
+    /// [`hc_result`](Self::hc_result).
     pub fn hc_last_result(&self) -> u32 {
         self.hc_last_result.load(Relaxed)
     }
     pub fn set_hc_last_result(&self, v: u32) {
         self.hc_last_result.store(v, Relaxed);
+    }
+    /// Stores the last check's outcome and HTTP status (0 = none).
+    pub fn set_hc_result(&self, passed: bool, status: u16) {
+        let outcome = if passed {
+            HC_RESULT_PASSED
+        } else {
+            HC_RESULT_FAILED
+        };
+        self.set_hc_last_result((outcome << 16) | u32::from(status));
+    }
+    /// `Some((passed, status))` of the last check, `None` before the first
+    /// (or for a value not written by [`set_hc_result`](Self::set_hc_result)).
+    pub fn hc_result(&self) -> Option<(bool, u16)> {
+        let v = self.hc_last_result();
+        match v >> 16 {
+            HC_RESULT_PASSED => Some((true, v as u16)),
+            HC_RESULT_FAILED => Some((false, v as u16)),
+            _ => None,
+        }
+    }
+
+    /// 2.2: health-check method code (slotgate's `HcMethod::code`: 0 = NONE,
+    /// not checked; 1 TCP, 2 OPTIONS, 3 OPTIONS11, 4 HEAD, 5 HEAD11, 6 GET,
+    /// 7 GET11).
+    pub fn hc_method(&self) -> u32 {
+        self.hc_method.load(Relaxed)
+    }
+    pub fn set_hc_method(&self, code: u32) {
+        self.hc_method.store(code, Relaxed);
+    }
+    /// 2.2: `hcinterval`, ms (0 = not set).
+    pub fn hc_interval_ms(&self) -> u32 {
+        self.hc_interval_ms.load(Relaxed)
+    }
+    pub fn set_hc_interval_ms(&self, ms: u32) {
+        self.hc_interval_ms.store(ms, Relaxed);
+    }
+    /// 2.2: `hcpasses` (0 behaves like 1).
+    pub fn hc_passes(&self) -> u32 {
+        self.hc_passes.load(Relaxed)
+    }
+    pub fn set_hc_passes(&self, n: u32) {
+        self.hc_passes.store(n, Relaxed);
+    }
+    /// 2.2: `hcfails` (0 behaves like 1).
+    pub fn hc_fails(&self) -> u32 {
+        self.hc_fails.load(Relaxed)
+    }
+    pub fn set_hc_fails(&self, n: u32) {
+        self.hc_fails.store(n, Relaxed);
     }
 
     /// Smoothed response latency, µs; 0 = no sample yet.
@@ -955,9 +1040,10 @@ impl MemberSlot {
 
     /// Supervisor only, when the slot is given to a new member: zeroes the
     /// run-time statistics (elected, busy, lbstatus, transferred, read,
-    /// requests, errors, error_time, retries, the health-check counters, the
-    /// latency average and histogram) and keeps the identity and settings (in_use,
-    /// balancer, url, route, redirect, lbfactor, lbset, status).
+    /// requests, errors, error_time, retries, the health-check counters, last
+    /// result and reason, the latency average and histogram) and keeps the
+    /// identity and settings (in_use, balancer, url, route, redirect, lbfactor,
+    /// lbset, status, the health-check settings).
     ///
     /// Held counts of live workers on this member slot are not touched;
     /// when those requests finish (or their worker dies) they come off the
@@ -987,6 +1073,7 @@ impl MemberSlot {
         for bucket in &self.latency_buckets {
             bucket.store(0, Relaxed);
         }
+        self.hc_reason.clear();
         self.busy.store(0, Relaxed);
         self.lbstatus.store(0, Relaxed);
     }
@@ -999,9 +1086,20 @@ impl MemberSlot {
         self.url.clear();
         self.route.clear();
         self.redirect.clear();
-        for field in [&self.lbfactor, &self.lbset, &self.status, &self.added] {
+        for field in [
+            &self.lbfactor,
+            &self.lbset,
+            &self.status,
+            &self.added,
+            &self.hc_method,
+            &self.hc_interval_ms,
+            &self.hc_passes,
+            &self.hc_fails,
+        ] {
             field.store(0, Relaxed);
         }
+        self.hc_uri.clear();
+        self.hc_expr.clear();
         self.reset_stats();
     }
 }
@@ -1031,6 +1129,13 @@ impl fmt::Debug for MemberSlot {
             .field("hc_fcount", &self.hc_fcount())
             .field("hc_last_check", &self.hc_last_check())
             .field("hc_last_result", &self.hc_last_result())
+            .field("hc_method", &self.hc_method())
+            .field("hc_interval_ms", &self.hc_interval_ms())
+            .field("hc_passes", &self.hc_passes())
+            .field("hc_fails", &self.hc_fails())
+            .field("hc_uri", &self.hc_uri)
+            .field("hc_expr", &self.hc_expr)
+            .field("hc_reason", &self.hc_reason)
             .field("latency_ewma_us", &self.latency_ewma_us())
             .field("latency_histogram", &self.latency_histogram())
             .finish()
@@ -1064,7 +1169,8 @@ const _: () = assert!(offset_of!(Header, generation) == 88);
 const _: () = assert!(offset_of!(Header, restarts) == 104);
 const _: () = assert!(offset_of!(Header, port_count) == 112);
 const _: () = assert!(offset_of!(Header, ports) == 120);
-const _: () = assert!(offset_of!(Header, _reserved) == 152);
+const _: () = assert!(offset_of!(Header, checker_pid) == 152);
+const _: () = assert!(offset_of!(Header, _reserved) == 160);
 
 const _: () = assert!(size_of::<ProcessSlot>() == crate::PROCESS_SLOT_SIZE);
 const _: () = assert!(align_of::<ProcessSlot>() == 64);
@@ -1104,7 +1210,12 @@ const _: () = assert!(offset_of!(MemberSlot, hc_pcount) == 640);
 const _: () = assert!(offset_of!(MemberSlot, added) == 652);
 const _: () = assert!(offset_of!(MemberSlot, latency_buckets) == 656);
 const _: () = assert!(offset_of!(MemberSlot, latency_sum_us) == 768);
-const _: () = assert!(offset_of!(MemberSlot, _reserved) == 776);
+const _: () = assert!(offset_of!(MemberSlot, hc_method) == 776);
+const _: () = assert!(offset_of!(MemberSlot, hc_fails) == 788);
+const _: () = assert!(offset_of!(MemberSlot, hc_uri) == 792);
+const _: () = assert!(offset_of!(MemberSlot, hc_expr) == 864);
+const _: () = assert!(offset_of!(MemberSlot, hc_reason) == 888);
+const _: () = assert!(offset_of!(MemberSlot, _reserved) == 944);
 
 // Records tile the file without gaps and keep every region 64-byte aligned.
 const _: () = assert!(crate::HEADER_SIZE.is_multiple_of(64));

@@ -1503,7 +1503,72 @@ fn header_fields_round_trip() {
     assert_eq!(h.supervisor_pid(), 4321);
     assert_eq!(h.start_time(), 1_700_000_000);
     assert_eq!(h.restarts(), 2);
-    assert_eq!(h.version(), (2, 1));
+    assert_eq!(h.version(), (2, 2));
+    assert_eq!(h.checker_pid(), 0);
+    h.set_checker_pid(999);
+    assert_eq!(h.checker_pid(), 999);
+}
+
+#[test]
+fn member_health_check_settings_round_trip_and_clear() {
+    let dir = TempDir::new("hcfields");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let m = sb.member(0);
+    // A fresh slot: no check configured, no result yet.
+    assert_eq!(
+        (
+            m.hc_method(),
+            m.hc_interval_ms(),
+            m.hc_passes(),
+            m.hc_fails()
+        ),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(m.hc_result(), None);
+    assert_eq!(m.hc_reason.get(), "");
+    m.set_hc_method(6);
+    m.set_hc_interval_ms(200);
+    m.set_hc_passes(2);
+    m.set_hc_fails(3);
+    m.hc_uri.set("/health");
+    m.hc_expr.set("ok234");
+    m.hc_reason.set("status 500");
+    m.set_hc_result(false, 500);
+    assert_eq!(m.hc_result(), Some((false, 500)));
+    m.set_hc_result(true, 0);
+    assert_eq!(m.hc_result(), Some((true, 0)));
+    // Statistics go, settings stay.
+    m.reset_stats();
+    assert_eq!(m.hc_result(), None);
+    assert_eq!(m.hc_reason.get(), "");
+    assert_eq!(
+        (
+            m.hc_method(),
+            m.hc_interval_ms(),
+            m.hc_passes(),
+            m.hc_fails()
+        ),
+        (6, 200, 2, 3)
+    );
+    assert_eq!(
+        (m.hc_uri.get(), m.hc_expr.get()),
+        ("/health".into(), "ok234".into())
+    );
+    // Clearing the slot forgets everything.
+    m.clear();
+    assert_eq!(
+        (
+            m.hc_method(),
+            m.hc_interval_ms(),
+            m.hc_passes(),
+            m.hc_fails()
+        ),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(
+        (m.hc_uri.get(), m.hc_expr.get()),
+        (String::new(), String::new())
+    );
 }
 
 #[test]
