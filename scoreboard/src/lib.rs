@@ -101,8 +101,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use memmap2::{MmapMut, MmapOptions};
 
 pub use records::{
-    BalancerSlot, Header, LatencyHistogram, MemberSlot, Phase, ProcessSlot, ProcessState,
-    HC_RESULT_FAILED, HC_RESULT_PASSED, LATENCY_BOUNDS_US, LATENCY_BUCKETS,
+    BalancerSlot, Header, Heartbeat, LatencyHistogram, MemberSlot, Phase, ProcessSlot,
+    ProcessState, ReportedLoad, HC_RESULT_FAILED, HC_RESULT_PASSED, LATENCY_BOUNDS_US,
+    LATENCY_BUCKETS,
 };
 pub use seqstr::{SeqStr, SEQ_READER_GIVE_UP, SEQ_WRITER_TAKEOVER};
 pub use spinlock::{set_current_pid, SpinGuard, SpinLock, STEAL_AFTER};

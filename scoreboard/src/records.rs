@@ -705,7 +705,50 @@ pub struct MemberSlot {
     /// Short text of the last check's result: `ok`, `status 500`,
     /// `connect refused`, `timeout`, `expr false`, ...
     pub hc_reason: SeqStr<6>,
-    _reserved: [AtomicU64; 10],
+    _reserved: [AtomicU64; 5],
+    // -- added in 2.2 as well (the last 5 reserved words): what members
+    // report about themselves. `lbmethod=byload` reads the `X-Backend-Load`
+    // response header's figures, `lbmethod=heartbeat` the mod_heartbeat
+    // beacons; 0 = never reported. --
+    /// Reported load average × 1000 (`l=`).
+    load_milli: AtomicU32,
+    /// Reported idle workers (`i=`).
+    load_idle: AtomicU32,
+    /// Reported busy workers (`b=`).
+    load_busy: AtomicU32,
+    /// Heartbeat `ready=`.
+    hb_ready: AtomicU32,
+    /// Heartbeat `busy=`.
+    hb_busy: AtomicU32,
+    _reserved32: AtomicU32,
+    /// When the last `X-Backend-Load` header was stored, unix ms.
+    load_seen_ms: AtomicU64,
+    /// When the last heartbeat was stored, unix ms.
+    hb_seen_ms: AtomicU64,
+}
+
+/// A member's self-reported load (see [`MemberSlot::reported_load`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReportedLoad {
+    /// Load average × 1000.
+    pub load_milli: u32,
+    /// Idle workers.
+    pub idle: u32,
+    /// Busy workers.
+    pub busy: u32,
+    /// When it was reported, unix ms; 0 = never.
+    pub seen_ms: u64,
+}
+
+/// A member's last heartbeat (see [`MemberSlot::heartbeat`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// `ready=`: idle workers.
+    pub ready: u32,
+    /// `busy=`: busy workers.
+    pub busy: u32,
+    /// When it was received, unix ms; 0 = never.
+    pub seen_ms: u64,
 }
 
 /// Outcome of a passed check in [`MemberSlot::hc_last_result`] (bits 16..).
@@ -1005,6 +1048,39 @@ impl MemberSlot {
         self.hc_fails.store(n, Relaxed);
     }
 
+    /// 2.2: the member's last self-reported load (`X-Backend-Load`).
+    /// Each word is read once, relaxed: a report stored meanwhile may be
+    /// half in.
+    pub fn reported_load(&self) -> ReportedLoad {
+        ReportedLoad {
+            load_milli: self.load_milli.load(Relaxed),
+            idle: self.load_idle.load(Relaxed),
+            busy: self.load_busy.load(Relaxed),
+            seen_ms: self.load_seen_ms.load(Relaxed),
+        }
+    }
+    /// 2.2: stores a self-reported load (any process, relaxed atomics).
+    pub fn set_reported_load(&self, load: ReportedLoad) {
+        self.load_milli.store(load.load_milli, Relaxed);
+        self.load_idle.store(load.idle, Relaxed);
+        self.load_busy.store(load.busy, Relaxed);
+        self.load_seen_ms.store(load.seen_ms, Relaxed);
+    }
+    /// 2.2: the member's last heartbeat (mod_heartbeat's `ready`/`busy`).
+    pub fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            ready: self.hb_ready.load(Relaxed),
+            busy: self.hb_busy.load(Relaxed),
+            seen_ms: self.hb_seen_ms.load(Relaxed),
+        }
+    }
+    /// 2.2: stores a heartbeat (relaxed atomics).
+    pub fn set_heartbeat(&self, hb: Heartbeat) {
+        self.hb_ready.store(hb.ready, Relaxed);
+        self.hb_busy.store(hb.busy, Relaxed);
+        self.hb_seen_ms.store(hb.seen_ms, Relaxed);
+    }
+
     /// Smoothed response latency, µs; 0 = no sample yet.
     pub fn latency_ewma_us(&self) -> u64 {
         self.latency_ewma_us.load(Relaxed)
@@ -1041,7 +1117,8 @@ impl MemberSlot {
     /// Supervisor only, when the slot is given to a new member: zeroes the
     /// run-time statistics (elected, busy, lbstatus, transferred, read,
     /// requests, errors, error_time, retries, the health-check counters, last
-    /// result and reason, the latency average and histogram) and keeps the
+    /// result and reason, the latency average and histogram, the reported load
+    /// and heartbeat) and keeps the
     /// identity and settings (in_use, balancer, url, route, redirect, lbfactor,
     /// lbset, status, the health-check settings).
     ///
@@ -1054,6 +1131,11 @@ impl MemberSlot {
             &self.hc_pcount,
             &self.hc_fcount,
             &self.hc_last_result,
+            &self.load_milli,
+            &self.load_idle,
+            &self.load_busy,
+            &self.hb_ready,
+            &self.hb_busy,
         ] {
             field.store(0, Relaxed);
         }
@@ -1067,6 +1149,8 @@ impl MemberSlot {
             &self.hc_last_check,
             &self.latency_ewma_us,
             &self.latency_sum_us,
+            &self.load_seen_ms,
+            &self.hb_seen_ms,
         ] {
             field.store(0, Relaxed);
         }
@@ -1216,6 +1300,10 @@ const _: () = assert!(offset_of!(MemberSlot, hc_uri) == 792);
 const _: () = assert!(offset_of!(MemberSlot, hc_expr) == 864);
 const _: () = assert!(offset_of!(MemberSlot, hc_reason) == 888);
 const _: () = assert!(offset_of!(MemberSlot, _reserved) == 944);
+const _: () = assert!(offset_of!(MemberSlot, load_milli) == 984);
+const _: () = assert!(offset_of!(MemberSlot, hb_ready) == 996);
+const _: () = assert!(offset_of!(MemberSlot, load_seen_ms) == 1008);
+const _: () = assert!(offset_of!(MemberSlot, hb_seen_ms) == 1016);
 
 // Records tile the file without gaps and keep every region 64-byte aligned.
 const _: () = assert!(crate::HEADER_SIZE.is_multiple_of(64));
