@@ -6,7 +6,9 @@
 mod common;
 
 use common::*;
+use nix::poll::{poll, PollFd, PollFlags};
 use nix::sys::signal::Signal;
+use nix::sys::termios::{tcgetattr, LocalFlags};
 use std::fs::File;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -564,56 +566,26 @@ fn top_set_saves_nothing_without_balancer_persist() {
 
 /// A pseudo-terminal: (master, slave) with the slave sized `cols`×`rows`.
 fn open_pty(cols: u16, rows: u16) -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    // SAFETY: plain libc calls on descriptors this function owns; ptsname_r
-    // writes a NUL-terminated name into the buffer it is given.
-    unsafe {
-        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-        assert!(
-            master >= 0,
-            "posix_openpt: {}",
-            std::io::Error::last_os_error()
-        );
-        let master = OwnedFd::from_raw_fd(master);
-        assert_eq!(libc::grantpt(master.as_raw_fd()), 0);
-        assert_eq!(libc::unlockpt(master.as_raw_fd()), 0);
-        let mut name = [0 as libc::c_char; 128];
-        assert_eq!(
-            libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()),
-            0
-        );
-        let slave = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
-        assert!(
-            slave >= 0,
-            "open pty slave: {}",
-            std::io::Error::last_os_error()
-        );
-        let slave = OwnedFd::from_raw_fd(slave);
-        let ws = libc::winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        assert_eq!(libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws), 0);
-        (master, slave)
-    }
+    let ws = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(&ws, None).unwrap_or_else(|e| panic!("openpty: {e}"));
+    (pty.master, pty.slave)
 }
 
-fn lflag(fd: &std::os::fd::OwnedFd) -> libc::tcflag_t {
-    use std::os::fd::AsRawFd;
-    // SAFETY: tcgetattr fills the termios we pass.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        assert_eq!(libc::tcgetattr(fd.as_raw_fd(), &mut t), 0);
-        t.c_lflag
-    }
+fn lflag(fd: &std::os::fd::OwnedFd) -> LocalFlags {
+    tcgetattr(fd)
+        .unwrap_or_else(|e| panic!("tcgetattr: {e}"))
+        .local_flags
 }
 
 #[test]
 fn top_live_view_on_a_terminal_draws_full_screen_and_quits_on_q() {
     use std::io::{Read, Write};
-    use std::os::fd::AsRawFd;
+    use std::os::fd::AsFd;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
 
@@ -622,7 +594,7 @@ fn top_live_view_on_a_terminal_draws_full_screen_and_quits_on_q() {
     let sg = balanced(&a, &b, 2);
     let (master, slave) = open_pty(160, 50);
     let before = lflag(&slave);
-    assert_ne!(before & libc::ECHO, 0, "a fresh pty echoes");
+    assert!(before.contains(LocalFlags::ECHO), "a fresh pty echoes");
     let child = Command::new(slotgate_top_exe())
         .args(["-f", sg.conf_path().to_str().unwrap(), "--interval", "0.3"])
         .stdin(Stdio::from(slave.try_clone().unwrap()))
@@ -638,17 +610,11 @@ fn top_live_view_on_a_terminal_draws_full_screen_and_quits_on_q() {
     let mut reader = std::fs::File::from(master.try_clone().unwrap());
     let reader_thread = {
         let (screen, stop) = (screen.clone(), stop.clone());
-        let fd = master.as_raw_fd();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while !stop.load(Ordering::Relaxed) {
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd.
-                if unsafe { libc::poll(&mut pfd, 1, 50) } <= 0 {
+                let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+                if !matches!(poll(&mut fds, 50u8), Ok(n) if n > 0) {
                     continue;
                 }
                 match reader.read(&mut buf) {
@@ -666,7 +632,7 @@ fn top_live_view_on_a_terminal_draws_full_screen_and_quits_on_q() {
         text,
     );
     // Keys are read unbuffered without echo while it runs.
-    assert_eq!(lflag(&slave) & (libc::ECHO | libc::ICANON), 0);
+    assert!(!lflag(&slave).intersects(LocalFlags::ECHO | LocalFlags::ICANON));
     let mut keys = std::fs::File::from(master.try_clone().unwrap());
     keys.write_all(b"q").unwrap();
     let status = top

@@ -16,8 +16,13 @@
 //! one.
 
 use crate::report::{Rates, Snapshot};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::termios::{
+    tcgetattr, tcsetattr, LocalFlags, SetArg, SpecialCharacterIndices, Termios,
+};
 use scoreboard::Scoreboard;
 use std::io::{IsTerminal, Write};
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -133,13 +138,12 @@ fn screen_frame(lines: &[String], (width, height): (usize, usize)) -> String {
 
 /// (columns, rows) of the terminal on stdout, 80×24 when unknown.
 fn terminal_size() -> (usize, usize) {
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we pass.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    if ok && ws.ws_col > 0 && ws.ws_row > 0 {
-        (usize::from(ws.ws_col), usize::from(ws.ws_row))
-    } else {
-        (80, 24)
+    // `None` when the ioctl fails or either dimension is 0.
+    match terminal_size::terminal_size_of(std::io::stdout()) {
+        Some((terminal_size::Width(cols), terminal_size::Height(rows))) => {
+            (usize::from(cols), usize::from(rows))
+        }
+        None => (80, 24),
     }
 }
 
@@ -166,27 +170,23 @@ fn wait(interval: Duration, keys: bool, stop: &AtomicBool) -> Wake {
             std::thread::sleep(slice);
             continue;
         }
-        let mut fds = [libc::pollfd {
-            fd: libc::STDIN_FILENO,
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        // SAFETY: one valid pollfd for the duration of the call.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, slice.as_millis() as libc::c_int) };
-        if n <= 0 {
-            continue; // timeout or EINTR
+        let stdin = std::io::stdin();
+        let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+        // The slice is at most 100 ms, so it fits a u16.
+        let timeout = PollTimeout::from(slice.as_millis() as u16);
+        match poll(&mut fds, timeout) {
+            Ok(n) if n > 0 => {}
+            _ => continue, // timeout or EINTR
         }
         let mut buf = [0u8; 64];
-        // SAFETY: reads at most buf.len() bytes into buf.
-        let got = unsafe { libc::read(libc::STDIN_FILENO, buf.as_mut_ptr().cast(), buf.len()) };
-        if got == 0 {
+        // Straight from the descriptor, bypassing std's stdin buffer.
+        let got = match nix::unistd::read(stdin.as_fd(), &mut buf) {
             // The terminal hung up.
-            return Wake::Quit;
-        }
-        if got < 0 {
-            continue;
-        }
-        match key_action(&buf[..got as usize]) {
+            Ok(0) => return Wake::Quit,
+            Ok(got) => got,
+            Err(_) => continue,
+        };
+        match key_action(&buf[..got]) {
             Some(wake) => return wake,
             None => continue,
         }
@@ -208,26 +208,23 @@ fn key_action(bytes: &[u8]) -> Option<Wake> {
 /// (when drawing full screen) and stdin's termios (when reading keys).
 struct Terminal {
     screen: bool,
-    saved: Option<libc::termios>,
+    saved: Option<Termios>,
 }
 
 impl Terminal {
     fn enter(screen: bool, keys: bool) -> Terminal {
         let mut saved = None;
         if keys {
-            // SAFETY: tcgetattr fills the termios we pass; tcsetattr reads it.
-            unsafe {
-                let mut t: libc::termios = std::mem::zeroed();
-                if libc::tcgetattr(libc::STDIN_FILENO, &mut t) == 0 {
-                    let original = t;
-                    // No line buffering, no echo; ISIG stays on so Ctrl-C is
-                    // still SIGINT (handled like q).
-                    t.c_lflag &= !(libc::ICANON | libc::ECHO);
-                    t.c_cc[libc::VMIN] = 1;
-                    t.c_cc[libc::VTIME] = 0;
-                    if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &t) == 0 {
-                        saved = Some(original);
-                    }
+            let stdin = std::io::stdin();
+            if let Ok(mut t) = tcgetattr(stdin.as_fd()) {
+                let original = t.clone();
+                // No line buffering, no echo; ISIG stays on so Ctrl-C is
+                // still SIGINT (handled like q).
+                t.local_flags &= !(LocalFlags::ICANON | LocalFlags::ECHO);
+                t.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+                t.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+                if tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &t).is_ok() {
+                    saved = Some(original);
                 }
             }
         }
@@ -249,11 +246,9 @@ impl Drop for Terminal {
             let _ = out.write_all(b"\x1b[?25h\x1b[?1049l");
             let _ = out.flush();
         }
-        if let Some(t) = self.saved {
-            // SAFETY: puts back the termios read in `enter`.
-            unsafe {
-                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &t);
-            }
+        if let Some(t) = &self.saved {
+            // Puts back the termios read in `enter`.
+            let _ = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, t);
         }
     }
 }
