@@ -10,7 +10,7 @@ pub mod edit;
 pub mod manager;
 pub mod metrics;
 pub mod persist;
-mod snapshot;
+pub mod snapshot;
 pub mod status;
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -3,20 +3,7 @@
 use super::buffer::Buffer;
 use crate::http::reason_phrase;
 
-/// Escapes text for an HTML body.
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use crate::handlers::snapshot::html as html_escape;
 
 /// Appends a complete error response. `detail` is shown in the page (member URLs
 /// and the like: nothing the client did not already know or the operator minds).
