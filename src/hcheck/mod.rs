@@ -2,4 +2,5 @@
 //! expressions of `ProxyHCExpr` (`expr`) and the health-checker child process
 //! that probes members and sets or clears their `C` flag (`checker`).
 
+pub mod checker;
 pub mod expr;

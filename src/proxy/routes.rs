@@ -49,6 +49,12 @@ pub struct Member {
     /// Protocols a client may switch to through this member (`upgrade=`; `ws://`
     /// members accept WebSocket by default).
     pub upgrade: Option<String>,
+    /// The configured health check (`hcmethod=` …), written into the member
+    /// slot by the supervisor; the health checker reads the slot.
+    pub health: crate::config::HealthCheck,
+    /// A health probe's time limit when one was configured: `connectiontimeout=`,
+    /// else `timeout=` (the checker's default otherwise).
+    pub hc_timeout: Option<Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -553,6 +559,8 @@ impl Builder<'_> {
             balancer,
             pool: pool_limits(params),
             upgrade,
+            health: params.health.clone(),
+            hc_timeout: params.connection_timeout.or(params.timeout),
         });
         Ok(slot)
     }

@@ -76,6 +76,12 @@ impl Listeners {
             .join(";")
     }
 
+    /// Closes this process's copies of the sockets (the health checker,
+    /// which never accepts, right after fork).
+    pub fn close(&mut self) {
+        self.entries.clear();
+    }
+
     pub fn sockets(&self) -> impl Iterator<Item = &TcpListener> {
         self.entries.iter().map(|(_, l)| l)
     }
@@ -289,6 +295,18 @@ pub(super) fn place(
         if apply("status", before.is_none_or(|o| o.status != m.status)) {
             slot.set_status(m.status | flags::INIT);
         }
+        // The health check always follows the configuration (only balancer
+        // members are checked, as httpd).
+        let hc = match m.balancer {
+            Some(_) => m.health.clone(),
+            None => crate::config::HealthCheck::default(),
+        };
+        slot.set_hc_method(hc.method.code());
+        slot.set_hc_interval_ms(hc.interval.as_millis().min(u128::from(u32::MAX)) as u32);
+        slot.set_hc_passes(hc.passes);
+        slot.set_hc_fails(hc.fails);
+        slot.hc_uri.set(&hc.uri);
+        slot.hc_expr.set(hc.expr.as_deref().unwrap_or(""));
         slot.set_added(false);
         slot.set_balancer(
             m.balancer

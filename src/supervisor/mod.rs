@@ -3,6 +3,11 @@
 //! and handles httpd's signals: TERM/INT stop now, HUP restart, USR1 graceful
 //! restart, WINCH graceful stop. It never serves a request and never starts a
 //! thread, so it is always safe to fork from.
+//!
+//! When a member slot asks for a health check, it also forks the health
+//! checker (`hcheck::checker`): a child without a process slot (it serves no
+//! client; the header records its pid), replaced with the workers' back-off
+//! when it dies and with each new generation, stopped like a worker.
 
 mod control;
 mod generation;
@@ -100,9 +105,13 @@ fn raise_file_limit() {
 }
 
 struct Child {
+    /// Its process slot; `usize::MAX` for the health checker (and for old
+    /// workers whose slots went with a replaced scoreboard).
     slot: usize,
     started: Instant,
     generation: u64,
+    /// The health checker rather than a worker.
+    checker: bool,
 }
 
 /// Signals noted by their handlers, acted on by the loop.
@@ -138,6 +147,10 @@ struct Supervisor {
     exe: PathBuf,
     /// The new binary of an upgrade in progress, and when it was started.
     successor: Option<(Pid, Instant)>,
+    /// When to start the health checker again after it died, and its quick
+    /// deaths in a row (the back-off exponent, as for a worker slot).
+    checker_respawn: Option<Instant>,
+    checker_failures: u32,
 }
 
 impl Supervisor {
@@ -235,6 +248,8 @@ impl Supervisor {
             sig_ids,
             exe: std::env::current_exe().map_err(|e| format!("finding our executable: {e}"))?,
             successor: None,
+            checker_respawn: None,
+            checker_failures: 0,
         })
     }
 
@@ -243,6 +258,7 @@ impl Supervisor {
             let slot = self.free_slot().ok_or("no free process slot")?;
             self.spawn(slot)?;
         }
+        self.start_checker();
         self.scoreboard.header().set_phase(Phase::Running);
         log::info!(
             "slotgate {} running: {} workers, listening on {}",
@@ -277,6 +293,7 @@ impl Supervisor {
             self.wait_for_signal();
             self.reap();
             self.respawn_due();
+            self.maintain_checker();
             if self.gen.config.mpm == crate::config::Mpm::Prefork {
                 self.maintain_spares();
             }
@@ -391,6 +408,10 @@ impl Supervisor {
                         ),
                     }
                 }
+                // The old checker was told to stop with the old workers.
+                self.checker_respawn = None;
+                self.checker_failures = 0;
+                self.start_checker();
                 log::info!(
                     "{kind}: generation {} running, listening on {}",
                     self.gen.number,
@@ -541,7 +562,9 @@ impl Supervisor {
         let wait = self
             .respawn
             .iter()
-            .map(|(t, _)| t.saturating_duration_since(now))
+            .map(|(t, _)| t)
+            .chain(&self.checker_respawn)
+            .map(|t| t.saturating_duration_since(now))
             .min()
             .unwrap_or(Duration::from_secs(1))
             .clamp(Duration::from_millis(1), Duration::from_secs(1));
@@ -597,9 +620,81 @@ impl Supervisor {
                         slot,
                         started: Instant::now(),
                         generation,
+                        checker: false,
                     },
                 );
                 log::debug!("worker {slot} (generation {generation}) started as pid {pid}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts the health checker of the current generation when some member
+    /// slot asks for a check (errors are logged; the back-off retries).
+    fn start_checker(&mut self) {
+        if !crate::hcheck::checker::wanted(&self.scoreboard) {
+            return;
+        }
+        if let Err(e) = self.spawn_checker() {
+            log::error!("starting the health checker: {e}");
+            self.checker_respawn = Some(Instant::now() + BACKOFF_MAX);
+        }
+    }
+
+    /// Once a loop turn (at most a second apart): a check set at run time
+    /// (a member slot given a method while no checker runs) starts one.
+    fn maintain_checker(&mut self) {
+        let running = self
+            .children
+            .values()
+            .any(|c| c.checker && c.generation == self.gen.number);
+        if !running && self.checker_respawn.is_none() {
+            self.start_checker();
+        }
+    }
+
+    fn spawn_checker(&mut self) -> Result<(), String> {
+        let sb = self.scoreboard.clone();
+        let generation = self.gen.number;
+        let supervisor = nix::unistd::getpid();
+        match process::fork().map_err(|e| format!("fork: {e}"))? {
+            Forked::Child => {
+                process::init_child(supervisor, &self.sig_ids);
+                // It never accepts: its copies of the listening sockets go.
+                self.listeners.close();
+                let cfg = &self.gen.config;
+                if let Err(e) = process::drop_privileges(cfg.user.as_deref(), cfg.group.as_deref())
+                {
+                    log::error!("health checker: switching to User/Group: {e}");
+                    std::process::exit(1);
+                }
+                process::die_with(supervisor);
+                let setup = crate::hcheck::checker::CheckerSetup {
+                    config: self.gen.config.clone(),
+                    routes: self.gen.routes.clone(),
+                    scoreboard: sb,
+                };
+                let code = match crate::hcheck::checker::run(setup) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        log::error!("health checker: {e}");
+                        1
+                    }
+                };
+                std::process::exit(code);
+            }
+            Forked::Parent(pid) => {
+                sb.header().set_checker_pid(pid.as_raw());
+                self.children.insert(
+                    pid,
+                    Child {
+                        slot: usize::MAX,
+                        started: Instant::now(),
+                        generation,
+                        checker: true,
+                    },
+                );
+                log::debug!("health checker (generation {generation}) started as pid {pid}");
                 Ok(())
             }
         }
@@ -625,6 +720,10 @@ impl Supervisor {
             let Some(child) = self.children.remove(&pid) else {
                 continue;
             };
+            if child.checker {
+                self.reap_checker(pid, &child, &how);
+                continue;
+            }
             let sb = &self.scoreboard;
             if child.slot < sb.processes().len() {
                 let given = sb.release_held(child.slot);
@@ -650,11 +749,7 @@ impl Supervisor {
             } else {
                 *fails + 1
             };
-            let delay = if *fails <= 1 {
-                Duration::ZERO
-            } else {
-                (BACKOFF_FIRST * 2u32.saturating_pow(*fails - 2)).min(BACKOFF_MAX)
-            };
+            let delay = backoff(*fails);
             log::error!(
                 "worker {} (pid {pid}) ended with {how} after {:.1}s; replacing it in {:?}",
                 child.slot,
@@ -665,8 +760,40 @@ impl Supervisor {
         }
     }
 
+    /// The health checker ended: replaced (with the workers' back-off) when
+    /// it belonged to the current generation and the server is not stopping.
+    fn reap_checker(&mut self, pid: Pid, child: &Child, how: &str) {
+        let h = self.scoreboard.header();
+        if h.checker_pid() == pid.as_raw() {
+            h.set_checker_pid(0);
+        }
+        if child.generation != self.gen.number || self.flags.stop.load(Ordering::SeqCst) {
+            log::debug!(
+                "health checker pid {pid} of generation {} ended ({how})",
+                child.generation
+            );
+            return;
+        }
+        let lived = child.started.elapsed();
+        self.checker_failures = if lived >= HEALTHY_LIFETIME {
+            0
+        } else {
+            self.checker_failures + 1
+        };
+        let delay = backoff(self.checker_failures);
+        log::error!(
+            "health checker (pid {pid}) ended with {how} after {:.1}s; replacing it in {delay:?}",
+            lived.as_secs_f64()
+        );
+        self.checker_respawn = Some(Instant::now() + delay);
+    }
+
     fn respawn_due(&mut self) {
         let now = Instant::now();
+        if self.checker_respawn.is_some_and(|t| t <= now) {
+            self.checker_respawn = None;
+            self.start_checker();
+        }
         let (due, later): (Vec<_>, Vec<_>) = self.respawn.drain(..).partition(|(t, _)| *t <= now);
         self.respawn = later;
         for (_, slot) in due {
@@ -711,10 +838,15 @@ impl Supervisor {
             }
         }
         for (pid, child) in self.children.drain() {
-            log::warn!(
-                "worker {} (pid {pid}) did not stop in time; killing it",
-                child.slot
-            );
+            if child.checker {
+                log::warn!("health checker (pid {pid}) did not stop in time; killing it");
+                sb.header().set_checker_pid(0);
+            } else {
+                log::warn!(
+                    "worker {} (pid {pid}) did not stop in time; killing it",
+                    child.slot
+                );
+            }
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
             if child.slot < sb.processes().len() {
@@ -727,6 +859,16 @@ impl Supervisor {
         }
         sb.header().set_phase(Phase::Stopped);
         log::info!("stopped");
+    }
+}
+
+/// How long to wait before replacing a child after `fails` quick deaths in a
+/// row: at once for the first, then 100 ms doubling up to 10 s.
+fn backoff(fails: u32) -> Duration {
+    if fails <= 1 {
+        Duration::ZERO
+    } else {
+        (BACKOFF_FIRST * 2u32.saturating_pow(fails - 2)).min(BACKOFF_MAX)
     }
 }
 

@@ -27,7 +27,7 @@ pub use members::{
     balancer_names, find_member, member, member_table, member_views, url_names, wait_member,
     wait_member_in_error, MemberView,
 };
-pub use origin::{Mode, Origin, Recorded};
+pub use origin::{Health, Mode, Origin, Recorded};
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};

@@ -20,6 +20,8 @@
 //! - `/status/NNN`: that status (no body for 1xx, 204, 304)
 //! - `/hop`: a response carrying hop-by-hop headers (Connection-listed, Keep-Alive,
 //!   Proxy-Authenticate, TE, Trailer, Upgrade) beside `X-End-To-End: kept`
+//! - `/health` (any path ending so): what `set_health` says, whatever the mode
+//!   (default `Health::Ok`: 200 `healthy`)
 //! - anything else: 200 `origin NAME`
 //!
 //! A path prefix before an endpoint is ignored (`/x/bytes/10` is `/bytes/10`), so
@@ -49,6 +51,21 @@ pub enum Mode {
     Hang,
     /// Waits this long after reading the request, then answers as `Normal`.
     Slow(Duration),
+}
+
+/// What the `/health` endpoint answers, switchable at run time apart from
+/// `Mode` (health-check tests).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// 200 `healthy`.
+    Ok,
+    /// This status.
+    Status(u16),
+    /// 200 with this body.
+    Body(String),
+    /// Reads the request and answers nothing while the health stays `Hang`,
+    /// then closes the connection.
+    Hang,
 }
 
 /// One request as the origin received it.
@@ -104,6 +121,7 @@ const STOP_WAIT: Duration = Duration::from_secs(3);
 struct Shared {
     name: String,
     mode: Mutex<Mode>,
+    health: Mutex<Health>,
     extra_headers: Mutex<Vec<(String, String)>>,
     requests: AtomicUsize,
     connections: AtomicUsize,
@@ -134,6 +152,7 @@ impl Origin {
         let shared = Arc::new(Shared {
             name: name.to_string(),
             mode: Mutex::new(Mode::Normal),
+            health: Mutex::new(Health::Ok),
             extra_headers: Mutex::new(Vec::new()),
             requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
@@ -227,6 +246,25 @@ impl Origin {
 
     pub fn set_mode(&self, mode: Mode) {
         *lock(&self.shared.mode) = mode;
+    }
+
+    /// What `/health` answers from now on.
+    pub fn set_health(&self, health: Health) {
+        *lock(&self.shared.health) = health;
+    }
+
+    /// Requests read so far whose path does not end in `/health`.
+    pub fn requests_besides_health(&self) -> usize {
+        lock(&self.shared.recorded)
+            .iter()
+            .filter(|r| {
+                !r.target
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .ends_with("/health")
+            })
+            .count()
     }
 
     /// Header fields added to every response from now on.
@@ -499,7 +537,30 @@ impl Conn {
             self.shared.requests.fetch_add(1, Ordering::SeqCst);
 
             let mode = lock(&self.shared.mode).clone();
+            let health = lock(&self.shared.health).clone();
             let reply = match mode {
+                _ if head.path().ends_with("/health") => match health {
+                    Health::Ok => Reply {
+                        status: 200,
+                        headers: vec![("Content-Type".into(), "text/plain".into())],
+                        body: Body::Bytes(b"healthy".to_vec()),
+                        close: false,
+                    },
+                    Health::Status(code) => self.status_reply(code),
+                    Health::Body(text) => Reply {
+                        status: 200,
+                        headers: vec![("Content-Type".into(), "text/html".into())],
+                        body: Body::Bytes(text.into_bytes()),
+                        close: false,
+                    },
+                    Health::Hang => {
+                        while !self.stopping() && *lock(&self.shared.health) == Health::Hang {
+                            thread::sleep(POLL);
+                        }
+                        let _ = self.stream.shutdown(Shutdown::Both);
+                        return Ok(());
+                    }
+                },
                 Mode::Normal => self.route(&head, body_len, &body_sha256),
                 Mode::Status(code) => self.status_reply(code),
                 Mode::CloseWithoutResponse => {
