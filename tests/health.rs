@@ -120,7 +120,7 @@ fn traffic(sg: &Slotgate, a: &Origin, b: &Origin, n: usize) -> (usize, usize) {
 fn a_failing_health_endpoint_takes_the_member_out_and_back() {
     let a = Origin::start("a");
     let b = Origin::start("b");
-    let sg = two_members(&a, &b, "");
+    let sg = two_members(&a, &b, HANDLERS);
     let sb = Scoreboard::attach(sg.scoreboard_path()).expect("attaching the scoreboard");
     let (sa, sbb) = (slot_of(&sb, &a), slot_of(&sb, &b));
     assert_eq!(sb.header().checker_pid(), 0, "no check, no checker");
@@ -154,6 +154,7 @@ fn a_failing_health_endpoint_takes_the_member_out_and_back() {
     assert!(!has_c(sb.member(sbb)));
     let (ta, tb) = traffic(&sg, &a, &b, 40);
     assert_eq!((ta, tb), (0, 40), "a member with C gets no traffic");
+    shows_health(&sg, &a);
 
     a.set_health(Health::Ok);
     wait_slot(&sb, sa, "C cleared after 2 passes", bound(2), |m| !has_c(m));
@@ -288,6 +289,55 @@ fn disabled_members_are_not_checked_added_ones_are_and_the_checker_is_replaced()
         wait_gone(new, Duration::from_secs(10)),
         "the checker outlived slotgate"
     );
+}
+
+const HANDLERS: &str = "<Location /balancer-manager>
+  SetHandler balancer-manager
+  Require ip 127.0.0.1
+</Location>
+<Location /metrics>
+  SetHandler metrics
+</Location>
+ProxyPass /balancer-manager !
+ProxyPass /metrics !";
+
+/// The balancer-manager, the metrics and slotgate-top show a's failed check.
+fn shows_health(sg: &Slotgate, a: &Origin) {
+    let page = http_get(sg.port(), "/balancer-manager", &[]).text();
+    for cell in [
+        "<th>HC Method</th>",
+        "<th>Passes</th>",
+        "<td>GET</td><td>200</td><td>2 (0)</td>",
+        "<td>/health</td>",
+        "<td>status 500</td>",
+        "HcFl",
+    ] {
+        assert!(page.contains(cell), "'{cell}' missing:\n{page}");
+    }
+    let json = http_get(sg.port(), "/balancer-manager?json", &[]).text();
+    assert!(json.contains("\"reason\": \"status 500\""), "{json}");
+    let metrics = http_get(sg.port(), "/metrics", &[]).text();
+    let up = metrics
+        .lines()
+        .find(|l| l.starts_with("slotgate_member_health_up{") && l.contains(&a.addr()))
+        .unwrap_or_else(|| panic!("no health_up for a:\n{metrics}"));
+    assert!(
+        up.contains("reason=\"status 500\"") && up.ends_with(" 0"),
+        "{up}"
+    );
+    assert!(metrics.contains("slotgate_member_health_last_check_seconds{"));
+    let out = std::process::Command::new(slotgate_top_exe())
+        .arg("--json")
+        .arg("-f")
+        .arg(sg.conf_path())
+        .output()
+        .expect("running slotgate-top");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\"reason\":\"status 500\"") || text.contains("\"reason\": \"status 500\""),
+        "{text}"
+    );
+    assert!(text.contains("checker_pid"), "{text}");
 }
 
 fn wait_gone(pid: i32, limit: Duration) -> bool {

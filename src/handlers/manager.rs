@@ -464,7 +464,9 @@ fn page(
         h.push_str(
             "<br />\n<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th>\
              <th>Factor</th><th>Set</th><th>Status</th><th>Elected</th><th>Busy</th>\
-             <th>Load</th><th>To</th><th>From</th></tr>\n",
+             <th>Load</th><th>To</th><th>From</th><th>HC Method</th><th>HC Interval</th>\
+             <th>Passes</th><th>Fails</th><th>HC uri</th><th>HC Expr</th>\
+             <th>HC Last</th><th>HC Result</th></tr>\n",
         );
         for &m in &members {
             let ms = sb.member(m);
@@ -473,7 +475,7 @@ fn page(
                 h,
                 "<tr><td><a href=\"{action}?b={}&amp;w={}&amp;nonce={}\">{}</a></td>\
                  <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td>{}</td><td>{}</td><td>{}</td></tr>",
+                 <td>{}</td><td>{}</td><td>{}</td>{}</tr>",
                 url_encode(&short),
                 url_encode(&url),
                 url_encode(&nonce),
@@ -488,6 +490,7 @@ fn page(
                 ms.lbstatus(),
                 human_bytes(ms.transferred()),
                 human_bytes(ms.read()),
+                hc_cells(ms),
             );
         }
         h.push_str("</table>\n");
@@ -725,6 +728,31 @@ fn json_error(status: u16, msg: &str) -> Response {
     Response::new(status, JSON, pretty(&json!({ "error": msg })))
 }
 
+/// The health-check cells of a member row (§6.1): method, interval (ms),
+/// `hcpasses (pcount)`, `hcfails (fcount)`, uri, expression, then slotgate's
+/// last check time (UTC) and result text.
+fn hc_cells(ms: &scoreboard::MemberSlot) -> String {
+    let hc = super::snapshot::Health::of(ms);
+    let last = match hc.last_check_ms {
+        0 => "-".to_string(),
+        t => super::snapshot::http_time(t / 1000),
+    };
+    format!(
+        "<td>{}</td><td>{}</td><td>{} ({})</td><td>{} ({})</td><td>{}</td><td>{}</td>\
+         <td>{}</td><td>{}</td>",
+        hc.method_name(),
+        hc.interval_ms,
+        hc.passes,
+        ms.hc_pcount(),
+        hc.fails,
+        ms.hc_fcount(),
+        html_escape(&hc.uri),
+        html_escape(&hc.expr),
+        html_escape(&last),
+        html_escape(&hc.reason),
+    )
+}
+
 /// One member as JSON.
 pub fn member_json(sb: &Scoreboard, m: usize) -> Value {
     let ms = sb.member(m);
@@ -752,6 +780,27 @@ pub fn member_json(sb: &Scoreboard, m: usize) -> Value {
         "errors": ms.errors(),
         "error_time_ms": ms.error_time(),
         "latency_ewma_us": ms.latency_ewma_us(),
+        "health": health_json(ms),
+    })
+}
+
+/// A member's health check as JSON: settings, counters and last result.
+pub fn health_json(ms: &scoreboard::MemberSlot) -> Value {
+    let hc = super::snapshot::Health::of(ms);
+    json!({
+        "method": hc.method_name(),
+        "interval_ms": hc.interval_ms,
+        "passes": hc.passes,
+        "fails": hc.fails,
+        "uri": hc.uri,
+        "expr": hc.expr,
+        "pcount": ms.hc_pcount(),
+        "fcount": ms.hc_fcount(),
+        "last_check_ms": hc.last_check_ms,
+        "passed": hc.result.map(|(p, _)| p),
+        "status": hc.result.map(|(_, s)| s).filter(|&s| s != 0),
+        "reason": hc.reason,
+        "failed": ms.status() & flags::HC_FAILED != 0,
     })
 }
 

@@ -302,6 +302,36 @@ pub(crate) fn render(snap: &Snapshot) -> String {
         }
     }
     o.family(
+        "slotgate_member_health_last_check_seconds",
+        "gauge",
+        "Unix time of the member's last health check (members with hcmethod, once checked).",
+    );
+    for (balancer, m) in &members {
+        if m.hc.checked() && m.hc.last_check_ms > 0 {
+            let mut labels = member_labels(balancer, m);
+            labels.push(("method", m.hc.method_name()));
+            let ms = m.hc.last_check_ms;
+            o.sample(
+                "slotgate_member_health_last_check_seconds",
+                &labels,
+                format!("{}.{:03}", ms / 1000, ms % 1000),
+            );
+        }
+    }
+    o.family(
+        "slotgate_member_health_up",
+        "gauge",
+        "1 if the member's last health check passed, 0 if it failed; reason: its short result text.",
+    );
+    for (balancer, m) in &members {
+        if let (true, Some((passed, _))) = (m.hc.checked(), m.hc.result) {
+            let mut labels = member_labels(balancer, m);
+            labels.push(("method", m.hc.method_name()));
+            labels.push(("reason", m.hc.reason.as_str()));
+            o.sample("slotgate_member_health_up", &labels, u8::from(passed));
+        }
+    }
+    o.family(
         "slotgate_member_status",
         "gauge",
         "1 for each status flag the member has set, 0 for the others (httpd's letters).",

@@ -83,6 +83,52 @@ pub struct Member {
     pub hc_fcount: u32,
     pub latency_ewma_us: u64,
     pub latency: LatencyHistogram,
+    /// The health check: the slot's settings and last result.
+    pub hc: Health,
+}
+
+/// A member's health check as its slot holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Health {
+    /// `HcMethod` code; 0 = NONE (not checked).
+    pub method: u32,
+    pub interval_ms: u32,
+    pub passes: u32,
+    pub fails: u32,
+    pub uri: String,
+    pub expr: String,
+    /// Last check, unix ms; 0 = never.
+    pub last_check_ms: u64,
+    /// (passed, HTTP status or 0) of the last check.
+    pub result: Option<(bool, u16)>,
+    /// Short text of the last result (`ok`, `status 500`, `timeout`, ...).
+    pub reason: String,
+}
+
+impl Health {
+    pub fn of(m: &scoreboard::MemberSlot) -> Health {
+        Health {
+            method: m.hc_method(),
+            interval_ms: m.hc_interval_ms(),
+            passes: m.hc_passes(),
+            fails: m.hc_fails(),
+            uri: m.hc_uri.get(),
+            expr: m.hc_expr.get(),
+            last_check_ms: m.hc_last_check(),
+            result: m.hc_result(),
+            reason: m.hc_reason.get(),
+        }
+    }
+
+    /// httpd's method name: `NONE`, `TCP`, `GET11`, ...
+    pub fn method_name(&self) -> &'static str {
+        crate::config::HcMethod::from_code(self.method).name()
+    }
+
+    /// Whether the member is health-checked at all.
+    pub fn checked(&self) -> bool {
+        self.method != 0
+    }
 }
 
 impl Member {
@@ -307,6 +353,7 @@ fn member(sb: &scoreboard::Scoreboard, i: usize) -> Member {
         hc_fcount: m.hc_fcount(),
         latency_ewma_us: m.latency_ewma_us(),
         latency: m.latency_histogram(),
+        hc: Health::of(m),
     }
 }
 
@@ -441,6 +488,7 @@ mod tests {
             hc_fcount: 0,
             latency_ewma_us: 0,
             latency: LatencyHistogram::default(),
+            hc: Health::default(),
         }
     }
 }

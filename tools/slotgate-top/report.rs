@@ -6,6 +6,7 @@
 
 use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
+use slotgate::handlers::snapshot::Health;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -20,6 +21,8 @@ pub struct Snapshot {
     taken: Instant,
     now_ms: u64,
     supervisor_pid: i32,
+    /// The health checker's pid, 0 when none runs.
+    checker_pid: i32,
     phase: String,
     generation: u64,
     start_time: u64,
@@ -74,6 +77,8 @@ struct Member {
     read: u64,
     requests: u64,
     errors: u64,
+    /// The health check: settings and last result.
+    hc: Health,
 }
 
 impl Snapshot {
@@ -135,6 +140,7 @@ impl Snapshot {
                 read: m.read(),
                 requests: m.requests(),
                 errors: m.errors(),
+                hc: Health::of(m),
             })
             .collect();
         Snapshot {
@@ -145,6 +151,7 @@ impl Snapshot {
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0),
             supervisor_pid: header.supervisor_pid(),
+            checker_pid: header.checker_pid(),
             phase: header
                 .phase()
                 .map(|p| p.name().to_string())
@@ -185,6 +192,9 @@ impl Snapshot {
                 ports.join(",")
             }
         );
+        if self.checker_pid != 0 {
+            let _ = writeln!(out, "health checker pid {}", self.checker_pid);
+        }
         out.push('\n');
 
         let mut table = Table::new(&[
@@ -251,7 +261,7 @@ impl Snapshot {
         }
         let mut table = Table::new(&[
             "id", "balancer", "url", "route", "factor", "set", "status", "elected", "busy", "load",
-            "to", "from", "errors",
+            "to", "from", "errors", "hc", "checked", "result",
         ]);
         for m in &self.members {
             table.row(vec![
@@ -272,6 +282,17 @@ impl Snapshot {
                 bytes(m.transferred),
                 bytes(m.read),
                 m.errors.to_string(),
+                if m.hc.checked() {
+                    m.hc.method_name().to_string()
+                } else {
+                    "-".to_string()
+                },
+                self.ago(m.hc.last_check_ms),
+                if m.hc.reason.is_empty() {
+                    "-".to_string()
+                } else {
+                    m.hc.reason.clone()
+                },
             ]);
         }
         if self.members.is_empty() {
@@ -322,6 +343,18 @@ impl Snapshot {
                     "read": m.read,
                     "requests": m.requests,
                     "errors": m.errors,
+                    "health": {
+                        "method": m.hc.method_name(),
+                        "interval_ms": m.hc.interval_ms,
+                        "passes": m.hc.passes,
+                        "fails": m.hc.fails,
+                        "uri": m.hc.uri,
+                        "expr": m.hc.expr,
+                        "last_check_unix_ms": m.hc.last_check_ms,
+                        "passed": m.hc.result.map(|(p, _)| p),
+                        "reason": m.hc.reason,
+                        "failed": m.status & flags::HC_FAILED != 0,
+                    },
                 })
             })
             .collect();
@@ -343,6 +376,7 @@ impl Snapshot {
         json!({
             "scoreboard": self.path,
             "supervisor_pid": self.supervisor_pid,
+            "checker_pid": self.checker_pid,
             "phase": self.phase,
             "generation": self.generation,
             "restarts": self.restarts,
@@ -693,6 +727,7 @@ mod tests {
             read: 0,
             requests,
             errors: 0,
+            hc: Health::default(),
         }
     }
 
@@ -717,6 +752,7 @@ mod tests {
             taken,
             now_ms: 0,
             supervisor_pid: 1,
+            checker_pid: 0,
             phase: "running".to_string(),
             generation: 1,
             start_time: 0,
