@@ -8,6 +8,7 @@
 //! answer 503). Parameters apply in file order wherever they are written, so a later
 //! `ProxySet` wins over an earlier `ProxyPass … lbmethod=…` and the other way round.
 
+use super::health::Templates;
 use super::params::{self, apply_worker_param};
 use super::reader::Directive;
 use super::values;
@@ -201,10 +202,12 @@ pub(crate) fn apply_balancer_words(
 
 /// Parses `BalancerMember [balancer://name] URL [key=value…]`. `section` is the balancer
 /// of the enclosing `<Proxy balancer://…>`, if any; outside one the line must name its
-/// balancer. Returns the balancer's name and the member.
+/// balancer. `hctemplate=` copies one of `templates`. Returns the balancer's name and the
+/// member.
 pub(crate) fn balancer_member(
     d: &Directive,
     section: Option<&str>,
+    templates: &Templates,
 ) -> Result<(String, BalancerMemberConfig), ConfigError> {
     let fail = |m: String| ConfigError::at(&d.origin, format!("BalancerMember: {m}"));
     // As httpd: a word with '=' is a parameter, the others name balancer and member.
@@ -258,7 +261,7 @@ pub(crate) fn balancer_member(
         origin: d.origin.clone(),
     };
     for (key, value) in params {
-        apply_worker_param(&mut member.params, key, value).map_err(&fail)?;
+        apply_worker_param(&mut member.params, key, value, templates).map_err(&fail)?;
     }
     Ok((balancer, member))
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::address::{self, listen_addrs, server_name};
 use super::balancer::{self, Registry};
+use super::health;
 use super::logs::piped_command;
 use super::mpm;
 use super::protocol;
@@ -25,7 +26,13 @@ use super::{
 
 /// Server-level directives httpd refuses inside `<VirtualHost>` (the process directives of
 /// `mpm.rs` too).
-const GLOBAL_ONLY: &[&str] = &["Listen", "PidFile", "ScoreboardFile", "StartServers"];
+const GLOBAL_ONLY: &[&str] = &[
+    "Listen",
+    "PidFile",
+    "ScoreboardFile",
+    "StartServers",
+    "ProxyHCTPsize",
+];
 
 /// Server-level directives httpd allows inside `<VirtualHost>` that slotgate only takes
 /// for the whole server.
@@ -112,6 +119,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
         },
         ctx: Ctx {
             balancers: Registry::default(),
+            health: health::Defs::default(),
             warnings: tree.warnings,
             root,
         },
@@ -257,6 +265,7 @@ impl Builder {
             _ => {
                 if !protocol::directive(c, d)?
                     && !mpm::directive(c, &mut self.seen, d)?
+                    && !health::server_directive(c, d)?
                     && !self.main.directive(&mut self.ctx, d)?
                 {
                     return Err(unknown(d));
@@ -446,6 +455,8 @@ impl Builder {
         }
         c.balancers = balancers;
         mpm::finish(c, &self.seen, &mut self.ctx.warnings);
+        let defs = std::mem::take(&mut self.ctx.health);
+        health::finish(c, defs, &mut self.ctx.warnings)?;
         c.warnings = self.ctx.warnings;
         Ok(self.config)
     }

@@ -60,6 +60,18 @@ fn push_logical(out: &mut Vec<Line>, line: Option<Line>) {
 
 /// Splits the arguments of a line into words (see the module comment for the quoting rules).
 pub(crate) fn split_words(text: &str) -> Result<Vec<String>, String> {
+    split(text, false)
+}
+
+/// [`split_words`] where, in addition, a word that starts with `{` runs to the matching
+/// `}` (braces inside are counted, so `{%{REQUEST_STATUS} =~ /^2/}` is one word) and is
+/// delivered without its braces; `\\` inside stands for one backslash, everything else is
+/// kept as written. This is httpd's `ap_getword_conf2`, used for `ProxyHCExpr`.
+pub(crate) fn split_words_braced(text: &str) -> Result<Vec<String>, String> {
+    split(text, true)
+}
+
+fn split(text: &str, braces: bool) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut chars = text.chars().peekable();
     loop {
@@ -83,6 +95,27 @@ pub(crate) fn split_words(text: &str) -> Result<Vec<String>, String> {
             }
             if !closed {
                 return Err(format!("unterminated quoted string {first}{word}"));
+            }
+        } else if first == '{' && braces {
+            let mut depth = 1;
+            while let Some(c) = chars.next() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    '\\' if chars.peek() == Some(&'\\') => {
+                        chars.next();
+                    }
+                    _ => {}
+                }
+                word.push(c);
+            }
+            if depth > 0 {
+                return Err(format!("unterminated {{…}}: no '}}' closes {{{word}"));
             }
         } else {
             word.push(first);
@@ -329,5 +362,28 @@ mod tests {
         for (text, want) in errors {
             assert_eq!(classify(text), Err(want.to_string()), "text {text:?}");
         }
+    }
+
+    #[test]
+    fn braced_words() {
+        let words = |t: &str| split_words_braced(t);
+        assert_eq!(
+            words(r#"ProxyHCExpr ok {%{REQUEST_STATUS} =~ /^[234]/}"#).unwrap(),
+            ["ProxyHCExpr", "ok", "%{REQUEST_STATUS} =~ /^[234]/"]
+        );
+        // Quotes and blanks inside braces are kept; nested braces are counted.
+        assert_eq!(
+            words(r#"X {a == "b c"  && {x}}tail "q r""#).unwrap(),
+            ["X", r#"a == "b c"  && {x}"#, "tail", "q r"]
+        );
+        // A doubled backslash stands for one; others are kept.
+        assert_eq!(words(r"{a\\b\d}").unwrap(), [r"a\b\d"]);
+        assert_eq!(words("{}").unwrap(), [""]);
+        assert_eq!(
+            words("X {a {b}"),
+            Err("unterminated {…}: no '}' closes {a {b}".to_string())
+        );
+        // Without braces, split_words keeps them as ordinary characters.
+        assert_eq!(split_words("{a b}").unwrap(), ["{a", "b}"]);
     }
 }

@@ -12,6 +12,7 @@
 //!   `<Proxy>`, ProxySet, BalancerMember, logs).
 //! - `params`: ProxyPass / ProxyPassMatch / ProxyPassReverse and worker parameters.
 //! - `balancer`: balancer names and parameters, `BalancerMember`, the balancer registry.
+//! - `health`: the hc* worker parameters, ProxyHCExpr, ProxyHCTemplate, ProxyHCTPsize.
 //! - `protocol`: the main server's request limits, RequestReadTimeout and the proxy's
 //!   streaming switches (ProxyIOBufferSize, Proxy100Continue, ProxyBadHeader,
 //!   ProxyWebsocketFallbackToProxyHttp).
@@ -24,6 +25,7 @@
 mod address;
 mod balancer;
 mod build;
+mod health;
 mod lexer;
 mod logs;
 mod mpm;

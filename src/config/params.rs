@@ -7,6 +7,7 @@
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
+use super::health::{self, Templates};
 use super::reader::Directive;
 use super::types::status_flags as flag;
 use super::values::{self, TimeUnit};
@@ -212,8 +213,13 @@ pub(crate) fn check_regex(pattern: &str) -> Result<(), String> {
     }
 }
 
-/// Parses one `ProxyPass` or `ProxyPassMatch` (`d.name` tells which) written at `at`.
-pub(crate) fn proxy_pass(d: &Directive, at: PassContext) -> Result<Pass, ConfigError> {
+/// Parses one `ProxyPass` or `ProxyPassMatch` (`d.name` tells which) written at `at`;
+/// `hctemplate=` copies one of `templates`.
+pub(crate) fn proxy_pass(
+    d: &Directive,
+    at: PassContext,
+    templates: &Templates,
+) -> Result<Pass, ConfigError> {
     let is_match = d.is("ProxyPassMatch");
     let what = if is_match {
         "ProxyPassMatch"
@@ -311,7 +317,7 @@ pub(crate) fn proxy_pass(d: &Directive, at: PassContext) -> Result<Pass, ConfigE
                     balancer_params.push((key.to_string(), value.to_string()))
                 }
                 Some((key, value)) => {
-                    apply_worker_param(&mut rule.params, key, value).map_err(fail)?
+                    apply_worker_param(&mut rule.params, key, value, templates).map_err(fail)?
                 }
                 None => {
                     return Err(fail(format!(
@@ -434,25 +440,16 @@ fn set_other(params: &mut WorkerParams, key: &str, value: &str) {
     }
 }
 
-/// The `hcmethod=` values for HTTP members (CPING is AJP only).
-const HC_METHODS: &[&str] = &[
-    "NONE",
-    "TCP",
-    "OPTIONS",
-    "HEAD",
-    "GET",
-    "OPTIONS11",
-    "HEAD11",
-    "GET11",
-];
-
 /// Applies one worker `key=value` (reference §2.3) to `params`. The typed keys go into
 /// their fields; the others are validated and stored in `params.other` under the lowercased
-/// key. The error has no directive prefix.
+/// key. The health-check keys go into `params.health` and stay in `other` too;
+/// `hctemplate=` copies one of `templates` (the `ProxyHCTemplate`s defined so far). The
+/// error has no directive prefix.
 pub(crate) fn apply_worker_param(
     params: &mut WorkerParams,
     key: &str,
     value: &str,
+    templates: &Templates,
 ) -> Result<(), String> {
     let key = key.to_ascii_lowercase();
     let k = key.as_str();
@@ -479,7 +476,9 @@ pub(crate) fn apply_worker_param(
             params.redirect = value.to_string();
         }
         _ => {
-            if !apply_pool_or_stream_param(params, k, value)? {
+            if !apply_pool_or_stream_param(params, k, value)?
+                && !health::apply_param(&mut params.health, k, value, templates)?
+            {
                 check_untyped(k, value)?;
             }
             set_other(params, k, value);
@@ -589,28 +588,10 @@ fn is_tchar(b: u8) -> bool {
 /// Validates the form of a worker key this release stores without acting on it.
 fn check_untyped(k: &str, value: &str) -> Result<(), String> {
     match k {
-        "secret" | "hcuri" => values::short_string(k, value, 64),
-        "flusher" | "hcexpr" => values::short_string(k, value, 16),
-        "hcpasses" | "hcfails" => values::integer(k, value, 0, i64::from(i32::MAX)).map(drop),
-        "hcinterval" => {
-            values::time_at_least(k, value, TimeUnit::Seconds, Duration::from_millis(100)).map(drop)
-        }
+        "secret" => values::short_string(k, value, 64),
+        "flusher" => values::short_string(k, value, 16),
         "receivebuffersize" => values::buffer_size(k, value).map(drop),
         "addressttl" => values::integer(k, value, -1, i64::from(i32::MAX)).map(drop),
-        "hcmethod" => {
-            if HC_METHODS.iter().any(|m| m.eq_ignore_ascii_case(value)) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "hcmethod: expected one of {}, got '{value}'",
-                    HC_METHODS.join(", ")
-                ))
-            }
-        }
-        "hctemplate" => match value.is_empty() {
-            true => Err("hctemplate: empty template name".to_string()),
-            false => Ok(()),
-        },
         _ => Err(format!("unknown Worker parameter '{k}'")),
     }
 }

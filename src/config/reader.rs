@@ -203,7 +203,16 @@ impl Reader {
                     }
                 }
                 LineKind::Plain => {
-                    let mut words = lexer::split_words(text).map_err(|m| at(&origin, m))?;
+                    // ProxyHCExpr takes its expression in braces (httpd's ap_getword_conf2).
+                    let braced = text
+                        .split_whitespace()
+                        .next()
+                        .is_some_and(|name| name.eq_ignore_ascii_case("ProxyHCExpr"));
+                    let words = match braced {
+                        true => lexer::split_words_braced(text),
+                        false => lexer::split_words(text),
+                    };
+                    let mut words = words.map_err(|m| at(&origin, m))?;
                     let name = words.remove(0);
                     self.plain(name, words, origin, out)?;
                 }

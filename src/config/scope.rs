@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::access::{self, Parent, Require, SectionKind};
 
 use super::balancer::{self, Registry};
+use super::health::{self, Templates};
 use super::logs::LogScope;
 use super::params::{self, PassContext};
 use super::reader::Directive;
@@ -76,6 +77,9 @@ const SERVER_LEVEL: &[&str] = &[
     "Group",
     "ThreadsPerChild",
     "ListenBacklog",
+    "ProxyHCExpr",
+    "ProxyHCTemplate",
+    "ProxyHCTPsize",
 ];
 
 /// Sections that only occur at server level (or in a vhost).
@@ -90,6 +94,8 @@ const SERVER_SECTIONS: &[&str] = &[
 /// What every scope shares while building.
 pub(super) struct Ctx {
     pub balancers: Registry,
+    /// `ProxyHCExpr` and `ProxyHCTemplate` definitions (one namespace for all servers).
+    pub health: health::Defs,
     /// Already prefixed with `FILE:LINE: `.
     pub warnings: Vec<String>,
     pub root: PathBuf,
@@ -231,7 +237,7 @@ impl Scope {
             "proxypassreversecookiedomain" => self.cookie_domain.push(cookie_rule(d)?),
             "proxyset" => self.proxy_set(ctx, d)?,
             "balancermember" => {
-                let (name, member) = balancer::balancer_member(d, None)?;
+                let (name, member) = balancer::balancer_member(d, None, &ctx.health.templates)?;
                 ctx.balancers.add_member(&name, member)?;
             }
             "proxyrequests" => {
@@ -259,6 +265,9 @@ impl Scope {
                     );
                 }
             }
+            "proxyhcexpr" | "proxyhctemplate" => {
+                health::directive(&mut ctx.health, d)?;
+            }
             "logformat" => self.logs.log_format(d)?,
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
@@ -270,7 +279,7 @@ impl Scope {
     /// One `ProxyPass` / `ProxyPassMatch`; a balancer target's parameters go to the
     /// balancer.
     fn pass(&mut self, ctx: &mut Ctx, d: &Directive, at: PassContext) -> Result<(), ConfigError> {
-        let pass = params::proxy_pass(d, at)?;
+        let pass = params::proxy_pass(d, at, &ctx.health.templates)?;
         if let Some(w) = pass.warning {
             ctx.warn(&d.origin, w);
         }
@@ -547,7 +556,7 @@ impl Scope {
             ProxyKind::Other
         } else {
             let mut params = Vec::new();
-            worker_words(&mut params, args, section, "<Proxy>")?;
+            worker_words(&mut params, args, section, "<Proxy>", &ctx.health.templates)?;
             ProxyKind::Worker(params)
         };
         let mut kind = kind;
@@ -568,7 +577,7 @@ impl Scope {
                         format!("BalancerMember inside <{tag} {pattern}>: only a <Proxy balancer://…> section takes members"),
                     ));
                 };
-                let (_, member) = balancer::balancer_member(d, Some(name))?;
+                let (_, member) = balancer::balancer_member(d, Some(name), &ctx.health.templates)?;
                 ctx.balancers.add_member(name, member)?;
             } else if d.is("ProxySet") {
                 match &mut kind {
@@ -579,7 +588,9 @@ impl Scope {
                             .expect("the section defined it");
                         balancer::apply_balancer_words(params, &d.args, d, "ProxySet")?;
                     }
-                    ProxyKind::Worker(params) => worker_words(params, &d.args, d, "ProxySet")?,
+                    ProxyKind::Worker(params) => {
+                        worker_words(params, &d.args, d, "ProxySet", &ctx.health.templates)?
+                    }
                     ProxyKind::Other => {
                         return Err(fail(
                             d,
@@ -606,7 +617,7 @@ impl Scope {
         if let ProxyKind::Worker(params) = kind {
             if !params.is_empty() {
                 let what = format!("<Proxy {pattern}>");
-                self.set_worker(pattern, &params)
+                self.set_worker(pattern, &params, &ctx.health.templates)
                     .map_err(|m| fail(section, format!("{what}: {m}")))?;
             }
         }
@@ -636,15 +647,20 @@ impl Scope {
             ));
         }
         let mut params = Vec::new();
-        worker_words(&mut params, words, d, "ProxySet")?;
-        self.set_worker(url, &params)
+        worker_words(&mut params, words, d, "ProxySet", &ctx.health.templates)?;
+        self.set_worker(url, &params, &ctx.health.templates)
             .map_err(|m| fail(d, format!("ProxySet: {m}")))
     }
 
     /// Applies worker parameters (already checked) to the standalone workers of this scope
     /// whose worker name is `url`'s. httpd would create the worker when no earlier
     /// `ProxyPass` uses it; that (and worker sharing by URL prefix) is not supported yet.
-    fn set_worker(&mut self, url: &str, params: &[(String, String)]) -> Result<(), String> {
+    fn set_worker(
+        &mut self,
+        url: &str,
+        params: &[(String, String)],
+        templates: &Templates,
+    ) -> Result<(), String> {
         let name = params::worker_name(&params::http_worker_url(url)?);
         let mut found = false;
         let rules = self
@@ -663,7 +679,7 @@ impl Scope {
             }
             found = true;
             for (key, value) in params {
-                params::apply_worker_param(&mut rule.params, key, value)?;
+                params::apply_worker_param(&mut rule.params, key, value, templates)?;
             }
         }
         if !found {
@@ -692,10 +708,11 @@ fn worker_words(
     words: &[String],
     d: &Directive,
     what: &str,
+    templates: &Templates,
 ) -> Result<(), ConfigError> {
     let mut scratch = WorkerParams::default();
     for (key, value) in params::key_values(words, d, what)? {
-        params::apply_worker_param(&mut scratch, key, value)
+        params::apply_worker_param(&mut scratch, key, value, templates)
             .map_err(|m| fail(d, format!("{what}: {m}")))?;
         params.push((key.to_string(), value.to_string()));
     }

@@ -4,6 +4,7 @@
 mod balancers;
 mod directives;
 mod handlers;
+mod health;
 mod logs;
 mod mpm;
 mod protocol;

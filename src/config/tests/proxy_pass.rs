@@ -52,7 +52,8 @@ fn typed_worker_parameters() {
 #[test]
 fn untyped_parameters_are_validated_and_kept() {
     let c = config(
-        "ProxyPass /a http://h/ min=0 max=10 smax=5 \
+        "ProxyHCExpr ok {true}\nProxyHCTemplate t\n\
+         ProxyPass /a http://h/ min=0 max=10 smax=5 \
          ttl=60 ping=100ms acquire=500 flushpackets=auto flushwait=20 iobuffersize=65536 \
          receivebuffersize=0 responsefieldsize=16384 addressttl=-1 upgrade=websocket secret=s \
          flusher=flush hcmethod=GET hcuri=/health hcinterval=5 hcpasses=2 hcfails=3 hcexpr=ok \
@@ -418,7 +419,7 @@ fn worker_parameter_errors() {
         ("flushpackets=sometimes", "flushpackets: expected On, Off or Auto, got 'sometimes'"),
         ("iobuffersize=100", "iobuffersize must be 0 or at least 512, got '100'"),
         ("addressttl=-2", "addressttl must be an integer of at least -1, got '-2'"),
-        ("hcmethod=CPING", "hcmethod: expected one of NONE, TCP, OPTIONS, HEAD, GET, OPTIONS11, HEAD11, GET11, got 'CPING'"),
+        ("hcmethod=CPING", "hcmethod: CPING is for AJP members only; an http:// member takes one of NONE, TCP, OPTIONS, OPTIONS11, HEAD, HEAD11, GET, GET11"),
         ("hcinterval=50ms", "hcinterval must be at least 100 ms, got '50ms'"),
         ("mapping=raw", "mapping: expected encoded or servlet, got 'raw'"),
         ("hctemplate=", "hctemplate: empty template name"),
