@@ -360,7 +360,6 @@ fn wait_gone(pid: i32, limit: Duration) -> bool {
 const CONFIGURED: &str = "hcmethod=GET hcuri=/health hcinterval=200ms hcfails=2 hcpasses=2";
 
 #[test]
-#[ignore = "needs the hcmethod=/ProxyHCExpr configuration parser (issue #8)"]
 fn configured_get_check_takes_the_member_out_and_back() {
     let a = Origin::start("a");
     let b = Origin::start("b");
@@ -408,7 +407,6 @@ ProxyPass / balancer://app/
 }
 
 #[test]
-#[ignore = "needs the hcmethod=/ProxyHCExpr configuration parser (issue #8)"]
 fn configured_expression_on_the_body() {
     let a = Origin::start("a");
     let b = Origin::start("b");
