@@ -105,6 +105,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             hc_exprs: Vec::new(),
             hc_templates: Vec::new(),
             hc_tpsize: 16,
+            express: Default::default(),
             vhosts: Vec::new(),
             warnings: Vec::new(),
             limit_request_line: protocol::DEFAULT_LIMIT_REQUEST_LINE,
@@ -327,6 +328,7 @@ impl Builder {
                 proxy_pass_inherit: true,
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
+                express: Default::default(),
                 origin: section.origin.clone(),
             },
             scope: Scope::default(),
@@ -436,6 +438,7 @@ impl Builder {
         c.proxy_timeout = main.timeout.or(c.proxy_timeout);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
+        c.express = main.express.resolve(None, &mut self.ctx.warnings);
         for mut draft in self.vhosts {
             let v = &mut draft.vhost;
             let s = &mut draft.scope;
@@ -451,6 +454,9 @@ impl Builder {
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
+            v.express = s
+                .express
+                .resolve(Some(&main.express), &mut self.ctx.warnings);
             c.vhosts.push(draft.vhost);
         }
         c.balancers = balancers;

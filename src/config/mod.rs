@@ -20,11 +20,13 @@
 //! - `mpm`: the MPM (`MPM`, `LoadModule mpm_…_module`, chosen while reading) and the
 //!   process directives (ServerLimit, MaxRequestWorkers, spare servers, User, Group, …).
 //! - `address`: Listen and `<VirtualHost>` addresses, ServerName / ServerAlias.
+//! - `express`: mod_proxy_express's directives (the mass reverse proxy's map file).
 //! - `values`: On/Off, seconds, times, bounded integers.
 
 mod address;
 mod balancer;
 mod build;
+mod express;
 mod health;
 mod lexer;
 mod logs;
@@ -39,6 +41,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use express::Express;
 pub use params::{parse_backend_url, BackendUrl};
 pub use types::*;
 

@@ -80,6 +80,9 @@ const SERVER_LEVEL: &[&str] = &[
     "ProxyHCExpr",
     "ProxyHCTemplate",
     "ProxyHCTPsize",
+    "ProxyExpressEnable",
+    "ProxyExpressDBMFile",
+    "ProxyExpressDBMType",
 ];
 
 /// Sections that only occur at server level (or in a vhost).
@@ -123,6 +126,8 @@ pub(super) struct Scope {
     pub pass_inherit: Option<bool>,
     /// `<Location>` sections with `SetHandler`, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// ProxyExpressEnable / ProxyExpressDBMFile / ProxyExpressDBMType.
+    pub express: super::express::ExpressScope,
 }
 
 impl Scope {
@@ -271,7 +276,7 @@ impl Scope {
             "logformat" => self.logs.log_format(d)?,
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
-            _ => return Ok(false),
+            _ => return self.express.directive(d, &ctx.root),
         }
         Ok(true)
     }

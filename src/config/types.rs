@@ -555,6 +555,8 @@ pub struct VirtualHost {
     /// The vhost's own `<Location>` handlers, in file order (the main server's
     /// apply too, before these: see [`LocationHandler`]).
     pub handlers: Vec<LocationHandler>,
+    /// Mass reverse proxy (mod_proxy_express), merged with the main server's.
+    pub express: super::Express,
     pub origin: Origin,
 }
 
@@ -724,6 +726,8 @@ pub struct Config {
     pub hc_templates: Vec<(String, HealthCheck)>,
     /// `ProxyHCTPsize` (default 16): most probes in flight at once; 0 = one at a time.
     pub hc_tpsize: usize,
+    /// Mass reverse proxy (mod_proxy_express) of the main server.
+    pub express: super::Express,
     /// `<VirtualHost>` sections in file order.
     pub vhosts: Vec<VirtualHost>,
     /// `LimitRequestLine` (bytes, 1..=1048576), default 8190: the longest request line.

@@ -2,6 +2,7 @@
 //! prefix matching), virtual hosts, the members and balancers the rules lead to,
 //! the headers sent each way, and ProxyPassReverse.
 
+pub mod express;
 pub mod forward;
 pub mod reverse;
 pub mod routes;

@@ -3,6 +3,7 @@
 
 mod balancers;
 mod directives;
+mod express;
 mod handlers;
 mod health;
 mod logs;
