@@ -9,6 +9,7 @@ use std::time::Duration;
 use regex::Regex;
 use scoreboard::flags;
 
+use super::express::MapFile;
 use super::url::{
     decode_path_into, encode_path, parse_member_url, prefix_match, split_target, MemberUrl,
     PathError,
@@ -106,6 +107,9 @@ pub struct Server {
     pub handlers: Vec<LocationHandler>,
     addrs: Vec<VhostAddr>,
     names: Vec<String>,
+    /// Mass reverse proxy: the index in `Routes::express_maps` of the map this
+    /// server looks requests up in, when it is on.
+    pub express: Option<usize>,
 }
 
 /// Where a request goes.
@@ -142,6 +146,12 @@ pub struct Routes {
     /// Opened by the supervisor with [`Routes::open_logs`] (not by `-t`).
     pub logs: Arc<Vec<AccessLog>>,
     log_specs: Vec<CustomLog>,
+    /// The mass reverse proxy maps (one per distinct ProxyExpressDBMFile), as read
+    /// at start; each worker keeps its own copy up to date (`worker::express`).
+    pub express_maps: Vec<MapFile>,
+    /// The member (`express://*`) whose scoreboard slot counts every express
+    /// request: the members a worker adds for express backends share its slot.
+    pub express_member: Option<usize>,
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -186,6 +196,7 @@ impl Routes {
             handlers: cfg.handlers.clone(),
             addrs: Vec::new(),
             names: Vec::new(),
+            express: None,
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -225,8 +236,34 @@ impl Routes {
                 handlers: [cfg.handlers.clone(), v.handlers.clone()].concat(),
                 addrs: v.addrs.clone(),
                 names,
+                express: None,
             });
         }
+        // Mass reverse proxy: one map per distinct file, read here so that `-t` and
+        // a restart report its errors.
+        let mut express_maps: Vec<MapFile> = Vec::new();
+        let settings = std::iter::once(&cfg.express).chain(cfg.vhosts.iter().map(|v| &v.express));
+        for (server, e) in servers.iter_mut().zip(settings) {
+            let Some(path) = e.active_map() else {
+                continue;
+            };
+            let i = match express_maps.iter().position(|m| m.path == path) {
+                Some(i) => i,
+                None => {
+                    let map = MapFile::load(path).map_err(|err| match &e.origin {
+                        Some(o) => format!("{o}: ProxyExpressDBMFile: {err}"),
+                        None => err,
+                    })?;
+                    express_maps.push(map);
+                    express_maps.len() - 1
+                }
+            };
+            server.express = Some(i);
+        }
+        let express_member = match express_maps.is_empty() {
+            true => None,
+            false => Some(b.express_member()?),
+        };
         Ok(Routes {
             members: b.members,
             balancers: b.balancers,
@@ -234,7 +271,39 @@ impl Routes {
             servers,
             logs: Arc::new(Vec::new()),
             log_specs: b.log_specs,
+            express_maps,
+            express_member,
         })
+    }
+
+    /// A member for the express backend `url`, added by a worker the first time
+    /// a request goes there: default member settings (connections are pooled),
+    /// errors ignored (as httpd's generic reverse worker: one dead backend must
+    /// not block the others), counted on the `express://*` member's scoreboard
+    /// slot. Host names are resolved here (blocking). Returns its index.
+    pub fn add_express_member(&mut self, cfg: &Config, url: &str) -> Result<usize, String> {
+        let shared = self
+            .express_member
+            .map(|m| self.members[m].slot)
+            .ok_or_else(|| "mass reverse proxying is off".to_string())?;
+        let mut builder = Builder {
+            cfg,
+            members: std::mem::take(&mut self.members),
+            balancers: Vec::new(),
+            balancer_members: Vec::new(),
+            log_specs: Vec::new(),
+        };
+        let made = builder.new_member(url, &express_params(), None);
+        self.members = builder.members;
+        let id = made?;
+        self.members[id].slot = shared;
+        Ok(id)
+    }
+
+    /// Whether member `m` is one a worker added for an express backend.
+    pub fn is_express(&self, m: usize) -> bool {
+        self.express_member
+            .is_some_and(|e| e != m && self.members[e].slot == self.members[m].slot)
     }
 
     /// Gives every member its scoreboard slot: `slot_of(balancer name or None, URL)`
@@ -565,6 +634,18 @@ impl Builder<'_> {
         Ok(slot)
     }
 
+    /// The `express://*` member: never connected to, it only holds the member
+    /// slot that express traffic is counted on (status `I`, as httpd's generic
+    /// reverse worker).
+    fn express_member(&mut self) -> Result<usize, String> {
+        let id = self.new_member("http://127.0.0.1/", &express_params(), None)?;
+        let m = &mut self.members[id];
+        m.url = parse_member_url(EXPRESS_MEMBER)?;
+        m.host_header = m.url.host_header();
+        m.addrs.clear();
+        Ok(id)
+    }
+
     fn add_balancer(&mut self, bc: &BalancerConfig) -> Result<(), String> {
         let index = self.balancers.len();
         let mut specs = Vec::new();
@@ -714,6 +795,17 @@ fn pool_limits(p: &WorkerParams) -> PoolLimits {
         smax: p.smax.unwrap_or(max),
         ttl: p.ttl,
         acquire: p.acquire,
+    }
+}
+
+/// The URL of the member whose scoreboard slot counts express traffic.
+pub const EXPRESS_MEMBER: &str = "express://*";
+
+/// Member settings for express backends: the defaults, ignoring errors.
+fn express_params() -> WorkerParams {
+    WorkerParams {
+        status: flags::IGNORE_ERRORS,
+        ..WorkerParams::default()
     }
 }
 

@@ -425,12 +425,16 @@ impl Conn {
                 return true;
             }
         }
-        match ctx.routes.route(server, &head.target) {
+        let mut route = ctx.routes.route(server, &head.target);
+        if route == Ok(Route::Local) && ctx.routes.servers[server].express.is_some() {
+            route = ctx.express_route(server, head.header("host"), &head.target);
+        }
+        match route {
             Err(e) => {
-                let why = if e.status == 500 {
-                    "no balancer of that name"
-                } else {
-                    "the request path cannot be mapped"
+                let why = match e.status {
+                    500 => "no balancer of that name",
+                    502 => "the mass reverse proxy backend cannot be resolved",
+                    _ => "the request path cannot be mapped",
                 };
                 self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
             }
@@ -461,7 +465,7 @@ impl Conn {
                 }
             }
             Ok(route) => {
-                if !cfg.proxy_100_continue
+                if !ctx.config.proxy_100_continue
                     && head.minor == 1
                     && head.framing != Framing::None
                     && crate::proxy::forward::expects_continue(&head)

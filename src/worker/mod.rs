@@ -11,6 +11,7 @@
 mod buffer;
 mod conn;
 mod exchange;
+mod express;
 mod respond;
 
 use std::cmp::Reverse;
@@ -76,6 +77,8 @@ pub(crate) struct Ctx {
     /// Per balancer, the balancer slot's `member_updated` stamp this worker
     /// last synchronised its member list with.
     pub members_seen: Vec<u64>,
+    /// Mass reverse proxy: this process's maps and express members.
+    pub express: express::Express,
 }
 
 impl Ctx {
@@ -196,6 +199,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let mut ctx = Ctx {
         registry: poll.registry().try_clone()?,
         config: setup.config,
+        express: express::Express::new(&setup.routes),
         routes: setup.routes,
         scoreboard: setup.scoreboard,
         slot: setup.slot,
@@ -350,6 +354,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         }
         if ctx.now >= next_prune {
             ctx.pool.prune(ctx.now);
+            ctx.express.refresh(ctx.now);
             next_prune = ctx.now + Duration::from_secs(1);
         }
         while let Some(Reverse((when, i, id))) = timers.peek().copied() {

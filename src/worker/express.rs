@@ -1,0 +1,87 @@
+//! Mass reverse proxy (mod_proxy_express) in a worker: this process's copy of
+//! the maps (re-read when their file changes, see [`MapFile::refresh`]) and the
+//! members it added for express backends, one per backend URL, so that their
+//! connections are pooled like any member's.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::Ctx;
+use crate::proxy::express::{host_key, target, MapFile};
+use crate::proxy::url::PathError;
+use crate::proxy::{Route, RouteError, Routes};
+
+pub(crate) struct Express {
+    maps: Vec<MapFile>,
+    /// Backend URL → index in `Ctx::routes.members`.
+    members: HashMap<Box<str>, usize>,
+    /// The lookup key of the current request (kept for its allocation).
+    key: String,
+}
+
+impl Express {
+    pub fn new(routes: &Routes) -> Express {
+        Express {
+            maps: routes.express_maps.clone(),
+            members: HashMap::new(),
+            key: String::new(),
+        }
+    }
+
+    /// The once-a-second look at the map files (also done on the request path).
+    pub fn refresh(&mut self, now: Instant) {
+        for m in &mut self.maps {
+            m.refresh(now);
+        }
+    }
+}
+
+impl Ctx {
+    /// A request on `server` that no ProxyPass rule proxied (none matched, or a
+    /// `!` rule did: httpd's mod_proxy_express runs in translate_name after
+    /// mod_proxy declined): looked up in the server's express map by host name.
+    /// Unknown host (or express off): `Route::Local`, the normal handling.
+    pub fn express_route(
+        &mut self,
+        server: usize,
+        host: Option<&[u8]>,
+        request_target: &str,
+    ) -> Result<Route, RouteError> {
+        let Some(map) = self.routes.servers[server].express else {
+            return Ok(Route::Local);
+        };
+        let ex = &mut self.express;
+        ex.maps[map].refresh(self.now);
+        let name = &self.routes.servers[server].server_name;
+        let key = host_key(host, name, &mut ex.key);
+        let Some(url) = ex.maps[map].get(key) else {
+            return Ok(Route::Local);
+        };
+        let member = match ex.members.get(url) {
+            Some(&m) => m,
+            None => {
+                let url = url.to_string();
+                let routes = Arc::make_mut(&mut self.routes);
+                match routes.add_express_member(&self.config, &url) {
+                    Ok(m) => {
+                        self.pool.add_member(routes.members[m].pool);
+                        log::info!("mass reverse proxy: using member {url} for {key}");
+                        ex.members.insert(url.into(), m);
+                        m
+                    }
+                    Err(e) => {
+                        log::error!("mass reverse proxy: {key} maps to {url}: {e}");
+                        return Err(RouteError { status: 502 });
+                    }
+                }
+            }
+        };
+        match target(&self.routes.members[member].url.path, request_target) {
+            Ok(Some(target)) => Ok(Route::Proxy { member, target }),
+            Ok(None) => Ok(Route::Local),
+            Err(PathError::BadEscape) => Err(RouteError { status: 400 }),
+            Err(PathError::EncodedSlash) => Err(RouteError { status: 404 }),
+        }
+    }
+}
