@@ -542,7 +542,7 @@ impl IpNet {
     /// Whether `client` (already canonical: a mapped address as IPv4) is in the
     /// network. An IPv4 network never matches an IPv6 client and the other way
     /// round.
-    fn contains(&self, client: IpAddr) -> bool {
+    pub fn contains(&self, client: IpAddr) -> bool {
         match (self, client) {
             (IpNet::V4 { net, mask }, IpAddr::V4(c)) => u32::from(c) & mask == *net,
             (IpNet::V6 { net, mask }, IpAddr::V6(c)) => u128::from(c) & mask == *net,

@@ -254,9 +254,8 @@ pub(crate) fn balancer_member(
             }
         },
     };
-    let parsed = params::http_worker_url(url).map_err(&fail)?;
     let mut member = BalancerMemberConfig {
-        url: params::worker_name(&parsed),
+        url: params::member_url_name(url).map_err(&fail)?,
         params: WorkerParams::member_default(),
         origin: d.origin.clone(),
     };

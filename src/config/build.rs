@@ -89,6 +89,8 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             max_keep_alive_requests: 100,
             proxy_requests: false,
             proxy_preserve_host: false,
+            remoteip_proxy_protocol: false,
+            remoteip_proxy_exceptions: Vec::new(),
             proxy_timeout: None,
             proxy_via: ProxyVia::Off,
             proxy_add_headers: true,
@@ -326,6 +328,7 @@ impl Builder {
                 proxy_via: None,
                 proxy_timeout: None,
                 proxy_pass_inherit: true,
+                remoteip_proxy_protocol: None,
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
                 express: Default::default(),
@@ -436,6 +439,8 @@ impl Builder {
         c.proxy_add_headers = main.add_headers.unwrap_or(c.proxy_add_headers);
         c.proxy_via = main.via.unwrap_or(c.proxy_via);
         c.proxy_timeout = main.timeout.or(c.proxy_timeout);
+        c.remoteip_proxy_protocol = main.proxy_protocol.unwrap_or(false);
+        c.remoteip_proxy_exceptions = std::mem::take(&mut main.proxy_protocol_exceptions);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
@@ -450,6 +455,9 @@ impl Builder {
             v.proxy_add_headers = s.add_headers;
             v.proxy_via = s.via;
             v.proxy_timeout = s.timeout;
+            v.remoteip_proxy_protocol = s.proxy_protocol;
+            c.remoteip_proxy_exceptions
+                .append(&mut s.proxy_protocol_exceptions);
             // httpd merges the flag: the vhost's own setting, else the main server's.
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);

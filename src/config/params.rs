@@ -131,6 +131,23 @@ pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
     Ok(parsed)
 }
 
+/// The worker name of a member URL: [`worker_name`] of an `http_worker_url`, or for a
+/// Unix-socket member (`unix:/path|http://host/…`, httpd's syntax) `unix:/path|` and
+/// the worker name of the URL after `|` (a missing host there becomes `localhost`).
+pub(crate) fn member_url_name(url: &str) -> Result<String, String> {
+    let Some((socket, rest)) = crate::proxy::url::split_unix(url)? else {
+        return Ok(worker_name(&http_worker_url(url)?));
+    };
+    let name = format!("unix:{socket}|{}", worker_name(&http_worker_url(&rest)?));
+    if name.len() >= MAX_WORKER_NAME {
+        return Err(format!(
+            "URL '{url}' is longer than {} bytes",
+            MAX_WORKER_NAME - 1
+        ));
+    }
+    Ok(name)
+}
+
 /// The worker name of a URL (reference §2.6): scheme and host lowercased, a port equal to
 /// the scheme's default dropped, the path kept as written.
 pub(crate) fn worker_name(url: &BackendUrl) -> String {
@@ -184,7 +201,8 @@ fn pass_target(target: &str, regex: bool) -> Result<(PassTarget, Option<String>)
         ));
     }
     if regex {
-        let rest = target.split_once("://").map_or("", |(_, r)| r);
+        let url = crate::proxy::url::after_socket(target);
+        let rest = url.split_once("://").map_or("", |(_, r)| r);
         let authority = rest.split('/').next().unwrap_or("");
         if authority.contains('$') {
             return Err(format!(
@@ -192,7 +210,7 @@ fn pass_target(target: &str, regex: bool) -> Result<(PassTarget, Option<String>)
             ));
         }
     }
-    http_worker_url(target)?;
+    member_url_name(target)?;
     Ok((PassTarget::Url(target.to_string()), None))
 }
 
@@ -592,6 +610,11 @@ fn check_untyped(k: &str, value: &str) -> Result<(), String> {
         "flusher" => values::short_string(k, value, 16),
         "receivebuffersize" => values::buffer_size(k, value).map(drop),
         "addressttl" => values::integer(k, value, -1, i64::from(i32::MAX)).map(drop),
+        // slotgate's own: send a PROXY protocol header on each new connection.
+        "proxyprotocol" => match crate::proxy::proxy_protocol::Version::from_name(value) {
+            Some(_) => Ok(()),
+            None => Err(format!("proxyprotocol: expected v1 or v2, got '{value}'")),
+        },
         _ => Err(format!("unknown Worker parameter '{k}'")),
     }
 }

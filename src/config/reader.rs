@@ -36,6 +36,7 @@ const MODULES: &[&str] = &[
     "proxy_hcheck",
     "proxy_wstunnel",
     "proxy_express",
+    "remoteip",
     "slotmem_shm",
     "status",
     "watchdog",

@@ -122,6 +122,10 @@ pub(super) struct Scope {
     pub preserve_host: Option<bool>,
     pub add_headers: Option<bool>,
     pub via: Option<ProxyVia>,
+    /// `RemoteIPProxyProtocol On|Off` (mod_remoteip).
+    pub proxy_protocol: Option<bool>,
+    /// `RemoteIPProxyProtocolExceptions` networks (collected for the whole server).
+    pub proxy_protocol_exceptions: Vec<access::IpNet>,
     pub timeout: Option<Duration>,
     pub pass_inherit: Option<bool>,
     /// `<Location>` sections with `SetHandler`, in file order.
@@ -261,6 +265,22 @@ impl Scope {
             }
             "proxyvia" => self.via = Some(check(d, proxy_via(one_arg(d, "ProxyVia")?))?),
             "proxypassinherit" => self.pass_inherit = Some(flag(d, "ProxyPassInherit")?),
+            "remoteipproxyprotocol" => {
+                self.proxy_protocol = Some(flag(d, "RemoteIPProxyProtocol")?);
+            }
+            "remoteipproxyprotocolexceptions" => {
+                if d.args.is_empty() {
+                    return Err(fail(
+                        d,
+                        "RemoteIPProxyProtocolExceptions takes one or more addresses or networks",
+                    ));
+                }
+                for a in &d.args {
+                    let net = access::IpNet::parse(a)
+                        .map_err(|m| fail(d, format!("RemoteIPProxyProtocolExceptions: {m}")))?;
+                    self.proxy_protocol_exceptions.push(net);
+                }
+            }
             "balancerinherit" => {
                 if !flag(d, "BalancerInherit")? {
                     ctx.warn(
@@ -666,7 +686,7 @@ impl Scope {
         params: &[(String, String)],
         templates: &Templates,
     ) -> Result<(), String> {
-        let name = params::worker_name(&params::http_worker_url(url)?);
+        let name = params::member_url_name(url)?;
         let mut found = false;
         let rules = self
             .location_rules
@@ -676,10 +696,7 @@ impl Scope {
             let PassTarget::Url(target) = &rule.target else {
                 continue;
             };
-            let Ok(parsed) = params::http_worker_url(target) else {
-                continue;
-            };
-            if params::worker_name(&parsed) != name {
+            if params::member_url_name(target).ok().as_ref() != Some(&name) {
                 continue;
             }
             found = true;

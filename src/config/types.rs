@@ -551,6 +551,9 @@ pub struct VirtualHost {
     pub proxy_timeout: Option<Duration>,
     /// `ProxyPassInherit`: the vhost's own setting, else the main server's, else On.
     pub proxy_pass_inherit: bool,
+    /// `RemoteIPProxyProtocol` in this vhost: On makes connections to its
+    /// addresses start with a PROXY protocol header (see [`Config::remoteip_proxy_protocol`]).
+    pub remoteip_proxy_protocol: Option<bool>,
     pub custom_logs: Vec<CustomLog>,
     /// The vhost's own `<Location>` handlers, in file order (the main server's
     /// apply too, before these: see [`LocationHandler`]).
@@ -689,6 +692,14 @@ pub struct Config {
     pub max_keep_alive_requests: u32,
     /// `ProxyRequests`, only Off is supported.
     pub proxy_requests: bool,
+    /// `RemoteIPProxyProtocol On` in the main server (mod_remoteip): every
+    /// connection must start with a PROXY protocol v1 or v2 header, whose client
+    /// address replaces the peer's. Default Off. A vhost's On applies to the
+    /// connections to its addresses (httpd: the setting is per address).
+    pub remoteip_proxy_protocol: bool,
+    /// `RemoteIPProxyProtocolExceptions` of the main server and every vhost:
+    /// clients in these networks connect without a PROXY header.
+    pub remoteip_proxy_exceptions: Vec<crate::access::IpNet>,
     /// `ProxyPreserveHost`, default Off.
     pub proxy_preserve_host: bool,
     /// `ProxyTimeout`; None = use `Timeout`.

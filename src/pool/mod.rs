@@ -17,10 +17,12 @@
 //! request otherwise). A close that races with reuse is caught by the worker's
 //! replay.
 
+mod stream;
+
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
+pub use stream::MemberStream;
 
 /// Pool settings of one member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +56,7 @@ impl Default for PoolLimits {
 
 /// A connection to a member and its id (see the module comment).
 pub struct Upstream {
-    pub stream: TcpStream,
+    pub stream: MemberStream,
     pub id: usize,
 }
 
@@ -176,7 +178,7 @@ impl Pool {
                 .ttl
                 .is_some_and(|ttl| now.duration_since(idle.since) >= ttl);
             let suspect = self.holders[idle.up.id] != Holder::Idle { suspect: false };
-            if !expired && (!suspect || is_alive(&idle.up.stream)) {
+            if !expired && (!suspect || idle.up.stream.is_alive()) {
                 self.holders[idle.up.id] = Holder::Client(client);
                 return Acquired::Reused(idle.up);
             }
@@ -256,7 +258,7 @@ impl Pool {
                     .is_none_or(|ttl| now.duration_since(idle.since) < ttl);
                 let protected = n - i <= limits.smax;
                 i += 1;
-                let keep = (young || protected) && (!suspect || is_alive(&idle.up.stream));
+                let keep = (young || protected) && (!suspect || idle.up.stream.is_alive());
                 if !keep {
                     gone.push(idle.up.id);
                 }
@@ -279,12 +281,6 @@ impl Pool {
     }
 }
 
-/// A pooled connection is alive when a peek would block: no EOF, no stray bytes.
-fn is_alive(stream: &TcpStream) -> bool {
-    let mut b = [0u8; 1];
-    matches!(stream.peek(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,7 +294,7 @@ mod tests {
         let id = pool.new_id(Some(0));
         (
             Upstream {
-                stream: TcpStream::from_std(c),
+                stream: mio::net::TcpStream::from_std(c).into(),
                 id,
             },
             s,

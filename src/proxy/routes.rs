@@ -29,8 +29,12 @@ pub struct Member {
     pub slot: usize,
     pub url: MemberUrl,
     pub host_header: String,
-    /// Resolved at start-up; the first address is used.
+    /// Resolved at start-up; the first address is used. Empty for a Unix-socket
+    /// member (`url.socket`).
     pub addrs: Vec<SocketAddr>,
+    /// `proxyprotocol=v1|v2`: each new connection starts with a PROXY protocol
+    /// header carrying the client's addresses (such a member is never pooled).
+    pub proxy_protocol: Option<crate::proxy::proxy_protocol::Version>,
     /// Socket I/O timeout: `timeout=`, else ProxyTimeout, else Timeout.
     pub timeout: Duration,
     /// Connect timeout: `connectiontimeout=`, else the I/O timeout.
@@ -604,7 +608,13 @@ impl Builder<'_> {
         balancer: Option<usize>,
     ) -> Result<usize, String> {
         let parsed = parse_member_url(url)?;
-        let addrs = resolve(&parsed).map_err(|e| format!("resolving {}: {e}", parsed.name))?;
+        let addrs = match parsed.socket {
+            Some(_) => Vec::new(),
+            None => resolve(&parsed).map_err(|e| format!("resolving {}: {e}", parsed.name))?,
+        };
+        let proxy_protocol = params
+            .other_value("proxyprotocol")
+            .and_then(crate::proxy::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
         let upgrade = params
             .upgrade
@@ -616,6 +626,7 @@ impl Builder<'_> {
             host_header: parsed.host_header(),
             url: parsed,
             addrs,
+            proxy_protocol,
             timeout,
             connect_timeout: params.connection_timeout.unwrap_or(timeout),
             retry: params.retry,
@@ -626,7 +637,7 @@ impl Builder<'_> {
             route: params.route.clone(),
             redirect: params.redirect.clone(),
             balancer,
-            pool: pool_limits(params),
+            pool: pool_limits(params, proxy_protocol.is_some()),
             upgrade,
             health: params.health.clone(),
             hc_timeout: params.connection_timeout.or(params.timeout),
@@ -713,7 +724,8 @@ impl Builder<'_> {
                         .standalone(u, &r.params)
                         .map_err(|e| format!("{}: {e}", r.origin))?;
                     RuleTarget::Url {
-                        url: u.clone(),
+                        // The request's target comes from the URL after `unix:…|`.
+                        url: super::url::after_socket(u).to_string(),
                         member: Some(member),
                     }
                 }
@@ -737,6 +749,7 @@ impl Builder<'_> {
             .iter()
             .filter(|m| {
                 m.balancer.is_none()
+                    && m.url.socket == parsed.socket
                     && parsed.name.starts_with(&m.url.name)
                     && m.url.authority_prefix() == parsed.authority_prefix()
             })
@@ -773,7 +786,7 @@ impl Builder<'_> {
             };
             if let Some(b) = self.balancers.iter().find(|b| b.spec.name == name) {
                 for m in &b.members {
-                    let base = self.members[m.slot].url.name.trim_end_matches('/');
+                    let base = self.members[m.slot].url.http_name().trim_end_matches('/');
                     out.push(ReverseRule {
                         path: path.clone(),
                         url: format!("{base}{rest}"),
@@ -785,12 +798,15 @@ impl Builder<'_> {
     }
 }
 
-/// The pool settings of a member from its parameters.
-fn pool_limits(p: &WorkerParams) -> PoolLimits {
+/// The pool settings of a member from its parameters. A member sent PROXY
+/// protocol headers is never pooled: a connection carries the address of the
+/// client it was opened for, so it must not serve another client.
+fn pool_limits(p: &WorkerParams, proxy_protocol: bool) -> PoolLimits {
     let max = p.max.unwrap_or(0);
+    let reuse = !p.disable_reuse && !proxy_protocol;
     PoolLimits {
-        reuse: !p.disable_reuse,
-        min: if p.disable_reuse { 0 } else { p.min },
+        reuse,
+        min: if reuse { p.min } else { 0 },
         max,
         smax: p.smax.unwrap_or(max),
         ttl: p.ttl,

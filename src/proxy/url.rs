@@ -11,8 +11,12 @@ pub struct MemberUrl {
     pub port: u16,
     /// Path part, possibly empty.
     pub path: String,
-    /// The normalised URL: the member's identity.
+    /// The normalised URL: the member's identity. For a Unix-socket member,
+    /// `unix:/path|http://host/path`, as httpd names it.
     pub name: String,
+    /// The socket file of a `unix:/path|http://host/` member (then `host`
+    /// only gives the Host header: no name lookup, no TCP).
+    pub socket: Option<String>,
 }
 
 impl MemberUrl {
@@ -35,6 +39,70 @@ impl MemberUrl {
     pub fn authority_prefix(&self) -> String {
         format!("{}://{}", self.scheme, self.host_header())
     }
+
+    /// The name without a `unix:/path|` prefix: the URL the member itself
+    /// sees (what its `Location` headers start with).
+    pub fn http_name(&self) -> &str {
+        match self.socket {
+            Some(_) => self.name.split_once('|').map_or(&self.name, |(_, u)| u),
+            None => &self.name,
+        }
+    }
+}
+
+/// The longest socket path `connect` takes (`sun_path` is 108 bytes with its NUL).
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// httpd's Unix-socket member syntax, `unix:/path/to.sock|http://host/path`
+/// (also `unix:///path|…`; the scheme in any case): Ok(Some((socket path, the
+/// URL after `|`))), Ok(None) for any other URL. A URL after `|` without a
+/// host (`http:///x`, `http://`) gets `localhost`, the Host header sent.
+/// The path must be absolute: slotgate has no DefaultRuntimeDir to resolve a
+/// relative one against.
+pub fn split_unix(url: &str) -> Result<Option<(&str, std::borrow::Cow<'_, str>)>, String> {
+    if url.len() < 5 || !url[..5].eq_ignore_ascii_case("unix:") {
+        return Ok(None);
+    }
+    let Some((socket, rest)) = url[5..].split_once('|') else {
+        return Err(format!(
+            "'{url}': a Unix-socket member is written unix:/path/to.sock|http://host/"
+        ));
+    };
+    // unix:///path: an empty authority before the path.
+    let socket = match socket.strip_prefix("//") {
+        Some(after) if after.starts_with('/') => after,
+        Some(_) => return Err(format!("'{url}': unix://HOST/… is not a socket path")),
+        None => socket,
+    };
+    if !socket.starts_with('/') {
+        return Err(format!(
+            "'{url}': the socket path '{socket}' must be absolute"
+        ));
+    }
+    if socket.len() > MAX_SOCKET_PATH {
+        return Err(format!(
+            "'{url}': the socket path is longer than {MAX_SOCKET_PATH} bytes"
+        ));
+    }
+    let Some((scheme, after)) = rest.split_once("://") else {
+        return Err(format!(
+            "'{url}': expected a URL after '|' (unix:/path/to.sock|http://host/)"
+        ));
+    };
+    let rest = if after.is_empty() || after.starts_with('/') {
+        std::borrow::Cow::Owned(format!("{scheme}://localhost{after}"))
+    } else {
+        std::borrow::Cow::Borrowed(rest)
+    };
+    Ok(Some((socket, rest)))
+}
+
+/// The URL a request goes to: `url` without a `unix:/path|` prefix.
+pub fn after_socket(url: &str) -> &str {
+    match url.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("unix:") => url.split_once('|').map_or(url, |(_, u)| u),
+        _ => url,
+    }
 }
 
 pub fn default_port(scheme: &str) -> u16 {
@@ -44,8 +112,15 @@ pub fn default_port(scheme: &str) -> u16 {
     }
 }
 
-/// Parses `scheme://host[:port][/path]`.
+/// Parses `scheme://host[:port][/path]`, or `unix:/path|scheme://host[:port][/path]`
+/// (see [`split_unix`]).
 pub fn parse_member_url(url: &str) -> Result<MemberUrl, String> {
+    if let Some((socket, rest)) = split_unix(url)? {
+        let mut m = parse_member_url(&rest)?;
+        m.name = format!("unix:{socket}|{}", m.name);
+        m.socket = Some(socket.to_string());
+        return Ok(m);
+    }
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("'{url}' is not an absolute URL"))?;
@@ -82,6 +157,7 @@ pub fn parse_member_url(url: &str) -> Result<MemberUrl, String> {
         port,
         path: path.to_string(),
         name: String::new(),
+        socket: None,
     };
     m.name = format!("{}{}", m.authority_prefix(), m.path);
     Ok(m)
@@ -240,6 +316,40 @@ mod tests {
         assert_eq!(m.name, "http://[::1]:9000/x");
         assert!(parse_member_url("http://h:99999/").is_err());
         assert!(parse_member_url("nourl").is_err());
+    }
+
+    #[test]
+    fn unix_socket_members() {
+        let m = parse_member_url("unix:/run/app.sock|http://LocalHost/App/").unwrap();
+        assert_eq!(m.socket.as_deref(), Some("/run/app.sock"));
+        assert_eq!(m.name, "unix:/run/app.sock|http://localhost/App/");
+        assert_eq!(m.http_name(), "http://localhost/App/");
+        assert_eq!(
+            (m.host_header(), m.path.as_str()),
+            ("localhost".into(), "/App/")
+        );
+        let m = parse_member_url("UNIX:///run/app.sock|http://").unwrap();
+        assert_eq!(m.name, "unix:/run/app.sock|http://localhost");
+        let m = parse_member_url("unix:/s|ws:///chat").unwrap();
+        assert_eq!(
+            (m.scheme.as_str(), m.host.as_str(), m.path.as_str()),
+            ("ws", "localhost", "/chat")
+        );
+        let m = parse_member_url("unix:/s|http://app.internal:8080/").unwrap();
+        assert_eq!(m.host_header(), "app.internal:8080");
+        for bad in [
+            "unix:/run/app.sock",
+            "unix:run/app.sock|http://x/",
+            "unix://host/run/app.sock|http://x/",
+            "unix:/run/app.sock|localhost",
+        ] {
+            assert!(parse_member_url(bad).is_err(), "{bad} accepted");
+        }
+        let long = format!("unix:/{}|http://x/", "a".repeat(MAX_SOCKET_PATH));
+        assert!(parse_member_url(&long).unwrap_err().contains("longer than"));
+        assert_eq!(after_socket("unix:/a|http://h/x"), "http://h/x");
+        assert_eq!(after_socket("http://h/x"), "http://h/x");
+        assert!(parse_member_url("http://h/").unwrap().socket.is_none());
     }
 
     #[test]

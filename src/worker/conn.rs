@@ -13,7 +13,7 @@ use super::{respond, unix_ms, Ctx, LINGER};
 use crate::config::RateTimeout;
 use crate::http::{parse_request_with, BodyReader, Framing, RequestHead};
 use crate::logging::access::Record;
-use crate::proxy::Route;
+use crate::proxy::{proxy_protocol, Route};
 
 /// Most bytes buffered in one direction of a body before reading pauses.
 pub(super) const BODY_BUFFER: usize = 64 * 1024;
@@ -57,6 +57,8 @@ pub struct Conn {
     /// no lingering (nothing of the client's can still be on its way).
     clean_end: bool,
     pub(super) eof: bool,
+    /// Whether a PROXY protocol header is still to come (`RemoteIPProxyProtocol`).
+    proxy_header: ProxyHeader,
     pub(super) state: State,
     pub(super) exchange: Option<Box<Exchange>>,
     pub(super) handling: Option<Box<LocalRequest>>,
@@ -71,6 +73,17 @@ pub struct Conn {
     pub armed: Option<Instant>,
     /// Already queued for a drive in this loop iteration.
     pub dirty: bool,
+}
+
+/// The PROXY protocol header of a connection (`RemoteIPProxyProtocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProxyHeader {
+    /// Not yet known whether one is expected (decided on the first bytes).
+    Unchecked,
+    /// Expected before the first request.
+    Awaited,
+    /// Received, or not expected.
+    Settled,
 }
 
 /// A request for a local handler (`SetHandler`), while its body arrives.
@@ -114,6 +127,7 @@ impl Conn {
             write_shut: false,
             clean_end: false,
             eof: false,
+            proxy_header: ProxyHeader::Unchecked,
             state: State::Head,
             exchange: None,
             handling: None,
@@ -302,6 +316,9 @@ impl Conn {
     /// fill up to one byte past what the limits allow, so that it is refused.
     fn input_limit(&self, ctx: &Ctx) -> usize {
         match self.state {
+            State::Head if self.proxy_header != ProxyHeader::Settled => {
+                (ctx.limits.max_head() + 1).max(proxy_protocol::MAX_HEADER)
+            }
             State::Head => ctx.limits.max_head() + 1,
             _ => BODY_BUFFER,
         }
@@ -380,6 +397,13 @@ impl Conn {
     fn try_start(&mut self, ctx: &mut Ctx, index: usize) -> bool {
         if self.input.is_empty() {
             return false;
+        }
+        if self.proxy_header != ProxyHeader::Settled {
+            match self.take_proxy_header(ctx) {
+                Some(progress) => return progress,
+                None if self.input.is_empty() => return true,
+                None => {}
+            }
         }
         self.clean_end = false;
         let head = match parse_request_with(self.input.data(), &ctx.limits) {
@@ -484,6 +508,53 @@ impl Conn {
             }
         }
         true
+    }
+
+    /// Before the first request: takes the PROXY protocol header when one is
+    /// expected, and its client address becomes the connection's peer address
+    /// (X-Forwarded-For, the access log, `Require ip`, balancer hashing). None
+    /// when the request head may be parsed now; Some(progress) otherwise. A
+    /// missing or malformed header gets a 400 and the connection closes, as
+    /// with httpd's mod_remoteip.
+    fn take_proxy_header(&mut self, ctx: &Ctx) -> Option<bool> {
+        if self.proxy_header == ProxyHeader::Unchecked {
+            self.proxy_header = if proxy_protocol::expected(&ctx.config, self.local, self.peer) {
+                ProxyHeader::Awaited
+            } else {
+                ProxyHeader::Settled
+            };
+        }
+        if self.proxy_header == ProxyHeader::Settled {
+            return None;
+        }
+        match proxy_protocol::parse(self.input.data()) {
+            Ok(Some(h)) => {
+                self.input.consume(h.len);
+                self.head_bytes = self.input.len();
+                if let Some((client, _)) = h.addrs {
+                    log::debug!("client {}: PROXY protocol says {client}", self.peer);
+                    self.peer = client;
+                }
+                self.proxy_header = ProxyHeader::Settled;
+                None
+            }
+            Ok(None) if self.eof => {
+                self.state = State::Closing;
+                Some(true)
+            }
+            Ok(None) => Some(false),
+            Err(e) => {
+                log::info!("client {}: refused connection: {e}", self.peer);
+                respond::error(
+                    &mut self.output,
+                    400,
+                    "a PROXY protocol header was expected",
+                    false,
+                );
+                self.state = State::Closing;
+                Some(true)
+            }
+        }
     }
 
     /// In `Local`: reads the request body (at most `handlers::MAX_BODY` bytes),

@@ -10,7 +10,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use mio::Interest;
 
 use super::buffer::{Buffer, Io};
@@ -20,9 +19,9 @@ use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
 use crate::http::{
     parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead,
 };
-use crate::pool::{Acquired, Upstream};
+use crate::pool::{Acquired, MemberStream, Upstream};
 use crate::proxy::forward::{self, RequestContext, ResponseContext};
-use crate::proxy::{member_target, reverse, Route};
+use crate::proxy::{member_target, proxy_protocol, reverse, Route};
 
 /// How an exchange failed.
 pub(super) enum Failure {
@@ -42,7 +41,7 @@ pub(super) enum Failure {
 }
 
 struct MemberConn {
-    stream: TcpStream,
+    stream: MemberStream,
     /// The connection's id in the pool (its poll token derives from it).
     id: usize,
     /// Taken from the pool (it may have been closed by the member meanwhile).
@@ -558,11 +557,10 @@ impl Exchange {
             Some(up) => (up.stream, up.id),
             None => {
                 let m = &ctx.routes.members[member];
-                let mut s = TcpStream::connect(m.addrs[0])?;
-                if m.keepalive {
-                    // `keepalive=On`: TCP keep-alive probes on the member socket.
-                    socket2::SockRef::from(&s).set_keepalive(true)?;
-                }
+                // TCP, or the socket file of a `unix:` member; `keepalive=On`:
+                // TCP keep-alive probes on the member socket.
+                let socket = m.url.socket.as_deref().map(std::path::Path::new);
+                let mut s = MemberStream::connect(socket, m.addrs.first().copied(), m.keepalive)?;
                 // Registered once for its whole life, under its pool id's token.
                 let id = ctx.pool.new_id(Some(index));
                 let interest = Interest::READABLE | Interest::WRITABLE;
@@ -570,7 +568,6 @@ impl Exchange {
                     ctx.pool.free_id(id);
                     return Err(e);
                 }
-                let _ = s.set_nodelay(true);
                 (s, id)
             }
         };
@@ -594,6 +591,13 @@ impl Exchange {
             upgrade: self.upgrade_sent.as_deref(),
         };
         let mut output = Buffer::new();
+        if let (Some(version), false) = (m.proxy_protocol, reused) {
+            // `proxyprotocol=`: a new connection starts with the client's
+            // addresses (such members are never pooled: see README).
+            let mut header = [0u8; proxy_protocol::BUILD_MAX];
+            let n = proxy_protocol::build(version, self.peer, self.local, &mut header);
+            output.extend(&header[..n]);
+        }
         crate::recycle::with_bytes(|head| {
             forward::request_head(head, &self.head, target, self.head.framing, &rctx);
             output.extend(head);
@@ -715,7 +719,7 @@ impl Exchange {
             if !conn.writable {
                 return Ok(false);
             }
-            match connect_result(&conn.stream) {
+            match conn.stream.connect_result() {
                 Ok(true) => {
                     conn.connected = true;
                     ctx.scoreboard
@@ -1130,17 +1134,5 @@ impl MemberConn {
 fn release_to_pool(ctx: &mut Ctx, member: usize, up: Option<Upstream>, reusable: bool) {
     if let Some(w) = ctx.pool.release(member, up, reusable, ctx.now) {
         ctx.wake.push(w);
-    }
-}
-
-/// Whether a non-blocking connect finished: Ok(true) connected, Ok(false) still going.
-fn connect_result(stream: &TcpStream) -> io::Result<bool> {
-    if let Some(e) = stream.take_error()? {
-        return Err(e);
-    }
-    match stream.peer_addr() {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-        Err(e) => Err(e),
     }
 }

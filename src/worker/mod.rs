@@ -169,9 +169,10 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let mut pool = Pool::new(setup.routes.members.iter().map(|m| m.pool).collect());
     for (i, m) in setup.routes.members.iter().enumerate() {
         for _ in 0..m.pool.min.min(m.pool.max.max(m.pool.min)) {
-            match mio::net::TcpStream::connect(m.addrs[0]) {
+            let socket = m.url.socket.as_deref().map(std::path::Path::new);
+            let addr = m.addrs.first().copied();
+            match crate::pool::MemberStream::connect(socket, addr, m.keepalive) {
                 Ok(mut s) => {
-                    let _ = s.set_nodelay(true);
                     let id = pool.new_id(None);
                     let interest = Interest::READABLE | Interest::WRITABLE;
                     if poll

@@ -95,6 +95,11 @@ impl Client {
         }
     }
 
+    /// The client side's address (what the server sees as its peer).
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.stream.local_addr().unwrap()
+    }
+
     /// Connects to 127.0.0.1:`port`, or says why it could not.
     pub fn try_connect(port: u16) -> Result<Client, String> {
         let stream = TcpStream::connect(("127.0.0.1", port))
