@@ -27,7 +27,7 @@
 
 use scoreboard::MemberSlot;
 
-use super::{credit_offered, first_best, Candidate, LbMethod, Method};
+use super::{credit_offered, first_best, Candidate, Context, LbMethod, Method};
 
 /// The bybusyness rule (stateless).
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,7 +38,7 @@ impl LbMethod for ByBusyness {
         Method::ByBusyness
     }
 
-    fn elect(&self, offered: &[Candidate<'_>]) -> Option<usize> {
+    fn elect(&self, offered: &[Candidate<'_>], _ctx: &Context) -> Option<usize> {
         let total = credit_offered(offered);
         let best = first_best(offered, |a, b| {
             let (busy_a, busy_b) = (a.busy(), b.busy());

@@ -30,7 +30,7 @@
 
 use scoreboard::MemberSlot;
 
-use super::{credit_offered, first_best, Candidate, LbMethod, Method};
+use super::{credit_offered, first_best, Candidate, Context, LbMethod, Method};
 
 /// The byrequests rule (stateless).
 #[derive(Clone, Copy, Debug, Default)]
@@ -41,7 +41,7 @@ impl LbMethod for ByRequests {
         Method::ByRequests
     }
 
-    fn elect(&self, offered: &[Candidate<'_>]) -> Option<usize> {
+    fn elect(&self, offered: &[Candidate<'_>], _ctx: &Context) -> Option<usize> {
         let total = credit_offered(offered);
         let best = first_best(offered, |a, b| a.lbstatus() > b.lbstatus())?;
         offered[best].slot.add_lbstatus(-total);

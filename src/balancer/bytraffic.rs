@@ -24,7 +24,7 @@
 
 use scoreboard::MemberSlot;
 
-use super::{first_best, Candidate, LbMethod, Method};
+use super::{first_best, Candidate, Context, LbMethod, Method};
 
 /// The bytraffic rule (stateless).
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,7 +42,7 @@ impl LbMethod for ByTraffic {
         Method::ByTraffic
     }
 
-    fn elect(&self, offered: &[Candidate<'_>]) -> Option<usize> {
+    fn elect(&self, offered: &[Candidate<'_>], _ctx: &Context) -> Option<usize> {
         first_best(offered, |a, b| traffic(a) < traffic(b))
     }
 

@@ -43,8 +43,12 @@
 //!   tokenizer would skip the `&` and read the next parameter's text.
 
 pub mod bybusyness;
+pub mod bylatency;
+pub mod byload;
 pub mod byrequests;
 pub mod bytraffic;
+pub mod hash;
+pub mod heartbeat;
 mod select;
 pub mod sticky;
 
@@ -57,22 +61,36 @@ use std::fmt;
 
 use scoreboard::{flags, MemberSlot, Scoreboard};
 
-pub use select::{credit_offered, first_best};
+pub use select::{credit_offered, first_best, random_u64, seed_random};
 
 /// The load-balancing methods slotgate implements (`lbmethod=`).
 ///
-/// httpd's `heartbeat` is not among them: it does not use the selection
-/// skeleton and needs mod_heartmonitor's data (reference §3.5).
+/// `heartbeat` does not use the selection skeleton (reference §3.5): its
+/// candidates are every usable member, whatever its lbset or H/R/N flags.
+/// `hash` runs over the skeleton but with the request's key (see
+/// [`hash`]); without a key it is byrequests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
     ByRequests,
     ByTraffic,
     ByBusyness,
+    ByLatency,
+    ByLoad,
+    Hash,
+    Heartbeat,
 }
 
 impl Method {
     /// The valid `lbmethod=` names, for error messages.
-    pub const ALL: [&'static str; 3] = ["byrequests", "bytraffic", "bybusyness"];
+    pub const ALL: [&'static str; 7] = [
+        "byrequests",
+        "bytraffic",
+        "bybusyness",
+        "bylatency",
+        "byload",
+        "hash",
+        "heartbeat",
+    ];
 
     /// The method named `name` (exact, case-sensitive, as httpd's provider
     /// lookup), or `None`.
@@ -81,6 +99,10 @@ impl Method {
             "byrequests" => Some(Method::ByRequests),
             "bytraffic" => Some(Method::ByTraffic),
             "bybusyness" => Some(Method::ByBusyness),
+            "bylatency" => Some(Method::ByLatency),
+            "byload" => Some(Method::ByLoad),
+            "hash" => Some(Method::Hash),
+            "heartbeat" => Some(Method::Heartbeat),
             _ => None,
         }
     }
@@ -91,15 +113,25 @@ impl Method {
             Method::ByRequests => "byrequests",
             Method::ByTraffic => "bytraffic",
             Method::ByBusyness => "bybusyness",
+            Method::ByLatency => "bylatency",
+            Method::ByLoad => "byload",
+            Method::Hash => "hash",
+            Method::Heartbeat => "heartbeat",
         }
     }
 
-    /// The rule implementing this method.
+    /// The rule implementing this method. For `hash` this is the rule used
+    /// when the request has no key (byrequests' counting); the keyed choice
+    /// is [`hash::ByKey`], built per request.
     pub fn rule(self) -> &'static dyn LbMethod {
         match self {
             Method::ByRequests => &byrequests::ByRequests,
             Method::ByTraffic => &bytraffic::ByTraffic,
             Method::ByBusyness => &bybusyness::ByBusyness,
+            Method::ByLatency => &bylatency::ByLatency,
+            Method::ByLoad => &byload::ByLoad,
+            Method::Hash => &hash::Hash,
+            Method::Heartbeat => &heartbeat::Heartbeat,
         }
     }
 }
@@ -133,13 +165,21 @@ pub trait LbMethod: Sync {
     /// `offered`; `None` only when `offered` is empty.
     ///
     /// Called by the skeleton with the balancer's cross-process lock held:
-    /// it must not allocate, block or take another lock.
-    fn elect(&self, offered: &[Candidate<'_>]) -> Option<usize>;
+    /// it must not allocate, block or take another lock. `ctx` carries the
+    /// clock of the selection.
+    fn elect(&self, offered: &[Candidate<'_>], ctx: &Context) -> Option<usize>;
 
     /// Resets the method's counters in one member slot (lbmethod change,
     /// member re-enabled; reference §3.2–3.4). Never touches `busy`. Called
     /// with the balancer lock held.
     fn reset(&self, slot: &MemberSlot);
+}
+
+/// What a method may know about a selection besides its candidates.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    /// The time of the selection, unix ms.
+    pub now_ms: u64,
 }
 
 /// Static settings of one balancer, built by the caller from the
@@ -174,6 +214,8 @@ pub struct BalancerSpec {
     pub fail_on_status: Vec<u16>,
     /// `failontimeout`.
     pub fail_on_timeout: bool,
+    /// `hashkey=`: where `lbmethod=hash` finds the request's key.
+    pub hash_key: hash::HashKey,
 }
 
 /// One member of a balancer, in configuration order.
@@ -192,15 +234,23 @@ pub struct MemberSpec {
 pub struct Balancer {
     pub spec: BalancerSpec,
     pub members: Vec<MemberSpec>,
+    /// `lbmethod=hash`'s lookup table, built at the first keyed selection
+    /// and rebuilt when the members change (per process, never shared).
+    pub hash_table: hash::TableCache,
 }
 
-/// What a request offers for stickiness.
+/// What a request offers for stickiness and for `lbmethod=hash`; borrowed
+/// from the request, nothing is copied.
 #[derive(Clone, Copy, Debug)]
 pub struct StickyKeys<'a> {
     /// The request-target as received: `path;params?query`.
     pub url: &'a str,
     /// Every `Cookie` header value, in order.
     pub cookie_headers: &'a [&'a [u8]],
+    /// Every request header (`hashkey=header:NAME`).
+    pub headers: &'a [crate::http::Header],
+    /// The client's address (`hashkey=ip`), if known.
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// The result of a successful selection.
@@ -372,9 +422,19 @@ impl Balancer {
             );
         }
 
-        let member = self
-            .elect_by_method(sb, self.method(sb).rule(), now_ms)
-            .ok_or(NoMember::AllUnusable)?;
+        let ctx = Context { now_ms };
+        let member = match self.method(sb) {
+            Method::Heartbeat => self.elect_heartbeat(sb, &ctx),
+            Method::Hash => match self.spec.hash_key.hash_of(keys) {
+                Some(key) => {
+                    let table = self.hash_table.get(sb, self);
+                    self.elect_by_method(sb, &hash::ByKey { table: &table, key }, &ctx)
+                }
+                None => self.elect_by_method(sb, &hash::Hash, &ctx),
+            },
+            method => self.elect_by_method(sb, method.rule(), &ctx),
+        }
+        .ok_or(NoMember::AllUnusable)?;
         // Balanced although sticky sessions are configured: the request had
         // no route, or none of its members was usable (httpd sets
         // BALANCER_ROUTE_CHANGED here unconditionally).

@@ -5,7 +5,46 @@
 use scoreboard::{flags, MemberSlot, Scoreboard};
 use smallvec::SmallVec;
 
-use super::{usable_after_retry, Balancer, Candidate, LbMethod};
+use super::{usable_after_retry, Balancer, Candidate, Context, LbMethod};
+
+thread_local! {
+    /// The xorshift64 state of [`random_u64`]; 0 = not seeded yet. Worker
+    /// processes are single-threaded, so this is per process.
+    static RANDOM: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A cheap pseudo-random number (xorshift64), seeded on first use from the
+/// process id and the clock: good enough to pick candidates, never for
+/// anything secret. No allocation, no system call after the first use.
+pub fn random_u64() -> u64 {
+    RANDOM.with(|state| {
+        let mut x = state.get();
+        if x == 0 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            x = splitmix64(nanos ^ (u64::from(std::process::id()) << 32)) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        x
+    })
+}
+
+/// Seeds this thread's [`random_u64`] (tests: a reproducible sequence).
+pub fn seed_random(seed: u64) {
+    RANDOM.with(|state| state.set(splitmix64(seed) | 1));
+}
+
+/// SplitMix64's finaliser: a strong 64-bit mixer.
+pub(crate) fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
 /// The byrequests credit, used by byrequests and bybusyness: every offered
 /// candidate, in offer order, gets `lbstatus += lbfactor`. Returns the total
@@ -77,8 +116,9 @@ impl Balancer {
         &self,
         sb: &Scoreboard,
         rule: &dyn LbMethod,
-        now_ms: u64,
+        ctx: &Context,
     ) -> Option<usize> {
+        let now_ms = ctx.now_ms;
         // Inline up to 16 members: a selection allocates nothing.
         let mut lbsets: SmallVec<[u32; 16]> =
             self.live(sb).map(|(_, _, slot)| slot.lbset()).collect();
@@ -125,10 +165,10 @@ impl Balancer {
                 }
             }
             offered.extend(spares.iter().take(unusable).copied());
-            if let Some(m) = self.elect_locked(sb, rule, &offered) {
+            if let Some(m) = self.elect_locked(sb, rule, &offered, ctx) {
                 return Some(m);
             }
-            if let Some(m) = self.elect_locked(sb, rule, &standbys) {
+            if let Some(m) = self.elect_locked(sb, rule, &standbys, ctx) {
                 return Some(m);
             }
         }
@@ -138,17 +178,18 @@ impl Balancer {
     /// Runs the method over `offered` under the balancer lock and counts the
     /// winner as elected and busy, in the same critical section, so that the
     /// next selection in any process sees it.
-    fn elect_locked(
+    pub(super) fn elect_locked(
         &self,
         sb: &Scoreboard,
         rule: &dyn LbMethod,
         offered: &[Candidate<'_>],
+        ctx: &Context,
     ) -> Option<usize> {
         if offered.is_empty() {
             return None;
         }
         let _guard = sb.balancer(self.spec.slot).lock();
-        let best = offered.get(rule.elect(offered)?)?;
+        let best = offered.get(rule.elect(offered, ctx)?)?;
         best.slot.add_elected();
         best.slot.inc_busy();
         Some(best.member)

@@ -111,7 +111,7 @@ fn url_param<'u>(url: &'u [u8], name: &[u8], scolon: bool) -> Option<&'u [u8]> {
 /// The value of cookie `name` in one `Cookie` header (see
 /// [`route_from_request`], step 2). The first well-placed occurrence
 /// followed by `=` wins, even with an empty value, as in httpd.
-fn cookie_value<'c>(header: &'c [u8], name: &[u8]) -> Option<&'c [u8]> {
+pub(super) fn cookie_value<'c>(header: &'c [u8], name: &[u8]) -> Option<&'c [u8]> {
     let mut from = 0;
     while let Some(at) = find(&header[from..], name) {
         let start = from + at;
@@ -219,6 +219,8 @@ mod tests {
         let keys = StickyKeys {
             url,
             cookie_headers: &headers,
+            headers: &[],
+            client_ip: None,
         };
         route_from_request(&keys, Some("JSESSIONID"), Some("jsessionid"), sep, scolon)
     }
@@ -302,6 +304,8 @@ mod tests {
         let keys = StickyKeys {
             url: "/a?sid=x.n2",
             cookie_headers: &headers,
+            headers: &[],
+            client_ip: None,
         };
         assert_eq!(
             route_from_request(&keys, Some("ROUTEID"), None, Some(b'.'), false),

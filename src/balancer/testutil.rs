@@ -120,6 +120,7 @@ pub fn test_balancer(method: Method, n: usize) -> Balancer {
             force_recovery: true,
             fail_on_status: Vec::new(),
             fail_on_timeout: false,
+            hash_key: super::hash::HashKey::Ip,
         },
         members: (0..n)
             .map(|slot| MemberSpec {
@@ -127,6 +128,7 @@ pub fn test_balancer(method: Method, n: usize) -> Balancer {
                 retry_ms: RETRY_MS,
             })
             .collect(),
+        hash_table: Default::default(),
     }
 }
 
@@ -134,6 +136,8 @@ pub fn test_balancer(method: Method, n: usize) -> Balancer {
 pub const NO_KEYS: StickyKeys<'static> = StickyKeys {
     url: "/",
     cookie_headers: &[],
+    headers: &[],
+    client_ip: None,
 };
 
 /// One selection without sticky keys; returns the chosen member's name.

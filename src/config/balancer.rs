@@ -24,7 +24,7 @@ const MAX_STICKY: usize = 64;
 const MAX_NONCE: usize = 37;
 
 /// The lbmethods slotgate implements.
-const LBMETHODS: &[&str] = &["byrequests", "bytraffic", "bybusyness"];
+const LBMETHODS: &[&str] = &crate::balancer::Method::ALL;
 
 /// Worker keys, for a hint when one is given as a balancer parameter.
 const WORKER_KEYS: &[&str] = &[
@@ -94,9 +94,6 @@ pub(crate) fn apply_balancer_param(
     match k {
         "lbmethod" => {
             let method = value.to_ascii_lowercase();
-            if method == "heartbeat" {
-                return Err("lbmethod heartbeat is not supported yet".to_string());
-            }
             if !LBMETHODS.contains(&method.as_str()) {
                 return Err(format!(
                     "unknown lbmethod '{value}'; valid methods are {}",
@@ -148,6 +145,7 @@ pub(crate) fn apply_balancer_param(
         }
         "timeout" => params.timeout = values::whole_seconds(k, value, 1)?,
         "growth" => params.growth = values::integer(k, value, 1, 100)? as u32,
+        "hashkey" => params.hash_key = crate::balancer::hash::HashKey::parse(value)?,
         "failonstatus" => {
             let mut codes = Vec::new();
             for code in value.split([',', ' ']).filter(|c| !c.is_empty()) {

@@ -108,6 +108,8 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             hc_templates: Vec::new(),
             hc_tpsize: 16,
             express: Default::default(),
+            heartbeat_listen: None,
+            heartbeat_max_servers: 10,
             vhosts: Vec::new(),
             warnings: Vec::new(),
             limit_request_line: protocol::DEFAULT_LIMIT_REQUEST_LINE,
@@ -251,6 +253,18 @@ impl Builder {
                     check(d, values::integer("BalancerGrowth", arg, 0, 1000))? as u32;
             }
             "balancerpersist" => c.balancer_persist = flag(d, "BalancerPersist")?,
+            "heartbeatlisten" => {
+                let arg = one_arg(d, "HeartbeatListen")?;
+                let addr = arg.parse::<std::net::SocketAddr>().map_err(|_| {
+                    fail(d, format!("HeartbeatListen: expected IP:port, got '{arg}'"))
+                })?;
+                c.heartbeat_listen = Some(addr);
+            }
+            "heartbeatmaxservers" => {
+                let arg = one_arg(d, "HeartbeatMaxServers")?;
+                c.heartbeat_max_servers =
+                    check(d, values::integer("HeartbeatMaxServers", arg, 0, 10_000))? as u32;
+            }
             "proxystatus" => {
                 let arg = one_arg(d, "ProxyStatus")?;
                 c.proxy_status = match arg.to_ascii_lowercase().as_str() {

@@ -33,6 +33,7 @@ const MODULES: &[&str] = &[
     "lbmethod_bytraffic",
     "lbmethod_bybusyness",
     "lbmethod_heartbeat",
+    "heartmonitor",
     "proxy_hcheck",
     "proxy_wstunnel",
     "proxy_express",

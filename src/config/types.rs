@@ -403,7 +403,8 @@ pub struct ProxyPassReverseRule {
 /// and the key=value parameters of a `ProxyPass` to `balancer://…`. Later settings win.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BalancerParams {
-    /// `lbmethod=`: "byrequests" (default), "bytraffic" or "bybusyness" (always lowercase;
+    /// `lbmethod=`: "byrequests" (default), "bytraffic", "bybusyness", "bylatency", "byload",
+    /// "hash" or "heartbeat" (always lowercase;
     /// the value is accepted in any case).
     pub lbmethod: String,
     /// `stickysession=COOKIE|PARAM`: the cookie name. With one name (`stickysession=A`)
@@ -438,6 +439,8 @@ pub struct BalancerParams {
     pub nonce: Option<String>,
     /// True when `lbmethod=` was given explicitly (for merging).
     pub lbmethod_set: bool,
+    /// `hashkey=ip|header:NAME|cookie:NAME` (for `lbmethod=hash`), default `ip`.
+    pub hash_key: crate::balancer::hash::HashKey,
 }
 
 impl Default for BalancerParams {
@@ -457,6 +460,7 @@ impl Default for BalancerParams {
             fail_on_timeout: false,
             nonce: None,
             lbmethod_set: false,
+            hash_key: crate::balancer::hash::HashKey::Ip,
         }
     }
 }
@@ -739,6 +743,13 @@ pub struct Config {
     pub hc_tpsize: usize,
     /// Mass reverse proxy (mod_proxy_express) of the main server.
     pub express: super::Express,
+    /// `HeartbeatListen addr:port` (mod_heartmonitor): where members' heartbeats
+    /// (`v=1&ready=N&busy=M`) arrive over UDP, for `lbmethod=heartbeat`; a multicast
+    /// address is joined. None (default): not listening.
+    pub heartbeat_listen: Option<std::net::SocketAddr>,
+    /// `HeartbeatMaxServers` (default 10, 0..=10000): accepted, no effect (httpd: the size
+    /// of its table; slotgate stores heartbeats in the member slots).
+    pub heartbeat_max_servers: u32,
     /// `<VirtualHost>` sections in file order.
     pub vhosts: Vec<VirtualHost>,
     /// `LimitRequestLine` (bytes, 1..=1048576), default 8190: the longest request line.

@@ -580,7 +580,12 @@ mod tests {
         set_lbmethod(&t.sb, 0, "bybusyness").unwrap();
         assert_eq!(t.sb.balancer(0).lbmethod.get(), "bybusyness");
         assert_eq!(t.sb.member(0).lbstatus(), 0);
-        assert!(set_lbmethod(&t.sb, 0, "heartbeat").is_err());
+        assert!(set_lbmethod(&t.sb, 0, "roundrobin").is_err());
+        for name in ["bylatency", "byload", "hash", "heartbeat"] {
+            set_lbmethod(&t.sb, 0, name).unwrap();
+            assert_eq!(t.sb.balancer(0).lbmethod.get(), name);
+        }
+        set_lbmethod(&t.sb, 0, "bybusyness").unwrap();
         set_timeout(&t.sb, 0, 30).unwrap();
         assert_eq!(t.sb.balancer(0).timeout_ms(), 30_000);
         assert!(set_timeout(&t.sb, 0, 7201).is_err());

@@ -690,8 +690,10 @@ impl Builder<'_> {
                 force_recovery: p.force_recovery,
                 fail_on_status: p.fail_on_status.clone(),
                 fail_on_timeout: p.fail_on_timeout,
+                hash_key: p.hash_key.clone(),
             },
             members: specs,
+            hash_table: Default::default(),
         });
         Ok(())
     }

@@ -15,7 +15,7 @@ use mio::Interest;
 use super::buffer::{Buffer, Io};
 use super::conn::BODY_BUFFER;
 use super::{member_token, unix_ms, Ctx};
-use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
+use crate::balancer::{byload, usable_after_retry, NoMember, StickyKeys};
 use crate::http::{
     parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead,
 };
@@ -488,6 +488,8 @@ impl Exchange {
                 let keys = StickyKeys {
                     url: &self.head.target,
                     cookie_headers: &cookies,
+                    headers: &self.head.headers,
+                    client_ip: Some(self.peer.ip()),
                 };
                 let selected = b.select(sb, &keys, unix_ms());
                 drop(cookies);
@@ -888,6 +890,11 @@ impl Exchange {
                         head.status
                     );
                 }
+            }
+            // lbmethod=byload: the member's self-reported load (parsed in place).
+            if let (Some(load), Some(m)) = (head.header(byload::HEADER), self.member) {
+                let slot = ctx.scoreboard.member(ctx.routes.members[m].slot);
+                byload::record(slot, Some(load), unix_ms());
             }
             let server = &ctx.routes.servers[self.server];
             // The client's host, for rewriting Location-like headers (rare: built on use).

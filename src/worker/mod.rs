@@ -32,6 +32,8 @@ use conn::{Conn, Step};
 
 /// Tokens below this are listeners (token = listener index) and the signal pipe.
 const CONN_BASE: usize = 1 << 16;
+/// The `HeartbeatListen` UDP socket (lbmethod=heartbeat).
+const HEARTBEAT: Token = Token(CONN_BASE - 2);
 /// The read end of the pipe signal-hook writes to when SIGUSR1 (graceful stop) arrives.
 const SIGNAL_PIPE: Token = Token(CONN_BASE - 1);
 /// Longest sleep in poll: how soon an idle worker notices a newer generation.
@@ -223,6 +225,21 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let mut signal_rx = mio::net::UnixStream::from_std(signal_rx);
     poll.registry()
         .register(&mut signal_rx, SIGNAL_PIPE, Interest::READABLE)?;
+    // HeartbeatListen: every worker binds its own SO_REUSEPORT socket; the
+    // kernel spreads unicast beacons over them and storing one (in the member
+    // slots) is a few relaxed stores. To move into the health-checker child
+    // once it exists (one socket, no worker involved).
+    let heartbeat = ctx.config.heartbeat_listen.and_then(|addr| {
+        let sock = crate::balancer::heartbeat::bind(addr)
+            .map_err(|e| log::error!("HeartbeatListen {addr}: {e}"))
+            .ok()?;
+        let mut sock = mio::net::UdpSocket::from_std(sock);
+        poll.registry()
+            .register(&mut sock, HEARTBEAT, Interest::READABLE)
+            .map_err(|e| log::error!("HeartbeatListen {addr}: {e}"))
+            .ok()?;
+        Some(sock)
+    });
     let mut stop_deadline: Option<Instant> = None;
     // Prefork: one connection at a time. Event: MaxRequestWorkers shared out.
     let max_conns = setup.max_connections;
@@ -264,6 +281,15 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             if ev.token() == SIGNAL_PIPE {
                 let mut sink = [0u8; 64];
                 while matches!(std::io::Read::read(&mut signal_rx, &mut sink), Ok(n) if n > 0) {}
+                continue;
+            }
+            if ev.token() == HEARTBEAT {
+                if let Some(sock) = heartbeat.as_ref() {
+                    let _ = crate::balancer::heartbeat::receive(
+                        |buf| sock.recv_from(buf),
+                        &ctx.scoreboard,
+                    );
+                }
                 continue;
             }
             if t < CONN_BASE && ctx.graceful {

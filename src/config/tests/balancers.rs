@@ -114,6 +114,26 @@ fn balancer_parameters() {
             Box::new(|p| p.lbmethod == "byrequests" && p.lbmethod_set),
         ),
         (
+            "lbmethod=heartbeat",
+            Box::new(|p| p.lbmethod == "heartbeat" && p.lbmethod_set),
+        ),
+        (
+            "lbmethod=ByLatency",
+            Box::new(|p| p.lbmethod == "bylatency"),
+        ),
+        ("lbmethod=byload", Box::new(|p| p.lbmethod == "byload")),
+        (
+            "lbmethod=hash hashkey=header:X-User",
+            Box::new(|p| {
+                p.lbmethod == "hash"
+                    && p.hash_key == crate::balancer::hash::HashKey::Header("X-User".into())
+            }),
+        ),
+        (
+            "hashkey=cookie:sid",
+            Box::new(|p| p.hash_key == crate::balancer::hash::HashKey::Cookie("sid".into())),
+        ),
+        (
             "stickysession=JSESSIONID",
             Box::new(|p| {
                 p.sticky_cookie.as_deref() == Some("JSESSIONID")
@@ -187,8 +207,9 @@ fn balancer_parameters() {
 fn balancer_parameter_errors() {
     let long = "S".repeat(64);
     let cases = [
-        ("lbmethod=roundrobin", "unknown lbmethod 'roundrobin'; valid methods are byrequests, bytraffic, bybusyness".to_string()),
-        ("lbmethod=heartbeat", "lbmethod heartbeat is not supported yet".to_string()),
+        ("lbmethod=roundrobin", "unknown lbmethod 'roundrobin'; valid methods are byrequests, bytraffic, bybusyness, bylatency, byload, hash, heartbeat".to_string()),
+        ("hashkey=query:x", "hashkey must be ip, header:NAME or cookie:NAME, got 'query:x'".to_string()),
+        ("hashkey=header:", "hashkey must be ip, header:NAME or cookie:NAME, got 'header:'".to_string()),
         (&*format!("stickysession={long}"), "stickysession must be shorter than 64 bytes, got 64 bytes".to_string()),
         (&*format!("stickysession=A|{long}"), "stickysession must be shorter than 64 bytes, got 64 bytes".to_string()),
         ("stickysession=|x", "stickysession: empty name in '|x' (expected NAME or COOKIE|PARAM)".to_string()),
@@ -546,7 +567,7 @@ fn definition_errors() {
         ),
         (
             "<Proxy balancer://c lbmethod=nope>\nBalancerMember http://127.0.0.1:1\n</Proxy>\n",
-            "2: <Proxy>: unknown lbmethod 'nope'; valid methods are byrequests, bytraffic, bybusyness",
+            "2: <Proxy>: unknown lbmethod 'nope'; valid methods are byrequests, bytraffic, bybusyness, bylatency, byload, hash, heartbeat",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nProxySet balancer://c lbmethod=bytraffic\n</Proxy>\n",

@@ -163,7 +163,7 @@ fn each_form_parameter_is_applied() {
     );
 
     // Invalid values are ignored.
-    let body = "b=app&nonce=nonce-app&b_tmo=9999&b_lbm=heartbeat";
+    let body = "b=app&nonce=nonce-app&b_tmo=9999&b_lbm=roundrobin";
     assert_eq!(post(&t, body, referer()).status, 200);
     assert_eq!(b.timeout_ms(), 7000);
     assert_eq!(b.lbmethod.get(), "bytraffic");
@@ -388,7 +388,7 @@ fn json_errors() {
             400,
         ),
         (
-            json!({"balancer": "app", "nonce": "nonce-app", "lbmethod": "heartbeat"}),
+            json!({"balancer": "app", "nonce": "nonce-app", "lbmethod": "roundrobin"}),
             400,
         ),
         (
