@@ -143,15 +143,17 @@ impl MapFile {
             );
             return false;
         }
+        let started = Instant::now();
         let parsed = std::fs::read_to_string(&self.path)
             .map_err(|e| format!("{}: {e}", self.path.display()))
             .and_then(|text| parse_map(&text, &self.path));
         match parsed {
             Ok(map) => {
                 log::info!(
-                    "ProxyExpressDBMFile {}: reloaded, {} hosts",
+                    "ProxyExpressDBMFile {}: reloaded, {} hosts in {} ms",
                     self.path.display(),
-                    map.len()
+                    map.len(),
+                    started.elapsed().as_millis()
                 );
                 self.map = Arc::new(map);
                 true
