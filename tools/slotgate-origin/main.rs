@@ -7,7 +7,8 @@
 //!
 //! Routes: `/echo` answers in text/plain with the request line and the header
 //! lines as received; every other path gets a small HTML page naming the origin
-//! and showing the request's method, path and headers.
+//! and showing the request's method, path and headers. `--delay MS` makes every
+//! answer wait that long first (a slow member, for tools/bench-bylatency.sh).
 //!
 //! It is deliberately simple (std only, blocking I/O): the integration tests use
 //! their own in-process origin in `tests/common/`.
@@ -29,6 +30,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 struct Options {
     listen: String,
     name: String,
+    /// `--delay MS`: every answer waits this long first (a slow member).
+    delay: Duration,
 }
 
 /// One request as received: the request line's parts and the header lines.
@@ -70,7 +73,7 @@ fn main() -> ExitCode {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("slotgate-origin: {msg}");
-            eprintln!("usage: slotgate-origin [--listen ADDR:PORT] [--name NAME]");
+            eprintln!("usage: slotgate-origin [--listen ADDR:PORT] [--name NAME] [--delay MS]");
             return ExitCode::from(2);
         }
     };
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
     let _ = io::stdout().flush();
 
     let name: Arc<str> = Arc::from(options.name.as_str());
+    let delay = options.delay;
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
@@ -101,8 +105,14 @@ fn main() -> ExitCode {
                 let _ = stream.set_nodelay(true);
                 let name = Arc::clone(&name);
                 thread::spawn(move || {
-                    if let Err(e) = serve(stream, &name) {
-                        if e.kind() != io::ErrorKind::UnexpectedEof {
+                    if let Err(e) = serve(stream, &name, delay) {
+                        // An idle keep-alive connection timing out is a normal end.
+                        if !matches!(
+                            e.kind(),
+                            io::ErrorKind::UnexpectedEof
+                                | io::ErrorKind::WouldBlock
+                                | io::ErrorKind::TimedOut
+                        ) {
                             eprintln!("slotgate-origin {name}: connection: {e}");
                         }
                     }
@@ -118,12 +128,20 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     let mut options = Options {
         listen: "127.0.0.1:0".to_string(),
         name: "origin".to_string(),
+        delay: Duration::ZERO,
     };
     while let Some(arg) = args.next() {
         let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
         match arg.as_str() {
             "--listen" | "-l" => options.listen = value(&arg)?,
             "--name" | "-n" => options.name = value(&arg)?,
+            "--delay" => {
+                let ms = value(&arg)?;
+                let ms: u64 = ms
+                    .parse()
+                    .map_err(|_| format!("--delay: expected milliseconds, got '{ms}'"))?;
+                options.delay = Duration::from_millis(ms);
+            }
             "--help" | "-h" => return Err("help".to_string()),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -132,7 +150,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
 }
 
 /// Serves requests on one connection until the client closes it or asks to.
-fn serve(stream: TcpStream, name: &str) -> io::Result<()> {
+fn serve(stream: TcpStream, name: &str, delay: Duration) -> io::Result<()> {
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     let mut writer = stream.try_clone()?;
@@ -143,6 +161,9 @@ fn serve(stream: TcpStream, name: &str) -> io::Result<()> {
             None => return Ok(()),
         };
         let keep_alive = request.keep_alive();
+        if !delay.is_zero() {
+            thread::sleep(delay);
+        }
         if let Some(n) = request
             .path
             .strip_prefix("/bytes/")
