@@ -4,7 +4,9 @@
 //! (reference §6.2–6.4, §3.2).
 //!
 //! Everything here works on the scoreboard alone (no configuration), so a tool
-//! that only has the scoreboard file can use it. Balancers are named as the
+//! that only has the scoreboard file can use it; only the health-check
+//! expression name ([`set_health`]) is checked against the configuration's
+//! `ProxyHCExpr`s when the caller has them. Balancers are named as the
 //! manager names them (`b`: the name with or without `balancer://`), members by
 //! their URL (`w`); [`find_balancer`] and [`find_member`] turn names into slot
 //! indexes.
@@ -22,6 +24,9 @@ use std::fmt;
 use scoreboard::{flags, MemberSlot, Scoreboard, NO_BALANCER};
 
 use crate::balancer::Method;
+
+mod health;
+pub use health::*;
 
 /// Longest route / redirect / sticky name, in bytes (httpd's `char [64]`
 /// with its NUL).
@@ -427,8 +432,9 @@ fn membership_lock(sb: &Scoreboard) -> scoreboard::SpinGuard<'_> {
 
 /// `b_nwrkr` + `b_wyes=1` (reference §6.4): `url` becomes a member of the
 /// balancer in a free member slot, **disabled** (`Init Dis`), loadfactor 1,
-/// lbset 0, no route or redirect, statistics zeroed. Refused when the URL is
-/// bad, already a member, or the balancer already holds its
+/// lbset 0, no route or redirect, no health check (hcmethod NONE, the
+/// other hc settings at their defaults), statistics zeroed. Refused when the
+/// URL is bad, already a member, or the balancer already holds its
 /// `max_members` (configured members + `growth`). Returns the member slot.
 ///
 /// The balancer's `member_updated` stamp is bumped last, so a worker that
@@ -464,6 +470,7 @@ pub fn add_member(sb: &Scoreboard, balancer: usize, url: &str) -> EditResult<usi
         m.redirect.clear();
         m.set_lbfactor(100);
         m.set_lbset(0);
+        health::reset_health(m);
         m.set_status(flags::INIT | flags::DISABLED);
         m.set_balancer(balancer as u32);
         m.set_added(true);

@@ -27,7 +27,7 @@ use serde_json::{json, Map, Value};
 use super::edit::{self, EditError};
 use super::{persist, Context, Request, Response};
 use crate::balancer::Method;
-use crate::config::PassTarget;
+use crate::config::{HcExprDef, PassTarget};
 
 const HTML: &str = "text/html; charset=utf-8";
 const XML: &str = "text/xml; charset=utf-8";
@@ -224,7 +224,8 @@ fn form_request(req: &Request, ctx: &Context) -> Response {
             let note = "change refused: missing or wrong nonce".to_string();
             return Response::new(403, HTML, page(req, ctx, Some(b), member, &[note]));
         }
-        let (changed, add_failed) = apply_form(sb, b, member, &p, &mut notes);
+        let exprs = &ctx.config.hc_exprs;
+        let (changed, add_failed) = apply_form(sb, b, member, &p, exprs, &mut notes);
         if add_failed {
             status = 400;
         }
@@ -239,12 +240,14 @@ fn form_request(req: &Request, ctx: &Context) -> Response {
 }
 
 /// Applies the form parameters of §6.2; invalid values are ignored (noted
-/// for the page). Returns (anything changed, a member addition failed).
+/// for the page). `exprs` are the configuration's `ProxyHCExpr`s, which
+/// `w_he` must name. Returns (anything changed, a member addition failed).
 fn apply_form(
     sb: &Scoreboard,
     b: usize,
     member: Option<usize>,
     p: &Params,
+    exprs: &[HcExprDef],
     notes: &mut Vec<String>,
 ) -> (bool, bool) {
     let mut changed = false;
@@ -290,6 +293,52 @@ fn apply_form(
                 ),
                 _ => {}
             }
+        }
+        // The health check (w_hm w_hi w_hp w_hf w_hu w_he): each value
+        // checked on its own (a bad one is noted and left out), the rest
+        // applied together, so the method's rule on the expression holds.
+        let mut hc = edit::HealthChange::default();
+        let mut refused = Vec::new();
+        let mut field =
+            |key: &str, what: &str, set: &mut dyn FnMut(&str) -> Result<(), EditError>| {
+                if let Some(e) = p.get(key).and_then(|v| set(v).err()) {
+                    refused.push((what.to_string(), e));
+                }
+            };
+        field("w_hm", "hcmethod", &mut |v| {
+            hc.method = Some(edit::parse_hc_method(v)?);
+            Ok(())
+        });
+        field("w_hi", "hcinterval", &mut |v| {
+            hc.interval_ms = Some(edit::parse_hc_interval(v, edit::IntervalUnit::Millis)?);
+            Ok(())
+        });
+        field("w_hp", "hcpasses", &mut |v| {
+            hc.passes = Some(edit::parse_hc_count("hcpasses", v)?.into());
+            Ok(())
+        });
+        field("w_hf", "hcfails", &mut |v| {
+            hc.fails = Some(edit::parse_hc_count("hcfails", v)?.into());
+            Ok(())
+        });
+        field("w_hu", "hcuri", &mut |v| {
+            edit::check_hc_uri(v)?;
+            hc.uri = Some(v.to_string());
+            Ok(())
+        });
+        field("w_he", "hcexpr", &mut |v| {
+            hc.expr = Some(edit::resolve_hc_expr(v, Some(exprs))?);
+            Ok(())
+        });
+        for (what, e) in refused {
+            note(Err(e), &what, &mut changed);
+        }
+        if !hc.is_empty() {
+            note(
+                edit::set_health(sb, m, &hc, Some(exprs)),
+                "health check",
+                &mut changed,
+            );
         }
     } else if p.get("w").is_some() {
         extra.push(format!(
@@ -550,6 +599,7 @@ fn page(
                     if on { "" } else { " checked" },
                 );
             }
+            health_form(&mut h, &edit::health_of(sb, m), &cfg.hc_exprs);
             let _ = write!(
                 h,
                 "<tr><td colspan=2><input type=submit id=\"submit\" value=\"Submit\"></td></tr></table>\n{}</form>\n",
@@ -599,6 +649,57 @@ fn page(
     }
     h.push_str("<hr />\n</body></html>\n");
     h
+}
+
+/// The health-check rows of the member edit form (§6.2 `w_hm` … `w_he`):
+/// a select of the methods, a select of the defined expressions (plus the
+/// member's own name when it is not defined: submitting it then says so),
+/// and inputs for the interval (ms), passes, fails and uri.
+fn health_form(h: &mut String, hc: &edit::HealthSettings, exprs: &[HcExprDef]) {
+    let selected = |on: bool| if on { " selected" } else { "" };
+    h.push_str("<tr><th>HC Method:</th><td><select name=\"w_hm\" id=\"w_hm\">");
+    for name in edit::hc_method_names() {
+        let _ = write!(
+            h,
+            "<option value=\"{name}\"{}>{name}</option>",
+            selected(name == hc.method.name())
+        );
+    }
+    h.push_str("</select></td></tr>\n");
+    let _ = write!(
+        h,
+        "<tr><th>HC Expr:</th><td><select name=\"w_he\" id=\"w_he\">\
+         <option value=\"\"{}>(none)</option>",
+        selected(hc.expr.is_empty())
+    );
+    for def in exprs {
+        let _ = write!(
+            h,
+            "<option value=\"{0}\"{1}>{0}</option>",
+            html_escape(&def.name),
+            selected(def.name == hc.expr)
+        );
+    }
+    if !hc.expr.is_empty() && !exprs.iter().any(|d| d.name == hc.expr) {
+        let _ = write!(
+            h,
+            "<option value=\"{0}\" selected>{0} (not defined)</option>",
+            html_escape(&hc.expr)
+        );
+    }
+    h.push_str("</select> (HTTP methods only)</td></tr>\n");
+    for (key, label, size, value) in [
+        ("w_hi", "HC Interval (ms)", 6, hc.interval_ms.to_string()),
+        ("w_hp", "HC Passes", 3, hc.passes.to_string()),
+        ("w_hf", "HC Fails", 3, hc.fails.to_string()),
+        ("w_hu", "HC uri", 30, hc.uri.clone()),
+    ] {
+        let _ = writeln!(
+            h,
+            "<tr><th>{label}:</th><td><input name=\"{key}\" id=\"{key}\" type=text size={size} value=\"{}\"></td></tr>",
+            html_escape(&value)
+        );
+    }
 }
 
 fn xml_escape(s: &str) -> String {
@@ -864,21 +965,34 @@ impl From<EditError> for JsonError {
 /// ```json
 /// {"balancer": "mycluster", "nonce": "…", "member": "http://h:8080",
 ///  "loadfactor": 3, "lbset": 0, "route": "r1", "redirect": "",
-///  "status": {"D": true, "N": false}}
+///  "status": {"D": true, "N": false},
+///  "health": {"method": "GET", "interval_ms": 500, "passes": 2, "fails": 2,
+///             "uri": "/health", "expr": "ok"}}
 /// {"balancer": "mycluster", "nonce": "…", "lbmethod": "bybusyness",
 ///  "timeout": 5, "maxattempts": 2, "nofailover": true,
 ///  "stickysession": "JSESSIONID|jsessionid", "add_member": "http://h:8081"}
 /// ```
 ///
 /// `balancer` and `nonce` are required; member fields need `member`.
+/// `health` takes any of its six fields (`w_hm w_hi w_hp w_hf w_hu w_he`:
+/// the interval in milliseconds; `expr` must name one of `exprs`, the
+/// configuration's `ProxyHCExpr`s, or be empty to clear it; methods NONE
+/// and TCP clear it) and applies them together, or none of them.
 /// Fields are checked (names and types) before anything is applied, then
 /// applied in the order above; a value the edit refuses (out of range)
 /// stops there with 400, earlier fields staying applied.
-pub fn apply_json(sb: &Scoreboard, v: &Value) -> Result<(), JsonError> {
+pub fn apply_json(sb: &Scoreboard, v: &Value, exprs: &[HcExprDef]) -> Result<(), JsonError> {
     let obj = v
         .as_object()
         .ok_or_else(|| bad("the body must be a JSON object"))?;
-    const MEMBER_KEYS: [&str; 5] = ["loadfactor", "lbset", "route", "redirect", "status"];
+    const MEMBER_KEYS: [&str; 6] = [
+        "loadfactor",
+        "lbset",
+        "route",
+        "redirect",
+        "status",
+        "health",
+    ];
     const BALANCER_KEYS: [&str; 6] = [
         "lbmethod",
         "timeout",
@@ -965,6 +1079,10 @@ pub fn apply_json(sb: &Scoreboard, v: &Value) -> Result<(), JsonError> {
             status.push((letter, on));
         }
     }
+    let health = match obj.get("health") {
+        None => None,
+        Some(h) => Some(health_change(h)?),
+    };
     let lbmethod = str_field("lbmethod")?;
     let timeout = uint_field("timeout")?;
     let maxattempts = uint_field("maxattempts")?;
@@ -1000,6 +1118,9 @@ pub fn apply_json(sb: &Scoreboard, v: &Value) -> Result<(), JsonError> {
         for (letter, on) in status {
             edit::set_status_flag(sb, b, m, letter, on)?;
         }
+        if let Some(hc) = health {
+            edit::set_health(sb, m, &hc, Some(exprs))?;
+        }
     }
     if let Some(l) = lbmethod {
         edit::set_lbmethod(sb, b, l)?;
@@ -1022,8 +1143,51 @@ pub fn apply_json(sb: &Scoreboard, v: &Value) -> Result<(), JsonError> {
     Ok(())
 }
 
+/// The `health` object of a JSON change: names and types checked, values
+/// parsed (their ranges are [`edit::set_health`]'s).
+fn health_change(v: &Value) -> Result<edit::HealthChange, JsonError> {
+    const KEYS: [&str; 6] = ["method", "interval_ms", "passes", "fails", "uri", "expr"];
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad(format!("'health' must be an object of {}", KEYS.join(", "))))?;
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(bad(format!(
+            "health: unknown field '{k}' (one of {})",
+            KEYS.join(", ")
+        )));
+    }
+    let text = |k: &str| -> Result<Option<String>, JsonError> {
+        match obj.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(format!("health: '{k}' must be a string"))),
+        }
+    };
+    let number = |k: &str| -> Result<Option<u64>, JsonError> {
+        match obj.get(k) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| bad(format!("health: '{k}' must be a whole number ≥ 0"))),
+        }
+    };
+    let method = match text("method")? {
+        Some(m) => Some(edit::parse_hc_method(&m)?),
+        None => None,
+    };
+    Ok(edit::HealthChange {
+        method,
+        interval_ms: number("interval_ms")?,
+        passes: number("passes")?,
+        fails: number("fails")?,
+        uri: text("uri")?,
+        expr: text("expr")?,
+    })
+}
+
 fn json_change(v: &Value, ctx: &Context) -> Response {
-    match apply_json(ctx.scoreboard, v) {
+    match apply_json(ctx.scoreboard, v, &ctx.config.hc_exprs) {
         Ok(()) => {
             persist::save_if_enabled(ctx.scoreboard);
             Response::new(200, JSON, pretty(&state_json(ctx)))
@@ -1039,3 +1203,6 @@ fn json_change(v: &Value, ctx: &Context) -> Response {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod health_tests;

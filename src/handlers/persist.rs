@@ -24,11 +24,18 @@
 //!   "timeout_ms": 0, "maxattempts": 1, "nofailover": false,
 //!   "sticky": "JSESSIONID", "sticky_path": "jsessionid",
 //!   "members": [{"url": "http://10.0.0.1:8080", "route": "n1", "redirect": "",
-//!                "lbfactor": 100, "lbset": 0, "flags": "D", "added": false}]}]}
+//!                "lbfactor": 100, "lbset": 0, "flags": "D", "added": false,
+//!                "health": {"method": "GET", "interval_ms": 500, "passes": 2,
+//!                           "fails": 2, "uri": "/health", "expr": "ok"}}]}]}
 //! ```
 //!
 //! `flags` holds only the letters the manager may change (I N D H R S C):
-//! an error state (E) is never persisted.
+//! an error state (E) is never persisted; neither are health-check results
+//! (C is, as the manager may set it). `health` holds the member's check
+//! settings; a file without it (written before health checks could be
+//! changed at run time) leaves them as configured. An `expr` that names no
+//! `ProxyHCExpr` of the new configuration is not restored (the rest of the
+//! check is).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,6 +44,7 @@ use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
 
 use super::edit;
+use crate::config::HcExprDef;
 
 /// Balancer slot flag bit set by the supervisor on every balancer when
 /// `BalancerPersist On`: manager and `slotgate-top` changes are saved.
@@ -99,6 +107,7 @@ pub fn snapshot(sb: &Scoreboard) -> Value {
                         "lbset": ms.lbset(),
                         "flags": flags::letters(ms.status() & mask),
                         "added": ms.added(),
+                        "health": health_json(sb, m),
                     })
                 })
                 .collect();
@@ -115,6 +124,50 @@ pub fn snapshot(sb: &Scoreboard) -> Value {
         })
         .collect();
     json!({ "format": FORMAT, "balancers": balancers })
+}
+
+/// A member's check settings as saved.
+fn health_json(sb: &Scoreboard, m: usize) -> Value {
+    let hc = edit::health_of(sb, m);
+    json!({
+        "method": hc.method.name(),
+        "interval_ms": hc.interval_ms,
+        "passes": hc.passes,
+        "fails": hc.fails,
+        "uri": hc.uri,
+        "expr": hc.expr,
+    })
+}
+
+/// Restores saved check settings onto member slot `m` (see the module
+/// comment); what was not restored is added to `skipped`.
+fn apply_health(
+    sb: &Scoreboard,
+    m: usize,
+    saved: &Value,
+    exprs: &[HcExprDef],
+    what: &str,
+    skipped: &mut Vec<String>,
+) {
+    let mut change = edit::HealthChange {
+        method: saved["method"]
+            .as_str()
+            .and_then(|n| edit::parse_hc_method(n).ok()),
+        interval_ms: saved["interval_ms"].as_u64(),
+        passes: saved["passes"].as_u64(),
+        fails: saved["fails"].as_u64(),
+        uri: saved["uri"].as_str().map(str::to_string),
+        expr: saved["expr"].as_str().map(str::to_string),
+    };
+    if let Some(name) = change.expr.as_deref().filter(|n| !n.is_empty()) {
+        if edit::resolve_hc_expr(name, Some(exprs)).is_err() {
+            skipped.push(format!("{what}: hcexpr {name} (no such ProxyHCExpr)"));
+            change.expr = Some(String::new());
+        }
+    }
+    if let Err(e) = edit::set_health(sb, m, &change, Some(exprs)) {
+        skipped.push(format!("{what}: health check ({e})"));
+    }
 }
 
 /// Writes the state atomically: `path.tmp.<pid>` beside it, fsync, rename.
@@ -152,8 +205,10 @@ pub fn load(path: &Path) -> Result<Option<Value>, String> {
 
 /// Applies a loaded state onto the scoreboard (see the module comment);
 /// with `only_added`, only members added at run time that the scoreboard
-/// lacks are added again. Returns what was skipped, for the log.
-pub fn apply(sb: &Scoreboard, state: &Value, only_added: bool) -> Vec<String> {
+/// lacks are added again. `exprs` are the configuration's `ProxyHCExpr`s
+/// (a saved `hcexpr` must be one of them). Returns what was skipped, for
+/// the log.
+pub fn apply(sb: &Scoreboard, state: &Value, only_added: bool, exprs: &[HcExprDef]) -> Vec<String> {
     let mut skipped = Vec::new();
     let mask = editable_bits();
     let empty = Vec::new();
@@ -229,19 +284,24 @@ pub fn apply(sb: &Scoreboard, state: &Value, only_added: bool) -> Vec<String> {
                     & mask;
                 ms.set_status((ms.status() & !mask) | bits | flags::INIT);
             }
+            if smem["health"].is_object() {
+                let what = format!("{name}: member {url}");
+                apply_health(sb, m, &smem["health"], exprs, &what, &mut skipped);
+            }
         }
     }
     skipped
 }
 
 /// The supervisor's call after placing the configuration: load
-/// `<scoreboard>.persist` and apply it (`only_added` at a restart), then
-/// write the file back (so it exists and `slotgate-top` keeps it current).
-pub fn restore(sb: &Scoreboard, only_added: bool) {
+/// `<scoreboard>.persist` and apply it (`only_added` at a restart; `exprs`
+/// the configuration's `ProxyHCExpr`s), then write the file back (so it
+/// exists and `slotgate-top` keeps it current).
+pub fn restore(sb: &Scoreboard, only_added: bool, exprs: &[HcExprDef]) {
     let path = path_for(sb.path());
     match load(&path) {
         Ok(Some(state)) => {
-            for s in apply(sb, &state, only_added) {
+            for s in apply(sb, &state, only_added, exprs) {
                 log::warn!("BalancerPersist: {s}: not restored");
             }
             log::info!("BalancerPersist: settings restored from {}", path.display());
@@ -290,7 +350,7 @@ mod tests {
 
         let fresh = Board::new(&[("app", &[A, B], 2)]);
         let f = &fresh.sb;
-        assert!(apply(f, &state, false).is_empty());
+        assert!(apply(f, &state, false, &[]).is_empty());
         let b = f.balancer(0);
         assert_eq!(b.lbmethod.get(), "bybusyness");
         assert_eq!(b.timeout_ms(), 5000);
@@ -320,13 +380,84 @@ mod tests {
         let state = snapshot(&t.sb);
 
         let fresh = Board::new(&[("app", &[A], 1)]);
-        assert!(apply(&fresh.sb, &state, true).is_empty());
+        assert!(apply(&fresh.sb, &state, true, &[]).is_empty());
         assert!(edit::find_member(&fresh.sb, 0, "http://new:3").is_some());
         assert_eq!(fresh.sb.balancer(0).timeout_ms(), 0, "only added members");
 
         let other = Board::new(&[("other", &[B], 0)]);
-        let skipped = apply(&other.sb, &state, false);
+        let skipped = apply(&other.sb, &state, false, &[]);
         assert_eq!(skipped.len(), 1, "{skipped:?}");
+    }
+
+    #[test]
+    fn health_checks_of_configured_and_added_members_are_restored() {
+        let text = "Listen 127.0.0.1:0\nProxyHCExpr ok {%{REQUEST_STATUS} =~ /^2/}\n";
+        let cfg = crate::config::parse_str(text, Path::new("t.conf"), &[]).unwrap();
+        let exprs = &cfg.hc_exprs;
+        let t = Board::new(&[("app", &[A, B], 1)]);
+        let sb = &t.sb;
+        let change = edit::HealthChange {
+            method: Some(crate::config::HcMethod::Get11),
+            interval_ms: Some(250),
+            passes: Some(2),
+            fails: Some(3),
+            uri: Some("/health".into()),
+            expr: Some("ok".into()),
+        };
+        edit::set_health(sb, 1, &change, Some(exprs)).unwrap();
+        let added = edit::add_member(sb, 0, "http://new:3").unwrap();
+        let tcp = edit::HealthChange {
+            method: Some(crate::config::HcMethod::Tcp),
+            interval_ms: Some(1000),
+            ..edit::HealthChange::default()
+        };
+        edit::set_health(sb, added, &tcp, Some(exprs)).unwrap();
+        let state = snapshot(sb);
+        assert_eq!(
+            state["balancers"][0]["members"][1]["health"],
+            json!({"method": "GET11", "interval_ms": 250, "passes": 2, "fails": 3,
+                   "uri": "/health", "expr": "ok"})
+        );
+        assert_eq!(
+            state["balancers"][0]["members"][0]["health"]["method"],
+            "NONE"
+        );
+
+        let fresh = Board::new(&[("app", &[A, B], 1)]);
+        assert!(apply(&fresh.sb, &state, false, exprs).is_empty());
+        assert_eq!(edit::health_of(&fresh.sb, 1), edit::health_of(sb, 1));
+        let n = edit::find_member(&fresh.sb, 0, "http://new:3").unwrap();
+        assert_eq!(edit::health_of(&fresh.sb, n), edit::health_of(sb, added));
+        assert_eq!(snapshot(&fresh.sb), state);
+
+        // At a restart only the added member comes back, with its check.
+        let restarted = Board::new(&[("app", &[A, B], 1)]);
+        assert!(apply(&restarted.sb, &state, true, exprs).is_empty());
+        let n = edit::find_member(&restarted.sb, 0, "http://new:3").unwrap();
+        assert_eq!(restarted.sb.member(n).hc_interval_ms(), 1000);
+        assert_eq!(
+            restarted.sb.member(1).hc_method(),
+            0,
+            "configured: untouched"
+        );
+
+        // An expression the configuration no longer defines is left out.
+        let other = Board::new(&[("app", &[A, B], 1)]);
+        let skipped = apply(&other.sb, &state, false, &[]);
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert!(skipped[0].contains("hcexpr ok"), "{skipped:?}");
+        let hc = edit::health_of(&other.sb, 1);
+        assert_eq!((hc.method.name(), hc.expr.as_str()), ("GET11", ""));
+        assert_eq!((hc.interval_ms, hc.uri.as_str()), (250, "/health"));
+
+        // A file without `health` leaves the checks as configured.
+        let mut old = state.clone();
+        for m in old["balancers"][0]["members"].as_array_mut().unwrap() {
+            m.as_object_mut().unwrap().remove("health");
+        }
+        let plain = Board::new(&[("app", &[A, B], 1)]);
+        assert!(apply(&plain.sb, &old, false, exprs).is_empty());
+        assert_eq!(plain.sb.member(1).hc_method(), 0);
     }
 
     #[test]

@@ -295,18 +295,35 @@ pub(super) fn place(
         if apply("status", before.is_none_or(|o| o.status != m.status)) {
             slot.set_status(m.status | flags::INIT);
         }
-        // The health check always follows the configuration (only balancer
-        // members are checked, as httpd).
+        // The health check (only balancer members are checked, as httpd):
+        // like the settings above, a run-time change (balancer-manager,
+        // slotgate-top) survives a restart unless the configured check
+        // changed.
         let hc = match m.balancer {
             Some(_) => m.health.clone(),
             None => crate::config::HealthCheck::default(),
         };
-        slot.set_hc_method(hc.method.code());
-        slot.set_hc_interval_ms(hc.interval.as_millis().min(u128::from(u32::MAX)) as u32);
-        slot.set_hc_passes(hc.passes);
-        slot.set_hc_fails(hc.fails);
-        slot.hc_uri.set(&hc.uri);
-        slot.hc_expr.set(hc.expr.as_deref().unwrap_or(""));
+        if apply(
+            "health check",
+            before.is_none_or(|o| {
+                o.health != m.health || o.balancer.is_some() != m.balancer.is_some()
+            }),
+        ) {
+            slot.set_hc_method(hc.method.code());
+            slot.set_hc_interval_ms(hc.interval.as_millis().min(u128::from(u32::MAX)) as u32);
+            slot.set_hc_passes(hc.passes);
+            slot.set_hc_fails(hc.fails);
+            slot.hc_uri.set(&hc.uri);
+            slot.hc_expr.set(hc.expr.as_deref().unwrap_or(""));
+        }
+        let expr = slot.hc_expr.get();
+        if !expr.is_empty() && !cfg.hc_exprs.iter().any(|d| d.name == expr) {
+            log::warn!(
+                "member {}: hcexpr {expr} set at run time names no ProxyHCExpr any more; removed",
+                m.url.name
+            );
+            slot.hc_expr.clear();
+        }
         slot.set_added(false);
         slot.set_balancer(
             m.balancer

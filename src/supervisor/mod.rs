@@ -181,7 +181,7 @@ impl Supervisor {
         }
         if cfg.balancer_persist {
             // Manager changes of the previous run, added members included.
-            crate::handlers::persist::restore(&sb, false);
+            crate::handlers::persist::restore(&sb, false, &cfg.hc_exprs);
         }
         let h = sb.header();
         h.set_supervisor_pid(std::process::id() as i32);
@@ -454,7 +454,7 @@ impl Supervisor {
             if cfg.balancer_persist {
                 // The kept slots hold the run-time settings; members added at
                 // run time were released by `place` and come back.
-                crate::handlers::persist::restore(&self.scoreboard, true);
+                crate::handlers::persist::restore(&self.scoreboard, true, &cfg.hc_exprs);
             }
         } else {
             // The file is replaced (renamed over); old workers keep their mapping of
@@ -469,7 +469,7 @@ impl Supervisor {
             generation::place(&sb, &cfg, &mut routes, None)?;
             generation::carry_over(&self.scoreboard, &sb);
             if cfg.balancer_persist {
-                crate::handlers::persist::restore(&sb, false);
+                crate::handlers::persist::restore(&sb, false, &cfg.hc_exprs);
             }
             let (old, new) = (self.scoreboard.header(), sb.header());
             new.set_start_time(old.start_time());

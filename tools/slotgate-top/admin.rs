@@ -7,8 +7,21 @@
 //! slotgate-top -f CONF set balancer://b/http://host:port loadfactor=3 lbset=1
 //! slotgate-top -f CONF set balancer://b http://host:port route=r1 status=+D
 //! slotgate-top -f CONF set balancer://b lbmethod=bybusyness timeout=5 maxattempts=2
+//! slotgate-top -f CONF set balancer://b/http://host:port hcmethod=GET hcinterval=500ms \
+//!     hcpasses=2 hcfails=2 hcuri=/health hcexpr=ok
 //! slotgate-top -f CONF disable|enable|drain balancer://b http://host:port
 //! ```
+//!
+//! The health-check keys follow the configuration's (`hcinterval=` is in
+//! seconds unless it has a unit, as in a `BalancerMember` line; the
+//! manager's names `w_hm w_hi w_hp w_hf w_hu w_he` are accepted too, `w_hi`
+//! in milliseconds as in the manager). They are applied together, with the
+//! manager's rules (`slotgate::handlers::edit::set_health`): NONE and TCP
+//! clear `hcexpr`. `hcexpr=` must name a `ProxyHCExpr` of the configuration
+//! when it is given with `-f`; given only the scoreboard file, the tool
+//! cannot know the expressions and takes the name as it is: the health
+//! checker then reports an unknown name as a failed check (`no ProxyHCExpr
+//! NAME`), which shows in the member's health result.
 //!
 //! This module parses and validates the command line and prints what
 //! changed (old → new); the changes themselves are
@@ -21,6 +34,7 @@
 
 use scoreboard::{flags, Scoreboard};
 use slotgate::balancer::Method;
+use slotgate::config::{HcExprDef, HcMethod};
 use slotgate::handlers::{edit, persist};
 use std::path::Path;
 
@@ -65,6 +79,18 @@ pub enum MemberChange {
     Redirect(String),
     /// `status=+D-H…`: each flag letter set (`+`, or no sign) or cleared (`-`).
     Status(Vec<(char, bool)>),
+    /// `hcmethod=` (NONE, TCP, OPTIONS, HEAD, GET and the …11 variants).
+    HcMethod(HcMethod),
+    /// `hcinterval=`, in milliseconds (at least 100).
+    HcInterval(u64),
+    /// `hcpasses=` (at least 1).
+    HcPasses(u32),
+    /// `hcfails=` (at least 1).
+    HcFails(u32),
+    /// `hcuri=` (empty clears it).
+    HcUri(String),
+    /// `hcexpr=` (a `ProxyHCExpr` name; empty clears it).
+    HcExpr(String),
 }
 
 impl MemberChange {
@@ -76,8 +102,31 @@ impl MemberChange {
             MemberChange::Route(_) => "route",
             MemberChange::Redirect(_) => "redirect",
             MemberChange::Status(_) => "status",
+            MemberChange::HcMethod(_) => "hcmethod",
+            MemberChange::HcInterval(_) => "hcinterval",
+            MemberChange::HcPasses(_) => "hcpasses",
+            MemberChange::HcFails(_) => "hcfails",
+            MemberChange::HcUri(_) => "hcuri",
+            MemberChange::HcExpr(_) => "hcexpr",
         }
     }
+}
+
+/// The health-check changes among `changes`, merged into one.
+fn health_change(changes: &[MemberChange]) -> edit::HealthChange {
+    let mut hc = edit::HealthChange::default();
+    for change in changes {
+        match change {
+            MemberChange::HcMethod(m) => hc.method = Some(*m),
+            MemberChange::HcInterval(ms) => hc.interval_ms = Some(*ms),
+            MemberChange::HcPasses(n) => hc.passes = Some(u64::from(*n)),
+            MemberChange::HcFails(n) => hc.fails = Some(u64::from(*n)),
+            MemberChange::HcUri(u) => hc.uri = Some(u.clone()),
+            MemberChange::HcExpr(e) => hc.expr = Some(e.clone()),
+            _ => {}
+        }
+    }
+    hc
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -178,9 +227,11 @@ pub fn parse(words: &[String]) -> Result<Command, String> {
 
 /// Applies `command` to the scoreboard at `path` and prints each change as
 /// `old → new`. An unknown balancer or member is an error (exit 1).
-pub fn run(command: &Command, path: &Path) -> Result<(), String> {
+/// `exprs`: the `ProxyHCExpr`s of the configuration given with `-f`, which
+/// `hcexpr=` must name (`None` without a configuration: not checked).
+pub fn run(command: &Command, path: &Path, exprs: Option<&[HcExprDef]>) -> Result<(), String> {
     let sb = attach_for_writing(path)?;
-    let lines = apply(&sb, command)?;
+    let lines = apply(&sb, command, exprs)?;
     for line in &lines {
         println!("{line}");
     }
@@ -215,7 +266,11 @@ fn attach_for_writing(path: &Path) -> Result<Scoreboard, String> {
 }
 
 /// Applies `command`; returns the report lines (one per setting).
-pub fn apply(sb: &Scoreboard, command: &Command) -> Result<Vec<String>, String> {
+pub fn apply(
+    sb: &Scoreboard,
+    command: &Command,
+    exprs: Option<&[HcExprDef]>,
+) -> Result<Vec<String>, String> {
     let balancer_name = match command {
         Command::SetMember { balancer, .. }
         | Command::SetBalancer { balancer, .. }
@@ -261,8 +316,14 @@ pub fn apply(sb: &Scoreboard, command: &Command) -> Result<Vec<String>, String> 
         } => {
             let m = find_member(member)?;
             let url = sb.member(m).url.get();
+            // The health-check keys go in together (the method's rule on
+            // the expression), checked before anything is written.
+            let hc = health_change(changes);
+            if !hc.is_empty() {
+                edit::check_health(sb, m, &hc, exprs).map_err(failed)?;
+            }
+            let before: Vec<String> = changes.iter().map(|c| member_value(sb, m, c)).collect();
             for change in changes {
-                let before = member_value(sb, m, change);
                 match change {
                     MemberChange::LoadFactor(f) => edit::set_loadfactor(sb, b, m, *f),
                     MemberChange::LbSet(set) => edit::set_lbset(sb, m, *set),
@@ -271,8 +332,14 @@ pub fn apply(sb: &Scoreboard, command: &Command) -> Result<Vec<String>, String> 
                     MemberChange::Status(letters) => letters
                         .iter()
                         .try_for_each(|&(l, on)| edit::set_status_flag(sb, b, m, l, on)),
+                    _ => Ok(()),
                 }
                 .map_err(failed)?;
+            }
+            if !hc.is_empty() {
+                edit::set_health(sb, m, &hc, exprs).map_err(failed)?;
+            }
+            for (change, before) in changes.iter().zip(before) {
                 let after = member_value(sb, m, change);
                 lines.push(report_line(
                     &name,
@@ -355,6 +422,12 @@ fn member_value(sb: &Scoreboard, m: usize, change: &MemberChange) -> String {
         MemberChange::Route(_) => quoted_or_none(slot.route.get()),
         MemberChange::Redirect(_) => quoted_or_none(slot.redirect.get()),
         MemberChange::Status(_) => status_text(slot.status()),
+        MemberChange::HcMethod(_) => edit::health_of(sb, m).method.name().to_string(),
+        MemberChange::HcInterval(_) => format!("{}ms", edit::health_of(sb, m).interval_ms),
+        MemberChange::HcPasses(_) => edit::health_of(sb, m).passes.to_string(),
+        MemberChange::HcFails(_) => edit::health_of(sb, m).fails.to_string(),
+        MemberChange::HcUri(_) => quoted_or_none(slot.hc_uri.get()),
+        MemberChange::HcExpr(_) => quoted_or_none(slot.hc_expr.get()),
     }
 }
 
@@ -423,11 +496,37 @@ fn parse_member_change(arg: &str) -> Result<MemberChange, String> {
         "route" | "w_wr" => name_value(&key, value).map(MemberChange::Route),
         "redirect" | "w_rr" => name_value(&key, value).map(MemberChange::Redirect),
         "status" => parse_status(value).map(MemberChange::Status),
+        "hcmethod" | "w_hm" => edit::parse_hc_method(value)
+            .map(MemberChange::HcMethod)
+            .map_err(|e| e.to_string()),
+        "hcinterval" | "w_hi" => {
+            let unit = if key == "w_hi" {
+                edit::IntervalUnit::Millis
+            } else {
+                edit::IntervalUnit::Seconds
+            };
+            edit::parse_hc_interval(value, unit)
+                .map(MemberChange::HcInterval)
+                .map_err(|e| e.to_string())
+        }
+        "hcpasses" | "w_hp" => edit::parse_hc_count("hcpasses", value)
+            .map(MemberChange::HcPasses)
+            .map_err(|e| e.to_string()),
+        "hcfails" | "w_hf" => edit::parse_hc_count("hcfails", value)
+            .map(MemberChange::HcFails)
+            .map_err(|e| e.to_string()),
+        "hcuri" | "w_hu" => edit::check_hc_uri(value)
+            .map(|()| MemberChange::HcUri(value.to_string()))
+            .map_err(|e| e.to_string()),
+        "hcexpr" | "w_he" => edit::resolve_hc_expr(value, None)
+            .map(MemberChange::HcExpr)
+            .map_err(|e| e.to_string()),
         "lbmethod" | "timeout" | "maxattempts" => Err(format!(
             "{key} is a balancer setting: set balancer://NAME {key}={value} (without a member)"
         )),
         _ => Err(format!(
-            "unknown member setting '{key}' (loadfactor, lbset, route, redirect, status)"
+            "unknown member setting '{key}' (loadfactor, lbset, route, redirect, status, \
+             hcmethod, hcinterval, hcpasses, hcfails, hcuri, hcexpr)"
         )),
     }
 }
@@ -465,7 +564,8 @@ fn parse_balancer_change(arg: &str) -> Result<BalancerChange, String> {
             "off" | "0" | "no" | "false" => Ok(BalancerChange::NoFailover(false)),
             _ => Err(format!("nofailover must be On or Off, not '{value}'")),
         },
-        "loadfactor" | "lbfactor" | "lbset" | "route" | "redirect" | "status" => Err(format!(
+        "loadfactor" | "lbfactor" | "lbset" | "route" | "redirect" | "status" | "hcmethod"
+        | "hcinterval" | "hcpasses" | "hcfails" | "hcuri" | "hcexpr" => Err(format!(
             "{key} is a member setting: set balancer://NAME/http://HOST:PORT {key}={value}"
         )),
         _ => Err(format!(
@@ -577,6 +677,50 @@ mod tests {
                 MemberChange::Status(vec![('D', true), ('H', false)]),
             ]
         );
+    }
+
+    #[test]
+    fn health_check_settings() {
+        let Command::SetMember { changes, .. } = ok(
+            "set balancer://b/http://h:1 hcmethod=get hcinterval=500ms hcpasses=2 hcfails=3 \
+             hcuri=/health hcexpr=ok",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            changes,
+            vec![
+                MemberChange::HcMethod(HcMethod::Get),
+                MemberChange::HcInterval(500),
+                MemberChange::HcPasses(2),
+                MemberChange::HcFails(3),
+                MemberChange::HcUri("/health".to_string()),
+                MemberChange::HcExpr("ok".to_string()),
+            ]
+        );
+        // hcinterval= is in seconds as in the configuration, w_hi in ms as
+        // in the manager.
+        let Command::SetMember { changes, .. } =
+            ok("set balancer://b/http://h:1 hcinterval=2 w_hi=300 w_hm=TCP hcexpr= hcuri=")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            changes,
+            vec![
+                MemberChange::HcInterval(2000),
+                MemberChange::HcInterval(300),
+                MemberChange::HcMethod(HcMethod::Tcp),
+                MemberChange::HcExpr(String::new()),
+                MemberChange::HcUri(String::new()),
+            ]
+        );
+        assert!(err("set balancer://b/http://h:1 hcmethod=CPING").contains("AJP"));
+        assert!(err("set balancer://b/http://h:1 hcinterval=50ms").contains("at least 100"));
+        assert!(err("set balancer://b/http://h:1 hcpasses=0").contains("hcpasses"));
+        assert!(err("set balancer://b/http://h:1 hcfails=x").contains("hcfails"));
+        assert!(err("set balancer://b/http://h:1 hcexpr=sixteen_chars_xx").contains("15 bytes"));
+        assert!(err("set balancer://b hcmethod=GET").contains("member setting"));
     }
 
     #[test]

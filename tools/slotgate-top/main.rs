@@ -11,6 +11,7 @@
 //! slotgate-top --interval 2 …                      # refresh every 2 s (also when piped)
 //! slotgate-top -f CONF set balancer://b/http://h:80 loadfactor=3
 //! slotgate-top -f CONF set balancer://b lbmethod=bybusyness timeout=5 maxattempts=2
+//! slotgate-top -f CONF set balancer://b/http://h:80 hcmethod=GET hcinterval=500ms hcuri=/health
 //! slotgate-top -f CONF disable|enable|drain balancer://b http://h:80
 //! ```
 
@@ -27,7 +28,9 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: slotgate-top [-f CONFIG [-D NAME]… | [--scoreboard] PATH] [--once | --interval SECS] [--json]
        slotgate-top (-f CONFIG | --scoreboard PATH) set balancer://NAME/MEMBER-URL KEY=VALUE…
-              (loadfactor=1..100 lbset=0..99 route=R redirect=R status=+D|-D…)
+              (loadfactor=1..100 lbset=0..99 route=R redirect=R status=+D|-D…
+               hcmethod=NONE|TCP|OPTIONS|HEAD|GET[11] hcinterval=TIME (500ms, 2s; bare: s)
+               hcpasses=N hcfails=N hcuri=PATH hcexpr=NAME (a ProxyHCExpr; checked with -f))
        slotgate-top (-f CONFIG | --scoreboard PATH) set balancer://NAME KEY=VALUE…
               (lbmethod=byrequests|bytraffic|bybusyness timeout=SECS maxattempts=N
                stickysession=COOKIE[|PARAM] nofailover=On|Off)
@@ -184,7 +187,8 @@ fn run(options: &Options) -> Result<(), String> {
         (None, None) => unreachable!("parse_args requires one of them"),
     };
     if let Some(command) = &options.admin {
-        return admin::run(command, &path);
+        let exprs = config.as_ref().map(|c| c.hc_exprs.as_slice());
+        return admin::run(command, &path, exprs);
     }
     match options.mode(std::io::stdout().is_terminal()) {
         Mode::Once => {
