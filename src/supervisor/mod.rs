@@ -584,7 +584,7 @@ impl Supervisor {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("duplicating a listener: {e}"))?;
         let supervisor = nix::unistd::getpid();
-        match process::fork().map_err(|e| format!("fork: {e}"))? {
+        match process::fork_child().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
                 process::init_child(supervisor, &self.sig_ids);
                 let cfg = &self.gen.config;
@@ -657,7 +657,7 @@ impl Supervisor {
         let sb = self.scoreboard.clone();
         let generation = self.gen.number;
         let supervisor = nix::unistd::getpid();
-        match process::fork().map_err(|e| format!("fork: {e}"))? {
+        match process::fork_child().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
                 process::init_child(supervisor, &self.sig_ids);
                 // It never accepts: its copies of the listening sockets go.

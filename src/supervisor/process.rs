@@ -27,6 +27,26 @@ pub fn fork() -> io::Result<Forked> {
     }
 }
 
+/// Forks a worker or the health checker: like [`fork`], with the supervisor's
+/// signals blocked across the fork, so that one arriving before the child has
+/// put back their default actions ([`init_child`], which unblocks them) is held
+/// until then instead of running the supervisor's handler in the child and
+/// being lost (a stop in that instant then waited for the kill timeout).
+pub fn fork_child() -> io::Result<Forked> {
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+    let mut block = SigSet::empty();
+    for s in SUPERVISOR_SIGNALS {
+        block.add(s);
+    }
+    let mut old = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old)).map_err(io::Error::from)?;
+    let forked = fork();
+    if !matches!(forked, Ok(Forked::Child)) {
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    }
+    forked
+}
+
 /// The signals the supervisor handles; a child puts them back to their defaults.
 pub const SUPERVISOR_SIGNALS: [Signal; 7] = [
     Signal::SIGTERM,
@@ -105,6 +125,17 @@ pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) {
         // SAFETY: installing SIG_DFL or SIG_IGN runs no handler code; the child is single-threaded.
         let _ = unsafe { signal(s, action) };
     }
+    // Blocked by `fork_child`: what arrived meanwhile is delivered now, to the
+    // default actions.
+    let mut blocked = nix::sys::signal::SigSet::empty();
+    for s in SUPERVISOR_SIGNALS {
+        blocked.add(s);
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+        Some(&blocked),
+        None,
+    );
     die_with(supervisor);
 }
 
