@@ -52,25 +52,56 @@ fn assert_monotone(map: &Value, names: &[&str], pick: impl Fn(&Value) -> &Value)
     }
 }
 
-fn proxy_in_front_of(origin: &Origin) -> Slotgate {
-    start_proxy("ProxyPass / http://{a}/\n", &[origin])
+/// Runs `slotgate-bench MODE --url URL EXTRA... --json DIR/JSON_NAME`; returns
+/// the JSON it wrote.
+fn bench_url(dir: &TempDir, mode: &str, url: &str, extra: &[&str], json_name: &str) -> Value {
+    let json_path = dir.path().join(json_name);
+    let mut args = vec![mode, "--url", url];
+    args.extend_from_slice(extra);
+    args.extend(["--json", json_path.to_str().unwrap()]);
+    bench(dir, &args, &json_path)
+}
+
+/// An origin with slotgate in front of it, and a scratch folder. (Fields
+/// drop in this order: the folder, the proxy, the origin.)
+struct Setup {
+    dir: TempDir,
+    _sg: Slotgate,
+    a: Origin,
+    /// `/bytes/100` through the proxy.
+    url: String,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let a = Origin::start("a");
+        let sg = start_proxy("ProxyPass / http://{a}/\n", &[&a]);
+        let dir = TempDir::new();
+        let url = format!("http://{}/bytes/100", sg.addr());
+        Setup {
+            dir,
+            _sg: sg,
+            a,
+            url,
+        }
+    }
+
+    /// `bench_url` against the proxy; also returns how many requests the
+    /// origin served meanwhile.
+    fn bench(&self, mode: &str, extra: &[&str], json_name: &str) -> (Value, u64) {
+        let before = self.a.requests() as u64;
+        let v = bench_url(&self.dir, mode, &self.url, extra, json_name);
+        (v, self.a.requests() as u64 - before)
+    }
 }
 
 #[test]
 fn load_counts_every_request_the_origin_served() {
-    let a = Origin::start("a");
-    let sg = proxy_in_front_of(&a);
-    let dir = TempDir::new();
-    let url = format!("http://{}/bytes/100", sg.addr());
+    let setup = Setup::new();
     for threads in ["1", "2"] {
-        let json_path = dir.path().join(format!("load-{threads}.json"));
-        let before = a.requests() as u64;
-        let v = bench(
-            &dir,
+        let (v, served) = setup.bench(
+            "load",
             &[
-                "load",
-                "--url",
-                &url,
                 "--concurrency",
                 "4",
                 "--duration",
@@ -79,12 +110,9 @@ fn load_counts_every_request_the_origin_served() {
                 "200ms",
                 "--threads",
                 threads,
-                "--json",
-                json_path.to_str().unwrap(),
             ],
-            &json_path,
+            &format!("load-{threads}.json"),
         );
-        let served = a.requests() as u64 - before;
         assert_eq!(v["mode"], "load");
         assert_eq!(v["settings"]["threads"], threads.parse::<u64>().unwrap());
         let results = v["results"].as_array().expect("results");
@@ -129,33 +157,22 @@ fn load_counts_every_request_the_origin_served() {
 
 #[test]
 fn burst_counts_every_connection_and_corrects_for_coordinated_omission() {
-    let a = Origin::start("a");
-    let sg = proxy_in_front_of(&a);
-    let dir = TempDir::new();
-    let url = format!("http://{}/bytes/100", sg.addr());
-    let json_path = dir.path().join("burst.json");
-    let svg_path = dir.path().join("burst.svg");
-    let before = a.requests() as u64;
-    let v = bench(
-        &dir,
+    let setup = Setup::new();
+    let svg_path = setup.dir.path().join("burst.svg");
+    let (v, served) = setup.bench(
+        "burst",
         &[
-            "burst",
-            "--url",
-            &url,
             "--bursts",
             "50,200",
             "--pause",
             "100ms",
             "--timeout",
             "30s",
-            "--json",
-            json_path.to_str().unwrap(),
             "--svg",
             svg_path.to_str().unwrap(),
         ],
-        &json_path,
+        "burst.json",
     );
-    let served = a.requests() as u64 - before;
     assert_eq!(v["mode"], "burst");
     let results = v["results"].as_array().expect("results");
     assert_eq!(results.len(), 2, "{v}");
@@ -200,22 +217,13 @@ fn burst_counts_every_connection_and_corrects_for_coordinated_omission() {
 fn burst_against_a_refusing_port_counts_connect_errors() {
     let refusing = RefusingPort::new();
     let dir = TempDir::new();
-    let json_path = dir.path().join("refused.json");
     let url = format!("http://{}/", refusing.addr());
-    let v = bench(
+    let v = bench_url(
         &dir,
-        &[
-            "burst",
-            "--url",
-            &url,
-            "--bursts",
-            "20",
-            "--timeout",
-            "5s",
-            "--json",
-            json_path.to_str().unwrap(),
-        ],
-        &json_path,
+        "burst",
+        &url,
+        &["--bursts", "20", "--timeout", "5s"],
+        "refused.json",
     );
     let r = &v["results"][0]["rounds"][0];
     assert_eq!(u(&r["ok"], "ok"), 0, "{r}");

@@ -11,14 +11,14 @@
 //! correction of wrk2 and HdrHistogram). The uncorrected time, from the
 //! actual `connect`, is kept beside it as the service time.
 
+use crate::conn::{nanos, Exchange, Failure, Step, READ_BUFFER};
 use crate::histogram::Histogram;
 use crate::load::{cpu_time, ErrorCounts, TimeSplit};
-use crate::response::{ParseError, Response, ResponseParser};
+use crate::response::Response;
 use crate::schedule::Schedule;
-use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll};
 use std::collections::BTreeMap;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 const BATCH: usize = 128;
 /// How often timeouts are checked.
 const TICK: Duration = Duration::from_millis(20);
-const READ_BUFFER: usize = 64 * 1024;
 /// Distinct error kinds kept by name; further ones are counted as "other".
 const MAX_KINDS: usize = 32;
 /// File descriptors kept free for everything but the burst's sockets.
@@ -72,39 +71,10 @@ pub struct BurstResult {
     pub cpu_seconds: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Connecting,
-    Writing,
-    Reading,
-}
-
 struct Conn {
-    stream: TcpStream,
-    phase: Phase,
-    written: usize,
-    parser: ResponseParser,
+    exchange: Exchange,
     /// When the schedule meant this connection to start.
     intended: Instant,
-    /// When its connect was actually issued.
-    started: Instant,
-    connected: Instant,
-    sent: Instant,
-    first_byte: Option<Instant>,
-}
-
-enum Failure {
-    Connect(io::Error),
-    Write(io::Error),
-    Read(io::Error),
-    Parse(ParseError),
-    Timeout,
-}
-
-enum Step {
-    Wait,
-    Done(Response),
-    Fail(Failure),
 }
 
 struct Engine<'a> {
@@ -210,122 +180,27 @@ impl Engine<'_> {
     fn open(&mut self, slot: usize, intended: Instant) {
         let started = Instant::now();
         self.last_event = started;
-        // Out of ports (EADDRNOTAVAIL) or descriptors (EMFILE) fail here.
-        let mut stream = match TcpStream::connect(self.params.addr) {
-            Ok(s) => s,
+        let exchange = match Exchange::connect(&self.poll, self.params.addr, slot, started) {
+            Ok(exchange) => exchange,
             Err(e) => return self.count_failure(Failure::Connect(e)),
         };
-        let _ = stream.set_nodelay(true);
-        if let Err(e) = self.poll.registry().register(
-            &mut stream,
-            Token(slot),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            return self.count_failure(Failure::Connect(e));
-        }
         self.live += 1;
-        self.conns[slot] = Some(Conn {
-            stream,
-            phase: Phase::Connecting,
-            written: 0,
-            parser: ResponseParser::new(false),
-            intended,
-            started,
-            connected: started,
-            sent: started,
-            first_byte: None,
-        });
+        self.conns[slot] = Some(Conn { exchange, intended });
     }
 
     fn ready(&mut self, slot: usize) {
         let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        match self.advance(&mut conn) {
+        match conn.exchange.advance(self.params.request, &mut self.buffer) {
             Step::Wait => self.conns[slot] = Some(conn),
             Step::Done(response) => self.complete(conn, response),
             Step::Fail(failure) => self.finish_failed(conn, failure),
         }
     }
 
-    fn advance(&mut self, conn: &mut Conn) -> Step {
-        loop {
-            match conn.phase {
-                Phase::Connecting => {
-                    match conn.stream.take_error() {
-                        Ok(None) => {}
-                        Ok(Some(e)) | Err(e) => return Step::Fail(Failure::Connect(e)),
-                    }
-                    match conn.stream.peer_addr() {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == ErrorKind::NotConnected => return Step::Wait,
-                        Err(e) => return Step::Fail(Failure::Connect(e)),
-                    }
-                    conn.connected = Instant::now();
-                    conn.phase = Phase::Writing;
-                }
-                Phase::Writing => {
-                    let request = self.params.request;
-                    while conn.written < request.len() {
-                        match conn.stream.write(&request[conn.written..]) {
-                            Ok(0) => {
-                                return Step::Fail(Failure::Write(ErrorKind::WriteZero.into()))
-                            }
-                            Ok(n) => conn.written += n,
-                            Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
-                            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                            Err(e) => return Step::Fail(Failure::Write(e)),
-                        }
-                    }
-                    conn.sent = Instant::now();
-                    conn.phase = Phase::Reading;
-                }
-                Phase::Reading => return self.read(conn),
-            }
-        }
-    }
-
-    fn read(&mut self, conn: &mut Conn) -> Step {
-        loop {
-            match conn.stream.read(&mut self.buffer) {
-                Ok(0) => {
-                    return match conn.parser.eof() {
-                        Ok(response) => Step::Done(response),
-                        Err(_) if conn.parser.is_idle() => {
-                            Step::Fail(Failure::Read(io::Error::new(
-                                ErrorKind::UnexpectedEof,
-                                "closed before any response byte",
-                            )))
-                        }
-                        Err(e) => Step::Fail(Failure::Parse(e)),
-                    };
-                }
-                Ok(n) => {
-                    if conn.first_byte.is_none() {
-                        conn.first_byte = Some(Instant::now());
-                    }
-                    match conn.parser.feed(&self.buffer[..n]) {
-                        Ok(fed) => {
-                            if let Some(response) = fed.done {
-                                if fed.consumed < n {
-                                    return Step::Fail(Failure::Parse(ParseError::BadHead(
-                                        "bytes after the end of the response".into(),
-                                    )));
-                                }
-                                return Step::Done(response);
-                            }
-                        }
-                        Err(e) => return Step::Fail(Failure::Parse(e)),
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(Failure::Read(e)),
-            }
-        }
-    }
-
-    fn complete(&mut self, mut conn: Conn, response: Response) {
+    fn complete(&mut self, conn: Conn, response: Response) {
+        let Conn { exchange, intended } = conn;
         let now = Instant::now();
         let r = &mut self.result;
         r.responses += 1;
@@ -338,19 +213,18 @@ impl Engine<'_> {
         } else {
             r.ok += 1;
         }
-        r.latency.record(nanos(now - conn.intended));
-        r.service.record(nanos(now - conn.started));
-        let first = conn.first_byte.unwrap_or(now);
+        r.latency.record(nanos(now - intended));
+        r.service.record(nanos(now - exchange.started));
+        let first = exchange.first_byte.unwrap_or(now);
         let s = &mut r.split;
         s.requests += 1;
-        s.connect_ns += (conn.connected - conn.started).as_nanos();
+        s.connect_ns += (exchange.write_start - exchange.started).as_nanos();
         s.connects += 1;
-        s.write_ns += (conn.sent - conn.connected).as_nanos();
-        s.wait_ns += (first - conn.sent).as_nanos();
+        s.write_ns += (exchange.sent - exchange.write_start).as_nanos();
+        s.wait_ns += (first - exchange.sent).as_nanos();
         s.read_ns += (now - first).as_nanos();
         let close_start = Instant::now();
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        drop(conn);
+        exchange.close(&self.poll);
         let closed = Instant::now();
         self.result.split.close_ns += (closed - close_start).as_nanos();
         self.result.split.closes += 1;
@@ -358,40 +232,24 @@ impl Engine<'_> {
         self.last_event = closed;
     }
 
-    fn finish_failed(&mut self, mut conn: Conn, failure: Failure) {
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        drop(conn);
+    fn finish_failed(&mut self, conn: Conn, failure: Failure) {
+        conn.exchange.close(&self.poll);
         self.live -= 1;
         self.count_failure(failure);
     }
 
     fn count_failure(&mut self, failure: Failure) {
         self.last_event = Instant::now();
-        let e = &mut self.result.errors;
+        failure.tally(&mut self.result.errors);
         let kind = match failure {
-            Failure::Connect(err) => {
-                e.connect += 1;
-                format!("connect: {}", err)
-            }
-            Failure::Write(err) => {
-                e.write += 1;
-                format!("write: {}", err)
-            }
-            Failure::Read(err) => {
-                e.read += 1;
-                format!("read: {}", err)
-            }
-            Failure::Parse(err) => {
-                e.read += 1;
-                format!("read: malformed response: {err}")
-            }
-            Failure::Timeout => {
-                e.timeout += 1;
-                format!(
-                    "timeout: no complete response within {:?}",
-                    self.params.timeout
-                )
-            }
+            Failure::Connect(err) => format!("connect: {}", err),
+            Failure::Write(err) => format!("write: {}", err),
+            Failure::Read(err) => format!("read: {}", err),
+            Failure::Parse(err) => format!("read: malformed response: {err}"),
+            Failure::Timeout => format!(
+                "timeout: no complete response within {:?}",
+                self.params.timeout
+            ),
         };
         let kinds = &mut self.result.error_kinds;
         let key = if kinds.contains_key(&kind) || kinds.len() < MAX_KINDS {
@@ -406,17 +264,13 @@ impl Engine<'_> {
         for slot in 0..self.conns.len() {
             let expired = self.conns[slot]
                 .as_ref()
-                .is_some_and(|c| now - c.started >= self.params.timeout);
+                .is_some_and(|c| now - c.exchange.started >= self.params.timeout);
             if expired {
                 let conn = self.conns[slot].take().expect("checked");
                 self.finish_failed(conn, Failure::Timeout);
             }
         }
     }
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Raise the soft limit on open files to the hard limit; returns the soft

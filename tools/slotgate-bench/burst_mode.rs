@@ -5,15 +5,18 @@
 use crate::burst::{self, BurstParams, BurstResult, SPARE_FDS};
 use crate::histogram::Histogram;
 use crate::load::{ErrorCounts, TimeSplit};
-use crate::report::{errors_json, Spread, PERCENTILES};
-use crate::{parse_duration, parse_url, request_bytes, svg, Target};
+use crate::report::{aligned, errors_json, split_us_json, Spread, PERCENTILES};
+use crate::{
+    interleaved, parse_duration, parse_positive, parse_positive_list, rounds_for, svg, write_json,
+    TargetArgs,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 struct Options {
-    targets: Vec<(String, String)>,
+    targets: TargetArgs,
     bursts: Vec<usize>,
     rate: f64,
     rounds: Option<usize>,
@@ -26,7 +29,7 @@ struct Options {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut o = Options {
-        targets: Vec::new(),
+        targets: TargetArgs::default(),
         bursts: vec![100, 1000, 5000, 10000, 20000],
         rate: 0.0,
         rounds: None,
@@ -36,36 +39,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         json: None,
         svg: None,
     };
-    let mut have_url = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--url" => {
-                o.targets.push((String::new(), value("--url")?));
-                have_url = true;
-            }
-            "--target" => {
-                let v = value("--target")?;
-                let (name, url) = v
-                    .split_once('=')
-                    .ok_or_else(|| format!("--target {v:?}: expected NAME=URL"))?;
-                if name.is_empty() || o.targets.iter().any(|(n, _)| n == name) {
-                    return Err(format!(
-                        "--target {v:?}: names must be present and distinct"
-                    ));
-                }
-                o.targets.push((name.to_string(), url.to_string()));
-            }
-            "--bursts" | "-b" => {
-                let v = value("--bursts")?;
-                o.bursts = v
-                    .split(',')
-                    .map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| {
-                        format!("--bursts {v:?}: expected positive numbers separated by commas")
-                    })?;
-            }
+            "--url" | "--target" => o.targets.take(&arg, value(&arg)?)?,
+            "--bursts" | "-b" => o.bursts = parse_positive_list("--bursts", &value("--bursts")?)?,
             "--rate" => {
                 let v = value("--rate")?;
                 o.rate = v
@@ -76,15 +54,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                         format!("--rate {v:?}: expected connections per second (0: all at once)")
                     })?;
             }
-            "--rounds" => {
-                let v = value("--rounds")?;
-                o.rounds = Some(
-                    v.parse()
-                        .ok()
-                        .filter(|&n: &usize| n > 0)
-                        .ok_or_else(|| format!("--rounds {v:?}: expected a positive number"))?,
-                );
-            }
+            "--rounds" => o.rounds = Some(parse_positive("--rounds", &value("--rounds")?)?),
             "--timeout" => o.timeout = parse_duration(&value("--timeout")?)?,
             "--pause" => o.pause = parse_duration(&value("--pause")?)?,
             "--pin" => {
@@ -99,12 +69,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if o.targets.is_empty() {
-        return Err("give --url or at least one --target".into());
-    }
-    if have_url && o.targets.len() > 1 {
-        return Err("--url measures one target; use --target NAME=URL for several".into());
-    }
+    o.targets.check()?;
     if o.timeout.is_zero() {
         return Err("--timeout must be more than 0".into());
     }
@@ -182,17 +147,7 @@ impl Cell {
 /// `slotgate-bench burst ARGS`.
 pub fn main(args: impl Iterator<Item = String>) -> Result<(), String> {
     let o = parse(args)?;
-    let mut targets = Vec::new();
-    for (name, text) in &o.targets {
-        let url = parse_url(text)?;
-        let name = if name.is_empty() {
-            url.authority.clone()
-        } else {
-            name.clone()
-        };
-        let request = request_bytes(&url, true);
-        targets.push(Target { name, url, request });
-    }
+    let targets = o.targets.resolve(true)?;
     if let Some(cpu) = o.pin {
         crate::load::pin_current_thread(cpu).map_err(|e| e.to_string())?;
     }
@@ -215,7 +170,7 @@ pub fn main(args: impl Iterator<Item = String>) -> Result<(), String> {
             bursts.push(capped);
         }
     }
-    let rounds = o.rounds.unwrap_or(if targets.len() > 1 { 3 } else { 1 });
+    let rounds = rounds_for(o.rounds, targets.len());
     let mut cells: Vec<Cell> = Vec::new();
     let mut first_run = true;
     for &size in &bursts {
@@ -228,31 +183,28 @@ pub fn main(args: impl Iterator<Item = String>) -> Result<(), String> {
                 runs: Vec::new(),
             });
         }
-        for round in 0..rounds {
-            for k in 0..targets.len() {
-                let i = (k + round) % targets.len();
-                let t = &targets[i];
-                if !first_run {
-                    // Let the server (and the kernel's TIME_WAIT sockets) settle.
-                    std::thread::sleep(o.pause);
-                }
-                first_run = false;
-                eprintln!(
-                    "slotgate-bench: {} burst of {size}, round {}/{rounds}",
-                    t.name,
-                    round + 1
-                );
-                let params = BurstParams {
-                    addr: t.url.addr,
-                    request: &t.request,
-                    count: size,
-                    rate: o.rate,
-                    timeout: o.timeout,
-                };
-                let result = burst::run(&params)
-                    .map_err(|e| format!("running a burst against {}: {e}", t.url.text))?;
-                cells[first + i].runs.push(result);
+        for (round, i) in interleaved(rounds, targets.len()) {
+            let t = &targets[i];
+            if !first_run {
+                // Let the server (and the kernel's TIME_WAIT sockets) settle.
+                std::thread::sleep(o.pause);
             }
+            first_run = false;
+            eprintln!(
+                "slotgate-bench: {} burst of {size}, round {}/{rounds}",
+                t.name,
+                round + 1
+            );
+            let params = BurstParams {
+                addr: t.url.addr,
+                request: &t.request,
+                count: size,
+                rate: o.rate,
+                timeout: o.timeout,
+            };
+            let result = burst::run(&params)
+                .map_err(|e| format!("running a burst against {}: {e}", t.url.text))?;
+            cells[first + i].runs.push(result);
         }
     }
     print!("{}", table(&cells, o.rate));
@@ -270,9 +222,7 @@ pub fn main(args: impl Iterator<Item = String>) -> Result<(), String> {
             "response_time": "from each connection's intended start on the schedule (coordinated-omission corrected)",
             "service_time": "from the actual start of each connect (uncorrected)",
         });
-        let text =
-            serde_json::to_string_pretty(&to_json(&cells, settings)).expect("JSON of plain values");
-        std::fs::write(path, text + "\n").map_err(|e| format!("writing {path}: {e}"))?;
+        write_json(path, &to_json(&cells, settings))?;
     }
     if let Some(path) = &o.svg {
         let series: Vec<svg::MultiSeries> = targets
@@ -354,21 +304,7 @@ fn table(cells: &[Cell], rate: f64) -> String {
         row.extend(s.split_us.iter().map(|us| format!("{us:.1}")));
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        for (i, field) in row.iter().enumerate() {
-            let pad = widths[i] - field.chars().count();
-            if i == 0 {
-                let _ = write!(out, "{field}{}", " ".repeat(pad));
-            } else {
-                let _ = write!(out, "  {}{field}", " ".repeat(pad));
-            }
-        }
-        out.push('\n');
-    }
+    let mut out = aligned(&rows);
     let start = if rate == 0.0 {
         "the burst's start (all connections are due at once)".to_string()
     } else {
@@ -403,15 +339,6 @@ fn figures_json(values: impl Fn(usize) -> Value) -> Value {
     Value::Object(map)
 }
 
-fn spread_json(s: &Spread) -> Value {
-    json!({ "median": s.median, "min": s.min, "max": s.max })
-}
-
-fn split_json(split: &TimeSplit) -> Value {
-    let [connect, write, wait, read, close] = split.averages().map(|ns| ns / 1e3);
-    json!({ "connect": connect, "write": write, "wait": wait, "read": read, "close": close })
-}
-
 fn to_json(cells: &[Cell], settings: Value) -> Value {
     let results: Vec<Value> = cells
         .iter()
@@ -435,23 +362,22 @@ fn to_json(cells: &[Cell], settings: Value) -> Value {
                         "samples": r.latency.count(),
                         "burst_s": r.elapsed.as_secs_f64(),
                         "issued_s": r.issued_in.as_secs_f64(),
-                        "time_split_us": split_json(&r.split),
+                        "time_split_us": split_us_json(r.split.averages().map(|ns| ns / 1e3)),
                         "generator_cpu_s": r.cpu_seconds,
                     })
                 })
                 .collect();
-            let [connect, write, wait, read, close] = s.split_us;
             json!({
                 "target": cell.target,
                 "url": cell.url,
                 "burst": cell.burst,
-                "ok": spread_json(&s.ok),
+                "ok": Spread::json(&s.ok),
                 "errors": errors_json(&s.errors),
                 "error_kinds": s.kinds,
-                "response_time_ms": figures_json(|i| spread_json(&s.response_ms[i])),
-                "service_time_ms": figures_json(|i| spread_json(&s.service_ms[i])),
-                "burst_s": spread_json(&s.burst_s),
-                "time_split_us": { "connect": connect, "write": write, "wait": wait, "read": read, "close": close },
+                "response_time_ms": figures_json(|i| Spread::json(&s.response_ms[i])),
+                "service_time_ms": figures_json(|i| Spread::json(&s.service_ms[i])),
+                "burst_s": Spread::json(&s.burst_s),
+                "time_split_us": split_us_json(s.split_us),
                 "rounds": rounds,
             })
         })

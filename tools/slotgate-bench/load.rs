@@ -17,19 +17,17 @@
 //! `run_threads` splits the connections over several threads, each with its
 //! own poll and engine over the same window, and merges their results.
 
+use crate::conn::{Exchange as Conn, Failure, Step, READ_BUFFER};
 use crate::histogram::Histogram;
-use crate::response::{ParseError, Response, ResponseParser};
-use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
-use std::io::{self, ErrorKind, Read, Write};
+use crate::response::Response;
+use mio::{Events, Poll};
+use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// How often timeouts and the end of the run are checked when idle.
 const TICK: Duration = Duration::from_millis(50);
-/// Shared read buffer: responses are parsed as they arrive, never kept.
-const READ_BUFFER: usize = 64 * 1024;
 
 /// What to run.
 pub struct LoadParams<'a> {
@@ -183,46 +181,6 @@ impl LoadResult {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Connecting,
-    Writing,
-    Reading,
-}
-
-/// One client connection and the timestamps of its current request.
-struct Conn {
-    stream: TcpStream,
-    phase: Phase,
-    written: usize,
-    parser: ResponseParser,
-    /// When this request started (connect start if it opened the connection).
-    started: Instant,
-    /// Connect duration, if this request opened the connection.
-    connect: Option<Duration>,
-    write_start: Instant,
-    sent: Instant,
-    first_byte: Option<Instant>,
-}
-
-/// Which step failed, to count it.
-enum Failure {
-    Connect(io::Error),
-    Write(io::Error),
-    Read(io::Error),
-    Parse(ParseError),
-    Timeout,
-}
-
-/// What a step left the connection wanting.
-enum Step {
-    /// Wait for the next readiness event.
-    Wait,
-    /// The response is complete.
-    Done(Response),
-    Fail(Failure),
-}
-
 /// The loop's state, passed by `&mut` into each step.
 struct Engine<'a> {
     params: &'a LoadParams<'a>,
@@ -369,8 +327,8 @@ fn run_engine(params: &LoadParams, concurrency: usize, start: Instant) -> io::Re
     engine.result.cpu_seconds = cpu_end - cpu_start.unwrap_or(cpu_end);
     // Whatever is left after the drain deadline is dropped unmeasured.
     for slot in engine.conns.iter_mut() {
-        if let Some(mut conn) = slot.take() {
-            let _ = engine.poll.registry().deregister(&mut conn.stream);
+        if let Some(conn) = slot.take() {
+            conn.close(&engine.poll);
         }
     }
     Ok(engine.result)
@@ -405,36 +363,17 @@ impl Engine<'_> {
             self.conns[slot] = None;
             return;
         }
-        let mut stream = match TcpStream::connect(self.params.addr) {
-            Ok(s) => s,
+        let conn = match Conn::connect(&self.poll, self.params.addr, slot, started) {
+            Ok(conn) => conn,
             Err(e) => {
                 self.count_failure(Failure::Connect(e), started);
                 return self.retry_later(slot);
             }
         };
-        let _ = stream.set_nodelay(true);
-        if let Err(e) = self.poll.registry().register(
-            &mut stream,
-            Token(slot),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            self.count_failure(Failure::Connect(e), started);
-            return self.retry_later(slot);
-        }
         if self.in_window(started) {
             self.result.connections += 1;
         }
-        self.conns[slot] = Some(Conn {
-            stream,
-            phase: Phase::Connecting,
-            written: 0,
-            parser: ResponseParser::new(false),
-            started,
-            connect: None,
-            write_start: started,
-            sent: started,
-            first_byte: None,
-        });
+        self.conns[slot] = Some(conn);
     }
 
     /// A connect that failed at once (say, out of ephemeral ports) is retried
@@ -468,85 +407,7 @@ impl Engine<'_> {
 
     /// Move the connection as far as it can go without blocking.
     fn advance(&mut self, conn: &mut Conn) -> Step {
-        loop {
-            match conn.phase {
-                Phase::Connecting => {
-                    match conn.stream.take_error() {
-                        Ok(None) => {}
-                        Ok(Some(e)) | Err(e) => return Step::Fail(Failure::Connect(e)),
-                    }
-                    match conn.stream.peer_addr() {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == ErrorKind::NotConnected => return Step::Wait,
-                        Err(e) => return Step::Fail(Failure::Connect(e)),
-                    }
-                    let now = Instant::now();
-                    conn.connect = Some(now - conn.started);
-                    conn.write_start = now;
-                    conn.phase = Phase::Writing;
-                }
-                Phase::Writing => {
-                    let request = self.params.request;
-                    while conn.written < request.len() {
-                        match conn.stream.write(&request[conn.written..]) {
-                            Ok(0) => {
-                                return Step::Fail(Failure::Write(ErrorKind::WriteZero.into()))
-                            }
-                            Ok(n) => conn.written += n,
-                            Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
-                            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                            Err(e) => return Step::Fail(Failure::Write(e)),
-                        }
-                    }
-                    conn.sent = Instant::now();
-                    conn.phase = Phase::Reading;
-                }
-                Phase::Reading => return self.read(conn),
-            }
-        }
-    }
-
-    fn read(&mut self, conn: &mut Conn) -> Step {
-        loop {
-            match conn.stream.read(&mut self.buffer) {
-                Ok(0) => {
-                    return match conn.parser.eof() {
-                        Ok(response) => Step::Done(response),
-                        // Closed before answering: a keep-alive race or a refusal.
-                        Err(_) if conn.parser.is_idle() => {
-                            Step::Fail(Failure::Read(io::Error::new(
-                                ErrorKind::UnexpectedEof,
-                                "closed before any response byte",
-                            )))
-                        }
-                        Err(e) => Step::Fail(Failure::Parse(e)),
-                    };
-                }
-                Ok(n) => {
-                    if conn.first_byte.is_none() {
-                        conn.first_byte = Some(Instant::now());
-                    }
-                    match conn.parser.feed(&self.buffer[..n]) {
-                        Ok(fed) => {
-                            if let Some(response) = fed.done {
-                                // Bytes after the response: we never pipeline,
-                                // so the server sent more than it should.
-                                if fed.consumed < n {
-                                    return Step::Fail(Failure::Parse(ParseError::BadHead(
-                                        "bytes after the end of the response".into(),
-                                    )));
-                                }
-                                return Step::Done(response);
-                            }
-                        }
-                        Err(e) => return Step::Fail(Failure::Parse(e)),
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Step::Fail(Failure::Read(e)),
-            }
-        }
+        conn.advance(self.params.request, &mut self.buffer)
     }
 
     /// A response is complete: record it and start the next request (in a
@@ -575,12 +436,7 @@ impl Engine<'_> {
                 self.open(slot, Instant::now());
                 return;
             }
-            conn.phase = Phase::Writing;
-            conn.written = 0;
-            conn.connect = None;
-            conn.started = now;
-            conn.write_start = now;
-            conn.first_byte = None;
+            conn.reuse(now);
             match self.advance(&mut conn) {
                 Step::Wait => {
                     self.conns[slot] = Some(conn);
@@ -616,10 +472,9 @@ impl Engine<'_> {
     }
 
     /// Close a connection; `measure` adds the time the close took.
-    fn close(&mut self, mut conn: Conn, measure: bool) {
+    fn close(&mut self, conn: Conn, measure: bool) {
         let start = Instant::now();
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        drop(conn);
+        conn.close(&self.poll);
         if measure {
             self.result.split.close_ns += start.elapsed().as_nanos();
             self.result.split.closes += 1;
@@ -631,28 +486,13 @@ impl Engine<'_> {
         if !self.in_window(Instant::now()) && !self.in_window(started) {
             return;
         }
-        let e = &mut self.result.errors;
+        failure.tally(&mut self.result.errors);
         let message = match failure {
-            Failure::Connect(err) => {
-                e.connect += 1;
-                format!("connecting to {}: {err}", self.params.addr)
-            }
-            Failure::Write(err) => {
-                e.write += 1;
-                format!("writing the request: {err}")
-            }
-            Failure::Read(err) => {
-                e.read += 1;
-                format!("reading the response: {err}")
-            }
-            Failure::Parse(err) => {
-                e.read += 1;
-                format!("parsing the response: {err}")
-            }
-            Failure::Timeout => {
-                e.timeout += 1;
-                format!("no complete response within {:?}", self.params.timeout)
-            }
+            Failure::Connect(err) => format!("connecting to {}: {err}", self.params.addr),
+            Failure::Write(err) => format!("writing the request: {err}"),
+            Failure::Read(err) => format!("reading the response: {err}"),
+            Failure::Parse(err) => format!("parsing the response: {err}"),
+            Failure::Timeout => format!("no complete response within {:?}", self.params.timeout),
         };
         self.result.first_error.get_or_insert(message);
     }

@@ -17,6 +17,7 @@
 mod burst;
 mod burst_mode;
 mod compare;
+mod conn;
 mod histogram;
 mod load;
 mod peers;
@@ -54,9 +55,92 @@ struct Target {
     request: Vec<u8>,
 }
 
+/// The `--url` and `--target` options, as given.
+#[derive(Default)]
+struct TargetArgs {
+    /// (name, URL); the name is empty for `--url`.
+    list: Vec<(String, String)>,
+    have_url: bool,
+}
+
+impl TargetArgs {
+    /// Take `--url URL` or `--target NAME=URL` (`arg` is the option).
+    fn take(&mut self, arg: &str, v: String) -> Result<(), String> {
+        if arg == "--url" {
+            self.list.push((String::new(), v));
+            self.have_url = true;
+            return Ok(());
+        }
+        let (name, url) = v
+            .split_once('=')
+            .ok_or_else(|| format!("--target {v:?}: expected NAME=URL"))?;
+        if name.is_empty() || self.list.iter().any(|(n, _)| n == name) {
+            return Err(format!(
+                "--target {v:?}: names must be present and distinct"
+            ));
+        }
+        self.list.push((name.to_string(), url.to_string()));
+        Ok(())
+    }
+
+    /// At least one target, and `--url` alone.
+    fn check(&self) -> Result<(), String> {
+        if self.list.is_empty() {
+            return Err("give --url or at least one --target".into());
+        }
+        if self.have_url && self.list.len() > 1 {
+            return Err("--url measures one target; use --target NAME=URL for several".into());
+        }
+        Ok(())
+    }
+
+    /// Resolve the URLs and build each target's request.
+    fn resolve(&self, close: bool) -> Result<Vec<Target>, String> {
+        let mut targets = Vec::new();
+        for (name, text) in &self.list {
+            let url = parse_url(text)?;
+            let name = if name.is_empty() {
+                url.authority.clone()
+            } else {
+                name.clone()
+            };
+            let request = request_bytes(&url, close);
+            targets.push(Target { name, url, request });
+        }
+        Ok(targets)
+    }
+}
+
+/// Rounds per cell: as asked, else one for one target and three for several.
+fn rounds_for(asked: Option<usize>, targets: usize) -> usize {
+    asked.unwrap_or(if targets > 1 { 3 } else { 1 })
+}
+
+/// The runs of one cell row, in order: (round, target index), the order of
+/// the targets rotating each round.
+fn interleaved(rounds: usize, targets: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..rounds).flat_map(move |round| (0..targets).map(move |k| (round, (k + round) % targets)))
+}
+
+/// `--OPTION N`: a positive whole number.
+fn parse_positive(option: &str, v: &str) -> Result<usize, String> {
+    v.parse()
+        .ok()
+        .filter(|&n: &usize| n > 0)
+        .ok_or_else(|| format!("{option} {v:?}: expected a positive number"))
+}
+
+/// `--OPTION N,N,...`: positive whole numbers separated by commas.
+fn parse_positive_list(option: &str, v: &str) -> Result<Vec<usize>, String> {
+    v.split(',')
+        .map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| format!("{option} {v:?}: expected positive numbers separated by commas"))
+}
+
 /// What the command line asked for.
 struct Options {
-    targets: Vec<(String, String)>,
+    targets: TargetArgs,
     concurrency: Vec<usize>,
     duration: Duration,
     warmup: Duration,
@@ -167,9 +251,15 @@ fn request_bytes(url: &Url, close: bool) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Write `value` to `path`, pretty-printed, with a final newline.
+fn write_json(path: &str, value: &serde_json::Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(value).expect("JSON of plain values");
+    std::fs::write(path, text + "\n").map_err(|e| format!("writing {path}: {e}"))
+}
+
 fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut o = Options {
-        targets: Vec::new(),
+        targets: TargetArgs::default(),
         concurrency: vec![1, 16, 64, 256],
         duration: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
@@ -181,71 +271,26 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         threads: 1,
         pin: Vec::new(),
     };
-    let mut have_url = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--url" => {
-                o.targets.push((String::new(), value("--url")?));
-                have_url = true;
-            }
-            "--target" => {
-                let v = value("--target")?;
-                let (name, url) = v
-                    .split_once('=')
-                    .ok_or_else(|| format!("--target {v:?}: expected NAME=URL"))?;
-                if name.is_empty() || o.targets.iter().any(|(n, _)| n == name) {
-                    return Err(format!(
-                        "--target {v:?}: names must be present and distinct"
-                    ));
-                }
-                o.targets.push((name.to_string(), url.to_string()));
-            }
+            "--url" | "--target" => o.targets.take(&arg, value(&arg)?)?,
             "--concurrency" | "-c" => {
-                let v = value("--concurrency")?;
-                o.concurrency = v
-                    .split(',')
-                    .map(|n| n.trim().parse::<usize>().ok().filter(|&n| n > 0))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| {
-                        format!(
-                            "--concurrency {v:?}: expected positive numbers separated by commas"
-                        )
-                    })?;
+                o.concurrency = parse_positive_list("--concurrency", &value("--concurrency")?)?
             }
             "--duration" | "-d" => o.duration = parse_duration(&value("--duration")?)?,
             "--warmup" => o.warmup = parse_duration(&value("--warmup")?)?,
             "--timeout" => o.timeout = parse_duration(&value("--timeout")?)?,
-            "--rounds" => {
-                let v = value("--rounds")?;
-                o.rounds = Some(
-                    v.parse()
-                        .ok()
-                        .filter(|&n: &usize| n > 0)
-                        .ok_or_else(|| format!("--rounds {v:?}: expected a positive number"))?,
-                );
-            }
+            "--rounds" => o.rounds = Some(parse_positive("--rounds", &value("--rounds")?)?),
             "--close" => o.close = true,
             "--json" => o.json = Some(value("--json")?),
             "--svg" => o.svg = Some(value("--svg")?),
-            "--threads" | "-t" => {
-                let v = value("--threads")?;
-                o.threads = v
-                    .parse()
-                    .ok()
-                    .filter(|&n: &usize| n > 0)
-                    .ok_or_else(|| format!("--threads {v:?}: expected a positive number"))?;
-            }
+            "--threads" | "-t" => o.threads = parse_positive("--threads", &value("--threads")?)?,
             "--pin" => o.pin = parse_cpu_list(&value("--pin")?)?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if o.targets.is_empty() {
-        return Err("give --url or at least one --target".into());
-    }
-    if have_url && o.targets.len() > 1 {
-        return Err("--url measures one target; use --target NAME=URL for several".into());
-    }
+    o.targets.check()?;
     if o.duration.is_zero() {
         return Err("--duration must be more than 0".into());
     }
@@ -253,19 +298,8 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
 }
 
 fn run_load(o: &Options) -> Result<(), String> {
-    let mut targets = Vec::new();
-    for (name, text) in &o.targets {
-        let url = parse_url(text)?;
-        let name = if name.is_empty() {
-            url.authority.clone()
-        } else {
-            name.clone()
-        };
-        let request = request_bytes(&url, o.close);
-        targets.push(Target { name, url, request });
-    }
-    // One target: one round unless asked; several: interleave three by default.
-    let rounds = o.rounds.unwrap_or(if targets.len() > 1 { 3 } else { 1 });
+    let targets = o.targets.resolve(o.close)?;
+    let rounds = rounds_for(o.rounds, targets.len());
     let mut cells: Vec<report::Cell> = Vec::new();
     for &concurrency in &o.concurrency {
         let first = cells.len();
@@ -277,32 +311,29 @@ fn run_load(o: &Options) -> Result<(), String> {
                 runs: Vec::new(),
             });
         }
-        for round in 0..rounds {
-            for k in 0..targets.len() {
-                let i = (k + round) % targets.len();
-                let t = &targets[i];
-                eprintln!(
-                    "slotgate-bench: {} at concurrency {concurrency}, round {}/{rounds}",
-                    t.name,
-                    round + 1
-                );
-                let params = load::LoadParams {
-                    addr: t.url.addr,
-                    request: &t.request,
-                    concurrency,
-                    warmup: o.warmup,
-                    duration: o.duration,
-                    close: o.close,
-                    timeout: o.timeout,
-                };
-                let result = if o.pin.is_empty() {
-                    load::run_threads(&params, o.threads)
-                } else {
-                    load::run_pinned(&params, o.threads, &o.pin)
-                }
-                .map_err(|e| format!("running the load against {}: {e}", t.url.text))?;
-                cells[first + i].runs.push(result);
+        for (round, i) in interleaved(rounds, targets.len()) {
+            let t = &targets[i];
+            eprintln!(
+                "slotgate-bench: {} at concurrency {concurrency}, round {}/{rounds}",
+                t.name,
+                round + 1
+            );
+            let params = load::LoadParams {
+                addr: t.url.addr,
+                request: &t.request,
+                concurrency,
+                warmup: o.warmup,
+                duration: o.duration,
+                close: o.close,
+                timeout: o.timeout,
+            };
+            let result = if o.pin.is_empty() {
+                load::run_threads(&params, o.threads)
+            } else {
+                load::run_pinned(&params, o.threads, &o.pin)
             }
+            .map_err(|e| format!("running the load against {}: {e}", t.url.text))?;
+            cells[first + i].runs.push(result);
         }
     }
     print!("{}", report::table(&cells));
@@ -317,9 +348,7 @@ fn run_load(o: &Options) -> Result<(), String> {
             "threads": o.threads,
             "pin": o.pin,
         });
-        let text = serde_json::to_string_pretty(&report::json(&cells, settings))
-            .expect("JSON of plain values");
-        std::fs::write(path, text + "\n").map_err(|e| format!("writing {path}: {e}"))?;
+        write_json(path, &report::json(&cells, settings))?;
     }
     if let Some(path) = &o.svg {
         let series: Vec<svg::Series> = targets

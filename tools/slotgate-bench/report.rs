@@ -46,7 +46,7 @@ impl Spread {
         }
     }
 
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         json!({ "median": self.median, "min": self.min, "max": self.max })
     }
 }
@@ -128,23 +128,7 @@ pub fn table(cells: &[Cell]) -> String {
         row.push(format!("{:.0}", s.cpu_percent.median));
         rows.push(row);
     }
-    let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        for (i, field) in row.iter().enumerate() {
-            let pad = widths[i] - field.chars().count();
-            // The target name is text, left-aligned; the figures right-aligned.
-            if i == 0 {
-                let _ = write!(out, "{field}{}", " ".repeat(pad));
-            } else {
-                let _ = write!(out, "  {}{field}", " ".repeat(pad));
-            }
-        }
-        out.push('\n');
-    }
+    let mut out = aligned(&rows);
     // The first error of each cell, so a wall of errors explains itself.
     for cell in cells {
         if let Some(message) = cell.runs.iter().find_map(|r| r.first_error.as_ref()) {
@@ -158,6 +142,34 @@ pub fn table(cells: &[Cell]) -> String {
     out
 }
 
+/// Rows as columns two spaces apart, each as wide as its widest field: the
+/// first (the target name, text) left-aligned, the figures right-aligned.
+pub fn aligned(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        for (i, field) in row.iter().enumerate() {
+            let pad = widths[i] - field.chars().count();
+            if i == 0 {
+                let _ = write!(out, "{field}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "  {}{field}", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The average time split, in microseconds, by step.
+pub fn split_us_json(split_us: [f64; 5]) -> Value {
+    let [connect, write, wait, read, close] = split_us;
+    json!({ "connect": connect, "write": write, "wait": wait, "read": read, "close": close })
+}
+
 /// Everything measured, per cell: the summary and every round's raw numbers.
 pub fn json(cells: &[Cell], settings: Value) -> Value {
     let results: Vec<Value> = cells
@@ -169,7 +181,6 @@ pub fn json(cells: &[Cell], settings: Value) -> Value {
             for ((label, _), spread) in PERCENTILES.iter().zip(&s.latency_ms) {
                 latency.insert(label.to_string(), spread.json());
             }
-            let [connect, write, wait, read, close] = s.split_us;
             json!({
                 "target": cell.target,
                 "url": cell.url,
@@ -177,7 +188,7 @@ pub fn json(cells: &[Cell], settings: Value) -> Value {
                 "requests_per_second": s.rps.json(),
                 "latency_ms": latency,
                 "errors": errors_json(&s.errors),
-                "time_split_us": { "connect": connect, "write": write, "wait": wait, "read": read, "close": close },
+                "time_split_us": split_us_json(s.split_us),
                 "generator_cpu_percent": s.cpu_percent.json(),
                 "requests_total": cell.runs.iter().map(|r| r.requests_total).sum::<u64>(),
                 "errors_total": cell.runs.iter().map(|r| r.errors_total).sum::<u64>(),
