@@ -69,9 +69,18 @@ fn adding_a_member_moves_about_a_quarter() {
     let before = mapping(&three, keys);
     let after = mapping(&four, keys);
     let moved = before.iter().zip(&after).filter(|(x, y)| x != y).count();
+    // Maglev's guarantee is minimal disruption, not zero: when a member joins,
+    // a few table entries may also change hands between the old members (the
+    // permutations are filled in turns). Nearly every key that moved must have
+    // gone to the new member.
+    let to_new = after
+        .iter()
+        .zip(&before)
+        .filter(|(y, x)| y != x && y.as_str() == "d")
+        .count();
     assert!(
-        after.iter().zip(&before).all(|(y, x)| y == x || y == "d"),
-        "a key that moved went to the new member"
+        to_new * 100 >= moved * 90,
+        "{to_new} of the {moved} keys that moved went to the new member"
     );
     // Ideal 1/4 = 250.
     assert!((170..=330).contains(&moved), "{moved} of {keys} keys moved");
