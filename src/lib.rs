@@ -21,4 +21,5 @@ pub mod pool;
 pub mod proxy;
 pub mod recycle;
 pub mod supervisor;
+pub mod tls;
 pub mod worker;

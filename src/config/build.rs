@@ -18,6 +18,7 @@ use super::mpm;
 use super::protocol;
 use super::reader::{Directive, Tree};
 use super::scope::{check, fail, flag, named, one_arg, unknown, Ctx, Scope};
+use super::tls;
 use super::values::{self, TimeUnit};
 use super::{
     Config, ConfigError, Listen, LogLevel, Origin, ProxyBadHeader, ProxyVia, RequestReadTimeout,
@@ -121,6 +122,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             proxy_io_buffer_size: protocol::DEFAULT_PROXY_IO_BUFFER_SIZE,
             proxy_100_continue: true,
             proxy_bad_header: ProxyBadHeader::IsError,
+            tls: Default::default(),
         },
         ctx: Ctx {
             balancers: Registry::default(),
@@ -130,6 +132,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
         },
         main: Scope::default(),
         vhosts: Vec::new(),
+        ssl: Default::default(),
     };
     for d in &tree.directives {
         b.server_directive(d)?;
@@ -141,6 +144,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
 struct VhostDraft {
     vhost: VirtualHost,
     scope: Scope,
+    ssl: tls::SslDraft,
 }
 
 struct Builder {
@@ -150,6 +154,8 @@ struct Builder {
     ctx: Ctx,
     main: Scope,
     vhosts: Vec<VhostDraft>,
+    /// The main server's mod_ssl settings.
+    ssl: tls::SslDraft,
 }
 
 fn resolve(root: &Path, path: &str) -> PathBuf {
@@ -281,6 +287,7 @@ impl Builder {
             "loadmodule" => load_module(d)?,
             _ => {
                 if !protocol::directive(c, d)?
+                    && !tls::directive(&mut self.ssl, &c.server_root, d)?
                     && !mpm::directive(c, &mut self.seen, d)?
                     && !health::server_directive(c, d)?
                     && !self.main.directive(&mut self.ctx, d)?
@@ -349,6 +356,7 @@ impl Builder {
                 origin: section.origin.clone(),
             },
             scope: Scope::default(),
+            ssl: Default::default(),
         };
         for d in section.children.iter().flatten() {
             self.vhost_directive(&mut draft, d)?;
@@ -411,7 +419,9 @@ impl Builder {
             }
             "loadmodule" => load_module(d)?,
             _ => {
-                if !draft.scope.directive(&mut self.ctx, d)? {
+                if !tls::directive(&mut draft.ssl, &self.config.server_root, d)?
+                    && !draft.scope.directive(&mut self.ctx, d)?
+                {
                     return Err(unknown(d));
                 }
             }
@@ -458,6 +468,8 @@ impl Builder {
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
+        let ssl: Vec<_> = self.vhosts.iter().map(|v| (&v.vhost, &v.ssl)).collect();
+        c.tls = tls::finish(&c.listen, &self.ssl, &ssl)?;
         for mut draft in self.vhosts {
             let v = &mut draft.vhost;
             let s = &mut draft.scope;

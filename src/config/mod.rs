@@ -21,6 +21,7 @@
 //!   process directives (ServerLimit, MaxRequestWorkers, spare servers, User, Group, …).
 //! - `address`: Listen and `<VirtualHost>` addresses, ServerName / ServerAlias.
 //! - `express`: mod_proxy_express's directives (the mass reverse proxy's map file).
+//! - `tls`: mod_ssl's directives (front-end TLS per server, TLS to members).
 //! - `values`: On/Off, seconds, times, bounded integers.
 
 mod address;
@@ -35,6 +36,7 @@ mod params;
 mod protocol;
 mod reader;
 mod scope;
+mod tls;
 mod types;
 mod values;
 
@@ -43,6 +45,7 @@ mod tests;
 
 pub use express::Express;
 pub use params::{parse_backend_url, BackendUrl};
+pub use tls::{Protocols, SslServer, Tls};
 pub use types::*;
 
 use std::path::{Path, PathBuf};

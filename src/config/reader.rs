@@ -39,6 +39,7 @@ const MODULES: &[&str] = &[
     "proxy_express",
     "remoteip",
     "slotmem_shm",
+    "ssl",
     "status",
     "watchdog",
 ];

@@ -777,6 +777,8 @@ pub struct Config {
     pub proxy_100_continue: bool,
     /// `ProxyBadHeader`, default IsError (reference §2.1).
     pub proxy_bad_header: ProxyBadHeader,
+    /// mod_ssl: TLS per server and which listeners terminate it.
+    pub tls: super::Tls,
     /// Non-fatal findings (e.g. the trailing-slash mismatch of reference §9 #2), each
     /// already prefixed with `FILE:LINE: `. `-t` prints them; the daemon logs them.
     pub warnings: Vec<String>,

@@ -156,6 +156,9 @@ pub struct Routes {
     /// The member (`express://*`) whose scoreboard slot counts every express
     /// request: the members a worker adds for express backends share its slot.
     pub express_member: Option<usize>,
+    /// Per `Listen` entry (same order), the TLS server configuration of a listener
+    /// that terminates TLS (certificates loaded here, so every generation reads them).
+    pub tls: Vec<Option<Arc<rustls::ServerConfig>>>,
 }
 
 impl std::fmt::Debug for AccessLog {
@@ -277,6 +280,7 @@ impl Routes {
             log_specs: b.log_specs,
             express_maps,
             express_member,
+            tls: crate::tls::server_configs(cfg).map_err(|e| e.to_string())?,
         })
     }
 
@@ -890,7 +894,7 @@ fn host_name(h: &[u8]) -> &[u8] {
 
 /// `*` and `?` wildcards as ServerAlias uses them.
 /// (The pattern is lowercase; `s` is compared without case.)
-fn wildcard_match(pattern: &str, s: &[u8]) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, s: &[u8]) -> bool {
     fn go(p: &[u8], s: &[u8]) -> bool {
         match p.split_first() {
             None => s.is_empty(),

@@ -9,6 +9,7 @@ use mio::net::TcpStream;
 
 use super::buffer::{Buffer, Io};
 use super::exchange::{Exchange, Failure};
+use super::tls::{self, ClientTls, TlsRead};
 use super::{respond, unix_ms, Ctx, LINGER};
 use crate::config::RateTimeout;
 use crate::http::{parse_request_with, BodyReader, Framing, RequestHead};
@@ -43,6 +44,8 @@ pub(super) enum State {
 
 pub struct Conn {
     pub(super) client: TcpStream,
+    /// TLS of a connection to a listener with `SSLEngine On`; None for plain HTTP.
+    tls: Option<Box<ClientTls>>,
     pub(super) peer: SocketAddr,
     pub(super) local: SocketAddr,
     pub(super) input: Buffer,
@@ -117,6 +120,7 @@ impl Conn {
     ) -> Conn {
         Conn {
             client,
+            tls: None,
             peer,
             local,
             input: Buffer::new(),
@@ -139,6 +143,25 @@ impl Conn {
             armed: None,
             dirty: false,
         }
+    }
+
+    /// Makes this a TLS connection (before its first step).
+    pub(super) fn start_tls(&mut self, config: &std::sync::Arc<rustls::ServerConfig>) -> bool {
+        self.tls = ClientTls::new(config);
+        self.tls.is_some()
+    }
+
+    /// TLS records still to be written to the client.
+    fn tls_pending(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.pending())
+    }
+
+    /// Shuts the write side: TLS's `close_notify` first.
+    fn shutdown_write(&mut self) {
+        if let Some(t) = self.tls.as_mut() {
+            t.close(&mut self.client);
+        }
+        let _ = self.client.shutdown(Shutdown::Write);
     }
 
     pub fn mark_ready(&mut self, member_side: bool, readable: bool, writable: bool, hup: bool) {
@@ -270,7 +293,7 @@ impl Conn {
                     .is_some_and(|e| e.tunnel_member_closed())
             {
                 // The member closed its side of the tunnel: pass the close on.
-                let _ = self.client.shutdown(Shutdown::Write);
+                self.shutdown_write();
                 self.write_shut = true;
                 progress = true;
             }
@@ -286,7 +309,7 @@ impl Conn {
     fn after_io(&mut self) -> Step {
         match self.state {
             State::Head if self.eof => {
-                if self.output.is_empty() {
+                if self.output.is_empty() && !self.tls_pending() {
                     return Step::Close;
                 }
                 self.state = State::Closing;
@@ -296,14 +319,17 @@ impl Conn {
                 self.input.release_if_empty();
                 Step::Wait
             }
-            State::Closing if self.output.is_empty() => {
+            State::Closing if self.output.is_empty() && !self.tls_pending() => {
                 if self.eof || (self.clean_end && self.input.is_empty()) {
                     // Nothing unread: a plain close (a FIN, never a reset), as
                     // nginx does; otherwise linger so unread input cannot turn
                     // the close into a reset that destroys the response.
+                    if let Some(t) = self.tls.as_mut() {
+                        t.close(&mut self.client);
+                    }
                     return Step::Close;
                 }
-                let _ = self.client.shutdown(Shutdown::Write);
+                self.shutdown_write();
                 self.state = State::Lingering;
                 Step::Wait
             }
@@ -339,10 +365,21 @@ impl Conn {
         }
         let limit = self.input_limit(ctx);
         let was_empty = self.input.is_empty();
-        let io = self.input.read_from(&mut self.client, limit)?;
+        let io = match self.tls.as_mut() {
+            None => self.input.read_from(&mut self.client, limit)?,
+            Some(t) => {
+                let mut src = TlsRead {
+                    tls: &mut t.conn,
+                    sock: &mut self.client,
+                };
+                self.input.read_from(&mut src, limit)?
+            }
+        };
         match io {
             Io::Done(n) | Io::Short(n) => {
-                if matches!(io, Io::Short(_)) && !self.hup {
+                // (TLS: a short read says nothing of the socket; only
+                // WouldBlock does.)
+                if matches!(io, Io::Short(_)) && !self.hup && self.tls.is_none() {
                     // A short read drained the socket: skip the read that would block.
                     self.readable = false;
                 }
@@ -372,6 +409,9 @@ impl Conn {
     }
 
     fn write_client(&mut self, ctx: &Ctx) -> io::Result<bool> {
+        if self.tls.is_some() {
+            return self.write_client_tls(ctx);
+        }
         if !self.writable || self.output.is_empty() {
             return Ok(false);
         }
@@ -391,6 +431,32 @@ impl Conn {
                 Ok(false)
             }
         }
+    }
+
+    /// `write_client` on TLS: records left from before go out first; then plaintext
+    /// goes to rustls (as much as its buffer takes) and its records to the socket.
+    fn write_client_tls(&mut self, ctx: &Ctx) -> io::Result<bool> {
+        let Some(t) = self.tls.as_mut() else {
+            return Ok(false);
+        };
+        if !self.writable || (self.output.is_empty() && !t.conn.wants_write()) {
+            return Ok(false);
+        }
+        if !tls::flush(&mut t.conn, &mut self.client)? {
+            self.writable = false;
+            return Ok(false);
+        }
+        if self.output.is_empty() || t.conn.is_handshaking() {
+            return Ok(false);
+        }
+        let n = io::Write::write(&mut t.conn.writer(), self.output.data())?;
+        self.output.consume(n);
+        ctx.process().add_bytes_out(n as u64);
+        self.output.release_if_empty();
+        if !tls::flush(&mut t.conn, &mut self.client)? {
+            self.writable = false;
+        }
+        Ok(n > 0)
     }
 
     /// In `Head`: parses a request head if one is complete and starts its exchange.

@@ -13,6 +13,7 @@ mod conn;
 mod exchange;
 mod express;
 mod respond;
+mod tls;
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -298,7 +299,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             if t < CONN_BASE {
                 let got = accept_all(
                     &mut ctx,
-                    (&mut listeners[t], bound[t]),
+                    (&mut listeners[t], bound[t], t),
                     &mut slab,
                     &mut dirty,
                     &mut next_id,
@@ -352,10 +353,10 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             // Connections left to busier-than-us workers may still be queued:
             // take them now if our share allows (someone always does).
             accept_deferred = false;
-            for (l, b) in listeners.iter_mut().zip(&bound) {
+            for (t, (l, b)) in listeners.iter_mut().zip(&bound).enumerate() {
                 let got = accept_all(
                     &mut ctx,
-                    (l, *b),
+                    (l, *b, t),
                     &mut slab,
                     &mut dirty,
                     &mut next_id,
@@ -547,7 +548,7 @@ fn fair_share(ctx: &Ctx, generation: u64) -> impl Fn(usize) -> bool {
 /// connections, 0 = no limit), or (event MPM) it holds more than its fair share.
 fn accept_all(
     ctx: &mut Ctx,
-    (l, bound): (&mut TcpListener, Option<std::net::SocketAddr>),
+    (l, bound, index): (&mut TcpListener, Option<std::net::SocketAddr>, usize),
     slab: &mut Slab,
     dirty: &mut Vec<usize>,
     next_id: &mut u64,
@@ -583,7 +584,12 @@ fn accept_all(
                     continue;
                 }
                 *next_id += 1;
-                let c = Conn::new(stream, peer, local, *next_id, ctx.now);
+                let mut c = Conn::new(stream, peer, local, *next_id, ctx.now);
+                if let Some(Some(tls)) = ctx.routes.tls.get(index) {
+                    if !c.start_tls(tls) {
+                        continue;
+                    }
+                }
                 let got = slab.insert(c);
                 debug_assert_eq!(got, i);
                 ctx.process().add_connection();

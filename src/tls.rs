@@ -1,0 +1,181 @@
+//! TLS with rustls (ring provider): the server configurations of the TLS listeners,
+//! built from [`crate::config::Tls`] when a generation's routes are built (so `-t`, a
+//! start and every restart, USR1 included, read the certificate files again, in the
+//! supervisor, before it forks), and the certificate chosen by SNI among the virtual
+//! hosts of a listener.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::ServerConfig;
+
+use crate::config::{Config, ConfigError, Origin, SslServer};
+
+/// The crypto provider of every TLS configuration slotgate builds.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// One `rustls::ServerConfig` per `Listen` entry that terminates TLS (None: plain HTTP),
+/// in `Listen` order.
+pub fn server_configs(cfg: &Config) -> Result<Vec<Option<Arc<ServerConfig>>>, ConfigError> {
+    let provider = provider();
+    let mut keys: Vec<Option<Arc<CertifiedKey>>> = vec![None; cfg.tls.servers.len()];
+    let mut out = Vec::new();
+    for (l, group) in cfg.listen.iter().zip(&cfg.tls.listeners) {
+        let Some(group) = group else {
+            out.push(None);
+            continue;
+        };
+        let proxy_protocol = |i: usize| match i {
+            0 => cfg.remoteip_proxy_protocol,
+            k => cfg.vhosts[k - 1]
+                .remoteip_proxy_protocol
+                .unwrap_or(cfg.remoteip_proxy_protocol),
+        };
+        if group.iter().any(|&i| proxy_protocol(i)) {
+            return Err(ConfigError::at(
+                &l.origin,
+                format!(
+                    "Listen {}: RemoteIPProxyProtocol together with SSLEngine On on one address \
+                     is not supported yet",
+                    l.addr
+                ),
+            ));
+        }
+        let mut entries = Vec::new();
+        for &i in group {
+            let key = match &keys[i] {
+                Some(k) => k.clone(),
+                None => {
+                    let k = Arc::new(certified_key(&cfg.tls.servers[i], &provider)?);
+                    keys[i] = Some(k.clone());
+                    k
+                }
+            };
+            let names = match i {
+                0 => vec![cfg.server_name.to_ascii_lowercase()],
+                k => {
+                    let v = &cfg.vhosts[k - 1];
+                    v.server_name
+                        .iter()
+                        .chain(&v.server_aliases)
+                        .cloned()
+                        .collect()
+                }
+            };
+            entries.push((names, key));
+        }
+        // The fallback server's SSLProtocol applies to the whole address.
+        let first = &cfg.tls.servers[group[0]];
+        let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
+        if first.protocols.tls13 {
+            versions.push(&rustls::version::TLS13);
+        }
+        if first.protocols.tls12 {
+            versions.push(&rustls::version::TLS12);
+        }
+        let at = first
+            .origin
+            .clone()
+            .unwrap_or_else(|| Origin::file_only(Arc::new(cfg.file.clone())));
+        let mut sc = ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&versions)
+            .map_err(|e| ConfigError::at(&at, format!("TLS: {e}")))?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(Sni { entries }));
+        sc.alpn_protocols = vec![b"http/1.1".to_vec()];
+        out.push(Some(Arc::new(sc)));
+    }
+    Ok(out)
+}
+
+/// The certificate chain and key of `s` (`SSLEngine On`, so `cert_file` is set), with
+/// errors at the directive that named the file.
+fn certified_key(s: &SslServer, provider: &CryptoProvider) -> Result<CertifiedKey, ConfigError> {
+    let (cert_path, cert_at) = s.cert_file.as_ref().expect("checked by the config");
+    let certs = read_certs(cert_path).map_err(|m| {
+        ConfigError::at(
+            cert_at,
+            format!("SSLCertificateFile {}: {m}", cert_path.display()),
+        )
+    })?;
+    let (key_path, key_at, what) = match &s.key_file {
+        Some((p, o)) => (p, o, "SSLCertificateKeyFile"),
+        None => (
+            cert_path,
+            cert_at,
+            "SSLCertificateFile (no SSLCertificateKeyFile)",
+        ),
+    };
+    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| {
+        ConfigError::at(
+            key_at,
+            format!(
+                "{what} {}: no usable private key: {}",
+                key_path.display(),
+                pem_error(e)
+            ),
+        )
+    })?;
+    CertifiedKey::from_der(certs, key, provider).map_err(|e| {
+        ConfigError::at(
+            key_at,
+            format!(
+                "{what} {}: the key does not fit the certificate of {} ({e})",
+                key_path.display(),
+                cert_path.display()
+            ),
+        )
+    })
+}
+
+/// Every certificate of a PEM file, in order; at least one.
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(pem_error)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pem_error)?;
+    if certs.is_empty() {
+        return Err("no certificate (PEM \"BEGIN CERTIFICATE\") in the file".into());
+    }
+    Ok(certs)
+}
+
+fn pem_error(e: rustls::pki_types::pem::Error) -> String {
+    match e {
+        rustls::pki_types::pem::Error::Io(e) => format!("cannot read: {e}"),
+        rustls::pki_types::pem::Error::NoItemsFound => "no PEM item of the right kind".into(),
+        e => format!("{e:?}"),
+    }
+}
+
+/// Chooses the certificate by the client's SNI name among the servers of one address
+/// (ServerName and ServerAlias, wildcards as ServerAlias takes them); the first server's
+/// when no name matches or the client sent none.
+#[derive(Debug)]
+struct Sni {
+    entries: Vec<(Vec<String>, Arc<CertifiedKey>)>,
+}
+
+impl ResolvesServerCert for Sni {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if let Some(name) = hello.server_name() {
+            let name = name.as_bytes();
+            for (names, key) in &self.entries {
+                if names
+                    .iter()
+                    .any(|n| crate::proxy::routes::wildcard_match(n, name))
+                {
+                    return Some(key.clone());
+                }
+            }
+        }
+        self.entries.first().map(|e| e.1.clone())
+    }
+}

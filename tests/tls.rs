@@ -1,0 +1,327 @@
+//! TLS (issue #9, point 4): front-end termination with rustls (`SSLEngine`,
+//! `SSLCertificateFile`, `SSLCertificateKeyFile`, `SSLProtocol`, SNI per
+//! `<VirtualHost>`), against the real binary. The certificates come from a test CA
+//! generated here with rcgen; the client is rustls over a blocking TcpStream.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+/// A test CA and the certificates it issued, written as PEM files in `dir`.
+struct Pki {
+    dir: TempDir,
+    ca_der: CertificateDer<'static>,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A leaf certificate: its DER, and the paths of its PEM files.
+struct Leaf {
+    der: CertificateDer<'static>,
+    cert: String,
+    key: String,
+}
+
+impl Pki {
+    fn new(ca_name: &str) -> Pki {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, ca_name);
+        let cert = params.self_signed(&key).unwrap();
+        let dir = TempDir::new();
+        dir.write("ca.pem", &cert.pem());
+        Pki {
+            dir,
+            ca_der: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A certificate for `names` (SANs), written as `FILE.pem` / `FILE.key`.
+    fn leaf(&self, file: &str, names: &[&str]) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        let params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let c = self.dir.write(&format!("{file}.pem"), &cert.pem());
+        let k = self.dir.write(&format!("{file}.key"), &key.serialize_pem());
+        Leaf {
+            der: cert.der().clone(),
+            cert: c.display().to_string(),
+            key: k.display().to_string(),
+        }
+    }
+
+    fn client_config(&self) -> Arc<ClientConfig> {
+        let mut roots = RootCertStore::empty();
+        roots.add(self.ca_der.clone()).unwrap();
+        Arc::new(
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
+    }
+}
+
+type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+/// A TLS connection to `port` with SNI `name`, handshake done.
+fn connect(port: u16, name: &str, config: &Arc<ClientConfig>) -> Result<Tls, String> {
+    let sock = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    sock.set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let conn = ClientConnection::new(
+        config.clone(),
+        ServerName::try_from(name.to_string()).unwrap(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut tls = StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn
+            .complete_io(&mut tls.sock)
+            .map_err(|e| format!("handshake: {e}"))?;
+    }
+    Ok(tls)
+}
+
+/// Sends `request` and reads to the end (the request says `Connection: close`); the
+/// end must be a clean TLS close (close_notify), else an error.
+fn exchange(tls: &mut Tls, request: &[u8]) -> Result<Vec<u8>, String> {
+    tls.write_all(request).map_err(|e| e.to_string())?;
+    tls.flush().map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    tls.read_to_end(&mut out)
+        .map_err(|e| format!("reading: {e} after {} bytes", out.len()))?;
+    Ok(out)
+}
+
+fn get(port: u16, sni: &str, path: &str, config: &Arc<ClientConfig>) -> Response {
+    let mut tls = connect(port, sni, config).unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n");
+    let raw = exchange(&mut tls, req.as_bytes()).unwrap();
+    split_raw_response(&raw).unwrap_or_else(|| panic!("no response in {raw:?}"))
+}
+
+/// Two name-based vhosts on one TLS address, each with its own certificate.
+fn two_sites(pki: &Pki, a: &Origin, b: &Origin) -> String {
+    let la = pki.leaf("a", &["a.test"]);
+    let lb = pki.leaf("b", &["b.test", "*.b.test"]);
+    format!(
+        "{BASE_CONF}\
+<VirtualHost *>
+    ServerName a.test
+    SSLEngine On
+    SSLCertificateFile \"{}\"
+    SSLCertificateKeyFile \"{}\"
+    SSLProtocol all -SSLv3 -TLSv1 -TLSv1.1
+    ProxyPass / http://{}/
+</VirtualHost>
+<VirtualHost *>
+    ServerName b.test
+    ServerAlias *.b.test
+    SSLEngine On
+    SSLCertificateFile \"{}\"
+    SSLCertificateKeyFile \"{}\"
+    ProxyPass / http://{}/
+</VirtualHost>
+",
+        la.cert,
+        la.key,
+        a.addr(),
+        lb.cert,
+        lb.key,
+        b.addr()
+    )
+}
+
+#[test]
+fn requests_over_tls_reach_a_plain_origin_and_sni_picks_the_certificate() {
+    let pki = Pki::new("slotgate test CA");
+    let (a, b) = (Origin::start("a"), Origin::start("b"));
+    let sg = Slotgate::start(&two_sites(&pki, &a, &b));
+    let config = pki.client_config();
+
+    for (sni, origin, file) in [
+        ("a.test", "a", "a"),
+        ("b.test", "b", "b"),
+        ("x.b.test", "b", "b"),
+    ] {
+        let mut tls = connect(sg.port(), sni, &config).unwrap();
+        // The certificate is the one of the vhost the name belongs to (the client
+        // checked it against the name, and it is that very certificate).
+        let peer = tls.conn.peer_certificates().unwrap()[0].clone();
+        let want = CertificateDer::from_pem_file(pki.dir.path().join(format!("{file}.pem")));
+        assert_eq!(peer, want.unwrap(), "{sni}: certificate of {file}.test");
+        let req = format!("GET /x HTTP/1.1\r\nHost: {sni}\r\nConnection: close\r\n\r\n");
+        let raw = exchange(&mut tls, req.as_bytes()).unwrap();
+        let r = split_raw_response(&raw).unwrap();
+        assert_eq!(r.status, 200, "{sni}");
+        assert_eq!(r.header("x-origin"), Some(origin), "{sni}");
+    }
+
+    // No SNI name this address knows: the first vhost's certificate (a.test), which
+    // a client asking for another name refuses.
+    let err = connect(sg.port(), "unknown.test", &config)
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        err.contains("NotValidForName") || err.contains("certificate"),
+        "{err}"
+    );
+
+    // Keep-alive over TLS: two requests on one connection.
+    let mut tls = connect(sg.port(), "a.test", &config).unwrap();
+    let raw = exchange(
+        &mut tls,
+        b"GET /1 HTTP/1.1\r\nHost: a.test\r\n\r\nGET /2 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+    assert_eq!(a.last_request().target, "/2");
+}
+
+#[test]
+fn large_bodies_cross_tls_both_ways() {
+    let pki = Pki::new("slotgate test CA");
+    let (a, b) = (Origin::start("a"), Origin::start("b"));
+    let sg = Slotgate::start(&two_sites(&pki, &a, &b));
+    let config = pki.client_config();
+    // A 3 MB response: many TLS records, socket full on the way.
+    let n = 3_000_000;
+    let r = get(sg.port(), "a.test", &format!("/bytes/{n}"), &config);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), n);
+    assert_eq!(sha256_hex(&r.body), pattern_sha256(n as u64));
+    // A 2 MB request body.
+    let body = pattern(2_000_000);
+    let mut tls = connect(sg.port(), "b.test", &config).unwrap();
+    let mut req = format!(
+        "POST /sha256 HTTP/1.1\r\nHost: b.test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let raw = exchange(&mut tls, &req).unwrap();
+    let r = split_raw_response(&raw).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body).trim(),
+        format!("{} {}", sha256_hex(&body), body.len())
+    );
+}
+
+#[test]
+fn a_client_that_does_not_trust_the_ca_fails_the_handshake() {
+    let pki = Pki::new("slotgate test CA");
+    let other = Pki::new("another CA");
+    let (a, b) = (Origin::start("a"), Origin::start("b"));
+    let sg = Slotgate::start(&two_sites(&pki, &a, &b));
+    let err = connect(sg.port(), "a.test", &other.client_config())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    assert_eq!(a.requests(), 0);
+    // A plain-HTTP client on the TLS port gets no HTTP answer.
+    let raw = send_raw(sg.port(), b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    assert!(!raw.starts_with(b"HTTP/"), "{raw:?}");
+    // The server still serves.
+    assert_eq!(
+        get(sg.port(), "a.test", "/", &pki.client_config()).status,
+        200
+    );
+}
+
+#[test]
+fn config_errors_name_file_and_line() {
+    let pki = Pki::new("slotgate test CA");
+    let leaf = pki.leaf("a", &["a.test"]);
+    let other = pki.leaf("o", &["o.test"]);
+    let dir = TempDir::new();
+    let conf = |cert: &str, key: &str, extra: &str| {
+        format!(
+            "Listen 127.0.0.1:0\n<VirtualHost *>\nServerName a.test\nSSLEngine On\n\
+             SSLCertificateFile \"{cert}\"\nSSLCertificateKeyFile \"{key}\"\n{extra}\
+             ProxyPass / http://127.0.0.1:9/\n</VirtualHost>\n"
+        )
+    };
+    // Missing key file: line 6.
+    let missing = dir.path().join("missing.key").display().to_string();
+    let (out, path) = check_config(&dir, "a.conf", &conf(&leaf.cert, &missing, ""));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("{path}:6:")), "{}", out.stderr);
+    assert!(out.stderr.contains("missing.key"), "{}", out.stderr);
+    // Unreadable certificate file: line 5.
+    let (out, path) = check_config(&dir, "b.conf", &conf(&missing, &leaf.key, ""));
+    assert!(out.stderr.contains(&format!("{path}:5:")), "{}", out.stderr);
+    // A key that is not the certificate's: line 6.
+    let (out, path) = check_config(&dir, "c.conf", &conf(&leaf.cert, &other.key, ""));
+    assert!(out.stderr.contains(&format!("{path}:6:")), "{}", out.stderr);
+    assert!(out.stderr.contains("does not fit"), "{}", out.stderr);
+    // SSLProtocol asking for what rustls cannot do: line 7.
+    let (out, path) = check_config(
+        &dir,
+        "d.conf",
+        &conf(&leaf.cert, &leaf.key, "SSLProtocol +TLSv1.1\n"),
+    );
+    assert!(out.stderr.contains(&format!("{path}:7:")), "{}", out.stderr);
+    assert!(out.stderr.contains("TLSv1.2 and TLSv1.3"), "{}", out.stderr);
+    // SSLEngine On without a certificate: at the <VirtualHost> (line 2).
+    let (out, path) = check_config(
+        &dir,
+        "e.conf",
+        "Listen 127.0.0.1:0\n<VirtualHost *>\nSSLEngine On\n</VirtualHost>\n",
+    );
+    assert!(out.stderr.contains(&format!("{path}:2:")), "{}", out.stderr);
+    assert!(out.stderr.contains("SSLCertificateFile"), "{}", out.stderr);
+    // And a good one passes.
+    let (out, _) = check_config(
+        &dir,
+        "f.conf",
+        &conf(&leaf.cert, &leaf.key, "SSLProtocol TLSv1.3\n"),
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+}
+
+#[test]
+fn a_graceful_restart_reloads_the_certificates() {
+    let pki = Pki::new("slotgate test CA");
+    let (a, b) = (Origin::start("a"), Origin::start("b"));
+    let sg = Slotgate::start(&two_sites(&pki, &a, &b));
+    let config = pki.client_config();
+    let before = connect(sg.port(), "a.test", &config)
+        .unwrap()
+        .conn
+        .peer_certificates()
+        .unwrap()[0]
+        .clone();
+    // A new certificate for a.test in the same files, then USR1.
+    let renewed = pki.leaf("a", &["a.test"]);
+    assert_ne!(before, renewed.der);
+    let gen = common::daemon::generation(sg.scoreboard_path());
+    sg.signal(nix::sys::signal::Signal::SIGUSR1);
+    common::daemon::wait_generation(sg.scoreboard_path(), gen + 1, Duration::from_secs(10));
+    wait_for(
+        "the renewed certificate",
+        Duration::from_secs(10),
+        || {
+            let tls = connect(sg.port(), "a.test", &config).ok()?;
+            (tls.conn.peer_certificates()?[0] == renewed.der).then_some(())
+        },
+        || sg.logs(),
+    );
+}
