@@ -179,3 +179,139 @@ impl ResolvesServerCert for Sni {
         self.entries.first().map(|e| e.1.clone())
     }
 }
+
+/// Writes pending TLS records of `tls` to `sock`: Ok(true) when none is left, Ok(false)
+/// when the socket is full.
+pub fn flush<D>(
+    tls: &mut rustls::ConnectionCommon<D>,
+    sock: &mut impl std::io::Write,
+) -> std::io::Result<bool> {
+    use std::io::ErrorKind;
+    while tls.wants_write() {
+        match tls.write_tls(sock) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Plaintext from a TLS peer: what rustls has decrypted, reading and processing records
+/// from `sock` when it has none (answering the handshake on the way). WouldBlock only
+/// when the socket has nothing more; 0 is the end (`close_notify`, or the socket's EOF).
+pub fn read_plain<D>(
+    tls: &mut rustls::ConnectionCommon<D>,
+    sock: &mut (impl std::io::Read + std::io::Write),
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    use std::io::{ErrorKind, Read};
+    loop {
+        match tls.reader().read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(0),
+            Err(e) => return Err(e),
+        }
+        if tls.read_tls(sock)? == 0 {
+            return Ok(0);
+        }
+        if let Err(e) = tls.process_new_packets() {
+            // Send the alert rustls queued, then give up on the connection.
+            let _ = flush(tls, sock);
+            return Err(std::io::Error::new(ErrorKind::InvalidData, e));
+        }
+        // Handshake messages (or a key update) for the peer.
+        flush(tls, sock)?;
+    }
+}
+
+/// The client configuration for `https://` members (`SSLProxyEngine On`), from the main
+/// server's `SSLProxyVerify` and `SSLProxyCACertificateFile`. `require` (the default)
+/// checks the member's certificate against the CA file and its name against the member's
+/// host (also sent as SNI); it needs a CA file (slotgate does not read the system's
+/// roots). `none` accepts any certificate.
+pub fn member_config(cfg: &Config) -> Result<Arc<rustls::ClientConfig>, String> {
+    let s = &cfg.tls.servers[0];
+    let provider = provider();
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let mut config = if s.proxy_verify {
+        let Some((path, at)) = &s.proxy_ca_file else {
+            return Err(
+                "https:// members: SSLProxyVerify require (the default) needs \
+                 SSLProxyCACertificateFile (or SSLProxyVerify none)"
+                    .into(),
+            );
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for c in read_certs(path)
+            .map_err(|m| format!("{at}: SSLProxyCACertificateFile {}: {m}", path.display()))?
+        {
+            roots
+                .add(c)
+                .map_err(|e| format!("{at}: SSLProxyCACertificateFile {}: {e}", path.display()))?;
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth()
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// `SSLProxyVerify none`: any certificate is accepted (the handshake's signatures are
+/// still checked, so the key is the certificate's).
+#[derive(Debug)]
+struct AnyCertificate(Arc<CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,12 +1,15 @@
 //! TLS (issue #9, point 4): front-end termination with rustls (`SSLEngine`,
 //! `SSLCertificateFile`, `SSLCertificateKeyFile`, `SSLProtocol`, SNI per
 //! `<VirtualHost>`), against the real binary. The certificates come from a test CA
-//! generated here with rcgen; the client is rustls over a blocking TcpStream.
+//! generated here with rcgen; the client is rustls over a blocking TcpStream. Then
+//! `https://` members (`SSLProxyEngine`, `SSLProxyVerify`, `SSLProxyCACertificateFile`)
+//! against a small rustls origin on a thread.
 
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +63,10 @@ impl Pki {
             cert: c.display().to_string(),
             key: k.display().to_string(),
         }
+    }
+
+    fn ca_path(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
     }
 
     fn client_config(&self) -> Arc<ClientConfig> {
@@ -324,4 +331,243 @@ fn a_graceful_restart_reloads_the_certificates() {
         },
         || sg.logs(),
     );
+}
+
+/// A TLS origin: rustls over std sockets, one thread per connection, keep-alive,
+/// Content-Length bodies; answers `sni=NAME host=HOST path=PATH body=SHA256/LEN`, or
+/// N bytes of pattern for `/big/N`. Listens on 127.0.0.1 (and [::1] when it
+/// can, for a `localhost` that resolves there first). Stops accepting when dropped.
+struct TlsOrigin {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl TlsOrigin {
+    fn start(leaf: &Leaf) -> TlsOrigin {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&leaf.cert)
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&leaf.key).unwrap();
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+        );
+        let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = v4.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut listeners = vec![v4];
+        if let Ok(v6) = TcpListener::bind(("::1", port)) {
+            listeners.push(v6);
+        }
+        for l in listeners {
+            l.set_nonblocking(true).unwrap();
+            let (config, stop) = (config.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Bounded: at most 2 minutes, or until the test drops the origin.
+                let deadline = std::time::Instant::now() + Duration::from_secs(120);
+                while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+                    match l.accept() {
+                        Ok((sock, _)) => {
+                            let config = config.clone();
+                            std::thread::spawn(move || serve_tls(sock, config));
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+            });
+        }
+        TlsOrigin { port, stop }
+    }
+}
+
+impl Drop for TlsOrigin {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve_tls(sock: TcpStream, config: Arc<rustls::ServerConfig>) {
+    sock.set_nonblocking(false).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let conn = rustls::ServerConnection::new(config).unwrap();
+    let mut tls = StreamOwned::new(conn, sock);
+    let mut buf = Vec::new();
+    loop {
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            let mut chunk = [0u8; 4096];
+            match tls.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.drain(..end + 4);
+        let path = head.split(' ').nth(1).unwrap_or("").to_string();
+        let host = head
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Host: ")
+                    .or_else(|| l.strip_prefix("host: "))
+            })
+            .unwrap_or("-")
+            .to_string();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        while buf.len() < length {
+            let mut chunk = [0u8; 65536];
+            match tls.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body: Vec<u8> = buf.drain(..length).collect();
+        let sni = tls.conn.server_name().unwrap_or("-").to_string();
+        let reply = match path.strip_prefix("/big/") {
+            Some(n) => pattern(n.parse().unwrap()),
+            None if length > 0 => format!(
+                "sni={sni} host={host} path={path} body={}/{length}",
+                sha256_hex(&body)
+            )
+            .into_bytes(),
+            None => format!("sni={sni} host={host} path={path}").into_bytes(),
+        };
+        let mut resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Origin: tls\r\n\r\n",
+            reply.len()
+        )
+        .into_bytes();
+        resp.extend_from_slice(&reply);
+        if tls.write_all(&resp).and_then(|_| tls.flush()).is_err() {
+            return;
+        }
+    }
+}
+
+fn https_member_conf(extra: &str, port: u16) -> String {
+    format!("{BASE_CONF}SSLProxyEngine On\n{extra}ProxyPass / https://localhost:{port}/\n")
+}
+
+#[test]
+fn an_https_member_with_a_ca_file_is_proxied_with_sni() {
+    let pki = Pki::new("slotgate test CA");
+    let origin = TlsOrigin::start(&pki.leaf("origin", &["localhost"]));
+    let conf = https_member_conf(
+        &format!("SSLProxyCACertificateFile \"{}\"\n", pki.ca_path()),
+        origin.port,
+    );
+    let sg = Slotgate::start(&conf);
+    for i in 0..3 {
+        let r = http_get(sg.port(), &format!("/p{i}"), &[]);
+        assert_eq!(r.status, 200, "{}\n{}", r.text(), sg.logs());
+        assert_eq!(
+            r.text(),
+            format!("sni=localhost host=localhost:{} path=/p{i}", origin.port)
+        );
+    }
+    // Large bodies both ways through the member's TLS.
+    let n = 3_000_000;
+    let r = http_get(sg.port(), &format!("/big/{n}"), &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(sha256_hex(&r.body), pattern_sha256(n as u64));
+    let body = pattern(2_000_000);
+    let mut c = Client::connect(sg.port());
+    let r = c.request("POST", "/up", &[], Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text()
+            .ends_with(&format!("body={}/{}", sha256_hex(&body), body.len())),
+        "{}",
+        r.text()
+    );
+    // Over TLS at both ends: a TLS front end to the https member.
+    let front = pki.leaf("front", &["front.test"]);
+    let both = format!(
+        "{conf}SSLEngine On\nSSLCertificateFile \"{}\"\nSSLCertificateKeyFile \"{}\"\n",
+        front.cert, front.key
+    );
+    drop(sg);
+    let sg = Slotgate::start(&both);
+    let r = get(sg.port(), "front.test", "/both", &pki.client_config());
+    assert_eq!(r.status, 200);
+    assert!(r.text().ends_with("path=/both"), "{}", r.text());
+}
+
+#[test]
+fn a_member_with_a_bad_certificate_gets_502_unless_verify_is_none() {
+    let pki = Pki::new("slotgate test CA");
+    let rogue = Pki::new("rogue CA");
+    let origin = TlsOrigin::start(&rogue.leaf("origin", &["localhost"]));
+    let sg = Slotgate::start(&https_member_conf(
+        &format!("SSLProxyCACertificateFile \"{}\"\n", pki.ca_path()),
+        origin.port,
+    ));
+    let r = http_get(sg.port(), "/", &[]);
+    assert_eq!(r.status, 502, "{}", r.text());
+    // A certificate for another name, from the right CA: 502 too.
+    let wrong_name = TlsOrigin::start(&pki.leaf("other", &["other.test"]));
+    let sg2 = Slotgate::start(&https_member_conf(
+        &format!("SSLProxyCACertificateFile \"{}\"\n", pki.ca_path()),
+        wrong_name.port,
+    ));
+    assert_eq!(http_get(sg2.port(), "/", &[]).status, 502);
+    // SSLProxyVerify none takes any certificate.
+    let sg3 = Slotgate::start(&https_member_conf("SSLProxyVerify none\n", origin.port));
+    let r = http_get(sg3.port(), "/ok", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().ends_with("path=/ok"));
+    drop((sg, sg2));
+}
+
+#[test]
+fn https_members_need_ssl_proxy_engine_and_a_ca_file() {
+    let dir = TempDir::new();
+    let (out, _) = check_config(
+        &dir,
+        "a.conf",
+        "Listen 127.0.0.1:0\nProxyPass / https://127.0.0.1:9/\n",
+    );
+    assert_eq!(out.code(), Some(1));
+    assert!(out.stderr.contains("SSLProxyEngine On"), "{}", out.stderr);
+    let (out, _) = check_config(
+        &dir,
+        "b.conf",
+        "Listen 127.0.0.1:0\nSSLProxyEngine On\nProxyPass / https://127.0.0.1:9/\n",
+    );
+    assert_eq!(out.code(), Some(1));
+    assert!(
+        out.stderr.contains("SSLProxyCACertificateFile"),
+        "{}",
+        out.stderr
+    );
+    let missing = dir.path().join("nope.pem").display().to_string();
+    let (out, path) = check_config(
+        &dir,
+        "c.conf",
+        &format!(
+            "Listen 127.0.0.1:0\nSSLProxyEngine On\nSSLProxyCACertificateFile \"{missing}\"\n\
+             ProxyPass / https://127.0.0.1:9/\n"
+        ),
+    );
+    assert!(out.stderr.contains(&format!("{path}:3:")), "{}", out.stderr);
+    let (out, _) = check_config(
+        &dir,
+        "d.conf",
+        "Listen 127.0.0.1:0\nSSLProxyEngine On\nSSLProxyVerify none\nProxyPass / https://127.0.0.1:9/\n",
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
 }

@@ -110,7 +110,8 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
 
 /// A URL a standalone worker or a balancer member can have: `http://host[:port][/path]`
 /// or `ws://host[:port][/path]` (forwarded as HTTP, accepting a WebSocket upgrade by
-/// default, reference §8.7); `https` and `wss` are not supported yet. Shorter than httpd's
+/// default, reference §8.7), and `https` / `wss` (the same over TLS, which needs
+/// `SSLProxyEngine On`: checked when the routes are built). Shorter than httpd's
 /// 384-byte worker name.
 pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
     if !url.contains("://") {
@@ -119,7 +120,7 @@ pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
         ));
     }
     let parsed = parse_backend_url(url)?;
-    if parsed.scheme != "http" && parsed.scheme != "ws" {
+    if !matches!(parsed.scheme.as_str(), "http" | "ws" | "https" | "wss") {
         return Err(format!("scheme {} is not supported yet", parsed.scheme));
     }
     if url.len() >= MAX_WORKER_NAME {

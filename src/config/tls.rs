@@ -73,6 +73,8 @@ pub(super) struct SslDraft {
     proxy_engine: Option<bool>,
     proxy_verify: Option<bool>,
     proxy_ca_file: Option<(PathBuf, Origin)>,
+    /// The first `SSLProxy*` line (server-wide only for now).
+    proxy_origin: Option<Origin>,
 }
 
 /// Handles `d` if it is one of mod_ssl's directives slotgate knows.
@@ -80,7 +82,11 @@ pub(super) fn directive(s: &mut SslDraft, root: &Path, d: &Directive) -> Result<
     let path = |name: &str| -> Result<(PathBuf, Origin), ConfigError> {
         Ok((root.join(one_arg(d, name)?), d.origin.clone()))
     };
-    match d.name.to_ascii_lowercase().as_str() {
+    let name = d.name.to_ascii_lowercase();
+    if name.starts_with("sslproxy") && s.proxy_origin.is_none() {
+        s.proxy_origin = Some(d.origin.clone());
+    }
+    match name.as_str() {
         "sslengine" => {
             let arg = one_arg(d, "SSLEngine")?;
             if arg.eq_ignore_ascii_case("optional") {
@@ -198,6 +204,13 @@ pub(super) fn finish(
 ) -> Result<Tls, ConfigError> {
     let mut servers = vec![merge(main, None, None)];
     for (v, draft) in vhosts {
+        if let Some(at) = &draft.proxy_origin {
+            return Err(ConfigError::at(
+                at,
+                "SSLProxyEngine, SSLProxyVerify and SSLProxyCACertificateFile inside \
+                 <VirtualHost> are not supported yet (set them for the whole server)",
+            ));
+        }
         servers.push(merge(draft, Some(main), Some(v.origin.clone())));
     }
     for s in servers.iter().filter(|s| s.engine) {
@@ -257,6 +270,59 @@ mod tests {
 
     fn p(words: &[&str]) -> Result<Protocols, String> {
         protocols(&words.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+    }
+
+    fn parse(text: &str) -> Result<crate::config::Config, String> {
+        crate::config::parse_str(text, Path::new("/tmp/t.conf"), &[]).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn listeners_follow_their_vhosts_and_vhosts_inherit() {
+        let c = parse(
+            "Listen 127.0.0.1:8443\nListen 127.0.0.1:8080\n\
+             SSLCertificateFile main.pem\nSSLProtocol TLSv1.3\n\
+             <VirtualHost *:8443>\nServerName a\nSSLEngine On\n</VirtualHost>\n\
+             <VirtualHost *:8443>\nServerName b\nSSLEngine On\nSSLCertificateFile b.pem\n</VirtualHost>\n\
+             <VirtualHost *:8080>\nServerName c\n</VirtualHost>\n",
+        )
+        .unwrap();
+        assert_eq!(c.tls.listeners, vec![Some(vec![1, 2]), None]);
+        let a = &c.tls.servers[1];
+        assert_eq!(a.cert_file.as_ref().unwrap().0, Path::new("/tmp/main.pem"));
+        assert!(!a.protocols.tls12 && a.protocols.tls13);
+        assert_eq!(
+            c.tls.servers[2].cert_file.as_ref().unwrap().0,
+            Path::new("/tmp/b.pem")
+        );
+        assert!(!c.tls.servers[3].engine);
+        // SSLEngine On in the main server: its listeners, unless a vhost says Off.
+        let c = parse("Listen 127.0.0.1:0\nSSLEngine On\nSSLCertificateFile m.pem\n").unwrap();
+        assert_eq!(c.tls.listeners, vec![Some(vec![0])]);
+    }
+
+    #[test]
+    fn refused_combinations_name_file_and_line() {
+        let mixed = parse(
+            "Listen 127.0.0.1:0\n<VirtualHost *>\nSSLEngine On\nSSLCertificateFile a.pem\n\
+             </VirtualHost>\n<VirtualHost *>\nServerName plain\n</VirtualHost>\n",
+        )
+        .unwrap_err();
+        assert!(mixed.starts_with("/tmp/t.conf:1: Listen"), "{mixed}");
+        assert!(mixed.contains("/tmp/t.conf:6"), "{mixed}");
+        let no_cert = parse("Listen 127.0.0.1:0\nSSLEngine on\n").unwrap_err();
+        assert!(
+            no_cert.starts_with("/tmp/t.conf:2: SSLEngine On needs"),
+            "{no_cert}"
+        );
+        let per_vhost =
+            parse("Listen 127.0.0.1:0\n<VirtualHost *>\nSSLProxyEngine On\n</VirtualHost>\n")
+                .unwrap_err();
+        assert!(
+            per_vhost.starts_with("/tmp/t.conf:3: SSLProxyEngine"),
+            "{per_vhost}"
+        );
+        let optional = parse("Listen 127.0.0.1:0\nSSLEngine optional\n").unwrap_err();
+        assert!(optional.contains("not supported"), "{optional}");
     }
 
     #[test]

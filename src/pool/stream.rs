@@ -13,6 +13,16 @@ use mio::{event, Interest, Registry, Token};
 pub enum MemberStream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// An `https://` member: rustls over TCP. Reads give plaintext; a write hands
+    /// plaintext to rustls and sends what the socket takes ([`MemberStream::flush_tls`]
+    /// sends the rest when it is writable again).
+    Tls(Box<TlsMember>),
+}
+
+/// The TCP socket and TLS state of an `https://` member connection.
+pub struct TlsMember {
+    sock: TcpStream,
+    conn: rustls::ClientConnection,
 }
 
 impl MemberStream {
@@ -35,12 +45,48 @@ impl MemberStream {
         Ok(MemberStream::Tcp(s))
     }
 
+    /// Starts TLS on a TCP connection (before any byte went through it): `name` is
+    /// sent as SNI and checked against the member's certificate.
+    pub fn start_tls(
+        self,
+        config: &std::sync::Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+    ) -> io::Result<MemberStream> {
+        match self {
+            MemberStream::Tcp(sock) => {
+                let conn = rustls::ClientConnection::new(config.clone(), name)
+                    .map_err(io::Error::other)?;
+                Ok(MemberStream::Tls(Box::new(TlsMember { sock, conn })))
+            }
+            _ => Err(io::Error::other("TLS is only spoken over TCP")),
+        }
+    }
+
+    /// TLS: reads give plaintext, so a short read says nothing of the socket.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, MemberStream::Tls(_))
+    }
+
+    /// TLS records wait for the socket.
+    pub fn tls_pending(&self) -> bool {
+        matches!(self, MemberStream::Tls(t) if t.conn.wants_write())
+    }
+
+    /// Sends pending TLS records: Ok(true) when none is left.
+    pub fn flush_tls(&mut self) -> io::Result<bool> {
+        match self {
+            MemberStream::Tls(t) => crate::tls::flush(&mut t.conn, &mut t.sock),
+            _ => Ok(true),
+        }
+    }
+
     /// Whether a non-blocking connect finished: Ok(true) connected, Ok(false)
     /// still going, Err why it failed.
     pub fn connect_result(&self) -> io::Result<bool> {
         let (error, peer) = match self {
             MemberStream::Tcp(s) => (s.take_error()?, s.peer_addr().map(drop)),
             MemberStream::Unix(s) => (s.take_error()?, s.peer_addr().map(drop)),
+            MemberStream::Tls(t) => (t.sock.take_error()?, t.sock.peer_addr().map(drop)),
         };
         if let Some(e) = error {
             return Err(e);
@@ -52,10 +98,18 @@ impl MemberStream {
         }
     }
 
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+    /// Shuts a side down (TLS: `close_notify` first when the write side is shut).
+    pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
         match self {
             MemberStream::Tcp(s) => s.shutdown(how),
             MemberStream::Unix(s) => s.shutdown(how),
+            MemberStream::Tls(t) => {
+                if how != Shutdown::Read {
+                    t.conn.send_close_notify();
+                    let _ = crate::tls::flush(&mut t.conn, &mut t.sock);
+                }
+                t.sock.shutdown(how)
+            }
         }
     }
 
@@ -65,6 +119,8 @@ impl MemberStream {
         let peeked = match self {
             MemberStream::Tcp(s) => socket2::SockRef::from(s).peek(&mut b),
             MemberStream::Unix(s) => socket2::SockRef::from(s).peek(&mut b),
+            // (A TLS 1.3 member's session tickets were read with the response.)
+            MemberStream::Tls(t) => socket2::SockRef::from(&t.sock).peek(&mut b),
         };
         matches!(peeked, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
@@ -81,6 +137,7 @@ impl Read for MemberStream {
         match self {
             MemberStream::Tcp(s) => s.read(buf),
             MemberStream::Unix(s) => s.read(buf),
+            MemberStream::Tls(t) => crate::tls::read_plain(&mut t.conn, &mut t.sock, buf),
         }
     }
 }
@@ -90,6 +147,19 @@ impl Write for MemberStream {
         match self {
             MemberStream::Tcp(s) => s.write(buf),
             MemberStream::Unix(s) => s.write(buf),
+            MemberStream::Tls(t) => {
+                // Records left from before go first: a full socket keeps the
+                // plaintext with the caller.
+                if !crate::tls::flush(&mut t.conn, &mut t.sock)? {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                let n = t.conn.writer().write(buf)?;
+                crate::tls::flush(&mut t.conn, &mut t.sock)?;
+                if n == 0 && !buf.is_empty() {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            }
         }
     }
 
@@ -103,6 +173,7 @@ impl event::Source for MemberStream {
         match self {
             MemberStream::Tcp(s) => s.register(r, t, i),
             MemberStream::Unix(s) => s.register(r, t, i),
+            MemberStream::Tls(x) => x.sock.register(r, t, i),
         }
     }
 
@@ -110,6 +181,7 @@ impl event::Source for MemberStream {
         match self {
             MemberStream::Tcp(s) => s.reregister(r, t, i),
             MemberStream::Unix(s) => s.reregister(r, t, i),
+            MemberStream::Tls(x) => x.sock.reregister(r, t, i),
         }
     }
 
@@ -117,6 +189,7 @@ impl event::Source for MemberStream {
         match self {
             MemberStream::Tcp(s) => s.deregister(r),
             MemberStream::Unix(s) => s.deregister(r),
+            MemberStream::Tls(x) => x.sock.deregister(r),
         }
     }
 }

@@ -60,6 +60,12 @@ pub struct Member {
     /// A health probe's time limit when one was configured: `connectiontimeout=`,
     /// else `timeout=` (the checker's default otherwise).
     pub hc_timeout: Option<Duration>,
+    /// An `https://` (or `wss://`) member: the TLS client configuration and the name
+    /// sent as SNI and checked against its certificate (the URL's host).
+    pub tls: Option<(
+        Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+    )>,
 }
 
 #[derive(Clone, Debug)]
@@ -185,6 +191,16 @@ impl Routes {
             balancer_members: Vec::new(),
             log_specs: Vec::new(),
         };
+        if let Some((path, at)) = cfg
+            .tls
+            .servers
+            .first()
+            .and_then(|s| s.proxy_ca_file.as_ref())
+        {
+            // Checked once here, so an unreadable file is named at its own line.
+            crate::tls::read_certs(path)
+                .map_err(|m| format!("{at}: SSLProxyCACertificateFile {}: {m}", path.display()))?;
+        }
         for bc in &cfg.balancers {
             b.add_balancer(bc)?;
         }
@@ -612,6 +628,23 @@ impl Builder<'_> {
         balancer: Option<usize>,
     ) -> Result<usize, String> {
         let parsed = parse_member_url(url)?;
+        let tls = match parsed.scheme.as_str() {
+            "https" | "wss" => Some(self.member_tls(&parsed)?),
+            _ => None,
+        };
+        if tls.is_some()
+            && !matches!(
+                params.health.method,
+                crate::config::HcMethod::None | crate::config::HcMethod::Tcp
+            )
+        {
+            // The health checker speaks plain HTTP.
+            return Err(format!(
+                "{}: hcmethod={} on an https member is not supported yet (hcmethod=TCP is)",
+                parsed.name,
+                params.health.method.name()
+            ));
+        }
         let addrs = match parsed.socket {
             Some(_) => Vec::new(),
             None => resolve(&parsed).map_err(|e| format!("resolving {}: {e}", parsed.name))?,
@@ -620,10 +653,9 @@ impl Builder<'_> {
             .other_value("proxyprotocol")
             .and_then(crate::proxy::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
-        let upgrade = params
-            .upgrade
-            .clone()
-            .or_else(|| (parsed.scheme == "ws").then(|| "websocket".to_string()));
+        let upgrade = params.upgrade.clone().or_else(|| {
+            matches!(parsed.scheme.as_str(), "ws" | "wss").then(|| "websocket".to_string())
+        });
         let slot = self.members.len();
         self.members.push(Member {
             slot,
@@ -645,8 +677,38 @@ impl Builder<'_> {
             upgrade,
             health: params.health.clone(),
             hc_timeout: params.connection_timeout.or(params.timeout),
+            tls,
         });
         Ok(slot)
+    }
+
+    /// The TLS settings of an `https://` member: `SSLProxyEngine On` is required (as
+    /// httpd's mod_ssl), then see [`crate::tls::member_config`].
+    fn member_tls(
+        &self,
+        url: &MemberUrl,
+    ) -> Result<
+        (
+            Arc<rustls::ClientConfig>,
+            rustls::pki_types::ServerName<'static>,
+        ),
+        String,
+    > {
+        if !self.cfg.tls.servers.first().is_some_and(|s| s.proxy_engine) {
+            return Err(format!(
+                "{}: a {} member needs SSLProxyEngine On",
+                url.name, url.scheme
+            ));
+        }
+        if url.socket.is_some() {
+            return Err(format!(
+                "{}: TLS over a Unix socket is not supported",
+                url.name
+            ));
+        }
+        let name = rustls::pki_types::ServerName::try_from(url.host.clone())
+            .map_err(|e| format!("{}: {e}", url.name))?;
+        Ok((crate::tls::member_config(self.cfg)?, name))
     }
 
     /// The `express://*` member: never connected to, it only holds the member

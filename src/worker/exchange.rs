@@ -563,6 +563,9 @@ impl Exchange {
                 // TCP keep-alive probes on the member socket.
                 let socket = m.url.socket.as_deref().map(std::path::Path::new);
                 let mut s = MemberStream::connect(socket, m.addrs.first().copied(), m.keepalive)?;
+                if let Some((config, name)) = &m.tls {
+                    s = s.start_tls(config, name.clone())?;
+                }
                 // Registered once for its whole life, under its pool id's token.
                 let id = ctx.pool.new_id(Some(index));
                 let interest = Interest::READABLE | Interest::WRITABLE;
@@ -1092,6 +1095,12 @@ impl MemberConn {
     /// Writes what is queued for the member while it takes it; counts the bytes.
     fn send(&mut self, sent: &mut u64) -> io::Result<bool> {
         let mut progress = false;
+        if self.writable && self.output.is_empty() && self.stream.tls_pending() {
+            // TLS records of plaintext already taken still wait for the socket.
+            if !self.stream.flush_tls()? {
+                self.writable = false;
+            }
+        }
         while self.writable && !self.output.is_empty() {
             match self.output.write_to(&mut self.stream)? {
                 Io::Done(n) => *sent += n as u64,
@@ -1118,15 +1127,28 @@ impl MemberConn {
                 Ok(Io::Short(n)) => {
                     *received += n as u64;
                     // Drained for now, unless its FIN is pending (then read on to EOF).
-                    self.readable = self.hup;
+                    // (TLS: a short read says nothing of the socket; only
+                    // WouldBlock does.)
+                    self.readable = self.hup || self.stream.is_tls();
                 }
                 Ok(Io::Eof) => self.eof = true,
                 Ok(Io::WouldBlock) => {
                     self.readable = false;
+                    if self.stream.is_tls() {
+                        // The handshake may have ended and released plaintext the
+                        // socket then took: try writing again.
+                        self.writable = true;
+                    }
                     continue;
                 }
                 Err(e) => {
-                    log::debug!("reading from member {name}: {e}");
+                    // (TLS: a refused certificate or a broken record is worth
+                    // the operator's attention.)
+                    let level = match self.stream.is_tls() {
+                        true => log::Level::Warn,
+                        false => log::Level::Debug,
+                    };
+                    log::log!(level, "reading from member {name}: {e}");
                     self.eof = true;
                 }
             }

@@ -174,7 +174,13 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         for _ in 0..m.pool.min.min(m.pool.max.max(m.pool.min)) {
             let socket = m.url.socket.as_deref().map(std::path::Path::new);
             let addr = m.addrs.first().copied();
-            match crate::pool::MemberStream::connect(socket, addr, m.keepalive) {
+            let connected = crate::pool::MemberStream::connect(socket, addr, m.keepalive).and_then(
+                |s| match &m.tls {
+                    Some((config, name)) => s.start_tls(config, name.clone()),
+                    None => Ok(s),
+                },
+            );
+            match connected {
                 Ok(mut s) => {
                     let id = pool.new_id(None);
                     let interest = Interest::READABLE | Interest::WRITABLE;

@@ -360,10 +360,9 @@ fn ws_urls_are_workers() {
     // ProxySet finds a ws:// worker by its worker name.
     let c = config("ProxyPass /a ws://h:80/a\nProxySet WS://H/a ping=5\n");
     assert_eq!(c.proxy_pass[0].params.ping, Some(Duration::from_secs(5)));
-    assert_eq!(
-        rule_error("ProxyPass /a wss://h/"),
-        format!("{FILE}:2: ProxyPass: scheme wss is not supported yet")
-    );
+    // wss:// (TLS) parses; SSLProxyEngine is checked with the routes (tests/tls.rs).
+    let c = config("ProxyPass /a wss://h/\n");
+    assert_eq!(c.proxy_pass[0].params.upgrade, None);
 }
 
 #[test]
@@ -456,14 +455,6 @@ fn target_errors() {
         (
             "ProxyPass /a balancer://MyCluster/x",
             "ProxyPass: balancer://mycluster is not defined (no <Proxy balancer://mycluster> or BalancerMember balancer://mycluster anywhere)",
-        ),
-        (
-            "ProxyPass /a https://h/",
-            "ProxyPass: scheme https is not supported yet",
-        ),
-        (
-            "ProxyPass /a wss://h/",
-            "ProxyPass: scheme wss is not supported yet",
         ),
         (
             "ProxyPass /a ajp://h/",
