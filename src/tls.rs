@@ -27,27 +27,11 @@ pub fn server_configs(cfg: &Config) -> Result<Vec<Option<Arc<ServerConfig>>>, Co
     let provider = provider();
     let mut keys: Vec<Option<Arc<CertifiedKey>>> = vec![None; cfg.tls.servers.len()];
     let mut out = Vec::new();
-    for (l, group) in cfg.listen.iter().zip(&cfg.tls.listeners) {
+    for group in &cfg.tls.listeners {
         let Some(group) = group else {
             out.push(None);
             continue;
         };
-        let proxy_protocol = |i: usize| match i {
-            0 => cfg.remoteip_proxy_protocol,
-            k => cfg.vhosts[k - 1]
-                .remoteip_proxy_protocol
-                .unwrap_or(cfg.remoteip_proxy_protocol),
-        };
-        if group.iter().any(|&i| proxy_protocol(i)) {
-            return Err(ConfigError::at(
-                &l.origin,
-                format!(
-                    "Listen {}: RemoteIPProxyProtocol together with SSLEngine On on one address \
-                     is not supported yet",
-                    l.addr
-                ),
-            ));
-        }
         let mut entries = Vec::new();
         for &i in group {
             let key = match &keys[i] {

@@ -571,3 +571,53 @@ fn https_members_need_ssl_proxy_engine_and_a_ca_file() {
     );
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
 }
+
+#[test]
+fn a_proxy_protocol_header_may_precede_tls() {
+    let pki = Pki::new("slotgate test CA");
+    let leaf = pki.leaf("a", &["a.test"]);
+    let origin = Origin::start("a");
+    let sg = Slotgate::start(&format!(
+        "{BASE_CONF}RemoteIPProxyProtocol On\nSSLEngine On\n\
+         SSLCertificateFile \"{}\"\nSSLCertificateKeyFile \"{}\"\nProxyPass / http://{}/\n",
+        leaf.cert,
+        leaf.key,
+        origin.addr()
+    ));
+    let config = pki.client_config();
+    // The header and the ClientHello in one segment, then in two.
+    for split in [false, true] {
+        let mut sock = TcpStream::connect(("127.0.0.1", sg.port())).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let header = b"PROXY TCP4 192.0.2.7 127.0.0.1 4000 443\r\n";
+        let mut conn =
+            ClientConnection::new(config.clone(), ServerName::try_from("a.test").unwrap()).unwrap();
+        let mut first = header.to_vec();
+        if !split {
+            conn.write_tls(&mut first).unwrap();
+        }
+        sock.write_all(&first).unwrap();
+        let mut tls = StreamOwned::new(conn, sock);
+        let raw = exchange(
+            &mut tls,
+            b"GET /pp HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let r = split_raw_response(&raw).unwrap();
+        assert_eq!(r.status, 200, "split={split}");
+        let seen = origin.last_request();
+        assert_eq!(
+            header_values(&seen.headers, "x-forwarded-for"),
+            vec!["192.0.2.7"],
+            "split={split}"
+        );
+    }
+    // No header: refused in the clear, and closed.
+    let raw = send_raw(sg.port(), b"GET / HTTP/1.1\r\n\r\n");
+    assert!(
+        raw.starts_with(b"HTTP/1.1 400"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
+}

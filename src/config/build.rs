@@ -306,10 +306,11 @@ impl Builder {
             _ => return Err(fail(d, "Listen takes an address and an optional protocol")),
         };
         if let Some(p) = protocol {
-            if !p.eq_ignore_ascii_case("http") {
+            // `https` names the protocol only (as in httpd): TLS comes from SSLEngine.
+            if !p.eq_ignore_ascii_case("http") && !p.eq_ignore_ascii_case("https") {
                 return Err(fail(
                     d,
-                    format!("Listen: protocol '{p}' is not supported (only http)"),
+                    format!("Listen: protocol '{p}' is not supported (only http and https)"),
                 ));
             }
         }

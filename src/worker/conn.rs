@@ -145,10 +145,48 @@ impl Conn {
         }
     }
 
-    /// Makes this a TLS connection (before its first step).
-    pub(super) fn start_tls(&mut self, config: &std::sync::Arc<rustls::ServerConfig>) -> bool {
+    /// Makes this a TLS connection (before its first step). When no PROXY protocol
+    /// header is expected, TLS starts with the first byte; else the header is read
+    /// in the clear and what follows it goes to rustls (see `feed_tls`).
+    pub(super) fn start_tls(
+        &mut self,
+        ctx: &Ctx,
+        config: &std::sync::Arc<rustls::ServerConfig>,
+    ) -> bool {
+        if !proxy_protocol::expected(&ctx.config, self.local, self.peer) {
+            self.proxy_header = ProxyHeader::Settled;
+        }
         self.tls = ClientTls::new(config);
         self.tls.is_some()
+    }
+
+    /// TLS after a PROXY protocol header: the bytes read in the clear after it are
+    /// the start of the TLS stream; rustls takes them, and reads go through TLS from
+    /// now on.
+    fn feed_tls(&mut self) -> bool {
+        let Some(t) = self.tls.as_mut() else {
+            return false;
+        };
+        let mut data = self.input.data();
+        let mut failed = false;
+        while !data.is_empty() && !failed {
+            failed = match t.conn.read_tls(&mut data) {
+                Ok(_) => t.conn.process_new_packets().is_err(),
+                Err(_) => true,
+            };
+        }
+        let _ = tls::flush(&mut t.conn, &mut self.client);
+        let n = self.input.len();
+        self.input.consume(n);
+        self.head_bytes = 0;
+        if failed {
+            log::info!("client {}: TLS handshake failed", self.peer);
+            self.eof = true;
+            self.state = State::Closing;
+        }
+        // Plaintext may wait in rustls already.
+        self.readable = true;
+        true
     }
 
     /// TLS records still to be written to the client.
@@ -366,20 +404,22 @@ impl Conn {
         let limit = self.input_limit(ctx);
         let was_empty = self.input.is_empty();
         let io = match self.tls.as_mut() {
-            None => self.input.read_from(&mut self.client, limit)?,
-            Some(t) => {
+            // (A PROXY protocol header before TLS is read in the clear.)
+            Some(t) if self.proxy_header == ProxyHeader::Settled => {
                 let mut src = TlsRead {
                     tls: &mut t.conn,
                     sock: &mut self.client,
                 };
                 self.input.read_from(&mut src, limit)?
             }
+            _ => self.input.read_from(&mut self.client, limit)?,
         };
         match io {
             Io::Done(n) | Io::Short(n) => {
                 // (TLS: a short read says nothing of the socket; only
                 // WouldBlock does.)
-                if matches!(io, Io::Short(_)) && !self.hup && self.tls.is_none() {
+                let plain = self.tls.is_none() || self.proxy_header != ProxyHeader::Settled;
+                if matches!(io, Io::Short(_)) && !self.hup && plain {
                     // A short read drained the socket: skip the read that would block.
                     self.readable = false;
                 }
@@ -409,7 +449,8 @@ impl Conn {
     }
 
     fn write_client(&mut self, ctx: &Ctx) -> io::Result<bool> {
-        if self.tls.is_some() {
+        // (A refused PROXY protocol header is answered in the clear.)
+        if self.tls.is_some() && self.proxy_header == ProxyHeader::Settled {
             return self.write_client_tls(ctx);
         }
         if !self.writable || self.output.is_empty() {
@@ -467,6 +508,7 @@ impl Conn {
         if self.proxy_header != ProxyHeader::Settled {
             match self.take_proxy_header(ctx) {
                 Some(progress) => return progress,
+                None if self.tls.is_some() => return self.feed_tls(),
                 None if self.input.is_empty() => return true,
                 None => {}
             }

@@ -592,7 +592,7 @@ fn accept_all(
                 *next_id += 1;
                 let mut c = Conn::new(stream, peer, local, *next_id, ctx.now);
                 if let Some(Some(tls)) = ctx.routes.tls.get(index) {
-                    if !c.start_tls(tls) {
+                    if !c.start_tls(ctx, tls) {
                         continue;
                     }
                 }

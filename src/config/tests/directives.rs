@@ -113,8 +113,8 @@ fn listen_errors() {
         ("Listen 70000", "Listen: bad port '70000' in '70000'"),
         ("Listen :80", "Listen: no address before the port in ':80'"),
         (
-            "Listen 127.0.0.1:80 https",
-            "Listen: protocol 'https' is not supported (only http)",
+            "Listen 127.0.0.1:80 ftp",
+            "Listen: protocol 'ftp' is not supported (only http and https)",
         ),
     ];
     for (text, want) in cases {
