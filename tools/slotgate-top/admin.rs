@@ -131,7 +131,7 @@ fn health_change(changes: &[MemberChange]) -> edit::HealthChange {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BalancerChange {
-    /// `lbmethod=` (byrequests, bytraffic, bybusyness).
+    /// `lbmethod=` (any method name: byrequests, bytraffic, bybusyness, bylatency, byload, hash, heartbeat).
     LbMethod(String),
     /// `timeout=` in seconds (0 to 7200).
     Timeout(u64),

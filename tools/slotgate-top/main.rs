@@ -32,7 +32,7 @@ usage: slotgate-top [-f CONFIG [-D NAME]… | [--scoreboard] PATH] [--once | --i
                hcmethod=NONE|TCP|OPTIONS|HEAD|GET[11] hcinterval=TIME (500ms, 2s; bare: s)
                hcpasses=N hcfails=N hcuri=PATH hcexpr=NAME (a ProxyHCExpr; checked with -f))
        slotgate-top (-f CONFIG | --scoreboard PATH) set balancer://NAME KEY=VALUE…
-              (lbmethod=byrequests|bytraffic|bybusyness timeout=SECS maxattempts=N
+              (lbmethod=byrequests|bytraffic|bybusyness|bylatency|byload|hash|heartbeat timeout=SECS maxattempts=N
                stickysession=COOKIE[|PARAM] nofailover=On|Off)
        slotgate-top (-f CONFIG | --scoreboard PATH) disable|enable|drain balancer://NAME MEMBER-URL
 live view keys: q or Ctrl-C quit, space redraws now";
