@@ -71,6 +71,32 @@ ScoreboardFile "$WORK/slotgate.scoreboard"
 LogLevel info
 StartServers 2
 ProxyVia On
+ProxyStatus On
+
+# Run-time control and visibility, for this machine only.
+<Location /balancer-manager>
+  SetHandler balancer-manager
+  Require local
+</Location>
+<Location /server-status>
+  SetHandler server-status
+  Require local
+</Location>
+<Location /metrics>
+  SetHandler metrics
+  Require local
+</Location>
+ProxyPass /balancer-manager !
+ProxyPass /server-status !
+ProxyPass /metrics !
+
+# Both origins behind a balancer, health-checked every 2 s.
+<Proxy balancer://demo growth=2>
+  BalancerMember http://127.0.0.1:$PORT_A route=a hcmethod=GET hcinterval=2
+  BalancerMember http://127.0.0.1:$PORT_B route=b hcmethod=GET hcinterval=2
+</Proxy>
+ProxyPass        /lb/ balancer://demo/
+ProxyPassReverse /lb/ balancer://demo/
 
 ProxyPass        /a/ http://127.0.0.1:$PORT_A/
 ProxyPassReverse /a/ http://127.0.0.1:$PORT_A/
@@ -89,6 +115,10 @@ open:
   http://127.0.0.1:$PORT/a/      (origin a)
   http://127.0.0.1:$PORT/b/      (origin b)
   http://127.0.0.1:$PORT/echo    (origin a echoes the request it received)
+  http://127.0.0.1:$PORT/lb/     (a and b in turn, through balancer://demo)
+  http://127.0.0.1:$PORT/balancer-manager   (change members live: disable one, reload /lb/)
+  http://127.0.0.1:$PORT/server-status      (also ?auto and ?json)
+  http://127.0.0.1:$PORT/metrics            (Prometheus text)
 inspect, from another terminal:
   $BIN/slotgate-top -f $CONF
   $BIN/slotgate-top --watch 1 -f $CONF
