@@ -379,3 +379,41 @@ fn an_accepted_client_address_is_passed_on_in_the_member_header() {
     assert!(text.starts_with(&want), "{text}");
     assert!(text.contains("X-Forwarded-For: 2001:db8::5\r\n"), "{text}");
 }
+
+#[test]
+fn a_unix_socket_member_is_health_checked_over_its_socket() {
+    let u = UnixOrigin::start("u");
+    let sock = u.path.display().to_string();
+    let sg = Slotgate::start(&format!(
+        "{BASE_CONF}<Proxy balancer://uds>\n  \
+         BalancerMember unix:{sock}|http://app.internal/ hcmethod=GET hcinterval=200ms hcfails=1\n\
+         </Proxy>\nProxyPass /lb/ balancer://uds/\n"
+    ));
+    let sb = sg.scoreboard();
+    let slot = || {
+        sb.members()
+            .iter()
+            .find(|m| m.in_use() && m.url.get().starts_with("unix:"))
+            .expect("the unix member's slot")
+    };
+    // The checker reaches the origin over the socket file: a passed GET.
+    wait_for(
+        "a passed check of the unix member",
+        Duration::from_secs(10),
+        || (slot().hc_result() == Some((true, 200))).then_some(()),
+        || format!("{:?} {}", slot().hc_result(), slot().hc_reason.get()),
+    );
+    assert!(
+        u.requests.load(Ordering::Relaxed) > 0,
+        "the probes came over the socket"
+    );
+    assert_eq!(slot().status() & scoreboard::flags::HC_FAILED, 0);
+    // The origin goes away (its socket file with it): the next check fails.
+    drop(u);
+    wait_for(
+        "the unix member in C",
+        Duration::from_secs(10),
+        || (slot().status() & scoreboard::flags::HC_FAILED != 0).then_some(()),
+        || format!("{:?} {}", slot().hc_result(), slot().hc_reason.get()),
+    );
+}

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
+use crate::pool::MemberStream;
 use mio::{Events, Interest, Poll, Token};
 use scoreboard::{flags, MemberSlot, Scoreboard};
 
@@ -229,6 +229,8 @@ pub fn record(slot: &MemberSlot, outcome: &Outcome, now_ms: u64) -> Transition {
 struct Target {
     url: String,
     addr: Option<SocketAddr>,
+    /// The socket file of a `unix:/path|http://host/` member.
+    socket: Option<std::path::PathBuf>,
     /// `host:port` for the Host header.
     host_port: String,
     /// The URL's path.
@@ -246,6 +248,7 @@ impl Target {
             return Target {
                 url: url.to_string(),
                 addr: m.addrs.first().copied(),
+                socket: m.url.socket.as_ref().map(std::path::PathBuf::from),
                 host_port: host_port(&m.url.host, m.url.port),
                 path: m.url.path.clone(),
                 timeout: m.hc_timeout,
@@ -259,7 +262,9 @@ impl Target {
                 addr: (u.host.as_str(), u.port)
                     .to_socket_addrs()
                     .ok()
-                    .and_then(|mut a| a.next()),
+                    .and_then(|mut a| a.next())
+                    .filter(|_| u.socket.is_none()),
+                socket: u.socket.as_ref().map(std::path::PathBuf::from),
                 host_port: host_port(&u.host, u.port),
                 path: u.path,
                 timeout: None,
@@ -267,6 +272,7 @@ impl Target {
             Err(_) => Target {
                 url: url.to_string(),
                 addr: None,
+                socket: None,
                 host_port: String::new(),
                 path: String::new(),
                 timeout: None,
@@ -304,7 +310,7 @@ struct Probe {
     url: String,
     method: HcMethod,
     expr: String,
-    stream: TcpStream,
+    stream: MemberStream,
     deadline: Instant,
     phase: Phase,
     request: Vec<u8>,
@@ -320,12 +326,9 @@ impl Probe {
         loop {
             match self.phase {
                 Phase::Connecting => {
-                    if let Ok(Some(e)) | Err(e) = self.stream.take_error() {
-                        return Some(connect_failure(&e));
-                    }
-                    match self.stream.peer_addr() {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == ErrorKind::NotConnected => return None,
+                    match self.stream.connect_result() {
+                        Ok(true) => {}
+                        Ok(false) => return None,
                         Err(e) => return Some(connect_failure(&e)),
                     }
                     if self.method == HcMethod::Tcp {
@@ -533,17 +536,18 @@ impl Checker {
             return;
         };
         let method = HcMethod::from_code(m.hc_method());
-        let Some(addr) = target.addr else {
+        if target.addr.is_none() && target.socket.is_none() {
             record(m, &Outcome::fail("no address"), now_ms);
             return;
-        };
+        }
         let interval = interval_of(m);
         let timeout = target
             .timeout
             .unwrap_or_else(|| interval.clamp(DEFAULT_TIMEOUT_MIN, DEFAULT_TIMEOUT_MAX));
         let path = probe_path(&target.path, &m.hc_uri.get());
         let req = request(method, &path, &target.host_port).unwrap_or_default();
-        let mut stream = match TcpStream::connect(addr) {
+        // TCP, or the socket file of a `unix:` member.
+        let mut stream = match MemberStream::connect(target.socket.as_deref(), target.addr, false) {
             Ok(s) => s,
             Err(e) => {
                 record(m, &connect_failure(&e), now_ms);
