@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::daemon::{generation, wait_generation};
 use common::*;
 use scoreboard::{flags, Scoreboard};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// hcinterval of the tests.
 const INTERVAL_MS: u64 = 200;
@@ -49,34 +49,6 @@ ProxyHCExpr ok {{%{{REQUEST_STATUS}} =~ /^2/}}
     )
 }
 
-fn state(port: u16) -> Value {
-    let r = http_get(port, "/balancer-manager?json", &[]);
-    assert_eq!(r.status, 200, "{}", r.text());
-    serde_json::from_slice(&r.body).expect("JSON state")
-}
-
-fn nonce(port: u16) -> String {
-    state(port)["balancers"][0]["nonce"]
-        .as_str()
-        .expect("a nonce")
-        .to_string()
-}
-
-fn json_post(port: u16, v: &Value) -> (u16, Value) {
-    let body = v.to_string();
-    let r = http_request(
-        port,
-        "PATCH",
-        "/balancer-manager",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
-    (
-        r.status,
-        serde_json::from_slice(&r.body).unwrap_or(Value::Null),
-    )
-}
-
 fn form_post(port: u16, body: &str) -> Response {
     http_request(
         port,
@@ -88,18 +60,6 @@ fn form_post(port: u16, body: &str) -> Response {
         ],
         Some(body.as_bytes()),
     )
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                (c as char).to_string()
-            } else {
-                format!("%{c:02X}")
-            }
-        })
-        .collect()
 }
 
 fn slot_of(sb: &Scoreboard, origin: &Origin) -> usize {
@@ -215,9 +175,9 @@ fn a_member_added_through_the_json_api_is_checked() {
     let sg = Slotgate::start(&conf(&a, &b, ""));
     let port = sg.port();
     let sb = Scoreboard::attach(sg.scoreboard_path()).expect("attaching the scoreboard");
-    let n = nonce(port);
+    let n = manager_nonce(port);
     let wc = c.url();
-    let (status, v) = json_post(
+    let (status, v) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "add_member": wc}),
     );
@@ -227,14 +187,14 @@ fn a_member_added_through_the_json_api_is_checked() {
     assert_eq!(sb.header().checker_pid(), 0, "no check yet, no checker");
 
     // A wrong nonce changes nothing.
-    let (status, _) = json_post(
+    let (status, _) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": "wrong", "member": wc, "health": {"method": "GET"}}),
     );
     assert_eq!(status, 403);
     assert_eq!(sb.member(sc).hc_method(), 0);
     // An expression that the configuration does not define is refused.
-    let (status, v) = json_post(
+    let (status, v) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "member": wc,
                 "health": {"method": "GET", "expr": "nosuch"}}),
@@ -242,7 +202,7 @@ fn a_member_added_through_the_json_api_is_checked() {
     assert_eq!(status, 400, "{v}");
     assert!(v["error"].as_str().unwrap().contains("defined: ok"), "{v}");
 
-    let (status, v) = json_post(
+    let (status, v) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "member": wc, "status": {"D": false},
                 "health": {"method": "GET", "uri": "/health", "interval_ms": INTERVAL_MS,
@@ -265,7 +225,7 @@ fn a_member_added_through_the_json_api_is_checked() {
     assert_eq!(sb.member(slot_of(&sb, &a)).hc_last_check(), 0);
 
     // Turned off (NONE): no more probes, and the expression is gone.
-    let (status, _) = json_post(
+    let (status, _) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "member": wc, "health": {"method": "NONE"}}),
     );
@@ -289,16 +249,16 @@ fn a_member_added_through_the_form_is_checked() {
     let sg = Slotgate::start(&conf(&a, &b, ""));
     let port = sg.port();
     let sb = Scoreboard::attach(sg.scoreboard_path()).expect("attaching the scoreboard");
-    let n = nonce(port);
+    let n = manager_nonce(port);
     let wc = c.url();
     let r = form_post(
         port,
-        &format!("b=app&nonce={n}&b_nwrkr={}&b_wyes=1", enc(&wc)),
+        &format!("b=app&nonce={n}&b_nwrkr={}&b_wyes=1", form_encode(&wc)),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let sc = slot_of(&sb, &c);
     // The member's edit form offers the check's inputs.
-    let q = format!("/balancer-manager?b=app&w={}&nonce={n}", enc(&wc));
+    let q = format!("/balancer-manager?b=app&w={}&nonce={n}", form_encode(&wc));
     let page = http_get(
         port,
         &q,
@@ -317,7 +277,7 @@ fn a_member_added_through_the_form_is_checked() {
         &format!(
             "b=app&w={}&nonce={n}&w_status_D=0&w_hm=GET&w_hi={INTERVAL_MS}&w_hp=1&w_hf=1\
              &w_hu=%2Fhealth&w_he=",
-            enc(&wc)
+            form_encode(&wc)
         ),
     );
     assert_eq!(r.status, 200, "{}", r.text());
@@ -409,7 +369,7 @@ fn checks_of_added_members_survive_a_full_restart_with_balancer_persist() {
     {
         let mut sg = Slotgate::start(&text);
         let port = sg.port();
-        let n = nonce(port);
+        let n = manager_nonce(port);
         for change in [
             json!({"balancer": "app", "nonce": n, "add_member": c.url()}),
             json!({"balancer": "app", "nonce": n, "member": c.url(), "status": {"D": false},
@@ -417,7 +377,7 @@ fn checks_of_added_members_survive_a_full_restart_with_balancer_persist() {
             json!({"balancer": "app", "nonce": n, "member": b.url(),
                    "health": {"method": "TCP", "interval_ms": 1000}}),
         ] {
-            let (status, v) = json_post(port, &change);
+            let (status, v) = manager_json_post(port, &change);
             assert_eq!(status, 200, "{v}");
         }
         // Stopped once the checker runs (a stop in the instant the checker
@@ -434,7 +394,7 @@ fn checks_of_added_members_survive_a_full_restart_with_balancer_persist() {
     assert!(saved.contains("\"health\""), "{saved}");
 
     let sg = Slotgate::start(&text);
-    let s = state(sg.port());
+    let s = manager_state(sg.port());
     let members = s["balancers"][0]["members"].as_array().expect("members");
     let find = |o: &Origin| {
         members
@@ -461,9 +421,9 @@ fn a_run_time_check_survives_a_graceful_restart() {
     let sg = Slotgate::start(&conf(&a, &b, ""));
     let port = sg.port();
     let sb_path = sg.scoreboard_path().to_path_buf();
-    let (status, v) = json_post(
+    let (status, v) = manager_json_post(
         port,
-        &json!({"balancer": "app", "nonce": nonce(port), "member": b.url(),
+        &json!({"balancer": "app", "nonce": manager_nonce(port), "member": b.url(),
                 "health": {"method": "HEAD", "uri": "/health", "interval_ms": INTERVAL_MS}}),
     );
     assert_eq!(status, 200, "{v}");

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const MANAGER: &str = "<Location /balancer-manager>
   SetHandler balancer-manager
@@ -33,19 +33,6 @@ ServerName manager.test
         ),
         origins,
     )
-}
-
-fn state(port: u16) -> Value {
-    let r = http_get(port, "/balancer-manager?json", &[]);
-    assert_eq!(r.status, 200, "{}", r.text());
-    serde_json::from_slice(&r.body).expect("JSON state")
-}
-
-fn nonce(port: u16) -> String {
-    state(port)["balancers"][0]["nonce"]
-        .as_str()
-        .expect("a nonce")
-        .to_string()
 }
 
 /// Sends `n` requests and returns how many each origin got meanwhile.
@@ -75,31 +62,6 @@ fn form_post(port: u16, body: &str, referer: bool) -> Response {
     )
 }
 
-fn json_post(port: u16, v: &Value) -> (u16, Value) {
-    let body = v.to_string();
-    let r = http_request(
-        port,
-        "PATCH",
-        "/balancer-manager",
-        &[("Content-Type", "application/json")],
-        Some(body.as_bytes()),
-    );
-    let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-    (r.status, v)
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                (c as char).to_string()
-            } else {
-                format!("%{c:02X}")
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn form_change_reaches_every_worker() {
     let a = Origin::start("a");
@@ -112,28 +74,40 @@ fn form_change_reaches_every_worker() {
     assert!(page
         .text()
         .contains("Load Balancer Manager for manager.test"));
-    let n = nonce(port);
+    let n = manager_nonce(port);
     let wa = format!("http://{}", a.addr());
 
     // Disable a through the member form.
-    let body = format!("b=app&w={}&nonce={}&w_status_D=1", enc(&wa), enc(&n));
+    let body = format!(
+        "b=app&w={}&nonce={}&w_status_D=1",
+        form_encode(&wa),
+        form_encode(&n)
+    );
     let r = form_post(port, &body, true);
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("Init Dis "));
     assert_eq!(spread(port, &[&a, &b], 100), [0, 100]);
 
     // Re-enable with loadfactor 3: a gets 3/4 of the next 100.
-    let body = format!("b=app&w={}&nonce={}&w_status_D=0&w_lf=3", enc(&wa), enc(&n));
+    let body = format!(
+        "b=app&w={}&nonce={}&w_status_D=0&w_lf=3",
+        form_encode(&wa),
+        form_encode(&n)
+    );
     assert_eq!(form_post(port, &body, true).status, 200);
     assert_eq!(spread(port, &[&a, &b], 100), [75, 25]);
 
     // Missing or wrong nonce: refused, nothing changes.
-    let body = format!("b=app&w={}&w_status_D=1", enc(&wa));
+    let body = format!("b=app&w={}&w_status_D=1", form_encode(&wa));
     assert_eq!(form_post(port, &body, true).status, 403);
-    let body = format!("b=app&w={}&nonce=wrong&w_status_D=1", enc(&wa));
+    let body = format!("b=app&w={}&nonce=wrong&w_status_D=1", form_encode(&wa));
     assert_eq!(form_post(port, &body, true).status, 403);
     // No Referer: the parameters are dropped (the plain page, as httpd).
-    let body = format!("b=app&w={}&nonce={}&w_status_D=1", enc(&wa), enc(&n));
+    let body = format!(
+        "b=app&w={}&nonce={}&w_status_D=1",
+        form_encode(&wa),
+        form_encode(&n)
+    );
     assert_eq!(form_post(port, &body, false).status, 200);
     assert_eq!(spread(port, &[&a, &b], 100), [75, 25]);
 
@@ -154,10 +128,10 @@ fn json_change_reaches_every_worker() {
     let sg = Slotgate::start(&conf(&[&a, &b], ""));
     sg.wait_workers(4, std::time::Duration::from_secs(10));
     let port = sg.port();
-    let n = nonce(port);
+    let n = manager_nonce(port);
     let wb = format!("http://{}", b.addr());
 
-    let (status, v) = json_post(
+    let (status, v) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "member": wb, "status": {"D": true}}),
     );
@@ -166,13 +140,13 @@ fn json_change_reaches_every_worker() {
 
     // Add c (starts disabled), then enable it: a and c share.
     let wc = format!("http://{}", c.addr());
-    let (status, v) = json_post(
+    let (status, v) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "add_member": wc}),
     );
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["balancers"][0]["members"][2]["status"], "Init Dis");
-    let (status, _) = json_post(
+    let (status, _) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "member": wc, "status": {"D": false}}),
     );
@@ -180,17 +154,17 @@ fn json_change_reaches_every_worker() {
     assert_eq!(spread(port, &[&a, &b, &c], 100), [50, 0, 50]);
 
     // Refusals.
-    let (status, v) = json_post(
+    let (status, v) = manager_json_post(
         port,
         &json!({"balancer": "app", "member": wb, "status": {"D": false}}),
     );
     assert_eq!(status, 403, "{v}");
-    let (status, _) = json_post(
+    let (status, _) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": "nope", "member": wb, "status": {"D": false}}),
     );
     assert_eq!(status, 403);
-    let (status, _) = json_post(
+    let (status, _) = manager_json_post(
         port,
         &json!({"balancer": "app", "nonce": n, "add_member": "http://127.0.0.1:9"}),
     );
@@ -217,13 +191,13 @@ fn persistence_across_a_full_restart() {
     {
         let mut sg = Slotgate::start(&text);
         let port = sg.port();
-        let n = nonce(port);
+        let n = manager_nonce(port);
         for change in [
             json!({"balancer": "app", "nonce": n, "member": wb, "loadfactor": 3}),
             json!({"balancer": "app", "nonce": n, "add_member": wc}),
             json!({"balancer": "app", "nonce": n, "member": wc, "status": {"D": false}, "loadfactor": 4}),
         ] {
-            let (status, v) = json_post(port, &change);
+            let (status, v) = manager_json_post(port, &change);
             assert_eq!(status, 200, "{v}");
         }
         assert_eq!(spread(port, &[&a, &b, &c], 80), [10, 30, 40]);
@@ -232,7 +206,7 @@ fn persistence_across_a_full_restart() {
     assert!(keep.path().join("slotgate.scoreboard.persist").exists());
     let sg = Slotgate::start(&text);
     let port = sg.port();
-    let s = state(port);
+    let s = manager_state(port);
     let members = &s["balancers"][0]["members"];
     assert_eq!(members.as_array().map(Vec::len), Some(3), "{s}");
     assert_eq!(spread(port, &[&a, &b, &c], 80), [10, 30, 40]);
