@@ -351,7 +351,7 @@ impl Require {
         client: IpAddr,
         host_of: &mut dyn FnMut(IpAddr) -> Option<String>,
     ) -> Decision {
-        let client = canonical(client);
+        let client = client.to_canonical();
         let mut host: Option<Option<String>> = None;
         self.decide_with(client, &mut |ip| {
             host.get_or_insert_with(|| host_of(ip)).clone()
@@ -447,20 +447,8 @@ fn negate(d: Decision) -> Decision {
     }
 }
 
-/// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as the IPv4 address, as APR
-/// compares it.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => ip,
-        },
-        v4 => v4,
-    }
-}
-
 fn is_loopback(ip: IpAddr) -> bool {
-    match canonical(ip) {
+    match ip.to_canonical() {
         IpAddr::V4(v4) => v4.octets()[0] == 127,
         IpAddr::V6(v6) => v6 == Ipv6Addr::LOCALHOST,
     }
@@ -585,7 +573,7 @@ fn partial_v4(text: &str) -> Option<(u32, u32)> {
 /// `ip` back. None when either lookup fails or does not confirm. **Blocking**: it
 /// asks the system resolver (getnameinfo, getaddrinfo); cache the answers.
 pub fn forward_confirmed_host(ip: IpAddr) -> Option<String> {
-    let ip = canonical(ip);
+    let ip = ip.to_canonical();
     let name = dns_lookup::lookup_addr(&ip).ok()?;
     // A resolver that answers with the address itself gave no name.
     if name.parse::<IpAddr>().is_ok() {
@@ -593,7 +581,7 @@ pub fn forward_confirmed_host(ip: IpAddr) -> Option<String> {
     }
     let confirmed = dns_lookup::lookup_host(&name)
         .ok()?
-        .any(|addr| canonical(addr) == ip);
+        .any(|addr| addr.to_canonical() == ip);
     confirmed.then(|| name.trim_end_matches('.').to_ascii_lowercase())
 }
 

@@ -9,17 +9,29 @@
 //! rules (`proxy`) and streams them to members and back, keeping its process slot
 //! and the member slots current, so every process and `slotgate-top` sees the
 //! state of the whole server.
+//!
+//! Layers, lowest first; a module uses only those below it. Leaves, which
+//! depend on nothing else in the crate: `url` (URL and path pieces), `expr`
+//! (the ap_expr subset), `access` (`Require`), `proxy_protocol` (the PROXY
+//! header codec), `process` (fork, allocation count), `recycle`. Then `http`,
+//! `config` (which owns the values it names, such as `config::lbmethod`), `tls`,
+//! `logging`, `pool`, `balancer`, `proxy` (routes of a generation), `handlers`,
+//! `hcheck`, `worker`, and on top `supervisor`.
 
 pub mod access;
 pub mod balancer;
 pub mod config;
+pub mod expr;
 pub mod handlers;
 pub mod hcheck;
 pub mod http;
 pub mod logging;
 pub mod pool;
+pub mod process;
 pub mod proxy;
+pub mod proxy_protocol;
 pub mod recycle;
 pub mod supervisor;
 pub mod tls;
+pub mod url;
 pub mod worker;

@@ -8,7 +8,7 @@ use slotgate::supervisor::{self, Command, Options};
 
 /// Counts allocations so each worker can publish its count in the scoreboard.
 #[global_allocator]
-static ALLOCATOR: supervisor::process::CountingAllocator = supervisor::process::CountingAllocator;
+static ALLOCATOR: slotgate::process::CountingAllocator = slotgate::process::CountingAllocator;
 
 const USAGE: &str = "usage: slotgate [-f FILE] [-D NAME]... [-t] [-k start|stop|restart|graceful|graceful-stop] [-v] [-h]
   -f FILE   configuration file (default /etc/slotgate/slotgate.conf)

@@ -152,10 +152,7 @@ impl ResolvesServerCert for Sni {
         if let Some(name) = hello.server_name() {
             let name = name.as_bytes();
             for (names, key) in &self.entries {
-                if names
-                    .iter()
-                    .any(|n| crate::proxy::routes::wildcard_match(n, name))
-                {
+                if names.iter().any(|n| crate::url::wildcard_match(n, name)) {
                     return Some(key.clone());
                 }
             }

@@ -67,52 +67,15 @@ pub fn hash64(seed: u64, bytes: &[u8]) -> u64 {
     splitmix64(h)
 }
 
-/// Where `lbmethod=hash` finds the request's key (`hashkey=`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum HashKey {
-    /// `hashkey=ip`: the client address.
-    #[default]
-    Ip,
-    /// `hashkey=header:NAME`.
-    Header(String),
-    /// `hashkey=cookie:NAME`.
-    Cookie(String),
-}
+pub use crate::config::lbmethod::HashKey;
 
 impl HashKey {
-    /// Parses a `hashkey=` value (`ip`, `header:NAME`, `cookie:NAME`; the
-    /// kind in any case).
-    pub fn parse(value: &str) -> Result<HashKey, String> {
-        if value.eq_ignore_ascii_case("ip") {
-            return Ok(HashKey::Ip);
-        }
-        let bad = || format!("hashkey must be ip, header:NAME or cookie:NAME, got '{value}'");
-        let (kind, name) = value.split_once(':').ok_or_else(bad)?;
-        let token = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-        if !token {
-            return Err(bad());
-        }
-        if kind.eq_ignore_ascii_case("header") {
-            Ok(HashKey::Header(name.to_owned()))
-        } else if kind.eq_ignore_ascii_case("cookie") {
-            Ok(HashKey::Cookie(name.to_owned()))
-        } else {
-            Err(bad())
-        }
-    }
-
     /// The request's key, hashed; `None` when the request has none.
     pub fn hash_of(&self, keys: &StickyKeys<'_>) -> Option<u64> {
         match self {
-            HashKey::Ip => match keys.client_ip? {
+            HashKey::Ip => match keys.client_ip?.to_canonical() {
                 std::net::IpAddr::V4(v4) => Some(hash64(SEED_KEY, &v4.octets())),
-                std::net::IpAddr::V6(v6) => Some(match v6.to_ipv4_mapped() {
-                    Some(v4) => hash64(SEED_KEY, &v4.octets()),
-                    None => hash64(SEED_KEY, &v6.octets()),
-                }),
+                std::net::IpAddr::V6(v6) => Some(hash64(SEED_KEY, &v6.octets())),
             },
             HashKey::Header(name) => {
                 let h = keys.headers.iter().find(|h| h.is(name))?;

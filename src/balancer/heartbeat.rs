@@ -135,10 +135,7 @@ fn matches(slot: &MemberSlot, ip: IpAddr, port: Option<u16>) -> bool {
 /// Stores one beacon from `from` in every matching member slot in use;
 /// returns how many members it updated.
 pub fn store(sb: &Scoreboard, from: IpAddr, beacon: Beacon, now_ms: u64) -> usize {
-    let from = match from {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(from, IpAddr::V4),
-        v4 => v4,
-    };
+    let from = from.to_canonical();
     let mut n = 0;
     for i in 0..sb.layout().members as usize {
         let slot = sb.member(i);

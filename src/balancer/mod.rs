@@ -63,63 +63,9 @@ use scoreboard::{flags, MemberSlot, Scoreboard};
 
 pub use select::{credit_offered, first_best, random_u64, seed_random};
 
-/// The load-balancing methods slotgate implements (`lbmethod=`).
-///
-/// `heartbeat` does not use the selection skeleton (reference §3.5): its
-/// candidates are every usable member, whatever its lbset or H/R/N flags.
-/// `hash` runs over the skeleton but with the request's key (see
-/// [`hash`]); without a key it is byrequests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Method {
-    ByRequests,
-    ByTraffic,
-    ByBusyness,
-    ByLatency,
-    ByLoad,
-    Hash,
-    Heartbeat,
-}
+pub use crate::config::lbmethod::Method;
 
 impl Method {
-    /// The valid `lbmethod=` names, for error messages.
-    pub const ALL: [&'static str; 7] = [
-        "byrequests",
-        "bytraffic",
-        "bybusyness",
-        "bylatency",
-        "byload",
-        "hash",
-        "heartbeat",
-    ];
-
-    /// The method named `name` (exact, case-sensitive, as httpd's provider
-    /// lookup), or `None`.
-    pub fn from_name(name: &str) -> Option<Method> {
-        match name {
-            "byrequests" => Some(Method::ByRequests),
-            "bytraffic" => Some(Method::ByTraffic),
-            "bybusyness" => Some(Method::ByBusyness),
-            "bylatency" => Some(Method::ByLatency),
-            "byload" => Some(Method::ByLoad),
-            "hash" => Some(Method::Hash),
-            "heartbeat" => Some(Method::Heartbeat),
-            _ => None,
-        }
-    }
-
-    /// The `lbmethod=` name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::ByRequests => "byrequests",
-            Method::ByTraffic => "bytraffic",
-            Method::ByBusyness => "bybusyness",
-            Method::ByLatency => "bylatency",
-            Method::ByLoad => "byload",
-            Method::Hash => "hash",
-            Method::Heartbeat => "heartbeat",
-        }
-    }
-
     /// The rule implementing this method. For `hash` this is the rule used
     /// when the request has no key (byrequests' counting); the keyed choice
     /// is [`hash::ByKey`], built per request.
@@ -133,12 +79,6 @@ impl Method {
             Method::Hash => &hash::Hash,
             Method::Heartbeat => &heartbeat::Heartbeat,
         }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

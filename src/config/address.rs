@@ -174,6 +174,29 @@ pub(crate) fn host_name(what: &str, value: &str, alias: bool) -> Result<String, 
     Ok(host.to_ascii_lowercase())
 }
 
+impl super::Config {
+    /// Whether a client connection from `peer` to `local` must start with a PROXY
+    /// header: `RemoteIPProxyProtocol On` in the main server, or in a `<VirtualHost>`
+    /// one of whose addresses `local` matches (the header comes before any Host
+    /// header, so the setting is per address, as in httpd), unless `peer` is in
+    /// `RemoteIPProxyProtocolExceptions`. No allocation.
+    pub fn expects_proxy_header(&self, local: SocketAddr, peer: SocketAddr) -> bool {
+        let on = self.remoteip_proxy_protocol
+            || self.vhosts.iter().any(|v| {
+                v.remoteip_proxy_protocol == Some(true)
+                    && v.addrs.iter().any(|a| {
+                        a.port.is_none_or(|p| p == local.port())
+                            && a.ip
+                                .is_none_or(|ip| ip.to_canonical() == local.ip().to_canonical())
+                    })
+            });
+        on && !self
+            .remoteip_proxy_exceptions
+            .iter()
+            .any(|net| net.contains(peer.ip().to_canonical()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ const MAX_STICKY: usize = 64;
 const MAX_NONCE: usize = 37;
 
 /// The lbmethods slotgate implements.
-const LBMETHODS: &[&str] = &crate::balancer::Method::ALL;
+const LBMETHODS: &[&str] = &super::lbmethod::Method::ALL;
 
 /// Worker keys, for a hint when one is given as a balancer parameter.
 const WORKER_KEYS: &[&str] = &[
@@ -145,7 +145,7 @@ pub(crate) fn apply_balancer_param(
         }
         "timeout" => params.timeout = values::whole_seconds(k, value, 1)?,
         "growth" => params.growth = values::integer(k, value, 1, 100)? as u32,
-        "hashkey" => params.hash_key = crate::balancer::hash::HashKey::parse(value)?,
+        "hashkey" => params.hash_key = super::lbmethod::HashKey::parse(value)?,
         "failonstatus" => {
             let mut codes = Vec::new();
             for code in value.split([',', ' ']).filter(|c| !c.is_empty()) {

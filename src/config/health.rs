@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::reader::Directive;
 use super::values::{self, TimeUnit};
 use super::{Config, ConfigError, HcExprDef, HcMethod, HealthCheck, Origin, PassTarget};
-use crate::hcheck::expr;
+use crate::expr;
 
 /// The health-check worker keys.
 pub(crate) const HC_KEYS: &[&str] = &[

@@ -23,12 +23,14 @@
 //! - `express`: mod_proxy_express's directives (the mass reverse proxy's map file).
 //! - `tls`: mod_ssl's directives (front-end TLS per server, TLS to members).
 //! - `values`: On/Off, seconds, times, bounded integers.
+//! - `lbmethod`: the names of `lbmethod=` and the `hashkey=` values.
 
 mod address;
 mod balancer;
 mod build;
 mod express;
 mod health;
+pub mod lbmethod;
 mod lexer;
 mod logs;
 mod mpm;

@@ -136,7 +136,7 @@ pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
 /// Unix-socket member (`unix:/path|http://host/…`, httpd's syntax) `unix:/path|` and
 /// the worker name of the URL after `|` (a missing host there becomes `localhost`).
 pub(crate) fn member_url_name(url: &str) -> Result<String, String> {
-    let Some((socket, rest)) = crate::proxy::url::split_unix(url)? else {
+    let Some((socket, rest)) = crate::url::split_unix(url)? else {
         return Ok(worker_name(&http_worker_url(url)?));
     };
     let name = format!("unix:{socket}|{}", worker_name(&http_worker_url(&rest)?));
@@ -202,7 +202,7 @@ fn pass_target(target: &str, regex: bool) -> Result<(PassTarget, Option<String>)
         ));
     }
     if regex {
-        let url = crate::proxy::url::after_socket(target);
+        let url = crate::url::after_socket(target);
         let rest = url.split_once("://").map_or("", |(_, r)| r);
         let authority = rest.split('/').next().unwrap_or("");
         if authority.contains('$') {
@@ -612,7 +612,7 @@ fn check_untyped(k: &str, value: &str) -> Result<(), String> {
         "receivebuffersize" => values::buffer_size(k, value).map(drop),
         "addressttl" => values::integer(k, value, -1, i64::from(i32::MAX)).map(drop),
         // slotgate's own: send a PROXY protocol header on each new connection.
-        "proxyprotocol" => match crate::proxy::proxy_protocol::Version::from_name(value) {
+        "proxyprotocol" => match crate::proxy_protocol::Version::from_name(value) {
             Some(_) => Ok(()),
             None => Err(format!("proxyprotocol: expected v1 or v2, got '{value}'")),
         },

@@ -318,7 +318,7 @@ impl Default for HealthCheck {
 #[derive(Clone, Debug, PartialEq)]
 pub struct HcExprDef {
     pub name: String,
-    pub expr: crate::hcheck::expr::Expr,
+    pub expr: crate::expr::Expr,
     pub origin: Origin,
 }
 
@@ -440,7 +440,7 @@ pub struct BalancerParams {
     /// True when `lbmethod=` was given explicitly (for merging).
     pub lbmethod_set: bool,
     /// `hashkey=ip|header:NAME|cookie:NAME` (for `lbmethod=hash`), default `ip`.
-    pub hash_key: crate::balancer::hash::HashKey,
+    pub hash_key: crate::config::lbmethod::HashKey,
 }
 
 impl Default for BalancerParams {
@@ -460,7 +460,7 @@ impl Default for BalancerParams {
             fail_on_timeout: false,
             nonce: None,
             lbmethod_set: false,
-            hash_key: crate::balancer::hash::HashKey::Ip,
+            hash_key: crate::config::lbmethod::HashKey::Ip,
         }
     }
 }

@@ -23,7 +23,7 @@ use std::fmt;
 
 use scoreboard::{flags, MemberSlot, Scoreboard, NO_BALANCER};
 
-use crate::balancer::Method;
+use crate::config::lbmethod::Method;
 
 mod health;
 pub use health::*;
@@ -139,7 +139,7 @@ pub fn find(sb: &Scoreboard, balancer: &str, member: &str) -> EditResult<(usize,
 /// `ws://` members are supported, as in the configuration.
 pub fn normalise_url(url: &str) -> EditResult<String> {
     let url = url.trim();
-    let parsed = crate::proxy::url::parse_member_url(url).map_err(EditError::Invalid)?;
+    let parsed = crate::url::parse_member_url(url).map_err(EditError::Invalid)?;
     if parsed.scheme != "http" && parsed.scheme != "ws" {
         return Err(EditError::Invalid(format!(
             "'{url}': scheme {} is not supported",

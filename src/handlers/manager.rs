@@ -26,7 +26,7 @@ use serde_json::{json, Map, Value};
 
 use super::edit::{self, EditError};
 use super::{persist, Context, Request, Response};
-use crate::balancer::Method;
+use crate::config::lbmethod::Method;
 use crate::config::{HcExprDef, PassTarget};
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -762,7 +762,7 @@ fn xml(ctx: &Context) -> String {
         for m in edit::members_of(sb, b) {
             let ms = sb.member(m);
             let url = ms.url.get();
-            let parsed = crate::proxy::url::parse_member_url(&url).ok();
+            let parsed = crate::url::parse_member_url(&url).ok();
             let pool = ctx
                 .routes
                 .members

@@ -256,7 +256,7 @@ impl Target {
         }
         // A member added at run time: resolved here, once (a name lookup
         // blocks; IP literals, the usual case, do not).
-        match crate::proxy::url::parse_member_url(url) {
+        match crate::url::parse_member_url(url) {
             Ok(u) => Target {
                 url: url.to_string(),
                 addr: (u.host.as_str(), u.port)
@@ -443,7 +443,7 @@ impl Probe {
         } else {
             match config.hc_exprs.iter().find(|d| d.name == self.expr) {
                 Some(def) => {
-                    let probe = crate::hcheck::expr::Probe {
+                    let probe = crate::expr::Probe {
                         status,
                         content_type: content_type.as_deref(),
                         body: &self.body,

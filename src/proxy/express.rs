@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::url::{decode_path_into, encode_path, split_target, PathError};
+use crate::url::{decode_path_into, encode_path, split_target, PathError};
 
 /// Host name (lowercase) → backend URL as written.
 pub type Map = HashMap<Box<str>, Box<str>>;

@@ -4,9 +4,7 @@
 
 pub mod express;
 pub mod forward;
-pub mod proxy_protocol;
 pub mod reverse;
 pub mod routes;
-pub mod url;
 
 pub use routes::{member_target, Member, Route, RouteError, Routes, Server};

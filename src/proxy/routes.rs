@@ -10,10 +10,6 @@ use regex::Regex;
 use scoreboard::flags;
 
 use super::express::MapFile;
-use super::url::{
-    decode_path_into, encode_path, parse_member_url, prefix_match, split_target, MemberUrl,
-    PathError,
-};
 use crate::balancer::{Balancer, BalancerSpec, MemberSpec, Method};
 use crate::config::{
     BalancerConfig, Config, CookieRule, CustomLog, LocationHandler, PassTarget,
@@ -21,6 +17,10 @@ use crate::config::{
 };
 use crate::logging::access::AccessLog;
 use crate::pool::PoolLimits;
+use crate::url::{
+    decode_path_into, encode_path, parse_member_url, prefix_match, split_target, wildcard_match,
+    MemberUrl, PathError,
+};
 
 /// A member: where requests go, standalone (behind a plain `ProxyPass`) or in a
 /// balancer. `slot` is its member slot in the scoreboard and its index here.
@@ -34,7 +34,7 @@ pub struct Member {
     pub addrs: Vec<SocketAddr>,
     /// `proxyprotocol=v1|v2`: each new connection starts with a PROXY protocol
     /// header carrying the client's addresses (such a member is never pooled).
-    pub proxy_protocol: Option<crate::proxy::proxy_protocol::Version>,
+    pub proxy_protocol: Option<crate::proxy_protocol::Version>,
     /// Socket I/O timeout: `timeout=`, else ProxyTimeout, else Timeout.
     pub timeout: Duration,
     /// Connect timeout: `connectiontimeout=`, else the I/O timeout.
@@ -651,7 +651,7 @@ impl Builder<'_> {
         };
         let proxy_protocol = params
             .other_value("proxyprotocol")
-            .and_then(crate::proxy::proxy_protocol::Version::from_name);
+            .and_then(crate::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
         let upgrade = params.upgrade.clone().or_else(|| {
             matches!(parsed.scheme.as_str(), "ws" | "wss").then(|| "websocket".to_string())
@@ -793,7 +793,7 @@ impl Builder<'_> {
                         .map_err(|e| format!("{}: {e}", r.origin))?;
                     RuleTarget::Url {
                         // The request's target comes from the URL after `unix:…|`.
-                        url: super::url::after_socket(u).to_string(),
+                        url: crate::url::after_socket(u).to_string(),
                         member: Some(member),
                     }
                 }
@@ -933,11 +933,7 @@ fn resolve(u: &MemberUrl) -> std::io::Result<Vec<SocketAddr>> {
 }
 
 fn same_ip(a: IpAddr, b: IpAddr) -> bool {
-    let norm = |ip: IpAddr| match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    norm(a) == norm(b)
+    a.to_canonical() == b.to_canonical()
 }
 
 /// The Host header's name: port and IPv6 brackets removed (compared without case).
@@ -952,22 +948,6 @@ fn host_name(h: &[u8]) -> &[u8] {
         end -= 1;
     }
     &name[..end]
-}
-
-/// `*` and `?` wildcards as ServerAlias uses them.
-/// (The pattern is lowercase; `s` is compared without case.)
-pub(crate) fn wildcard_match(pattern: &str, s: &[u8]) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.split_first() {
-            None => s.is_empty(),
-            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
-            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
-            Some((c, rest)) => {
-                s.first().map(u8::to_ascii_lowercase) == Some(*c) && go(rest, &s[1..])
-            }
-        }
-    }
-    go(pattern.as_bytes(), s)
 }
 
 #[cfg(test)]
@@ -1101,6 +1081,5 @@ mod tests {
             3,
             "an exact IP beats wildcards"
         );
-        assert!(wildcard_match("w?w.*", b"WwW.x"));
     }
 }

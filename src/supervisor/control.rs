@@ -2,7 +2,6 @@
 //! and reports whether the server came up; `stop`, `restart`, `graceful` and
 //! `graceful-stop` signal the daemon named by the PidFile.
 
-use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -12,9 +11,9 @@ use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use super::process::{self, Forked};
 use super::Options;
 use crate::config::Config;
+use crate::process::{self, Forked};
 
 /// How long `-k start` waits for the daemon to say it runs, and `-k stop` for it to go.
 const WAIT: Duration = Duration::from_secs(30);
@@ -165,9 +164,4 @@ pub fn start_daemon(opts: &Options, cfg: &Config) -> i32 {
             std::process::exit(code);
         }
     }
-}
-
-/// Opens the file a detached daemon's stderr goes to.
-pub(super) fn stderr_file(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
 }

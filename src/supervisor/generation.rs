@@ -104,22 +104,22 @@ impl Listeners {
 
 /// Listening sockets handed down by the binary this one replaces (USR2).
 fn inherited() -> Result<Vec<(SocketAddr, TcpListener)>, String> {
-    let Ok(list) = std::env::var(super::process::LISTEN_FDS_ENV) else {
+    let Ok(list) = std::env::var(crate::process::LISTEN_FDS_ENV) else {
         return Ok(Vec::new());
     };
-    std::env::remove_var(super::process::LISTEN_FDS_ENV);
+    std::env::remove_var(crate::process::LISTEN_FDS_ENV);
     let mut out = Vec::new();
     for item in list.split(';').filter(|s| !s.is_empty()) {
         let (addr, fd) = item
             .rsplit_once('=')
-            .ok_or_else(|| format!("{}: bad entry '{item}'", super::process::LISTEN_FDS_ENV))?;
+            .ok_or_else(|| format!("{}: bad entry '{item}'", crate::process::LISTEN_FDS_ENV))?;
         let addr: SocketAddr = addr
             .parse()
             .map_err(|_| format!("bad address in '{item}'"))?;
         let fd: i32 = fd
             .parse()
             .map_err(|_| format!("bad descriptor in '{item}'"))?;
-        let l = super::process::adopt_listener(fd)
+        let l = crate::process::adopt_listener(fd)
             .map_err(|e| format!("taking over the listener for {addr}: {e}"))?;
         out.push((addr, l));
     }

@@ -12,7 +12,6 @@
 mod control;
 mod generation;
 mod listeners;
-pub mod process;
 
 pub use control::{signal_daemon, start_daemon, Command};
 
@@ -30,10 +29,10 @@ use nix::unistd::Pid;
 use scoreboard::{Phase, Scoreboard};
 
 use crate::config::{self, Config};
+use crate::process::{self, Forked};
 use crate::proxy::Routes;
 use crate::worker::{self, WorkerSetup};
 use generation::{Generation, Listeners};
-use process::Forked;
 
 /// How long stopping children may take before they are killed outright.
 const STOP_DEADLINE: Duration = Duration::from_secs(10);

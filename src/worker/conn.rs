@@ -14,7 +14,8 @@ use super::{respond, unix_ms, Ctx, LINGER};
 use crate::config::RateTimeout;
 use crate::http::{parse_request_with, BodyReader, Framing, RequestHead};
 use crate::logging::access::Record;
-use crate::proxy::{proxy_protocol, Route};
+use crate::proxy::Route;
+use crate::proxy_protocol;
 
 /// Most bytes buffered in one direction of a body before reading pauses.
 pub(super) const BODY_BUFFER: usize = 64 * 1024;
@@ -153,7 +154,7 @@ impl Conn {
         ctx: &Ctx,
         config: &std::sync::Arc<rustls::ServerConfig>,
     ) -> bool {
-        if !proxy_protocol::expected(&ctx.config, self.local, self.peer) {
+        if !ctx.config.expects_proxy_header(self.local, self.peer) {
             self.proxy_header = ProxyHeader::Settled;
         }
         self.tls = ClientTls::new(config);
@@ -571,7 +572,7 @@ impl Conn {
                 self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
             }
             Ok(Route::Local) => {
-                let (path, _) = crate::proxy::url::split_target(&head.target);
+                let (path, _) = crate::url::split_target(&head.target);
                 match ctx.routes.handler_for(server, path) {
                     Some(handler) => {
                         let framing = head.framing;
@@ -626,7 +627,7 @@ impl Conn {
     /// with httpd's mod_remoteip.
     fn take_proxy_header(&mut self, ctx: &Ctx) -> Option<bool> {
         if self.proxy_header == ProxyHeader::Unchecked {
-            self.proxy_header = if proxy_protocol::expected(&ctx.config, self.local, self.peer) {
+            self.proxy_header = if ctx.config.expects_proxy_header(self.local, self.peer) {
                 ProxyHeader::Awaited
             } else {
                 ProxyHeader::Settled
@@ -712,7 +713,7 @@ impl Conn {
         let h = &server.handlers[local.handler];
         let head = &local.head;
         let response = if crate::handlers::allowed(h, self.peer.ip()) {
-            let (path, query) = crate::proxy::url::split_target(&head.target);
+            let (path, query) = crate::url::split_target(&head.target);
             let req = crate::handlers::Request {
                 method: &head.method,
                 path,
@@ -945,7 +946,7 @@ fn log_request(
         return;
     }
     let head = a.head;
-    let (path, query) = crate::proxy::url::split_target(&head.target);
+    let (path, query) = crate::url::split_target(&head.target);
     let protocol = if head.minor == 0 {
         "HTTP/1.0"
     } else {

@@ -21,7 +21,8 @@ use crate::http::{
 };
 use crate::pool::{Acquired, MemberStream, Upstream};
 use crate::proxy::forward::{self, RequestContext, ResponseContext};
-use crate::proxy::{member_target, proxy_protocol, reverse, Route};
+use crate::proxy::{member_target, reverse, Route};
+use crate::proxy_protocol;
 
 /// How an exchange failed.
 pub(super) enum Failure {

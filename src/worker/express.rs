@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use super::Ctx;
 use crate::proxy::express::{host_key, target, MapFile};
-use crate::proxy::url::PathError;
 use crate::proxy::{Route, RouteError, Routes};
+use crate::url::PathError;
 
 pub(crate) struct Express {
     maps: Vec<MapFile>,

@@ -461,7 +461,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         let p = ctx.process();
         p.set_state(state);
         p.set_connections(slab.live as u64);
-        p.set_allocations(crate::supervisor::process::allocations());
+        p.set_allocations(crate::process::allocations());
     }
 }
 

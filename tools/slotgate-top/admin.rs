@@ -33,7 +33,7 @@
 //! bad setting changes nothing.
 
 use scoreboard::{flags, Scoreboard};
-use slotgate::balancer::Method;
+use slotgate::config::lbmethod::Method;
 use slotgate::config::{HcExprDef, HcMethod};
 use slotgate::handlers::{edit, persist};
 use std::path::Path;

@@ -126,12 +126,12 @@ fn balancer_parameters() {
             "lbmethod=hash hashkey=header:X-User",
             Box::new(|p| {
                 p.lbmethod == "hash"
-                    && p.hash_key == crate::balancer::hash::HashKey::Header("X-User".into())
+                    && p.hash_key == crate::config::lbmethod::HashKey::Header("X-User".into())
             }),
         ),
         (
             "hashkey=cookie:sid",
-            Box::new(|p| p.hash_key == crate::balancer::hash::HashKey::Cookie("sid".into())),
+            Box::new(|p| p.hash_key == crate::config::lbmethod::HashKey::Cookie("sid".into())),
         ),
         (
             "stickysession=JSESSIONID",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::{HcMethod, HealthCheck};
-use crate::hcheck::expr;
+use crate::expr;
 
 /// The health check of the only member of `balancer://c` written with `params`, after the
 /// lines of `before`.

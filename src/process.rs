@@ -162,7 +162,10 @@ pub fn detach(stderr_log: &std::path::Path) -> io::Result<()> {
     }
     std::env::set_current_dir("/")?;
     let null = std::fs::File::open("/dev/null")?;
-    let err = super::control::stderr_file(stderr_log)?;
+    let err = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(stderr_log)?;
     nix::unistd::dup2_stdin(&null).map_err(io::Error::from)?;
     nix::unistd::dup2_stdout(&err).map_err(io::Error::from)?;
     nix::unistd::dup2_stderr(&err).map_err(io::Error::from)?;

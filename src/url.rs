@@ -1,5 +1,7 @@
 //! URL pieces as httpd's proxy handles them: decoding a request path, matching a
-//! ProxyPass prefix, re-encoding the remainder, and member URLs.
+//! ProxyPass prefix, re-encoding the remainder, member URLs and ServerAlias
+//! wildcards. A leaf module: the configuration, routing, TLS, the health checker
+//! and the handlers all read URLs through it, and it depends on none of them.
 
 /// A member URL split into its parts, with httpd's normalisation applied to `name`:
 /// scheme and host lowercased, the scheme's default port dropped, the path as written.
@@ -263,6 +265,22 @@ pub fn split_target(target: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// `*` and `?` wildcards as ServerAlias uses them.
+/// (The pattern is lowercase; `s` is compared without case.)
+pub fn wildcard_match(pattern: &str, s: &[u8]) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
+            Some((c, rest)) => {
+                s.first().map(u8::to_ascii_lowercase) == Some(*c) && go(rest, &s[1..])
+            }
+        }
+    }
+    go(pattern.as_bytes(), s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,5 +376,13 @@ mod tests {
         assert_eq!(split_target("/a"), ("/a", None));
         assert_eq!(split_target("http://h:1/p?q"), ("/p", Some("q")));
         assert_eq!(split_target("http://h"), ("/", None));
+    }
+
+    #[test]
+    fn wildcards_match_without_case() {
+        assert!(wildcard_match("w?w.*", b"WwW.x"));
+        assert!(wildcard_match("*.example.com", b"a.b.Example.com"));
+        assert!(!wildcard_match("*.example.com", b"example.org"));
+        assert!(!wildcard_match("w?w", b"ww"));
     }
 }

@@ -224,7 +224,7 @@ pub fn build(
     dst: SocketAddr,
     out: &mut [u8; BUILD_MAX],
 ) -> usize {
-    let (s, d) = (unmap(src.ip()), unmap(dst.ip()));
+    let (s, d) = (src.ip().to_canonical(), dst.ip().to_canonical());
     let (s, d) = match (s, d) {
         (IpAddr::V4(a), IpAddr::V4(b)) => (IpAddr::V4(a), IpAddr::V4(b)),
         (a, b) => (IpAddr::V6(to_v6(a)), IpAddr::V6(to_v6(b))),
@@ -263,33 +263,6 @@ pub fn build(
             out[14..16].copy_from_slice(&(body as u16).to_be_bytes());
             16 + body
         }
-    }
-}
-
-/// Whether a client connection from `peer` to `local` must start with a PROXY
-/// header: `RemoteIPProxyProtocol On` in the main server, or in a `<VirtualHost>`
-/// one of whose addresses `local` matches (the header comes before any Host
-/// header, so the setting is per address, as in httpd), unless `peer` is in
-/// `RemoteIPProxyProtocolExceptions`. No allocation.
-pub fn expected(cfg: &crate::config::Config, local: SocketAddr, peer: SocketAddr) -> bool {
-    let on = cfg.remoteip_proxy_protocol
-        || cfg.vhosts.iter().any(|v| {
-            v.remoteip_proxy_protocol == Some(true)
-                && v.addrs.iter().any(|a| {
-                    a.port.is_none_or(|p| p == local.port())
-                        && a.ip.is_none_or(|ip| unmap(ip) == unmap(local.ip()))
-                })
-        });
-    on && !cfg
-        .remoteip_proxy_exceptions
-        .iter()
-        .any(|net| net.contains(unmap(peer.ip())))
-}
-
-fn unmap(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
     }
 }
 
@@ -486,8 +459,14 @@ mod tests {
                 let h = parse(&out[..n]).unwrap().unwrap();
                 assert_eq!(h.len, n, "{version:?} {src} {dst}");
                 let (s, d) = h.addrs.unwrap();
-                assert_eq!((unmap(s.ip()), s.port()), (unmap(src.ip()), src.port()));
-                assert_eq!((unmap(d.ip()), d.port()), (unmap(dst.ip()), dst.port()));
+                assert_eq!(
+                    (s.ip().to_canonical(), s.port()),
+                    (src.ip().to_canonical(), src.port())
+                );
+                assert_eq!(
+                    (d.ip().to_canonical(), d.port()),
+                    (dst.ip().to_canonical(), dst.port())
+                );
             }
         }
         let mut out = [0u8; BUILD_MAX];
