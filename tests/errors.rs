@@ -9,7 +9,8 @@ use std::time::Duration;
 
 #[test]
 fn refused_connection_gives_503() {
-    let port = unused_port();
+    let dead = RefusingPort::new();
+    let port = dead.port();
     let sg = start_proxy(&format!("ProxyPass /down/ http://127.0.0.1:{port}/\n"), &[]);
     let r = http_get(sg.port(), "/down/x", &[]);
     assert_eq!(r.status, 503, "{}", r.summary());
@@ -18,7 +19,8 @@ fn refused_connection_gives_503() {
 
 #[test]
 fn refused_connection_counts_an_error_on_the_member() {
-    let port = unused_port();
+    let dead = RefusingPort::new();
+    let port = dead.port();
     let sg = start_proxy(&format!("ProxyPass /down/ http://127.0.0.1:{port}/\n"), &[]);
     assert_eq!(http_get(sg.port(), "/down/x", &[]).status, 503);
     let needle = format!("127.0.0.1:{port}");

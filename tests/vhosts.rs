@@ -111,11 +111,13 @@ fn vhost_any_address_and_port_form_is_accepted() {
 fn vhost_bound_to_the_listening_port_is_used() {
     // The port is only known after start, so the config is written for a
     // fixed port first, then started on that port. A vhost for another port
-    // of the same address is not used.
+    // of the same address is not used. Both ports stay reserved by the test
+    // (slotgate's SO_REUSEADDR listener can still bind the first one).
     let a = Origin::start("a");
     let b = Origin::start("b");
-    let port = unused_port();
-    let other = unused_port();
+    let reserved = PortReservation::new();
+    let elsewhere = RefusingPort::new();
+    let (port, other) = (reserved.port(), elsewhere.port());
     let sg = Slotgate::start(&render(
         &format!(
             "Listen 127.0.0.1:{port}\nStartServers 1\nServerName main.test\n\

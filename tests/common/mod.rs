@@ -163,7 +163,81 @@ impl Default for RefusingPort {
     }
 }
 
-/// A port on 127.0.0.1 that nothing listens on (bound, then released).
+/// A port on 127.0.0.1 held for the guard's lifetime by a TCP socket bound
+/// with SO_REUSEADDR that never listens. While nothing listens on it, connects
+/// are refused; the kernel never hands the port out to another socket (bind to
+/// port 0, or a connect's source port), and a plain bind of it fails. A
+/// listener bound with SO_REUSEADDR can still take it (Linux lets such sockets
+/// share a port as long as none of the others listens): `listener` here, or
+/// slotgate's own listeners (which set SO_REUSEADDR) for a `Listen` of
+/// `addr()`. So a test can close a listener and open it again on the same
+/// port, or give slotgate a fixed port, without racing other tests for it.
+pub struct PortReservation {
+    socket: socket2::Socket,
+    addr: std::net::SocketAddr,
+}
+
+impl PortReservation {
+    pub fn new() -> PortReservation {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+            .expect("creating a TCP socket");
+        socket
+            .set_reuse_address(true)
+            .expect("setting SO_REUSEADDR");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket
+            .bind(&SockAddr::from(any))
+            .expect("binding 127.0.0.1:0");
+        let addr = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .expect("local address of the bound socket");
+        PortReservation { socket, addr }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn addr(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn socket_addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// A listening socket on the reserved port (SO_REUSEADDR). Panics if
+    /// something else listens there already.
+    pub fn listener(&self) -> TcpListener {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))
+            .expect("creating a TCP socket");
+        socket
+            .set_reuse_address(true)
+            .expect("setting SO_REUSEADDR");
+        socket
+            .bind(&SockAddr::from(self.addr))
+            .unwrap_or_else(|e| panic!("binding the reserved {}: {e}", self.addr));
+        socket
+            .listen(1024)
+            .unwrap_or_else(|e| panic!("listening on the reserved {}: {e}", self.addr));
+        socket.into()
+    }
+}
+
+impl Default for PortReservation {
+    fn default() -> Self {
+        PortReservation::new()
+    }
+}
+
+/// A port on 127.0.0.1 that nothing listens on (bound, then released): only
+/// for a port number that is never connected to nor bound (e.g. written in a
+/// header); use `RefusingPort` or `PortReservation` for anything else.
 pub fn unused_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
     listener.local_addr().unwrap().port()

@@ -6,7 +6,9 @@
 //! behaviour at run time (fail, close, hang, go slow). `stop_listening` closes
 //! its listening socket (new connects are refused) while the connections it
 //! already accepted are served to the end; `resume_listening` binds the same
-//! port again. Dropping it stops every thread within a bounded time.
+//! port again. The port stays reserved for the origin's lifetime (see
+//! `PortReservation`), so nothing else can take it meanwhile. Dropping it
+//! stops every thread within a bounded time.
 //!
 //! Built-in endpoints (in `Mode::Normal` and `Mode::Slow`):
 //! - `/bytes/N`: N bytes of `Pattern::new(N)` with Content-Length
@@ -29,6 +31,7 @@
 //! A response to HEAD never has a body (its head is the one GET would get).
 
 use super::data::{hex, Pattern};
+use super::PortReservation;
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -142,13 +145,16 @@ pub struct Origin {
     addr: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Mutex<Option<JoinHandle<()>>>,
+    /// Holds the port while the listening socket is closed (and after).
+    port: PortReservation,
 }
 
 impl Origin {
     /// Starts an origin named `name` on 127.0.0.1 with an ephemeral port.
     pub fn start(name: &str) -> Origin {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("binding an origin on 127.0.0.1:0");
-        let addr = listener.local_addr().expect("origin address");
+        let port = PortReservation::new();
+        let listener = port.listener();
+        let addr = port.socket_addr();
         let shared = Arc::new(Shared {
             name: name.to_string(),
             mode: Mutex::new(Mode::Normal),
@@ -168,6 +174,7 @@ impl Origin {
             addr,
             shared,
             acceptor: Mutex::new(Some(acceptor)),
+            port,
         }
     }
 
@@ -208,14 +215,13 @@ impl Origin {
         self.shared.open.load(Ordering::SeqCst)
     }
 
-    /// Binds the same address again after `stop_listening` and accepts again.
-    /// Panics if the port cannot be bound (something else took it).
+    /// Listens on the same (reserved) port again after `stop_listening` and
+    /// accepts again.
     pub fn resume_listening(&self) {
         if self.is_listening() {
             return;
         }
-        let listener = TcpListener::bind(self.addr)
-            .unwrap_or_else(|e| panic!("origin {}: binding {} again: {e}", self.name(), self.addr));
+        let listener = self.port.listener();
         self.shared.stop_listening.store(false, Ordering::SeqCst);
         self.shared.listening.store(true, Ordering::SeqCst);
         *lock(&self.acceptor) = Some(spawn_acceptor(listener, &self.shared));
