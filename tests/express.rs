@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -66,16 +66,21 @@ fn proxypass_rules_come_first() {
     assert_eq!(via(&sg, "a.test", "/other"), (200, "a".into()));
 }
 
-/// Polls `host` until it reaches origin `want` (true) or 5 s pass (false).
-fn reaches(sg: &Slotgate, host: &str, want: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < until {
-        if via(sg, host, "/x").1 == want {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+/// Waits (5 s at most) until `host` reaches origin `want`.
+fn reaches(sg: &Slotgate, host: &str, want: &str) {
+    wait_for(
+        &format!("{host} to reach origin {want}"),
+        Duration::from_secs(5),
+        || (via(sg, host, "/x").1 == want).then_some(()),
+        || sg.logs(),
+    )
+}
+
+/// Replaces the map file in one step (a new file renamed over the old), so
+/// the once-a-second check never reads it half-written.
+fn rewrite_map(dir: &TempDir, text: &str) {
+    let new = dir.write("map.txt.new", text);
+    std::fs::rename(&new, dir.path().join("map.txt")).expect("renaming the new map");
 }
 
 #[test]
@@ -85,36 +90,25 @@ fn a_rewritten_map_is_used_without_a_restart_and_a_broken_one_is_not() {
     let (sg, dir) = start(MAP, "", &[&a, &b]);
     assert_eq!(via(&sg, "a.test", "/x"), (200, "a".into()));
     assert_eq!(via(&sg, "c.test", "/x").0, 404);
-    let started = Instant::now();
-    dir.write(
-        "map.txt",
+    rewrite_map(
+        &dir,
         &render("a.test http://{b}\nc.test http://{a}\n", &[&a, &b]),
     );
-    assert!(reaches(&sg, "a.test", "b"), "{}", sg.logs());
-    assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "took {:?}",
-        started.elapsed()
-    );
+    reaches(&sg, "a.test", "b");
     assert_eq!(via(&sg, "c.test", "/x"), (200, "a".into()));
     assert_eq!(via(&sg, "b.test", "/x").0, 404, "gone from the new map");
 
     // A rewrite with an error: the old map stays, the error names file:line.
-    dir.write(
-        "map.txt",
-        &render("a.test http://{a}\nbroken-line\n", &[&a, &b]),
+    rewrite_map(&dir, &render("a.test http://{a}\nbroken-line\n", &[&a, &b]));
+    sg.wait_error_log(
+        "map.txt:2: no backend URL for 'broken-line'",
+        Duration::from_secs(5),
     );
-    std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(via(&sg, "a.test", "/x"), (200, "b".into()));
     assert_eq!(via(&sg, "c.test", "/x"), (200, "a".into()));
-    let logs = sg.logs();
-    assert!(
-        logs.contains("map.txt:2: no backend URL for 'broken-line'"),
-        "{logs}"
-    );
     // Fixed again: picked up.
-    dir.write("map.txt", &render("a.test http://{a}\n", &[&a, &b]));
-    assert!(reaches(&sg, "a.test", "a"), "{}", sg.logs());
+    rewrite_map(&dir, &render("a.test http://{a}\n", &[&a, &b]));
+    reaches(&sg, "a.test", "a");
 }
 
 #[test]

@@ -260,8 +260,16 @@ fn disabled_members_are_not_checked_added_ones_are_and_the_checker_is_replaced()
     wait_slot(&sb, sc, "the added member checked", bound(1), |m| {
         m.hc_result() == Some((true, 200))
     });
-    // Several intervals later the disabled member still was not probed.
-    std::thread::sleep(Duration::from_millis(u64::from(3 * INTERVAL_MS)));
+    // Three more probes of c later (same interval) the disabled member still
+    // was not probed.
+    let probes = |o: &Origin| o.recorded().iter().filter(|r| r.target == "/health").count();
+    let seen = probes(&c);
+    wait_for(
+        "three more probes of c",
+        bound(3),
+        || (probes(&c) >= seen + 3).then_some(()),
+        || describe(&sb),
+    );
     assert_eq!(sb.member(sa).hc_last_check(), 0, "{}", describe(&sb));
     assert!(a.recorded().iter().all(|r| r.target != "/health"));
 

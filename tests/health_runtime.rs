@@ -231,14 +231,30 @@ fn a_member_added_through_the_json_api_is_checked() {
     );
     assert_eq!(status, 200);
     assert_eq!(sb.member(sc).hc_expr.get(), "");
-    std::thread::sleep(Duration::from_millis(3 * INTERVAL_MS));
-    let probes = c.recorded().len() - c.requests_besides_health();
-    std::thread::sleep(Duration::from_millis(5 * INTERVAL_MS));
-    assert_eq!(
-        c.recorded().len() - c.requests_besides_health(),
-        probes,
-        "probes after hcmethod NONE"
+    // The checker's clock: a check on b, set after c's was turned off, at
+    // the same interval. Once b has had two probes the checker has taken in
+    // both changes (and a probe of c begun before them is over); five more
+    // probes of b later, c still has had none.
+    let (status, v) = manager_json_post(
+        port,
+        &json!({"balancer": "app", "nonce": n, "member": b.url(),
+                "health": {"method": "GET", "uri": "/health", "interval_ms": INTERVAL_MS,
+                           "fails": 1, "passes": 1}}),
     );
+    assert_eq!(status, 200, "{v}");
+    let probes = |o: &Origin| o.recorded().len() - o.requests_besides_health();
+    let probes_of_b = |at_least: usize| {
+        wait_for(
+            &format!("{at_least} probes of b"),
+            Duration::from_millis(at_least as u64 * INTERVAL_MS) + SLACK,
+            || (probes(&b) >= at_least).then_some(()),
+            || describe(&sb),
+        )
+    };
+    probes_of_b(2);
+    let (of_b, of_c) = (probes(&b), probes(&c));
+    probes_of_b(of_b + 5);
+    assert_eq!(probes(&c), of_c, "probes after hcmethod NONE");
 }
 
 #[test]

@@ -101,9 +101,26 @@ fn concurrent_gets(port: u16, n: usize) -> Vec<u16> {
         .collect()
 }
 
+/// Waits until the (standalone) member of `origin` has `n` requests given to
+/// it and not finished (its `busy` count in the scoreboard).
+fn wait_busy(sg: &Slotgate, origin: &RawOrigin, n: i64) {
+    wait_for(
+        &format!("{n} requests on member {}", origin.addr()),
+        WIRE_WAIT,
+        || {
+            member_views(&sg.scoreboard())
+                .iter()
+                .any(|m| m.names(&origin.addr()) && m.busy == n)
+                .then_some(())
+        },
+        || format!("{}{}", member_table(sg), origin.summary()),
+    )
+}
+
 #[test]
 fn max_bounds_member_connections_and_requests_wait_for_one() {
-    // Each request takes 300 ms at the origin.
+    // Each request takes 300 ms at the origin. Not a wait on a fact: a slow
+    // member is the scenario (requests pile up behind max=2).
     let a = http_origin("a", |_, _| thread::sleep(Duration::from_millis(300)));
     let sg = start_proxy_raw("ProxyPass / http://{a}/ max=2\n", &[&a]);
     let statuses = concurrent_gets(sg.port(), 10);
@@ -195,8 +212,10 @@ fn without_acquire_a_request_waits_for_the_busy_connection() {
         a.summary()
     );
     let second = thread::spawn(move || http_get(port, "/second", &[]));
-    // The second waits for the only connection: it must not reach the origin.
-    thread::sleep(Duration::from_millis(500));
+    // The second is given to the member (busy 2) and waits for the only
+    // connection: it does not reach the origin, and once the first is done
+    // it goes out on the same connection (accepted stays 1 below).
+    wait_busy(&sg, &a, 2);
     assert_eq!(a.request_count(), 1, "{}", a.summary());
     gate.open();
     let first = first.join().expect("first client panicked");
@@ -294,7 +313,12 @@ fn ttl_retires_an_idle_pooled_connection() {
         "reused within the ttl: {}",
         r.summary()
     );
-    thread::sleep(Duration::from_millis(2500));
+    // The pool closes it once idle for ttl (checked once a second).
+    assert!(
+        a.wait_until(Duration::from_secs(10), |o| o.open() == 0),
+        "the idle connection was not closed after ttl=1: {}",
+        a.summary()
+    );
     let r = http_get(sg.port(), "/three", &[]);
     assert_eq!(r.status, 200, "{}", r.summary());
     assert_eq!(
@@ -306,13 +330,24 @@ fn ttl_retires_an_idle_pooled_connection() {
 }
 
 /// The control for the ttl test: without ttl the same idle time does not
-/// retire the connection.
+/// retire the connection. The idle time is measured by a second member with
+/// ttl=1, whose connection was made after a's: once the pool has closed it,
+/// a's has been idle longer than a ttl of 1 s would allow.
 #[test]
 fn without_ttl_an_idle_pooled_connection_is_reused() {
     let a = http_origin("a", |_, _| {});
-    let sg = start_proxy_raw("ProxyPass / http://{a}/\n", &[&a]);
+    let clock = http_origin("clock", |_, _| {});
+    let sg = start_proxy_raw(
+        "ProxyPass /clock/ http://{clock}/ ttl=1\nProxyPass / http://{a}/\n",
+        &[&a, &clock],
+    );
     assert_eq!(http_get(sg.port(), "/one", &[]).status, 200);
-    thread::sleep(Duration::from_millis(2500));
+    assert_eq!(http_get(sg.port(), "/clock/one", &[]).status, 200);
+    assert!(
+        clock.wait_until(Duration::from_secs(10), |o| o.open() == 0),
+        "the ttl=1 member's idle connection was not closed: {}",
+        clock.summary()
+    );
     let r = http_get(sg.port(), "/two", &[]);
     assert_eq!((r.status, conn_of(&r)), (200, 0), "{}", r.summary());
     assert_eq!(a.accepted(), 1, "{}", a.summary());

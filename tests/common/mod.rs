@@ -696,6 +696,38 @@ impl Slotgate {
         )
     }
 
+    /// Waits (bounded by `timeout`) until the error log holds `needle`;
+    /// returns the log. Panics with the logs on timeout.
+    pub fn wait_error_log(&self, needle: &str, timeout: Duration) -> String {
+        wait_for(
+            &format!("{needle:?} in the error log"),
+            timeout,
+            || Some(self.error_log()).filter(|log| log.contains(needle)),
+            || self.logs(),
+        )
+    }
+
+    /// Waits (bounded by `timeout`) until every worker holding a process slot
+    /// says it has no connection left. A worker publishes its state at the end
+    /// of each event-loop turn, so everything it did for the connections it
+    /// had (counters, member flags, log lines) is done by then.
+    pub fn wait_idle(&self, timeout: Duration) {
+        wait_for(
+            "every worker without connections",
+            timeout,
+            || {
+                let sb = self.scoreboard();
+                let busy = sb
+                    .processes()
+                    .iter()
+                    .filter(|p| p.pid() != 0)
+                    .any(|p| p.connections() != 0 || p.state() != scoreboard::ProcessState::Idle);
+                (!busy).then_some(())
+            },
+            || self.process_table(),
+        )
+    }
+
     /// Sends `signal` to the supervisor (unless it was already reaped).
     pub fn signal(&self, signal: Signal) {
         self.child.signal(signal);
