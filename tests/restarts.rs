@@ -672,7 +672,19 @@ fn twenty_graceful_restarts_under_load_lose_no_request() {
         }
         sg.signal(Signal::SIGUSR1);
         wait_generation(path, g0 + i, SIGNAL_WAIT);
-        thread::sleep(Duration::from_millis(250));
+        // The new generation serves part of the load before the next restart.
+        wait_for(
+            &format!("restart {i}: a worker of generation {} serving", g0 + i),
+            Duration::from_secs(60),
+            || {
+                let sb = sg.scoreboard();
+                sb.processes()
+                    .iter()
+                    .any(|p| p.pid() != 0 && p.generation() == g0 + i && p.requests() > 0)
+                    .then_some(())
+            },
+            || sg.process_table(),
+        );
     }
     let finished = load.wait_done(20_000, Duration::from_secs(240));
     let failed_during = load.failed();

@@ -144,12 +144,21 @@ fn slowloris_crowd_does_not_keep_a_normal_client_from_being_served() {
                 let _ = s.write_all(b"a");
             }
             rounds += 1;
+            // Pacing of the slow clients: trickling is the scenario.
             thread::sleep(TRICKLE);
         }
         crowd
     });
-    // Let the crowd be read at least once before the normal client comes.
-    thread::sleep(TRICKLE * 3);
+    // The whole crowd is connected to the proxy before the normal client comes.
+    wait_for(
+        &format!("{TRICKLERS} client connections in the worker"),
+        Duration::from_secs(20),
+        || {
+            let open: u64 = sg.scoreboard().processes().iter().map(|p| p.connections()).sum();
+            (open >= TRICKLERS as u64).then_some(())
+        },
+        || sg.process_table(),
+    );
     let mut statuses = Vec::new();
     for i in 0..20 {
         let r = http_get(sg.port(), &format!("/bytes/{}", i + 1), &[]);
@@ -349,8 +358,9 @@ fn without_failontimeout_a_504_leaves_the_member_usable() {
     let sg = timeout_balancer("Off", &a);
     let r = http_get(sg.port(), "/b/x", &[]);
     assert_eq!(r.status, 504, "{}", r.summary());
-    // The flag would be set with the 504; look a little later to be sure.
-    thread::sleep(Duration::from_millis(300));
+    // The flag would be set with the 504; look once the worker is done with
+    // the exchange.
+    sg.wait_idle(Duration::from_secs(5));
     assert!(
         !member(&sg, &a.addr()).has(flags::ERROR),
         "member in error without failontimeout:{}",

@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 use nix::sys::termios::{tcgetattr, LocalFlags};
 use std::fs::File;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOP_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -443,15 +443,26 @@ fn top_live_view_refreshes_when_piped_and_stops_on_sigterm() {
         .spawn()
         .expect("starting slotgate-top");
     let mut top = ChildGuard::new(child);
-    // Traffic while it watches, so a rate shows.
-    let until = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < until {
-        assert_eq!(http_get(sg.port(), "/x", &[]).status, 200);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Traffic while it watches, so a rate shows, until it has drawn three
+    // frames (a rate needs two; the last one is read below).
+    let frames = || {
+        std::fs::read_to_string(&out_path)
+            .unwrap_or_default()
+            .matches("phase running")
+            .count()
+    };
+    wait_for(
+        "three frames from slotgate-top under traffic",
+        Duration::from_secs(10),
+        || {
+            assert_eq!(http_get(sg.port(), "/x", &[]).status, 200);
+            (frames() >= 3).then_some(())
+        },
+        || std::fs::read_to_string(&err_path).unwrap_or_default(),
+    );
     assert!(
         top.wait_timeout(Duration::ZERO).is_none(),
-        "still running after 2 s: {}",
+        "still running after three frames: {}",
         std::fs::read_to_string(&err_path).unwrap_or_default()
     );
     top.signal(Signal::SIGTERM);
@@ -639,7 +650,13 @@ fn top_live_view_on_a_terminal_draws_full_screen_and_quits_on_q() {
         .wait_timeout(Duration::from_secs(5))
         .unwrap_or_else(|| panic!("q did not quit:\n{}", text()));
     assert!(status.success(), "{status:?}");
-    std::thread::sleep(Duration::from_millis(100));
+    // Its last words (cursor shown, alternate screen left) reach the reader.
+    wait_for(
+        "the terminal restored on the screen",
+        Duration::from_secs(5),
+        || text().trim_end().ends_with("\x1b[?1049l").then_some(()),
+        text,
+    );
     stop.store(true, Ordering::Relaxed);
     reader_thread.join().unwrap();
     let shown = text();
