@@ -10,7 +10,7 @@ use common::*;
 use scoreboard::flags;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `<Proxy balancer://c1>` with one `BalancerMember http://ADDR PARAMS` line
 /// per entry, `ProxySet proxyset` if not empty, and `ProxyPass / balancer://c1/`.
@@ -95,19 +95,16 @@ fn member_is_used_again_once_retry_has_passed() {
     assert_eq!(get(&sg, "/x").origin(), "b");
     wait_member_in_error(&sg, &a.addr());
     a.resume_listening();
-    // Bounded: at most 100 requests over at most 10 s.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut sent = 0;
-    while a.requests() == 0 && sent < 100 && Instant::now() < deadline {
-        let r = get(&sg, "/x");
-        assert_eq!(r.status, 200, "{}", r.summary());
-        sent += 1;
-        thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        a.requests() > 0,
-        "a was not used again in {sent} requests after retry=1{}",
-        member_table(&sg)
+    // A request every poll until one reaches a (10 s at most).
+    wait_for(
+        "a used again after retry=1",
+        Duration::from_secs(10),
+        || {
+            let r = get(&sg, "/x");
+            assert_eq!(r.status, 200, "{}", r.summary());
+            (a.requests() > 0).then_some(())
+        },
+        || member_table(&sg),
     );
     wait_member(
         &sg,
@@ -454,10 +451,12 @@ fn member_killed_under_load_loses_no_request() {
     let mut b_before_stop = 0;
     let result = thread::scope(|scope| {
         let killer = scope.spawn(|| {
-            let deadline = Instant::now() + LOAD_DEADLINE;
-            while done.load(Ordering::SeqCst) < 500 && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(1));
-            }
+            wait_for(
+                "500 requests done",
+                LOAD_DEADLINE,
+                || (done.load(Ordering::SeqCst) >= 500).then_some(()),
+                || format!("{} done", done.load(Ordering::SeqCst)),
+            );
             let before = b.requests();
             b.stop_listening();
             before
