@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use std::net::UdpSocket;
 use scoreboard::ProcessState;
+use std::net::UdpSocket;
 use std::time::Duration;
 
 /// A UDP port on 127.0.0.1 held by a socket with SO_REUSEADDR and

@@ -8,7 +8,7 @@
 mod common;
 
 use common::webdriver::{installed, Browser, Installed, SKIP_MESSAGE};
-use common::{http_get, render, Origin, Slotgate};
+use common::{http_get, render, wait_for, Origin, Slotgate};
 use std::time::Duration;
 
 /// Four workers, a manager reachable from 127.0.0.1, two members.
@@ -137,23 +137,20 @@ fn disabling_a_member_through_the_manager_form_stops_its_traffic() {
 
     // The page after the POST shows member b disabled.
     let row = format!("//tr[.//a[contains(normalize-space(.), '{b_addr}')]]");
-    let deadline = std::time::Instant::now() + PAGE_WAIT;
-    let row_text = loop {
-        let text = browser
-            .try_find("xpath", &row)
-            .map(|r| browser.text(&r))
-            .unwrap_or_default();
-        if text.split_whitespace().any(|w| w.contains("Dis")) {
-            break text;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "member {b_addr} not shown as disabled (Dis) within {PAGE_WAIT:?}; row {text:?}; page at {}:\n{}",
-            browser.current_url(),
-            browser.source()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let row_text = wait_for(
+        &format!("member {b_addr} shown as disabled (Dis)"),
+        PAGE_WAIT,
+        || {
+            let text = browser
+                .try_find("xpath", &row)
+                .map(|r| browser.text(&r))
+                .unwrap_or_default();
+            text.split_whitespace()
+                .any(|w| w.contains("Dis"))
+                .then_some(text)
+        },
+        || format!("page at {}:\n{}", browser.current_url(), browser.source()),
+    );
     let a_row = browser
         .try_find(
             "xpath",

@@ -262,7 +262,12 @@ fn disabled_members_are_not_checked_added_ones_are_and_the_checker_is_replaced()
     });
     // Three more probes of c later (same interval) the disabled member still
     // was not probed.
-    let probes = |o: &Origin| o.recorded().iter().filter(|r| r.target == "/health").count();
+    let probes = |o: &Origin| {
+        o.recorded()
+            .iter()
+            .filter(|r| r.target == "/health")
+            .count()
+    };
     let seen = probes(&c);
     wait_for(
         "three more probes of c",
@@ -349,14 +354,7 @@ fn shows_health(sg: &Slotgate, a: &Origin) {
 }
 
 fn wait_gone(pid: i32, limit: Duration) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if !pid_alive(pid) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+    poll_true(limit, || !pid_alive(pid))
 }
 
 // ---------------------------------------------------------------------------

@@ -40,6 +40,8 @@ fn settled(sg: &Slotgate, sb: &Scoreboard, requests: u64) -> u64 {
             let now = slot.allocations();
             let steady = slot.requests() == requests && now == last;
             last = now;
+            // The sampling interval of a steadiness check (two equal samples
+            // 70 ms apart), not a wait on a fact: the count has no "final" mark.
             std::thread::sleep(Duration::from_millis(50));
             steady.then_some(now)
         },

@@ -161,7 +161,9 @@ fn prefork_spare_workers_follow_the_load_within_max_request_workers() {
         },
         || format!("{}; {}", a.summary(), describe_rows(path)),
     );
-    // A few more maintenance rounds: still no more than 16.
+    // A few more maintenance rounds: still no more than 16. An observation
+    // window of a negative check, sampled every 50 ms: time passing is the
+    // scenario (no fact marks "the supervisor would have forked by now").
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
         most = most.max(live_rows(path).len());
@@ -269,6 +271,8 @@ fn event_max_request_workers_bounds_connections_and_the_rest_wait() {
         || (a.in_flight() == 4).then_some(()),
         || format!("{}; {}", a.summary(), describe_rows(path)),
     );
+    // An observation window of a negative check (no fifth connection taken
+    // in), sampled every 50 ms: time passing is the scenario.
     let until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < until {
         let open: u64 = proc_rows(path).iter().map(|r| r.connections).sum();

@@ -154,7 +154,12 @@ fn slowloris_crowd_does_not_keep_a_normal_client_from_being_served() {
         &format!("{TRICKLERS} client connections in the worker"),
         Duration::from_secs(20),
         || {
-            let open: u64 = sg.scoreboard().processes().iter().map(|p| p.connections()).sum();
+            let open: u64 = sg
+                .scoreboard()
+                .processes()
+                .iter()
+                .map(|p| p.connections())
+                .sum();
             (open >= TRICKLERS as u64).then_some(())
         },
         || sg.process_table(),

@@ -378,6 +378,7 @@ impl TlsOrigin {
                             let config = config.clone();
                             std::thread::spawn(move || serve_tls(sock, config));
                         }
+                        // Idle wait of a non-blocking accept (stop flag), not a fact.
                         Err(_) => std::thread::sleep(Duration::from_millis(5)),
                     }
                 }

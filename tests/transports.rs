@@ -53,6 +53,8 @@ impl UnixOrigin {
                         let (s, r) = (s.clone(), r.clone());
                         thread::spawn(move || serve_unix(stream, name, &s, &r));
                     }
+                    // Idle wait of a non-blocking accept that looks at the
+                    // stop flag in between, not a wait on a fact.
                     Err(_) => thread::sleep(Duration::from_millis(5)),
                 }
             }
@@ -180,6 +182,7 @@ fn through_proxy_header(port: u16, header: &[u8], cut: usize) -> Response {
     s.set_read_timeout(Some(WAIT)).unwrap();
     s.write_all(&header[..cut]).unwrap();
     s.flush().unwrap();
+    // A header cut in two reads is the scenario: a pause between the writes.
     thread::sleep(Duration::from_millis(50));
     s.write_all(&header[cut..]).unwrap();
     s.write_all(b"GET /headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -291,6 +294,7 @@ fn header_member() -> (SocketAddr, Seen, Arc<AtomicBool>) {
     thread::spawn(move || {
         while !stop2.load(Ordering::Relaxed) {
             let Ok((mut s, _)) = l.accept() else {
+                // Idle wait of a non-blocking accept (stop flag), not a fact.
                 thread::sleep(Duration::from_millis(5));
                 continue;
             };

@@ -17,7 +17,8 @@
 //! Every wait is bounded; every process is found and stopped by PID.
 
 use super::{
-    pid_alive, proc_state, run_command, slotgate_exe, wait_for, Client, RunOutput, TempDir,
+    pid_alive, poll_true, proc_state, run_command, slotgate_exe, wait_for, Client, RunOutput,
+    TempDir,
 };
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -469,14 +470,7 @@ impl Daemon {
 
     /// Waits (bounded) until `pid` is gone; false on timeout.
     pub fn wait_gone(pid: i32, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while !process_gone(pid) {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        true
+        poll_true(timeout, || process_gone(pid))
     }
 }
 
@@ -497,10 +491,9 @@ impl Drop for Daemon {
         for &p in &supervisors {
             let _ = kill(Pid::from_raw(p), Signal::SIGTERM);
         }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && supervisors.iter().any(|&p| self.is_ours(p)) {
-            thread::sleep(Duration::from_millis(20));
-        }
+        poll_true(Duration::from_secs(5), || {
+            !supervisors.iter().any(|&p| self.is_ours(p))
+        });
         for &p in &supervisors {
             if self.is_ours(p) {
                 eprintln!("daemon pid {p} ignored SIGTERM for 5 s; killing it");
@@ -508,11 +501,10 @@ impl Drop for Daemon {
             }
         }
         // Workers go with their supervisor; whatever is left is killed.
-        let deadline = Instant::now() + Duration::from_secs(2);
         let all: Vec<i32> = self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        while Instant::now() < deadline && all.iter().any(|&p| self.is_ours(p)) {
-            thread::sleep(Duration::from_millis(20));
-        }
+        poll_true(Duration::from_secs(2), || {
+            !all.iter().any(|&p| self.is_ours(p))
+        });
         for &p in &all {
             if self.is_ours(p) {
                 let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
@@ -641,14 +633,7 @@ impl KeepAliveLoad {
 
     /// Waits until at least `n` requests finished; false after `timeout`.
     pub fn wait_done(&self, n: usize, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while self.done() < n {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        true
+        poll_true(timeout, || self.done() >= n)
     }
 
     /// Stops the clients (each after its current request) and adds up.
@@ -697,7 +682,7 @@ fn client_loop(
                     tally.fail(format!("request {k}: {e}"));
                     failed.fetch_add(1, Ordering::SeqCst);
                     done.fetch_add(1, Ordering::SeqCst);
-                    // Do not spin on a refused port.
+                    // Pacing, not a wait on a fact: do not spin on a refused port.
                     thread::sleep(Duration::from_millis(10));
                     continue;
                 }

@@ -243,27 +243,52 @@ pub fn unused_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The one bounded poll of the harness (every `wait_*` helper goes through
+/// it): calls `check` until it returns Some, every `every`, for at most
+/// `timeout` (`check` runs at least once, and once more at the deadline);
+/// None on timeout.
+pub fn poll_every<T>(
+    every: Duration,
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        thread::sleep(every.min(left));
+    }
+}
+
+/// `poll_every` at the harness's interval (20 ms).
+pub fn poll_until<T>(timeout: Duration, check: impl FnMut() -> Option<T>) -> Option<T> {
+    poll_every(POLL, timeout, check)
+}
+
+/// `poll_until` for a condition; whether it held in time.
+pub fn poll_true(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    poll_until(timeout, || check().then_some(())).is_some()
+}
+
 /// Polls `check` every 20 ms until it returns Some, for at most `timeout`;
 /// panics naming `what` (and the last state `describe` gives) on timeout.
 pub fn wait_for<T>(
     what: &str,
     timeout: Duration,
-    mut check: impl FnMut() -> Option<T>,
+    check: impl FnMut() -> Option<T>,
     describe: impl Fn() -> String,
 ) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            panic!(
-                "timed out after {timeout:?} waiting for {what}; state: {}",
-                describe()
-            );
-        }
-        thread::sleep(POLL);
-    }
+    poll_until(timeout, check).unwrap_or_else(|| {
+        panic!(
+            "timed out after {timeout:?} waiting for {what}; state: {}",
+            describe()
+        )
+    })
 }
 
 /// Whether process `pid` exists (kill(pid, 0) succeeds or is refused by permission).
@@ -379,20 +404,12 @@ impl ChildGuard {
 
     /// Polls for the exit for at most `timeout`; None if still running.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.reaped {
-                return Some(status);
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.reaped = Some(status);
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            thread::sleep(POLL);
+        if let Some(status) = self.reaped {
+            return Some(status);
         }
+        let child = &mut self.child;
+        self.reaped = poll_until(timeout, || child.try_wait().ok().flatten());
+        self.reaped
     }
 
     /// Sends `signal` unless the child was already reaped (its PID may be reused).
@@ -552,14 +569,13 @@ impl Slotgate {
 
     /// Waits for phase Running with ports published; returns the ports.
     fn wait_running(&mut self) -> Result<Vec<u16>, String> {
-        let deadline = Instant::now() + START_TIMEOUT;
         let mut last = String::from("scoreboard not attached yet");
-        loop {
+        let outcome = poll_until(START_TIMEOUT, || {
             if let Some(status) = self.child.wait_timeout(Duration::ZERO) {
-                return Err(format!(
+                return Some(Err(format!(
                     "slotgate exited with {status} before running ({last})\n{}",
                     self.logs()
-                ));
+                )));
             }
             match Scoreboard::attach_readonly(&self.scoreboard_path) {
                 Ok(sb) => {
@@ -567,20 +583,20 @@ impl Slotgate {
                     let phase = header.phase();
                     let ports = header.ports();
                     if phase == Some(Phase::Running) && !ports.is_empty() {
-                        return Ok(ports);
+                        return Some(Ok(ports));
                     }
                     last = format!("phase {phase:?}, ports {ports:?}");
                 }
                 Err(e) => last = format!("attaching {}: {e}", self.scoreboard_path.display()),
             }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "slotgate did not reach phase running within {START_TIMEOUT:?} ({last})\n{}",
-                    self.logs()
-                ));
-            }
-            thread::sleep(POLL);
-        }
+            None
+        });
+        outcome.unwrap_or_else(|| {
+            Err(format!(
+                "slotgate did not reach phase running within {START_TIMEOUT:?} ({last})\n{}",
+                self.logs()
+            ))
+        })
     }
 
     /// The configuration file, error log, stdout and stderr, for messages.
@@ -717,11 +733,10 @@ impl Slotgate {
             timeout,
             || {
                 let sb = self.scoreboard();
-                let busy = sb
-                    .processes()
-                    .iter()
-                    .filter(|p| p.pid() != 0)
-                    .any(|p| p.connections() != 0 || p.state() != scoreboard::ProcessState::Idle);
+                let busy =
+                    sb.processes().iter().filter(|p| p.pid() != 0).any(|p| {
+                        p.connections() != 0 || p.state() != scoreboard::ProcessState::Idle
+                    });
                 (!busy).then_some(())
             },
             || self.process_table(),
@@ -788,16 +803,13 @@ impl Drop for Slotgate {
             }
         }
         // Workers should be gone with their supervisor; give them a moment.
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline
-            && self
+        poll_true(Duration::from_secs(2), || {
+            !self
                 .seen_workers
                 .borrow()
                 .iter()
                 .any(|&p| pid_alive(p) && proc_state(p) != "Z")
-        {
-            thread::sleep(POLL);
-        }
+        });
         self.kill_stray_workers();
         if thread::panicking() {
             eprintln!("slotgate logs:\n{}", self.logs());

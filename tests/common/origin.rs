@@ -31,7 +31,7 @@
 //! A response to HEAD never has a body (its head is the one GET would get).
 
 use super::data::{hex, Pattern};
-use super::PortReservation;
+use super::{poll_every, poll_true, PortReservation};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -189,25 +189,23 @@ impl Origin {
     /// the few microseconds between the last accept and the close can be reset.
     pub fn stop_listening(&self) {
         self.shared.stop_listening.store(true, Ordering::SeqCst);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.shared.listening.load(Ordering::SeqCst) {
-            assert!(
-                Instant::now() < deadline,
-                "origin {}: the accept thread did not close its socket within 5 s",
-                self.name()
-            );
-            thread::sleep(Duration::from_millis(2));
-        }
+        let closed = poll_every(Duration::from_millis(2), Duration::from_secs(5), || {
+            (!self.shared.listening.load(Ordering::SeqCst)).then_some(())
+        });
+        assert!(
+            closed.is_some(),
+            "origin {}: the accept thread did not close its socket within 5 s",
+            self.name()
+        );
         if let Some(acceptor) = lock(&self.acceptor).take() {
             let _ = acceptor.join();
         }
         // Idle connections close within a poll interval and busy ones after
         // their response; wait for that (a hanging request may keep one open:
         // give up after 2 s).
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while self.open_connections() > 0 && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(2));
-        }
+        poll_every(Duration::from_millis(2), Duration::from_secs(2), || {
+            (self.open_connections() == 0).then_some(())
+        });
     }
 
     /// Connections accepted and not closed yet.
@@ -306,16 +304,7 @@ impl Origin {
 
     /// Waits (bounded) until at least `n` requests were read; false on timeout.
     pub fn wait_requests(&self, n: usize, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.requests() >= n {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        poll_true(timeout, || self.requests() >= n)
     }
 }
 
@@ -324,26 +313,27 @@ impl Drop for Origin {
         self.shared.shutdown.store(true, Ordering::SeqCst);
         // The accept thread polls with a timeout of POLL and sees the flag.
         if let Some(acceptor) = lock(&self.acceptor).take() {
-            let deadline = Instant::now() + STOP_WAIT;
-            while !acceptor.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(5));
-            }
-            if acceptor.is_finished() {
-                let _ = acceptor.join();
-            }
+            join_within(acceptor, Instant::now() + STOP_WAIT);
         }
         let threads: Vec<JoinHandle<()>> = lock(&self.shared.threads).drain(..).collect();
         let deadline = Instant::now() + STOP_WAIT;
         for t in threads {
-            while !t.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(5));
-            }
             // A thread still blocked in a write after the deadline is left behind;
             // its write timeout ends it.
-            if t.is_finished() {
-                let _ = t.join();
-            }
+            join_within(t, deadline);
         }
+    }
+}
+
+/// Joins `t` if it ends before `deadline`; else leaves it behind.
+pub(super) fn join_within(t: JoinHandle<()>, deadline: Instant) {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if poll_every(Duration::from_millis(5), left, || {
+        t.is_finished().then_some(())
+    })
+    .is_some()
+    {
+        let _ = t.join();
     }
 }
 
@@ -563,6 +553,7 @@ impl Conn {
                         close: false,
                     },
                     Health::Hang => {
+                        // A hanging member is the scenario: wait for the test to end it.
                         while !self.stopping() && *lock(&self.shared.health) == Health::Hang {
                             thread::sleep(POLL);
                         }
@@ -577,12 +568,14 @@ impl Conn {
                     return Ok(());
                 }
                 Mode::Hang => {
+                    // A hanging member is the scenario: wait for the test to end it.
                     while !self.stopping() {
                         thread::sleep(POLL);
                     }
                     return Ok(());
                 }
                 Mode::Slow(delay) => {
+                    // A slow member is the scenario: the delay the test asked for.
                     let until = Instant::now() + delay;
                     while Instant::now() < until {
                         if self.stopping() {

@@ -7,7 +7,7 @@
 //! (DELETE /session/{id}), then kills whatever chromedriver started (the
 //! browser's process tree) and chromedriver itself, by PID.
 
-use super::{pid_alive, unused_port, TempDir};
+use super::{pid_alive, poll_every, poll_true, unused_port, TempDir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -351,28 +351,27 @@ impl Browser {
 
     /// Polls GET /status until chromedriver says ready (bounded).
     fn wait_ready(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + DRIVER_START;
         let mut last = String::from("no answer yet");
-        loop {
+        let outcome = poll_every(POLL, DRIVER_START, || {
             if let Some(child) = self.driver.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     self.driver = None;
-                    return Err(format!("chromedriver exited with {status} ({last})"));
+                    return Some(Err(format!("chromedriver exited with {status} ({last})")));
                 }
             }
             match http_json(self.port, "GET", "/status", None, Duration::from_secs(5)) {
-                Ok(a) if a.body["value"]["ready"] == json!(true) => return Ok(()),
+                Ok(a) if a.body["value"]["ready"] == json!(true) => return Some(Ok(())),
                 Ok(a) => last = format!("status {} {}", a.status, a.body),
                 Err(e) => last = e,
             }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "chromedriver not ready on port {} within {DRIVER_START:?}: {last}",
-                    self.port
-                ));
-            }
-            thread::sleep(POLL);
-        }
+            None
+        });
+        outcome.unwrap_or_else(|| {
+            Err(format!(
+                "chromedriver not ready on port {} within {DRIVER_START:?}: {last}",
+                self.port
+            ))
+        })
     }
 
     fn new_session(&mut self, binary: &Path, profile: &Path) -> Result<(), String> {
@@ -577,39 +576,29 @@ impl Browser {
 
     /// Waits (bounded by `timeout`) for an element matching `using`/`selector`.
     pub fn wait_find(&self, using: &str, selector: &str, timeout: Duration) -> Element {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(element) = self.try_find(using, selector) {
-                return element;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "no element matched {using} {selector:?} within {timeout:?} on {}; page:\n{}",
-                    self.current_url(),
-                    self.source()
-                );
-            }
-            thread::sleep(POLL);
-        }
+        poll_every(POLL, timeout, || self.try_find(using, selector)).unwrap_or_else(|| {
+            panic!(
+                "no element matched {using} {selector:?} within {timeout:?} on {}; page:\n{}",
+                self.current_url(),
+                self.source()
+            )
+        })
     }
 
     /// Waits (bounded) until `check` holds for the page's rendered text;
     /// returns that text.
     pub fn wait_text(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.body_text();
-            if check(&text) {
-                return text;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "page at {} did not show {what} within {timeout:?}; text:\n{text}",
-                    self.current_url()
-                );
-            }
-            thread::sleep(POLL);
-        }
+        let mut text = String::new();
+        let shown = poll_every(POLL, timeout, || {
+            text = self.body_text();
+            check(&text).then(|| text.clone())
+        });
+        shown.unwrap_or_else(|| {
+            panic!(
+                "page at {} did not show {what} within {timeout:?}; text:\n{text}",
+                self.current_url()
+            )
+        })
     }
 
     fn element_path(&self, element: &Element, rest: &str) -> String {
@@ -669,10 +658,9 @@ impl Browser {
                 let _ = kill(Pid::from_raw(driver.id() as i32), Signal::SIGKILL);
             }
             // SIGKILL cannot be ignored; still bounded.
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline && matches!(driver.try_wait(), Ok(None)) {
-                thread::sleep(Duration::from_millis(20));
-            }
+            poll_true(Duration::from_secs(5), || {
+                !matches!(driver.try_wait(), Ok(None))
+            });
         }
     }
 
@@ -698,14 +686,11 @@ fn kill_all(pids: &[i32]) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < deadline
-        && pids
+    poll_true(Duration::from_secs(2), || {
+        !pids
             .iter()
             .any(|&p| pid_alive(p) && super::proc_state(p) != "Z")
-    {
-        thread::sleep(Duration::from_millis(20));
-    }
+    });
 }
 
 impl Drop for Browser {

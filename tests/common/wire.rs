@@ -17,7 +17,8 @@
 //!
 //! Every wait is bounded; everything listens and connects on 127.0.0.1.
 
-use super::{Response, Slotgate, BASE_CONF};
+use super::origin::join_within;
+use super::{poll_every, Response, Slotgate, BASE_CONF};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -234,16 +235,10 @@ impl RawOrigin {
 
     /// Waits (at most `timeout`) until `check` holds; false if it never did.
     pub fn wait_until(&self, timeout: Duration, check: impl Fn(&RawOrigin) -> bool) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if check(self) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(5));
-        }
+        poll_every(Duration::from_millis(5), timeout, || {
+            check(self).then_some(())
+        })
+        .is_some()
     }
 
     /// One line for assertion messages.
@@ -272,14 +267,9 @@ impl Drop for RawOrigin {
         let mut handles: Vec<JoinHandle<()>> = self.acceptor.take().into_iter().collect();
         handles.extend(lock(&self.shared.threads).drain(..));
         for h in handles {
-            while !h.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(5));
-            }
             // A thread still blocked after the deadline is left behind; its
             // socket timeouts end it.
-            if h.is_finished() {
-                let _ = h.join();
-            }
+            join_within(h, deadline);
         }
     }
 }
@@ -299,6 +289,8 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, handler: Handler) {
             Ok((stream, _)) => stream,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => {
+                // Idle wait of the non-blocking accept (it looks at the
+                // shutdown flag in between), not a wait on a fact.
                 thread::sleep(Duration::from_millis(2));
                 continue;
             }
