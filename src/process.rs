@@ -42,7 +42,9 @@ pub fn fork_child() -> io::Result<Forked> {
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old)).map_err(io::Error::from)?;
     let forked = fork();
     if !matches!(forked, Ok(Forked::Child)) {
-        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+        if let Err(e) = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None) {
+            log::error!("unblocking the supervisor's signals after a fork: {e}");
+        }
     }
     forked
 }
@@ -107,7 +109,10 @@ pub fn adopt_listener(fd: i32) -> io::Result<std::net::TcpListener> {
 /// default action (terminate) applies. The supervisor's actions on it are removed
 /// by unregistering `inherited` (its ids), so until the worker adds its own, a
 /// SIGUSR1 does nothing.
-pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) {
+///
+/// An error (a signal action, the signal mask or the parent-death signal that
+/// could not be set) means the child cannot run safely: it should exit.
+pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) -> io::Result<()> {
     for id in inherited {
         signal_hook::low_level::unregister(*id);
     }
@@ -123,7 +128,8 @@ pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) {
             SigHandler::SigDfl
         };
         // SAFETY: installing SIG_DFL or SIG_IGN runs no handler code; the child is single-threaded.
-        let _ = unsafe { signal(s, action) };
+        unsafe { signal(s, action) }
+            .map_err(|e| io::Error::other(format!("setting the action of {s}: {e}")))?;
     }
     // Blocked by `fork_child`: what arrived meanwhile is delivered now, to the
     // default actions.
@@ -131,23 +137,28 @@ pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) {
     for s in SUPERVISOR_SIGNALS {
         blocked.add(s);
     }
-    let _ = nix::sys::signal::sigprocmask(
+    nix::sys::signal::sigprocmask(
         nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
         Some(&blocked),
         None,
-    );
-    die_with(supervisor);
+    )
+    .map_err(|e| io::Error::other(format!("unblocking signals: {e}")))?;
+    die_with(supervisor)
 }
 
 /// SIGTERM when the supervisor dies, so no worker outlives it. Linux clears this
 /// setting when a process changes its user, so it is set again after
-/// [`drop_privileges`].
-pub fn die_with(supervisor: Pid) {
-    let _ = nix::sys::prctl::set_pdeathsig(Some(Signal::SIGTERM));
+/// [`drop_privileges`]. An error means the child could outlive the
+/// supervisor unnoticed: it should exit.
+pub fn die_with(supervisor: Pid) -> io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(Some(Signal::SIGTERM)).map_err(|e| {
+        io::Error::other(format!("setting SIGTERM as the parent-death signal: {e}"))
+    })?;
     // The supervisor may have died before prctl: then nobody would tell us.
     if nix::unistd::getppid() != supervisor {
         std::process::exit(0);
     }
+    Ok(())
 }
 
 /// Detaches the calling process from its terminal: a new session, a second fork

@@ -43,6 +43,7 @@
 //! [10, 15]: picks 0–9 → A, 10–15 → B (10 is on the boundary: B).
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use scoreboard::{MemberSlot, Scoreboard};
 
@@ -155,7 +156,8 @@ pub fn store(sb: &Scoreboard, from: IpAddr, beacon: Beacon, now_ms: u64) -> usiz
 /// socket is non-blocking and, under mio, edge-triggered) through
 /// `recv_from` (`|buf| sock.recv_from(buf)` for a std or mio UDP socket) and
 /// stores each valid beacon. Returns the number of datagrams read; another
-/// error ends the call and is returned only when nothing was read.
+/// error ends the call and is returned (what was read before it is stored);
+/// give it to a [`ReceiveErrors`] to log it.
 pub fn receive(
     mut recv_from: impl FnMut(&mut [u8]) -> std::io::Result<(usize, SocketAddr)>,
     sb: &Scoreboard,
@@ -167,8 +169,7 @@ pub fn receive(
             Ok(got) => got,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if read == 0 => return Err(e),
-            Err(_) => break,
+            Err(e) => return Err(e),
         };
         read += 1;
         match parse(&buf[..len]) {
@@ -180,6 +181,40 @@ pub fn receive(
         }
     }
     Ok(read)
+}
+
+/// How often at most a receive error of the HeartbeatListen socket is logged.
+pub const RECEIVE_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Rate-limits the log of [`receive`] errors: one line per
+/// [`RECEIVE_ERROR_LOG_INTERVAL`] at most, saying how many errors went
+/// unlogged since the previous line. (`WouldBlock` is never an error here:
+/// [`receive`] stops at it.)
+#[derive(Debug, Default)]
+pub struct ReceiveErrors {
+    /// When the next line may be written; None before the first.
+    next_line: Option<Instant>,
+    unlogged: u64,
+}
+
+impl ReceiveErrors {
+    /// Notes error `e` of the socket bound to `addr` at `now`; returns the
+    /// line to log, when one is due.
+    pub fn note(&mut self, addr: SocketAddr, e: &std::io::Error, now: Instant) -> Option<String> {
+        if self.next_line.is_some_and(|at| now < at) {
+            self.unlogged += 1;
+            return None;
+        }
+        self.next_line = Some(now + RECEIVE_ERROR_LOG_INTERVAL);
+        let more = std::mem::take(&mut self.unlogged);
+        let mut line = format!("HeartbeatListen {addr}: receiving a beacon: {e}");
+        if more > 0 {
+            line.push_str(&format!(
+                " ({more} more receive errors since the last report)"
+            ));
+        }
+        Some(line)
+    }
 }
 
 /// A UDP socket bound to `addr` for [`receive`], non-blocking, with
@@ -284,7 +319,10 @@ mod tests {
 
     use super::super::testutil::{Board, M, NOW};
     use super::super::{seed_random, Candidate, Method};
-    use super::{choose, parse, receive, store, url_host_port, Beacon, FRESH_MS};
+    use super::{
+        choose, parse, receive, store, url_host_port, Beacon, ReceiveErrors, FRESH_MS,
+        RECEIVE_ERROR_LOG_INTERVAL,
+    };
 
     fn beat(board: &Board, i: usize, ready: u32, busy: u32, seen_ms: u64) {
         board.sb.member(i).set_heartbeat(scoreboard::Heartbeat {
@@ -431,5 +469,56 @@ mod tests {
         assert_eq!((hb.ready, hb.busy), (40, 2));
         assert!(hb.seen_ms > 0);
         assert_eq!(receive(|b| sock.recv_from(b), &board.sb).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_receive_error_ends_the_read_and_is_returned_after_what_was_stored() {
+        let board = Board::new(1);
+        board.balancer(Method::Heartbeat, &[M::new("127.0.0.1:9", 1)]);
+        let from: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut script = vec![
+            Err(std::io::Error::from_raw_os_error(libc::ENOBUFS)),
+            Ok(b"v=1&ready=7&busy=1&port=9".to_vec()),
+        ];
+        let got = receive(
+            |buf| {
+                let next = script.pop().expect("no read after the error");
+                next.map(|msg| {
+                    buf[..msg.len()].copy_from_slice(&msg);
+                    (msg.len(), from)
+                })
+            },
+            &board.sb,
+        );
+        let e = got.expect_err("the error is returned, not dropped");
+        assert_eq!(e.raw_os_error(), Some(libc::ENOBUFS));
+        assert_eq!(board.sb.member(0).heartbeat().ready, 7, "stored before it");
+    }
+
+    #[test]
+    fn receive_errors_are_logged_once_per_interval_with_a_count() {
+        let addr: std::net::SocketAddr = "127.0.0.1:27999".parse().unwrap();
+        let e = std::io::Error::from_raw_os_error(libc::ENOMEM);
+        let t0 = std::time::Instant::now();
+        let mut log = ReceiveErrors::default();
+        let first = log.note(addr, &e, t0).expect("the first is logged");
+        assert!(
+            first.starts_with("HeartbeatListen 127.0.0.1:27999: receiving a beacon: "),
+            "{first}"
+        );
+        assert!(!first.contains("more"), "{first}");
+        for i in 1..=3 {
+            assert_eq!(
+                log.note(addr, &e, t0 + i * RECEIVE_ERROR_LOG_INTERVAL / 4),
+                None
+            );
+        }
+        let next = log
+            .note(addr, &e, t0 + RECEIVE_ERROR_LOG_INTERVAL)
+            .expect("one line per interval");
+        assert!(
+            next.ends_with("(3 more receive errors since the last report)"),
+            "{next}"
+        );
     }
 }

@@ -501,16 +501,22 @@ impl Supervisor {
             return;
         }
         let handover = self.listeners.handover();
-        for l in self.listeners.sockets() {
-            let _ = process::set_inheritable(std::os::fd::AsFd::as_fd(l), true);
+        // A listener the new binary would not inherit leaves a number in the
+        // hand-over that names nothing, or something else, in it: no upgrade.
+        if let Err(e) = self.listeners_inheritable(true) {
+            log::error!("binary upgrade: {e}; the upgrade is not started");
+            if let Err(e) = self.listeners_inheritable(false) {
+                log::error!("binary upgrade: {e}");
+            }
+            return;
         }
         let spawned = std::process::Command::new(&self.exe)
             .args(std::env::args_os().skip(1))
             .env(process::LISTEN_FDS_ENV, handover)
             .env(UPGRADE_ENV, "1")
             .spawn();
-        for l in self.listeners.sockets() {
-            let _ = process::set_inheritable(std::os::fd::AsFd::as_fd(l), false);
+        if let Err(e) = self.listeners_inheritable(false) {
+            log::error!("binary upgrade: {e}");
         }
         match spawned {
             Ok(child) => {
@@ -523,6 +529,25 @@ impl Supervisor {
             }
             Err(e) => log::error!("binary upgrade: starting {}: {e}", self.exe.display()),
         }
+    }
+
+    /// Lets every listening socket survive an exec (`inherit`), or makes it
+    /// close-on-exec again; stops at the first that fails, naming it.
+    fn listeners_inheritable(&self, inherit: bool) -> Result<(), String> {
+        for l in self.listeners.sockets() {
+            process::set_inheritable(std::os::fd::AsFd::as_fd(l), inherit).map_err(|e| {
+                let addr = l
+                    .local_addr()
+                    .map_or_else(|_| "?".to_string(), |a| a.to_string());
+                let what = if inherit {
+                    "letting it survive the exec"
+                } else {
+                    "making it close-on-exec again"
+                };
+                format!("listener {addr}: {what}: {e}")
+            })?;
+        }
+        Ok(())
     }
 
     /// Whether the new binary of an upgrade runs (its scoreboard says so).
@@ -585,14 +610,20 @@ impl Supervisor {
         let supervisor = nix::unistd::getpid();
         match process::fork_child().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
-                process::init_child(supervisor, &self.sig_ids);
+                if let Err(e) = process::init_child(supervisor, &self.sig_ids) {
+                    log::error!("worker {slot}: {e}");
+                    std::process::exit(1);
+                }
                 let cfg = &self.gen.config;
                 if let Err(e) = process::drop_privileges(cfg.user.as_deref(), cfg.group.as_deref())
                 {
                     log::error!("worker {slot}: switching to User/Group: {e}");
                     std::process::exit(1);
                 }
-                process::die_with(supervisor);
+                if let Err(e) = process::die_with(supervisor) {
+                    log::error!("worker {slot}: {e}");
+                    std::process::exit(1);
+                }
                 sb.process(slot).set_pid(std::process::id() as i32);
                 let setup = WorkerSetup {
                     config: self.gen.config.clone(),
@@ -658,7 +689,10 @@ impl Supervisor {
         let supervisor = nix::unistd::getpid();
         match process::fork_child().map_err(|e| format!("fork: {e}"))? {
             Forked::Child => {
-                process::init_child(supervisor, &self.sig_ids);
+                if let Err(e) = process::init_child(supervisor, &self.sig_ids) {
+                    log::error!("health checker: {e}");
+                    std::process::exit(1);
+                }
                 // It never accepts: its copies of the listening sockets go.
                 self.listeners.close();
                 let cfg = &self.gen.config;
@@ -667,7 +701,10 @@ impl Supervisor {
                     log::error!("health checker: switching to User/Group: {e}");
                     std::process::exit(1);
                 }
-                process::die_with(supervisor);
+                if let Err(e) = process::die_with(supervisor) {
+                    log::error!("health checker: {e}");
+                    std::process::exit(1);
+                }
                 let setup = crate::hcheck::checker::CheckerSetup {
                     config: self.gen.config.clone(),
                     routes: self.gen.routes.clone(),

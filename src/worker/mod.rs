@@ -247,6 +247,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             .ok()?;
         Some(sock)
     });
+    let mut heartbeat_errors = crate::balancer::heartbeat::ReceiveErrors::default();
     let mut stop_deadline: Option<Instant> = None;
     // Prefork: one connection at a time. Event: MaxRequestWorkers shared out.
     let max_conns = setup.max_connections;
@@ -291,11 +292,18 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                 continue;
             }
             if ev.token() == HEARTBEAT {
-                if let Some(sock) = heartbeat.as_ref() {
-                    let _ = crate::balancer::heartbeat::receive(
+                if let (Some(sock), Some(addr)) = (heartbeat.as_ref(), ctx.config.heartbeat_listen)
+                {
+                    let got = crate::balancer::heartbeat::receive(
                         |buf| sock.recv_from(buf),
                         &ctx.scoreboard,
                     );
+                    if let Some(line) = got
+                        .err()
+                        .and_then(|e| heartbeat_errors.note(addr, &e, ctx.now))
+                    {
+                        log::error!("{line}");
+                    }
                 }
                 continue;
             }
