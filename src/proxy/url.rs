@@ -529,6 +529,44 @@ mod tests {
         }
     }
 
+    /// Every path of up to six pieces from an alphabet of separators, dots
+    /// (plain and encoded) and other bytes: a normalised path starts with `/`,
+    /// holds no dot-segment and no `//`, and is a fixed point (normalising its
+    /// re-encoding gives it back).
+    #[test]
+    fn normalised_paths_hold_no_dot_segment() {
+        const PIECES: [&str; 8] = ["/", ".", "a", "%2e", "%2E", "%41", "%2f", "%25"];
+        let mut raw = String::new();
+        let (mut buf, mut again) = (Vec::new(), Vec::new());
+        let mut checked = 0;
+        for n in 0..=6u32 {
+            for mut code in 0..PIECES.len().pow(n) {
+                raw.clear();
+                raw.push('/');
+                for _ in 0..n {
+                    raw.push_str(PIECES[code % PIECES.len()]);
+                    code /= PIECES.len();
+                }
+                let Ok(path) = normalise_path(&raw, &mut buf) else {
+                    continue;
+                };
+                let path = path.to_vec();
+                assert!(path.starts_with(b"/"), "{raw}");
+                assert!(!path.windows(2).any(|w| w == b"//"), "{raw}");
+                assert!(
+                    !path.split(|&c| c == b'/').any(|s| s == b"." || s == b".."),
+                    "{raw} gave {:?}",
+                    String::from_utf8_lossy(&path)
+                );
+                let mut encoded = String::new();
+                encode_path(&path, &mut encoded);
+                assert_eq!(normalise_path(&encoded, &mut again).unwrap(), path, "{raw}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
     #[test]
     fn plain_paths_are_used_as_they_are() {
         let mut buf = Vec::new();
