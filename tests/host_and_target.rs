@@ -92,7 +92,13 @@ fn invalid_host_values_are_refused() {
     ] {
         refused(&sg, &a, &with_headers(&format!("Host: {value}\r\n")));
     }
-    for value in ["front.test", "Front.Test.:8080", "a_b", "[::1]:81", "10.0.0.1"] {
+    for value in [
+        "front.test",
+        "Front.Test.:8080",
+        "a_b",
+        "[::1]:81",
+        "10.0.0.1",
+    ] {
         let r = send(&sg, &with_headers(&format!("Host: {value}\r\n")));
         assert_eq!(r.status, 200, "Host: {value}: {}", r.summary());
         assert_eq!(a.last_request().header("x-forwarded-host"), Some(value));
@@ -186,7 +192,8 @@ fn malformed_targets_are_refused() {
         "http://u:p@front.test/x",
         "http:///x",
     ] {
-        let head = format!("GET {target} HTTP/1.1\r\nHost: front.test\r\nConnection: close\r\n\r\n");
+        let head =
+            format!("GET {target} HTTP/1.1\r\nHost: front.test\r\nConnection: close\r\n\r\n");
         refused(&sg, &a, head.as_bytes());
     }
     refused(

@@ -45,7 +45,11 @@ fn forwarded(sg: &Slotgate, origin: &Origin, target: &str) -> String {
     let before = origin.requests();
     let r = get(sg, target);
     assert_eq!(r.status, 200, "{target}: {}", r.summary());
-    assert_eq!(origin.requests(), before + 1, "{target}: not forwarded once");
+    assert_eq!(
+        origin.requests(),
+        before + 1,
+        "{target}: not forwarded once"
+    );
     origin.last_request().target
 }
 

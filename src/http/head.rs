@@ -379,7 +379,9 @@ fn target_authority<'a>(method: &str, target: &'a str) -> Result<Option<&'a str>
 /// holds for an absolute-form target too (whose authority then replaces the
 /// value: httpd 2.4 does not look at the field in that case).
 fn check_host(headers: &[httparse::Header<'_>], minor: u8) -> Result<(), HttpError> {
-    let mut hosts = headers.iter().filter(|h| h.name.eq_ignore_ascii_case("host"));
+    let mut hosts = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"));
     match (hosts.next(), hosts.next()) {
         (None, _) if minor >= 1 => Err(HttpError::new(400, "an HTTP/1.1 request without Host")),
         (None, _) => Ok(()),
@@ -881,7 +883,10 @@ mod tests {
             (b"GET ?q HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             (b"GET abs.test:80 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             // httpd (ProxyRequests Off) forwards this one as CONNECT /.
-            (b"CONNECT abs.test:80 HTTP/1.1\r\nHost: abs.test:80\r\n\r\n", 400),
+            (
+                b"CONNECT abs.test:80 HTTP/1.1\r\nHost: abs.test:80\r\n\r\n",
+                400,
+            ),
             (b"GET ftp://abs.test/x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             (b"GET http://u:p@abs.test/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
             (b"GET http://abs..test/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
@@ -948,7 +953,10 @@ mod tests {
             fields: 150,
             ..Limits::default()
         };
-        let head = format!("GET / HTTP/1.1\r\nHost: a\r\n{}\r\n", "X: y\r\n".repeat(140));
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\n{}\r\n",
+            "X: y\r\n".repeat(140)
+        );
         assert!(parse_request_with(head.as_bytes(), &many)
             .unwrap()
             .is_some());

@@ -1044,7 +1044,10 @@ mod tests {
             assert_eq!(r.route(0, bypass), Ok(Route::Local), "{bypass}");
         }
         assert_eq!(r.route(0, "/n/x/../y"), Ok(proxy(0, "/app/y")));
-        assert_eq!(r.route(0, "/n/x/%2e/y?q=/../"), Ok(proxy(0, "/app/x/y?q=/../")));
+        assert_eq!(
+            r.route(0, "/n/x/%2e/y?q=/../"),
+            Ok(proxy(0, "/app/x/y?q=/../"))
+        );
         assert_eq!(r.route(0, "/n//x//y"), Ok(proxy(0, "/app/x/y")));
         assert_eq!(r.route(0, "/n/.."), Ok(proxy(2, "/")));
         assert_eq!(r.route(0, "/m/x/../y"), Ok(proxy(1, "/mm/y")));
@@ -1060,9 +1063,7 @@ mod tests {
 
     #[test]
     fn handlers_are_found_by_the_normalised_path() {
-        let r = routes(
-            "<Location /server-status>\nSetHandler server-status\n</Location>\n",
-        );
+        let r = routes("<Location /server-status>\nSetHandler server-status\n</Location>\n");
         let h = |p: &str| {
             let mut buf = Vec::new();
             let path = normalise_path(p, &mut buf).unwrap();

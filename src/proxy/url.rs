@@ -187,7 +187,9 @@ impl PathError {
     pub fn reason(self) -> &'static str {
         match self {
             PathError::BadEscape => "a '%' in the path is not followed by two hex digits",
-            PathError::EncodedSlash => "an encoded '/' or NUL in the path (AllowEncodedSlashes Off)",
+            PathError::EncodedSlash => {
+                "an encoded '/' or NUL in the path (AllowEncodedSlashes Off)"
+            }
             PathError::AboveRoot => "the path climbs above '/' with '..'",
         }
     }
@@ -318,7 +320,11 @@ pub fn has_dot_segment(raw: &[u8]) -> bool {
         while i < seg.len() {
             if seg[i] == b'.' {
                 i += 1;
-            } else if seg.len() >= i + 3 && seg[i] == b'%' && seg[i + 1] == b'2' && seg[i + 2] | 0x20 == b'e' {
+            } else if seg.len() >= i + 3
+                && seg[i] == b'%'
+                && seg[i + 1] == b'2'
+                && seg[i + 2] | 0x20 == b'e'
+            {
                 i += 3;
             } else {
                 return false;
@@ -578,10 +584,26 @@ mod tests {
 
     #[test]
     fn dot_segments_are_found_in_raw_paths() {
-        for raw in ["../x", "a/./b", "a/..", "a/%2e%2e/b", "a/%2E/b", "a/.%2e", "."] {
+        for raw in [
+            "../x",
+            "a/./b",
+            "a/..",
+            "a/%2e%2e/b",
+            "a/%2E/b",
+            "a/.%2e",
+            ".",
+        ] {
             assert!(has_dot_segment(raw.as_bytes()), "{raw}");
         }
-        for raw in ["a/b", "a/.../b", "a/..x", "x../b", "a/%2e%2e%2e", "a/%2f", ""] {
+        for raw in [
+            "a/b",
+            "a/.../b",
+            "a/..x",
+            "x../b",
+            "a/%2e%2e%2e",
+            "a/%2f",
+            "",
+        ] {
             assert!(!has_dot_segment(raw.as_bytes()), "{raw}");
         }
     }

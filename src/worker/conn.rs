@@ -597,31 +597,29 @@ impl Conn {
                 };
                 self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
             }
-            Ok(Route::Local) => {
-                match handler {
-                    Some(handler) => {
-                        let framing = head.framing;
-                        self.handling = Some(Box::new(LocalRequest {
-                            head,
-                            server,
-                            handler,
-                            body: BodyReader::new(framing),
-                            collected: Vec::new(),
-                            keep_alive,
-                            started: ctx.now,
-                        }));
-                        self.state = State::Local;
-                    }
-                    None => self.answer_locally(
-                        ctx,
-                        &head,
+            Ok(Route::Local) => match handler {
+                Some(handler) => {
+                    let framing = head.framing;
+                    self.handling = Some(Box::new(LocalRequest {
+                        head,
                         server,
-                        404,
-                        "no ProxyPass rule maps this URL",
+                        handler,
+                        body: BodyReader::new(framing),
+                        collected: Vec::new(),
                         keep_alive,
-                    ),
+                        started: ctx.now,
+                    }));
+                    self.state = State::Local;
                 }
-            }
+                None => self.answer_locally(
+                    ctx,
+                    &head,
+                    server,
+                    404,
+                    "no ProxyPass rule maps this URL",
+                    keep_alive,
+                ),
+            },
             Ok(route) => {
                 if !ctx.config.proxy_100_continue
                     && head.minor == 1
