@@ -217,13 +217,14 @@ fn unreserved(c: u8) -> bool {
 ///    removed is not an error), one that is not `%` and two hex digits is
 ///    [`PathError::BadEscape`].
 ///
-/// `raw` starts with `/`. The result is `raw` itself when it has no `%`, no `.`
-/// and no `//` (nothing to do), else it is written into `buf` (cleared first).
+/// `raw` starts with `/`. The result is `raw` itself when it has no `%`, no `//`
+/// and no dot-segment (nothing to do: `/index.html` is such a path), else it is
+/// written into `buf` (cleared first).
 /// It never holds a dot-segment, since no escape left for step 2 decodes to
 /// `.` or `/`.
 pub fn normalise_path<'a>(raw: &'a str, buf: &'a mut Vec<u8>) -> Result<&'a [u8], PathError> {
     let b = raw.as_bytes();
-    let plain = !b.iter().any(|&c| c == b'%' || c == b'.') && !b.windows(2).any(|w| w == b"//");
+    let plain = !b.contains(&b'%') && !b.windows(2).any(|w| w == b"//") && !has_dot_segment(b);
     if plain {
         return Ok(b);
     }
@@ -576,10 +577,11 @@ mod tests {
     #[test]
     fn plain_paths_are_used_as_they_are() {
         let mut buf = Vec::new();
-        let raw = "/app/static/x";
-        let p = normalise_path(raw, &mut buf).unwrap();
-        assert_eq!(p.as_ptr(), raw.as_ptr(), "no copy for a plain path");
-        assert!(buf.is_empty());
+        for raw in ["/app/static/x", "/index.html", "/a/..b/c./.d", "/"] {
+            let p = normalise_path(raw, &mut buf).unwrap();
+            assert_eq!(p.as_ptr(), raw.as_ptr(), "{raw}: no copy for a plain path");
+            assert!(buf.is_empty());
+        }
     }
 
     #[test]
