@@ -558,10 +558,37 @@ impl Conn {
                 return true;
             }
         }
-        let mut route = ctx.routes.route(server, &head.target);
-        if route == Ok(Route::Local) && ctx.routes.servers[server].express.is_some() {
-            route = ctx.express_route(server, head.header("host"), &head.target);
-        }
+        // Every rule, handler and express lookup sees the normalised path
+        // (dot-segments removed, slashes merged, escapes decoded); the parser
+        // let through only `*` (OPTIONS) as a target without a path.
+        let (raw_path, query) = crate::url::split_target(&head.target);
+        let mut buf = crate::recycle::bytes();
+        let (route, handler) = match crate::url::normalise_path(raw_path, &mut buf) {
+            _ if !raw_path.starts_with('/') => (Ok(Route::Local), None),
+            Err(e) => {
+                log::info!(
+                    "client {}: refused request for {}: {}",
+                    self.peer,
+                    head.target,
+                    e.reason()
+                );
+                crate::recycle::give_bytes(buf);
+                self.answer_locally(ctx, &head, server, e.status(), e.reason(), keep_alive);
+                return true;
+            }
+            Ok(path) => {
+                let mut route = ctx.routes.route_path(server, path, raw_path, query);
+                if route == Ok(Route::Local) && ctx.routes.servers[server].express.is_some() {
+                    route = ctx.express_route(server, head.header("host"), path, query);
+                }
+                let handler = match route {
+                    Ok(Route::Local) => ctx.routes.handler_for(server, path),
+                    _ => None,
+                };
+                (route, handler)
+            }
+        };
+        crate::recycle::give_bytes(buf);
         match route {
             Err(e) => {
                 let why = match e.status {
@@ -571,32 +598,29 @@ impl Conn {
                 };
                 self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
             }
-            Ok(Route::Local) => {
-                let (path, _) = crate::url::split_target(&head.target);
-                match ctx.routes.handler_for(server, path) {
-                    Some(handler) => {
-                        let framing = head.framing;
-                        self.handling = Some(Box::new(LocalRequest {
-                            head,
-                            server,
-                            handler,
-                            body: BodyReader::new(framing),
-                            collected: Vec::new(),
-                            keep_alive,
-                            started: ctx.now,
-                        }));
-                        self.state = State::Local;
-                    }
-                    None => self.answer_locally(
-                        ctx,
-                        &head,
+            Ok(Route::Local) => match handler {
+                Some(handler) => {
+                    let framing = head.framing;
+                    self.handling = Some(Box::new(LocalRequest {
+                        head,
                         server,
-                        404,
-                        "no ProxyPass rule maps this URL",
+                        handler,
+                        body: BodyReader::new(framing),
+                        collected: Vec::new(),
                         keep_alive,
-                    ),
+                        started: ctx.now,
+                    }));
+                    self.state = State::Local;
                 }
-            }
+                None => self.answer_locally(
+                    ctx,
+                    &head,
+                    server,
+                    404,
+                    "no ProxyPass rule maps this URL",
+                    keep_alive,
+                ),
+            },
             Ok(route) => {
                 if !ctx.config.proxy_100_continue
                     && head.minor == 1
