@@ -178,12 +178,18 @@ pub(crate) fn render(snap: &Snapshot) -> String {
         }
     }
     type Field = fn(&super::snapshot::Process) -> u64;
-    let per_process: [(&str, &str, &str, Field); 5] = [
+    let per_process: [(&str, &str, &str, Field); 6] = [
         (
             "slotgate_process_requests_total",
             "counter",
             "Requests read by the process.",
             |p| p.requests,
+        ),
+        (
+            "slotgate_process_local_faults_total",
+            "counter",
+            "Times the process ran out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).",
+            |p| p.local_faults,
         ),
         (
             "slotgate_process_connections",
