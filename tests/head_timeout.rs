@@ -88,7 +88,10 @@ fn request_read_timeout_still_ends_a_head_when_it_is_the_shorter() {
     let mut wire = Wire::connect(sg.port());
     wire.send(b"GET / HTTP/1.1\r\nHost: x\r\n");
     let ending = wire.read_to_close(CLOSE_WITHIN);
-    assert!(ending.closed, "the header stage of 1 s did not end the head");
+    assert!(
+        ending.closed,
+        "the header stage of 1 s did not end the head"
+    );
     let r = split_raw_response(&ending.bytes).expect("a 408 before the close");
     assert_eq!(r.status, 408, "{}", r.summary());
 }
