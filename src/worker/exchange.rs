@@ -89,6 +89,10 @@ pub(super) struct Exchange {
     /// and when to give up (`acquire`).
     pending: Option<(usize, String)>,
     acquire_until: Option<Instant>,
+    /// Opening a member connection failed for a local fault (descriptors,
+    /// memory): `pending` is tried again every `LOCAL_RETRY` until this
+    /// deadline (the member's connection timeout), then the answer is 503.
+    local_until: Option<Instant>,
     /// The target on the current member (for a replay).
     target: String,
     replayed: bool,
@@ -144,6 +148,10 @@ impl Drop for Exchange {
         }
     }
 }
+
+/// How often a request whose member connection could not be opened for a
+/// local fault tries again.
+const LOCAL_RETRY: Duration = Duration::from_millis(20);
 
 /// Most finished exchanges a worker keeps for reuse.
 const KEEP_EXCHANGES: usize = 1024;
@@ -222,6 +230,7 @@ impl Exchange {
             wait_until: None,
             pending: None,
             acquire_until: None,
+            local_until: None,
             target: String::new(),
             replayed: false,
             body_consumed: false,
@@ -293,6 +302,9 @@ impl Exchange {
     }
 
     pub fn timeout(&self, ctx: &Ctx) -> Duration {
+        if self.pending.is_some() && self.local_until.is_some() {
+            return LOCAL_RETRY;
+        }
         if self.pending.is_some() {
             // Waiting for a pooled connection: re-check at the acquire deadline, or
             // every second as a safety net against a missed wake-up.
@@ -428,6 +440,7 @@ impl Exchange {
             let reused = stream.is_some();
             match self.open(ctx, index, member, &target, stream) {
                 Ok(c) => {
+                    self.end_local_wait(ctx);
                     self.conn = Some(c);
                     self.target = target;
                     return Ok(Started::Connecting);
@@ -437,24 +450,53 @@ impl Exchange {
                         release_to_pool(ctx, member, None, false);
                     }
                     if let Some(cause) = LocalCause::of(&e) {
+                        // Not the member's attempt: keep it, and try again
+                        // when a descriptor may have been freed.
+                        self.attempts -= 1;
+                        // (Counted once per request, not per retry.)
+                        if self.local_until.is_none() {
+                            ctx.local_waiters += 1;
+                            let m = &ctx.routes.members[member];
+                            self.local_until = Some(ctx.now + m.connect_timeout);
+                            let what = format!("connecting to member {}", m.url.name);
+                            ctx.local_fault(cause, &what);
+                        }
+                        if self.local_until.is_some_and(|until| ctx.now < until) {
+                            self.pending = Some((member, target));
+                            return Ok(Started::Waiting);
+                        }
+                        crate::recycle::give_string(target);
                         return Err(self.local_fault(ctx, cause, &e));
                     }
+                    self.end_local_wait(ctx);
                     self.member_failed(ctx, &e.to_string());
                 }
             }
         }
     }
 
+    /// The exchange no longer waits for a descriptor (see `local_until`).
+    fn end_local_wait(&mut self, ctx: &mut Ctx) {
+        if self.local_until.take().is_some() {
+            ctx.local_waiters -= 1;
+        }
+    }
+
     /// Opening a connection failed for want of something local (descriptors,
-    /// memory): the member is let go of without blame, the fault is counted
-    /// in the process slot, and the request gets a 503.
+    /// memory) and waiting longer is not allowed: the member is let go of
+    /// without blame, the fault is counted in the process slot, and the
+    /// request gets a 503.
     fn local_fault(&mut self, ctx: &mut Ctx, cause: LocalCause, e: &io::Error) -> Fault {
         let name = self
             .member
             .map_or_else(String::new, |m| ctx.routes.members[m].url.name.clone());
-        self.let_go(ctx);
         let what = format!("connecting to member {name}");
-        ctx.local_fault(cause, &what);
+        if self.local_until.is_none() {
+            // (A request that waited was counted when its wait began.)
+            ctx.local_fault(cause, &what);
+        }
+        self.end_local_wait(ctx);
+        self.let_go(ctx);
         Fault::Local(format!("{what}: {e} (local fault)"))
     }
 
@@ -734,6 +776,7 @@ impl Exchange {
 
     /// The exchange is over: accounting on the member slot, member connection dropped.
     pub fn finish(&mut self, ctx: &mut Ctx) {
+        self.end_local_wait(ctx);
         let Some(m) = self.member.take() else {
             return;
         };

@@ -88,6 +88,10 @@ pub(crate) struct Ctx {
     pub express: express::Express,
     /// Local faults (descriptors, memory): counted, logged rate-limited.
     faults: fault::LocalFaults,
+    /// Exchanges waiting to open a member connection after a local fault:
+    /// while there are any, accepting stays paused (new clients would take
+    /// the descriptors they wait for).
+    pub local_waiters: usize,
 }
 
 impl Ctx {
@@ -235,6 +239,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         graceful: false,
         members_seen: Vec::new(),
         faults: fault::LocalFaults::default(),
+        local_waiters: 0,
     };
     // SIGUSR1 from the supervisor: finish what is in flight, then exit (graceful
     // restart or stop). The handler only sets a flag and writes to a pipe.
@@ -304,6 +309,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             return Err(e);
         }
         ctx.now = Instant::now();
+        if ctx.local_waiters > 0 && accept_paused.is_none() {
+            accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
+        }
         for ev in events.iter() {
             let t = ev.token().0;
             if ev.token() == SIGNAL_PIPE {
@@ -380,7 +388,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             }
         }
         if let Some((until, live)) = accept_paused {
-            if ctx.now >= until || slab.live < live {
+            if (ctx.now >= until || slab.live < live) && ctx.local_waiters == 0 {
                 // The pause is over: whatever queued meanwhile is taken now
                 // (the listener's readiness edge may have passed).
                 accept_paused = None;
