@@ -32,7 +32,10 @@ fn assert_info_only(sg: &Slotgate, line: &str) {
     assert!(line.contains(":info]"), "not at info: {line}");
     let log = sg.error_log();
     let errors: Vec<&str> = log.lines().filter(|l| l.contains(":error]")).collect();
-    assert!(errors.is_empty(), "a client fault logged as an error:\n{log}");
+    assert!(
+        errors.is_empty(),
+        "a client fault logged as an error:\n{log}"
+    );
 }
 
 fn assert_member_unblamed(sg: &Slotgate, a: &Origin) {

@@ -261,7 +261,7 @@ pub(crate) fn render(snap: &Snapshot) -> String {
         (
             "slotgate_member_errors_total",
             "counter",
-            "Failed requests to the member (connect failures, errors, failonstatus).",
+            "Failed exchanges with the member (connect failures, malformed or cut-short responses, timeouts, failonstatus).",
             |m| m.errors.to_string(),
         ),
         (
