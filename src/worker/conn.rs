@@ -312,7 +312,7 @@ impl Conn {
             let mut progress = false;
             match self.read_client(ctx) {
                 Ok(p) => progress |= p,
-                Err(e) => return self.client_failed(ctx, "reading from", &e),
+                Err(e) => return self.client_failed(ctx, "reading", &e),
             }
             match self.state {
                 State::Head => progress |= self.try_start(ctx, index),
@@ -322,7 +322,7 @@ impl Conn {
             }
             match self.write_client(ctx) {
                 Ok(p) => progress |= p,
-                Err(e) => return self.client_failed(ctx, "writing to", &e),
+                Err(e) => return self.client_failed(ctx, "writing", &e),
             }
             if !self.write_shut
                 && self.output.is_empty()
@@ -348,7 +348,7 @@ impl Conn {
     /// A read or write on the client's socket failed (a reset, mostly): the
     /// client's business, logged at info; an exchange in flight ends.
     fn client_failed(&mut self, ctx: &mut Ctx, what: &str, e: &io::Error) -> Step {
-        let why = format!("client {}: {what} the client: {e}", self.peer);
+        let why = format!("client {}: connection failed while {what}: {e}", self.peer);
         if self.exchange.is_some() {
             self.fail(ctx, Fault::Client(ClientFault::Gone, why));
         } else if !matches!(self.state, State::Lingering | State::Closing) {

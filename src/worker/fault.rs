@@ -11,7 +11,7 @@
 //! | member | unavailable (none reachable)  | 503    | error | by the connect failure |
 //! | member | bad response / closed / reset | 502    | error | +1            |
 //! | member | timed out                     | 504    | error | +1            |
-//! | local  | out of descriptors or memory  | 503    | error, one line per cause per second | no |
+//! | local  | out of descriptors or memory  | 503 (connects first wait for a descriptor) | error, one line per cause per second | no |
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -302,6 +302,9 @@ mod tests {
         assert!(f.pending(), "reported before the interval was over");
         f.flush(t0 + LOCAL_LOG_INTERVAL);
         assert!(!f.pending());
+        // A new process in the slot starts with none.
+        slot.reset_for(4242, 2);
+        assert_eq!((slot.local_faults(), slot.last_local_fault()), (0, None));
         let _ = std::fs::remove_file(&dir);
     }
 }
