@@ -131,6 +131,20 @@ fn running_out_of_descriptors_blames_no_member_and_logs_once_a_second() {
         value("LastLocalFault").contains("Too many open files"),
         "{text}"
     );
+    let json = http_get(port, "/server-status?json", &[]);
+    let json: serde_json::Value = serde_json::from_slice(&json.body).expect("server-status JSON");
+    let slots = json["process_slots"].as_array().expect("process_slots");
+    let counted: u64 = slots
+        .iter()
+        .filter_map(|p| p["local_faults"].as_u64())
+        .sum();
+    assert_eq!(counted, faults, "{json}");
+    assert!(
+        slots.iter().any(|p| p["last_local_fault"]["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("Too many open files"))),
+        "{json}"
+    );
     let html = http_get(port, "/server-status", &[]);
     assert!(
         String::from_utf8_lossy(&html.body).contains("Too many open files"),
