@@ -52,7 +52,9 @@
 //! the member's live health-check settings (`hc_method`, `hc_interval_ms`,
 //! `hc_passes`, `hc_fails`, `hc_uri`, `hc_expr`) and the last check's text
 //! (`hc_reason`) to the member slot, and the health checker's pid to the
-//! header; in a 2.1 file they read as "no check configured".
+//! header; in a 2.1 file they read as "no check configured". 2.3 carved the
+//! process slot's local-fault counter and its last fault's time and errno
+//! out of its reserved words; a 2.2 file reads as "no local fault".
 //!
 //! # Held counts
 //!
@@ -115,7 +117,7 @@ pub const MAGIC: [u8; 8] = *b"SLOTGATE";
 /// Incompatible layout changes bump this; attach requires equality.
 pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
-pub const VERSION_MINOR: u16 = 2;
+pub const VERSION_MINOR: u16 = 3;
 /// Capacity of the header's port list.
 pub const MAX_PORTS: usize = 16;
 /// [`MemberSlot::balancer`] value of a standalone `ProxyPass` worker.

@@ -340,7 +340,12 @@ pub struct ProcessSlot {
     started: AtomicU64,
     last_used: AtomicU64,
     allocations: AtomicU64,
-    _reserved: [AtomicU64; 6],
+    /// Local faults (descriptors or memory exhausted) since the process
+    /// started, and the last one's time (unix ms) and errno (2.3).
+    local_faults: AtomicU64,
+    local_fault_ms: AtomicU64,
+    local_fault_errno: AtomicU64,
+    _reserved: [AtomicU64; 3],
 }
 
 impl ProcessSlot {
@@ -427,8 +432,32 @@ impl ProcessSlot {
         self.allocations.store(n, Relaxed);
     }
 
+    /// Times the worker ran out of something of its own (descriptors,
+    /// memory, socket buffers) while serving: faults that are not a member's.
+    pub fn local_faults(&self) -> u64 {
+        self.local_faults.load(Relaxed)
+    }
+
+    /// The last local fault: (unix ms, errno); None before the first.
+    pub fn last_local_fault(&self) -> Option<(u64, i32)> {
+        let ms = self.local_fault_ms.load(Acquire);
+        (ms != 0).then(|| (ms, self.local_fault_errno.load(Relaxed) as i32))
+    }
+
+    /// Counts a local fault with its errno. (The errno is stored before the
+    /// time that publishes it; a reader racing two faults may pair one's
+    /// time with the other's errno, both real.)
+    pub fn record_local_fault(&self, errno: i32, unix_ms: u64) {
+        self.local_faults.fetch_add(1, Relaxed);
+        self.local_fault_errno.store(errno as u64, Relaxed);
+        self.local_fault_ms.store(unix_ms.max(1), Release);
+    }
+
     fn zero_counters(&self) {
         self.allocations.store(0, Relaxed);
+        self.local_faults.store(0, Relaxed);
+        self.local_fault_ms.store(0, Relaxed);
+        self.local_fault_errno.store(0, Relaxed);
         self.state
             .store(u32::from(ProcessState::Empty.code()), Relaxed);
         self.generation.store(0, Relaxed);
@@ -1263,7 +1292,10 @@ const _: () = assert!(offset_of!(ProcessSlot, generation) == 8);
 const _: () = assert!(offset_of!(ProcessSlot, requests) == 32);
 const _: () = assert!(offset_of!(ProcessSlot, last_used) == 64);
 const _: () = assert!(offset_of!(ProcessSlot, allocations) == 72);
-const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 80);
+const _: () = assert!(offset_of!(ProcessSlot, local_faults) == 80);
+const _: () = assert!(offset_of!(ProcessSlot, local_fault_ms) == 88);
+const _: () = assert!(offset_of!(ProcessSlot, local_fault_errno) == 96);
+const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 104);
 
 const _: () = assert!(size_of::<BalancerSlot>() == crate::BALANCER_SLOT_SIZE);
 const _: () = assert!(align_of::<BalancerSlot>() == 64);

@@ -45,6 +45,19 @@ pub struct Process {
     pub bytes_out: u64,
     pub started_ms: u64,
     pub last_used_ms: u64,
+    /// Times the process ran out of descriptors or memory, and the last
+    /// time (unix ms) with its errno.
+    pub local_faults: u64,
+    pub last_local_fault: Option<(u64, i32)>,
+}
+
+impl Process {
+    /// The last local fault's cause as the OS words it, e.g. "Too many open
+    /// files (os error 24)".
+    pub fn last_local_fault_cause(&self) -> Option<String> {
+        self.last_local_fault
+            .map(|(_, errno)| std::io::Error::from_raw_os_error(errno).to_string())
+    }
 }
 
 /// How the status pages count a process state (httpd's mod_status rules:
@@ -217,6 +230,8 @@ impl Snapshot {
                     bytes_out: p.bytes_out(),
                     started_ms: p.started(),
                     last_used_ms: p.last_used(),
+                    local_faults: p.local_faults(),
+                    last_local_fault: p.last_local_fault(),
                 }
             })
             .collect();

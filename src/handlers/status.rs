@@ -134,6 +134,18 @@ pub(crate) fn auto(snap: &Snapshot, server_name: &str, proxy: bool) -> String {
     line("Stopping", &snap.graceful_workers());
     line("ConnsTotal", &snap.connections());
     line("Scoreboard", &snap.letters());
+    // (slotgate's own: descriptors or memory this server ran out of.)
+    let live = || snap.processes.iter().filter(|p| p.pid != 0);
+    line("LocalFaults", &live().map(|p| p.local_faults).sum::<u64>());
+    if let Some(p) = live()
+        .filter(|p| p.last_local_fault.is_some())
+        .max_by_key(|p| p.last_local_fault)
+    {
+        line(
+            "LastLocalFault",
+            &p.last_local_fault_cause().unwrap_or_default(),
+        );
+    }
     let mut out = format!("{server_name}\n{out}");
     if proxy {
         for (i, b) in snap.balancers.iter().enumerate() {
@@ -173,6 +185,11 @@ pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Val
                 "bytes_out": p.bytes_out,
                 "started_unix_ms": p.started_ms,
                 "last_used_unix_ms": p.last_used_ms,
+                "local_faults": p.local_faults,
+                "last_local_fault": p.last_local_fault.map(|(ms, _)| json!({
+                    "cause": p.last_local_fault_cause(),
+                    "unix_ms": ms,
+                })),
             })
         })
         .collect();
@@ -378,7 +395,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
     o.push_str(
         "<table border=\"0\"><tr><th>Slot</th><th>PID</th><th>Gen</th><th>M</th>\
          <th>Conns</th><th>Total conns</th><th>Acc</th><th>In</th><th>Out</th>\
-         <th>Last used</th></tr>\n",
+         <th>Last used</th><th>Local faults</th></tr>\n",
     );
     for p in snap.processes.iter().filter(|p| p.pid != 0) {
         let last = if p.last_used_ms == 0 {
@@ -386,10 +403,19 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
         } else {
             format!("{}s ago", s.now_ms.saturating_sub(p.last_used_ms) / 1000)
         };
+        let faults = match (p.last_local_fault, p.last_local_fault_cause()) {
+            (Some((ms, _)), Some(cause)) => format!(
+                "{} (last: {}, {}s ago)",
+                p.local_faults,
+                html(&cause),
+                s.now_ms.saturating_sub(ms) / 1000
+            ),
+            _ => p.local_faults.to_string(),
+        };
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             p.slot,
             p.pid,
             p.generation,
@@ -399,7 +425,8 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
             p.requests,
             size(p.bytes_in),
             size(p.bytes_out),
-            last
+            last,
+            faults
         );
     }
     o.push_str("</table>\n");
@@ -414,6 +441,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
          <tr><th>In</th><td>Bytes read from clients</td></tr>\n\
          <tr><th>Out</th><td>Bytes written to clients</td></tr>\n\
          <tr><th>Last used</th><td>Time since the process last started a request</td></tr>\n\
+         <tr><th>Local faults</th><td>Times the process ran out of descriptors or memory (accepting pauses; members are not blamed)</td></tr>\n\
          </table>\n",
     );
 
@@ -545,6 +573,14 @@ ProxyPass / balancer://c/
             p.add_bytes_in(out / 2);
             p.set_connections(conns);
         }
+        // Local faults: two in process 1 (the later one counts as the last),
+        // one in process 2.
+        sb.process(1)
+            .record_local_fault(libc::ENOBUFS, NOW_MS - 9000);
+        sb.process(2)
+            .record_local_fault(libc::EMFILE, NOW_MS - 2000);
+        sb.process(1)
+            .record_local_fault(libc::EMFILE, NOW_MS - 5000);
         let m0 = sb.member(f.routes.balancers[0].members[0].slot);
         for _ in 0..7 {
             m0.add_elected();
@@ -601,6 +637,8 @@ ProxyPass / balancer://c/
             "Stopping",
             "ConnsTotal",
             "Scoreboard",
+            "LocalFaults",
+            "LastLocalFault",
         ];
         assert_eq!(&keys[..server_keys.len()], &server_keys);
         let get = |k: &str| {
@@ -632,6 +670,8 @@ ProxyPass / balancer://c/
         assert_eq!(get("Processes"), "4");
         assert_eq!(get("ConnsTotal"), "4");
         assert_eq!(get("Scoreboard"), "_WG.S");
+        assert_eq!(get("LocalFaults"), "3");
+        assert_eq!(get("LastLocalFault"), "Too many open files (os error 24)");
 
         // §6.6: the balancers in configuration order, then their members.
         let proxy: Vec<(String, String)> = pairs[server_keys.len()..].to_vec();

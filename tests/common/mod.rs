@@ -515,6 +515,17 @@ impl Slotgate {
 
     /// `try_start` with extra command-line arguments (e.g. `-D NAME`).
     pub fn try_start_with_args(conf: &str, args: &[&str]) -> Result<Slotgate, String> {
+        Slotgate::try_start_wrapped(conf, args, &[])
+    }
+
+    /// `try_start_with_args`, the binary run by `wrapper` (a program and its
+    /// arguments that exec the command after them, e.g. `prlimit
+    /// --nofile=256 --`), so the child's pid is still slotgate's.
+    pub fn try_start_wrapped(
+        conf: &str,
+        args: &[&str],
+        wrapper: &[&str],
+    ) -> Result<Slotgate, String> {
         let dir = TempDir::new();
         let root = dir.path().to_path_buf();
         let mut text = String::new();
@@ -542,7 +553,14 @@ impl Slotgate {
         text.push('\n');
         let conf_path = dir.write("slotgate.conf", &text);
 
-        let mut command = Command::new(slotgate_exe());
+        let mut command = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut c = Command::new(program);
+                c.args(wrapper_args).arg(slotgate_exe());
+                c
+            }
+            None => Command::new(slotgate_exe()),
+        };
         command
             .arg("-f")
             .arg(&conf_path)

@@ -57,6 +57,8 @@ struct Process {
     /// Unix ms; 0 = never.
     last_used: u64,
     allocations: u64,
+    /// Times it ran out of descriptors or memory.
+    local_faults: u64,
 }
 
 struct Member {
@@ -100,6 +102,7 @@ impl Snapshot {
                 bytes_out: p.bytes_out(),
                 last_used: p.last_used(),
                 allocations: p.allocations(),
+                local_faults: p.local_faults(),
             })
             .collect();
         let balancers = sb.balancers();
@@ -207,6 +210,7 @@ impl Snapshot {
             "in",
             "out",
             "last used",
+            "local faults",
         ]);
         for p in &self.processes {
             table.row(vec![
@@ -219,6 +223,7 @@ impl Snapshot {
                 bytes(p.bytes_in),
                 bytes(p.bytes_out),
                 self.ago(p.last_used),
+                p.local_faults.to_string(),
             ]);
         }
         out.push_str(&table.render());
@@ -319,6 +324,7 @@ impl Snapshot {
                     "bytes_out": p.bytes_out,
                     "last_used_unix_ms": p.last_used,
                     "allocations": p.allocations,
+                    "local_faults": p.local_faults,
                 })
             })
             .collect();
@@ -743,6 +749,7 @@ mod tests {
             bytes_out: 0,
             last_used: 0,
             allocations: 0,
+            local_faults: 0,
         }
     }
 
