@@ -26,15 +26,9 @@ pub(super) struct Generation {
 
 impl Generation {
     /// Client connections one worker holds at most: 1 in prefork; in event,
-    /// MaxRequestWorkers shared out between the workers (0 = no limit).
+    /// MaxRequestWorkers (its default when unset) shared out between the workers.
     pub fn max_connections(&self) -> usize {
-        match self.config.mpm {
-            crate::config::Mpm::Prefork => 1,
-            crate::config::Mpm::Event => self
-                .config
-                .max_request_workers
-                .map_or(0, |m| m.div_ceil(self.workers.max(1))),
-        }
+        self.config.connections_per_worker(self.workers)
     }
 }
 
