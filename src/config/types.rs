@@ -322,34 +322,9 @@ pub struct HcExprDef {
     pub origin: Origin,
 }
 
-/// Member status bits, httpd's values (reference §2.5 and §7.2). The scoreboard stores the
-/// same bits; `status=` letters map onto them.
-pub mod status_flags {
-    /// `O`: initialised (set automatically, not by `status=`).
-    pub const INIT: u32 = 0x1;
-    /// `I`: ignore errors.
-    pub const IGNORE_ERRORS: u32 = 0x2;
-    /// `N`: draining.
-    pub const DRAIN: u32 = 0x4;
-    /// `G`: generic internal worker (not settable by `status=`).
-    pub const GENERIC: u32 = 0x8;
-    /// `U`: shutting down (not settable by `status=`).
-    pub const SHUTDOWN: u32 = 0x10;
-    /// `D`: disabled.
-    pub const DISABLED: u32 = 0x20;
-    /// `S`: stopped.
-    pub const STOPPED: u32 = 0x40;
-    /// `E`: in error.
-    pub const ERROR: u32 = 0x80;
-    /// `H`: hot standby.
-    pub const HOT_STANDBY: u32 = 0x100;
-    /// `F`: slot free (not settable by `status=`).
-    pub const FREE: u32 = 0x200;
-    /// `C`: failed health check.
-    pub const HC_FAILED: u32 = 0x400;
-    /// `R`: hot spare.
-    pub const HOT_SPARE: u32 = 0x800;
-}
+/// Member status bits, httpd's values (reference §2.5 and §7.2): the scoreboard's, so the
+/// bits `status=` sets are the bits the scoreboard stores (one table, in `scoreboard::flags`).
+pub use scoreboard::flags as status_flags;
 
 /// What a `ProxyPass` maps to.
 #[derive(Clone, Debug, PartialEq, Eq)]

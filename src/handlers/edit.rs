@@ -257,11 +257,18 @@ pub fn set_status_flag(
     let upper = letter.to_ascii_uppercase();
     if !EDITABLE_FLAGS.contains(&upper) {
         return Err(EditError::Invalid(format!(
-            "status flag {letter} cannot be changed (one of I N D H R S C)"
+            "status flag {letter} cannot be changed (one of {})",
+            editable_letters()
         )));
     }
     let bit = flags::from_letter(upper).expect("editable flags are known letters");
     change_status(sb, balancer, member, bit, on)
+}
+
+/// [`EDITABLE_FLAGS`] for messages: `I N D H R S C`.
+pub fn editable_letters() -> String {
+    let letters: Vec<String> = EDITABLE_FLAGS.iter().map(char::to_string).collect();
+    letters.join(" ")
 }
 
 fn change_status(

@@ -1070,7 +1070,8 @@ pub fn apply_json(sb: &Scoreboard, v: &Value, exprs: &[HcExprDef]) -> Result<(),
             };
             if !edit::EDITABLE_FLAGS.contains(&letter.to_ascii_uppercase()) {
                 return Err(bad(format!(
-                    "status: flag {k} cannot be changed (one of I N D H R S C)"
+                    "status: flag {k} cannot be changed (one of {})",
+                    edit::editable_letters()
                 )));
             }
             let on = v
