@@ -21,5 +21,6 @@ pub mod pool;
 pub mod proxy;
 pub mod recycle;
 pub mod supervisor;
+pub mod text;
 pub mod tls;
 pub mod worker;

@@ -7,6 +7,7 @@
 use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
 use slotgate::handlers::snapshot::Health;
+use slotgate::text::size::strfsize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -216,8 +217,8 @@ impl Snapshot {
                 p.state.to_string(),
                 p.connections.to_string(),
                 p.requests.to_string(),
-                bytes(p.bytes_in),
-                bytes(p.bytes_out),
+                strfsize(p.bytes_in),
+                strfsize(p.bytes_out),
                 self.ago(p.last_used),
             ]);
         }
@@ -279,8 +280,8 @@ impl Snapshot {
                 m.elected.to_string(),
                 m.busy.to_string(),
                 m.lbstatus.to_string(),
-                bytes(m.transferred),
-                bytes(m.read),
+                strfsize(m.transferred),
+                strfsize(m.read),
                 m.errors.to_string(),
                 if m.hc.checked() {
                     m.hc.method_name().to_string()
@@ -664,21 +665,6 @@ impl Table {
         }
         out
     }
-}
-
-/// 1536 → "1.5K".
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 1024 {
-        return n.to_string();
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1}{}", UNITS[unit])
 }
 
 /// Seconds as "42s", "3m05s", "2h07m", "5d03h".
