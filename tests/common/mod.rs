@@ -424,6 +424,16 @@ impl Slotgate {
 
     /// `try_start` with extra command-line arguments (e.g. `-D NAME`).
     pub fn try_start_with_args(conf: &str, args: &[&str]) -> Result<Slotgate, String> {
+        Slotgate::try_start_with_env(conf, args, &[])
+    }
+
+    /// `try_start_with_args` with variables added to the daemon's environment
+    /// (e.g. `TZ`).
+    pub fn try_start_with_env(
+        conf: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Slotgate, String> {
         let dir = TempDir::new();
         let root = dir.path().to_path_buf();
         let mut text = String::new();
@@ -456,6 +466,7 @@ impl Slotgate {
             .arg("-f")
             .arg(&conf_path)
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(&root)
             .stdin(Stdio::null())
             .stdout(File::create(root.join("stdout.log")).unwrap())
