@@ -235,8 +235,13 @@ pub fn apply(sb: &Scoreboard, state: &Value, only_added: bool, exprs: &[HcExprDe
                 slot.set_nofailover(on);
             }
             if let (Some(c), Some(p)) = (sbal["sticky"].as_str(), sbal["sticky_path"].as_str()) {
-                slot.sticky.set(c);
-                slot.sticky_path.set(p);
+                match edit::check_plain("sticky", c).and(edit::check_plain("sticky_path", p)) {
+                    Ok(()) => {
+                        slot.sticky.set(c);
+                        slot.sticky_path.set(p);
+                    }
+                    Err(e) => skipped.push(format!("{name}: {e}")),
+                }
             }
         }
         for smem in sbal["members"].as_array().unwrap_or(&empty) {
@@ -270,11 +275,15 @@ pub fn apply(sb: &Scoreboard, state: &Value, only_added: bool, exprs: &[HcExprDe
             if let Some(s) = smem["lbset"].as_u64().filter(|s| *s <= 99) {
                 ms.set_lbset(s as u32);
             }
-            if let Some(r) = smem["route"].as_str() {
-                ms.route.set(r);
-            }
-            if let Some(r) = smem["redirect"].as_str() {
-                ms.redirect.set(r);
+            for (key, field) in [("route", &ms.route), ("redirect", &ms.redirect)] {
+                if let Some(r) = smem[key].as_str() {
+                    match edit::check_plain(key, r) {
+                        Ok(()) => {
+                            field.set(r);
+                        }
+                        Err(e) => skipped.push(format!("{name}: member {url}: {e}")),
+                    }
+                }
             }
             if let Some(letters) = smem["flags"].as_str() {
                 let bits = letters

@@ -7,6 +7,7 @@
 use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
 use slotgate::handlers::snapshot::Health;
+use slotgate::text::escape::controls;
 use slotgate::text::size::strfsize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -301,7 +302,7 @@ impl Snapshot {
         } else {
             out.push_str(&table.render());
         }
-        out
+        terminal_text(&out)
     }
 
     pub fn to_json(&self) -> Value {
@@ -617,7 +618,8 @@ impl Snapshot {
             "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)"
                 .to_string(),
         );
-        lines
+        // Values from the scoreboard (the note, a path) never reach the terminal raw.
+        lines.iter().map(|l| controls(l)).collect()
     }
 }
 
@@ -625,6 +627,13 @@ impl Snapshot {
 fn trim_secs(d: Duration) -> String {
     let text = format!("{:.2}", d.as_secs_f64());
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `text` for a terminal: each line with its control characters escaped
+/// (`slotgate::text::escape::controls`), line ends kept.
+pub fn terminal_text(text: &str) -> String {
+    let lines: Vec<String> = text.split('\n').map(controls).collect();
+    lines.join("\n")
 }
 
 /// Left-aligned text columns sized to their widest cell.
@@ -639,8 +648,11 @@ impl Table {
         }
     }
 
+    /// Adds a row; control characters in a cell are escaped here, before the
+    /// widths are measured, so a value from the scoreboard never reaches the
+    /// terminal raw and the columns stay aligned.
     fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| controls(c)).collect());
     }
 
     fn render(&self) -> String {
