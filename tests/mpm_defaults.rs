@@ -94,7 +94,8 @@ fn event_without_max_request_workers_holds_400_connections() {
             )
         },
     );
-    last.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    last.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     write!(
         last,
         "GET /none HTTP/1.1\r\nHost: test.local\r\nConnection: close\r\n\r\n"

@@ -161,7 +161,11 @@ fn slotgate_top_prints_control_bytes_escaped() {
     );
     assert_eq!(out.code(), Some(0), "{out:?}");
     let raw = out.stdout.replace('\n', "");
-    assert!(!raw.contains(char::is_control), "raw control bytes: {:?}", out.stdout);
+    assert!(
+        !raw.contains(char::is_control),
+        "raw control bytes: {:?}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains("\\x1b]0;owned\\x07\\x1b[2J"),
         "{}",

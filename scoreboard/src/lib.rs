@@ -93,11 +93,11 @@ mod tests;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
-use std::os::unix::fs::OpenOptionsExt;
 
 use memmap2::{MmapMut, MmapOptions};
 

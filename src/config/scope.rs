@@ -57,9 +57,14 @@ const SERVER_LEVEL: &[&str] = &[
 /// Whether `d` is a server-level directive (misplaced inside `<Location>` or `<Proxy>`):
 /// its canonical name.
 fn server_level(d: &Directive) -> Option<&'static str> {
-    [SERVER_LEVEL, GLOBAL_ONLY, NOT_PER_VHOST, super::mpm::DIRECTIVES]
-        .into_iter()
-        .find_map(|list| named(d, list))
+    [
+        SERVER_LEVEL,
+        GLOBAL_ONLY,
+        NOT_PER_VHOST,
+        super::mpm::DIRECTIVES,
+    ]
+    .into_iter()
+    .find_map(|list| named(d, list))
 }
 
 /// Sections that only occur at server level (or in a vhost).

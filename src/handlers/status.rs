@@ -31,8 +31,8 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::snapshot::{g, html, http_time, is_busy, uptime_words, Balancer, Snapshot};
-use crate::text::size::strfsize;
 use super::{Context, Request, Response};
+use crate::text::size::strfsize;
 
 /// Letters per line of the HTML scoreboard block (httpd wraps at 64).
 const LETTERS_PER_LINE: usize = 64;

@@ -324,7 +324,9 @@ impl Supervisor {
             .copied()
             .filter(|(_, s)| sb.process(*s).state() == scoreboard::ProcessState::Idle)
             .collect();
-        let limit = cfg.max_request_workers_or_default().min(sb.processes().len());
+        let limit = cfg
+            .max_request_workers_or_default()
+            .min(sb.processes().len());
         if idle.len() < cfg.min_spare_servers && current.len() + self.respawn.len() < limit {
             let want = (cfg.min_spare_servers - idle.len())
                 .min(self.spawn_rate)

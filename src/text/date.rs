@@ -193,15 +193,9 @@ mod tests {
         let t = 1_796_673_229;
         let utc = Civil::at(t, 0);
         assert_eq!(clf(&utc), "[07/Dec/2026:19:53:49 +0000]");
-        assert_eq!(
-            error_log(&utc, 1234),
-            "Mon Dec 07 19:53:49.001234 2026"
-        );
+        assert_eq!(error_log(&utc, 1234), "Mon Dec 07 19:53:49.001234 2026");
         assert_eq!(status_time(t as u64), "Monday, 07-Dec-2026 19:53:49 UTC");
-        assert_eq!(
-            clf(&Civil::at(t, 3 * 3600)),
-            "[07/Dec/2026:22:53:49 +0300]"
-        );
+        assert_eq!(clf(&Civil::at(t, 3 * 3600)), "[07/Dec/2026:22:53:49 +0300]");
         assert_eq!(
             clf(&Civil::at(t, -(3 * 3600 + 1800))),
             "[07/Dec/2026:16:23:49 -0330]"

@@ -128,7 +128,11 @@ impl PosixTz {
             _ => (std_offset + 3600, rest),
         };
         // No rule: the US rule, as glibc assumes.
-        let rules = if rest.is_empty() { ",M3.2.0,M11.1.0" } else { rest };
+        let rules = if rest.is_empty() {
+            ",M3.2.0,M11.1.0"
+        } else {
+            rest
+        };
         let rules = rules.strip_prefix(',')?;
         let (start, end) = rules.split_once(',')?;
         Some(PosixTz {
@@ -203,7 +207,9 @@ fn name(s: &str) -> Option<(&str, &str)> {
         let close = quoted.find('>')?;
         return Some((&quoted[..close], &quoted[close + 1..]));
     }
-    let len = s.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let len = s
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(s.len());
     (len >= 3).then(|| (&s[..len], &s[len..]))
 }
 
@@ -222,7 +228,10 @@ fn clock(s: &str, max_hours: i64) -> Option<(i64, &str)> {
     };
     let mut rest = s;
     let mut total = 0;
-    for (i, (limit, scale)) in [(max_hours, 3600), (59, 60), (59, 1)].into_iter().enumerate() {
+    for (i, (limit, scale)) in [(max_hours, 3600), (59, 60), (59, 1)]
+        .into_iter()
+        .enumerate()
+    {
         if i > 0 {
             match rest.strip_prefix(':') {
                 Some(r) => rest = r,
@@ -257,7 +266,8 @@ fn change(s: &str) -> Option<Change> {
         }
         None => (s, 7200),
     };
-    let number = |t: &str, lo: u32, hi: u32| t.parse::<u32>().ok().filter(|n| (lo..=hi).contains(n));
+    let number =
+        |t: &str, lo: u32, hi: u32| t.parse::<u32>().ok().filter(|n| (lo..=hi).contains(n));
     let day = if let Some(n) = date.strip_prefix('J') {
         Day::NoLeap(number(n, 1, 365)?)
     } else if let Some(mwd) = date.strip_prefix('M') {
@@ -389,7 +399,11 @@ mod tests {
             ("EST5EDT,M3.2.0,M11.1.0", -5 * 3600, -4 * 3600),
             ("EST5EDT", -5 * 3600, -4 * 3600),
             ("CET-1CEST,M3.5.0,M10.5.0/3", 3600, 7200),
-            ("NST3:30NDT,M3.2.0,M11.1.0", -(3 * 3600 + 1800), -(2 * 3600 + 1800)),
+            (
+                "NST3:30NDT,M3.2.0,M11.1.0",
+                -(3 * 3600 + 1800),
+                -(2 * 3600 + 1800),
+            ),
             // Southern hemisphere: summer in December.
             ("AEST-10AEDT,M10.1.0,M4.1.0/3", 11 * 3600, 10 * 3600),
             ("XXX3YYY,J60/2,300", -3 * 3600, -2 * 3600),
@@ -402,7 +416,15 @@ mod tests {
                 "{tz}"
             );
         }
-        for bad in ["", "U", "UTC", "UTC+25", "EST5EDT,M13.1.0,M11.1.0", "<abc", "EST5EDT,M3.2.0"] {
+        for bad in [
+            "",
+            "U",
+            "UTC",
+            "UTC+25",
+            "EST5EDT,M13.1.0,M11.1.0",
+            "<abc",
+            "EST5EDT,M3.2.0",
+        ] {
             assert_eq!(PosixTz::parse(bad), None, "{bad}");
         }
     }
@@ -477,14 +499,22 @@ mod tests {
     fn zone_files() {
         let f = TzFile::parse(&tzif(&[(100, 1), (200, 0)], &[3600, 7200], "")).unwrap();
         assert_eq!(
-            [f.offset_at(99), f.offset_at(100), f.offset_at(199), f.offset_at(200)],
+            [
+                f.offset_at(99),
+                f.offset_at(100),
+                f.offset_at(199),
+                f.offset_at(200)
+            ],
             [3600, 7200, 7200, 3600]
         );
         // After the last transition the footer rule decides.
         let f = TzFile::parse(&tzif(&[(100, 0)], &[0], "UTC-3")).unwrap();
         assert_eq!((f.offset_at(50), f.offset_at(WINTER)), (0, 3 * 3600));
         assert_eq!(TzFile::parse(b"TZif2 short"), None);
-        assert_eq!(TzFile::parse(b"not a zone file at all, but long enough to have a header"), None);
+        assert_eq!(
+            TzFile::parse(b"not a zone file at all, but long enough to have a header"),
+            None
+        );
     }
 
     #[test]

@@ -578,6 +578,10 @@ fn connections_per_worker_share_out_the_bound() {
     ];
     for (lines, workers, each) in cases {
         let c = config(&format!("{lines}\n"));
-        assert_eq!(c.connections_per_worker(*workers), *each, "{lines} / {workers}");
+        assert_eq!(
+            c.connections_per_worker(*workers),
+            *each,
+            "{lines} / {workers}"
+        );
     }
 }
