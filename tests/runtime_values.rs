@@ -77,16 +77,7 @@ fn manager_refuses_control_characters_in_runtime_values() {
         form_encode(&n),
         form_encode("\x1b[2J")
     );
-    let r = http_request(
-        port,
-        "POST",
-        "/balancer-manager",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Referer", "http://manager.test/balancer-manager"),
-        ],
-        Some(body.as_bytes()),
-    );
+    let r = manager_form_post(port, &body);
     assert!(!r.body.contains(&0x1b), "{}", r.text());
     assert_eq!(sb.member(m).route.get(), "r1");
     assert_eq!(sb.member(m).redirect.get(), "");

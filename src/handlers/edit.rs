@@ -528,6 +528,36 @@ mod tests {
     }
 
     #[test]
+    fn runtime_values_refuse_whitespace_and_control_characters() {
+        let t = board();
+        let sb = &t.sb;
+        set_route(sb, 0, "r1").unwrap();
+        for bad in [
+            "\u{1b}[2J",
+            "a b",
+            "a\tb",
+            "r\u{7f}",
+            "r\u{9b}1m",
+            "x\r\nSet-Cookie: y",
+        ] {
+            let err = set_route(sb, 0, bad).unwrap_err().to_string();
+            assert!(err.contains("control character"), "{err}");
+            assert!(!err.contains(char::is_control), "{err:?}");
+            assert!(set_redirect(sb, 0, bad).is_err(), "{bad:?}");
+            assert!(set_sticky(sb, 0, bad).is_err(), "{bad:?}");
+            assert!(set_hc_uri(sb, 0, bad).is_err(), "{bad:?}");
+            assert!(
+                add_member(sb, 0, &format!("http://c:3/{bad}")).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(sb.member(0).route.get(), "r1");
+        // Over-long stays httpd's way: cleared, not refused.
+        set_route(sb, 0, &"r".repeat(MAX_NAME + 1)).unwrap();
+        assert_eq!(sb.member(0).route.get(), "");
+    }
+
+    #[test]
     fn lookups() {
         let t = board();
         assert_eq!(find_balancer(&t.sb, "app"), Some(0));

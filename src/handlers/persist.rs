@@ -332,6 +332,26 @@ mod tests {
     const B: &str = "http://b:2";
 
     #[test]
+    fn restore_skips_values_with_control_characters() {
+        let t = Board::new(&[("app", &[A, B], 2)]);
+        let sb = &t.sb;
+        edit::set_route(sb, 0, "ok").unwrap();
+        let mut state = snapshot(sb);
+        state["balancers"][0]["members"][0]["route"] = "\u{1b}[2J".into();
+        state["balancers"][0]["members"][0]["redirect"] = "r\n".into();
+        state["balancers"][0]["sticky"] = "S\u{7}".into();
+        let skipped = apply(sb, &state, false, &[]);
+        assert_eq!(skipped.len(), 3, "{skipped:?}");
+        assert!(
+            skipped.iter().all(|s| !s.contains(char::is_control)),
+            "{skipped:?}"
+        );
+        assert_eq!(sb.member(0).route.get(), "ok");
+        assert_eq!(sb.member(0).redirect.get(), "");
+        assert_eq!(sb.balancer(0).sticky.get(), "");
+    }
+
+    #[test]
     fn save_load_round_trip_and_apply_onto_a_fresh_scoreboard() {
         let t = Board::new(&[("app", &[A, B], 2)]);
         let sb = &t.sb;

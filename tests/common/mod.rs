@@ -24,7 +24,9 @@ pub use client::{
 };
 pub use data::{chunk_encode, hex, pattern, pattern_sha256, sha256_hex, Pattern};
 pub use load::{run_load, LoadRequest, LoadResult, LOAD_DEADLINE};
-pub use manager::{form_encode, manager_json_post, manager_nonce, manager_state};
+pub use manager::{
+    form_encode, manager_form_post, manager_json_post, manager_nonce, manager_state,
+};
 pub use members::{
     balancer_names, find_member, member, member_table, member_views, url_names, wait_member,
     wait_member_in_error, MemberView,
