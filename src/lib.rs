@@ -8,7 +8,9 @@
 //! accepts connections, parses requests (`http`), routes them with the ProxyPass
 //! rules (`proxy`) and streams them to members and back, keeping its process slot
 //! and the member slots current, so every process and `slotgate-top` sees the
-//! state of the whole server.
+//! state of the whole server. How values are written for people and files (byte
+//! sizes, escaping, dates, the local time zone) lives once, in the leaf module
+//! `text`, which every layer and the tools use.
 
 pub mod access;
 pub mod balancer;
