@@ -95,6 +95,7 @@ mod tests;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -114,6 +115,10 @@ use records::Geometry;
 
 /// The first 8 bytes of every scoreboard file.
 pub const MAGIC: [u8; 8] = *b"SLOTGATE";
+/// The scoreboard file's mode: it holds the balancer-manager nonces, so only its owner
+/// (the supervisor's user, root when `User` is used) writes it and only that owner and the
+/// file's group (which the supervisor sets to the workers' run group) read it.
+pub const FILE_MODE: u32 = 0o640;
 /// Incompatible layout changes bump this; attach requires equality.
 pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
@@ -369,7 +374,8 @@ const _: () = {
 };
 
 impl Scoreboard {
-    /// Supervisor only. Creates (or replaces) the scoreboard at `path`.
+    /// Supervisor only. Creates (or replaces) the scoreboard at `path`, with mode
+    /// [`FILE_MODE`] (less if the umask says so).
     ///
     /// The new file is built as `.<name>.tmp.<pid>` in the same directory:
     /// sized, header initialised (magic, version, geometry, phase
@@ -402,6 +408,7 @@ impl Scoreboard {
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(FILE_MODE)
             .open(&tmp)
             .map_err(|e| Error::io(path, "create temporary file", e))?;
 

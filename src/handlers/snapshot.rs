@@ -372,50 +372,11 @@ fn member(sb: &scoreboard::Scoreboard, i: usize) -> Member {
     }
 }
 
-/// `&`, `<`, `>`, `"` and `'` escaped for HTML text and attributes.
-pub fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// HTML escaping (`crate::text::escape::html`), under the name the pages use.
+pub use crate::text::escape::html;
 
-/// httpd's `DEFAULT_TIME_FORMAT` in UTC: `Monday, 23-Nov-2026 10:54:31 UTC`.
-pub fn http_time(unix_secs: u64) -> String {
-    const WD: [&str; 7] = [
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-    ];
-    const MO: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = unix_secs / 86_400;
-    let rem = unix_secs % 86_400;
-    let (y, m, d) = crate::logging::civil_from_days(days as i64);
-    format!(
-        "{}, {:02}-{}-{} {:02}:{:02}:{:02} UTC",
-        WD[(days % 7) as usize],
-        d,
-        MO[(m - 1) as usize],
-        y,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+/// Times as server-status shows them (`crate::text::date::status_time`).
+pub use crate::text::date::status_time as http_time;
 
 /// httpd's uptime wording: ` 1 day 2 hours 5 seconds` (zero parts left out;
 /// empty for 0).

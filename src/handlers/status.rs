@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 
 use super::snapshot::{g, html, http_time, is_busy, uptime_words, Balancer, Snapshot};
 use super::{Context, Request, Response};
+use crate::text::size::strfsize;
 
 /// Letters per line of the HTML scoreboard block (httpd wraps at 64).
 const LETTERS_PER_LINE: usize = 64;
@@ -268,25 +269,6 @@ fn balancer_json(b: &Balancer) -> Value {
     })
 }
 
-/// 1536 → `1.5K`, as httpd's `apr_strfsize` (bytes below 1 K stay bytes).
-fn size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 973 {
-        return n.to_string();
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 973.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if v < 9.95 {
-        format!("{v:.1}{}", UNITS[unit])
-    } else {
-        format!("{v:.0}{}", UNITS[unit])
-    }
-}
-
 /// Bytes as httpd's `format_byte_out` words them: `4095 B`, `12.5 kB`,
 /// `3.1 MB`, `1.2 GB`.
 fn byte_out(bytes: f64) -> String {
@@ -423,8 +405,8 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
             p.connections,
             p.total_connections,
             p.requests,
-            size(p.bytes_in),
-            size(p.bytes_out),
+            strfsize(p.bytes_in),
+            strfsize(p.bytes_out),
             last,
             faults
         );
@@ -516,8 +498,8 @@ fn balancer_html(o: &mut String, b: &Balancer) {
             m.lbset,
             m.elected,
             m.busy,
-            size(m.transferred),
-            size(m.read)
+            strfsize(m.transferred),
+            strfsize(m.read)
         );
     }
     o.push_str("</table>\n");

@@ -59,7 +59,7 @@ pub struct WorkerSetup {
     pub scoreboard: Arc<Scoreboard>,
     /// This worker's process slot.
     pub slot: usize,
-    /// Most client connections at once (1 in prefork); 0 = no limit.
+    /// Most client connections at once: `Config::connections_per_worker` (1 in prefork).
     pub max_connections: usize,
 }
 

@@ -24,7 +24,9 @@ pub use client::{
 };
 pub use data::{chunk_encode, hex, pattern, pattern_sha256, sha256_hex, Pattern};
 pub use load::{run_load, LoadRequest, LoadResult, LOAD_DEADLINE};
-pub use manager::{form_encode, manager_json_post, manager_nonce, manager_state};
+pub use manager::{
+    form_encode, manager_form_post, manager_json_post, manager_nonce, manager_state,
+};
 pub use members::{
     balancer_names, find_member, member, member_table, member_views, url_names, wait_member,
     wait_member_in_error, MemberView,
@@ -515,7 +517,7 @@ impl Slotgate {
 
     /// `try_start` with extra command-line arguments (e.g. `-D NAME`).
     pub fn try_start_with_args(conf: &str, args: &[&str]) -> Result<Slotgate, String> {
-        Slotgate::try_start_wrapped(conf, args, &[])
+        Slotgate::try_start_full(conf, args, &[], &[])
     }
 
     /// `try_start_with_args`, the binary run by `wrapper` (a program and its
@@ -525,6 +527,27 @@ impl Slotgate {
         conf: &str,
         args: &[&str],
         wrapper: &[&str],
+    ) -> Result<Slotgate, String> {
+        Slotgate::try_start_full(conf, args, wrapper, &[])
+    }
+
+    /// `try_start_with_args` with variables added to the daemon's environment
+    /// (e.g. `TZ`).
+    pub fn try_start_with_env(
+        conf: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Slotgate, String> {
+        Slotgate::try_start_full(conf, args, &[], env)
+    }
+
+    /// The start every `try_start*` goes through: arguments, a wrapper
+    /// command (or none) and added environment variables.
+    pub fn try_start_full(
+        conf: &str,
+        args: &[&str],
+        wrapper: &[&str],
+        env: &[(&str, &str)],
     ) -> Result<Slotgate, String> {
         let dir = TempDir::new();
         let root = dir.path().to_path_buf();
@@ -565,6 +588,7 @@ impl Slotgate {
             .arg("-f")
             .arg(&conf_path)
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(&root)
             .stdin(Stdio::null())
             .stdout(File::create(root.join("stdout.log")).unwrap())

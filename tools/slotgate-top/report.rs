@@ -7,6 +7,8 @@
 use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
 use slotgate::handlers::snapshot::Health;
+use slotgate::text::escape::controls;
+use slotgate::text::size::strfsize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -220,8 +222,8 @@ impl Snapshot {
                 p.state.to_string(),
                 p.connections.to_string(),
                 p.requests.to_string(),
-                bytes(p.bytes_in),
-                bytes(p.bytes_out),
+                strfsize(p.bytes_in),
+                strfsize(p.bytes_out),
                 self.ago(p.last_used),
                 p.local_faults.to_string(),
             ]);
@@ -284,8 +286,8 @@ impl Snapshot {
                 m.elected.to_string(),
                 m.busy.to_string(),
                 m.lbstatus.to_string(),
-                bytes(m.transferred),
-                bytes(m.read),
+                strfsize(m.transferred),
+                strfsize(m.read),
                 m.errors.to_string(),
                 if m.hc.checked() {
                     m.hc.method_name().to_string()
@@ -305,7 +307,7 @@ impl Snapshot {
         } else {
             out.push_str(&table.render());
         }
-        out
+        terminal_text(&out)
     }
 
     pub fn to_json(&self) -> Value {
@@ -622,7 +624,8 @@ impl Snapshot {
             "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)"
                 .to_string(),
         );
-        lines
+        // Values from the scoreboard (the note, a path) never reach the terminal raw.
+        lines.iter().map(|l| controls(l)).collect()
     }
 }
 
@@ -630,6 +633,13 @@ impl Snapshot {
 fn trim_secs(d: Duration) -> String {
     let text = format!("{:.2}", d.as_secs_f64());
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `text` for a terminal: each line with its control characters escaped
+/// (`slotgate::text::escape::controls`), line ends kept.
+pub fn terminal_text(text: &str) -> String {
+    let lines: Vec<String> = text.split('\n').map(controls).collect();
+    lines.join("\n")
 }
 
 /// Left-aligned text columns sized to their widest cell.
@@ -644,8 +654,11 @@ impl Table {
         }
     }
 
+    /// Adds a row; control characters in a cell are escaped here, before the
+    /// widths are measured, so a value from the scoreboard never reaches the
+    /// terminal raw and the columns stay aligned.
     fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| controls(c)).collect());
     }
 
     fn render(&self) -> String {
@@ -670,21 +683,6 @@ impl Table {
         }
         out
     }
-}
-
-/// 1536 → "1.5K".
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 1024 {
-        return n.to_string();
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1}{}", UNITS[unit])
 }
 
 /// Seconds as "42s", "3m05s", "2h07m", "5d03h".
