@@ -237,6 +237,43 @@ impl Default for PortReservation {
     }
 }
 
+/// The first executable file called `name` in the directories of `PATH`.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Program `name` (from the Debian package `package`) for a test that needs
+/// it: Some(path) when it is in `PATH`, else see `tool_missing`.
+pub fn require_tool(name: &str, package: &str) -> Option<PathBuf> {
+    find_tool(name).or_else(|| tool_missing(name, package))
+}
+
+/// What a test does without program `name`: under `CI=true` it fails (panics
+/// naming the package); in a local run it prints that it is skipped and which
+/// package to install, and gets None (the test then returns, passing).
+pub fn tool_missing(name: &str, package: &str) -> Option<PathBuf> {
+    let install = format!("apt-get install {package}");
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if ci {
+        panic!("{name} not installed, and CI=true makes that a failure ({install})");
+    }
+    // Straight to the stderr file descriptor, past the test harness's output
+    // capture, so that `cargo test` shows it for a passing test.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {name} not installed ({install})"
+    );
+    None
+}
+
 /// A port on 127.0.0.1 that nothing listens on (bound, then released): only
 /// for a port number that is never connected to nor bound (e.g. written in a
 /// header); use `RefusingPort` or `PortReservation` for anything else.
