@@ -735,20 +735,16 @@ impl Exchange {
 
     /// The current member could not be reached: record it and let go of it.
     fn member_failed(&mut self, ctx: &mut Ctx, why: &str) {
-        let Some(m) = self.member.take() else {
+        let Some(m) = self.member else {
             return;
         };
-        if let Some(c) = self.conn.take() {
-            release_to_pool(ctx, m, Some(c.upstream()), false);
-        }
         let member = &ctx.routes.members[m];
-        hold(ctx, member.slot, false);
         self.last_error.clear();
         self.last_error.push_str(why);
         log::debug!("connecting to member {}: {why}", member.url.name);
         let sb = &ctx.scoreboard;
         let now = unix_ms();
-        match (self.balancer(), self.in_balancer.take()) {
+        match (self.balancer(), self.in_balancer) {
             (Some(b), Some(i)) => {
                 let balancer = &ctx.routes.balancers[b];
                 if balancer.mark_error(sb, i, now) {
@@ -758,21 +754,14 @@ impl Exchange {
                         balancer.spec.name
                     );
                 }
-                balancer.release(sb, i, 0, 0);
             }
             _ => {
-                let slot = sb.member(member.slot);
-                slot.add_error();
-                slot.set_error_time(now);
-                if slot.status() & scoreboard::flags::IGNORE_ERRORS == 0
-                    && slot.status() & scoreboard::flags::ERROR == 0
-                {
-                    slot.set_flags(scoreboard::flags::ERROR);
+                if crate::balancer::record_member_error(sb.member(member.slot), now) {
                     log::error!("member {} is now in error state: {why}", member.url.name);
                 }
-                slot.dec_busy();
             }
         }
+        self.let_go(ctx);
     }
 
     /// The exchange is over: accounting on the member slot, member connection dropped.
