@@ -82,18 +82,19 @@ impl Method {
     }
 }
 
-/// Records a failed exchange on a member slot: one more error, the error
-/// time, and the error state (E) unless the member ignores errors (I, as
-/// httpd's standalone ProxyPass members do). True when E was newly set, so
-/// the caller logs the change once. Balanced members call it under their
-/// balancer's lock (`Balancer::mark_error`).
+/// Records a failed connection on a member slot: one more error and, unless
+/// the member ignores errors (I, as httpd's standalone ProxyPass members do),
+/// the error state E with `error_time = now` (reference §4: never for a member
+/// with I). True when E was newly set, so the caller logs the change once.
+/// Balanced members call it under their balancer's lock
+/// (`Balancer::mark_error`).
 pub fn record_member_error(slot: &MemberSlot, now_ms: u64) -> bool {
     slot.add_error();
-    slot.set_error_time(now_ms);
     let status = slot.status();
     if status & flags::IGNORE_ERRORS != 0 {
         return false;
     }
+    slot.set_error_time(now_ms);
     slot.set_flags(flags::ERROR);
     status & flags::ERROR == 0
 }
