@@ -77,6 +77,7 @@ const SERVER_LEVEL: &[&str] = &[
     "Group",
     "ThreadsPerChild",
     "ListenBacklog",
+    "WorkerStallTimeout",
     "ProxyHCExpr",
     "ProxyHCTemplate",
     "ProxyHCTPsize",
