@@ -57,6 +57,9 @@ struct Process {
     /// Unix ms; 0 = never.
     last_used: u64,
     allocations: u64,
+    /// How long (ms) its event loop has not turned, when that is
+    /// `STALL_SHOWN_AFTER_MS` or more (as server-status shows it).
+    stalled_ms: Option<u64>,
 }
 
 struct Member {
@@ -85,6 +88,7 @@ impl Snapshot {
     pub fn take(sb: &Scoreboard, path: &Path) -> Snapshot {
         let header = sb.header();
         let slots = sb.processes();
+        let monotonic = scoreboard::monotonic_ms();
         let processes = slots
             .iter()
             .enumerate()
@@ -100,6 +104,10 @@ impl Snapshot {
                 bytes_out: p.bytes_out(),
                 last_used: p.last_used(),
                 allocations: p.allocations(),
+                stalled_ms: p
+                    .is_stalled(monotonic)
+                    .then(|| p.stalled_for(monotonic))
+                    .flatten(),
             })
             .collect();
         let balancers = sb.balancers();
@@ -207,6 +215,7 @@ impl Snapshot {
             "in",
             "out",
             "last used",
+            "stalled",
         ]);
         for p in &self.processes {
             table.row(vec![
@@ -219,6 +228,7 @@ impl Snapshot {
                 bytes(p.bytes_in),
                 bytes(p.bytes_out),
                 self.ago(p.last_used),
+                stalled_cell(p.stalled_ms),
             ]);
         }
         out.push_str(&table.render());
@@ -319,6 +329,7 @@ impl Snapshot {
                     "bytes_out": p.bytes_out,
                     "last_used_unix_ms": p.last_used,
                     "allocations": p.allocations,
+                    "stalled_seconds": p.stalled_ms.map(|ms| ms / 1000),
                 })
             })
             .collect();
@@ -587,7 +598,9 @@ impl Snapshot {
         }
         lines.push(String::new());
 
-        let mut table = Table::new(&["slot", "pid", "gen", "st", "conns", "req/s", "reqs"]);
+        let mut table = Table::new(&[
+            "slot", "pid", "gen", "st", "conns", "req/s", "reqs", "stalled",
+        ]);
         for p in &self.processes {
             table.row(vec![
                 p.slot.to_string(),
@@ -597,6 +610,7 @@ impl Snapshot {
                 p.connections.to_string(),
                 rate_cell(rates.and_then(|r| r.process(p.slot))),
                 p.requests.to_string(),
+                stalled_cell(p.stalled_ms),
             ]);
         }
         lines.extend(table.render().lines().map(str::to_string));
@@ -618,6 +632,11 @@ impl Snapshot {
         );
         lines
     }
+}
+
+/// A process's stall: `12s`, or `-` while its loop turns.
+fn stalled_cell(ms: Option<u64>) -> String {
+    ms.map_or_else(|| "-".to_string(), |ms| format!("{}s", ms / 1000))
 }
 
 /// 1.0 s → "1", 0.5 s → "0.5".
