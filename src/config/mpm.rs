@@ -37,9 +37,9 @@ pub(super) const DIRECTIVES: &[&str] = &[
 /// replaced.
 pub(super) const DEFAULT_WORKER_STALL_TIMEOUT: std::time::Duration =
     std::time::Duration::from_secs(60);
-/// The shortest `WorkerStallTimeout` but 0: an idle worker's loop turns once a second,
-/// so a shorter limit would replace healthy workers.
-const MIN_WORKER_STALL_TIMEOUT: u64 = 2;
+/// The shortest `WorkerStallTimeout` but 0: an idle worker's loop turns once a second;
+/// a shorter limit would replace healthy workers that a loaded host left waiting.
+const MIN_WORKER_STALL_TIMEOUT: u64 = 5;
 
 /// httpd's default `ListenBacklog` (DEFAULT_LISTENBACKLOG).
 pub(super) const DEFAULT_LISTEN_BACKLOG: u32 = 511;
@@ -232,7 +232,7 @@ pub(super) fn directive(
         "listenbacklog" => c.listen_backlog = count(1, i64::from(i32::MAX))? as u32,
         "workerstalltimeout" => {
             let limit = check(d, values::whole_seconds(name, arg, 0))?;
-            if limit.as_secs() == 1 {
+            if (1..MIN_WORKER_STALL_TIMEOUT).contains(&limit.as_secs()) {
                 return Err(fail(
                     d,
                     format!(

@@ -683,7 +683,7 @@ pub struct Config {
     /// counts toward the default of MaxRequestWorkers in event mode, see
     /// [`Config::max_request_workers_or_default`]; a warning says so.
     pub threads_per_child: Option<usize>,
-    /// `WorkerStallTimeout` (whole seconds, 0 = off, else at least 2), default 60: the
+    /// `WorkerStallTimeout` (whole seconds, 0 = off, else at least 5), default 60: the
     /// supervisor kills (SIGKILL) and replaces a worker whose event loop has not turned
     /// for this long (its progress mark in the process slot), as a wedged worker takes
     /// no new connection. slotgate's own directive; httpd has no watchdog for its children.

@@ -39,7 +39,7 @@ const HEARTBEAT: Token = Token(CONN_BASE - 2);
 const SIGNAL_PIPE: Token = Token(CONN_BASE - 1);
 /// Longest sleep in poll: how soon an idle worker notices a newer generation, and
 /// how often it marks its progress for the supervisor's watchdog when idle
-/// (`WorkerStallTimeout` is at least twice this).
+/// (`WorkerStallTimeout` is at least five times this).
 const GENERATION_CHECK: Duration = Duration::from_secs(1);
 /// Connections a worker may hold above its fair share before it leaves new ones
 /// to the other workers (see `accept_all`).

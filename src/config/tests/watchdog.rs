@@ -7,7 +7,7 @@ use super::*;
 #[test]
 fn default_is_sixty_seconds_and_zero_turns_it_off() {
     assert_eq!(config("").worker_stall_timeout, Duration::from_secs(60));
-    let cases = [("0", 0), ("2", 2), ("300", 300), ("workerstalltimeout 5", 5)];
+    let cases = [("0", 0), ("5", 5), ("300", 300), ("workerstalltimeout 7", 7)];
     for (text, secs) in cases {
         let line = if text.contains(' ') {
             format!("{text}\n")
@@ -25,7 +25,8 @@ fn default_is_sixty_seconds_and_zero_turns_it_off() {
 #[test]
 fn errors_name_file_line_and_value() {
     let cases = [
-        ("WorkerStallTimeout 1", "WorkerStallTimeout must be 0 (off) or at least 2 seconds, got '1' (an idle worker marks its progress once a second)"),
+        ("WorkerStallTimeout 1", "WorkerStallTimeout must be 0 (off) or at least 5 seconds, got '1' (an idle worker marks its progress once a second)"),
+        ("WorkerStallTimeout 4", "WorkerStallTimeout must be 0 (off) or at least 5 seconds, got '4' (an idle worker marks its progress once a second)"),
         ("WorkerStallTimeout 10s", "WorkerStallTimeout takes whole seconds without a unit, got '10s' (httpd would read it as 10 seconds)"),
         ("WorkerStallTimeout -1", "WorkerStallTimeout: expected a whole number of seconds, got '-1'"),
         ("WorkerStallTimeout", "WorkerStallTimeout takes one argument, got 0"),
