@@ -58,7 +58,10 @@ fn restarts_and_a_graceful_stop_log_the_children_they_stop_at_info() {
         wait_generation(&path, next, SIGNAL_WAIT);
         wait_older_generations_gone(&path, next, &workers, SIGNAL_WAIT);
         for pid in workers {
-            stops.push(format!("(pid {pid}, generation {}) stopped ({why})", next - 1));
+            stops.push(format!(
+                "(pid {pid}, generation {}) stopped ({why})",
+                next - 1
+            ));
         }
         stops.push(format!(
             "health checker (pid {checker}, generation {}) stopped ({why})",
@@ -72,7 +75,9 @@ fn restarts_and_a_graceful_stop_log_the_children_they_stop_at_info() {
     let status = sg.wait_exit(SIGNAL_WAIT).expect("graceful stop ends");
     assert!(status.success(), "{status}\n{}", sg.logs());
     for pid in workers {
-        stops.push(format!("(pid {pid}, generation {g}) stopped (graceful stop)"));
+        stops.push(format!(
+            "(pid {pid}, generation {g}) stopped (graceful stop)"
+        ));
     }
     stops.push(format!(
         "health checker (pid {checker}, generation {g}) stopped (graceful stop)"
@@ -110,12 +115,16 @@ fn the_old_supervisor_of_a_binary_upgrade_logs_its_workers_at_info() {
     assert!(Daemon::wait_gone(old, SIGNAL_WAIT), "{}", d.logs());
     let log = d.error_log();
     for pid in workers {
-        let want = format!("(pid {pid}, generation 1) stopped (binary upgrade: the new binary serves)");
+        let want =
+            format!("(pid {pid}, generation 1) stopped (binary upgrade: the new binary serves)");
         let line = log
             .lines()
             .find(|l| l.contains(&want))
             .unwrap_or_else(|| panic!("no line with {want:?}:\n{log}"));
-        assert!(line.contains(&format!("[supervisor:info] [pid {old}]")), "{line}");
+        assert!(
+            line.contains(&format!("[supervisor:info] [pid {old}]")),
+            "{line}"
+        );
     }
     assert_eq!(supervisor_errors(&log), Vec::<&str>::new(), "{log}");
 }

@@ -83,7 +83,11 @@ fn k_graceful_and_k_restart_exit_one_with_the_reason_when_refused() {
             d.conf_path().display(),
             busy.addr()
         );
-        assert!(out.stderr.starts_with(&want), "-k {cmd}: {:?}\nwanted {want:?}", out.stderr);
+        assert!(
+            out.stderr.starts_with(&want),
+            "-k {cmd}: {:?}\nwanted {want:?}",
+            out.stderr
+        );
         let sb = d.scoreboard();
         let h = sb.header();
         assert_eq!(h.reloads_refused(), n as u64 + 1);
@@ -92,11 +96,7 @@ fn k_graceful_and_k_restart_exit_one_with_the_reason_when_refused() {
         get_ok(port, "/still-serving");
     }
     // Fixed: the next one succeeds, silently.
-    edit_conf(
-        d.conf_path(),
-        &format!("Listen {}\n", busy.addr()),
-        "",
-    );
+    edit_conf(d.conf_path(), &format!("Listen {}\n", busy.addr()), "");
     let out = d.control("graceful");
     assert_eq!(out.code(), Some(0), "{out:?}\n{}", d.logs());
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));

@@ -87,7 +87,10 @@ fn slotgate_in(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     let status = ChildGuard::new(child)
         .wait_timeout(CONTROL_TIMEOUT)
         .unwrap_or_else(|| panic!("slotgate {args:?} did not finish"));
-    (status.code(), std::fs::read_to_string(&err).unwrap_or_default())
+    (
+        status.code(),
+        std::fs::read_to_string(&err).unwrap_or_default(),
+    )
 }
 
 #[test]

@@ -62,7 +62,10 @@ fn stopped_workers_show_as_stalled_then_are_replaced_and_their_busy_given_back()
     let hung = thread::spawn(move || {
         Client::try_connect(port).and_then(|mut c| c.try_request("GET", "/hang", &[], None))
     });
-    assert!(h.wait_requests(1, SIGNAL_WAIT), "the request never reached h");
+    assert!(
+        h.wait_requests(1, SIGNAL_WAIT),
+        "the request never reached h"
+    );
     assert_eq!(member(&sg, &h.addr()).busy, 1, "{}", member_table(&sg));
 
     let _resume = Resume(workers.clone());
@@ -94,10 +97,7 @@ fn stopped_workers_show_as_stalled_then_are_replaced_and_their_busy_given_back()
         .unwrap_or_else(|e| panic!("slotgate-top --json ({e}): {top:?}"));
     for p in v["processes"].as_array().expect("processes") {
         if workers.contains(&(p["pid"].as_i64().unwrap() as i32)) {
-            assert!(
-                p["stalled_seconds"].as_u64().is_some_and(|s| s >= 3),
-                "{p}"
-            );
+            assert!(p["stalled_seconds"].as_u64().is_some_and(|s| s >= 3), "{p}");
         }
     }
 
@@ -130,7 +130,10 @@ fn stopped_workers_show_as_stalled_then_are_replaced_and_their_busy_given_back()
         "{log}"
     );
     assert_eq!(member(&sg, &h.addr()).busy, 0, "{}", member_table(&sg));
-    assert!(hung.join().unwrap().is_err(), "the wedged request got no answer");
+    assert!(
+        hung.join().unwrap().is_err(),
+        "the wedged request got no answer"
+    );
     assert_eq!(http_get(sg.port(), "/again", &[]).status, 200);
 }
 
@@ -178,7 +181,11 @@ fn idle_workers_keep_marking_progress_and_are_not_replaced() {
         "each worker marked its idle loop's turns: {seen:?}"
     );
     assert_eq!(sg.wait_workers(2, SIGNAL_WAIT), workers, "{}", sg.logs());
-    assert!(!sg.error_log().contains("made no progress"), "{}", sg.logs());
+    assert!(
+        !sg.error_log().contains("made no progress"),
+        "{}",
+        sg.logs()
+    );
     assert!(stalled_pids(&path).is_empty());
 }
 
@@ -219,10 +226,15 @@ fn server_status_shows_a_stalled_worker_and_zero_turns_the_watchdog_off() {
             .find(|p| p["pid"] == pid)
             .unwrap_or_else(|| panic!("no slot of {pid}: {v}"))
     };
-    assert!(row(victim)["stalled_seconds"].as_u64().is_some_and(|s| s >= 3), "{v}");
+    assert!(
+        row(victim)["stalled_seconds"]
+            .as_u64()
+            .is_some_and(|s| s >= 3),
+        "{v}"
+    );
     assert_eq!(row(workers[1])["stalled_seconds"], serde_json::Value::Null);
-    let page = String::from_utf8_lossy(&http_get(sg.port(), "/server-status", &[]).body)
-        .into_owned();
+    let page =
+        String::from_utf8_lossy(&http_get(sg.port(), "/server-status", &[]).body).into_owned();
     assert!(page.contains("<b>1 stalled</b>"), "{page}");
     // WorkerStallTimeout 0: nothing was killed; resumed, it is not stalled.
     assert!(pid_alive(victim) && !process_gone(victim));
@@ -240,5 +252,9 @@ fn server_status_shows_a_stalled_worker_and_zero_turns_the_watchdog_off() {
         || sg.process_table(),
     );
     assert_eq!(sg.wait_workers(2, SIGNAL_WAIT), workers);
-    assert!(!sg.error_log().contains("made no progress"), "{}", sg.logs());
+    assert!(
+        !sg.error_log().contains("made no progress"),
+        "{}",
+        sg.logs()
+    );
 }

@@ -1515,7 +1515,10 @@ fn refused_reloads_are_counted_with_the_last_reason() {
     let path = dir.file("sb");
     let sb = Scoreboard::create(&path, LAYOUT).unwrap();
     let h = sb.header();
-    assert_eq!((h.reloads_refused(), h.reload_refusal()), (0, String::new()));
+    assert_eq!(
+        (h.reloads_refused(), h.reload_refusal()),
+        (0, String::new())
+    );
     h.add_reload_refused("a.conf:3: could not bind");
     h.add_reload_refused("a.conf:9: bad directive");
     let seen = Scoreboard::attach_readonly(&path).unwrap();
@@ -1525,7 +1528,10 @@ fn refused_reloads_are_counted_with_the_last_reason() {
     h.add_reload_refused(&"x".repeat(1000));
     assert_eq!(h.reload_refusal().len(), 256);
     h.set_reloads_refused(7, "kept");
-    assert_eq!((h.reloads_refused(), h.reload_refusal()), (7, "kept".into()));
+    assert_eq!(
+        (h.reloads_refused(), h.reload_refusal()),
+        (7, "kept".into())
+    );
 }
 
 #[test]
@@ -1545,7 +1551,11 @@ fn progress_mark_gives_the_stall_and_a_new_slot_starts_unstalled() {
     assert!(p.is_stalled(mark + STALL_SHOWN_AFTER_MS));
     p.mark_progress(mark + 10_000);
     assert_eq!(p.stalled_for(mark + 12_500), Some(2_500));
-    assert_eq!(p.stalled_for(mark), Some(0), "a mark ahead of `now` is no stall");
+    assert_eq!(
+        p.stalled_for(mark),
+        Some(0),
+        "a mark ahead of `now` is no stall"
+    );
     p.clear();
     assert_eq!((p.progress_ms(), p.stalled_for(now)), (0, None));
 }

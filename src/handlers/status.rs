@@ -799,7 +799,9 @@ ProxyPass / balancer://c/
             serde_json::from_slice(&serve(&get("GET", Some("json")), &ctx).body).unwrap();
         assert_eq!(v["stalled_workers"], 1);
         let slots = v["process_slots"].as_array().unwrap();
-        let stalled = slots[0]["stalled_seconds"].as_u64().expect("slot 0 stalled");
+        let stalled = slots[0]["stalled_seconds"]
+            .as_u64()
+            .expect("slot 0 stalled");
         assert!((42..60).contains(&stalled), "{stalled}");
         assert_eq!(slots[1]["stalled_seconds"], Value::Null);
         assert_eq!(slots[2]["stalled_seconds"], Value::Null);

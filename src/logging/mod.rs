@@ -88,7 +88,11 @@ pub struct Opened {
 
 /// Opens the error log `error_log` (a file), `pipe` (a `|command`) or stderr
 /// (neither) anew, for [`install`]; the log in use is not touched.
-pub fn open(error_log: Option<&Path>, pipe: Option<&str>, level: LogLevel) -> std::io::Result<Opened> {
+pub fn open(
+    error_log: Option<&Path>,
+    pipe: Option<&str>,
+    level: LogLevel,
+) -> std::io::Result<Opened> {
     let sink = match (pipe, error_log) {
         (Some(cmd), _) => Some(Sink::pipe(cmd).map_err(|e| {
             std::io::Error::new(

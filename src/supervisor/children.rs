@@ -31,12 +31,12 @@ pub(super) struct Child {
     /// The health checker rather than a worker.
     pub checker: bool,
     /// Why the supervisor asked it to stop (or killed it); None while it serves.
-    pub stop: Option<Stop>,
+    pub ending: Option<Ending>,
 }
 
 /// Why the supervisor ended a child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Stop {
+pub(super) enum Ending {
     /// USR1: finish what it holds, then exit (SIGUSR1).
     GracefulRestart,
     /// HUP: stop at once (SIGTERM).
@@ -53,27 +53,27 @@ pub(super) enum Stop {
     Stalled(Duration),
 }
 
-impl Stop {
+impl Ending {
     /// The signal that asks for it.
     pub fn signal(self) -> Signal {
         match self {
-            Stop::Restart | Stop::Stop => Signal::SIGTERM,
-            Stop::Stalled(_) => Signal::SIGKILL,
+            Ending::Restart | Ending::Stop => Signal::SIGTERM,
+            Ending::Stalled(_) => Signal::SIGKILL,
             _ => Signal::SIGUSR1,
         }
     }
 }
 
-impl fmt::Display for Stop {
+impl fmt::Display for Ending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Stop::GracefulRestart => f.write_str("graceful restart"),
-            Stop::Restart => f.write_str("restart"),
-            Stop::Retired => f.write_str("prefork: spare worker retired"),
-            Stop::GracefulStop => f.write_str("graceful stop"),
-            Stop::Stop => f.write_str("stop"),
-            Stop::Upgraded => f.write_str("binary upgrade: the new binary serves"),
-            Stop::Stalled(d) => write!(f, "no progress for {:.1}s", d.as_secs_f64()),
+            Ending::GracefulRestart => f.write_str("graceful restart"),
+            Ending::Restart => f.write_str("restart"),
+            Ending::Retired => f.write_str("prefork: spare worker retired"),
+            Ending::GracefulStop => f.write_str("graceful stop"),
+            Ending::Stop => f.write_str("stop"),
+            Ending::Upgraded => f.write_str("binary upgrade: the new binary serves"),
+            Ending::Stalled(d) => write!(f, "no progress for {:.1}s", d.as_secs_f64()),
         }
     }
 }
@@ -127,12 +127,12 @@ fn worker_name(pid: Pid, child: &Child) -> String {
 impl Supervisor {
     /// Sends `why`'s signal to the child `pid` and remembers why (a watchdog
     /// kill is never overwritten: its end is still an error).
-    pub(super) fn tell_to_stop(&mut self, pid: Pid, why: Stop) {
+    pub(super) fn tell_to_stop(&mut self, pid: Pid, why: Ending) {
         let Some(c) = self.children.get_mut(&pid) else {
             return;
         };
-        if !matches!(c.stop, Some(Stop::Stalled(_))) {
-            c.stop = Some(why);
+        if !matches!(c.ending, Some(Ending::Stalled(_))) {
+            c.ending = Some(why);
         }
         let _ = kill(pid, why.signal());
     }
@@ -153,7 +153,7 @@ impl Supervisor {
             .children
             .iter()
             .filter(|(_, c)| !c.checker && c.slot < sb.processes().len())
-            .filter(|(_, c)| !matches!(c.stop, Some(Stop::Stalled(_))))
+            .filter(|(_, c)| !matches!(c.ending, Some(Ending::Stalled(_))))
             .filter_map(|(pid, c)| {
                 let p = sb.process(c.slot);
                 if p.pid() != pid.as_raw() {
@@ -172,7 +172,7 @@ impl Supervisor {
                     limit.as_secs()
                 );
             }
-            self.tell_to_stop(pid, Stop::Stalled(idle));
+            self.tell_to_stop(pid, Ending::Stalled(idle));
         }
     }
 
@@ -211,8 +211,8 @@ impl Supervisor {
             }
             let name = worker_name(pid, &child);
             let lived = child.started.elapsed();
-            let planned = match child.stop {
-                Some(Stop::Stalled(_)) => false,
+            let planned = match child.ending {
+                Some(Ending::Stalled(_)) => false,
                 Some(why) if ended.as_asked() => {
                     log::info!("{name} stopped ({why})");
                     continue;
@@ -246,7 +246,7 @@ impl Supervisor {
                     "with exit status 0".to_string()
                 };
                 log::info!("{name} exited on its own {why}; starting another");
-            } else if let Some(Stop::Stalled(_)) = child.stop {
+            } else if let Some(Ending::Stalled(_)) = child.ending {
                 log::error!(
                     "{name} killed by the watchdog after {:.1}s; replacing it in {delay:?}",
                     lived.as_secs_f64()
@@ -269,8 +269,11 @@ impl Supervisor {
         if h.checker_pid() == pid.as_raw() {
             h.set_checker_pid(0);
         }
-        let name = format!("health checker (pid {pid}, generation {})", child.generation);
-        match child.stop {
+        let name = format!(
+            "health checker (pid {pid}, generation {})",
+            child.generation
+        );
+        match child.ending {
             Some(why) if ended.as_asked() => {
                 log::info!("{name} stopped ({why})");
                 return;
@@ -337,18 +340,22 @@ mod tests {
     #[test]
     fn each_stop_has_its_signal_and_words() {
         let table = [
-            (Stop::GracefulRestart, Signal::SIGUSR1, "graceful restart"),
-            (Stop::Restart, Signal::SIGTERM, "restart"),
-            (Stop::Retired, Signal::SIGUSR1, "prefork: spare worker retired"),
-            (Stop::GracefulStop, Signal::SIGUSR1, "graceful stop"),
-            (Stop::Stop, Signal::SIGTERM, "stop"),
+            (Ending::GracefulRestart, Signal::SIGUSR1, "graceful restart"),
+            (Ending::Restart, Signal::SIGTERM, "restart"),
             (
-                Stop::Upgraded,
+                Ending::Retired,
+                Signal::SIGUSR1,
+                "prefork: spare worker retired",
+            ),
+            (Ending::GracefulStop, Signal::SIGUSR1, "graceful stop"),
+            (Ending::Stop, Signal::SIGTERM, "stop"),
+            (
+                Ending::Upgraded,
                 Signal::SIGUSR1,
                 "binary upgrade: the new binary serves",
             ),
             (
-                Stop::Stalled(Duration::from_millis(61_300)),
+                Ending::Stalled(Duration::from_millis(61_300)),
                 Signal::SIGKILL,
                 "no progress for 61.3s",
             ),

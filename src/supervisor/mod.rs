@@ -33,7 +33,7 @@ use crate::config::{self, Config};
 use crate::process::{self, Forked};
 use crate::proxy::Routes;
 use crate::worker::{self, WorkerSetup};
-use children::{Child, Stop, BACKOFF_MAX};
+use children::{Child, Ending, BACKOFF_MAX};
 use generation::{Generation, Listeners};
 
 /// How long stopping children may take before they are killed outright.
@@ -268,11 +268,11 @@ impl Supervisor {
         );
         loop {
             if self.flags.stop.load(Ordering::SeqCst) {
-                self.shutdown(Stop::Stop);
+                self.shutdown(Ending::Stop);
                 return Ok(());
             }
             if self.flags.graceful_stop.swap(false, Ordering::SeqCst) {
-                self.shutdown(Stop::GracefulStop);
+                self.shutdown(Ending::GracefulStop);
                 return Ok(());
             }
             if self.flags.restart.swap(false, Ordering::SeqCst) {
@@ -287,7 +287,7 @@ impl Supervisor {
             if self.successor_ready() {
                 // The new binary serves: stop ours gracefully, leave it the PidFile.
                 self.pid_file = None;
-                self.shutdown(Stop::Upgraded);
+                self.shutdown(Ending::Upgraded);
                 return Ok(());
             }
             self.wait_for_signal();
@@ -317,7 +317,7 @@ impl Supervisor {
             .children
             .iter()
             .filter(|(_, c)| c.generation == self.gen.number && c.slot < sb.processes().len())
-            .filter(|(_, c)| !c.checker && c.stop.is_none())
+            .filter(|(_, c)| !c.checker && c.ending.is_none())
             .map(|(p, c)| (*p, c.slot))
             .collect();
         let idle: Vec<(Pid, usize)> = current
@@ -353,7 +353,7 @@ impl Supervisor {
                         idle.len()
                     );
                     // Retired, not replaced (a child asked to stop never is).
-                    self.tell_to_stop(*pid, Stop::Retired);
+                    self.tell_to_stop(*pid, Ending::Retired);
                 }
             }
         }
@@ -483,15 +483,15 @@ impl Supervisor {
         h.set_ports(&self.listeners.ports());
         h.set_supervisor_pid(std::process::id() as i32);
         let why = if graceful {
-            Stop::GracefulRestart
+            Ending::GracefulRestart
         } else {
-            Stop::Restart
+            Ending::Restart
         };
         // The old health checker goes with the old workers.
         let olds: Vec<Pid> = self
             .children
             .iter()
-            .filter(|(_, c)| c.generation == old && c.stop.is_none())
+            .filter(|(_, c)| c.generation == old && c.ending.is_none())
             .map(|(p, _)| *p)
             .collect();
         for pid in olds {
@@ -506,9 +506,9 @@ impl Supervisor {
                         log::error!("{kind}: {e}");
                     }
                 }
-                None => log::error!(
-                    "{kind}: no free process slot for a new worker (raise ServerLimit)"
-                ),
+                None => {
+                    log::error!("{kind}: no free process slot for a new worker (raise ServerLimit)")
+                }
             }
         }
         self.checker_respawn = None;
@@ -699,7 +699,7 @@ impl Supervisor {
                         started: Instant::now(),
                         generation,
                         checker: false,
-                        stop: None,
+                        ending: None,
                     },
                 );
                 log::debug!("worker {slot} (generation {generation}) started as pid {pid}");
@@ -777,7 +777,7 @@ impl Supervisor {
                         started: Instant::now(),
                         generation,
                         checker: true,
-                        stop: None,
+                        ending: None,
                     },
                 );
                 log::debug!("health checker (generation {generation}) started as pid {pid}");
@@ -807,7 +807,7 @@ impl Supervisor {
     /// supervisor of a binary upgrade): children finish their requests first, for
     /// at most GracefulShutdownTimeout (when set); otherwise (TERM/INT) they are
     /// told to stop at once, then killed after 10 s. The watchdog goes on.
-    fn shutdown(&mut self, why: Stop) {
+    fn shutdown(&mut self, why: Ending) {
         let sb = self.scoreboard.clone();
         sb.header().set_phase(Phase::Stopping);
         let graceful = why.signal() == Signal::SIGUSR1;

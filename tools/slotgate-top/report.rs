@@ -762,6 +762,7 @@ mod tests {
             bytes_out: 0,
             last_used: 0,
             allocations: 0,
+            stalled_ms: None,
         }
     }
 
@@ -819,6 +820,41 @@ mod tests {
         let json = after.to_json_with_rates(Some(&rates));
         assert_eq!(json["members"][0]["requests_per_sec"], 10.0);
         assert!(json["members"][1]["requests_per_sec"].is_null());
+    }
+
+    #[test]
+    fn a_stalled_process_shows_its_seconds_in_every_view() {
+        let mut stalled = process(0, 100, 5);
+        stalled.stalled_ms = Some(12_400);
+        let snap = snapshot(
+            Instant::now(),
+            Vec::new(),
+            vec![stalled, process(1, 101, 5)],
+        );
+        let row = |text: &str, pid: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(pid))
+                .unwrap_or_else(|| panic!("no row of {pid}: {text}"))
+                .split_whitespace()
+                .last()
+                .unwrap()
+                .to_string()
+        };
+        let live = snap
+            .live_lines(None, Duration::from_secs(1), None)
+            .join("\n");
+        assert_eq!(
+            (row(&live, "100"), row(&live, "101")),
+            ("12s".into(), "-".into())
+        );
+        let text = snap.to_text();
+        assert_eq!(
+            (row(&text, "100"), row(&text, "101")),
+            ("12s".into(), "-".into())
+        );
+        let json = snap.to_json();
+        assert_eq!(json["processes"][0]["stalled_seconds"], 12);
+        assert!(json["processes"][1]["stalled_seconds"].is_null());
     }
 
     #[test]

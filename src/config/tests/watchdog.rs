@@ -7,7 +7,12 @@ use super::*;
 #[test]
 fn default_is_sixty_seconds_and_zero_turns_it_off() {
     assert_eq!(config("").worker_stall_timeout, Duration::from_secs(60));
-    let cases = [("0", 0), ("5", 5), ("300", 300), ("workerstalltimeout 7", 7)];
+    let cases = [
+        ("0", 0),
+        ("5", 5),
+        ("300", 300),
+        ("workerstalltimeout 7", 7),
+    ];
     for (text, secs) in cases {
         let line = if text.contains(' ') {
             format!("{text}\n")
