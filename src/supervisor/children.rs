@@ -15,6 +15,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use scoreboard::ProcessState;
+
 use super::Supervisor;
 
 /// A worker that lived this long is healthy: its next death restarts the back-off.
@@ -137,8 +139,8 @@ impl Supervisor {
         let _ = kill(pid, why.signal());
     }
 
-    /// Once a loop turn: kills (SIGKILL) every worker whose progress mark is
-    /// older than `WorkerStallTimeout`; `reap` then gives back what it held
+    /// Once a loop turn: kills (SIGKILL) every worker past its start whose
+    /// progress mark is older than `WorkerStallTimeout`; `reap` then gives back what it held
     /// and replaces it. A stopped (SIGSTOP) or wedged worker takes no new
     /// connection and finishes none, while its slot still says what it was
     /// doing.
@@ -156,7 +158,10 @@ impl Supervisor {
             .filter(|(_, c)| !matches!(c.ending, Some(Ending::Stalled(_))))
             .filter_map(|(pid, c)| {
                 let p = sb.process(c.slot);
-                if p.pid() != pid.as_raw() {
+                // A worker still starting (`S`: opening `min=` connections, which
+                // block) is shown as stalled but not killed: its replacement
+                // would block the same way.
+                if p.pid() != pid.as_raw() || p.state() == ProcessState::Starting {
                     return None;
                 }
                 let idle = Duration::from_millis(p.stalled_for(now)?);
