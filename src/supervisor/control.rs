@@ -109,40 +109,53 @@ pub fn signal_daemon(cfg: &Config, cmd: Command) -> Result<Option<String>, Strin
     Ok(Some(format!("sent {signal} to slotgate (pid {pid})")))
 }
 
-/// What the scoreboard header says about reloads: (generation, phase,
-/// refused reloads, supervisor pid).
-fn reload_facts(path: &Path) -> Result<(u64, Option<Phase>, u64, i32), String> {
-    let sb = Scoreboard::attach_readonly(path)
-        .map_err(|e| format!("reading the scoreboard {}: {e}", path.display()))?;
-    let h = sb.header();
-    Ok((
-        h.generation(),
-        h.phase(),
-        h.reloads_refused(),
-        h.supervisor_pid(),
-    ))
+/// What the scoreboard header says about restarts, at one look.
+struct ReloadFacts {
+    generation: u64,
+    phase: Option<Phase>,
+    /// Refused restarts so far, and the last one's reason.
+    refused: u64,
+    refusal: String,
+    supervisor: i32,
+}
+
+impl ReloadFacts {
+    fn read(path: &Path) -> Result<ReloadFacts, String> {
+        let sb = Scoreboard::attach_readonly(path)
+            .map_err(|e| format!("reading the scoreboard {}: {e}", path.display()))?;
+        let h = sb.header();
+        // The count first: the reason was stored before it was raised.
+        let refused = h.reloads_refused();
+        Ok(ReloadFacts {
+            generation: h.generation(),
+            phase: h.phase(),
+            refused,
+            refusal: h.reload_refusal(),
+            supervisor: h.supervisor_pid(),
+        })
+    }
 }
 
 /// Sends the restart `signal` (HUP, USR1) to `pid` and waits (bounded) until its
 /// scoreboard shows a newer generation running (Ok(None): silent, for
-/// logrotate's postrotate and cron) or one more refused reload (Err: the reason
+/// logrotate's postrotate and cron) or one more refused restart (Err: the reason
 /// the supervisor published). The file is attached anew at each look: a
 /// restart that outgrows it renames a new one into place.
 fn reload(cfg: &Config, pid: Pid, signal: Signal) -> Result<Option<String>, String> {
     let path = &cfg.scoreboard_file;
-    let before = reload_facts(path).and_then(|f| {
-        if f.3 == pid.as_raw() {
+    let before = ReloadFacts::read(path).and_then(|f| {
+        if f.supervisor == pid.as_raw() {
             Ok(f)
         } else {
             Err(format!(
                 "the scoreboard {} names supervisor pid {}, not pid {pid} of the PidFile",
                 path.display(),
-                f.3
+                f.supervisor
             ))
         }
     });
     kill(pid, signal).map_err(|e| format!("signalling pid {pid}: {e}"))?;
-    let (generation, _, refused, _) = before.map_err(|e| {
+    let before = before.map_err(|e| {
         format!("sent {signal} to pid {pid}, but cannot tell whether it restarted: {e}")
     })?;
     let until = Instant::now() + WAIT;
@@ -152,13 +165,14 @@ fn reload(cfg: &Config, pid: Pid, signal: Signal) -> Result<Option<String>, Stri
                 "pid {pid} exited after {signal} (see its ErrorLog)"
             ));
         }
-        if let Ok((g, phase, r, sup)) = reload_facts(path) {
-            if r > refused {
-                let sb = Scoreboard::attach_readonly(path)
-                    .map_err(|e| format!("reading the scoreboard {}: {e}", path.display()))?;
-                return Err(sb.header().reload_refusal());
+        if let Ok(now) = ReloadFacts::read(path) {
+            if now.refused > before.refused {
+                return Err(now.refusal);
             }
-            if g > generation && phase == Some(Phase::Running) && sup == pid.as_raw() {
+            if now.generation > before.generation
+                && now.phase == Some(Phase::Running)
+                && now.supervisor == pid.as_raw()
+            {
                 return Ok(None);
             }
         }
