@@ -13,10 +13,12 @@
 //! Layers, lowest first; a module uses only those below it. Leaves, which
 //! depend on nothing else in the crate: `url` (URL and path pieces), `expr`
 //! (the ap_expr subset), `access` (`Require`), `proxy_protocol` (the PROXY
-//! header codec), `process` (fork, allocation count), `recycle`. Then `http`,
-//! `config` (which owns the values it names, such as `config::lbmethod`), `tls`,
-//! `logging`, `pool`, `balancer`, `proxy` (routes of a generation), `handlers`,
-//! `hcheck`, `worker`, and on top `supervisor`.
+//! header codec), `process` (fork, allocation count), `recycle`, and `text`
+//! (how values are written for people and files: byte sizes, escaping, dates,
+//! the local time zone; the tools use it too). Then `http`, `config` (which
+//! owns the values it names, such as `config::lbmethod`), `tls`, `logging`,
+//! `pool`, `balancer`, `proxy` (routes of a generation), `handlers`, `hcheck`,
+//! `worker`, and on top `supervisor`.
 
 pub mod access;
 pub mod balancer;
@@ -32,6 +34,7 @@ pub mod proxy;
 pub mod proxy_protocol;
 pub mod recycle;
 pub mod supervisor;
+pub mod text;
 pub mod tls;
 pub mod url;
 pub mod worker;

@@ -2,6 +2,7 @@
 //! with `unsafe` (fork, and signal dispositions in a fresh child).
 
 use std::io;
+use std::path::Path;
 
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::unistd::{fork as nix_fork, ForkResult, Pid};
@@ -187,11 +188,27 @@ pub fn detach(stderr_log: &std::path::Path) -> io::Result<()> {
 /// the listeners are bound, when the supervisor runs as root; a no-op otherwise.
 /// Without `Group`, the user's primary group is used.
 pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> io::Result<()> {
+    let Some((uid, gid)) = run_ids(user, group)? else {
+        return Ok(());
+    };
+    nix::unistd::setgroups(&[gid]).map_err(io::Error::from)?;
+    nix::unistd::setgid(gid).map_err(io::Error::from)?;
+    nix::unistd::setuid(uid).map_err(io::Error::from)?;
+    Ok(())
+}
+
+/// The user and group workers switch to: `User` and `Group` (or the user's primary
+/// group) looked up, when this process is root and `User` is given; None otherwise
+/// (workers keep the supervisor's ids).
+pub fn run_ids(
+    user: Option<&str>,
+    group: Option<&str>,
+) -> io::Result<Option<(nix::unistd::Uid, nix::unistd::Gid)>> {
     use nix::unistd::{Gid, Group, Uid, User};
     if !nix::unistd::geteuid().is_root() {
-        return Ok(());
+        return Ok(None);
     }
-    let Some(user) = user else { return Ok(()) };
+    let Some(user) = user else { return Ok(None) };
     let not_found = |what: &str, name: &str| io::Error::other(format!("{what} '{name}' not found"));
     let u = match user.strip_prefix('#') {
         Some(id) => User::from_uid(Uid::from_raw(
@@ -213,9 +230,17 @@ pub fn drop_privileges(user: Option<&str>, group: Option<&str>) -> io::Result<()
         },
         None => u.gid,
     };
-    nix::unistd::setgroups(&[gid]).map_err(io::Error::from)?;
-    nix::unistd::setgid(gid).map_err(io::Error::from)?;
-    nix::unistd::setuid(u.uid).map_err(io::Error::from)?;
+    Ok(Some((u.uid, gid)))
+}
+
+/// Gives the scoreboard file at `path` to the workers' run group (see [`run_ids`]), so
+/// that with mode `scoreboard::FILE_MODE` root and that group can read it (slotgate-top
+/// run as the service user) and nobody else can (it holds the balancer-manager nonces).
+/// A no-op when workers keep the supervisor's ids.
+pub fn share_scoreboard(path: &Path, user: Option<&str>, group: Option<&str>) -> io::Result<()> {
+    if let Some((_, gid)) = run_ids(user, group)? {
+        nix::unistd::chown(path, None, Some(gid)).map_err(io::Error::from)?;
+    }
     Ok(())
 }
 

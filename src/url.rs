@@ -172,39 +172,170 @@ pub enum PathError {
     BadEscape,
     /// An encoded `/` or NUL (httpd's `AllowEncodedSlashes Off`): 404.
     EncodedSlash,
+    /// A `..` segment that would climb above `/`: 400, as httpd.
+    AboveRoot,
 }
 
-/// Percent-decodes a URL path as httpd's `ap_unescape_url` does.
-pub fn decode_path(raw: &str) -> Result<Vec<u8>, PathError> {
-    let mut out = Vec::with_capacity(raw.len());
-    decode_path_into(raw, &mut out)?;
-    Ok(out)
-}
+impl PathError {
+    /// The status the client gets.
+    pub fn status(self) -> u16 {
+        match self {
+            PathError::BadEscape | PathError::AboveRoot => 400,
+            PathError::EncodedSlash => 404,
+        }
+    }
 
-/// [`decode_path`] into `out` (cleared first), reusing its allocation.
-pub fn decode_path_into(raw: &str, out: &mut Vec<u8>) -> Result<(), PathError> {
-    let b = raw.as_bytes();
-    out.clear();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hi = b.get(i + 1).and_then(|&c| (c as char).to_digit(16));
-            let lo = b.get(i + 2).and_then(|&c| (c as char).to_digit(16));
-            let (Some(hi), Some(lo)) = (hi, lo) else {
-                return Err(PathError::BadEscape);
-            };
-            let c = (hi * 16 + lo) as u8;
-            if c == b'/' || c == 0 {
-                return Err(PathError::EncodedSlash);
+    /// Why, for the error page and the log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            PathError::BadEscape => "a '%' in the path is not followed by two hex digits",
+            PathError::EncodedSlash => {
+                "an encoded '/' or NUL in the path (AllowEncodedSlashes Off)"
             }
-            out.push(c);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
+            PathError::AboveRoot => "the path climbs above '/' with '..'",
+        }
+    }
+}
+
+/// The value of a hex digit.
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// RFC 3986 §2.3 unreserved characters: the ones httpd decodes before it
+/// removes dot-segments (so `%2e` is a dot).
+fn unreserved(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~')
+}
+
+/// The path every rule is matched against, as httpd 2.4 builds it (with its
+/// defaults `MergeSlashes On` and `AllowEncodedSlashes Off`):
+/// 1. escapes of unreserved characters are decoded (`%2e` is `.`, `%41` is `A`),
+///    runs of `/` become one, and dot-segments are removed (RFC 3986 §5.2.4): a
+///    `.` segment goes, a `..` segment takes the one before it with it, and a
+///    `..` with nothing left to take is [`PathError::AboveRoot`];
+/// 2. every other escape is decoded; one giving `/` or NUL is
+///    [`PathError::EncodedSlash`] (after step 1: a `%2f` segment that a `..`
+///    removed is not an error), one that is not `%` and two hex digits is
+///    [`PathError::BadEscape`].
+///
+/// `raw` starts with `/`. The result is `raw` itself when it has no `%`, no `//`
+/// and no dot-segment (nothing to do: `/index.html` is such a path), else it is
+/// written into `buf` (cleared first).
+/// It never holds a dot-segment, since no escape left for step 2 decodes to
+/// `.` or `/`.
+pub fn normalise_path<'a>(raw: &'a str, buf: &'a mut Vec<u8>) -> Result<&'a [u8], PathError> {
+    let b = raw.as_bytes();
+    let plain = !b.contains(&b'%') && !b.windows(2).any(|w| w == b"//") && !has_dot_segment(b);
+    if plain {
+        return Ok(b);
+    }
+    remove_dot_segments(b, buf)?;
+    decode_rest(buf)?;
+    Ok(buf)
+}
+
+/// Step 1 of [`normalise_path`] into `out`.
+fn remove_dot_segments(raw: &[u8], out: &mut Vec<u8>) -> Result<(), PathError> {
+    out.clear();
+    out.push(b'/');
+    let body = raw.strip_prefix(b"/").unwrap_or(raw);
+    let mut segments = body.split(|&c| c == b'/').peekable();
+    // Invariant: `out` ends in '/' before each segment is appended.
+    while let Some(seg) = segments.next() {
+        let last = segments.peek().is_none();
+        let start = out.len();
+        let mut i = 0;
+        while i < seg.len() {
+            let c = seg[i];
+            if c == b'%' {
+                let decoded = match (seg.get(i + 1), seg.get(i + 2)) {
+                    (Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| h * 16 + l),
+                    _ => None,
+                };
+                let d = decoded.ok_or(PathError::BadEscape)?;
+                if unreserved(d) {
+                    out.push(d);
+                } else {
+                    out.extend_from_slice(&seg[i..i + 3]);
+                }
+                i += 3;
+            } else {
+                out.push(c);
+                i += 1;
+            }
+        }
+        match &out[start..] {
+            b"." => out.truncate(start),
+            b".." => {
+                out.truncate(start);
+                if start == 1 {
+                    return Err(PathError::AboveRoot);
+                }
+                // Drop the segment before, keeping the '/' that precedes it.
+                let before = out[..start - 1]
+                    .iter()
+                    .rposition(|&c| c == b'/')
+                    .unwrap_or(0);
+                out.truncate(before + 1);
+            }
+            // An empty segment: `//` (merged) or the end of a path ending in '/'.
+            b"" => {}
+            _ if !last => out.push(b'/'),
+            _ => {}
         }
     }
     Ok(())
+}
+
+/// Step 2 of [`normalise_path`], in place: what step 1 left escaped is decoded.
+fn decode_rest(buf: &mut Vec<u8>) -> Result<(), PathError> {
+    let (mut r, mut w) = (0, 0);
+    while r < buf.len() {
+        let mut c = buf[r];
+        r += 1;
+        if c == b'%' {
+            let (Some(h), Some(l)) = (
+                buf.get(r).copied().and_then(hex),
+                buf.get(r + 1).copied().and_then(hex),
+            ) else {
+                return Err(PathError::BadEscape);
+            };
+            c = h * 16 + l;
+            if c == b'/' || c == 0 {
+                return Err(PathError::EncodedSlash);
+            }
+            r += 2;
+        }
+        buf[w] = c;
+        w += 1;
+    }
+    buf.truncate(w);
+    Ok(())
+}
+
+/// Whether a raw (still encoded) path holds a `.` or `..` segment, written
+/// plainly or with `%2e`.
+pub fn has_dot_segment(raw: &[u8]) -> bool {
+    raw.split(|&c| c == b'/').any(|seg| {
+        let mut dots = 0;
+        let mut i = 0;
+        while i < seg.len() {
+            if seg[i] == b'.' {
+                i += 1;
+            } else if seg.len() >= i + 3
+                && seg[i] == b'%'
+                && seg[i + 1] == b'2'
+                && seg[i + 2] | 0x20 == b'e'
+            {
+                i += 3;
+            } else {
+                return false;
+            }
+            dots += 1;
+        }
+        dots == 1 || dots == 2
+    })
 }
 
 /// Re-encodes decoded path bytes the way httpd's proxy canonicalises a path:
@@ -215,7 +346,10 @@ pub fn encode_path(decoded: &[u8], out: &mut String) {
         if c.is_ascii_alphanumeric() || KEEP.contains(&c) {
             out.push(c as char);
         } else {
-            out.push_str(&format!("%{c:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(HEX[usize::from(c >> 4)] as char);
+            out.push(HEX[usize::from(c & 15)] as char);
         }
     }
 }
@@ -254,12 +388,17 @@ pub fn prefix_match(pattern: &[u8], path: &[u8]) -> Option<usize> {
 /// Splits an origin-form request target into path and query (without `?`). An
 /// absolute-form target (`http://host/p`) is reduced to its path, as a reverse
 /// proxy with `ProxyRequests Off` serves it.
+/// (The head parser has checked the target's form, see `http::head`.)
 pub fn split_target(target: &str) -> (&str, Option<&str>) {
     let t = match target.split_once("://") {
-        Some((scheme, rest)) if !scheme.contains('/') => rest.find('/').map_or("/", |i| &rest[i..]),
+        Some((scheme, rest)) if !scheme.contains(['/', '?']) => match rest.find(['/', '?']) {
+            Some(i) => &rest[i..],
+            None => "/",
+        },
         _ => target,
     };
     match t.split_once('?') {
+        Some(("", q)) => ("/", Some(q)),
         Some((p, q)) => (p, Some(q)),
         None => (t, None),
     }
@@ -309,16 +448,184 @@ mod tests {
         }
     }
 
+    fn norm(raw: &str) -> Result<String, PathError> {
+        let mut buf = Vec::new();
+        normalise_path(raw, &mut buf).map(|p| String::from_utf8_lossy(p).into_owned())
+    }
+
     #[test]
     fn decode_and_encode_round_trip_httpd_style() {
-        assert_eq!(decode_path("/a%20b").unwrap(), b"/a b");
-        assert_eq!(decode_path("/a%2fb"), Err(PathError::EncodedSlash));
-        assert_eq!(decode_path("/a%00"), Err(PathError::EncodedSlash));
-        assert_eq!(decode_path("/a%zz"), Err(PathError::BadEscape));
-        assert_eq!(decode_path("/a%2"), Err(PathError::BadEscape));
+        assert_eq!(norm("/a%20b").unwrap(), "/a b");
+        assert_eq!(norm("/a%2fb"), Err(PathError::EncodedSlash));
+        assert_eq!(norm("/a%2F"), Err(PathError::EncodedSlash));
+        assert_eq!(norm("/a%00"), Err(PathError::EncodedSlash));
+        assert_eq!(norm("/a%zz"), Err(PathError::BadEscape));
+        assert_eq!(norm("/a%2"), Err(PathError::BadEscape));
+        assert_eq!(norm("/a%"), Err(PathError::BadEscape));
+        // A '%' decoded from %25 is not decoded again.
+        assert_eq!(norm("/%252e%252e/x").unwrap(), "/%2e%2e/x");
+        assert_eq!(norm("/%2541").unwrap(), "/%41");
         let mut s = String::new();
-        encode_path("/a b/~x/é\"<".as_bytes(), &mut s);
-        assert_eq!(s, "/a%20b/~x/%C3%A9%22%3C");
+        encode_path("/a b/~x/é\"<%".as_bytes(), &mut s);
+        assert_eq!(s, "/a%20b/~x/%C3%A9%22%3C%25");
+    }
+
+    /// RFC 3986 §5.2.4's own examples and §5.4's, reduced to their paths (the
+    /// merge of §5.2.3 already done: base `/b/c/d;p`).
+    #[test]
+    fn dot_segments_are_removed_as_rfc_3986_5_2_4() {
+        let cases: &[(&str, &str)] = &[
+            // §5.2.4 walks these two through step by step.
+            ("/a/b/c/./../../g", "/a/g"),
+            ("/mid/content=5/../6", "/mid/6"),
+            // §5.4.1 normal examples (paths after merging with /b/c/).
+            ("/b/c/g", "/b/c/g"),
+            ("/b/c/./g", "/b/c/g"),
+            ("/b/c/g/", "/b/c/g/"),
+            ("/b/c/.", "/b/c/"),
+            ("/b/c/./", "/b/c/"),
+            ("/b/c/..", "/b/"),
+            ("/b/c/../", "/b/"),
+            ("/b/c/../g", "/b/g"),
+            ("/b/c/../..", "/"),
+            ("/b/c/../../", "/"),
+            ("/b/c/../../g", "/g"),
+            // §5.4.2 abnormal examples that stay below the root.
+            ("/b/c/g.", "/b/c/g."),
+            ("/b/c/.g", "/b/c/.g"),
+            ("/b/c/g..", "/b/c/g.."),
+            ("/b/c/..g", "/b/c/..g"),
+            ("/b/c/./../g", "/b/g"),
+            ("/b/c/./g/.", "/b/c/g/"),
+            ("/b/c/g/./h", "/b/c/g/h"),
+            ("/b/c/g/../h", "/b/c/h"),
+            ("/b/c/g;x=1/./y", "/b/c/g;x=1/y"),
+            ("/b/c/g;x=1/../y", "/b/c/y"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(norm(raw).as_deref(), Ok(*want), "{raw}");
+        }
+    }
+
+    /// What httpd 2.4.71 forwarded or answered for each path (httpd-oracle,
+    /// `ProxyPass /n/ http://m/app/`): the normalised path here is what its
+    /// rules saw.
+    #[test]
+    fn paths_are_normalised_as_httpd() {
+        let cases: &[(&str, Result<&str, PathError>)] = &[
+            ("/", Ok("/")),
+            ("/n/x", Ok("/n/x")),
+            ("/n/../secret", Ok("/secret")),
+            ("/n/%2e%2e/secret", Ok("/secret")),
+            ("/n/%2E%2E/secret", Ok("/secret")),
+            ("/n/.%2e/secret", Ok("/secret")),
+            ("/n/%2E./secret", Ok("/secret")),
+            ("/n/./../secret", Ok("/secret")),
+            ("/n/x/%2e/y", Ok("/n/x/y")),
+            ("/n/%2e", Ok("/n/")),
+            ("/n/..", Ok("/")),
+            ("/.", Ok("/")),
+            ("/./", Ok("/")),
+            ("/n/.../x", Ok("/n/.../x")),
+            ("/n/..x/y", Ok("/n/..x/y")),
+            ("/n/x..", Ok("/n/x..")),
+            ("/n/a;x/../b", Ok("/n/b")),
+            // MergeSlashes On.
+            ("/n//x//y", Ok("/n/x/y")),
+            ("//secret", Ok("/secret")),
+            ("/n/x/", Ok("/n/x/")),
+            ("/n/x//", Ok("/n/x/")),
+            // Unreserved escapes decode; others after the dots are gone.
+            ("/n/%41%7e", Ok("/n/A~")),
+            ("/n/%2f/../x", Ok("/n/x")),
+            ("/n/a%5cb", Ok("/n/a\\b")),
+            // Climbing above the root: 400.
+            ("/..", Err(PathError::AboveRoot)),
+            ("/../x", Err(PathError::AboveRoot)),
+            ("/%2e%2e/x", Err(PathError::AboveRoot)),
+            ("/n/../../x", Err(PathError::AboveRoot)),
+            ("/a/b/../../../x", Err(PathError::AboveRoot)),
+            ("/../%2f", Err(PathError::AboveRoot)),
+            ("/n/%2e%2", Err(PathError::BadEscape)),
+            ("/n/%zz/../x", Err(PathError::BadEscape)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(norm(raw).as_deref(), want.as_deref(), "{raw}");
+        }
+    }
+
+    /// Every path of up to six pieces from an alphabet of separators, dots
+    /// (plain and encoded) and other bytes: a normalised path starts with `/`,
+    /// holds no dot-segment and no `//`, and is a fixed point (normalising its
+    /// re-encoding gives it back).
+    #[test]
+    fn normalised_paths_hold_no_dot_segment() {
+        const PIECES: [&str; 8] = ["/", ".", "a", "%2e", "%2E", "%41", "%2f", "%25"];
+        let mut raw = String::new();
+        let (mut buf, mut again) = (Vec::new(), Vec::new());
+        let mut checked = 0;
+        for n in 0..=6u32 {
+            for mut code in 0..PIECES.len().pow(n) {
+                raw.clear();
+                raw.push('/');
+                for _ in 0..n {
+                    raw.push_str(PIECES[code % PIECES.len()]);
+                    code /= PIECES.len();
+                }
+                let Ok(path) = normalise_path(&raw, &mut buf) else {
+                    continue;
+                };
+                let path = path.to_vec();
+                assert!(path.starts_with(b"/"), "{raw}");
+                assert!(!path.windows(2).any(|w| w == b"//"), "{raw}");
+                assert!(
+                    !path.split(|&c| c == b'/').any(|s| s == b"." || s == b".."),
+                    "{raw} gave {:?}",
+                    String::from_utf8_lossy(&path)
+                );
+                let mut encoded = String::new();
+                encode_path(&path, &mut encoded);
+                assert_eq!(normalise_path(&encoded, &mut again).unwrap(), path, "{raw}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    #[test]
+    fn plain_paths_are_used_as_they_are() {
+        let mut buf = Vec::new();
+        for raw in ["/app/static/x", "/index.html", "/a/..b/c./.d", "/"] {
+            let p = normalise_path(raw, &mut buf).unwrap();
+            assert_eq!(p.as_ptr(), raw.as_ptr(), "{raw}: no copy for a plain path");
+            assert!(buf.is_empty());
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_found_in_raw_paths() {
+        for raw in [
+            "../x",
+            "a/./b",
+            "a/..",
+            "a/%2e%2e/b",
+            "a/%2E/b",
+            "a/.%2e",
+            ".",
+        ] {
+            assert!(has_dot_segment(raw.as_bytes()), "{raw}");
+        }
+        for raw in [
+            "a/b",
+            "a/.../b",
+            "a/..x",
+            "x../b",
+            "a/%2e%2e%2e",
+            "a/%2f",
+            "",
+        ] {
+            assert!(!has_dot_segment(raw.as_bytes()), "{raw}");
+        }
     }
 
     #[test]
@@ -376,6 +683,8 @@ mod tests {
         assert_eq!(split_target("/a"), ("/a", None));
         assert_eq!(split_target("http://h:1/p?q"), ("/p", Some("q")));
         assert_eq!(split_target("http://h"), ("/", None));
+        assert_eq!(split_target("http://h?q=/x"), ("/", Some("q=/x")));
+        assert_eq!(split_target("HTTPS://h/p"), ("/p", None));
     }
 
     #[test]

@@ -49,19 +49,6 @@ ProxyHCExpr ok {{%{{REQUEST_STATUS}} =~ /^2/}}
     )
 }
 
-fn form_post(port: u16, body: &str) -> Response {
-    http_request(
-        port,
-        "POST",
-        "/balancer-manager",
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Referer", "http://manager.test/balancer-manager"),
-        ],
-        Some(body.as_bytes()),
-    )
-}
-
 fn slot_of(sb: &Scoreboard, origin: &Origin) -> usize {
     member_views(sb)
         .into_iter()
@@ -267,7 +254,7 @@ fn a_member_added_through_the_form_is_checked() {
     let sb = Scoreboard::attach(sg.scoreboard_path()).expect("attaching the scoreboard");
     let n = manager_nonce(port);
     let wc = c.url();
-    let r = form_post(
+    let r = manager_form_post(
         port,
         &format!("b=app&nonce={n}&b_nwrkr={}&b_wyes=1", form_encode(&wc)),
     );
@@ -288,7 +275,7 @@ fn a_member_added_through_the_form_is_checked() {
         );
     }
     // What the form sends: every field, a bare interval in ms.
-    let r = form_post(
+    let r = manager_form_post(
         port,
         &format!(
             "b=app&w={}&nonce={n}&w_status_D=0&w_hm=GET&w_hi={INTERVAL_MS}&w_hp=1&w_hf=1\

@@ -130,3 +130,14 @@ fn the_count_does_move_when_the_worker_allocates() {
     let later = settled(&sg, &sb, 301);
     assert!(later > start, "allocations {start} → {later}");
 }
+
+#[test]
+fn paths_that_need_normalising_allocate_nothing_either() {
+    // Dot-segments, an encoded dot, merged slashes and an escape that is
+    // re-encoded: the normalised path is built in a recycled buffer (issue #13).
+    let (allocated, requests) = allocations_per_request("/app/x/../y/%2e//a%20b?q=1");
+    assert!(
+        allocated <= requests / 300,
+        "{allocated} allocations for {requests} normalised paths in steady state"
+    );
+}

@@ -2,7 +2,7 @@
 //! memory-mapped file, shared by the supervisor, its forked worker processes
 //! and read-only tools such as `slotgate-top`.
 //!
-//! # File layout (version 2.3)
+//! # File layout (version 2.4)
 //!
 //! ```text
 //!  offset                                 size
@@ -54,10 +54,12 @@
 //! the member's live health-check settings (`hc_method`, `hc_interval_ms`,
 //! `hc_passes`, `hc_fails`, `hc_uri`, `hc_expr`) and the last check's text
 //! (`hc_reason`) to the member slot, and the health checker's pid to the
-//! header; in a 2.1 file they read as "no check configured". 2.3 added the
-//! worker's progress mark to the process slot (its last word, offset 120:
+//! header; in a 2.1 file they read as "no check configured". 2.3 carved the
+//! process slot's local-fault counter and its last fault's time and errno
+//! out of its reserved words; a 2.2 file reads as "no local fault". 2.4 added
+//! the worker's progress mark to the process slot (its last word, offset 120:
 //! the watchdog's input) and the refused-reload count and reason to the
-//! header (offsets 160 and 168); in a 2.2 file they read as "never marked"
+//! header (offsets 160 and 168); in a 2.3 file they read as "never marked"
 //! (never stalled) and "nothing refused".
 //!
 //! # Held counts
@@ -99,6 +101,7 @@ mod tests;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -118,10 +121,14 @@ use records::Geometry;
 
 /// The first 8 bytes of every scoreboard file.
 pub const MAGIC: [u8; 8] = *b"SLOTGATE";
+/// The scoreboard file's mode: it holds the balancer-manager nonces, so only its owner
+/// (the supervisor's user, root when `User` is used) writes it and only that owner and the
+/// file's group (which the supervisor sets to the workers' run group) read it.
+pub const FILE_MODE: u32 = 0o640;
 /// Incompatible layout changes bump this; attach requires equality.
 pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
-pub const VERSION_MINOR: u16 = 3;
+pub const VERSION_MINOR: u16 = 4;
 /// Capacity of the header's port list.
 pub const MAX_PORTS: usize = 16;
 /// [`MemberSlot::balancer`] value of a standalone `ProxyPass` worker.
@@ -394,7 +401,8 @@ const _: () = {
 };
 
 impl Scoreboard {
-    /// Supervisor only. Creates (or replaces) the scoreboard at `path`.
+    /// Supervisor only. Creates (or replaces) the scoreboard at `path`, with mode
+    /// [`FILE_MODE`] (less if the umask says so).
     ///
     /// The new file is built as `.<name>.tmp.<pid>` in the same directory:
     /// sized, header initialised (magic, version, geometry, phase
@@ -427,6 +435,7 @@ impl Scoreboard {
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(FILE_MODE)
             .open(&tmp)
             .map_err(|e| Error::io(path, "create temporary file", e))?;
 

@@ -157,7 +157,7 @@ pub struct Header {
     // -- added in 2.2 (carved out of `_reserved`) --
     checker_pid: AtomicI32,
     _pad1: AtomicU32,
-    // -- added in 2.3 (carved out of `_reserved`) --
+    // -- added in 2.4 (carved out of `_reserved`) --
     /// Reloads (HUP, USR1) refused since the file was created.
     reloads_refused: AtomicU64,
     /// Why the last refused reload was refused (cut at 256 bytes).
@@ -287,12 +287,12 @@ impl Header {
         self.checker_pid.store(pid, Release);
     }
 
-    /// 2.3: reloads (HUP, USR1) refused since the file was created; `-k
+    /// 2.4: reloads (HUP, USR1) refused since the file was created; `-k
     /// graceful` and `-k restart` compare it before and after their signal.
     pub fn reloads_refused(&self) -> u64 {
         self.reloads_refused.load(Acquire)
     }
-    /// 2.3: why the last refused reload was refused (empty: none was).
+    /// 2.4: why the last refused reload was refused (empty: none was).
     pub fn reload_refusal(&self) -> String {
         self.reload_refusal.get()
     }
@@ -368,8 +368,13 @@ pub struct ProcessSlot {
     started: AtomicU64,
     last_used: AtomicU64,
     allocations: AtomicU64,
-    _reserved: [AtomicU64; 5],
-    // -- added in 2.3 (the last reserved word) --
+    /// Local faults (descriptors or memory exhausted) since the process
+    /// started, and the last one's time (unix ms) and errno (2.3).
+    local_faults: AtomicU64,
+    local_fault_ms: AtomicU64,
+    local_fault_errno: AtomicU64,
+    _reserved: [AtomicU64; 2],
+    // -- added in 2.4 (the last reserved word) --
     /// When the worker's event loop last turned, [`monotonic_ms`](crate::monotonic_ms);
     /// 0 = never marked (a file of an older supervisor).
     progress_ms: AtomicU64,
@@ -459,7 +464,28 @@ impl ProcessSlot {
         self.allocations.store(n, Relaxed);
     }
 
-    /// 2.3: when the worker's loop last turned ([`monotonic_ms`](crate::monotonic_ms));
+    /// Times the worker ran out of something of its own (descriptors,
+    /// memory, socket buffers) while serving: faults that are not a member's.
+    pub fn local_faults(&self) -> u64 {
+        self.local_faults.load(Relaxed)
+    }
+
+    /// The last local fault: (unix ms, errno); None before the first.
+    pub fn last_local_fault(&self) -> Option<(u64, i32)> {
+        let ms = self.local_fault_ms.load(Acquire);
+        (ms != 0).then(|| (ms, self.local_fault_errno.load(Relaxed) as i32))
+    }
+
+    /// Counts a local fault with its errno. (The errno is stored before the
+    /// time that publishes it; a reader racing two faults may pair one's
+    /// time with the other's errno, both real.)
+    pub fn record_local_fault(&self, errno: i32, unix_ms: u64) {
+        self.local_faults.fetch_add(1, Relaxed);
+        self.local_fault_errno.store(errno as u64, Relaxed);
+        self.local_fault_ms.store(unix_ms.max(1), Release);
+    }
+
+    /// 2.4: when the worker's loop last turned ([`monotonic_ms`](crate::monotonic_ms));
     /// the supervisor stamps a new slot with the spawn time. 0 = never marked.
     pub fn progress_ms(&self) -> u64 {
         self.progress_ms.load(Relaxed)
@@ -486,6 +512,9 @@ impl ProcessSlot {
 
     fn zero_counters(&self) {
         self.allocations.store(0, Relaxed);
+        self.local_faults.store(0, Relaxed);
+        self.local_fault_ms.store(0, Relaxed);
+        self.local_fault_errno.store(0, Relaxed);
         self.progress_ms.store(0, Relaxed);
         self.state
             .store(u32::from(ProcessState::Empty.code()), Relaxed);
@@ -1327,7 +1356,10 @@ const _: () = assert!(offset_of!(ProcessSlot, generation) == 8);
 const _: () = assert!(offset_of!(ProcessSlot, requests) == 32);
 const _: () = assert!(offset_of!(ProcessSlot, last_used) == 64);
 const _: () = assert!(offset_of!(ProcessSlot, allocations) == 72);
-const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 80);
+const _: () = assert!(offset_of!(ProcessSlot, local_faults) == 80);
+const _: () = assert!(offset_of!(ProcessSlot, local_fault_ms) == 88);
+const _: () = assert!(offset_of!(ProcessSlot, local_fault_errno) == 96);
+const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 104);
 const _: () = assert!(offset_of!(ProcessSlot, progress_ms) == 120);
 
 const _: () = assert!(size_of::<BalancerSlot>() == crate::BALANCER_SLOT_SIZE);

@@ -82,6 +82,22 @@ impl Method {
     }
 }
 
+/// Records a failed exchange on a member slot: one more error, the error
+/// time, and the error state (E) unless the member ignores errors (I, as
+/// httpd's standalone ProxyPass members do). True when E was newly set, so
+/// the caller logs the change once. Balanced members call it under their
+/// balancer's lock (`Balancer::mark_error`).
+pub fn record_member_error(slot: &MemberSlot, now_ms: u64) -> bool {
+    slot.add_error();
+    slot.set_error_time(now_ms);
+    let status = slot.status();
+    if status & flags::IGNORE_ERRORS != 0 {
+        return false;
+    }
+    slot.set_flags(flags::ERROR);
+    status & flags::ERROR == 0
+}
+
 /// A usable member offered to an lbmethod's comparison.
 #[derive(Clone, Copy, Debug)]
 pub struct Candidate<'a> {
@@ -414,16 +430,8 @@ impl Balancer {
             debug_assert!(false, "mark_error of unknown member {member}");
             return false;
         };
-        let slot = sb.member(m.slot);
         let _guard = sb.balancer(self.spec.slot).lock();
-        slot.add_error();
-        let status = slot.status();
-        if status & flags::IGNORE_ERRORS != 0 {
-            return false;
-        }
-        slot.set_error_time(now_ms);
-        slot.set_flags(flags::ERROR);
-        status & flags::ERROR == 0
+        record_member_error(sb.member(m.slot), now_ms)
     }
 
     /// Whether a backend response with `status` puts the member in error

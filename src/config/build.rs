@@ -27,7 +27,7 @@ use super::{
 
 /// Server-level directives httpd refuses inside `<VirtualHost>` (the process directives of
 /// `mpm.rs` too).
-const GLOBAL_ONLY: &[&str] = &[
+pub(super) const GLOBAL_ONLY: &[&str] = &[
     "Listen",
     "PidFile",
     "ScoreboardFile",
@@ -37,7 +37,7 @@ const GLOBAL_ONLY: &[&str] = &[
 
 /// Server-level directives httpd allows inside `<VirtualHost>` that slotgate only takes
 /// for the whole server.
-const NOT_PER_VHOST: &[&str] = &[
+pub(super) const NOT_PER_VHOST: &[&str] = &[
     "Timeout",
     "KeepAlive",
     "KeepAliveTimeout",

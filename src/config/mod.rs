@@ -46,6 +46,10 @@ mod values;
 mod tests;
 
 pub use express::Express;
+pub use mpm::{
+    EVENT_MAX_REQUEST_WORKERS, EVENT_SERVER_LIMIT, EVENT_THREADS_PER_CHILD, MAX_SERVER_LIMIT,
+    PREFORK_MAX_REQUEST_WORKERS, PREFORK_START_SERVERS,
+};
 pub use params::{parse_backend_url, BackendUrl};
 pub use tls::{Protocols, SslServer, Tls};
 pub use types::*;

@@ -13,7 +13,7 @@
 use super::reader::Directive;
 use super::scope::{check, fail, one_arg};
 use super::values;
-use super::{Config, ConfigError, Mpm, Origin, MAX_SERVER_LIMIT};
+use super::{Config, ConfigError, Mpm, Origin};
 
 /// The process directives, canonical spelling (all refused inside `<VirtualHost>` and
 /// `<Location>`, as httpd). `MPM` is not here: the reader takes it.
@@ -40,6 +40,99 @@ pub(super) const DEFAULT_WORKER_STALL_TIMEOUT: std::time::Duration =
 /// The shortest `WorkerStallTimeout` but 0: an idle worker's loop turns once a second;
 /// a shorter limit would replace healthy workers that a loaded host left waiting.
 const MIN_WORKER_STALL_TIMEOUT: u64 = 5;
+
+// The MPM defaults, each written once: every other place (the supervisor, the workers,
+// warnings, README's table) asks the functions below.
+
+/// httpd's default `StartServers` for prefork.
+pub const PREFORK_START_SERVERS: usize = 5;
+/// httpd's default `MaxRequestWorkers` for prefork (also its default `ServerLimit`).
+pub const PREFORK_MAX_REQUEST_WORKERS: usize = 256;
+/// httpd's default `ServerLimit` for event.
+pub const EVENT_SERVER_LIMIT: usize = 16;
+/// httpd's default `ThreadsPerChild` for event.
+pub const EVENT_THREADS_PER_CHILD: usize = 25;
+/// httpd's default `MaxRequestWorkers` for event (16 × 25).
+pub const EVENT_MAX_REQUEST_WORKERS: usize = 400;
+/// The largest `ServerLimit` slotgate takes (httpd event's compile-time limit).
+pub const MAX_SERVER_LIMIT: usize = 20_000;
+
+impl Config {
+    /// The number of workers to start: `StartServers` if given; else, as httpd, 5 for
+    /// prefork; else (event) one per CPU (`std::thread::available_parallelism`, 1 when
+    /// that is unknown). httpd's event starts 3 by default, but each of its processes runs
+    /// 25 threads; a slotgate event worker is one thread, so one per CPU.
+    pub fn start_servers_or_default(&self) -> usize {
+        match (self.start_servers, self.mpm) {
+            (Some(n), _) => n,
+            (None, Mpm::Prefork) => PREFORK_START_SERVERS,
+            (None, Mpm::Event) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// The most worker processes that can exist at once: the process slots to allocate.
+    ///
+    /// - `ServerLimit` if given.
+    /// - prefork: `max(MaxRequestWorkers, StartServers)`, MaxRequestWorkers defaulting to
+    ///   256 (httpd's default ServerLimit and MaxRequestWorkers), at most 20000. (httpd
+    ///   instead lowers a MaxRequestWorkers above its default ServerLimit of 256; slotgate
+    ///   sizes the slots to what was asked.)
+    /// - event: `max(16, 2 × start_servers_or_default())`: httpd's default ServerLimit of
+    ///   16, or room for a whole second generation of workers during a graceful restart
+    ///   when more start than 8.
+    pub fn process_limit(&self) -> usize {
+        if let Some(n) = self.server_limit {
+            return n;
+        }
+        match self.mpm {
+            Mpm::Prefork => self
+                .max_request_workers
+                .unwrap_or(PREFORK_MAX_REQUEST_WORKERS)
+                .max(self.start_servers_or_default())
+                .min(MAX_SERVER_LIMIT),
+            Mpm::Event => EVENT_SERVER_LIMIT.max(2 * self.start_servers_or_default()),
+        }
+    }
+
+    /// `MaxRequestWorkers` as httpd would apply it.
+    ///
+    /// - prefork (the most workers, one connection each): the value given, else 256, at
+    ///   most [`Config::process_limit`] (httpd lowers it to ServerLimit the same way; a
+    ///   warning says so when it was written larger).
+    /// - event (the most client connections of all workers together): the value given;
+    ///   else httpd's default, 400, lowered to `ServerLimit × ThreadsPerChild` when that
+    ///   is smaller (16 and 25 when not given), as httpd lowers it (ServerLimit 4 gives
+    ///   100). This is the only use of ThreadsPerChild. (httpd also lowers a value given
+    ///   above ServerLimit × ThreadsPerChild; slotgate keeps it, since its ServerLimit
+    ///   counts single-threaded workers that each hold many connections.)
+    pub fn max_request_workers_or_default(&self) -> usize {
+        match self.mpm {
+            Mpm::Prefork => self
+                .max_request_workers
+                .unwrap_or(PREFORK_MAX_REQUEST_WORKERS)
+                .min(self.process_limit()),
+            Mpm::Event => self.max_request_workers.unwrap_or_else(|| {
+                let threads = self.server_limit.unwrap_or(EVENT_SERVER_LIMIT)
+                    * self.threads_per_child.unwrap_or(EVENT_THREADS_PER_CHILD);
+                EVENT_MAX_REQUEST_WORKERS.min(threads)
+            }),
+        }
+    }
+
+    /// Client connections one worker holds at most when `workers` workers run: 1 in
+    /// prefork; in event, [`Config::max_request_workers_or_default`] shared out evenly,
+    /// rounded up (400 over 4 workers: 100 each; over 3: 134 each, so the sum can pass the
+    /// bound by less than one per worker). Never 0: every worker can hold a connection.
+    pub fn connections_per_worker(&self, workers: usize) -> usize {
+        match self.mpm {
+            Mpm::Prefork => 1,
+            Mpm::Event => self
+                .max_request_workers_or_default()
+                .div_ceil(workers.max(1))
+                .max(1),
+        }
+    }
+}
 
 /// httpd's default `ListenBacklog` (DEFAULT_LISTENBACKLOG).
 pub(super) const DEFAULT_LISTEN_BACKLOG: u32 = 511;

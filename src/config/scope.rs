@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::access::{self, Parent, Require, SectionKind};
 
 use super::balancer::{self, Registry};
+use super::build::{GLOBAL_ONLY, NOT_PER_VHOST};
 use super::health::{self, Templates};
 use super::logs::LogScope;
 use super::params::{self, PassContext};
@@ -28,20 +29,13 @@ const PER_DIRECTORY: &[&str] = &[
     "ProxyWebsocketFallbackToProxyHttp",
 ];
 
-/// Every server-level directive this builder knows, canonical spelling.
+/// The server-level directives this builder knows (canonical spelling) besides those of
+/// `build.rs`'s [`GLOBAL_ONLY`] and [`NOT_PER_VHOST`] and `mpm.rs`'s process directives:
+/// [`server_level`] asks all four lists, so each name is written once.
 const SERVER_LEVEL: &[&str] = &[
-    "Listen",
     "ServerName",
     "ServerAlias",
-    "PidFile",
     "ErrorLog",
-    "LogLevel",
-    "ScoreboardFile",
-    "StartServers",
-    "Timeout",
-    "KeepAlive",
-    "KeepAliveTimeout",
-    "MaxKeepAliveRequests",
     "ProxyRequests",
     "ProxyPreserveHost",
     "ProxyTimeout",
@@ -49,42 +43,29 @@ const SERVER_LEVEL: &[&str] = &[
     "ProxyAddHeaders",
     "ProxyPassInherit",
     "BalancerInherit",
-    "BalancerGrowth",
-    "BalancerPersist",
-    "ProxyStatus",
     "LogFormat",
     "CustomLog",
     "TransferLog",
     "LoadModule",
-    "LimitRequestLine",
-    "LimitRequestFieldSize",
-    "LimitRequestFields",
-    "LimitRequestBody",
-    "RequestReadTimeout",
-    "ProxyWebsocketFallbackToProxyHttp",
-    "ProxyIOBufferSize",
-    "Proxy100Continue",
-    "ProxyBadHeader",
-    "ServerLimit",
-    "MaxRequestWorkers",
-    "MaxClients",
-    "MinSpareServers",
-    "MaxSpareServers",
-    "MaxConnectionsPerChild",
-    "MaxRequestsPerChild",
-    "GracefulShutdownTimeout",
-    "User",
-    "Group",
-    "ThreadsPerChild",
-    "ListenBacklog",
-    "WorkerStallTimeout",
     "ProxyHCExpr",
     "ProxyHCTemplate",
-    "ProxyHCTPsize",
     "ProxyExpressEnable",
     "ProxyExpressDBMFile",
     "ProxyExpressDBMType",
 ];
+
+/// Whether `d` is a server-level directive (misplaced inside `<Location>` or `<Proxy>`):
+/// its canonical name.
+fn server_level(d: &Directive) -> Option<&'static str> {
+    [
+        SERVER_LEVEL,
+        GLOBAL_ONLY,
+        NOT_PER_VHOST,
+        super::mpm::DIRECTIVES,
+    ]
+    .into_iter()
+    .find_map(|list| named(d, list))
+}
 
 /// Sections that only occur at server level (or in a vhost).
 const SERVER_SECTIONS: &[&str] = &[
@@ -478,7 +459,7 @@ impl Scope {
                             format!("{name} inside <{tag}> is not supported yet"),
                         ));
                     }
-                    if let Some(name) = named(d, SERVER_LEVEL) {
+                    if let Some(name) = server_level(d) {
                         return Err(fail(
                             d,
                             format!("{name} cannot occur within <{tag}> section"),
@@ -629,7 +610,7 @@ impl Scope {
                     d,
                     format!("{name} inside <{tag}> is not supported yet"),
                 ));
-            } else if let Some(name) = named(d, SERVER_LEVEL)
+            } else if let Some(name) = server_level(d)
                 .or_else(|| named(d, &["ProxyPass", "ProxyPassMatch", "ProxyPassReverse"]))
             {
                 return Err(fail(

@@ -322,34 +322,9 @@ pub struct HcExprDef {
     pub origin: Origin,
 }
 
-/// Member status bits, httpd's values (reference §2.5 and §7.2). The scoreboard stores the
-/// same bits; `status=` letters map onto them.
-pub mod status_flags {
-    /// `O`: initialised (set automatically, not by `status=`).
-    pub const INIT: u32 = 0x1;
-    /// `I`: ignore errors.
-    pub const IGNORE_ERRORS: u32 = 0x2;
-    /// `N`: draining.
-    pub const DRAIN: u32 = 0x4;
-    /// `G`: generic internal worker (not settable by `status=`).
-    pub const GENERIC: u32 = 0x8;
-    /// `U`: shutting down (not settable by `status=`).
-    pub const SHUTDOWN: u32 = 0x10;
-    /// `D`: disabled.
-    pub const DISABLED: u32 = 0x20;
-    /// `S`: stopped.
-    pub const STOPPED: u32 = 0x40;
-    /// `E`: in error.
-    pub const ERROR: u32 = 0x80;
-    /// `H`: hot standby.
-    pub const HOT_STANDBY: u32 = 0x100;
-    /// `F`: slot free (not settable by `status=`).
-    pub const FREE: u32 = 0x200;
-    /// `C`: failed health check.
-    pub const HC_FAILED: u32 = 0x400;
-    /// `R`: hot spare.
-    pub const HOT_SPARE: u32 = 0x800;
-}
+/// Member status bits, httpd's values (reference §2.5 and §7.2): the scoreboard's, so the
+/// bits `status=` sets are the bits the scoreboard stores (one table, in `scoreboard::flags`).
+pub use scoreboard::flags as status_flags;
 
 /// What a `ProxyPass` maps to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -813,82 +788,6 @@ impl Mpm {
 impl std::fmt::Display for Mpm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// httpd's default `StartServers` for prefork.
-pub const PREFORK_START_SERVERS: usize = 5;
-/// httpd's default `MaxRequestWorkers` for prefork (also its default `ServerLimit`).
-pub const PREFORK_MAX_REQUEST_WORKERS: usize = 256;
-/// httpd's default `ServerLimit` for event.
-pub const EVENT_SERVER_LIMIT: usize = 16;
-/// httpd's default `ThreadsPerChild` for event.
-pub const EVENT_THREADS_PER_CHILD: usize = 25;
-/// httpd's default `MaxRequestWorkers` for event (16 × 25).
-pub const EVENT_MAX_REQUEST_WORKERS: usize = 400;
-/// The largest `ServerLimit` slotgate takes (httpd event's compile-time limit).
-pub const MAX_SERVER_LIMIT: usize = 20_000;
-
-impl Config {
-    /// The number of workers to start: `StartServers` if given; else, as httpd, 5 for
-    /// prefork; else (event) one per CPU (`std::thread::available_parallelism`, 1 when
-    /// that is unknown). httpd's event starts 3 by default, but each of its processes runs
-    /// 25 threads; a slotgate event worker is one thread, so one per CPU.
-    pub fn start_servers_or_default(&self) -> usize {
-        match (self.start_servers, self.mpm) {
-            (Some(n), _) => n,
-            (None, Mpm::Prefork) => PREFORK_START_SERVERS,
-            (None, Mpm::Event) => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
-    }
-
-    /// The most worker processes that can exist at once: the process slots to allocate.
-    ///
-    /// - `ServerLimit` if given.
-    /// - prefork: `max(MaxRequestWorkers, StartServers)`, MaxRequestWorkers defaulting to
-    ///   256 (httpd's default ServerLimit and MaxRequestWorkers), at most 20000. (httpd
-    ///   instead lowers a MaxRequestWorkers above its default ServerLimit of 256; slotgate
-    ///   sizes the slots to what was asked.)
-    /// - event: `max(16, 2 × start_servers_or_default())`: httpd's default ServerLimit of
-    ///   16, or room for a whole second generation of workers during a graceful restart
-    ///   when more start than 8.
-    pub fn process_limit(&self) -> usize {
-        if let Some(n) = self.server_limit {
-            return n;
-        }
-        match self.mpm {
-            Mpm::Prefork => self
-                .max_request_workers
-                .unwrap_or(PREFORK_MAX_REQUEST_WORKERS)
-                .max(self.start_servers_or_default())
-                .min(MAX_SERVER_LIMIT),
-            Mpm::Event => EVENT_SERVER_LIMIT.max(2 * self.start_servers_or_default()),
-        }
-    }
-
-    /// `MaxRequestWorkers` as httpd would apply it.
-    ///
-    /// - prefork (the most workers, one connection each): the value given, else 256, at
-    ///   most [`Config::process_limit`] (httpd lowers it to ServerLimit the same way; a
-    ///   warning says so when it was written larger).
-    /// - event (the most client connections of all workers together): the value given;
-    ///   else httpd's default, 400, lowered to `ServerLimit × ThreadsPerChild` when that
-    ///   is smaller (16 and 25 when not given), as httpd lowers it (ServerLimit 4 gives
-    ///   100). This is the only use of ThreadsPerChild. (httpd also lowers a value given
-    ///   above ServerLimit × ThreadsPerChild; slotgate keeps it, since its ServerLimit
-    ///   counts single-threaded workers that each hold many connections.)
-    pub fn max_request_workers_or_default(&self) -> usize {
-        match self.mpm {
-            Mpm::Prefork => self
-                .max_request_workers
-                .unwrap_or(PREFORK_MAX_REQUEST_WORKERS)
-                .min(self.process_limit()),
-            Mpm::Event => self.max_request_workers.unwrap_or_else(|| {
-                let threads = self.server_limit.unwrap_or(EVENT_SERVER_LIMIT)
-                    * self.threads_per_child.unwrap_or(EVENT_THREADS_PER_CHILD);
-                EVENT_MAX_REQUEST_WORKERS.min(threads)
-            }),
-        }
     }
 }
 

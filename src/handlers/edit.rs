@@ -139,6 +139,7 @@ pub fn find(sb: &Scoreboard, balancer: &str, member: &str) -> EditResult<(usize,
 /// `ws://` members are supported, as in the configuration.
 pub fn normalise_url(url: &str) -> EditResult<String> {
     let url = url.trim();
+    check_plain("member URL", url)?;
     let parsed = crate::url::parse_member_url(url).map_err(EditError::Invalid)?;
     if parsed.scheme != "http" && parsed.scheme != "ws" {
         return Err(EditError::Invalid(format!(
@@ -222,17 +223,35 @@ pub fn set_lbset(sb: &Scoreboard, member: usize, set: u32) -> EditResult {
 }
 
 /// `w_wr`: the member's route; empty or longer than [`MAX_NAME`] clears it
-/// (as httpd).
+/// (as httpd). Refused with a space or control character (see [`check_plain`]).
 pub fn set_route(sb: &Scoreboard, member: usize, route: &str) -> EditResult {
+    check_plain("route", route)?;
     let slot = member_slot(sb, member)?;
     slot.route.set(name_or_empty(route));
     Ok(())
 }
 
-/// `w_rr`: the member's redirect route; empty or too long clears it.
+/// `w_rr`: the member's redirect route; empty or too long clears it; refused
+/// with a space or control character.
 pub fn set_redirect(sb: &Scoreboard, member: usize, redirect: &str) -> EditResult {
+    check_plain("redirect", redirect)?;
     let slot = member_slot(sb, member)?;
     slot.redirect.set(name_or_empty(redirect));
+    Ok(())
+}
+
+/// A value set at run time (route, redirect, stickysession names, hcuri, a new
+/// member's URL) holds no whitespace and no control character: it goes into
+/// cookies, request lines, log lines, pages and slotgate-top's terminal, where
+/// such a byte would split a header or drive the terminal. The message shows the
+/// value escaped, never raw.
+pub fn check_plain(what: &str, value: &str) -> EditResult {
+    if value.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(EditError::Invalid(format!(
+            "{what} '{}' contains a space or control character",
+            crate::text::escape::controls(value)
+        )));
+    }
     Ok(())
 }
 
@@ -257,11 +276,18 @@ pub fn set_status_flag(
     let upper = letter.to_ascii_uppercase();
     if !EDITABLE_FLAGS.contains(&upper) {
         return Err(EditError::Invalid(format!(
-            "status flag {letter} cannot be changed (one of I N D H R S C)"
+            "status flag {letter} cannot be changed (one of {})",
+            editable_letters()
         )));
     }
     let bit = flags::from_letter(upper).expect("editable flags are known letters");
     change_status(sb, balancer, member, bit, on)
+}
+
+/// [`EDITABLE_FLAGS`] for messages: `I N D H R S C`.
+pub fn editable_letters() -> String {
+    let letters: Vec<String> = EDITABLE_FLAGS.iter().map(char::to_string).collect();
+    letters.join(" ")
 }
 
 fn change_status(
@@ -386,12 +412,13 @@ pub fn set_sticky(sb: &Scoreboard, balancer: usize, value: &str) -> EditResult {
         }
     };
     for name in [cookie, param] {
+        check_plain("stickysession name", name)?;
         if name.len() > MAX_NAME {
             return Err(EditError::Invalid(format!(
                 "stickysession name '{name}' is longer than {MAX_NAME} bytes"
             )));
         }
-        if name.contains(|c: char| c.is_whitespace() || c == ';' || c == '=' || c == ',') {
+        if name.contains([';', '=', ',']) {
             return Err(EditError::Invalid(format!(
                 "stickysession name '{name}' is not a valid name"
             )));
@@ -498,6 +525,36 @@ mod tests {
     fn board() -> Board {
         // balancer://app with members a (lf 1), b (lf 4) and room for 1 more.
         Board::new(&[("app", &["http://a:1", "http://b:2"], 1)])
+    }
+
+    #[test]
+    fn runtime_values_refuse_whitespace_and_control_characters() {
+        let t = board();
+        let sb = &t.sb;
+        set_route(sb, 0, "r1").unwrap();
+        for bad in [
+            "\u{1b}[2J",
+            "a b",
+            "a\tb",
+            "r\u{7f}",
+            "r\u{9b}1m",
+            "x\r\nSet-Cookie: y",
+        ] {
+            let err = set_route(sb, 0, bad).unwrap_err().to_string();
+            assert!(err.contains("control character"), "{err}");
+            assert!(!err.contains(char::is_control), "{err:?}");
+            assert!(set_redirect(sb, 0, bad).is_err(), "{bad:?}");
+            assert!(set_sticky(sb, 0, bad).is_err(), "{bad:?}");
+            assert!(set_hc_uri(sb, 0, bad).is_err(), "{bad:?}");
+            assert!(
+                add_member(sb, 0, &format!("http://c:3/{bad}")).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(sb.member(0).route.get(), "r1");
+        // Over-long stays httpd's way: cleared, not refused.
+        set_route(sb, 0, &"r".repeat(MAX_NAME + 1)).unwrap();
+        assert_eq!(sb.member(0).route.get(), "");
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-use super::snapshot::html as html_escape;
+use crate::text::escape::{html as html_escape, xml as xml_escape};
 
 /// The host of a `Referer` URL, lowercased, without user info, port or
 /// brackets.
@@ -421,21 +421,6 @@ fn paths_of(ctx: &Context, full: &str) -> String {
     out.join(", ")
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["", "K", "M", "G", "T"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n}")
-    } else {
-        format!("{v:.1}{}", UNITS[u])
-    }
-}
-
 fn factor(lbfactor: u32) -> String {
     format!("{:.2}", f64::from(lbfactor) / 100.0)
 }
@@ -537,8 +522,8 @@ fn page(
                 ms.elected(),
                 ms.busy(),
                 ms.lbstatus(),
-                human_bytes(ms.transferred()),
-                human_bytes(ms.read()),
+                crate::text::size::strfsize(ms.transferred()),
+                crate::text::size::strfsize(ms.read()),
                 hc_cells(ms),
             );
         }
@@ -700,10 +685,6 @@ fn health_form(h: &mut String, hc: &edit::HealthSettings, exprs: &[HcExprDef]) {
             html_escape(&value)
         );
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    html_escape(s).replace("&#39;", "&apos;")
 }
 
 /// httpd's XML view (§6.5).
@@ -1070,7 +1051,8 @@ pub fn apply_json(sb: &Scoreboard, v: &Value, exprs: &[HcExprDef]) -> Result<(),
             };
             if !edit::EDITABLE_FLAGS.contains(&letter.to_ascii_uppercase()) {
                 return Err(bad(format!(
-                    "status: flag {k} cannot be changed (one of I N D H R S C)"
+                    "status: flag {k} cannot be changed (one of {})",
+                    edit::editable_letters()
                 )));
             }
             let on = v

@@ -178,12 +178,18 @@ pub(crate) fn render(snap: &Snapshot) -> String {
         }
     }
     type Field = fn(&super::snapshot::Process) -> u64;
-    let per_process: [(&str, &str, &str, Field); 5] = [
+    let per_process: [(&str, &str, &str, Field); 6] = [
         (
             "slotgate_process_requests_total",
             "counter",
             "Requests read by the process.",
             |p| p.requests,
+        ),
+        (
+            "slotgate_process_local_faults_total",
+            "counter",
+            "Times the process ran out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).",
+            |p| p.local_faults,
         ),
         (
             "slotgate_process_connections",
@@ -255,7 +261,7 @@ pub(crate) fn render(snap: &Snapshot) -> String {
         (
             "slotgate_member_errors_total",
             "counter",
-            "Failed requests to the member (connect failures, errors, failonstatus).",
+            "Failed exchanges with the member (connect failures, malformed or cut-short responses, timeouts, failonstatus).",
             |m| m.errors.to_string(),
         ),
         (

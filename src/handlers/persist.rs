@@ -235,8 +235,13 @@ pub fn apply(sb: &Scoreboard, state: &Value, only_added: bool, exprs: &[HcExprDe
                 slot.set_nofailover(on);
             }
             if let (Some(c), Some(p)) = (sbal["sticky"].as_str(), sbal["sticky_path"].as_str()) {
-                slot.sticky.set(c);
-                slot.sticky_path.set(p);
+                match edit::check_plain("sticky", c).and(edit::check_plain("sticky_path", p)) {
+                    Ok(()) => {
+                        slot.sticky.set(c);
+                        slot.sticky_path.set(p);
+                    }
+                    Err(e) => skipped.push(format!("{name}: {e}")),
+                }
             }
         }
         for smem in sbal["members"].as_array().unwrap_or(&empty) {
@@ -270,11 +275,15 @@ pub fn apply(sb: &Scoreboard, state: &Value, only_added: bool, exprs: &[HcExprDe
             if let Some(s) = smem["lbset"].as_u64().filter(|s| *s <= 99) {
                 ms.set_lbset(s as u32);
             }
-            if let Some(r) = smem["route"].as_str() {
-                ms.route.set(r);
-            }
-            if let Some(r) = smem["redirect"].as_str() {
-                ms.redirect.set(r);
+            for (key, field) in [("route", &ms.route), ("redirect", &ms.redirect)] {
+                if let Some(r) = smem[key].as_str() {
+                    match edit::check_plain(key, r) {
+                        Ok(()) => {
+                            field.set(r);
+                        }
+                        Err(e) => skipped.push(format!("{name}: member {url}: {e}")),
+                    }
+                }
             }
             if let Some(letters) = smem["flags"].as_str() {
                 let bits = letters
@@ -321,6 +330,26 @@ mod tests {
 
     const A: &str = "http://a:1";
     const B: &str = "http://b:2";
+
+    #[test]
+    fn restore_skips_values_with_control_characters() {
+        let t = Board::new(&[("app", &[A, B], 2)]);
+        let sb = &t.sb;
+        edit::set_route(sb, 0, "ok").unwrap();
+        let mut state = snapshot(sb);
+        state["balancers"][0]["members"][0]["route"] = "\u{1b}[2J".into();
+        state["balancers"][0]["members"][0]["redirect"] = "r\n".into();
+        state["balancers"][0]["sticky"] = "S\u{7}".into();
+        let skipped = apply(sb, &state, false, &[]);
+        assert_eq!(skipped.len(), 3, "{skipped:?}");
+        assert!(
+            skipped.iter().all(|s| !s.contains(char::is_control)),
+            "{skipped:?}"
+        );
+        assert_eq!(sb.member(0).route.get(), "ok");
+        assert_eq!(sb.member(0).redirect.get(), "");
+        assert_eq!(sb.balancer(0).sticky.get(), "");
+    }
 
     #[test]
     fn save_load_round_trip_and_apply_onto_a_fresh_scoreboard() {

@@ -49,6 +49,19 @@ pub struct Process {
     /// `STALL_SHOWN_AFTER_MS` or more: its event loop is wedged or stopped,
     /// whatever its state letter still says.
     pub stalled_ms: Option<u64>,
+    /// Times the process ran out of descriptors or memory, and the last
+    /// time (unix ms) with its errno.
+    pub local_faults: u64,
+    pub last_local_fault: Option<(u64, i32)>,
+}
+
+impl Process {
+    /// The last local fault's cause as the OS words it, e.g. "Too many open
+    /// files (os error 24)".
+    pub fn last_local_fault_cause(&self) -> Option<String> {
+        self.last_local_fault
+            .map(|(_, errno)| std::io::Error::from_raw_os_error(errno).to_string())
+    }
 }
 
 /// How the status pages count a process state (httpd's mod_status rules:
@@ -226,6 +239,8 @@ impl Snapshot {
                         .is_stalled(monotonic)
                         .then(|| p.stalled_for(monotonic))
                         .flatten(),
+                    local_faults: p.local_faults(),
+                    last_local_fault: p.last_local_fault(),
                 }
             })
             .collect();
@@ -374,50 +389,11 @@ fn member(sb: &scoreboard::Scoreboard, i: usize) -> Member {
     }
 }
 
-/// `&`, `<`, `>`, `"` and `'` escaped for HTML text and attributes.
-pub fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// HTML escaping (`crate::text::escape::html`), under the name the pages use.
+pub use crate::text::escape::html;
 
-/// httpd's `DEFAULT_TIME_FORMAT` in UTC: `Monday, 23-Nov-2026 10:54:31 UTC`.
-pub fn http_time(unix_secs: u64) -> String {
-    const WD: [&str; 7] = [
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-    ];
-    const MO: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = unix_secs / 86_400;
-    let rem = unix_secs % 86_400;
-    let (y, m, d) = crate::logging::civil_from_days(days as i64);
-    format!(
-        "{}, {:02}-{}-{} {:02}:{:02}:{:02} UTC",
-        WD[(days % 7) as usize],
-        d,
-        MO[(m - 1) as usize],
-        y,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+/// Times as server-status shows them (`crate::text::date::status_time`).
+pub use crate::text::date::status_time as http_time;
 
 /// httpd's uptime wording: ` 1 day 2 hours 5 seconds` (zero parts left out;
 /// empty for 0).

@@ -32,6 +32,7 @@ use serde_json::{json, Value};
 
 use super::snapshot::{g, html, http_time, is_busy, uptime_words, Balancer, Snapshot};
 use super::{Context, Request, Response};
+use crate::text::size::strfsize;
 
 /// Letters per line of the HTML scoreboard block (httpd wraps at 64).
 const LETTERS_PER_LINE: usize = 64;
@@ -136,6 +137,18 @@ pub(crate) fn auto(snap: &Snapshot, server_name: &str, proxy: bool) -> String {
     line("Scoreboard", &snap.letters());
     // slotgate's own: processes whose event loop has not turned for 3 s or more.
     line("StalledWorkers", &snap.stalled_workers());
+    // (slotgate's own: descriptors or memory this server ran out of.)
+    let live = || snap.processes.iter().filter(|p| p.pid != 0);
+    line("LocalFaults", &live().map(|p| p.local_faults).sum::<u64>());
+    if let Some(p) = live()
+        .filter(|p| p.last_local_fault.is_some())
+        .max_by_key(|p| p.last_local_fault)
+    {
+        line(
+            "LastLocalFault",
+            &p.last_local_fault_cause().unwrap_or_default(),
+        );
+    }
     let mut out = format!("{server_name}\n{out}");
     if proxy {
         for (i, b) in snap.balancers.iter().enumerate() {
@@ -176,6 +189,11 @@ pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Val
                 "started_unix_ms": p.started_ms,
                 "last_used_unix_ms": p.last_used_ms,
                 "stalled_seconds": p.stalled_ms.map(|ms| ms / 1000),
+                "local_faults": p.local_faults,
+                "last_local_fault": p.last_local_fault.map(|(ms, _)| json!({
+                    "cause": p.last_local_fault_cause(),
+                    "unix_ms": ms,
+                })),
             })
         })
         .collect();
@@ -253,25 +271,6 @@ fn balancer_json(b: &Balancer) -> Value {
         "nofailover": b.nofailover,
         "members": members,
     })
-}
-
-/// 1536 → `1.5K`, as httpd's `apr_strfsize` (bytes below 1 K stay bytes).
-fn size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 973 {
-        return n.to_string();
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 973.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if v < 9.95 {
-        format!("{v:.1}{}", UNITS[unit])
-    } else {
-        format!("{v:.0}{}", UNITS[unit])
-    }
 }
 
 /// Bytes as httpd's `format_byte_out` words them: `4095 B`, `12.5 kB`,
@@ -398,7 +397,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
     o.push_str(
         "<table border=\"0\"><tr><th>Slot</th><th>PID</th><th>Gen</th><th>M</th>\
          <th>Conns</th><th>Total conns</th><th>Acc</th><th>In</th><th>Out</th>\
-         <th>Last used</th><th>Stalled</th></tr>\n",
+         <th>Last used</th><th>Local faults</th><th>Stalled</th></tr>\n",
     );
     for p in snap.processes.iter().filter(|p| p.pid != 0) {
         let last = if p.last_used_ms == 0 {
@@ -409,10 +408,19 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
         let stalled = p
             .stalled_ms
             .map_or_else(|| "-".to_string(), |ms| format!("<b>{}s</b>", ms / 1000));
+        let faults = match (p.last_local_fault, p.last_local_fault_cause()) {
+            (Some((ms, _)), Some(cause)) => format!(
+                "{} (last: {}, {}s ago)",
+                p.local_faults,
+                html(&cause),
+                s.now_ms.saturating_sub(ms) / 1000
+            ),
+            _ => p.local_faults.to_string(),
+        };
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             p.slot,
             p.pid,
             p.generation,
@@ -420,9 +428,10 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
             p.connections,
             p.total_connections,
             p.requests,
-            size(p.bytes_in),
-            size(p.bytes_out),
+            strfsize(p.bytes_in),
+            strfsize(p.bytes_out),
             last,
+            faults,
             stalled
         );
     }
@@ -438,6 +447,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
          <tr><th>In</th><td>Bytes read from clients</td></tr>\n\
          <tr><th>Out</th><td>Bytes written to clients</td></tr>\n\
          <tr><th>Last used</th><td>Time since the process last started a request</td></tr>\n\
+         <tr><th>Local faults</th><td>Times the process ran out of descriptors or memory (accepting pauses; members are not blamed)</td></tr>\n\
          <tr><th>Stalled</th><td>Time since the process's event loop last turned, when 3 s or more</td></tr>\n\
          </table>\n",
     );
@@ -513,8 +523,8 @@ fn balancer_html(o: &mut String, b: &Balancer) {
             m.lbset,
             m.elected,
             m.busy,
-            size(m.transferred),
-            size(m.read)
+            strfsize(m.transferred),
+            strfsize(m.read)
         );
     }
     o.push_str("</table>\n");
@@ -570,6 +580,14 @@ ProxyPass / balancer://c/
             p.add_bytes_in(out / 2);
             p.set_connections(conns);
         }
+        // Local faults: two in process 1 (the later one counts as the last),
+        // one in process 2.
+        sb.process(1)
+            .record_local_fault(libc::ENOBUFS, NOW_MS - 9000);
+        sb.process(2)
+            .record_local_fault(libc::EMFILE, NOW_MS - 2000);
+        sb.process(1)
+            .record_local_fault(libc::EMFILE, NOW_MS - 5000);
         let m0 = sb.member(f.routes.balancers[0].members[0].slot);
         for _ in 0..7 {
             m0.add_elected();
@@ -627,6 +645,8 @@ ProxyPass / balancer://c/
             "ConnsTotal",
             "Scoreboard",
             "StalledWorkers",
+            "LocalFaults",
+            "LastLocalFault",
         ];
         assert_eq!(&keys[..server_keys.len()], &server_keys);
         let get = |k: &str| {
@@ -659,6 +679,8 @@ ProxyPass / balancer://c/
         assert_eq!(get("ConnsTotal"), "4");
         assert_eq!(get("Scoreboard"), "_WG.S");
         assert_eq!(get("StalledWorkers"), "0");
+        assert_eq!(get("LocalFaults"), "3");
+        assert_eq!(get("LastLocalFault"), "Too many open files (os error 24)");
 
         // §6.6: the balancers in configuration order, then their members.
         let proxy: Vec<(String, String)> = pairs[server_keys.len()..].to_vec();

@@ -255,7 +255,7 @@ pub fn parse_request_with(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
     };
     let mut req = httparse::Request::new(slots);
     let status = req.parse(buf).map_err(|e| match e {
-        httparse::Error::Version => HttpError::new(505, "unsupported HTTP version"),
+        httparse::Error::Version => version_error(buf),
         httparse::Error::TooManyHeaders => {
             HttpError::new(400, "the request header fields exceed LimitRequestFields")
         }
@@ -291,17 +291,192 @@ pub fn parse_request_with(buf: &[u8], limits: &Limits) -> Result<Option<RequestH
             "a request header field exceeds LimitRequestFieldSize",
         ));
     }
-    let headers = owned_headers(req.headers);
+    let method = req.method.unwrap_or("GET");
+    let target = req.path.unwrap_or("/");
     let minor = req.version.unwrap_or(1);
+    let authority = target_authority(method, target)?;
+    check_host(req.headers, minor)?;
+    let mut headers = owned_headers(req.headers);
+    if let Some(authority) = authority {
+        set_host(&mut headers, authority.as_bytes());
+    }
     let framing = request_framing(&headers, minor)?;
     Ok(Some(RequestHead {
-        method: crate::recycle::string_from(req.method.unwrap_or("GET")),
-        target: crate::recycle::string_from(req.path.unwrap_or("/")),
+        method: crate::recycle::string_from(method),
+        target: crate::recycle::string_from(target),
         minor,
         headers,
         len,
         framing,
     }))
+}
+
+/// httparse's "bad version": 505 for a well-formed request line naming a
+/// version other than 1.0 and 1.1 (`GET / HTTP/2.0`), 400 for a line that is
+/// not `method SP target SP HTTP/d.d` at all, such as a target holding a space
+/// (`GET /a b HTTP/1.1`: httparse reads `b HTTP/1.1` as the version).
+fn version_error(buf: &[u8]) -> HttpError {
+    let start = after_empty_lines(buf);
+    let end = start
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(start.len());
+    let mut parts = start[..end].split(|&b| b == b' ');
+    let well_formed = matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(m), Some(t), Some(v), None)
+            if !m.is_empty() && !t.is_empty() && is_version(v)
+    );
+    if well_formed {
+        HttpError::new(505, "unsupported HTTP version")
+    } else {
+        HttpError::new(400, "malformed request line")
+    }
+}
+
+/// `HTTP/d.d`.
+fn is_version(v: &[u8]) -> bool {
+    matches!(v, [b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit())
+}
+
+/// Checks the request-target's form (RFC 9112 §3.2): origin-form (`/path`),
+/// `*` for OPTIONS, or absolute-form with an `http` or `https` scheme, whose
+/// authority is returned (it is the request's host, §3.2.2). Anything else
+/// (authority-form, a relative path, another scheme, a fragment, userinfo) is
+/// 400. httparse has already refused spaces and control bytes.
+fn target_authority<'a>(method: &str, target: &'a str) -> Result<Option<&'a str>, HttpError> {
+    if target.contains('#') {
+        return Err(HttpError::new(400, "a fragment (#) in the request target"));
+    }
+    if target.starts_with('/') {
+        return Ok(None);
+    }
+    if target == "*" {
+        return match method {
+            "OPTIONS" => Ok(None),
+            _ => Err(HttpError::new(400, "the target * is only for OPTIONS")),
+        };
+    }
+    let rest = target
+        .split_once("://")
+        .filter(|(scheme, _)| {
+            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+        })
+        .map(|(_, rest)| rest)
+        .ok_or(HttpError::new(
+            400,
+            "the request target is neither a path nor an http(s) URL",
+        ))?;
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    if !valid_host(authority.as_bytes()) {
+        return Err(HttpError::new(400, "invalid host in the request target"));
+    }
+    Ok(Some(authority))
+}
+
+/// RFC 9112 §3.2: exactly one Host field in an HTTP/1.1 request, at most one
+/// in HTTP/1.0, and a valid value (see [`valid_host`]); 400 otherwise. This
+/// holds for an absolute-form target too (whose authority then replaces the
+/// value: httpd 2.4 does not look at the field in that case).
+fn check_host(headers: &[httparse::Header<'_>], minor: u8) -> Result<(), HttpError> {
+    let mut hosts = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"));
+    match (hosts.next(), hosts.next()) {
+        (None, _) if minor >= 1 => Err(HttpError::new(400, "an HTTP/1.1 request without Host")),
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err(HttpError::new(400, "more than one Host header field")),
+        (Some(h), None) if !valid_host(h.value) => {
+            Err(HttpError::new(400, "invalid Host header value"))
+        }
+        (Some(_), None) => Ok(()),
+    }
+}
+
+/// The Host field's value becomes `authority` (absolute-form: the URI's
+/// authority is the host for virtual hosts, forwarded Host and
+/// X-Forwarded-Host, and reverse mapping); added first when absent.
+fn set_host(headers: &mut Vec<Header>, authority: &[u8]) {
+    match headers.iter_mut().find(|h| h.is("host")) {
+        Some(h) => {
+            h.value.clear();
+            h.value.extend_from_slice(authority);
+        }
+        None => headers.insert(
+            0,
+            Header {
+                name: "Host".to_string(),
+                value: authority.to_vec(),
+            },
+        ),
+    }
+}
+
+/// A valid `Host` value or URI authority: `host[:port]` (RFC 9110 §7.2, RFC
+/// 3986 §3.2.2), checked as httpd 2.4 does (`fix_hostname`): the host is an IPv6
+/// literal in brackets, or a name of letters, digits, `-`, `_` and `.` without
+/// an empty label (one final `.` allowed); a name of only digits and dots must
+/// be an IPv4 address. The port, when there is a `:`, is 1 to 65535 in digits.
+/// Spaces, `@`, `/`, `?`, `#`, `%`, control and non-ASCII bytes all fail.
+/// Surrounding blanks are ignored.
+pub fn valid_host(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    let (host_ok, port) = match v.strip_prefix(b"[") {
+        Some(inner) => {
+            let Some(close) = inner.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            let literal = std::str::from_utf8(&inner[..close])
+                .ok()
+                .and_then(|t| t.parse::<std::net::Ipv6Addr>().ok());
+            let after = &inner[close + 1..];
+            let port = match after {
+                [] => None,
+                [b':', port @ ..] => Some(port),
+                _ => return false,
+            };
+            (literal.is_some(), port)
+        }
+        None => {
+            let mut parts = v.splitn(2, |&b| b == b':');
+            let name = parts.next().unwrap_or_default();
+            (valid_name(name), parts.next())
+        }
+    };
+    host_ok && port.is_none_or(valid_port)
+}
+
+fn valid_name(name: &[u8]) -> bool {
+    if name.windows(2).any(|w| w == b"..") {
+        return false;
+    }
+    let name = name.strip_suffix(b".").unwrap_or(name);
+    if name.is_empty()
+        || !name
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return false;
+    }
+    if name.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+        return std::str::from_utf8(name)
+            .ok()
+            .and_then(|t| t.parse::<std::net::Ipv4Addr>().ok())
+            .is_some();
+    }
+    true
+}
+
+fn valid_port(port: &[u8]) -> bool {
+    !port.is_empty()
+        && port.iter().all(u8::is_ascii_digit)
+        && port
+            .iter()
+            .try_fold(0u32, |n, &d| {
+                let n = n * 10 + u32::from(d - b'0');
+                (n <= 65535).then_some(n)
+            })
+            .is_some_and(|n| n > 0)
 }
 
 /// True when a line of the head ends in LF alone. httparse accepts that; a proxy
@@ -533,36 +708,36 @@ mod tests {
         let cases: &[(&str, Result<Framing, u16>)] = &[
             ("GET / HTTP/1.1\r\nHost: a\r\n\r\n", Ok(Framing::None)),
             (
-                "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n",
                 Ok(Framing::Length(5)),
             ),
             (
-                "POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
                 Ok(Framing::Length(5)),
             ),
             (
-                "POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
                 Err(400),
             ),
-            ("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", Err(400)),
+            ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", Err(400)),
             (
-                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
                 Ok(Framing::Chunked),
             ),
             (
-                "POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n",
                 Ok(Framing::Chunked),
             ),
             (
-                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
                 Err(400),
             ),
             (
-                "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
                 Err(400),
             ),
             (
-                "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                 Err(501),
             ),
             (
@@ -579,6 +754,172 @@ mod tests {
         }
     }
 
+    fn status_of(raw: &[u8]) -> u16 {
+        match parse_request(raw) {
+            Ok(Some(_)) => 200,
+            Ok(None) => 0,
+            Err(e) => e.status,
+        }
+    }
+
+    /// httpd-oracle (2.4.71) answered 400 to every refused line here, except
+    /// where a comment says otherwise.
+    #[test]
+    fn host_fields_are_checked_as_rfc_9112_3_2() {
+        let cases: &[(&[u8], u16)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            (b"GET / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.0\r\n\r\n", 200),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nhOsT: a\r\n\r\n", 400),
+            (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: \r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+            (b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost:  a \r\n\r\n", 200),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(status_of(raw), *want, "{:?}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    #[test]
+    fn host_values_are_checked_as_httpd() {
+        let good: &[&[u8]] = &[
+            b"a",
+            b"A.Example.COM.",
+            b"a:8080",
+            b"a:080",
+            b"a:000080",
+            b"a_b",
+            b"-a",
+            b".a",
+            b"1.2.3.4:65535",
+            b"[::1]",
+            b"[::1]:8080",
+            b"[::ffff:1.2.3.4]",
+            b"xn--bcher-kva.example",
+        ];
+        let bad: &[&[u8]] = &[
+            b"",
+            b"a b",
+            b"a@b",
+            b"x/y?",
+            b"a/b",
+            b"a?b",
+            b"a#b",
+            b"a\x01b",
+            b"a\x7fb",
+            b"a\tb",
+            b"a:99999",
+            b"a:65536",
+            b"a:80x",
+            b"a:",
+            b"a:0",
+            b"a:-1",
+            b"a:+80",
+            b"a:b:c",
+            b"a, b",
+            b"a..b",
+            b"a..",
+            b".",
+            b"123",
+            b"1.2.3.4.5",
+            b"a%20b",
+            b"a\\b",
+            b"a\"b",
+            b"a!b",
+            b"a;b",
+            b"a+b",
+            b"a=b",
+            b"a~b",
+            b"\xc3\xa9",
+            b"[::1",
+            b"::1",
+            b"[zz]",
+            b"[::1]x",
+            b"[::1]:",
+            b"[fe80::1%25eth0]",
+            b"[v1.x]",
+            b"[1.2.3.4]",
+        ];
+        for h in good {
+            assert!(valid_host(h), "{:?} refused", String::from_utf8_lossy(h));
+        }
+        for h in bad {
+            assert!(!valid_host(h), "{:?} accepted", String::from_utf8_lossy(h));
+        }
+    }
+
+    #[test]
+    fn request_targets_are_checked() {
+        let cases: &[(&[u8], u16)] = &[
+            (b"GET /a?q=\"<> HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+            (b"GET http://abs.test/n/x HTTP/1.1\r\nHost: h\r\n\r\n", 200),
+            (b"GET HTTP://ABS.test?q HTTP/1.1\r\nHost: h\r\n\r\n", 200),
+            (b"GET https://abs.test HTTP/1.0\r\n\r\n", 200),
+            // A space in the target: httparse reads it as a bad version; 400, not 505.
+            (b"GET /n/a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET /n/a  HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET  /n/a HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", 400),
+            (b"GET / HTTP/3\r\nHost: a\r\n\r\n", 400),
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", 400),
+            // A well-formed line with another version stays 505 (httpd serves
+            // HTTP/1.2 and 2.0 as 1.1; slotgate refuses them).
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            (b"GET / HTTP/0.9\r\nHost: a\r\n\r\n", 505),
+            (b"GET /n/a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET /n/a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET /n/a\tb HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET /n/a#frag HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET /n/a?q#frag HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET http://abs.test#f HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET n/a HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"OPTIONS *x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // httpd forwards this one as /?q.
+            (b"GET ?q HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET abs.test:80 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // httpd (ProxyRequests Off) forwards this one as CONNECT /.
+            (
+                b"CONNECT abs.test:80 HTTP/1.1\r\nHost: abs.test:80\r\n\r\n",
+                400,
+            ),
+            (b"GET ftp://abs.test/x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET http://u:p@abs.test/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET http://abs..test/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // httpd takes an empty authority, port 0 and an empty port here.
+            (b"GET http:///n/x HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET http://abs.test:0/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            (b"GET http://abs.test:/ HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            // HTTP/1.1 needs Host even with an absolute-form target.
+            (b"GET http://abs.test:8080/n/x HTTP/1.1\r\n\r\n", 400),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(status_of(raw), *want, "{:?}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    /// RFC 9112 §3.2.2: the authority of an absolute-form target is the host;
+    /// the field's value is replaced (httpd-oracle: X-Forwarded-Host and the
+    /// rewritten Location carry `abs.test`, not the Host field).
+    #[test]
+    fn an_absolute_form_target_sets_the_host() {
+        let h = req("GET http://abs.test:81/x?q HTTP/1.1\r\nA: 1\r\nHost: hdr.test\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.header("host"), Some(&b"abs.test:81"[..]));
+        assert_eq!(h.headers.len(), 2);
+        assert_eq!(h.target, "http://abs.test:81/x?q");
+        let h = req("GET http://abs.test HTTP/1.0\r\nA: 1\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.headers[0].name, "Host");
+        assert_eq!(h.header("host"), Some(&b"abs.test"[..]));
+    }
+
     #[test]
     fn limits_are_enforced_as_httpd() {
         let small = Limits {
@@ -591,7 +932,7 @@ mod tests {
                 .map(|h| h.is_some())
                 .map_err(|e| e.status)
         };
-        assert_eq!(p("GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"), Ok(true));
+        assert_eq!(p("GET /a HTTP/1.1\r\nHost: a\r\nB: 2\r\n\r\n"), Ok(true));
         assert_eq!(p("GET /aaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n"), Err(414));
         assert_eq!(p("GET /aaaaaaaaaaaaaaaaaaaaa"), Err(414));
         assert_eq!(
@@ -612,7 +953,10 @@ mod tests {
             fields: 150,
             ..Limits::default()
         };
-        let head = format!("GET / HTTP/1.1\r\n{}\r\n", "X: y\r\n".repeat(140));
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\n{}\r\n",
+            "X: y\r\n".repeat(140)
+        );
         assert!(parse_request_with(head.as_bytes(), &many)
             .unwrap()
             .is_some());
@@ -629,9 +973,9 @@ mod tests {
 
     #[test]
     fn keep_alive_defaults_follow_the_version() {
-        let h = req("GET / HTTP/1.1\r\n\r\n").unwrap().unwrap();
+        let h = req("GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap().unwrap();
         assert!(h.wants_keep_alive());
-        let h = req("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+        let h = req("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
             .unwrap()
             .unwrap();
         assert!(!h.wants_keep_alive());

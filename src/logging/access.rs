@@ -5,6 +5,9 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use crate::text::date;
+use crate::text::escape::log_item as escape;
+
 /// One piece of a compiled format.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Piece {
@@ -135,7 +138,11 @@ impl Format {
                 Piece::Text(t) => out.push_str(t),
                 Piece::ClientIp => out.push_str(&r.client_ip.to_string()),
                 Piece::Dash => out.push('-'),
-                Piece::Time => out.push_str(&clf_time()),
+                Piece::Time => {
+                    // httpd's `%t`: local time with its offset (TZ as the C library reads it).
+                    let (secs, _) = date::unix_now();
+                    out.push_str(&date::clf(&date::Civil::local(secs)));
+                }
                 Piece::RequestLine => out.push_str(&escape(r.request_line)),
                 Piece::Status => out.push_str(&r.status.to_string()),
                 Piece::Bytes { dash } => {
@@ -174,41 +181,6 @@ fn push_opt(out: &mut String, v: Option<String>) {
         Some(v) if !v.is_empty() => out.push_str(&escape(&v)),
         _ => out.push('-'),
     }
-}
-
-/// Escapes quotes, backslashes and control characters as httpd does in logs.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `[23/Nov/2026:10:54:31 +0000]`
-fn clf_time() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (y, m, d) = super::civil_from_days((secs / 86_400) as i64);
-    const MO: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let rem = secs % 86_400;
-    format!(
-        "[{d:02}/{}/{y}:{:02}:{:02}:{:02} +0000]",
-        MO[(m - 1) as usize],
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// One `CustomLog`: a file, a format, and an optional `env=[!]VAR` condition.

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use crate::config::LogLevel;
+use crate::text::date;
 use sink::Sink;
 
 /// Where error-log lines go now; None = stderr. Replaced by [`init`] at each
@@ -111,59 +112,16 @@ pub fn open(
 /// Makes `opened` the error log (the previous one is closed) with its level.
 pub fn install(opened: Opened) {
     *TARGET.lock().unwrap_or_else(|e| e.into_inner()) = opened.sink;
+    // Read the local time zone now, before the workers are forked, so each inherits it
+    // instead of reading the zone file again.
+    let _ = crate::text::zone::local_offset(0);
     // The logger itself is installed once; later calls only change its target.
     let _ = log::set_logger(&ErrorLog);
     log::set_max_level(filter(opened.level));
 }
 
-/// `Mon Nov 23 10:54:31.123456 2026`, UTC.
+/// `Mon Dec 07 19:53:49.123456 2026`: local time, as httpd stamps error log lines.
 fn timestamp() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs();
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
-    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MO: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02}.{:06} {}",
-        WD[(days % 7) as usize],
-        MO[(m - 1) as usize],
-        d,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_micros(),
-        y
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_414), (2025, 11, 22));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
+    let (secs, micros) = date::unix_now();
+    date::error_log(&date::Civil::local(secs), micros)
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::url::{decode_path_into, encode_path, split_target, PathError};
+use crate::url::encode_path;
 
 /// Host name (lowercase) → backend URL as written.
 pub type Map = HashMap<Box<str>, Box<str>>;
@@ -189,30 +189,20 @@ pub fn host_key<'a>(host: Option<&[u8]>, server_name: &str, buf: &'a mut String)
     buf
 }
 
-/// The origin-form target for `request_target` on a backend whose URL has
-/// path `backend_path`: as httpd, the backend URL followed by the request's
-/// path (decoded, then re-encoded as for ProxyPass) and its query string. So
-/// `http://h/base` and `/echo?z=1` give `/base/echo?z=1`, and a backend URL
-/// ending in `/` gives a double slash (`http://h/` and `/x`: `//x`).
-/// Ok(None) when the target has no path (`*`).
-pub fn target(backend_path: &str, request_target: &str) -> Result<Option<String>, PathError> {
-    let (raw_path, query) = split_target(request_target);
-    if !raw_path.starts_with('/') {
-        return Ok(None);
+/// The origin-form target on a backend whose URL has path `backend_path`: as
+/// httpd, the backend URL followed by the request's normalised path `path`
+/// (see `url::normalise_path`; re-encoded as for ProxyPass) and its query
+/// string. So `http://h/base` and `/echo?z=1` give `/base/echo?z=1`, and a
+/// backend URL ending in `/` gives a double slash (`http://h/` and `/x`: `//x`).
+pub fn target(backend_path: &str, path: &[u8], query: Option<&str>) -> String {
+    let mut out = crate::recycle::string();
+    out.push_str(backend_path);
+    encode_path(path, &mut out);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
     }
-    let mut decoded = crate::recycle::bytes();
-    let result = decode_path_into(raw_path, &mut decoded).map(|()| {
-        let mut out = crate::recycle::string();
-        out.push_str(backend_path);
-        encode_path(&decoded, &mut out);
-        if let Some(q) = query {
-            out.push('?');
-            out.push_str(q);
-        }
-        out
-    });
-    crate::recycle::give_bytes(decoded);
-    result.map(Some)
+    out
 }
 
 #[cfg(test)]
@@ -299,14 +289,12 @@ mod tests {
 
     #[test]
     fn targets_append_the_path_and_query() {
-        let t = |b: &str, r: &str| target(b, r).unwrap();
-        assert_eq!(t("/base", "/echo?z=1").as_deref(), Some("/base/echo?z=1"));
-        assert_eq!(t("", "/x").as_deref(), Some("/x"));
-        assert_eq!(t("/", "/x").as_deref(), Some("//x"));
-        assert_eq!(t("/b", "/a%20b").as_deref(), Some("/b/a%20b"));
-        assert_eq!(t("", "http://front/p?q").as_deref(), Some("/p?q"));
-        assert_eq!(t("", "*"), None);
-        assert_eq!(target("", "/a%zz"), Err(PathError::BadEscape));
+        let t = |b: &str, p: &str, q: Option<&str>| target(b, p.as_bytes(), q);
+        assert_eq!(t("/base", "/echo", Some("z=1")), "/base/echo?z=1");
+        assert_eq!(t("", "/x", None), "/x");
+        assert_eq!(t("/", "/x", None), "//x");
+        assert_eq!(t("/b", "/a b", None), "/b/a%20b");
+        assert_eq!(t("", "/p", Some("q")), "/p?q");
     }
 
     #[test]

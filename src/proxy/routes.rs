@@ -18,8 +18,8 @@ use crate::config::{
 use crate::logging::access::AccessLog;
 use crate::pool::PoolLimits;
 use crate::url::{
-    decode_path_into, encode_path, parse_member_url, prefix_match, split_target, wildcard_match,
-    MemberUrl, PathError,
+    encode_path, has_dot_segment, normalise_path, parse_member_url, prefix_match, split_target,
+    wildcard_match, MemberUrl,
 };
 
 /// A member: where requests go, standalone (behind a plain `ProxyPass`) or in a
@@ -479,44 +479,44 @@ impl Routes {
 
     /// The `<Location>` handler for a request path on `server` (an index into its
     /// `handlers`): the last section (in file order) whose path is a prefix of
-    /// `path` at a segment boundary.
-    pub fn handler_for(&self, server: usize, path: &str) -> Option<usize> {
+    /// `path` at a segment boundary. `path` is the normalised path
+    /// ([`normalise_path`]), so `/x/../server-status` finds `<Location /server-status>`.
+    pub fn handler_for(&self, server: usize, path: &[u8]) -> Option<usize> {
         self.servers[server].handlers.iter().rposition(|h| {
             let p = h.path.trim_end_matches('/');
-            path.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || p.is_empty())
+            path.strip_prefix(p.as_bytes())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.is_empty())
         })
     }
 
-    /// Routes a request-target (origin-form or absolute-form) on `server`.
+    /// Routes a request-target (origin-form or absolute-form) on `server`: its
+    /// path is normalised ([`normalise_path`]), then [`Routes::route_path`].
     pub fn route(&self, server: usize, request_target: &str) -> Result<Route, RouteError> {
         let (raw_path, query) = split_target(request_target);
         if !raw_path.starts_with('/') {
             return Ok(Route::Local);
         }
-        let mut decoded = crate::recycle::bytes();
-        let route = match decode_path_into(raw_path, &mut decoded) {
-            Ok(()) => self.route_decoded(server, &decoded, raw_path, query),
-            Err(e) => Err(RouteError {
-                status: match e {
-                    PathError::BadEscape => 400,
-                    PathError::EncodedSlash => 404,
-                },
-            }),
+        let mut buf = crate::recycle::bytes();
+        let route = match normalise_path(raw_path, &mut buf) {
+            Ok(path) => self.route_path(server, path, raw_path, query),
+            Err(e) => Err(RouteError { status: e.status() }),
         };
-        crate::recycle::give_bytes(decoded);
+        crate::recycle::give_bytes(buf);
         route
     }
 
-    fn route_decoded(
+    /// Routes a request on `server` by its normalised path `path` (every rule
+    /// matches against it); `raw_path` (as received) is only what a `nocanon`
+    /// rule forwards, and `query` goes along unchanged.
+    pub fn route_path(
         &self,
         server: usize,
-        decoded: &[u8],
+        path: &[u8],
         raw_path: &str,
         query: Option<&str>,
     ) -> Result<Route, RouteError> {
         for rule in &self.servers[server].rules {
-            let Some(mut full) = rule.expand(decoded, raw_path) else {
+            let Some(mut full) = rule.expand(path, raw_path) else {
                 continue;
             };
             let RuleTarget::Url { member, .. } = &rule.target else {
@@ -579,12 +579,19 @@ impl Rule {
             Matcher::Prefix(p) => {
                 let n = prefix_match(p.as_bytes(), decoded)?;
                 let mut full = crate::recycle::string_from(url);
+                // nocanon sends the rest of the raw path when the raw path matches
+                // the rule too (httpd) and holds no dot-segment (slotgate: a member
+                // never receives one through a mapping; httpd would send
+                // `/raw/../raw/y` as `/app/../raw/y`). Otherwise the normalised
+                // rest goes, re-encoded.
                 match self
                     .nocanon
                     .then(|| prefix_match(p.as_bytes(), raw_path.as_bytes()))
+                    .flatten()
+                    .filter(|&raw_n| !has_dot_segment(&raw_path.as_bytes()[raw_n..]))
                 {
-                    Some(Some(raw_n)) => full.push_str(&raw_path[raw_n..]),
-                    _ => encode_path(&decoded[n..], &mut full),
+                    Some(raw_n) => full.push_str(&raw_path[raw_n..]),
+                    None => encode_path(&decoded[n..], &mut full),
                 }
                 Some(full)
             }
@@ -989,6 +996,64 @@ mod tests {
         assert_eq!(r.route(0, "/a%2Fb").unwrap_err().status, 404);
         assert_eq!(r.route(0, "/a%zz").unwrap_err().status, 400);
         assert_eq!(r.route(0, "*").unwrap(), Route::Local);
+    }
+
+    /// httpd-oracle (2.4.71), same rules: `/n/../secret`, `/n/%2e%2e/secret`
+    /// and `/n/./../secret` get 404 (the exclusion), `/n/x/../y` goes to
+    /// `/app/y`, `//secret` gets 404 (MergeSlashes), `/n/../../x` gets 400.
+    #[test]
+    fn rules_match_the_normalised_path() {
+        let r = routes(
+            "ProxyPass /secret !\n\
+             ProxyPass /n/ http://127.0.0.1:9001/app/\n\
+             ProxyPass /raw/ http://127.0.0.1:9001/app/ nocanon\n\
+             ProxyPassMatch ^/m/(.*)$ http://127.0.0.1:9001/mm/$1\n\
+             ProxyPass / http://127.0.0.1:9001/\n",
+        );
+        for bypass in [
+            "/n/../secret",
+            "/n/%2e%2e/secret",
+            "/n/%2E./secret",
+            "/n/./../secret",
+            "/n/../secret?x",
+            "//secret",
+            "/raw/../secret",
+            "/m/x/../../secret",
+            "http://h/n/../secret",
+        ] {
+            assert_eq!(r.route(0, bypass), Ok(Route::Local), "{bypass}");
+        }
+        assert_eq!(r.route(0, "/n/x/../y"), Ok(proxy(0, "/app/y")));
+        assert_eq!(
+            r.route(0, "/n/x/%2e/y?q=/../"),
+            Ok(proxy(0, "/app/x/y?q=/../"))
+        );
+        assert_eq!(r.route(0, "/n//x//y"), Ok(proxy(0, "/app/x/y")));
+        assert_eq!(r.route(0, "/n/.."), Ok(proxy(2, "/")));
+        assert_eq!(r.route(0, "/m/x/../y"), Ok(proxy(1, "/mm/y")));
+        assert_eq!(r.route(0, "/n/../../x").unwrap_err().status, 400);
+        assert_eq!(r.route(0, "/n/%2f/../x"), Ok(proxy(0, "/app/x")));
+        // nocanon: the raw rest as received, unless it holds a dot-segment
+        // (httpd would send /app/../raw/y for the last one).
+        assert_eq!(r.route(0, "/raw/a%41b//c"), Ok(proxy(0, "/app/a%41b//c")));
+        assert_eq!(r.route(0, "/raw/x/../y%20z"), Ok(proxy(0, "/app/y%20z")));
+        assert_eq!(r.route(0, "/raw/../raw/y"), Ok(proxy(0, "/app/y")));
+        assert_eq!(r.route(0, "/raw/%2e%2e/raw/y"), Ok(proxy(0, "/app/y")));
+    }
+
+    #[test]
+    fn handlers_are_found_by_the_normalised_path() {
+        let r = routes("<Location /server-status>\nSetHandler server-status\n</Location>\n");
+        let h = |p: &str| {
+            let mut buf = Vec::new();
+            let path = normalise_path(p, &mut buf).unwrap();
+            r.handler_for(0, path)
+        };
+        assert_eq!(h("/server-status"), Some(0));
+        assert_eq!(h("/x/../server-status"), Some(0));
+        assert_eq!(h("/x/%2e%2e/server-status/"), Some(0));
+        assert_eq!(h("//server-status"), Some(0));
+        assert_eq!(h("/server-statusx"), None);
     }
 
     #[test]

@@ -26,15 +26,9 @@ pub(super) struct Generation {
 
 impl Generation {
     /// Client connections one worker holds at most: 1 in prefork; in event,
-    /// MaxRequestWorkers shared out between the workers (0 = no limit).
+    /// MaxRequestWorkers (its default when unset) shared out between the workers.
     pub fn max_connections(&self) -> usize {
-        match self.config.mpm {
-            crate::config::Mpm::Prefork => 1,
-            crate::config::Mpm::Event => self
-                .config
-                .max_request_workers
-                .map_or(0, |m| m.div_ceil(self.workers.max(1))),
-        }
+        self.config.connections_per_worker(self.workers)
     }
 }
 
@@ -258,7 +252,7 @@ pub(super) fn place(
             // `nonce=` gives a random UUID-formatted one per start.
             match config.and_then(|bc| bc.params.nonce.as_deref()) {
                 Some(n) => slot.nonce.set(n),
-                None => slot.nonce.set(&random_nonce()),
+                None => slot.nonce.set(&random_nonce()?),
             };
         }
         let growth = config.map_or(0, |bc| bc.params.growth);
@@ -371,19 +365,21 @@ pub(super) fn place(
 }
 
 /// A random nonce for the balancer-manager, formatted as a version-4 UUID
-/// (httpd's): 16 bytes from `/dev/urandom`, or, should that fail, from the
-/// time and the pid.
-pub(crate) fn random_nonce() -> String {
-    use std::io::Read;
+/// (httpd's): 16 bytes from the OS CSPRNG. There is no weaker fallback: the nonce is
+/// all that stands between a forged form post and a change to the balancer, so
+/// start-up (or the restart) fails when the OS has no random source to give.
+pub(crate) fn random_nonce() -> Result<String, String> {
     let mut b = [0u8; 16];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
-    if read.is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let x = t ^ (u128::from(std::process::id()) << 64);
-        b = x.to_le_bytes();
-    }
+    getrandom::getrandom(&mut b).map_err(|e| {
+        format!(
+            "local: no balancer-manager nonce: the operating system's random number              generator is not available ({e})"
+        )
+    })?;
+    Ok(uuid_v4(b))
+}
+
+/// 16 random bytes as a version-4 UUID: `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`.
+fn uuid_v4(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -417,5 +413,24 @@ pub(super) fn carry_over(old: &Scoreboard, new: &Scoreboard) {
         to.set_lbstatus(m.lbstatus());
         to.set_status(m.status());
         to.set_error_time(m.error_time());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonce_is_a_version_4_uuid_of_fresh_random_bytes() {
+        assert_eq!(uuid_v4([0; 16]), "00000000-0000-4000-8000-000000000000");
+        assert_eq!(uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let a = random_nonce().expect("the OS CSPRNG");
+        let b = random_nonce().expect("the OS CSPRNG");
+        assert_ne!(a, b);
+        for n in [&a, &b] {
+            assert_eq!(n.len(), 36, "{n}");
+            assert_eq!(&n[14..15], "4", "{n}");
+            assert!("89ab".contains(&n[19..20]), "{n}");
+        }
     }
 }

@@ -179,6 +179,7 @@ impl Supervisor {
         std::env::remove_var(UPGRADE_ENV);
         let sb = Scoreboard::create(&cfg.scoreboard_file, layout)
             .map_err(|e| format!("creating the scoreboard: {e}"))?;
+        share_scoreboard(&cfg)?;
         generation::place(&sb, &cfg, &mut routes, None)?;
         if let Some(old) = &predecessor {
             generation::carry_over(old, &sb);
@@ -331,8 +332,7 @@ impl Supervisor {
             .filter(|(_, s)| sb.process(*s).state() == scoreboard::ProcessState::Idle)
             .collect();
         let limit = cfg
-            .max_request_workers
-            .unwrap_or(256)
+            .max_request_workers_or_default()
             .min(sb.processes().len());
         if idle.len() < cfg.min_spare_servers && current.len() + self.respawn.len() < limit {
             let want = (cfg.min_spare_servers - idle.len())
@@ -427,6 +427,7 @@ impl Supervisor {
             };
             let sb = Scoreboard::create(&self.gen.config.scoreboard_file, grown)
                 .map_err(|e| format!("growing the scoreboard: {e}"))?;
+            share_scoreboard(&cfg)?;
             generation::place(&sb, &cfg, &mut routes, None)?;
             generation::carry_over(&self.scoreboard, &sb);
             if cfg.balancer_persist {
@@ -776,4 +777,20 @@ fn remove_quietly(p: &Path) {
     if let Err(e) = std::fs::remove_file(p) {
         log::warn!("removing {}: {e}", p.display());
     }
+}
+
+/// The scoreboard file just created goes to the workers' run group (see
+/// `process::share_scoreboard`).
+fn share_scoreboard(cfg: &Config) -> Result<(), String> {
+    process::share_scoreboard(
+        &cfg.scoreboard_file,
+        cfg.user.as_deref(),
+        cfg.group.as_deref(),
+    )
+    .map_err(|e| {
+        format!(
+            "local: giving the scoreboard {} to the run group: {e}",
+            cfg.scoreboard_file.display()
+        )
+    })
 }

@@ -132,6 +132,17 @@ impl Buffer {
         self.end += bytes.len();
     }
 
+    /// Takes back the last `n` bytes appended (a response head that may not
+    /// go out after all).
+    pub fn unextend(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.end -= n.min(self.len());
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     /// Reads once from `src` into free space, keeping the buffer at most `limit`
     /// bytes long. Call only when `len() < limit`.
     pub fn read_from(&mut self, src: &mut impl Read, limit: usize) -> io::Result<Io> {
@@ -195,6 +206,18 @@ impl Drop for Buffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unextend_takes_back_the_newest_bytes() {
+        let mut b = Buffer::new();
+        b.extend(b"100 Continue|");
+        b.consume(4);
+        b.extend(b"head");
+        b.unextend(4);
+        assert_eq!(b.data(), b"Continue|");
+        b.unextend(9);
+        assert!(b.is_empty());
+    }
 
     #[test]
     fn bytes_leave_in_the_order_they_came() {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 
 use super::buffer::{Buffer, Io};
-use super::exchange::{Exchange, Failure};
+use super::exchange::{Exchange, Started};
+use super::fault::{ClientFault, Detour, Fault};
 use super::tls::{self, ClientTls, TlsRead};
 use super::{respond, unix_ms, Ctx, LINGER};
 use crate::config::RateTimeout;
@@ -220,9 +221,12 @@ impl Conn {
         let cfg = &ctx.config;
         match self.state {
             State::Head if self.served > 0 && self.input.is_empty() => cfg.keep_alive_timeout,
+            // httpd applies both `Timeout` (to each read) and
+            // `RequestReadTimeout` (to the stage): the shorter wins.
             State::Head => match cfg.request_read_timeout.header {
                 Some(rt) => rate_deadline(self.head_started, self.head_bytes, rt)
-                    .saturating_duration_since(self.last_activity),
+                    .saturating_duration_since(self.last_activity)
+                    .min(cfg.timeout),
                 None => cfg.timeout,
             },
             State::Closing | State::Local => cfg.timeout,
@@ -250,14 +254,18 @@ impl Conn {
 
     pub fn on_timeout(&mut self, ctx: &mut Ctx, index: usize) -> Step {
         if self.state == State::Head && !self.input.is_empty() {
-            // A head still incomplete at its deadline: slowloris, or a dead client.
+            // A head still incomplete at its deadline: slowloris, or a dead
+            // client. As httpd: a 408 once the request line is in, a plain
+            // close while it is not.
             log::info!("client {}: request head not received in time", self.peer);
-            respond::error(
-                &mut self.output,
-                408,
-                "the request head was not received in time",
-                false,
-            );
+            if request_line_complete(self.input.data()) {
+                respond::error(
+                    &mut self.output,
+                    408,
+                    "the request head was not received in time",
+                    false,
+                );
+            }
             self.state = State::Closing;
             return self.drive(ctx, index);
         }
@@ -279,28 +287,21 @@ impl Conn {
                 "client {}: request body not received within Timeout",
                 self.peer
             );
-            let f = if ex.answered() {
-                Failure::Abort(why)
-            } else {
-                Failure::Respond(408, why)
-            };
-            self.fail(ctx, f);
+            self.fail(ctx, Fault::Client(ClientFault::TimedOut, why));
             return self.drive(ctx, index);
         }
         if self.output.len() >= BODY_BUFFER {
-            self.fail(
-                ctx,
-                Failure::Abort(format!("client {} stopped reading its response", self.peer)),
-            );
+            let why = format!("client {} stopped reading its response", self.peer);
+            self.fail(ctx, Fault::Client(ClientFault::Gone, why));
             return self.drive(ctx, index);
         }
         match ex.on_timeout(ctx) {
-            Some(Failure::Retry) => {
+            Some(Detour::Retry) => {
                 self.last_activity = ctx.now;
                 self.failover(ctx, index);
             }
-            Some(f) => self.fail(ctx, f),
-            None => {}
+            Some(Detour::Fail(f)) => self.fail(ctx, f),
+            Some(Detour::Replay) | None => {}
         }
         // Whatever the timeout produced (an error page, a retry) goes out now.
         self.drive(ctx, index)
@@ -312,7 +313,7 @@ impl Conn {
             let mut progress = false;
             match self.read_client(ctx) {
                 Ok(p) => progress |= p,
-                Err(_) => return Step::Close,
+                Err(e) => return self.client_failed(ctx, "reading", &e),
             }
             match self.state {
                 State::Head => progress |= self.try_start(ctx, index),
@@ -322,7 +323,7 @@ impl Conn {
             }
             match self.write_client(ctx) {
                 Ok(p) => progress |= p,
-                Err(_) => return Step::Close,
+                Err(e) => return self.client_failed(ctx, "writing", &e),
             }
             if !self.write_shut
                 && self.output.is_empty()
@@ -343,6 +344,18 @@ impl Conn {
             }
         }
         self.after_io()
+    }
+
+    /// A read or write on the client's socket failed (a reset, mostly): the
+    /// client's business, logged at info; an exchange in flight ends.
+    fn client_failed(&mut self, ctx: &mut Ctx, what: &str, e: &io::Error) -> Step {
+        let why = format!("client {}: connection failed while {what}: {e}", self.peer);
+        if self.exchange.is_some() {
+            self.fail(ctx, Fault::Client(ClientFault::Gone, why));
+        } else if !matches!(self.state, State::Lingering | State::Closing) {
+            log::info!("{why}");
+        }
+        Step::Close
     }
 
     fn after_io(&mut self) -> Step {
@@ -558,10 +571,37 @@ impl Conn {
                 return true;
             }
         }
-        let mut route = ctx.routes.route(server, &head.target);
-        if route == Ok(Route::Local) && ctx.routes.servers[server].express.is_some() {
-            route = ctx.express_route(server, head.header("host"), &head.target);
-        }
+        // Every rule, handler and express lookup sees the normalised path
+        // (dot-segments removed, slashes merged, escapes decoded); the parser
+        // let through only `*` (OPTIONS) as a target without a path.
+        let (raw_path, query) = crate::url::split_target(&head.target);
+        let mut buf = crate::recycle::bytes();
+        let (route, handler) = match crate::url::normalise_path(raw_path, &mut buf) {
+            _ if !raw_path.starts_with('/') => (Ok(Route::Local), None),
+            Err(e) => {
+                log::info!(
+                    "client {}: refused request for {}: {}",
+                    self.peer,
+                    head.target,
+                    e.reason()
+                );
+                crate::recycle::give_bytes(buf);
+                self.answer_locally(ctx, &head, server, e.status(), e.reason(), keep_alive);
+                return true;
+            }
+            Ok(path) => {
+                let mut route = ctx.routes.route_path(server, path, raw_path, query);
+                if route == Ok(Route::Local) && ctx.routes.servers[server].express.is_some() {
+                    route = ctx.express_route(server, head.header("host"), path, query);
+                }
+                let handler = match route {
+                    Ok(Route::Local) => ctx.routes.handler_for(server, path),
+                    _ => None,
+                };
+                (route, handler)
+            }
+        };
+        crate::recycle::give_bytes(buf);
         match route {
             Err(e) => {
                 let why = match e.status {
@@ -571,32 +611,29 @@ impl Conn {
                 };
                 self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
             }
-            Ok(Route::Local) => {
-                let (path, _) = crate::url::split_target(&head.target);
-                match ctx.routes.handler_for(server, path) {
-                    Some(handler) => {
-                        let framing = head.framing;
-                        self.handling = Some(Box::new(LocalRequest {
-                            head,
-                            server,
-                            handler,
-                            body: BodyReader::new(framing),
-                            collected: Vec::new(),
-                            keep_alive,
-                            started: ctx.now,
-                        }));
-                        self.state = State::Local;
-                    }
-                    None => self.answer_locally(
-                        ctx,
-                        &head,
+            Ok(Route::Local) => match handler {
+                Some(handler) => {
+                    let framing = head.framing;
+                    self.handling = Some(Box::new(LocalRequest {
+                        head,
                         server,
-                        404,
-                        "no ProxyPass rule maps this URL",
+                        handler,
+                        body: BodyReader::new(framing),
+                        collected: Vec::new(),
                         keep_alive,
-                    ),
+                        started: ctx.now,
+                    }));
+                    self.state = State::Local;
                 }
-            }
+                None => self.answer_locally(
+                    ctx,
+                    &head,
+                    server,
+                    404,
+                    "no ProxyPass rule maps this URL",
+                    keep_alive,
+                ),
+            },
             Ok(route) => {
                 if !ctx.config.proxy_100_continue
                     && head.minor == 1
@@ -814,7 +851,7 @@ impl Conn {
             return;
         };
         match ex.choose_and_connect(ctx, index, self.id) {
-            Ok(()) | Err(Failure::Wait) => {}
+            Ok(Started::Connecting | Started::Waiting) => {}
             Err(f) => self.fail(ctx, f),
         }
     }
@@ -835,19 +872,17 @@ impl Conn {
                 true
             }
             Ok(p) => p,
-            Err(Failure::Retry) => {
+            Err(Detour::Retry) => {
                 self.failover(ctx, index);
                 true
             }
-            Err(Failure::Replay) => {
-                match ex.replay(ctx) {
-                    Ok(()) | Err(Failure::Wait) => {}
-                    Err(Failure::Retry) => self.failover(ctx, index),
-                    Err(f) => self.fail(ctx, f),
+            Err(Detour::Replay) => {
+                if let Err(f) = ex.replay(ctx) {
+                    self.fail(ctx, f);
                 }
                 true
             }
-            Err(f) => {
+            Err(Detour::Fail(f)) => {
                 self.fail(ctx, f);
                 true
             }
@@ -886,29 +921,38 @@ impl Conn {
         Exchange::recycle(ex);
     }
 
-    pub(super) fn fail(&mut self, ctx: &mut Ctx, failure: Failure) {
+    /// Ends the exchange on `fault`: counts it against the member when it is
+    /// the member's, logs it at its side's level (local faults were logged,
+    /// rate-limited, where they happened), and answers with its status while
+    /// nothing of a response reached the client; otherwise the close itself
+    /// tells the client the response is cut short (no final chunk, or fewer
+    /// bytes than announced).
+    pub(super) fn fail(&mut self, ctx: &mut Ctx, fault: Fault) {
         let answered = self.exchange.as_ref().is_some_and(|e| e.answered());
-        match failure {
-            Failure::Respond(status, msg) if !answered => {
-                log::error!("{msg}");
-                let n = respond::error(&mut self.output, status, &msg, false);
-                if let Some(ex) = self.exchange.as_mut() {
-                    ex.status = status;
-                    ex.body_bytes = n;
-                    ex.keep_alive = false;
-                }
-                self.end_exchange(ctx, false);
+        let logged = !matches!(fault, Fault::Local(..));
+        if let Some(ex) = self.exchange.as_mut() {
+            ex.count_fault(ctx, &fault);
+            if !answered {
+                ex.status = fault.status();
             }
-            Failure::Respond(_, msg) | Failure::Abort(msg) => {
-                log::error!("{msg}; closing the client connection");
-                // Whatever was already buffered for the client goes out; the missing rest
-                // is signalled by the close (no final chunk, or fewer bytes than announced).
-                self.end_exchange(ctx, false);
-            }
-            Failure::Retry | Failure::Wait | Failure::Replay => {
-                unreachable!("handled by the caller")
-            }
+            ex.keep_alive = false;
         }
+        if !answered && fault.answerable() {
+            if logged {
+                log::log!(fault.level(), "{}", fault.why());
+            }
+            let n = respond::error(&mut self.output, fault.status(), fault.why(), false);
+            if let Some(ex) = self.exchange.as_mut() {
+                ex.body_bytes = n;
+            }
+        } else if logged {
+            log::log!(
+                fault.level(),
+                "{}; closing the client connection",
+                fault.why()
+            );
+        }
+        self.end_exchange(ctx, false);
         self.state = State::Closing;
     }
 
@@ -917,6 +961,16 @@ impl Conn {
     pub fn close(&mut self, ctx: &mut Ctx) {
         self.end_exchange(ctx, false);
     }
+}
+
+/// Whether a (partial) request head holds its whole request line (leading
+/// empty lines, which RFC 9112 §2.2 lets a server skip, aside).
+fn request_line_complete(head: &[u8]) -> bool {
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(head.len());
+    head[start..].contains(&b'\n')
 }
 
 /// mod_reqtimeout's deadline for a stage that began at `start` and has received

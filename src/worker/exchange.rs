@@ -14,6 +14,7 @@ use mio::Interest;
 
 use super::buffer::{Buffer, Io};
 use super::conn::BODY_BUFFER;
+use super::fault::{ClientFault, Detour, Fault, LocalCause, MemberFault};
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{byload, usable_after_retry, NoMember, StickyKeys};
 use crate::http::{
@@ -24,21 +25,14 @@ use crate::proxy::forward::{self, RequestContext, ResponseContext};
 use crate::proxy::{member_target, reverse, Route};
 use crate::proxy_protocol;
 
-/// How an exchange failed.
-pub(super) enum Failure {
-    /// Nothing reached the member: choose again (or answer 503 when out of attempts).
-    Retry,
-    /// A reused pooled connection turned out closed before anything of the response
-    /// came back, and nothing of the request body was consumed: send the request
-    /// again on a fresh connection to the same member.
-    Replay,
-    /// No member is usable now, but the balancer's `timeout` lets the request wait:
-    /// choose again when the poll timer fires.
-    Wait,
-    /// Answer the client with this status, unless its response already began.
-    Respond(u16, String),
-    /// The response already began: cut the client off.
-    Abort(String),
+/// How a (re)start of an exchange's member side went.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Started {
+    /// A member connection is open (or opening) with the request queued.
+    Connecting,
+    /// No member is usable yet (balancer `timeout`) or its pool is full
+    /// (`max`): choose again when woken or when the timer fires.
+    Waiting,
 }
 
 struct MemberConn {
@@ -52,7 +46,11 @@ struct MemberConn {
     hup: bool,
     readable: bool,
     writable: bool,
+    /// No more bytes will come: the member closed, or reading failed (`error`).
     eof: bool,
+    /// Why reading from the member failed (a reset, a TLS error): the response
+    /// ends there, and never cleanly.
+    error: Option<io::Error>,
     input: Buffer,
     output: Buffer,
 }
@@ -66,6 +64,10 @@ struct ResponseState {
     reusable: bool,
     /// The member's head (its headers are what the access log's `%{…}o` reads).
     head: ResponseHead,
+    /// Bytes of this response queued for the client (head, body, framing):
+    /// while the client's buffer still holds them all, nothing of it reached
+    /// the client, and a fault can still be answered with an error page.
+    queued: usize,
 }
 
 pub(super) struct Exchange {
@@ -88,6 +90,10 @@ pub(super) struct Exchange {
     /// and when to give up (`acquire`).
     pending: Option<(usize, String)>,
     acquire_until: Option<Instant>,
+    /// Opening a member connection failed for a local fault (descriptors,
+    /// memory): `pending` is tried again every `LOCAL_RETRY` until this
+    /// deadline (the member's connection timeout), then the answer is 503.
+    local_until: Option<Instant>,
     /// The target on the current member (for a replay).
     target: String,
     replayed: bool,
@@ -113,6 +119,9 @@ pub(super) struct Exchange {
     response: Option<ResponseState>,
     sent: u64,
     received: u64,
+    /// The member's `errors` counter already moved for this exchange
+    /// (failonstatus, failontimeout).
+    error_counted: bool,
     pub started: Instant,
     /// For the access log.
     pub status: u16,
@@ -140,6 +149,10 @@ impl Drop for Exchange {
         }
     }
 }
+
+/// How often a request whose member connection could not be opened for a
+/// local fault tries again.
+const LOCAL_RETRY: Duration = Duration::from_millis(20);
 
 /// Most finished exchanges a worker keeps for reuse.
 const KEEP_EXCHANGES: usize = 1024;
@@ -218,6 +231,7 @@ impl Exchange {
             wait_until: None,
             pending: None,
             acquire_until: None,
+            local_until: None,
             target: String::new(),
             replayed: false,
             body_consumed: false,
@@ -236,6 +250,7 @@ impl Exchange {
             response: None,
             sent: 0,
             received: 0,
+            error_counted: false,
             started: now,
             status: 0,
             body_bytes: 0,
@@ -288,6 +303,9 @@ impl Exchange {
     }
 
     pub fn timeout(&self, ctx: &Ctx) -> Duration {
+        if self.pending.is_some() && self.local_until.is_some() {
+            return LOCAL_RETRY;
+        }
         if self.pending.is_some() {
             // Waiting for a pooled connection: re-check at the acquire deadline, or
             // every second as a safety net against a missed wake-up.
@@ -318,40 +336,56 @@ impl Exchange {
         }
     }
 
-    /// The exchange's deadline passed; returns how it fails.
-    pub fn on_timeout(&mut self, ctx: &mut Ctx) -> Option<Failure> {
+    /// The exchange's deadline passed; returns how it goes on.
+    pub fn on_timeout(&mut self, ctx: &mut Ctx) -> Option<Detour> {
         if (self.wait_until.is_some() || self.pending.is_some()) && self.conn.is_none() {
-            return Some(Failure::Retry);
+            return Some(Detour::Retry);
         }
         let m = self.member?;
         let name = ctx.routes.members[m].url.name.clone();
         let connected = self.conn.as_ref().is_some_and(|c| c.connected);
         if !connected {
             self.member_failed(ctx, "connect timed out");
-            return Some(Failure::Retry);
+            return Some(Detour::Retry);
         }
         if self.response.is_none() {
             if let (Some(b), Some(i)) = (self.balancer(), self.in_balancer) {
                 let balancer = &ctx.routes.balancers[b];
-                if balancer.spec.fail_on_timeout
-                    && balancer.mark_error(&ctx.scoreboard, i, unix_ms())
-                {
-                    log::error!(
-                        "member {name} of {} is now in error state: read timeout (failontimeout)",
-                        balancer.spec.name
-                    );
+                if balancer.spec.fail_on_timeout {
+                    self.error_counted = true;
+                    if balancer.mark_error(&ctx.scoreboard, i, unix_ms()) {
+                        log::error!(
+                            "member {name} of {} is now in error state: read timeout (failontimeout)",
+                            balancer.spec.name
+                        );
+                    }
                 }
             }
             // httpd answers 502 here; RFC 9110 §15.6.5 says 504, and so do we.
             let timeout = ctx.routes.members[m].timeout;
-            return Some(Failure::Respond(
-                504,
+            return Some(Detour::Fail(Fault::Member(
+                MemberFault::TimedOut,
                 format!("member {name} did not answer within {timeout:?}"),
-            ));
+            )));
         }
-        Some(Failure::Abort(format!(
-            "member {name} stalled mid-response"
+        Some(Detour::Fail(Fault::Member(
+            MemberFault::TimedOut,
+            format!("member {name} stalled mid-response"),
         )))
+    }
+
+    /// Counts a failed exchange in its member's `errors` (once per exchange;
+    /// see [`Fault::counts_against_member`]).
+    pub fn count_fault(&mut self, ctx: &Ctx, fault: &Fault) {
+        if self.error_counted || !fault.counts_against_member() {
+            return;
+        }
+        if let Some(m) = self.member {
+            ctx.scoreboard
+                .member(ctx.routes.members[m].slot)
+                .add_error();
+            self.error_counted = true;
+        }
     }
 
     fn balancer(&self) -> Option<usize> {
@@ -368,13 +402,16 @@ impl Exchange {
         ctx: &mut Ctx,
         index: usize,
         conn_id: u64,
-    ) -> Result<(), Failure> {
+    ) -> Result<Started, Fault> {
         self.index = index;
         self.conn_id = conn_id;
         loop {
             let (member, target) = match self.pending.take() {
                 Some(p) => p,
-                None => self.choose(ctx)?,
+                None => match self.choose(ctx)? {
+                    Some(choice) => choice,
+                    None => return Ok(Started::Waiting),
+                },
             };
             let stream = match ctx.pool.acquire(member, index, ctx.now) {
                 Acquired::Full => {
@@ -387,14 +424,14 @@ impl Exchange {
                     });
                     if now >= until {
                         let name = &ctx.routes.members[member].url.name;
-                        return Err(Failure::Respond(
-                            503,
+                        return Err(Fault::Member(
+                            MemberFault::Unavailable,
                             format!("no free connection to member {name} within acquire"),
                         ));
                     }
                     ctx.pool.wait(member, (index, conn_id));
                     self.pending = Some((member, target));
-                    return Err(Failure::Wait);
+                    return Ok(Started::Waiting);
                 }
                 Acquired::Reused(s) => Some(s),
                 Acquired::Open => None,
@@ -404,25 +441,90 @@ impl Exchange {
             let reused = stream.is_some();
             match self.open(ctx, index, member, &target, stream) {
                 Ok(c) => {
+                    self.end_local_wait(ctx);
                     self.conn = Some(c);
                     self.target = target;
-                    return Ok(());
+                    return Ok(Started::Connecting);
                 }
                 Err(e) => {
                     if !reused {
                         release_to_pool(ctx, member, None, false);
                     }
+                    if let Some(cause) = LocalCause::of(&e) {
+                        // Not the member's attempt: keep it, and try again
+                        // when a descriptor may have been freed.
+                        self.attempts -= 1;
+                        // (Counted once per request, not per retry.)
+                        if self.local_until.is_none() {
+                            ctx.local_waiters += 1;
+                            let m = &ctx.routes.members[member];
+                            self.local_until = Some(ctx.now + m.connect_timeout);
+                            let what = format!("connecting to member {}", m.url.name);
+                            ctx.local_fault(cause, &what);
+                        }
+                        if self.local_until.is_some_and(|until| ctx.now < until) {
+                            self.pending = Some((member, target));
+                            return Ok(Started::Waiting);
+                        }
+                        crate::recycle::give_string(target);
+                        return Err(self.local_fault(ctx, cause, &e));
+                    }
+                    self.end_local_wait(ctx);
                     self.member_failed(ctx, &e.to_string());
                 }
             }
         }
     }
 
+    /// The exchange no longer waits for a descriptor (see `local_until`).
+    fn end_local_wait(&mut self, ctx: &mut Ctx) {
+        if self.local_until.take().is_some() {
+            ctx.local_waiters -= 1;
+        }
+    }
+
+    /// Opening a connection failed for want of something local (descriptors,
+    /// memory) and waiting longer is not allowed: the member is let go of
+    /// without blame, the fault is counted in the process slot, and the
+    /// request gets a 503.
+    fn local_fault(&mut self, ctx: &mut Ctx, cause: LocalCause, e: &io::Error) -> Fault {
+        let name = self
+            .member
+            .map_or_else(String::new, |m| ctx.routes.members[m].url.name.clone());
+        let what = format!("connecting to member {name}");
+        if self.local_until.is_none() {
+            // (A request that waited was counted when its wait began.)
+            ctx.local_fault(cause, &what);
+        }
+        self.end_local_wait(ctx);
+        self.let_go(ctx);
+        Fault::Local(format!("{what}: {e} (local fault)"))
+    }
+
+    /// Gives the current member back (held, busy, its connection) without
+    /// counting anything against it.
+    fn let_go(&mut self, ctx: &mut Ctx) {
+        let Some(m) = self.member.take() else {
+            return;
+        };
+        if let Some(c) = self.conn.take() {
+            release_to_pool(ctx, m, Some(c.upstream()), false);
+        }
+        let member = &ctx.routes.members[m];
+        hold(ctx, member.slot, false);
+        let sb = &ctx.scoreboard;
+        match (self.balancer(), self.in_balancer.take()) {
+            (Some(b), Some(i)) => ctx.routes.balancers[b].release(sb, i, 0, 0),
+            _ => sb.member(member.slot).dec_busy(),
+        }
+    }
+
     /// Sends the request again on a fresh connection to the same member (see
-    /// [`Failure::Replay`]).
-    pub fn replay(&mut self, ctx: &mut Ctx) -> Result<(), Failure> {
+    /// [`Detour::Replay`]).
+    pub fn replay(&mut self, ctx: &mut Ctx) -> Result<Started, Fault> {
         let Some(m) = self.member else {
-            return Err(Failure::Retry);
+            let (index, id) = (self.index, self.conn_id);
+            return self.choose_and_connect(ctx, index, id);
         };
         if let Some(c) = self.conn.take() {
             release_to_pool(ctx, m, Some(c.upstream()), false);
@@ -439,8 +541,9 @@ impl Exchange {
         self.choose_and_connect(ctx, index, id)
     }
 
-    /// Picks the member for the next attempt: Ok((member, origin-form target)).
-    fn choose(&mut self, ctx: &mut Ctx) -> Result<(usize, String), Failure> {
+    /// Picks the member for the next attempt: Ok(Some((member, origin-form
+    /// target))), or Ok(None) to wait for one (balancer `timeout`).
+    fn choose(&mut self, ctx: &mut Ctx) -> Result<Option<(usize, String)>, Fault> {
         if let Route::Balance { balancer, .. } = &self.route {
             ctx.sync_members(*balancer);
         }
@@ -449,16 +552,16 @@ impl Exchange {
             Route::Proxy { member, target } => {
                 let m = &ctx.routes.members[*member];
                 if self.attempts > 0 {
-                    return Err(Failure::Respond(
-                        503,
+                    return Err(Fault::Member(
+                        MemberFault::Unavailable,
                         format!("connecting to member {}: {}", m.url.name, self.last_error),
                     ));
                 }
                 let slot = sb.member(m.slot);
                 slot.add_elected();
                 if !usable_after_retry(slot, m.retry.as_millis() as u64, unix_ms()) {
-                    return Err(Failure::Respond(
-                        503,
+                    return Err(Fault::Member(
+                        MemberFault::Unavailable,
                         format!("member {} is in error state", m.url.name),
                     ));
                 }
@@ -466,13 +569,13 @@ impl Exchange {
                 hold(ctx, m.slot, true);
                 slot.inc_busy();
                 self.member = Some(*member);
-                Ok((*member, crate::recycle::string_from(target)))
+                Ok(Some((*member, crate::recycle::string_from(target))))
             }
             Route::Balance { balancer, target } => {
                 let b = &ctx.routes.balancers[*balancer];
                 if self.attempts > b.spec.max_attempts {
-                    return Err(Failure::Respond(
-                        503,
+                    return Err(Fault::Member(
+                        MemberFault::Unavailable,
                         format!(
                             "{}: no member could be reached (last: {})",
                             b.spec.name, self.last_error
@@ -499,9 +602,14 @@ impl Exchange {
                     Err(NoMember::AllUnusable)
                         if self.may_wait(ctx.now, sb.balancer(b.spec.slot).timeout_ms()) =>
                     {
-                        return Err(Failure::Wait);
+                        return Ok(None);
                     }
-                    Err(e) => return Err(Failure::Respond(503, format!("{}: {e}", b.spec.name))),
+                    Err(e) => {
+                        return Err(Fault::Member(
+                            MemberFault::Unavailable,
+                            format!("{}: {e}", b.spec.name),
+                        ))
+                    }
                 };
                 self.wait_until = None;
                 let index = ctx.routes.balancer_members[*balancer][choice.member];
@@ -529,7 +637,7 @@ impl Exchange {
                 self.member = Some(index);
                 self.in_balancer = Some(choice.member);
                 hold(ctx, m.slot, true);
-                Ok((index, member_target(m, target)))
+                Ok(Some((index, member_target(m, target))))
             }
             Route::Local => unreachable!("local routes have no exchange"),
         }
@@ -619,6 +727,7 @@ impl Exchange {
             // long ago); a new one waits for its connect to finish.
             writable: reused,
             eof: false,
+            error: None,
             input: Buffer::new(),
             output,
         })
@@ -626,20 +735,16 @@ impl Exchange {
 
     /// The current member could not be reached: record it and let go of it.
     fn member_failed(&mut self, ctx: &mut Ctx, why: &str) {
-        let Some(m) = self.member.take() else {
+        let Some(m) = self.member else {
             return;
         };
-        if let Some(c) = self.conn.take() {
-            release_to_pool(ctx, m, Some(c.upstream()), false);
-        }
         let member = &ctx.routes.members[m];
-        hold(ctx, member.slot, false);
         self.last_error.clear();
         self.last_error.push_str(why);
         log::debug!("connecting to member {}: {why}", member.url.name);
         let sb = &ctx.scoreboard;
         let now = unix_ms();
-        match (self.balancer(), self.in_balancer.take()) {
+        match (self.balancer(), self.in_balancer) {
             (Some(b), Some(i)) => {
                 let balancer = &ctx.routes.balancers[b];
                 if balancer.mark_error(sb, i, now) {
@@ -649,25 +754,19 @@ impl Exchange {
                         balancer.spec.name
                     );
                 }
-                balancer.release(sb, i, 0, 0);
             }
             _ => {
-                let slot = sb.member(member.slot);
-                slot.add_error();
-                slot.set_error_time(now);
-                if slot.status() & scoreboard::flags::IGNORE_ERRORS == 0
-                    && slot.status() & scoreboard::flags::ERROR == 0
-                {
-                    slot.set_flags(scoreboard::flags::ERROR);
+                if crate::balancer::record_member_error(sb.member(member.slot), now) {
                     log::error!("member {} is now in error state: {why}", member.url.name);
                 }
-                slot.dec_busy();
             }
         }
+        self.let_go(ctx);
     }
 
     /// The exchange is over: accounting on the member slot, member connection dropped.
     pub fn finish(&mut self, ctx: &mut Ctx) {
+        self.end_local_wait(ctx);
         let Some(m) = self.member.take() else {
             return;
         };
@@ -708,7 +807,7 @@ impl Exchange {
         input: &mut Buffer,
         output: &mut Buffer,
         client_eof: bool,
-    ) -> Result<bool, Failure> {
+    ) -> Result<bool, Detour> {
         let Some(m) = self.member else {
             return Ok(false);
         };
@@ -738,9 +837,12 @@ impl Exchange {
                     return Ok(false);
                 }
                 Err(e) => {
+                    if let Some(cause) = LocalCause::of(&e) {
+                        return Err(self.local_fault(ctx, cause, &e).into());
+                    }
                     let why = e.to_string();
                     self.member_failed(ctx, &why);
-                    return Err(Failure::Retry);
+                    return Err(Detour::Retry);
                 }
             }
         }
@@ -750,11 +852,7 @@ impl Exchange {
             let avail = &input.data()[..input.len().min(room)];
             let (used, data) = self.req_body.step(avail).map_err(|e| {
                 let msg = format!("client {}: bad request body: {e}", self.peer);
-                if self.response.is_none() {
-                    Failure::Respond(400, msg)
-                } else {
-                    Failure::Abort(msg)
-                }
+                Fault::Client(ClientFault::BadRequest, msg)
             })?;
             if used == 0 {
                 break;
@@ -773,11 +871,7 @@ impl Exchange {
                     "client {}: the request body exceeds LimitRequestBody ({limit} bytes)",
                     self.peer
                 );
-                return Err(if self.response.is_none() {
-                    Failure::Respond(413, msg)
-                } else {
-                    Failure::Abort(msg)
-                });
+                return Err(Fault::Client(ClientFault::TooLarge, msg).into());
             }
             progress = true;
         }
@@ -786,10 +880,11 @@ impl Exchange {
             self.req_last_chunk_sent = true;
         }
         if client_eof && !self.req_body.is_done() && input.is_empty() {
-            return Err(Failure::Abort(format!(
-                "client {} closed during its request body",
-                self.peer
-            )));
+            return Err(Fault::Client(
+                ClientFault::Gone,
+                format!("client {} closed during its request body", self.peer),
+            )
+            .into());
         }
         // → member socket.
         match conn.send(&mut self.sent) {
@@ -803,27 +898,29 @@ impl Exchange {
             Err(_)
                 if conn.reused && self.received == 0 && !self.body_consumed && !self.replayed =>
             {
-                return Err(Failure::Replay);
+                return Err(Detour::Replay);
             }
             Err(e) => {
-                return Err(Failure::Respond(
-                    502,
+                return Err(Fault::Member(
+                    MemberFault::BadResponse,
                     format!("sending the request to member {name}: {e}"),
-                ));
+                )
+                .into());
             }
         }
         // Member socket → buffer.
-        progress |= conn.receive(&mut self.received, name);
+        progress |= conn.receive(&mut self.received);
         // Response head (and interim 1xx answers).
         while self.response.is_none() && !conn.input.is_empty() {
             let head = match parse_response(conn.input.data(), self.head.is_head()) {
                 Ok(Some(h)) => h,
                 Ok(None) => break,
                 Err(e) => {
-                    return Err(Failure::Respond(
-                        502,
+                    return Err(Fault::Member(
+                        MemberFault::BadResponse,
                         format!("member {name}: {}", e.reason),
-                    ))
+                    )
+                    .into())
                 }
             };
             conn.input.consume(head.len);
@@ -834,14 +931,16 @@ impl Exchange {
                         .is_some_and(|u| crate::http::trim(u).eq_ignore_ascii_case(p.as_bytes()))
                 });
                 let Some(proto) = agreed else {
-                    return Err(Failure::Respond(
-                        502,
+                    return Err(Fault::Member(
+                        MemberFault::BadResponse,
                         format!("member {name} switched protocols without a matching Upgrade"),
-                    ));
+                    )
+                    .into());
                 };
                 let mut out = Vec::with_capacity(256);
                 forward::switching_head(&mut out, &head, proto);
                 output.extend(&out);
+                let queued = out.len();
                 self.status = 101;
                 self.keep_alive = false;
                 self.tunnel = true;
@@ -851,15 +950,17 @@ impl Exchange {
                     finished: false,
                     reusable: false,
                     head,
+                    queued,
                 });
                 return Ok(true);
             }
             if (100..200).contains(&head.status) {
                 if head.status == 101 {
-                    return Err(Failure::Respond(
-                        502,
+                    return Err(Fault::Member(
+                        MemberFault::BadResponse,
                         format!("member {name} switched protocols unasked"),
-                    ));
+                    )
+                    .into());
                 }
                 // An interim answer reaches the client once, and never an HTTP/1.0 one.
                 if self.head.minor == 1 && !(head.status == 100 && self.continue_sent) {
@@ -885,14 +986,15 @@ impl Exchange {
             };
             if let (Some(b), Some(i)) = (balancer, self.in_balancer) {
                 let balancer = &ctx.routes.balancers[b];
-                if balancer.fails_on_status(head.status)
-                    && balancer.mark_error(&ctx.scoreboard, i, unix_ms())
-                {
-                    log::error!(
-                        "member {name} of {} is now in error state: status {} (failonstatus)",
-                        balancer.spec.name,
-                        head.status
-                    );
+                if balancer.fails_on_status(head.status) {
+                    self.error_counted = true;
+                    if balancer.mark_error(&ctx.scoreboard, i, unix_ms()) {
+                        log::error!(
+                            "member {name} of {} is now in error state: status {} (failonstatus)",
+                            balancer.spec.name,
+                            head.status
+                        );
+                    }
                 }
             }
             // lbmethod=byload: the member's self-reported load (parsed in place).
@@ -922,6 +1024,7 @@ impl Exchange {
                 reverse: &map,
                 cookie: &cookie,
             };
+            let before = output.len();
             crate::recycle::with_bytes(|out| {
                 forward::response_head(out, &head, &rctx);
                 output.extend(out);
@@ -933,6 +1036,7 @@ impl Exchange {
                 finished: false,
                 reusable: head.allows_reuse(),
                 head,
+                queued: output.len() - before,
             });
         }
         if self.response.is_none()
@@ -942,50 +1046,37 @@ impl Exchange {
             && !self.body_consumed
             && !self.replayed
         {
-            return Err(Failure::Replay);
+            return Err(Detour::Replay);
         }
         if self.response.is_none() && conn.eof {
-            return Err(Failure::Respond(
-                502,
-                format!("member {name} closed the connection without a response"),
-            ));
+            let why = match &conn.error {
+                Some(e) => format!("reading the response head from member {name}: {e}"),
+                None => format!("member {name} closed the connection without a response"),
+            };
+            return Err(Fault::Member(MemberFault::BadResponse, why).into());
         }
         // Response body → client buffer.
-        if let Some(resp) = self.response.as_mut() {
-            while !resp.finished && output.len() < BODY_BUFFER && !conn.input.is_empty() {
-                let room = BODY_BUFFER - output.len();
-                let avail = &conn.input.data()[..conn.input.len().min(room)];
-                let (used, data) = resp
-                    .body
-                    .step(avail)
-                    .map_err(|e| Failure::Abort(format!("member {name}: response body: {e}")))?;
-                if used == 0 {
-                    break;
-                }
-                self.body_bytes += data.len() as u64;
-                if resp.chunked_out {
-                    put_chunk(output, &avail[data]);
-                } else {
-                    output.extend(&avail[data]);
-                }
-                conn.input.consume(used);
-                progress = true;
-                if resp.body.is_done() {
-                    break;
-                }
+        let Some(resp) = self.response.as_mut() else {
+            return Ok(progress);
+        };
+        let walked = walk_body(resp, conn, output, &mut self.body_bytes);
+        progress |= walked.moved;
+        if let Some(why) = walked.fault {
+            let fault = Fault::Member(
+                MemberFault::BadResponse,
+                format!("member {name}: response body: {why}"),
+            );
+            if output.len() >= resp.queued {
+                // Nothing of the response reached the client yet (the body
+                // came with the head, or the client was slow to take it):
+                // take it back and answer 502, as httpd does, which reads
+                // the start of the body before it commits the head.
+                output.unextend(resp.queued);
+                self.response = None;
+                self.status = 0;
+                self.body_bytes = 0;
             }
-            if !resp.body.is_done() && conn.eof && conn.input.is_empty() {
-                resp.body
-                    .finish_on_eof()
-                    .map_err(|e| Failure::Abort(format!("member {name}: response body: {e}")))?;
-            }
-            if resp.body.is_done() && !resp.finished {
-                resp.finished = true;
-                if resp.chunked_out {
-                    output.extend(ChunkEncoder::LAST);
-                }
-                progress = true;
-            }
+            return Err(fault.into());
         }
         Ok(progress)
     }
@@ -999,7 +1090,7 @@ impl Exchange {
         input: &mut Buffer,
         output: &mut Buffer,
         client_eof: bool,
-    ) -> Result<bool, Failure> {
+    ) -> Result<bool, Detour> {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(false);
         };
@@ -1010,15 +1101,22 @@ impl Exchange {
             input.consume(n);
             progress = true;
         }
-        progress |= conn
-            .send(&mut self.sent)
-            .map_err(|e| Failure::Abort(format!("tunnel to member: {e}")))?;
+        progress |= conn.send(&mut self.sent).map_err(|e| {
+            Fault::Member(MemberFault::BadResponse, format!("tunnel to member: {e}"))
+        })?;
         if client_eof && input.is_empty() && conn.output.is_empty() && !self.member_write_shut {
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
             self.member_write_shut = true;
             progress = true;
         }
-        progress |= conn.receive(&mut self.received, "tunnel");
+        progress |= conn.receive(&mut self.received);
+        if let Some(e) = conn.error.take() {
+            return Err(Fault::Member(
+                MemberFault::BadResponse,
+                format!("tunnel from member: {e}"),
+            )
+            .into());
+        }
         if !conn.input.is_empty() && output.len() < BODY_BUFFER {
             let n = conn.input.len().min(BODY_BUFFER - output.len());
             output.extend(&conn.input.data()[..n]);
@@ -1055,6 +1153,76 @@ impl Exchange {
     pub fn body_progress(&self) -> (Instant, u64) {
         (self.started, self.body_in)
     }
+}
+
+/// What [`walk_body`] did.
+struct Walked {
+    moved: bool,
+    /// Why the body cannot go on: a framing error, a read error, or a close
+    /// short of what the framing announced.
+    fault: Option<String>,
+}
+
+/// Moves response body bytes from the member's buffer to the client's
+/// (re-chunked when the client gets chunks) and ends the body at its end. A
+/// body ends cleanly only by its framing, or by the member's close when the
+/// close delimits it: never by a read error.
+fn walk_body(
+    resp: &mut ResponseState,
+    conn: &mut MemberConn,
+    output: &mut Buffer,
+    body_bytes: &mut u64,
+) -> Walked {
+    let mut w = Walked {
+        moved: false,
+        fault: None,
+    };
+    while !resp.finished && output.len() < BODY_BUFFER && !conn.input.is_empty() {
+        let room = BODY_BUFFER - output.len();
+        let avail = &conn.input.data()[..conn.input.len().min(room)];
+        let (used, data) = match resp.body.step(avail) {
+            Ok(step) => step,
+            Err(e) => {
+                w.fault = Some(e.to_string());
+                return w;
+            }
+        };
+        if used == 0 {
+            break;
+        }
+        *body_bytes += data.len() as u64;
+        let before = output.len();
+        if resp.chunked_out {
+            put_chunk(output, &avail[data]);
+        } else {
+            output.extend(&avail[data]);
+        }
+        resp.queued += output.len() - before;
+        conn.input.consume(used);
+        w.moved = true;
+        if resp.body.is_done() {
+            break;
+        }
+    }
+    if !resp.body.is_done() && conn.eof && conn.input.is_empty() {
+        if let Some(e) = &conn.error {
+            w.fault = Some(format!("reading from the member: {e}"));
+            return w;
+        }
+        if let Err(e) = resp.body.finish_on_eof() {
+            w.fault = Some(e.to_string());
+            return w;
+        }
+    }
+    if resp.body.is_done() && !resp.finished {
+        resp.finished = true;
+        if resp.chunked_out {
+            output.extend(ChunkEncoder::LAST);
+            resp.queued += ChunkEncoder::LAST.len();
+        }
+        w.moved = true;
+    }
+    w
 }
 
 /// Appends `data` as one chunk (nothing for empty data: that would end the body).
@@ -1119,8 +1287,9 @@ impl MemberConn {
         Ok(progress)
     }
 
-    /// Reads from the member while there is room; a read error counts as its close.
-    fn receive(&mut self, received: &mut u64, name: &str) -> bool {
+    /// Reads from the member while there is room; a read error ends the input
+    /// like a close, and is kept in `error` for the fault it causes.
+    fn receive(&mut self, received: &mut u64) -> bool {
         let mut progress = false;
         while self.readable && !self.eof && self.input.len() < BODY_BUFFER {
             match self.input.read_from(&mut self.stream, BODY_BUFFER) {
@@ -1143,13 +1312,7 @@ impl MemberConn {
                     continue;
                 }
                 Err(e) => {
-                    // (TLS: a refused certificate or a broken record is worth
-                    // the operator's attention.)
-                    let level = match self.stream.is_tls() {
-                        true => log::Level::Warn,
-                        false => log::Level::Debug,
-                    };
-                    log::log!(level, "reading from member {name}: {e}");
+                    self.error = Some(e);
                     self.eof = true;
                 }
             }

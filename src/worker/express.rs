@@ -10,7 +10,6 @@ use std::time::Instant;
 use super::Ctx;
 use crate::proxy::express::{host_key, target, MapFile};
 use crate::proxy::{Route, RouteError, Routes};
-use crate::url::PathError;
 
 pub(crate) struct Express {
     maps: Vec<MapFile>,
@@ -42,11 +41,14 @@ impl Ctx {
     /// `!` rule did: httpd's mod_proxy_express runs in translate_name after
     /// mod_proxy declined): looked up in the server's express map by host name.
     /// Unknown host (or express off): `Route::Local`, the normal handling.
+    /// `path` is the normalised path the ProxyPass rules saw, `query` the
+    /// query string as received.
     pub fn express_route(
         &mut self,
         server: usize,
         host: Option<&[u8]>,
-        request_target: &str,
+        path: &[u8],
+        query: Option<&str>,
     ) -> Result<Route, RouteError> {
         let Some(map) = self.routes.servers[server].express else {
             return Ok(Route::Local);
@@ -77,11 +79,7 @@ impl Ctx {
                 }
             }
         };
-        match target(&self.routes.members[member].url.path, request_target) {
-            Ok(Some(target)) => Ok(Route::Proxy { member, target }),
-            Ok(None) => Ok(Route::Local),
-            Err(PathError::BadEscape) => Err(RouteError { status: 400 }),
-            Err(PathError::EncodedSlash) => Err(RouteError { status: 404 }),
-        }
+        let target = target(&self.routes.members[member].url.path, path, query);
+        Ok(Route::Proxy { member, target })
     }
 }

@@ -12,6 +12,7 @@ mod buffer;
 mod conn;
 mod exchange;
 mod express;
+mod fault;
 mod respond;
 mod tls;
 
@@ -46,6 +47,9 @@ const GENERATION_CHECK: Duration = Duration::from_secs(1);
 const ACCEPT_SLACK: u64 = 8;
 /// How soon a worker that left connections to others looks at the listeners again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(2);
+/// How long accepting pauses after this process ran out of descriptors or
+/// memory, unless one of its connections closes first (which frees some).
+const ACCEPT_PAUSE: Duration = Duration::from_millis(200);
 /// How long a gracefully stopping worker may take when GracefulShutdownTimeout is 0.
 const GRACEFUL_DEFAULT: Duration = Duration::from_secs(300);
 
@@ -57,7 +61,7 @@ pub struct WorkerSetup {
     pub scoreboard: Arc<Scoreboard>,
     /// This worker's process slot.
     pub slot: usize,
-    /// Most client connections at once (1 in prefork); 0 = no limit.
+    /// Most client connections at once: `Config::connections_per_worker` (1 in prefork).
     pub max_connections: usize,
 }
 
@@ -84,11 +88,25 @@ pub(crate) struct Ctx {
     pub members_seen: Vec<u64>,
     /// Mass reverse proxy: this process's maps and express members.
     pub express: express::Express,
+    /// Local faults (descriptors, memory): counted, logged rate-limited.
+    faults: fault::LocalFaults,
+    /// Exchanges waiting to open a member connection after a local fault:
+    /// while there are any, accepting stays paused (new clients would take
+    /// the descriptors they wait for).
+    pub local_waiters: usize,
 }
 
 impl Ctx {
     pub fn process(&self) -> &scoreboard::ProcessSlot {
         self.scoreboard.process(self.slot)
+    }
+
+    /// This process ran out of something (`cause`) while doing `what`: counted
+    /// in its process slot (server-status shows it), logged one line per
+    /// cause per second. Never a member's fault.
+    fn local_fault(&mut self, cause: fault::LocalCause, what: &str) {
+        let slot = self.scoreboard.process(self.slot);
+        self.faults.record(slot, cause, what, self.now, unix_ms());
     }
 
     /// Before balancer `b` chooses: when the balancer-manager or slotgate-top
@@ -222,6 +240,8 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         limits,
         graceful: false,
         members_seen: Vec::new(),
+        faults: fault::LocalFaults::default(),
+        local_waiters: 0,
     };
     // SIGUSR1 from the supervisor: finish what is in flight, then exit (graceful
     // restart or stop). The handler only sets a flag and writes to a pipe.
@@ -256,6 +276,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let per_child = ctx.config.max_connections_per_child;
     let mut accepting = true;
     let mut accept_deferred = false;
+    // After a local fault on accept: until when accepting pauses, and how many
+    // connections we held then (one closing ends the pause early).
+    let mut accept_paused: Option<(Instant, usize)> = None;
     let my_generation = ctx.process().generation();
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
@@ -283,6 +306,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         if accept_deferred {
             timeout = timeout.min(ACCEPT_RETRY);
         }
+        if let Some((until, _)) = accept_paused {
+            timeout = timeout.min(until.saturating_duration_since(Instant::now()));
+        }
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
@@ -293,6 +319,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         // Every turn, at least once a second (GENERATION_CHECK bounds the poll).
         ctx.process()
             .mark_progress(epoch_ms + ctx.now.duration_since(epoch).as_millis() as u64);
+        if ctx.local_waiters > 0 && accept_paused.is_none() {
+            accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
+        }
         for ev in events.iter() {
             let t = ev.token().0;
             if ev.token() == SIGNAL_PIPE {
@@ -316,7 +345,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                 }
                 continue;
             }
-            if t < CONN_BASE && ctx.graceful {
+            if t < CONN_BASE && (ctx.graceful || accept_paused.is_some()) {
                 continue;
             }
             if t < CONN_BASE {
@@ -330,6 +359,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                     my_generation,
                 );
                 accept_deferred |= got == Accepted::Deferred;
+                if got == Accepted::Paused {
+                    accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
+                }
                 if got == Accepted::Full && accepting {
                     // At capacity (always after one connection in prefork): let the
                     // other workers take new connections until one of ours closes.
@@ -372,7 +404,15 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                 dirty.push(i);
             }
         }
-        if accept_deferred && accepting && !ctx.graceful {
+        if let Some((until, live)) = accept_paused {
+            if (ctx.now >= until || slab.live < live) && ctx.local_waiters == 0 {
+                // The pause is over: whatever queued meanwhile is taken now
+                // (the listener's readiness edge may have passed).
+                accept_paused = None;
+                accept_deferred = true;
+            }
+        }
+        if accept_deferred && accepting && !ctx.graceful && accept_paused.is_none() {
             // Connections left to busier-than-us workers may still be queued:
             // take them now if our share allows (someone always does).
             accept_deferred = false;
@@ -387,6 +427,10 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                     my_generation,
                 );
                 accept_deferred |= got == Accepted::Deferred;
+                if got == Accepted::Paused {
+                    accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
+                    break;
+                }
             }
         }
         for i in dirty.drain(..) {
@@ -406,6 +450,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         if ctx.now >= next_prune {
             ctx.pool.prune(ctx.now);
             ctx.express.refresh(ctx.now);
+            ctx.faults.flush(ctx.now);
             next_prune = ctx.now + Duration::from_secs(1);
         }
         while let Some(Reverse((when, i, id))) = timers.peek().copied() {
@@ -539,6 +584,9 @@ enum Accepted {
     Full,
     /// This worker holds more than its fair share; the rest is left to others.
     Deferred,
+    /// This process ran out of descriptors or memory: accepting pauses (see
+    /// `ACCEPT_PAUSE`), the connection waits in the listen queue.
+    Paused,
 }
 
 /// Whether this worker, holding `live` connections, has its share: an even
@@ -603,6 +651,10 @@ fn accept_all(
                     client_token(i),
                     Interest::READABLE | Interest::WRITABLE,
                 ) {
+                    if let Some(cause) = fault::LocalCause::of(&e) {
+                        ctx.local_fault(cause, "registering a client connection");
+                        return Accepted::Paused;
+                    }
                     log::error!("registering client connection from {peer}: {e}");
                     continue;
                 }
@@ -623,8 +675,14 @@ fn accept_all(
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Accepted::Drained,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
             Err(e) => {
-                // EMFILE and friends: log and retry on the next event rather than spin.
+                if let Some(cause) = fault::LocalCause::of(&e) {
+                    // EMFILE and friends: pause rather than spin on the
+                    // connection we cannot take (it stays queued).
+                    ctx.local_fault(cause, "accepting a connection");
+                    return Accepted::Paused;
+                }
                 log::error!("accepting a connection: {e}");
                 return Accepted::Drained;
             }

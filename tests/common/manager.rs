@@ -35,6 +35,20 @@ pub fn manager_json_post(port: u16, v: &Value) -> (u16, Value) {
     (r.status, v)
 }
 
+/// A form change (POST) with the Referer the manager wants (`manager.test`).
+pub fn manager_form_post(port: u16, body: &str) -> super::client::Response {
+    http_request(
+        port,
+        "POST",
+        "/balancer-manager",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Referer", "http://manager.test/balancer-manager"),
+        ],
+        Some(body.as_bytes()),
+    )
+}
+
 /// Percent-encodes everything but ASCII letters and digits (a form value).
 pub fn form_encode(s: &str) -> String {
     s.bytes()

@@ -24,7 +24,9 @@ pub use client::{
 };
 pub use data::{chunk_encode, hex, pattern, pattern_sha256, sha256_hex, Pattern};
 pub use load::{run_load, LoadRequest, LoadResult, LOAD_DEADLINE};
-pub use manager::{form_encode, manager_json_post, manager_nonce, manager_state};
+pub use manager::{
+    form_encode, manager_form_post, manager_json_post, manager_nonce, manager_state,
+};
 pub use members::{
     balancer_names, find_member, member, member_table, member_views, url_names, wait_member,
     wait_member_in_error, MemberView,
@@ -233,6 +235,43 @@ impl Default for PortReservation {
     fn default() -> Self {
         PortReservation::new()
     }
+}
+
+/// The first executable file called `name` in the directories of `PATH`.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Program `name` (from the Debian package `package`) for a test that needs
+/// it: Some(path) when it is in `PATH`, else see `tool_missing`.
+pub fn require_tool(name: &str, package: &str) -> Option<PathBuf> {
+    find_tool(name).or_else(|| tool_missing(name, package))
+}
+
+/// What a test does without program `name`: under `CI=true` it fails (panics
+/// naming the package); in a local run it prints that it is skipped and which
+/// package to install, and gets None (the test then returns, passing).
+pub fn tool_missing(name: &str, package: &str) -> Option<PathBuf> {
+    let install = format!("apt-get install {package}");
+    let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    if ci {
+        panic!("{name} not installed, and CI=true makes that a failure ({install})");
+    }
+    // Straight to the stderr file descriptor, past the test harness's output
+    // capture, so that `cargo test` shows it for a passing test.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {name} not installed ({install})"
+    );
+    None
 }
 
 /// A port on 127.0.0.1 that nothing listens on (bound, then released): only
@@ -515,6 +554,38 @@ impl Slotgate {
 
     /// `try_start` with extra command-line arguments (e.g. `-D NAME`).
     pub fn try_start_with_args(conf: &str, args: &[&str]) -> Result<Slotgate, String> {
+        Slotgate::try_start_full(conf, args, &[], &[])
+    }
+
+    /// `try_start_with_args`, the binary run by `wrapper` (a program and its
+    /// arguments that exec the command after them, e.g. `prlimit
+    /// --nofile=256 --`), so the child's pid is still slotgate's.
+    pub fn try_start_wrapped(
+        conf: &str,
+        args: &[&str],
+        wrapper: &[&str],
+    ) -> Result<Slotgate, String> {
+        Slotgate::try_start_full(conf, args, wrapper, &[])
+    }
+
+    /// `try_start_with_args` with variables added to the daemon's environment
+    /// (e.g. `TZ`).
+    pub fn try_start_with_env(
+        conf: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Slotgate, String> {
+        Slotgate::try_start_full(conf, args, &[], env)
+    }
+
+    /// The start every `try_start*` goes through: arguments, a wrapper
+    /// command (or none) and added environment variables.
+    pub fn try_start_full(
+        conf: &str,
+        args: &[&str],
+        wrapper: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Slotgate, String> {
         let dir = TempDir::new();
         let root = dir.path().to_path_buf();
         let mut text = String::new();
@@ -542,11 +613,19 @@ impl Slotgate {
         text.push('\n');
         let conf_path = dir.write("slotgate.conf", &text);
 
-        let mut command = Command::new(slotgate_exe());
+        let mut command = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut c = Command::new(program);
+                c.args(wrapper_args).arg(slotgate_exe());
+                c
+            }
+            None => Command::new(slotgate_exe()),
+        };
         command
             .arg("-f")
             .arg(&conf_path)
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(&root)
             .stdin(Stdio::null())
             .stdout(File::create(root.join("stdout.log")).unwrap())

@@ -7,7 +7,9 @@
 //! (DELETE /session/{id}), then kills whatever chromedriver started (the
 //! browser's process tree) and chromedriver itself, by PID.
 
-use super::{pid_alive, poll_every, poll_true, unused_port, TempDir};
+use super::{
+    find_tool, pid_alive, poll_every, poll_true, require_tool, tool_missing, unused_port, TempDir,
+};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
@@ -29,6 +31,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const QUIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Polling interval of the waits.
 const POLL: Duration = Duration::from_millis(50);
+/// The `window` property `click_and_wait_page` sets on the page it leaves.
+const OLD_PAGE_MARK: &str = "slotgateOldPage";
 
 /// Where chromedriver and the browser are, if both are installed.
 #[derive(Clone, Debug)]
@@ -37,44 +41,30 @@ pub struct Installed {
     pub browser: PathBuf,
 }
 
-/// Looks for `name` in the directories of `PATH`.
-fn find_in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .map(|m| {
-                    use std::os::unix::fs::PermissionsExt;
-                    m.is_file() && m.permissions().mode() & 0o111 != 0
-                })
-                .unwrap_or(false)
-        })
-}
-
-/// chromedriver and a Chromium (or Chrome) binary, or None when either is
-/// missing. `CHROMEDRIVER` and `CHROMIUM` override the search in `PATH`.
+/// chromedriver and a Chromium (or Chrome) binary, or None (after saying
+/// which package to install) when one is missing in a local run; under
+/// `CI=true` a missing one fails the test (`require_tool`). `CHROMEDRIVER`
+/// and `CHROMIUM` override the search in `PATH`.
 pub fn installed() -> Option<Installed> {
     let from_env = |var: &str| {
         std::env::var_os(var)
             .map(PathBuf::from)
             .filter(|p| p.is_file())
     };
-    let chromedriver = from_env("CHROMEDRIVER").or_else(|| find_in_path("chromedriver"))?;
-    let browser = from_env("CHROMIUM").or_else(|| {
-        ["chromium", "chromium-browser", "google-chrome", "chrome"]
-            .iter()
-            .find_map(|name| find_in_path(name))
-    })?;
+    let chromedriver =
+        from_env("CHROMEDRIVER").or_else(|| require_tool("chromedriver", "chromium-driver"))?;
+    let browser = from_env("CHROMIUM")
+        .or_else(|| {
+            ["chromium", "chromium-browser", "google-chrome", "chrome"]
+                .iter()
+                .find_map(|name| find_tool(name))
+        })
+        .or_else(|| tool_missing("chromium", "chromium"))?;
     Some(Installed {
         chromedriver,
         browser,
     })
 }
-
-/// The message browser tests print when they skip.
-pub const SKIP_MESSAGE: &str =
-    "skipped: chromium/chromedriver not installed (apt-get install chromium chromium-driver)";
 
 /// An HTTP answer from chromedriver.
 struct Answer {
@@ -631,6 +621,57 @@ impl Browser {
             .to_string()
     }
 
+    /// The element's rendered text, or None when the element is gone: its
+    /// page was replaced (the browser navigated) or it left the document. A
+    /// wait treats that as "not yet" and looks the element up again.
+    pub fn try_text(&self, element: &Element) -> Option<String> {
+        let path = self.session_path(&self.element_path(element, "/text"));
+        match self.command("GET", &path, None) {
+            Ok(value) => Some(value.as_str().unwrap_or_default().to_string()),
+            Err(e) if element_gone(&e) => None,
+            Err(e) => panic!("WebDriver: {e}"),
+        }
+    }
+
+    /// Runs `script` like `execute`, but returns the WebDriver error instead
+    /// of panicking (between two pages the browser may refuse scripts).
+    fn try_execute(&self, script: &str) -> Result<Value, String> {
+        let path = self.session_path("/execute/sync");
+        self.command("POST", &path, Some(json!({ "script": script, "args": [] })))
+    }
+
+    /// Clicks `element`, which starts a navigation (a link, a form's submit
+    /// button), and waits (bounded by `timeout`) until the page it was on has
+    /// been replaced by one that has finished loading. chromedriver's click
+    /// may return before a form submission's navigation starts: a lookup
+    /// right after it can still find the old page's elements, which then go
+    /// stale under the caller. The old page is told apart by a mark set on
+    /// its `window` (a new page has a new `window`), not by an element
+    /// reference, whose errors vary while the page is being replaced.
+    pub fn click_and_wait_page(&self, element: &Element, timeout: Duration) {
+        self.execute(&format!("window.{OLD_PAGE_MARK} = true;"), json!([]));
+        self.click(element);
+        let probe = format!(
+            "return window.{OLD_PAGE_MARK} === undefined ? document.readyState : 'the old page';"
+        );
+        let mut last = String::from("nothing yet");
+        let loaded = poll_every(POLL, timeout, || {
+            match self.try_execute(&probe) {
+                Ok(state) if state == json!("complete") => return Some(()),
+                Ok(state) => last = format!("state {state}"),
+                Err(e) => last = e,
+            }
+            None
+        });
+        if loaded.is_none() {
+            panic!(
+                "no new page loaded within {timeout:?} after the click (last: {last}); at {}, page:\n{}",
+                self.current_url(),
+                self.source()
+            );
+        }
+    }
+
     /// The element's HTML attribute `name` (None when absent).
     pub fn attribute(&self, element: &Element, name: &str) -> Option<String> {
         let rest = self.element_path(element, &format!("/attribute/{name}"));
@@ -677,6 +718,16 @@ impl Browser {
             );
         }
     }
+}
+
+/// Whether a WebDriver error says the element no longer exists in the
+/// current page ("stale element reference"; some chromedriver versions answer
+/// "no such element", or an inspector error, for an element of a document
+/// being replaced).
+fn element_gone(error: &str) -> bool {
+    error.contains("stale element reference")
+        || error.contains("no such element")
+        || error.contains("does not belong to the document")
 }
 
 /// SIGKILLs each of `pids` still alive, then waits (2 s at most) for them to go.

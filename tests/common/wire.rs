@@ -590,6 +590,12 @@ impl RawConn {
     pub fn close(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
+
+    /// Makes the coming close a reset (SO_LINGER 0): the peer's next read
+    /// fails with "connection reset" instead of seeing end of input.
+    pub fn reset_on_close(&mut self) {
+        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+    }
 }
 
 /// An origin answering every request with `200` and a body naming the origin,

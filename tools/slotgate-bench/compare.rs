@@ -16,11 +16,12 @@ use crate::peers::{self, Kind, Sizing, Started, TempDir, Tools};
 use crate::procstat;
 use crate::report::Spread;
 use serde_json::{json, Value};
+use slotgate::text::escape::xml as escape;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 const USAGE: &str =
     "usage: slotgate-bench compare [--only NAME,NAME] [--concurrency 64,256] [--close]
@@ -427,27 +428,7 @@ pub fn scenario_markdown(rows: &[(String, RowSummary)], rounds: usize) -> String
 // Environment.
 
 /// `YYYY-MM-DD` (UTC) of `t`.
-pub fn date_of(t: SystemTime) -> String {
-    let days = t
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
+pub use slotgate::text::date::ymd as date_of;
 
 /// The machine, as (label, value) lines.
 fn machine() -> Vec<(&'static str, String)> {
@@ -962,13 +943,6 @@ const COLOURS: [&str; 6] = [
     "#1f77b4", "#17becf", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd",
 ];
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A round top for an axis: 1, 2 or 5 times a power of ten.
 fn axis_top(max: f64) -> f64 {
     if max <= 0.0 || !max.is_finite() {
@@ -1153,6 +1127,7 @@ fn chart(o: &Options, info: &ReportInfo, scenarios: &[Vec<Row>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     fn args(s: &str) -> impl Iterator<Item = String> + '_ {
         s.split_whitespace().map(String::from)
@@ -1281,8 +1256,6 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(
             date_of(UNIX_EPOCH + Duration::from_secs(1_795_435_200)),
             "2026-11-23"

@@ -6,6 +6,7 @@
 //! The levels are placed evenly on the x axis (they are usually a geometric
 //! series such as 1, 16, 64, 256), each labelled with its value.
 
+use slotgate::text::escape::xml as escape;
 use std::fmt::Write as _;
 
 /// One target's curve: (concurrency, requests/s, p99 in ms) per level.
@@ -24,22 +25,6 @@ const LEGEND_H: f64 = 22.0;
 const COLOURS: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
 ];
-
-/// Escape text for an XML text node or attribute.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// A "nice" axis top and step: 1, 2 or 5 times a power of ten, five-ish ticks.
 fn nice_axis(max: f64) -> (f64, f64) {

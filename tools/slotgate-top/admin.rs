@@ -233,7 +233,7 @@ pub fn run(command: &Command, path: &Path, exprs: Option<&[HcExprDef]>) -> Resul
     let sb = attach_for_writing(path)?;
     let lines = apply(&sb, command, exprs)?;
     for line in &lines {
-        println!("{line}");
+        println!("{}", crate::report::terminal_text(line));
     }
     // The supervisor marks the balancers when `BalancerPersist On`; save as
     // the manager does, but say where, and fail loudly (the change is made).
@@ -580,9 +580,7 @@ fn name_value(key: &str, value: &str) -> Result<String, String> {
     if value.len() > edit::MAX_NAME {
         return Err(format!("{key} is longer than {} bytes", edit::MAX_NAME));
     }
-    if value.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{key} '{value}' contains a space"));
-    }
+    edit::check_plain(key, value).map_err(|e| e.to_string())?;
     Ok(value.to_string())
 }
 

@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
-            eprintln!("slotgate-top: {msg}");
+            eprintln!("slotgate-top: {}", report::terminal_text(&msg));
             ExitCode::FAILURE
         }
     }

@@ -7,6 +7,8 @@
 use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
 use slotgate::handlers::snapshot::Health;
+use slotgate::text::escape::controls;
+use slotgate::text::size::strfsize;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -60,6 +62,8 @@ struct Process {
     /// How long (ms) its event loop has not turned, when that is
     /// `STALL_SHOWN_AFTER_MS` or more (as server-status shows it).
     stalled_ms: Option<u64>,
+    /// Times it ran out of descriptors or memory.
+    local_faults: u64,
 }
 
 struct Member {
@@ -108,6 +112,7 @@ impl Snapshot {
                     .is_stalled(monotonic)
                     .then(|| p.stalled_for(monotonic))
                     .flatten(),
+                local_faults: p.local_faults(),
             })
             .collect();
         let balancers = sb.balancers();
@@ -215,6 +220,7 @@ impl Snapshot {
             "in",
             "out",
             "last used",
+            "local faults",
             "stalled",
         ]);
         for p in &self.processes {
@@ -225,9 +231,10 @@ impl Snapshot {
                 p.state.to_string(),
                 p.connections.to_string(),
                 p.requests.to_string(),
-                bytes(p.bytes_in),
-                bytes(p.bytes_out),
+                strfsize(p.bytes_in),
+                strfsize(p.bytes_out),
                 self.ago(p.last_used),
+                p.local_faults.to_string(),
                 stalled_cell(p.stalled_ms),
             ]);
         }
@@ -289,8 +296,8 @@ impl Snapshot {
                 m.elected.to_string(),
                 m.busy.to_string(),
                 m.lbstatus.to_string(),
-                bytes(m.transferred),
-                bytes(m.read),
+                strfsize(m.transferred),
+                strfsize(m.read),
                 m.errors.to_string(),
                 if m.hc.checked() {
                     m.hc.method_name().to_string()
@@ -310,7 +317,7 @@ impl Snapshot {
         } else {
             out.push_str(&table.render());
         }
-        out
+        terminal_text(&out)
     }
 
     pub fn to_json(&self) -> Value {
@@ -330,6 +337,7 @@ impl Snapshot {
                     "last_used_unix_ms": p.last_used,
                     "allocations": p.allocations,
                     "stalled_seconds": p.stalled_ms.map(|ms| ms / 1000),
+                    "local_faults": p.local_faults,
                 })
             })
             .collect();
@@ -630,7 +638,8 @@ impl Snapshot {
             "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)"
                 .to_string(),
         );
-        lines
+        // Values from the scoreboard (the note, a path) never reach the terminal raw.
+        lines.iter().map(|l| controls(l)).collect()
     }
 }
 
@@ -645,6 +654,13 @@ fn trim_secs(d: Duration) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// `text` for a terminal: each line with its control characters escaped
+/// (`slotgate::text::escape::controls`), line ends kept.
+pub fn terminal_text(text: &str) -> String {
+    let lines: Vec<String> = text.split('\n').map(controls).collect();
+    lines.join("\n")
+}
+
 /// Left-aligned text columns sized to their widest cell.
 struct Table {
     rows: Vec<Vec<String>>,
@@ -657,8 +673,11 @@ impl Table {
         }
     }
 
+    /// Adds a row; control characters in a cell are escaped here, before the
+    /// widths are measured, so a value from the scoreboard never reaches the
+    /// terminal raw and the columns stay aligned.
     fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.iter().map(|c| controls(c)).collect());
     }
 
     fn render(&self) -> String {
@@ -683,21 +702,6 @@ impl Table {
         }
         out
     }
-}
-
-/// 1536 → "1.5K".
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 1024 {
-        return n.to_string();
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1}{}", UNITS[unit])
 }
 
 /// Seconds as "42s", "3m05s", "2h07m", "5d03h".
@@ -763,6 +767,7 @@ mod tests {
             last_used: 0,
             allocations: 0,
             stalled_ms: None,
+            local_faults: 0,
         }
     }
 

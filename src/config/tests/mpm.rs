@@ -562,3 +562,26 @@ fn piped_access_logs() {
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
+
+#[test]
+fn connections_per_worker_share_out_the_bound() {
+    // (lines, workers, connections each worker holds at most)
+    let cases: &[(&str, usize, usize)] = &[
+        ("MPM event", 1, 400),
+        ("MPM event", 4, 100),
+        ("MPM event", 3, 134),
+        ("MPM event\nServerLimit 2\nThreadsPerChild 3", 1, 6),
+        ("MPM event\nMaxRequestWorkers 2", 4, 1),
+        ("MPM event\nMaxRequestWorkers 10", 0, 10),
+        ("MPM prefork", 5, 1),
+        ("MPM prefork\nMaxRequestWorkers 40", 1, 1),
+    ];
+    for (lines, workers, each) in cases {
+        let c = config(&format!("{lines}\n"));
+        assert_eq!(
+            c.connections_per_worker(*workers),
+            *each,
+            "{lines} / {workers}"
+        );
+    }
+}

@@ -196,13 +196,7 @@ pub fn check_hc_uri(uri: &str) -> EditResult {
             "hcuri is longer than {MAX_HC_URI} bytes"
         )));
     }
-    if uri.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err(EditError::Invalid(format!(
-            "hcuri '{}' contains a space or control character",
-            uri.escape_debug()
-        )));
-    }
-    Ok(())
+    super::check_plain("hcuri", uri)
 }
 
 /// `hcexpr`: empty (no expression), or a name of at most [`MAX_HC_EXPR`]

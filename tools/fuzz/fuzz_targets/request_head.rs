@@ -10,14 +10,17 @@
 //!   prefix of it has arrived (the worker parses growing buffers, so a read may end
 //!   anywhere: mid-line, between CR and LF, at a line start);
 //! - be framed one way only: never both Content-Length and Transfer-Encoding, chunked only
-//!   in HTTP/1.1 with Transfer-Encoding present, Length(n) only from a Content-Length of n.
+//!   in HTTP/1.1 with Transfer-Encoding present, Length(n) only from a Content-Length of n;
+//! - have a target that is a path, `*` for OPTIONS or an http(s) URL, without a fragment
+//!   (RFC 9112 §3.2), and one valid Host field (HTTP/1.1; at most one in HTTP/1.0), which
+//!   for an absolute-form target is the URL's authority (§3.2.2).
 #![no_main]
 
 mod common;
 
 use common::{check_head_bytes, check_header, content_length, count, cut_points, start_line};
 use libfuzzer_sys::fuzz_target;
-use slotgate::http::{parse_request, Framing, RequestHead, MAX_HEADERS};
+use slotgate::http::{parse_request, valid_host, Framing, RequestHead, MAX_HEADERS};
 
 /// httpd's LimitRequestLine and LimitRequestFieldSize defaults.
 const LINE_LIMIT: usize = 8190;
@@ -74,6 +77,30 @@ fuzz_target!(|data: &[u8]| {
             Ok(Some(h)) => panic!("prefix of {cut} bytes already a head of {}", h.len),
             Err(e) => panic!("prefix of {cut} bytes refused ({e}) but the whole head is accepted"),
         }
+    }
+
+    let t = head.target.as_str();
+    assert!(!t.contains('#'), "a fragment accepted: {t:?}");
+    let lower = t.to_ascii_lowercase();
+    let absolute = lower.starts_with("http://") || lower.starts_with("https://");
+    assert!(
+        t.starts_with('/') || (t == "*" && head.method == "OPTIONS") || absolute,
+        "target {t:?} accepted for {}",
+        head.method
+    );
+    let hosts = count(&head.headers, "host");
+    assert!(
+        hosts == 1 || (hosts == 0 && head.minor == 0),
+        "{hosts} Host fields accepted in HTTP/1.{}",
+        head.minor
+    );
+    if let Some(host) = head.header("host") {
+        assert!(valid_host(host), "Host {:?} accepted", String::from_utf8_lossy(host));
+    }
+    if absolute {
+        let rest = &t[t.find("://").expect("absolute") + 3..];
+        let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+        assert_eq!(head.header("host"), Some(authority.as_bytes()));
     }
 
     let te = count(&head.headers, "transfer-encoding");

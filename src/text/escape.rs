@@ -1,0 +1,85 @@
+//! Escaping, one function per target: HTML and XML text and attributes (the
+//! balancer-manager, server-status, slotgate-bench's reports), log items (the
+//! access log) and terminals (slotgate-top, messages that echo a value).
+
+/// For HTML text and attribute values: `&`, `<`, `>`, `"` and `'` as entities.
+pub fn html(s: &str) -> String {
+    markup(s, "&#39;")
+}
+
+/// For XML text and attribute values: as [`html`], with `'` as `&apos;`.
+pub fn xml(s: &str) -> String {
+    markup(s, "&apos;")
+}
+
+fn markup(s: &str, apostrophe: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str(apostrophe),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// For a quoted access-log item, as httpd's `ap_escape_logitem`: `"` and `\`
+/// behind a backslash, control characters as `\xhh`.
+pub fn log_item(s: &str) -> String {
+    backslashed(s, &['"', '\\'])
+}
+
+/// For a terminal: control characters (C0, DEL, C1) as `\xhh`, so a value read
+/// from the scoreboard (a route set at run time, say) cannot move the cursor,
+/// change colours or retitle the window of whoever prints it. Everything else,
+/// backslashes included, is kept.
+pub fn controls(s: &str) -> String {
+    if !s.contains(char::is_control) {
+        return s.to_string();
+    }
+    backslashed(s, &[])
+}
+
+fn backslashed(s: &str, specials: &[char]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if specials.contains(&c) {
+            out.push('\\');
+            out.push(c);
+        } else if c.is_control() {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_target_escapes_its_own_characters() {
+        let s = "a&b<c>\"d'e\\f\x1b[31mg\u{9b}h\ti\u{7f}é";
+        assert_eq!(
+            html(s),
+            "a&amp;b&lt;c&gt;&quot;d&#39;e\\f\x1b[31mg\u{9b}h\ti\u{7f}é"
+        );
+        assert_eq!(
+            xml(s),
+            "a&amp;b&lt;c&gt;&quot;d&apos;e\\f\x1b[31mg\u{9b}h\ti\u{7f}é"
+        );
+        assert_eq!(
+            log_item(s),
+            "a&b<c>\\\"d'e\\\\f\\x1b[31mg\\x9bh\\x09i\\x7fé"
+        );
+        assert_eq!(controls(s), "a&b<c>\"d'e\\f\\x1b[31mg\\x9bh\\x09i\\x7fé");
+        assert_eq!(controls("plain"), "plain");
+        assert!(!controls(s).contains(char::is_control));
+    }
+}
