@@ -16,7 +16,8 @@ const USAGE: &str = "usage: slotgate [-f FILE] [-D NAME]... [-t] [-k start|stop|
   -t        check the configuration, print 'Syntax OK' or the error, and exit
   -k CMD    start: run as a daemon (detached, PidFile written);
             stop | restart | graceful | graceful-stop: signal the daemon named by PidFile
-            (TERM, HUP, USR1, WINCH)
+            (TERM, HUP, USR1, WINCH); restart and graceful wait for the new generation
+            (silent, exit 0) or print why it was refused (exit 1)
   -v        print the version and exit
 Without -t or -k, slotgate runs in the foreground (systemd Type=simple).";
 
@@ -107,7 +108,9 @@ fn main() -> ExitCode {
             }
             match supervisor::signal_daemon(&cfg, cmd) {
                 Ok(msg) => {
-                    println!("{msg}");
+                    if let Some(msg) = msg {
+                        println!("{msg}");
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -2,7 +2,7 @@
 //! memory-mapped file, shared by the supervisor, its forked worker processes
 //! and read-only tools such as `slotgate-top`.
 //!
-//! # File layout (version 2.2)
+//! # File layout (version 2.4)
 //!
 //! ```text
 //!  offset                                 size
@@ -15,6 +15,8 @@
 //!               |  line 1: supervisor pid, phase,    |
 //!               |          generation, start time,   |
 //!               |          restarts, ports[16]       |
+//!               |  line 2: checker pid, refused      |
+//!               |          reloads, refusal reason   |
 //!               |  reserved (zero)                   |
 //!  512          +------------------------------------+
 //!               | ProcessSlot[processes]             |  PROCESS_SLOT_SIZE = 128 each
@@ -54,7 +56,11 @@
 //! (`hc_reason`) to the member slot, and the health checker's pid to the
 //! header; in a 2.1 file they read as "no check configured". 2.3 carved the
 //! process slot's local-fault counter and its last fault's time and errno
-//! out of its reserved words; a 2.2 file reads as "no local fault".
+//! out of its reserved words; a 2.2 file reads as "no local fault". 2.4 added
+//! the worker's progress mark to the process slot (its last word, offset 120:
+//! the watchdog's input) and the refused-reload count and reason to the
+//! header (offsets 160 and 168); in a 2.3 file they read as "never marked"
+//! (never stalled) and "nothing refused".
 //!
 //! # Held counts
 //!
@@ -122,7 +128,7 @@ pub const FILE_MODE: u32 = 0o640;
 /// Incompatible layout changes bump this; attach requires equality.
 pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
-pub const VERSION_MINOR: u16 = 3;
+pub const VERSION_MINOR: u16 = 4;
 /// Capacity of the header's port list.
 pub const MAX_PORTS: usize = 16;
 /// [`MemberSlot::balancer`] value of a standalone `ProxyPass` worker.
@@ -149,6 +155,27 @@ pub fn unix_time_ms() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
+
+/// The system's monotonic clock (`CLOCK_MONOTONIC`: the same for every
+/// process on the host, never set back, stopped while suspended) in
+/// milliseconds; at least 1, so it never reads as "not set". The time base of
+/// [`ProcessSlot::progress_ms`].
+pub fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call;
+    // CLOCK_MONOTONIC is always available on Linux (a failure leaves it zero).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec.max(0) as u64 * 1000 + ts.tv_nsec.max(0) as u64 / 1_000_000).max(1)
+}
+
+/// A worker whose progress mark is this old (ms) is shown as stalled by the
+/// status pages and slotgate-top: its loop wakes at least once a second, so
+/// three missed turns. (The supervisor's limit, `WorkerStallTimeout`, is
+/// separate.)
+pub const STALL_SHOWN_AFTER_MS: u64 = 3000;
 
 /// Current time as unix seconds (0 if the clock is before 1970).
 pub fn unix_time_secs() -> u64 {

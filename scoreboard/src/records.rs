@@ -157,7 +157,12 @@ pub struct Header {
     // -- added in 2.2 (carved out of `_reserved`) --
     checker_pid: AtomicI32,
     _pad1: AtomicU32,
-    _reserved: [AtomicU64; 44],
+    // -- added in 2.4 (carved out of `_reserved`) --
+    /// Reloads (HUP, USR1) refused since the file was created.
+    reloads_refused: AtomicU64,
+    /// Why the last refused reload was refused (cut at 256 bytes).
+    reload_refusal: SeqStr<32>,
+    _reserved: [AtomicU64; 10],
 }
 
 /// The geometry fields of a header, as stored (unvalidated).
@@ -282,6 +287,27 @@ impl Header {
         self.checker_pid.store(pid, Release);
     }
 
+    /// 2.4: reloads (HUP, USR1) refused since the file was created; `-k
+    /// graceful` and `-k restart` compare it before and after their signal.
+    pub fn reloads_refused(&self) -> u64 {
+        self.reloads_refused.load(Acquire)
+    }
+    /// 2.4: why the last refused reload was refused (empty: none was).
+    pub fn reload_refusal(&self) -> String {
+        self.reload_refusal.get()
+    }
+    /// Records a refused reload: the reason first, then the count that
+    /// publishes it (with `Release`).
+    pub fn add_reload_refused(&self, why: &str) {
+        self.reload_refusal.set(why);
+        self.reloads_refused.fetch_add(1, Release);
+    }
+    /// Carries the count over to a new file (a restart that grew it).
+    pub fn set_reloads_refused(&self, n: u64, why: &str) {
+        self.reload_refusal.set(why);
+        self.reloads_refused.store(n, Release);
+    }
+
     /// The listening ports (at most [`MAX_PORTS`]).
     pub fn ports(&self) -> Vec<u16> {
         let n = (self.port_count.load(Acquire) as usize).min(MAX_PORTS);
@@ -317,6 +343,8 @@ impl fmt::Debug for Header {
             .field("restarts", &self.restarts())
             .field("ports", &self.ports())
             .field("checker_pid", &self.checker_pid())
+            .field("reloads_refused", &self.reloads_refused())
+            .field("reload_refusal", &self.reload_refusal())
             .finish()
     }
 }
@@ -345,7 +373,11 @@ pub struct ProcessSlot {
     local_faults: AtomicU64,
     local_fault_ms: AtomicU64,
     local_fault_errno: AtomicU64,
-    _reserved: [AtomicU64; 3],
+    _reserved: [AtomicU64; 2],
+    // -- added in 2.4 (the last reserved word) --
+    /// When the worker's event loop last turned, [`monotonic_ms`](crate::monotonic_ms);
+    /// 0 = never marked (a file of an older supervisor).
+    progress_ms: AtomicU64,
 }
 
 impl ProcessSlot {
@@ -453,11 +485,37 @@ impl ProcessSlot {
         self.local_fault_ms.store(unix_ms.max(1), Release);
     }
 
+    /// 2.4: when the worker's loop last turned ([`monotonic_ms`](crate::monotonic_ms));
+    /// the supervisor stamps a new slot with the spawn time. 0 = never marked.
+    pub fn progress_ms(&self) -> u64 {
+        self.progress_ms.load(Relaxed)
+    }
+    /// The worker, once per loop turn (one relaxed store).
+    pub fn mark_progress(&self, monotonic_ms: u64) {
+        self.progress_ms.store(monotonic_ms, Relaxed);
+    }
+
+    /// How long (ms) the process in this slot has made no progress at
+    /// `now` ([`monotonic_ms`](crate::monotonic_ms)); None for an empty slot
+    /// or one never marked.
+    pub fn stalled_for(&self, now: u64) -> Option<u64> {
+        let mark = self.progress_ms();
+        (self.pid() != 0 && mark != 0).then(|| now.saturating_sub(mark))
+    }
+
+    /// Whether the status pages show this process as stalled at `now`: no
+    /// progress for [`STALL_SHOWN_AFTER_MS`](crate::STALL_SHOWN_AFTER_MS).
+    pub fn is_stalled(&self, now: u64) -> bool {
+        self.stalled_for(now)
+            .is_some_and(|ms| ms >= crate::STALL_SHOWN_AFTER_MS)
+    }
+
     fn zero_counters(&self) {
         self.allocations.store(0, Relaxed);
         self.local_faults.store(0, Relaxed);
         self.local_fault_ms.store(0, Relaxed);
         self.local_fault_errno.store(0, Relaxed);
+        self.progress_ms.store(0, Relaxed);
         self.state
             .store(u32::from(ProcessState::Empty.code()), Relaxed);
         self.generation.store(0, Relaxed);
@@ -471,7 +529,9 @@ impl ProcessSlot {
     }
 
     /// Supervisor only: prepares the slot for a new child: all counters 0,
-    /// state `Starting`, `started` = now, `last_used` = 0. The pid is stored
+    /// state `Starting`, `started` = now, `last_used` = 0, the progress mark
+    /// = now (the watchdog counts a child that never reaches its loop from
+    /// its start). The pid is stored
     /// last (with `Release`), so whoever sees it sees a fresh slot.
     ///
     /// The slot's row of held counts (a separate region) is not touched:
@@ -481,6 +541,7 @@ impl ProcessSlot {
         self.zero_counters();
         self.generation.store(generation, Relaxed);
         self.started.store(unix_time_ms(), Relaxed);
+        self.progress_ms.store(crate::monotonic_ms(), Relaxed);
         self.set_state(ProcessState::Starting);
         self.pid.store(pid, Release);
     }
@@ -511,6 +572,7 @@ impl fmt::Debug for ProcessSlot {
             .field("started", &self.started())
             .field("last_used", &self.last_used())
             .field("allocations", &self.allocations())
+            .field("progress_ms", &self.progress_ms())
             .finish()
     }
 }
@@ -1283,7 +1345,9 @@ const _: () = assert!(offset_of!(Header, restarts) == 104);
 const _: () = assert!(offset_of!(Header, port_count) == 112);
 const _: () = assert!(offset_of!(Header, ports) == 120);
 const _: () = assert!(offset_of!(Header, checker_pid) == 152);
-const _: () = assert!(offset_of!(Header, _reserved) == 160);
+const _: () = assert!(offset_of!(Header, reloads_refused) == 160);
+const _: () = assert!(offset_of!(Header, reload_refusal) == 168);
+const _: () = assert!(offset_of!(Header, _reserved) == 432);
 
 const _: () = assert!(size_of::<ProcessSlot>() == crate::PROCESS_SLOT_SIZE);
 const _: () = assert!(align_of::<ProcessSlot>() == 64);
@@ -1296,6 +1360,7 @@ const _: () = assert!(offset_of!(ProcessSlot, local_faults) == 80);
 const _: () = assert!(offset_of!(ProcessSlot, local_fault_ms) == 88);
 const _: () = assert!(offset_of!(ProcessSlot, local_fault_errno) == 96);
 const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 104);
+const _: () = assert!(offset_of!(ProcessSlot, progress_ms) == 120);
 
 const _: () = assert!(size_of::<BalancerSlot>() == crate::BALANCER_SLOT_SIZE);
 const _: () = assert!(align_of::<BalancerSlot>() == 64);

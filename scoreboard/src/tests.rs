@@ -1503,10 +1503,61 @@ fn header_fields_round_trip() {
     assert_eq!(h.supervisor_pid(), 4321);
     assert_eq!(h.start_time(), 1_700_000_000);
     assert_eq!(h.restarts(), 2);
-    assert_eq!(h.version(), (2, 3));
+    assert_eq!(h.version(), (2, 4));
     assert_eq!(h.checker_pid(), 0);
     h.set_checker_pid(999);
     assert_eq!(h.checker_pid(), 999);
+}
+
+#[test]
+fn refused_reloads_are_counted_with_the_last_reason() {
+    let dir = TempDir::new("refused");
+    let path = dir.file("sb");
+    let sb = Scoreboard::create(&path, LAYOUT).unwrap();
+    let h = sb.header();
+    assert_eq!(
+        (h.reloads_refused(), h.reload_refusal()),
+        (0, String::new())
+    );
+    h.add_reload_refused("a.conf:3: could not bind");
+    h.add_reload_refused("a.conf:9: bad directive");
+    let seen = Scoreboard::attach_readonly(&path).unwrap();
+    assert_eq!(seen.header().reloads_refused(), 2);
+    assert_eq!(seen.header().reload_refusal(), "a.conf:9: bad directive");
+    // A long reason is cut, not refused.
+    h.add_reload_refused(&"x".repeat(1000));
+    assert_eq!(h.reload_refusal().len(), 256);
+    h.set_reloads_refused(7, "kept");
+    assert_eq!(
+        (h.reloads_refused(), h.reload_refusal()),
+        (7, "kept".into())
+    );
+}
+
+#[test]
+fn progress_mark_gives_the_stall_and_a_new_slot_starts_unstalled() {
+    let dir = TempDir::new("progress");
+    let sb = Scoreboard::create(&dir.file("sb"), LAYOUT).unwrap();
+    let p = sb.process(1);
+    let now = monotonic_ms();
+    // An empty slot, or one never marked (an older supervisor), is never stalled.
+    assert_eq!(p.stalled_for(now), None);
+    p.set_pid(77);
+    assert_eq!(p.stalled_for(now), None);
+    p.reset_for(77, 1);
+    let mark = p.progress_ms();
+    assert!(mark >= now, "reset_for stamps the spawn time");
+    assert!(!p.is_stalled(mark + STALL_SHOWN_AFTER_MS - 1));
+    assert!(p.is_stalled(mark + STALL_SHOWN_AFTER_MS));
+    p.mark_progress(mark + 10_000);
+    assert_eq!(p.stalled_for(mark + 12_500), Some(2_500));
+    assert_eq!(
+        p.stalled_for(mark),
+        Some(0),
+        "a mark ahead of `now` is no stall"
+    );
+    p.clear();
+    assert_eq!((p.progress_ms(), p.stalled_for(now)), (0, None));
 }
 
 #[test]

@@ -84,6 +84,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             group: None,
             threads_per_child: None,
             listen_backlog: mpm::DEFAULT_LISTEN_BACKLOG,
+            worker_stall_timeout: mpm::DEFAULT_WORKER_STALL_TIMEOUT,
             timeout: Duration::from_secs(60),
             keep_alive: true,
             keep_alive_timeout: Duration::from_secs(5),

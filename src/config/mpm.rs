@@ -1,7 +1,8 @@
 //! The MPM and the process directives: `MPM`, `ServerLimit`, `MaxRequestWorkers`,
 //! `Min/MaxSpareServers`, `MaxConnectionsPerChild`, `GracefulShutdownTimeout`, `User`,
 //! `Group`, `ThreadsPerChild`, `ListenBacklog` (httpd's mpm_common, prefork, event and
-//! unixd). All of them are main-server only.
+//! unixd), and slotgate's own `WorkerStallTimeout` (the supervisor's watchdog). All of
+//! them are main-server only.
 //!
 //! The MPM is chosen while the files are read ([`MpmSelection`], used by `reader.rs`),
 //! because httpd loads modules then (`LoadModule` is EXEC_ON_READ) and an
@@ -29,7 +30,16 @@ pub(super) const DIRECTIVES: &[&str] = &[
     "Group",
     "ThreadsPerChild",
     "ListenBacklog",
+    "WorkerStallTimeout",
 ];
+
+/// `WorkerStallTimeout`'s default: a worker whose loop has not turned for a minute is
+/// replaced.
+pub(super) const DEFAULT_WORKER_STALL_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_secs(60);
+/// The shortest `WorkerStallTimeout` but 0: an idle worker's loop turns once a second;
+/// a shorter limit would replace healthy workers that a loaded host left waiting.
+const MIN_WORKER_STALL_TIMEOUT: u64 = 5;
 
 // The MPM defaults, each written once: every other place (the supervisor, the workers,
 // warnings, README's table) asks the functions below.
@@ -313,6 +323,19 @@ pub(super) fn directive(
             seen.threads = here;
         }
         "listenbacklog" => c.listen_backlog = count(1, i64::from(i32::MAX))? as u32,
+        "workerstalltimeout" => {
+            let limit = check(d, values::whole_seconds(name, arg, 0))?;
+            if (1..MIN_WORKER_STALL_TIMEOUT).contains(&limit.as_secs()) {
+                return Err(fail(
+                    d,
+                    format!(
+                        "{name} must be 0 (off) or at least {MIN_WORKER_STALL_TIMEOUT} \
+                         seconds, got '{arg}' (an idle worker marks its progress once a second)"
+                    ),
+                ));
+            }
+            c.worker_stall_timeout = limit;
+        }
         _ => return Ok(false),
     }
     Ok(true)

@@ -658,6 +658,11 @@ pub struct Config {
     /// counts toward the default of MaxRequestWorkers in event mode, see
     /// [`Config::max_request_workers_or_default`]; a warning says so.
     pub threads_per_child: Option<usize>,
+    /// `WorkerStallTimeout` (whole seconds, 0 = off, else at least 5), default 60: the
+    /// supervisor kills (SIGKILL) and replaces a worker whose event loop has not turned
+    /// for this long (its progress mark in the process slot), as a wedged worker takes
+    /// no new connection. slotgate's own directive; httpd has no watchdog for its children.
+    pub worker_stall_timeout: Duration,
     /// `ListenBacklog` (1..=2147483647), default 511: the backlog given to `listen()` (the
     /// kernel caps it at `net.core.somaxconn`).
     pub listen_backlog: u32,

@@ -45,6 +45,10 @@ pub struct Process {
     pub bytes_out: u64,
     pub started_ms: u64,
     pub last_used_ms: u64,
+    /// How long (ms) the process has made no progress, when that is
+    /// `STALL_SHOWN_AFTER_MS` or more: its event loop is wedged or stopped,
+    /// whatever its state letter still says.
+    pub stalled_ms: Option<u64>,
     /// Times the process ran out of descriptors or memory, and the last
     /// time (unix ms) with its errno.
     pub local_faults: u64,
@@ -207,6 +211,7 @@ impl Snapshot {
             phase: header.phase().map_or("unknown", |p| p.name()),
             supervisor_pid: header.supervisor_pid(),
         };
+        let monotonic = scoreboard::monotonic_ms();
         let processes = sb
             .processes()
             .iter()
@@ -230,6 +235,10 @@ impl Snapshot {
                     bytes_out: p.bytes_out(),
                     started_ms: p.started(),
                     last_used_ms: p.last_used(),
+                    stalled_ms: p
+                        .is_stalled(monotonic)
+                        .then(|| p.stalled_for(monotonic))
+                        .flatten(),
                     local_faults: p.local_faults(),
                     last_local_fault: p.last_local_fault(),
                 }
@@ -323,6 +332,14 @@ impl Snapshot {
         self.processes
             .iter()
             .filter(|p| p.state == ProcessState::Idle)
+            .count()
+    }
+
+    /// Live processes shown as stalled (see [`Process::stalled_ms`]).
+    pub fn stalled_workers(&self) -> usize {
+        self.processes
+            .iter()
+            .filter(|p| p.pid != 0 && p.stalled_ms.is_some())
             .count()
     }
 

@@ -135,6 +135,8 @@ pub(crate) fn auto(snap: &Snapshot, server_name: &str, proxy: bool) -> String {
     line("Stopping", &snap.graceful_workers());
     line("ConnsTotal", &snap.connections());
     line("Scoreboard", &snap.letters());
+    // slotgate's own: processes whose event loop has not turned for 3 s or more.
+    line("StalledWorkers", &snap.stalled_workers());
     // (slotgate's own: descriptors or memory this server ran out of.)
     let live = || snap.processes.iter().filter(|p| p.pid != 0);
     line("LocalFaults", &live().map(|p| p.local_faults).sum::<u64>());
@@ -186,6 +188,7 @@ pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Val
                 "bytes_out": p.bytes_out,
                 "started_unix_ms": p.started_ms,
                 "last_used_unix_ms": p.last_used_ms,
+                "stalled_seconds": p.stalled_ms.map(|ms| ms / 1000),
                 "local_faults": p.local_faults,
                 "last_local_fault": p.last_local_fault.map(|(ms, _)| json!({
                     "cause": p.last_local_fault_cause(),
@@ -214,6 +217,7 @@ pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Val
         "busy_workers": snap.busy_workers(),
         "graceful_workers": snap.graceful_workers(),
         "idle_workers": snap.idle_workers(),
+        "stalled_workers": snap.stalled_workers(),
         "processes": snap.live_processes(),
         "connections": snap.connections(),
         "scoreboard": snap.letters(),
@@ -349,6 +353,22 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
         snap.graceful_workers(),
         snap.connections()
     );
+    let stalled: Vec<String> = snap
+        .processes
+        .iter()
+        .filter(|p| p.pid != 0 && p.stalled_ms.is_some())
+        .map(|p| p.slot.to_string())
+        .collect();
+    if !stalled.is_empty() {
+        let _ = writeln!(
+            o,
+            "<dt><b>{} stalled</b> (no progress for {} s or more; the supervisor replaces \
+             a worker stalled past WorkerStallTimeout): slot {}</dt>",
+            stalled.len(),
+            scoreboard::STALL_SHOWN_AFTER_MS / 1000,
+            stalled.join(", ")
+        );
+    }
     o.push_str("</dl><pre>");
     let letters: Vec<char> = snap.letters().chars().collect();
     for (i, line) in letters.chunks(LETTERS_PER_LINE).enumerate() {
@@ -377,7 +397,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
     o.push_str(
         "<table border=\"0\"><tr><th>Slot</th><th>PID</th><th>Gen</th><th>M</th>\
          <th>Conns</th><th>Total conns</th><th>Acc</th><th>In</th><th>Out</th>\
-         <th>Last used</th><th>Local faults</th></tr>\n",
+         <th>Last used</th><th>Local faults</th><th>Stalled</th></tr>\n",
     );
     for p in snap.processes.iter().filter(|p| p.pid != 0) {
         let last = if p.last_used_ms == 0 {
@@ -385,6 +405,9 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
         } else {
             format!("{}s ago", s.now_ms.saturating_sub(p.last_used_ms) / 1000)
         };
+        let stalled = p
+            .stalled_ms
+            .map_or_else(|| "-".to_string(), |ms| format!("<b>{}s</b>", ms / 1000));
         let faults = match (p.last_local_fault, p.last_local_fault_cause()) {
             (Some((ms, _)), Some(cause)) => format!(
                 "{} (last: {}, {}s ago)",
@@ -397,7 +420,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             p.slot,
             p.pid,
             p.generation,
@@ -408,7 +431,8 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
             strfsize(p.bytes_in),
             strfsize(p.bytes_out),
             last,
-            faults
+            faults,
+            stalled
         );
     }
     o.push_str("</table>\n");
@@ -424,6 +448,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
          <tr><th>Out</th><td>Bytes written to clients</td></tr>\n\
          <tr><th>Last used</th><td>Time since the process last started a request</td></tr>\n\
          <tr><th>Local faults</th><td>Times the process ran out of descriptors or memory (accepting pauses; members are not blamed)</td></tr>\n\
+         <tr><th>Stalled</th><td>Time since the process's event loop last turned, when 3 s or more</td></tr>\n\
          </table>\n",
     );
 
@@ -619,6 +644,7 @@ ProxyPass / balancer://c/
             "Stopping",
             "ConnsTotal",
             "Scoreboard",
+            "StalledWorkers",
             "LocalFaults",
             "LastLocalFault",
         ];
@@ -652,6 +678,7 @@ ProxyPass / balancer://c/
         assert_eq!(get("Processes"), "4");
         assert_eq!(get("ConnsTotal"), "4");
         assert_eq!(get("Scoreboard"), "_WG.S");
+        assert_eq!(get("StalledWorkers"), "0");
         assert_eq!(get("LocalFaults"), "3");
         assert_eq!(get("LastLocalFault"), "Too many open files (os error 24)");
 
@@ -772,6 +799,45 @@ ProxyPass / balancer://c/
         assert_eq!(m[1]["status_flags"], "OE");
         assert_eq!(m[1]["usable"], false);
         assert_eq!(v["balancers"][1]["members"][0]["host"], "::1");
+    }
+
+    #[test]
+    fn a_worker_without_progress_shows_as_stalled_everywhere() {
+        let f = Fixture::new(CONF, 5);
+        fill(&f);
+        let now = scoreboard::monotonic_ms();
+        // Slot 0 (`_`) last turned its loop 42 s ago, slot 1 just now; slot 2
+        // was never marked (a file of an older supervisor): not stalled.
+        f.sb.process(0).mark_progress(now.saturating_sub(42_000));
+        f.sb.process(1).mark_progress(now);
+        let ctx = f.ctx(NOW_MS);
+        let auto = String::from_utf8(serve(&get("GET", Some("auto")), &ctx).body).unwrap();
+        assert!(auto.lines().any(|l| l == "StalledWorkers: 1"), "{auto}");
+        assert!(
+            auto.lines().any(|l| l == "Scoreboard: _WG.S"),
+            "the letter stays what the worker last said: {auto}"
+        );
+        let v: Value =
+            serde_json::from_slice(&serve(&get("GET", Some("json")), &ctx).body).unwrap();
+        assert_eq!(v["stalled_workers"], 1);
+        let slots = v["process_slots"].as_array().unwrap();
+        let stalled = slots[0]["stalled_seconds"]
+            .as_u64()
+            .expect("slot 0 stalled");
+        assert!((42..60).contains(&stalled), "{stalled}");
+        assert_eq!(slots[1]["stalled_seconds"], Value::Null);
+        assert_eq!(slots[2]["stalled_seconds"], Value::Null);
+        let page = String::from_utf8(serve(&get("GET", None), &ctx).body).unwrap();
+        assert!(page.contains("<b>1 stalled</b>"), "{page}");
+        assert!(page.contains("): slot 0</dt>"), "{page}");
+        let row = |pid: &str| {
+            page.lines()
+                .find(|l| l.contains(&format!("</td><td>{pid}</td><td>3</td>")))
+                .unwrap_or_else(|| panic!("no row of pid {pid}: {page}"))
+        };
+        // The Stalled column: seconds for slot 0, "-" for slot 1.
+        assert!(row("100").ends_with("s</b></td></tr>"), "{}", row("100"));
+        assert!(row("101").ends_with("<td>-</td></tr>"), "{}", row("101"));
     }
 
     #[test]

@@ -71,11 +71,29 @@ impl log::Log for ErrorLog {
     fn flush(&self) {}
 }
 
-/// Installs the logger. Called once by the supervisor before it forks; workers
-/// inherit it.
 /// Points the error log at `error_log` (a file), `pipe` (a `|command`), or stderr,
-/// with `level`. Called at start and at every restart: the file is opened anew.
+/// with `level`: [`open`] then [`install`]. Called at start (once, by the
+/// supervisor before it forks; workers inherit the logger).
 pub fn init(error_log: Option<&Path>, pipe: Option<&str>, level: LogLevel) -> std::io::Result<()> {
+    install(open(error_log, pipe, level)?);
+    Ok(())
+}
+
+/// An error log opened (file created, piped logger started) but not yet in use:
+/// a restart opens the new one before it decides, and only installs it once
+/// nothing else can refuse the restart.
+pub struct Opened {
+    sink: Option<Sink>,
+    level: LogLevel,
+}
+
+/// Opens the error log `error_log` (a file), `pipe` (a `|command`) or stderr
+/// (neither) anew, for [`install`]; the log in use is not touched.
+pub fn open(
+    error_log: Option<&Path>,
+    pipe: Option<&str>,
+    level: LogLevel,
+) -> std::io::Result<Opened> {
     let sink = match (pipe, error_log) {
         (Some(cmd), _) => Some(Sink::pipe(cmd).map_err(|e| {
             std::io::Error::new(
@@ -88,14 +106,18 @@ pub fn init(error_log: Option<&Path>, pipe: Option<&str>, level: LogLevel) -> st
         })?),
         (None, None) => None,
     };
-    *TARGET.lock().unwrap_or_else(|e| e.into_inner()) = sink;
+    Ok(Opened { sink, level })
+}
+
+/// Makes `opened` the error log (the previous one is closed) with its level.
+pub fn install(opened: Opened) {
+    *TARGET.lock().unwrap_or_else(|e| e.into_inner()) = opened.sink;
     // Read the local time zone now, before the workers are forked, so each inherits it
     // instead of reading the zone file again.
     let _ = crate::text::zone::local_offset(0);
     // The logger itself is installed once; later calls only change its target.
     let _ = log::set_logger(&ErrorLog);
-    log::set_max_level(filter(level));
-    Ok(())
+    log::set_max_level(filter(opened.level));
 }
 
 /// `Mon Dec 07 19:53:49.123456 2026`: local time, as httpd stamps error log lines.

@@ -1,6 +1,9 @@
 //! Daemon control, as `httpd -k`: `start` detaches (double fork, setsid, PidFile)
 //! and reports whether the server came up; `stop`, `restart`, `graceful` and
-//! `graceful-stop` signal the daemon named by the PidFile.
+//! `graceful-stop` signal the daemon named by the PidFile. `restart` and
+//! `graceful` then wait for the outcome the supervisor publishes in the
+//! scoreboard header: a new generation running (exit 0, silent), or the refusal
+//! and its reason (exit 1).
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -10,6 +13,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use scoreboard::{Phase, Scoreboard};
 
 use super::Options;
 use crate::config::Config;
@@ -70,8 +74,10 @@ fn running_pid(path: &Path) -> Result<Pid, String> {
 }
 
 /// `-k stop|restart|graceful|graceful-stop`: signals the daemon; `stop` and
-/// `graceful-stop` wait (bounded) until it is gone. Ok holds a message for the user.
-pub fn signal_daemon(cfg: &Config, cmd: Command) -> Result<String, String> {
+/// `graceful-stop` wait (bounded) until it is gone, `restart` and `graceful`
+/// until it runs the new generation or refused it (Err with the reason). Ok
+/// holds a message for the user, None when success is silent.
+pub fn signal_daemon(cfg: &Config, cmd: Command) -> Result<Option<String>, String> {
     let path = pid_file(cfg);
     let pid = running_pid(&path)?;
     let signal = match cmd {
@@ -81,6 +87,9 @@ pub fn signal_daemon(cfg: &Config, cmd: Command) -> Result<String, String> {
         Command::GracefulStop => Signal::SIGWINCH,
         Command::Start => return Err(format!("slotgate is already running as pid {pid}")),
     };
+    if matches!(cmd, Command::Restart | Command::Graceful) {
+        return reload(cfg, pid, signal);
+    }
     kill(pid, signal).map_err(|e| format!("signalling pid {pid}: {e}"))?;
     if matches!(cmd, Command::Stop | Command::GracefulStop) {
         let limit = if cmd == Command::Stop {
@@ -95,9 +104,85 @@ pub fn signal_daemon(cfg: &Config, cmd: Command) -> Result<String, String> {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        return Ok(format!("slotgate (pid {pid}) stopped"));
+        return Ok(Some(format!("slotgate (pid {pid}) stopped")));
     }
-    Ok(format!("sent {signal} to slotgate (pid {pid})"))
+    Ok(Some(format!("sent {signal} to slotgate (pid {pid})")))
+}
+
+/// What the scoreboard header says about restarts, at one look.
+struct ReloadFacts {
+    generation: u64,
+    phase: Option<Phase>,
+    /// Refused restarts so far, and the last one's reason.
+    refused: u64,
+    refusal: String,
+    supervisor: i32,
+}
+
+impl ReloadFacts {
+    fn read(path: &Path) -> Result<ReloadFacts, String> {
+        let sb = Scoreboard::attach_readonly(path)
+            .map_err(|e| format!("reading the scoreboard {}: {e}", path.display()))?;
+        let h = sb.header();
+        // The count first: the reason was stored before it was raised.
+        let refused = h.reloads_refused();
+        Ok(ReloadFacts {
+            generation: h.generation(),
+            phase: h.phase(),
+            refused,
+            refusal: h.reload_refusal(),
+            supervisor: h.supervisor_pid(),
+        })
+    }
+}
+
+/// Sends the restart `signal` (HUP, USR1) to `pid` and waits (bounded) until its
+/// scoreboard shows a newer generation running (Ok(None): silent, for
+/// logrotate's postrotate and cron) or one more refused restart (Err: the reason
+/// the supervisor published). The file is attached anew at each look: a
+/// restart that outgrows it renames a new one into place.
+fn reload(cfg: &Config, pid: Pid, signal: Signal) -> Result<Option<String>, String> {
+    let path = &cfg.scoreboard_file;
+    let before = ReloadFacts::read(path).and_then(|f| {
+        if f.supervisor == pid.as_raw() {
+            Ok(f)
+        } else {
+            Err(format!(
+                "the scoreboard {} names supervisor pid {}, not pid {pid} of the PidFile",
+                path.display(),
+                f.supervisor
+            ))
+        }
+    });
+    kill(pid, signal).map_err(|e| format!("signalling pid {pid}: {e}"))?;
+    let before = before.map_err(|e| {
+        format!("sent {signal} to pid {pid}, but cannot tell whether it restarted: {e}")
+    })?;
+    let until = Instant::now() + WAIT;
+    loop {
+        if kill(pid, None).is_err() {
+            return Err(format!(
+                "pid {pid} exited after {signal} (see its ErrorLog)"
+            ));
+        }
+        if let Ok(now) = ReloadFacts::read(path) {
+            if now.refused > before.refused {
+                return Err(now.refusal);
+            }
+            if now.generation > before.generation
+                && now.phase == Some(Phase::Running)
+                && now.supervisor == pid.as_raw()
+            {
+                return Ok(None);
+            }
+        }
+        if Instant::now() >= until {
+            return Err(format!(
+                "sent {signal} to pid {pid}; no new generation and no refusal within {WAIT:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// The daemon's way to tell `-k start` how its start went.

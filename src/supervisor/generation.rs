@@ -39,14 +39,37 @@ pub(super) struct Listeners {
 }
 
 impl Listeners {
-    /// Binds what `cfg` asks for, taking over the sockets of `previous` whose
-    /// configured address is unchanged (they are never closed, so no connection
-    /// is refused during a restart).
-    pub fn bind(cfg: &Config, previous: Option<&mut Listeners>) -> Result<Listeners, String> {
-        let mut old = match previous {
-            Some(p) => std::mem::take(&mut p.entries),
-            None => inherited()?,
-        };
+    /// Binds what `cfg` asks for at start, taking over the sockets a binary
+    /// upgrade handed down (same configured address).
+    pub fn bind(cfg: &Config) -> Result<Listeners, String> {
+        Self::bind_over(cfg, inherited()?)
+    }
+
+    /// The listeners of a restart, built beside this set, which is not touched:
+    /// an unchanged `Listen` line (same configured address, port 0 included)
+    /// gets the very same socket (a duplicate descriptor), so it never closes
+    /// and no connection is refused; a new line is bound now. On error the new
+    /// sockets close and this set is as it was (a refused restart must not
+    /// cost the running server its listeners, nor poison the next restart).
+    pub fn rebind(&self, cfg: &Config) -> Result<Listeners, String> {
+        let running = self
+            .entries
+            .iter()
+            .map(|(a, l)| {
+                l.try_clone()
+                    .map(|l| (*a, l))
+                    .map_err(|e| format!("duplicating the listener for {a}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::bind_over(cfg, running)
+    }
+
+    /// `cfg`'s listeners: each from `old` when its configured address is
+    /// there (each socket used once), else bound now.
+    fn bind_over(
+        cfg: &Config,
+        mut old: Vec<(SocketAddr, TcpListener)>,
+    ) -> Result<Listeners, String> {
         let mut entries = Vec::new();
         for l in &cfg.listen {
             let sock = match old.iter().position(|(a, _)| *a == l.addr) {

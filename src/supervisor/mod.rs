@@ -8,10 +8,16 @@
 //! checker (`hcheck::checker`): a child without a process slot (it serves no
 //! client; the header records its pid), replaced with the workers' back-off
 //! when it dies and with each new generation, stopped like a worker.
+//!
+//! A restart is built beside the running generation and refused, leaving it
+//! untouched, if any step fails (`next_generation`); children, their ends and
+//! the watchdog for wedged workers are in `children`, USR2 in `upgrade`.
 
+mod children;
 mod control;
 mod generation;
 mod listeners;
+mod upgrade;
 
 pub use control::{signal_daemon, start_daemon, Command};
 
@@ -24,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 use scoreboard::{Phase, Scoreboard};
 
@@ -32,14 +38,11 @@ use crate::config::{self, Config};
 use crate::process::{self, Forked};
 use crate::proxy::Routes;
 use crate::worker::{self, WorkerSetup};
+use children::{Child, Ending, BACKOFF_MAX};
 use generation::{Generation, Listeners};
 
 /// How long stopping children may take before they are killed outright.
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
-/// A worker that lived this long is healthy: its next death restarts the back-off.
-const HEALTHY_LIFETIME: Duration = Duration::from_secs(10);
-const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(10);
 /// How long a binary upgrade's new process may take to run.
 const UPGRADE_DEADLINE: Duration = Duration::from_secs(30);
 /// Set in the environment of the new binary of an upgrade.
@@ -103,14 +106,13 @@ fn raise_file_limit() {
     }
 }
 
-struct Child {
-    /// Its process slot; `usize::MAX` for the health checker (and for old
-    /// workers whose slots went with a replaced scoreboard).
-    slot: usize,
-    started: Instant,
-    generation: u64,
-    /// The health checker rather than a worker.
-    checker: bool,
+/// A generation built by `next_generation`, not yet in use.
+struct NextGeneration {
+    generation: Generation,
+    listeners: Listeners,
+    /// A new (bigger) scoreboard file, when the configuration outgrew the old one.
+    scoreboard: Option<Arc<Scoreboard>>,
+    error_log: crate::logging::Opened,
 }
 
 /// Signals noted by their handlers, acted on by the loop.
@@ -123,8 +125,11 @@ struct Flags {
 }
 
 struct Supervisor {
+    /// Absolute (made so by `main` before a daemon changes its directory to `/`).
     options_file: PathBuf,
     defines: Vec<String>,
+    /// Started by `-k start` (a binary upgrade starts the new binary the same way).
+    daemon: bool,
     gen: Generation,
     listeners: Listeners,
     scoreboard: Arc<Scoreboard>,
@@ -164,7 +169,7 @@ impl Supervisor {
         for w in &cfg.warnings {
             log::warn!("{w}");
         }
-        let listeners = Listeners::bind(&cfg, None)?;
+        let listeners = Listeners::bind(&cfg)?;
         routes.open_logs()?;
         let workers = cfg.start_servers_or_default();
         let layout = generation::layout_for(&cfg, &routes, workers);
@@ -229,6 +234,7 @@ impl Supervisor {
         Ok(Supervisor {
             options_file: opts.config_file.clone(),
             defines: opts.defines.clone(),
+            daemon: opts.daemon,
             gen: Generation {
                 number: 1,
                 config: Arc::new(cfg),
@@ -268,11 +274,11 @@ impl Supervisor {
         );
         loop {
             if self.flags.stop.load(Ordering::SeqCst) {
-                self.shutdown(false);
+                self.shutdown(Ending::Stop);
                 return Ok(());
             }
             if self.flags.graceful_stop.swap(false, Ordering::SeqCst) {
-                self.shutdown(true);
+                self.shutdown(Ending::GracefulStop);
                 return Ok(());
             }
             if self.flags.restart.swap(false, Ordering::SeqCst) {
@@ -287,10 +293,11 @@ impl Supervisor {
             if self.successor_ready() {
                 // The new binary serves: stop ours gracefully, leave it the PidFile.
                 self.pid_file = None;
-                self.shutdown(true);
+                self.shutdown(Ending::Upgraded);
                 return Ok(());
             }
             self.wait_for_signal();
+            self.watchdog();
             self.reap();
             self.respawn_due();
             self.maintain_checker();
@@ -316,6 +323,7 @@ impl Supervisor {
             .children
             .iter()
             .filter(|(_, c)| c.generation == self.gen.number && c.slot < sb.processes().len())
+            .filter(|(_, c)| !c.checker && c.ending.is_none())
             .map(|(p, c)| (*p, c.slot))
             .collect();
         let idle: Vec<(Pid, usize)> = current
@@ -349,11 +357,8 @@ impl Supervisor {
                         "prefork: {} idle workers, retiring worker {slot}",
                         idle.len()
                     );
-                    // Retired, not replaced: moved out of the current generation.
-                    if let Some(c) = self.children.get_mut(pid) {
-                        c.generation = 0;
-                    }
-                    let _ = kill(*pid, Signal::SIGUSR1);
+                    // Retired, not replaced (a child asked to stop never is).
+                    self.tell_to_stop(*pid, Ending::Retired);
                 }
             }
         }
@@ -361,94 +366,51 @@ impl Supervisor {
 
     /// Re-reads the configuration and starts a new generation of workers. The old
     /// workers finish their requests first (graceful) or stop at once. A
-    /// configuration that does not load is reported and the old one keeps serving.
+    /// configuration that does not load, a listener that cannot be bound, a log
+    /// that cannot be opened: the restart is refused, logged and published in the
+    /// scoreboard header (for `-k graceful|restart`), and the running generation
+    /// goes on with its listeners exactly as they were.
     fn restart(&mut self, graceful: bool) {
         let kind = if graceful {
             "graceful restart"
         } else {
             "restart"
         };
-        let sb = self.scoreboard.clone();
-        sb.header().set_phase(Phase::Restarting);
+        self.scoreboard.header().set_phase(Phase::Restarting);
         match self.next_generation() {
-            Ok((gen, listeners, new_sb)) => {
-                let old = self.gen.number;
-                self.gen = gen;
-                self.listeners = listeners;
-                if let Some(new_sb) = new_sb {
-                    self.scoreboard = new_sb;
-                }
-                let h = self.scoreboard.header();
-                h.set_generation(self.gen.number);
-                h.add_restart();
-                h.set_ports(&self.listeners.ports());
-                h.set_supervisor_pid(std::process::id() as i32);
-                let signal = if graceful {
-                    Signal::SIGUSR1
-                } else {
-                    Signal::SIGTERM
-                };
-                for (pid, c) in &self.children {
-                    if c.generation == old {
-                        let _ = kill(*pid, signal);
-                    }
-                }
-                // Slots waiting for a respawn belong to the old generation.
-                self.respawn.clear();
-                for _ in 0..self.gen.workers {
-                    match self.free_slot() {
-                        Some(slot) => {
-                            if let Err(e) = self.spawn(slot) {
-                                log::error!("{kind}: {e}");
-                            }
-                        }
-                        None => log::error!(
-                            "{kind}: no free process slot for a new worker (raise ServerLimit)"
-                        ),
-                    }
-                }
-                // The old checker was told to stop with the old workers.
-                self.checker_respawn = None;
-                self.checker_failures = 0;
-                self.start_checker();
-                log::info!(
-                    "{kind}: generation {} running, listening on {}",
-                    self.gen.number,
-                    self.listeners.addresses().join(", ")
-                );
+            Ok(next) => self.switch_to(next, graceful),
+            Err(e) => {
+                let why = format!("{kind} refused: {e}");
+                log::error!("{why}; the running configuration stays");
+                self.scoreboard.header().add_reload_refused(&why);
             }
-            Err(e) => log::error!("{kind} refused: {e}; the running configuration stays"),
         }
         self.scoreboard.header().set_phase(Phase::Running);
     }
 
-    /// Builds the next generation without touching the running one until it is
-    /// complete: Ok((generation, listeners, a new scoreboard if the old one is too small)).
-    fn next_generation(
-        &mut self,
-    ) -> Result<(Generation, Listeners, Option<Arc<Scoreboard>>), String> {
+    /// Builds the next generation beside the running one. Every step that can
+    /// fail comes before the first change to what runs (the error log in use,
+    /// the listeners, the scoreboard's slots), so an Err leaves all of it as it
+    /// was; the new listeners and logs opened on the way are dropped with it.
+    fn next_generation(&mut self) -> Result<NextGeneration, String> {
         let cfg = config::load(&self.options_file, &self.defines).map_err(|e| e.to_string())?;
         let mut routes = Routes::new(&cfg)?;
-        for w in &cfg.warnings {
-            log::warn!("{w}");
-        }
         routes.open_logs()?;
-        if cfg.scoreboard_file != self.gen.config.scoreboard_file {
-            log::warn!("ScoreboardFile changed; it takes effect at the next full start");
-        }
-        // The error log is reopened (logrotate moves the file, then sends USR1).
-        crate::logging::init(
+        // The error log is reopened (logrotate moves the file, then sends USR1),
+        // but only put in use by `switch_to`.
+        let error_log = crate::logging::open(
             cfg.error_log.as_deref(),
             cfg.error_log_pipe.as_deref(),
             cfg.log_level,
         )
         .map_err(|e| e.to_string())?;
-        let listeners = Listeners::bind(&cfg, Some(&mut self.listeners))?;
+        let listeners = self.listeners.rebind(&cfg)?;
         let workers = cfg.start_servers_or_default();
         let layout = generation::layout_for(&cfg, &routes, workers);
         let current = self.scoreboard.layout();
         let mut new_sb = None;
         if layout.fits_in(&current) {
+            // Last step that may fail; it fails before it writes a slot.
             generation::place(&self.scoreboard, &cfg, &mut routes, Some(&self.gen.routes))?;
             if cfg.balancer_persist {
                 // The kept slots hold the run-time settings; members added at
@@ -476,99 +438,93 @@ impl Supervisor {
             for _ in 0..old.restarts() {
                 new.add_restart();
             }
-            self.failures.resize(sb.processes().len(), 0);
+            new.set_reloads_refused(old.reloads_refused(), &old.reload_refusal());
+            new_sb = Some(Arc::new(sb));
+        }
+        Ok(NextGeneration {
+            generation: Generation {
+                number: self.gen.number + 1,
+                config: Arc::new(cfg),
+                routes: Arc::new(routes),
+                workers,
+            },
+            listeners,
+            scoreboard: new_sb,
+            error_log,
+        })
+    }
+
+    /// Puts the next generation in place: its error log, listeners and (grown)
+    /// scoreboard; tells the old children to stop and starts the new ones.
+    fn switch_to(&mut self, next: NextGeneration, graceful: bool) {
+        let kind = if graceful {
+            "graceful restart"
+        } else {
+            "restart"
+        };
+        crate::logging::install(next.error_log);
+        let cfg = &next.generation.config;
+        for w in &cfg.warnings {
+            log::warn!("{w}");
+        }
+        if cfg.scoreboard_file != self.gen.config.scoreboard_file {
+            log::warn!("ScoreboardFile changed; it takes effect at the next full start");
+        }
+        let old = self.gen.number;
+        self.gen = next.generation;
+        // The sockets of Listen lines gone close here (old workers keep theirs
+        // until they exit); the kept ones are the very same sockets.
+        self.listeners = next.listeners;
+        if let Some(new_sb) = next.scoreboard {
+            self.scoreboard = new_sb;
+            self.failures.resize(self.scoreboard.processes().len(), 0);
             // Old workers' process slots are not in the new file: forget their slots.
             for c in self.children.values_mut() {
                 c.slot = usize::MAX;
             }
-            new_sb = Some(Arc::new(sb));
         }
-        let gen = Generation {
-            number: self.gen.number + 1,
-            config: Arc::new(cfg),
-            routes: Arc::new(routes),
-            workers,
+        let h = self.scoreboard.header();
+        h.set_generation(self.gen.number);
+        h.add_restart();
+        h.set_ports(&self.listeners.ports());
+        h.set_supervisor_pid(std::process::id() as i32);
+        let why = if graceful {
+            Ending::GracefulRestart
+        } else {
+            Ending::Restart
         };
-        Ok((gen, listeners, new_sb))
-    }
-
-    /// USR2, as nginx's binary upgrade: starts the executable now at our path with
-    /// our arguments, handing it the listening sockets (they never close). Once it
-    /// runs, this supervisor stops gracefully (see `successor_ready`); if it fails,
-    /// this one goes on serving.
-    fn upgrade(&mut self) {
-        if self.successor.is_some() {
-            log::warn!("binary upgrade already in progress");
-            return;
+        // The old health checker goes with the old workers.
+        let olds: Vec<Pid> = self
+            .children
+            .iter()
+            .filter(|(_, c)| c.generation == old && c.ending.is_none())
+            .map(|(p, _)| *p)
+            .collect();
+        for pid in olds {
+            self.tell_to_stop(pid, why);
         }
-        let handover = self.listeners.handover();
-        // A listener the new binary would not inherit leaves a number in the
-        // hand-over that names nothing, or something else, in it: no upgrade.
-        if let Err(e) = self.listeners_inheritable(true) {
-            log::error!("binary upgrade: {e}; the upgrade is not started");
-            if let Err(e) = self.listeners_inheritable(false) {
-                log::error!("binary upgrade: {e}");
-            }
-            return;
-        }
-        let spawned = std::process::Command::new(&self.exe)
-            .args(std::env::args_os().skip(1))
-            .env(process::LISTEN_FDS_ENV, handover)
-            .env(UPGRADE_ENV, "1")
-            .spawn();
-        if let Err(e) = self.listeners_inheritable(false) {
-            log::error!("binary upgrade: {e}");
-        }
-        match spawned {
-            Ok(child) => {
-                log::info!(
-                    "binary upgrade: started {} as pid {}",
-                    self.exe.display(),
-                    child.id()
-                );
-                self.successor = Some((Pid::from_raw(child.id() as i32), Instant::now()));
-            }
-            Err(e) => log::error!("binary upgrade: starting {}: {e}", self.exe.display()),
-        }
-    }
-
-    /// Lets every listening socket survive an exec (`inherit`), or makes it
-    /// close-on-exec again; stops at the first that fails, naming it.
-    fn listeners_inheritable(&self, inherit: bool) -> Result<(), String> {
-        for l in self.listeners.sockets() {
-            process::set_inheritable(std::os::fd::AsFd::as_fd(l), inherit).map_err(|e| {
-                let addr = l
-                    .local_addr()
-                    .map_or_else(|_| "?".to_string(), |a| a.to_string());
-                let what = if inherit {
-                    "letting it survive the exec"
-                } else {
-                    "making it close-on-exec again"
-                };
-                format!("listener {addr}: {what}: {e}")
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Whether the new binary of an upgrade runs (its scoreboard says so).
-    fn successor_ready(&mut self) -> bool {
-        let Some((pid, since)) = self.successor else {
-            return false;
-        };
-        if let Ok(sb) = Scoreboard::attach_readonly(&self.gen.config.scoreboard_file) {
-            let h = sb.header();
-            if h.supervisor_pid() == pid.as_raw() && h.phase() == Some(Phase::Running) {
-                log::info!("binary upgrade: pid {pid} runs; stopping this supervisor gracefully");
-                return true;
+        // Slots waiting for a respawn belong to the old generation.
+        self.respawn.clear();
+        for _ in 0..self.gen.workers {
+            match self.free_slot() {
+                Some(slot) => {
+                    if let Err(e) = self.spawn(slot) {
+                        log::error!("{kind}: {e}");
+                    }
+                }
+                None => {
+                    log::error!("{kind}: no free process slot for a new worker (raise ServerLimit)")
+                }
             }
         }
-        if since.elapsed() > UPGRADE_DEADLINE {
-            log::error!("binary upgrade: pid {pid} did not start in time; killing it");
-            let _ = kill(pid, Signal::SIGTERM);
-            self.successor = None;
-        }
-        false
+        self.checker_respawn = None;
+        self.checker_failures = 0;
+        self.start_checker();
+        log::info!(
+            "{kind}: generation {} running, listening on {}",
+            self.gen.number,
+            self.listeners.addresses().join(", ")
+        );
     }
 
     /// A process slot no child uses and no respawn waits for.
@@ -652,6 +608,7 @@ impl Supervisor {
                         started: Instant::now(),
                         generation,
                         checker: false,
+                        ending: None,
                     },
                 );
                 log::debug!("worker {slot} (generation {generation}) started as pid {pid}");
@@ -729,100 +686,13 @@ impl Supervisor {
                         started: Instant::now(),
                         generation,
                         checker: true,
+                        ending: None,
                     },
                 );
                 log::debug!("health checker (generation {generation}) started as pid {pid}");
                 Ok(())
             }
         }
-    }
-
-    /// Collects every exited child: gives back what it held on members, clears its
-    /// slot, and schedules a replacement when it belonged to the current generation.
-    fn reap(&mut self) {
-        loop {
-            let (pid, how) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => (pid, format!("exit status {code}")),
-                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, format!("signal {sig}")),
-                Ok(WaitStatus::StillAlive) | Err(_) => return,
-                Ok(_) => continue,
-            };
-            if self.successor.is_some_and(|(p, _)| p == pid) {
-                log::error!(
-                    "binary upgrade: the new binary (pid {pid}) ended with {how}; this one goes on"
-                );
-                self.successor = None;
-                continue;
-            }
-            let Some(child) = self.children.remove(&pid) else {
-                continue;
-            };
-            if child.checker {
-                self.reap_checker(pid, &child, &how);
-                continue;
-            }
-            let sb = &self.scoreboard;
-            if child.slot < sb.processes().len() {
-                let given = sb.release_held(child.slot);
-                if given > 0 {
-                    log::info!("worker pid {pid} held {given} requests on members; their busy counts are given back");
-                }
-                sb.process(child.slot).clear();
-            }
-            let current = child.generation == self.gen.number;
-            if !current || self.flags.stop.load(Ordering::SeqCst) {
-                log::debug!(
-                    "worker pid {pid} of generation {} ended ({how})",
-                    child.generation
-                );
-                continue;
-            }
-            let lived = child.started.elapsed();
-            let planned = how == "exit status 0";
-            let fails = &mut self.failures[child.slot];
-            // A worker that chose to exit (MaxConnectionsPerChild) did not fail.
-            *fails = if planned || lived >= HEALTHY_LIFETIME {
-                0
-            } else {
-                *fails + 1
-            };
-            let delay = backoff(*fails);
-            log::error!(
-                "worker {} (pid {pid}) ended with {how} after {:.1}s; replacing it in {:?}",
-                child.slot,
-                lived.as_secs_f64(),
-                delay
-            );
-            self.respawn.push((Instant::now() + delay, child.slot));
-        }
-    }
-
-    /// The health checker ended: replaced (with the workers' back-off) when
-    /// it belonged to the current generation and the server is not stopping.
-    fn reap_checker(&mut self, pid: Pid, child: &Child, how: &str) {
-        let h = self.scoreboard.header();
-        if h.checker_pid() == pid.as_raw() {
-            h.set_checker_pid(0);
-        }
-        if child.generation != self.gen.number || self.flags.stop.load(Ordering::SeqCst) {
-            log::debug!(
-                "health checker pid {pid} of generation {} ended ({how})",
-                child.generation
-            );
-            return;
-        }
-        let lived = child.started.elapsed();
-        self.checker_failures = if lived >= HEALTHY_LIFETIME {
-            0
-        } else {
-            self.checker_failures + 1
-        };
-        let delay = backoff(self.checker_failures);
-        log::error!(
-            "health checker (pid {pid}) ended with {how} after {:.1}s; replacing it in {delay:?}",
-            lived.as_secs_f64()
-        );
-        self.checker_respawn = Some(Instant::now() + delay);
     }
 
     fn respawn_due(&mut self) {
@@ -842,13 +712,15 @@ impl Supervisor {
         }
     }
 
-    /// Stops every child and marks the scoreboard. `graceful` (WINCH): children
-    /// finish their requests first, for at most GracefulShutdownTimeout (when set);
-    /// otherwise (TERM/INT) they are told to stop at once, then killed after 10 s.
-    fn shutdown(&mut self, graceful: bool) {
+    /// Stops every child and marks the scoreboard. Gracefully (WINCH, or the old
+    /// supervisor of a binary upgrade): children finish their requests first, for
+    /// at most GracefulShutdownTimeout (when set); otherwise (TERM/INT) they are
+    /// told to stop at once, then killed after 10 s. The watchdog goes on.
+    fn shutdown(&mut self, why: Ending) {
         let sb = self.scoreboard.clone();
         sb.header().set_phase(Phase::Stopping);
-        let (signal, deadline) = if graceful {
+        let graceful = why.signal() == Signal::SIGUSR1;
+        let deadline = if graceful {
             let t = self.gen.config.graceful_shutdown_timeout;
             // 0 means "no limit" as in httpd; workers still bound themselves (5 min).
             let limit = if t.is_zero() {
@@ -856,19 +728,21 @@ impl Supervisor {
             } else {
                 t + Duration::from_secs(1)
             };
-            (Signal::SIGUSR1, Instant::now() + limit)
+            Instant::now() + limit
         } else {
-            (Signal::SIGTERM, Instant::now() + STOP_DEADLINE)
+            Instant::now() + STOP_DEADLINE
         };
         log::info!(
             "stopping {} workers{}",
             self.children.len(),
             if graceful { " gracefully" } else { "" }
         );
-        for pid in self.children.keys() {
-            let _ = kill(*pid, signal);
+        let pids: Vec<Pid> = self.children.keys().copied().collect();
+        for pid in pids {
+            self.tell_to_stop(pid, why);
         }
         while !self.children.is_empty() && Instant::now() < deadline {
+            self.watchdog();
             self.reap();
             if !self.children.is_empty() {
                 std::thread::sleep(Duration::from_millis(10));
@@ -896,16 +770,6 @@ impl Supervisor {
         }
         sb.header().set_phase(Phase::Stopped);
         log::info!("stopped");
-    }
-}
-
-/// How long to wait before replacing a child after `fails` quick deaths in a
-/// row: at once for the first, then 100 ms doubling up to 10 s.
-fn backoff(fails: u32) -> Duration {
-    if fails <= 1 {
-        Duration::ZERO
-    } else {
-        (BACKOFF_FIRST * 2u32.saturating_pow(fails - 2)).min(BACKOFF_MAX)
     }
 }
 

@@ -38,7 +38,9 @@ const CONN_BASE: usize = 1 << 16;
 const HEARTBEAT: Token = Token(CONN_BASE - 2);
 /// The read end of the pipe signal-hook writes to when SIGUSR1 (graceful stop) arrives.
 const SIGNAL_PIPE: Token = Token(CONN_BASE - 1);
-/// Longest sleep in poll: how soon an idle worker notices a newer generation.
+/// Longest sleep in poll: how soon an idle worker notices a newer generation, and
+/// how often it marks its progress for the supervisor's watchdog when idle
+/// (`WorkerStallTimeout` is at least five times this).
 const GENERATION_CHECK: Duration = Duration::from_secs(1);
 /// Connections a worker may hold above its fair share before it leaves new ones
 /// to the other workers (see `accept_all`).
@@ -290,6 +292,10 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     let mut dirty: Vec<usize> = Vec::new();
     let mut next_id: u64 = 0;
     let mut next_prune = Instant::now();
+    // The progress mark (the supervisor's watchdog reads it): the monotonic
+    // clock in ms, taken from `ctx.now` (itself CLOCK_MONOTONIC) against one
+    // reading at start, so a loop turn costs one relaxed store and no clock read.
+    let (epoch, epoch_ms) = (Instant::now(), scoreboard::monotonic_ms());
     loop {
         // Wake at least once a second to notice a newer generation (see below).
         let mut timeout = timers
@@ -310,6 +316,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
             return Err(e);
         }
         ctx.now = Instant::now();
+        // Every turn, at least once a second (GENERATION_CHECK bounds the poll).
+        ctx.process()
+            .mark_progress(epoch_ms + ctx.now.duration_since(epoch).as_millis() as u64);
         if ctx.local_waiters > 0 && accept_paused.is_none() {
             accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
         }

@@ -59,6 +59,9 @@ struct Process {
     /// Unix ms; 0 = never.
     last_used: u64,
     allocations: u64,
+    /// How long (ms) its event loop has not turned, when that is
+    /// `STALL_SHOWN_AFTER_MS` or more (as server-status shows it).
+    stalled_ms: Option<u64>,
     /// Times it ran out of descriptors or memory.
     local_faults: u64,
 }
@@ -89,6 +92,7 @@ impl Snapshot {
     pub fn take(sb: &Scoreboard, path: &Path) -> Snapshot {
         let header = sb.header();
         let slots = sb.processes();
+        let monotonic = scoreboard::monotonic_ms();
         let processes = slots
             .iter()
             .enumerate()
@@ -104,6 +108,10 @@ impl Snapshot {
                 bytes_out: p.bytes_out(),
                 last_used: p.last_used(),
                 allocations: p.allocations(),
+                stalled_ms: p
+                    .is_stalled(monotonic)
+                    .then(|| p.stalled_for(monotonic))
+                    .flatten(),
                 local_faults: p.local_faults(),
             })
             .collect();
@@ -213,6 +221,7 @@ impl Snapshot {
             "out",
             "last used",
             "local faults",
+            "stalled",
         ]);
         for p in &self.processes {
             table.row(vec![
@@ -226,6 +235,7 @@ impl Snapshot {
                 strfsize(p.bytes_out),
                 self.ago(p.last_used),
                 p.local_faults.to_string(),
+                stalled_cell(p.stalled_ms),
             ]);
         }
         out.push_str(&table.render());
@@ -326,6 +336,7 @@ impl Snapshot {
                     "bytes_out": p.bytes_out,
                     "last_used_unix_ms": p.last_used,
                     "allocations": p.allocations,
+                    "stalled_seconds": p.stalled_ms.map(|ms| ms / 1000),
                     "local_faults": p.local_faults,
                 })
             })
@@ -595,7 +606,9 @@ impl Snapshot {
         }
         lines.push(String::new());
 
-        let mut table = Table::new(&["slot", "pid", "gen", "st", "conns", "req/s", "reqs"]);
+        let mut table = Table::new(&[
+            "slot", "pid", "gen", "st", "conns", "req/s", "reqs", "stalled",
+        ]);
         for p in &self.processes {
             table.row(vec![
                 p.slot.to_string(),
@@ -605,6 +618,7 @@ impl Snapshot {
                 p.connections.to_string(),
                 rate_cell(rates.and_then(|r| r.process(p.slot))),
                 p.requests.to_string(),
+                stalled_cell(p.stalled_ms),
             ]);
         }
         lines.extend(table.render().lines().map(str::to_string));
@@ -627,6 +641,11 @@ impl Snapshot {
         // Values from the scoreboard (the note, a path) never reach the terminal raw.
         lines.iter().map(|l| controls(l)).collect()
     }
+}
+
+/// A process's stall: `12s`, or `-` while its loop turns.
+fn stalled_cell(ms: Option<u64>) -> String {
+    ms.map_or_else(|| "-".to_string(), |ms| format!("{}s", ms / 1000))
 }
 
 /// 1.0 s → "1", 0.5 s → "0.5".
@@ -747,6 +766,7 @@ mod tests {
             bytes_out: 0,
             last_used: 0,
             allocations: 0,
+            stalled_ms: None,
             local_faults: 0,
         }
     }
@@ -805,6 +825,41 @@ mod tests {
         let json = after.to_json_with_rates(Some(&rates));
         assert_eq!(json["members"][0]["requests_per_sec"], 10.0);
         assert!(json["members"][1]["requests_per_sec"].is_null());
+    }
+
+    #[test]
+    fn a_stalled_process_shows_its_seconds_in_every_view() {
+        let mut stalled = process(0, 100, 5);
+        stalled.stalled_ms = Some(12_400);
+        let snap = snapshot(
+            Instant::now(),
+            Vec::new(),
+            vec![stalled, process(1, 101, 5)],
+        );
+        let row = |text: &str, pid: &str| {
+            text.lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(pid))
+                .unwrap_or_else(|| panic!("no row of {pid}: {text}"))
+                .split_whitespace()
+                .last()
+                .unwrap()
+                .to_string()
+        };
+        let live = snap
+            .live_lines(None, Duration::from_secs(1), None)
+            .join("\n");
+        assert_eq!(
+            (row(&live, "100"), row(&live, "101")),
+            ("12s".into(), "-".into())
+        );
+        let text = snap.to_text();
+        assert_eq!(
+            (row(&text, "100"), row(&text, "101")),
+            ("12s".into(), "-".into())
+        );
+        let json = snap.to_json();
+        assert_eq!(json["processes"][0]["stalled_seconds"], 12);
+        assert!(json["processes"][1]["stalled_seconds"].is_null());
     }
 
     #[test]

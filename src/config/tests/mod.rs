@@ -13,6 +13,7 @@ mod proxy_pass;
 mod reading;
 mod regex_rules;
 mod vhosts;
+mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
