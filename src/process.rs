@@ -108,8 +108,10 @@ pub fn adopt_listener(fd: i32) -> io::Result<std::net::TcpListener> {
 /// signal-hook, whose handler is already installed in this process (inherited);
 /// resetting it here would leave signal-hook believing it is installed while the
 /// default action (terminate) applies. The supervisor's actions on it are removed
-/// by unregistering `inherited` (its ids), so until the worker adds its own, a
-/// SIGUSR1 does nothing.
+/// by unregistering `inherited` (its ids), and SIGUSR1 stays blocked (as
+/// `fork_child` left it) until the child has registered its own action and calls
+/// [`accept_stop_signal`]: a graceful stop or restart sent right after the fork
+/// is then held, not lost.
 ///
 /// An error (a signal action, the signal mask or the parent-death signal that
 /// could not be set) means the child cannot run safely: it should exit.
@@ -136,7 +138,9 @@ pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) -> io::Resu
     // default actions.
     let mut blocked = nix::sys::signal::SigSet::empty();
     for s in SUPERVISOR_SIGNALS {
-        blocked.add(s);
+        if s != Signal::SIGUSR1 {
+            blocked.add(s);
+        }
     }
     nix::sys::signal::sigprocmask(
         nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
@@ -145,6 +149,15 @@ pub fn init_child(supervisor: Pid, inherited: &[signal_hook::SigId]) -> io::Resu
     )
     .map_err(|e| io::Error::other(format!("unblocking signals: {e}")))?;
     die_with(supervisor)
+}
+
+/// Unblocks SIGUSR1 in a child once it has registered its action for it (see
+/// [`init_child`]); one that arrived since the fork is delivered now.
+pub fn accept_stop_signal() -> io::Result<()> {
+    let mut usr1 = nix::sys::signal::SigSet::empty();
+    usr1.add(Signal::SIGUSR1);
+    nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, Some(&usr1), None)
+        .map_err(|e| io::Error::other(format!("unblocking SIGUSR1: {e}")))
 }
 
 /// SIGTERM when the supervisor dies, so no worker outlives it. Linux clears this

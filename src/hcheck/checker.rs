@@ -678,6 +678,7 @@ pub fn run(setup: CheckerSetup) -> io::Result<()> {
     signal_tx.set_nonblocking(true)?;
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, stop.clone())?;
     signal_hook::low_level::pipe::register(signal_hook::consts::SIGUSR1, signal_tx)?;
+    crate::process::accept_stop_signal()?;
     let mut signal_rx = mio::net::UnixStream::from_std(signal_rx);
     c.poll
         .registry()

@@ -251,6 +251,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     signal_tx.set_nonblocking(true)?;
     signal_hook::flag::register(signal_hook::consts::SIGUSR1, stop_flag.clone())?;
     signal_hook::low_level::pipe::register(signal_hook::consts::SIGUSR1, signal_tx)?;
+    crate::process::accept_stop_signal()?;
     let mut signal_rx = mio::net::UnixStream::from_std(signal_rx);
     poll.registry()
         .register(&mut signal_rx, SIGNAL_PIPE, Interest::READABLE)?;
