@@ -303,10 +303,12 @@ pub(super) fn directive(
                 ));
             }
             c.user = Some(arg.to_string());
+            c.origins.user = Some(d.origin.clone());
         }
         "group" => {
             check(d, account(name, arg))?;
             c.group = Some(arg.to_string());
+            c.origins.group = Some(d.origin.clone());
         }
         "threadsperchild" => {
             c.threads_per_child = Some(count(1, MAX_THREADS_PER_CHILD)? as usize);

@@ -55,10 +55,30 @@ pub struct Options {
 }
 
 /// Loads the configuration and checks everything `-t` can check without binding.
+/// Several errors come one per line.
 pub fn check(opts: &Options) -> Result<(Config, Routes), String> {
-    let cfg = config::load(&opts.config_file, &opts.defines).map_err(|e| e.to_string())?;
-    let routes = Routes::new(&cfg)?;
-    Ok((cfg, routes))
+    prepare(&opts.config_file, &opts.defines).map_err(|e| e.join("\n"))
+}
+
+/// The one validation path of `-t`, a start and a reload: the configuration
+/// (going on past a directive in error), what it needs of the machine
+/// (`config::preflight`: accounts, files it writes, certificates), then the
+/// routing table (member URLs, patterns, log formats, express maps). Every error
+/// found, each with its file and line.
+fn prepare(file: &Path, defines: &[String]) -> Result<(Config, Routes), Vec<String>> {
+    let (cfg, errors) = config::load_all(file, defines);
+    let mut errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if let Some(cfg) = cfg {
+        errors.extend(config::preflight::environment(&cfg).iter().map(ToString::to_string));
+        // The table repeats the configuration's findings: built once those are fixed.
+        if errors.is_empty() {
+            match Routes::new(&cfg) {
+                Ok(routes) => return Ok((cfg, routes)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    Err(errors)
 }
 
 /// Runs the server until it is stopped; returns the exit status. `ready` is told
@@ -427,8 +447,8 @@ impl Supervisor {
     fn next_generation(
         &mut self,
     ) -> Result<(Generation, Listeners, Option<Arc<Scoreboard>>), String> {
-        let cfg = config::load(&self.options_file, &self.defines).map_err(|e| e.to_string())?;
-        let mut routes = Routes::new(&cfg)?;
+        let (cfg, mut routes) =
+            prepare(&self.options_file, &self.defines).map_err(|e| e.join("; "))?;
         for w in &cfg.warnings {
             log::warn!("{w}");
         }
