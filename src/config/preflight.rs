@@ -84,7 +84,14 @@ fn writable_file(path: &Path) -> Result<(), String> {
         Ok(m) if m.is_dir() => Err("is a directory".to_string()),
         Ok(_) => access(path, AccessFlags::W_OK)
             .map_err(|e| format!("cannot be written by this user: {}", e.desc())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => writable_directory(path),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            writable_directory(path)
+        }
         Err(e) => Err(e.to_string()),
     }
 }
