@@ -24,12 +24,14 @@
 //! - `tls`: mod_ssl's directives (front-end TLS per server, TLS to members).
 //! - `values`: On/Off, seconds, times, bounded integers.
 //! - `lbmethod`: the names of `lbmethod=` and the `hashkey=` values.
+//! - `dump`: what `-S`, `-M` and `-V` print.
 //! - `preflight`: what a start needs of the machine (accounts, files it writes,
 //!   certificates), checked by `-t`, a start and a reload alike.
 
 mod address;
 mod balancer;
 mod build;
+pub mod dump;
 mod express;
 mod health;
 pub mod lbmethod;
@@ -113,10 +115,19 @@ pub fn load_all(path: &Path, defines: &[String]) -> (Option<Config>, Vec<ConfigE
     let root = file
         .parent()
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
-    match reader::Reader::new(root, defines).read_main(&file, &text) {
+    let (mut config, errors) = match reader::Reader::new(root, defines).read_main(&file, &text) {
         Ok(tree) => build::build_all(tree, &file),
         Err(e) => (None, vec![e]),
+    };
+    if defines
+        .iter()
+        .any(|d| mpm::ONE_PROCESS_DEFINES.contains(&d.as_str()))
+    {
+        if let Some(c) = config.as_mut() {
+            c.one_process();
+        }
     }
+    (config, errors)
 }
 
 /// Parses `text` as if it were the file `file` (which need not exist): ServerRoot defaults

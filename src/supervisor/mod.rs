@@ -14,6 +14,8 @@ mod generation;
 mod listeners;
 
 pub use control::{signal_daemon, start_daemon, Command};
+/// The PidFile `-k` uses (`-S` shows it).
+pub use control::pid_file;
 
 use std::collections::HashMap;
 use std::io::Read;
