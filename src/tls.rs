@@ -85,7 +85,14 @@ pub fn server_configs(cfg: &Config) -> Result<Vec<Option<Arc<ServerConfig>>>, Co
 /// [`server_configs`] stops at the first): `-t` reports them all.
 pub fn key_errors(cfg: &Config) -> Vec<ConfigError> {
     let provider = provider();
-    let mut used: Vec<usize> = cfg.tls.listeners.iter().flatten().flatten().copied().collect();
+    let mut used: Vec<usize> = cfg
+        .tls
+        .listeners
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
     used.sort_unstable();
     used.dedup();
     used.into_iter()

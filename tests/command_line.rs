@@ -73,7 +73,8 @@ fn dash_s_and_dash_m_check_first() {
         let out = run_slotgate(&[flag, "-f", &p], &dir);
         assert_eq!(out.code(), Some(1), "{flag}: {out:?}");
         assert!(
-            out.stderr.contains(&format!("{p}:2: unknown directive 'Frobnicate'")),
+            out.stderr
+                .contains(&format!("{p}:2: unknown directive 'Frobnicate'")),
             "{flag}: {out:?}"
         );
         assert_eq!(out.stdout, "", "{flag}");
@@ -107,13 +108,20 @@ fn dash_m_lists_the_modules_served_in_httpds_format() {
     ] {
         assert!(modules.contains(&m), "{m} missing: {modules:?}");
     }
-    assert!(!modules.iter().any(|m| m.contains("mpm_event")), "{modules:?}");
-    assert!(modules.iter().all(|m| m.starts_with(' ') && m.ends_with("_module (static)")));
+    assert!(
+        !modules.iter().any(|m| m.contains("mpm_event")),
+        "{modules:?}"
+    );
+    assert!(modules
+        .iter()
+        .all(|m| m.starts_with(' ') && m.ends_with("_module (static)")));
     // The same list answers <IfModule>: every module -M names is present.
     let mut text = String::from("MPM prefork\nListen 127.0.0.1:0\n");
     for m in &modules {
         let name = m.trim().trim_end_matches(" (static)");
-        text.push_str(&format!("<IfModule !{name}>\nFrobnicate {name}\n</IfModule>\n"));
+        text.push_str(&format!(
+            "<IfModule !{name}>\nFrobnicate {name}\n</IfModule>\n"
+        ));
     }
     let (out, _) = check_config(&dir, "ifmodule.conf", &text);
     assert_eq!(out.code(), Some(0), "{out:?}");
@@ -142,7 +150,10 @@ fn dash_v_prints_version_and_build_settings() {
 fn k_configtest_is_dash_t() {
     let dir = TempDir::new();
     let good = dir.write("good.conf", "Listen 127.0.0.1:0\n");
-    let out = run_slotgate(&["-k", "configtest", "-f", &good.display().to_string()], &dir);
+    let out = run_slotgate(
+        &["-k", "configtest", "-f", &good.display().to_string()],
+        &dir,
+    );
     assert_eq!(out.code(), Some(0), "{out:?}");
     assert!(out.stdout.contains("Syntax OK"), "{out:?}");
     let bad = dir.write("bad.conf", "Listen 127.0.0.1:0\nTimeout never\n");
@@ -158,7 +169,11 @@ fn usage_names_every_option() {
     let out = run_slotgate(&["-h"], &dir);
     assert_eq!(out.code(), Some(0), "{out:?}");
     for option in ["-S", "-M", "-V", "-X", "configtest", "-t", "-k"] {
-        assert!(out.stdout.contains(option), "{option} missing: {}", out.stdout);
+        assert!(
+            out.stdout.contains(option),
+            "{option} missing: {}",
+            out.stdout
+        );
     }
 }
 
@@ -173,7 +188,11 @@ fn one_worker(mpm: &str) {
     let sg = Slotgate::try_start_with_args(&format!("{BASE_CONF}{conf}"), &["-X"])
         .unwrap_or_else(|e| panic!("{e}"));
     let sb = sg.scoreboard();
-    assert_eq!(sb.header().supervisor_pid(), sg.pid(), "the supervisor stays in the foreground");
+    assert_eq!(
+        sb.header().supervisor_pid(),
+        sg.pid(),
+        "the supervisor stays in the foreground"
+    );
     for _ in 0..3 {
         assert_eq!(http_get(sg.port(), "/x", &[]).status, 200);
     }

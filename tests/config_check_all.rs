@@ -49,7 +49,10 @@ ProxyPass /ok http://127.0.0.1:9/
     ];
     assert_eq!(lines.len(), want.len(), "{}", out.stderr);
     for (line, want) in lines.iter().zip(&want) {
-        assert!(line.starts_with(want.as_str()), "{line:?} should start with {want:?}");
+        assert!(
+            line.starts_with(want.as_str()),
+            "{line:?} should start with {want:?}"
+        );
     }
 }
 

@@ -162,7 +162,10 @@ fn access_logging_allocates_nothing_either() {
         let text = std::fs::read_to_string(sg.dir().join(file)).expect(file);
         assert_eq!(text.lines().count() as u64, 400 + requests, "{file}");
         let last = text.lines().last().unwrap_or_default();
-        assert!(last.contains("\"GET /app/hello HTTP/1.1\" 200 "), "{file}: {last}");
+        assert!(
+            last.contains("\"GET /app/hello HTTP/1.1\" 200 "),
+            "{file}: {last}"
+        );
         assert!(last.contains("slotgate-test"), "{file}: {last}");
     }
     assert!(

@@ -29,9 +29,7 @@ f=%f n=%{x}n sec=%{sec}t fr=%{msec_frac}t\" wire\nCustomLog wire.log wire\n";
 
 /// The `key=value` fields of a line.
 fn fields(line: &str) -> HashMap<&str, &str> {
-    line.split(' ')
-        .filter_map(|f| f.split_once('='))
-        .collect()
+    line.split(' ').filter_map(|f| f.split_once('=')).collect()
 }
 
 /// Writes `request` on a new connection and reads the whole answer (the
@@ -41,7 +39,8 @@ fn exchange(port: u16, request: &str) -> (u16, Vec<u8>) {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut answer = Vec::new();
-    s.read_to_end(&mut answer).expect("reading the answer to EOF");
+    s.read_to_end(&mut answer)
+        .expect("reading the answer to EOF");
     (s.local_addr().unwrap().port(), answer)
 }
 
@@ -147,11 +146,10 @@ fn debians_stock_formats_start_and_log() {
     // Debian's apache2.conf: `combined` and `vhost_combined` use mod_logio's %O.
     let a = Origin::start("a");
     let sg = start_proxy(
-        &"LogFormat \"%v:%p %h %l %u %t \\\"%r\\\" %>s %O \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"\" vhost_combined\n\
+        "LogFormat \"%v:%p %h %l %u %t \\\"%r\\\" %>s %O \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"\" vhost_combined\n\
           LogFormat \"%h %l %u %t \\\"%r\\\" %>s %O \\\"%{Referer}i\\\" \\\"%{User-Agent}i\\\"\" combined\n\
           CustomLog access.log combined\nCustomLog other_vhosts_access.log vhost_combined\n\
-          ProxyPass /app http://{a}/app\n"
-            .to_string(),
+          ProxyPass /app http://{a}/app\n",
         &[&a],
     );
     let r = http_get(sg.port(), "/app/hello", &[("User-Agent", "ua/1")]);
@@ -181,5 +179,9 @@ fn debians_stock_formats_start_and_log() {
         .and_then(|n| n.parse().ok())
         .expect("a byte count");
     assert!(sent > r.body.len(), "{sent} bytes for {}", combined[0]);
-    assert!(vhost[0].starts_with("test.local:80 127.0.0.1 - - ["), "{}", vhost[0]);
+    assert!(
+        vhost[0].starts_with("test.local:80 127.0.0.1 - - ["),
+        "{}",
+        vhost[0]
+    );
 }

@@ -68,7 +68,11 @@ pub fn vhosts(cfg: &Config, defines: &[String], pid_file: &Path) -> String {
             "", entries[0].name, entries[0].origin
         );
         for e in entries {
-            let _ = writeln!(out, "{:>8} port {port} namevhost {} ({})", "", e.name, e.origin);
+            let _ = writeln!(
+                out,
+                "{:>8} port {port} namevhost {} ({})",
+                "", e.name, e.origin
+            );
             for alias in e.aliases {
                 let _ = writeln!(out, "{:>16} alias {alias}", "");
             }
@@ -150,7 +154,11 @@ pub fn version(cfg: Option<&Config>, config_file: &Path) -> String {
         "release"
     };
     let mut out = String::new();
-    let _ = writeln!(out, "Server version: slotgate/{}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        out,
+        "Server version: slotgate/{}",
+        env!("CARGO_PKG_VERSION")
+    );
     let _ = writeln!(out, "Server built:   {build} build");
     let _ = writeln!(out, "Architecture:   {}-bit", usize::BITS);
     let _ = writeln!(out, "Server MPM:     {name}");

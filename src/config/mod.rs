@@ -109,7 +109,13 @@ pub fn load_all(path: &Path, defines: &[String]) -> (Option<Config>, Vec<ConfigE
         Ok(text) => text,
         Err(e) => {
             let message = format!("could not open configuration file {}: {e}", file.display());
-            return (None, vec![ConfigError { origin: None, message }]);
+            return (
+                None,
+                vec![ConfigError {
+                    origin: None,
+                    message,
+                }],
+            );
         }
     };
     let root = file

@@ -27,7 +27,10 @@ pub fn environment(cfg: &Config) -> Vec<ConfigError> {
     if let Some(path) = &cfg.error_log {
         if let Err(m) = writable_file(path) {
             let origin = at(&cfg.origins.error_log);
-            errors.push(ConfigError::at(&origin, format!("ErrorLog {}: {m}", path.display())));
+            errors.push(ConfigError::at(
+                &origin,
+                format!("ErrorLog {}: {m}", path.display()),
+            ));
         }
     }
     let logs = cfg
@@ -43,7 +46,10 @@ pub fn environment(cfg: &Config) -> Vec<ConfigError> {
     if let Some(path) = &cfg.pid_file {
         if let Err(m) = writable_file(path) {
             let origin = at(&cfg.origins.pid_file);
-            errors.push(ConfigError::at(&origin, format!("PidFile {}: {m}", path.display())));
+            errors.push(ConfigError::at(
+                &origin,
+                format!("PidFile {}: {m}", path.display()),
+            ));
         }
     }
     // The scoreboard is created beside its final name and renamed over it.
@@ -72,7 +78,10 @@ fn account(
     }
     match exists(name) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(format!("{what} '{name}': no such {}", what.to_ascii_lowercase())),
+        Ok(false) => Err(format!(
+            "{what} '{name}': no such {}",
+            what.to_ascii_lowercase()
+        )),
         Err(e) => Err(format!("{what} '{name}': looking it up: {e}")),
     }
 }
@@ -104,13 +113,8 @@ fn writable_directory(path: &Path) -> Result<(), String> {
     };
     match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => Err(format!("{} is not a directory", dir.display())),
-        Ok(_) => access(dir, AccessFlags::W_OK | AccessFlags::X_OK).map_err(|e| {
-            format!(
-                "no file can be created in {}: {}",
-                dir.display(),
-                e.desc()
-            )
-        }),
+        Ok(_) => access(dir, AccessFlags::W_OK | AccessFlags::X_OK)
+            .map_err(|e| format!("no file can be created in {}: {}", dir.display(), e.desc())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(format!("the directory {} does not exist", dir.display()))
         }
@@ -131,12 +135,18 @@ mod tests {
         let missing = dir.join("missing/new.log");
         assert_eq!(
             writable_file(&missing),
-            Err(format!("the directory {} does not exist", dir.join("missing").display()))
+            Err(format!(
+                "the directory {} does not exist",
+                dir.join("missing").display()
+            ))
         );
         std::fs::write(dir.join("plain"), "").unwrap();
         assert_eq!(
             writable_file(&dir.join("plain/x.log")),
-            Err(format!("{} is not a directory", dir.join("plain").display()))
+            Err(format!(
+                "{} is not a directory",
+                dir.join("plain").display()
+            ))
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -628,7 +628,11 @@ fn push_conversion(out: &mut Vec<u8>, letter: u8, c: &Civil, secs: i64) {
         }
         push_u64(out, u64::from(n));
     };
-    let hour12 = if c.hour % 12 == 0 { 12 } else { c.hour % 12 };
+    let hour12 = if c.hour.is_multiple_of(12) {
+        12
+    } else {
+        c.hour % 12
+    };
     match letter {
         b'a' => out.extend_from_slice(&c.weekday_name().as_bytes()[..3]),
         b'A' => out.extend_from_slice(c.weekday_name().as_bytes()),
@@ -874,7 +878,11 @@ mod tests {
             c.month_name(),
         );
         assert_eq!(String::from_utf8(out).unwrap(), want);
-        for (spec, want) in [("msec_frac", "943"), ("usec_frac", "943000"), ("end:sec", "1796676309")] {
+        for (spec, want) in [
+            ("msec_frac", "943"),
+            ("usec_frac", "943000"),
+            ("end:sec", "1796676309"),
+        ] {
             let Item::Time { clock, .. } = time_item(Some(spec), "").unwrap() else {
                 panic!()
             };
@@ -889,13 +897,29 @@ mod tests {
     fn bad_formats_are_named() {
         for (bad, want) in [
             ("%h %Z", "LogFormat: unrecognized directive %Z in \"%h %Z\""),
-            ("%h %", "LogFormat: '%' without a directive at the end of \"%h %\""),
-            ("%{Referer i", "LogFormat: unterminated '%{' in \"%{Referer i\""),
+            (
+                "%h %",
+                "LogFormat: '%' without a directive at the end of \"%h %\"",
+            ),
+            (
+                "%{Referer i",
+                "LogFormat: unterminated '%{' in \"%{Referer i\"",
+            ),
             ("%^t", "LogFormat: unrecognized directive %^t in \"%^t\""),
-            ("%{bogus}p", "LogFormat: unrecognized directive %{bogus}p in \"%{bogus}p\""),
-            ("%99{X}i", "LogFormat: bad status '99' in a condition of \"%99{X}i\""),
+            (
+                "%{bogus}p",
+                "LogFormat: unrecognized directive %{bogus}p in \"%{bogus}p\"",
+            ),
+            (
+                "%99{X}i",
+                "LogFormat: bad status '99' in a condition of \"%99{X}i\"",
+            ),
         ] {
-            assert_eq!(Format::compile(bad).map(|_| ()), Err(want.to_string()), "{bad}");
+            assert_eq!(
+                Format::compile(bad).map(|_| ()),
+                Err(want.to_string()),
+                "{bad}"
+            );
         }
     }
 

@@ -775,7 +775,8 @@ impl Builder<'_> {
     fn add_logs(&mut self, logs: &[CustomLog]) -> Result<Vec<usize>, String> {
         logs.iter()
             .map(|l| {
-                let format = Format::compile(&l.format).map_err(|e| format!("{}: {e}", l.origin))?;
+                let format =
+                    Format::compile(&l.format).map_err(|e| format!("{}: {e}", l.origin))?;
                 self.log_specs.push((l.clone(), format));
                 Ok(self.log_specs.len() - 1)
             })

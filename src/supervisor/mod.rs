@@ -13,9 +13,9 @@ mod control;
 mod generation;
 mod listeners;
 
-pub use control::{signal_daemon, start_daemon, Command};
 /// The PidFile `-k` uses (`-S` shows it).
 pub use control::pid_file;
+pub use control::{signal_daemon, start_daemon, Command};
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -71,7 +71,11 @@ fn prepare(file: &Path, defines: &[String]) -> Result<(Config, Routes), Vec<Stri
     let (cfg, errors) = config::load_all(file, defines);
     let mut errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
     if let Some(cfg) = cfg {
-        errors.extend(config::preflight::environment(&cfg).iter().map(ToString::to_string));
+        errors.extend(
+            config::preflight::environment(&cfg)
+                .iter()
+                .map(ToString::to_string),
+        );
         // The table repeats the configuration's findings: built once those are fixed.
         if errors.is_empty() {
             match Routes::new(&cfg) {

@@ -40,7 +40,12 @@ pub fn log_item(s: &str) -> String {
 pub fn log_item_into(out: &mut Vec<u8>, s: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let hex = |out: &mut Vec<u8>, b: u32| {
-        out.extend_from_slice(&[b'\\', b'x', HEX[(b >> 4 & 15) as usize], HEX[(b & 15) as usize]])
+        out.extend_from_slice(&[
+            b'\\',
+            b'x',
+            HEX[(b >> 4 & 15) as usize],
+            HEX[(b & 15) as usize],
+        ])
     };
     for chunk in s.utf8_chunks() {
         let valid = chunk.valid();

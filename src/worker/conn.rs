@@ -941,13 +941,7 @@ impl Conn {
             started: ex.started,
             handler: Some("proxy-server"),
         };
-        log_request(
-            ctx,
-            &wire,
-            &answer,
-            &ex.env,
-            ex.response_headers(),
-        );
+        log_request(ctx, &wire, &answer, &ex.env, ex.response_headers());
         ctx.exchanges -= 1;
         self.served += 1;
         self.state = if completed && ex.keep_alive && !self.eof {
