@@ -222,10 +222,10 @@ fn env_condition(condition: &str) -> Result<(bool, String), String> {
     Ok((negated, var.to_string()))
 }
 
-/// Checks a format with the access log's own compiler (`crate::logging::access`), so
-/// that `-t` accepts exactly the formats a start can log.
+/// Checks a format with the access log's own compiler (`crate::text::log_format`),
+/// so that `-t` accepts exactly the formats a start can log.
 pub(crate) fn check_format(format: &str) -> Result<(), String> {
-    crate::logging::access::Format::compile(format).map(|_| ())
+    crate::text::log_format::Format::compile(format).map(|_| ())
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! What a start needs of the machine, checked without changing it: the accounts
-//! of `User` and `Group`, the files slotgate writes (logs, PidFile, the scoreboard)
-//! and the certificates it serves. `-t`, a start and a reload all run these checks
-//! (`supervisor::check`), so `-t` answers "this configuration will start", and
-//! each finding names the line that asked for the file or account.
+//! of `User` and `Group` and the files slotgate writes (logs, PidFile, the
+//! scoreboard); the certificates are `tls::key_errors`'. `-t`, a start and a
+//! reload all run these checks (`supervisor::check`), so `-t` answers "this
+//! configuration will start", and each finding names the line that asked for the
+//! file or account.
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use nix::unistd::{access, AccessFlags, Group, User};
 
 use super::{Config, ConfigError, Origin};
 
-/// Every problem found, in the order: accounts, files, certificates.
+/// Every problem found, in the order: accounts, files.
 pub fn environment(cfg: &Config) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     let at = |origin: &Option<Origin>| origin.clone().unwrap_or_else(|| config_file(cfg));
@@ -58,7 +59,6 @@ pub fn environment(cfg: &Config) -> Vec<ConfigError> {
         let message = format!("ScoreboardFile {}: {m}", cfg.scoreboard_file.display());
         errors.push(ConfigError::at(&origin, message));
     }
-    errors.extend(crate::tls::key_errors(cfg));
     errors
 }
 

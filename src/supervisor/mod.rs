@@ -64,18 +64,16 @@ pub fn check(opts: &Options) -> Result<(Config, Routes), String> {
 
 /// The one validation path of `-t`, a start and a reload: the configuration
 /// (going on past a directive in error), what it needs of the machine
-/// (`config::preflight`: accounts, files it writes, certificates), then the
-/// routing table (member URLs, patterns, log formats, express maps). Every error
-/// found, each with its file and line.
+/// (`config::preflight`: accounts, files it writes; `tls::key_errors`: every
+/// certificate and key), then the routing table (member URLs, patterns, log
+/// formats, express maps). Every error found, each with its file and line.
 fn prepare(file: &Path, defines: &[String]) -> Result<(Config, Routes), Vec<String>> {
     let (cfg, errors) = config::load_all(file, defines);
     let mut errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
     if let Some(cfg) = cfg {
-        errors.extend(
-            config::preflight::environment(&cfg)
-                .iter()
-                .map(ToString::to_string),
-        );
+        let machine = config::preflight::environment(&cfg);
+        let keys = crate::tls::key_errors(&cfg);
+        errors.extend(machine.iter().chain(&keys).map(ToString::to_string));
         // The table repeats the configuration's findings: built once those are fixed.
         if errors.is_empty() {
             match Routes::new(&cfg) {
