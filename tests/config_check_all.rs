@@ -172,3 +172,33 @@ fn a_good_configuration_passes_and_starts() {
     let sg = Slotgate::start(&text);
     assert!(sg.port() > 0);
 }
+
+#[test]
+fn every_line_of_a_proxy_section_is_checked() {
+    let dir = TempDir::new();
+    let text = "\
+Listen 127.0.0.1:0
+<Proxy balancer://x>
+  BalancerMember http://127.0.0.1:9 retry=soon
+  BalancerMember http://127.0.0.1:10 loadfactor=abc
+  BalancerMember http://127.0.0.1:11
+  ProxySet lbmethod=nosuch
+  Frobnicate 1
+</Proxy>
+ProxyPass / balancer://x/
+Timeout never
+";
+    let (out, path) = check(&dir, "slotgate.conf", text);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    let lines = error_lines(&out, &path);
+    let at: Vec<&str> = lines
+        .iter()
+        .map(|l| l[path.len() + 1..].split(':').next().unwrap_or(""))
+        .collect();
+    assert_eq!(at, ["3", "4", "6", "7", "10"], "{}", out.stderr);
+    assert!(lines[2].contains("unknown lbmethod 'nosuch'"), "{lines:?}");
+    assert!(
+        lines[3].contains("unknown directive 'Frobnicate'"),
+        "{lines:?}"
+    );
+}

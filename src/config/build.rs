@@ -68,8 +68,8 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
 /// Builds the configuration, going on past a directive in error so that every
 /// error is found: the configuration without the directives in error (None when
 /// the final checks fail too), and the errors in file order (then those of the
-/// final checks). Errors inside a `<Proxy>` or `<Location>` section stop that
-/// section (its later lines may depend on the one in error).
+/// final checks). Each line of a `<Proxy>` section is checked on its own; an error
+/// inside a `<Location>` section stops that section.
 pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigError>) {
     let root = tree.server_root.clone();
     let mut b = Builder {
@@ -142,6 +142,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             health: health::Defs::default(),
             warnings: tree.warnings,
             root,
+            errors: Vec::new(),
         },
         main: Scope::default(),
         vhosts: Vec::new(),
@@ -149,7 +150,9 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
         errors: Vec::new(),
     };
     for d in &tree.directives {
-        if let Err(e) = b.server_directive(d) {
+        let result = b.server_directive(d);
+        b.errors.append(&mut b.ctx.errors);
+        if let Err(e) = result {
             b.errors.push(e);
         }
     }
@@ -390,7 +393,9 @@ impl Builder {
             ssl: Default::default(),
         };
         for d in section.children.iter().flatten() {
-            if let Err(e) = self.vhost_directive(&mut draft, d) {
+            let result = self.vhost_directive(&mut draft, d);
+            self.errors.append(&mut self.ctx.errors);
+            if let Err(e) = result {
                 self.errors.push(e);
             }
         }

@@ -84,6 +84,9 @@ pub(super) struct Ctx {
     /// Already prefixed with `FILE:LINE: `.
     pub warnings: Vec<String>,
     pub root: PathBuf,
+    /// Errors of lines inside a `<Proxy>` section, each skipped so the rest of the
+    /// section is checked too; the builder collects them in reading order.
+    pub errors: Vec<ConfigError>,
 }
 
 impl Ctx {
@@ -568,57 +571,8 @@ impl Scope {
         };
         let mut kind = kind;
         for d in section.children.iter().flatten() {
-            if d.children.is_some() {
-                return Err(match named(d, SERVER_SECTIONS) {
-                    Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
-                    None => unknown(d),
-                });
-            }
-            if access_control(ctx, d, tag)? {
-                continue;
-            }
-            if d.is("BalancerMember") {
-                let ProxyKind::Balancer(name) = &kind else {
-                    return Err(fail(
-                        d,
-                        format!("BalancerMember inside <{tag} {pattern}>: only a <Proxy balancer://…> section takes members"),
-                    ));
-                };
-                let (_, member) = balancer::balancer_member(d, Some(name), &ctx.health.templates)?;
-                ctx.balancers.add_member(name, member)?;
-            } else if d.is("ProxySet") {
-                match &mut kind {
-                    ProxyKind::Balancer(name) => {
-                        let params = ctx
-                            .balancers
-                            .known(name)
-                            .expect("the section defined it");
-                        balancer::apply_balancer_words(params, &d.args, d, "ProxySet")?;
-                    }
-                    ProxyKind::Worker(params) => {
-                        worker_words(params, &d.args, d, "ProxySet", &ctx.health.templates)?
-                    }
-                    ProxyKind::Other => {
-                        return Err(fail(
-                            d,
-                            format!("ProxySet inside <{tag} {pattern}> is not supported yet (it names no single worker or balancer)"),
-                        ))
-                    }
-                }
-            } else if let Some(name) = named(d, PER_DIRECTORY) {
-                return Err(fail(
-                    d,
-                    format!("{name} inside <{tag}> is not supported yet"),
-                ));
-            } else if let Some(name) = server_level(d)
-                .or_else(|| named(d, &["ProxyPass", "ProxyPassMatch", "ProxyPassReverse"]))
-            {
-                return Err(fail(
-                    d,
-                    format!("{name} cannot occur within <{tag}> section"),
-                ));
-            } else {
-                return Err(unknown(d));
+            if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
+                ctx.errors.push(e);
             }
         }
         if let ProxyKind::Worker(params) = kind {
@@ -833,4 +787,67 @@ pub(super) fn proxy_via(value: &str) -> Result<ProxyVia, String> {
             ))
         }
     })
+}
+
+/// One line of a `<Proxy>` section (see `Scope::proxy_section`).
+fn proxy_line(
+    ctx: &mut Ctx,
+    d: &Directive,
+    kind: &mut ProxyKind,
+    tag: &str,
+    pattern: &str,
+) -> Result<(), ConfigError> {
+    if d.children.is_some() {
+        return Err(match named(d, SERVER_SECTIONS) {
+            Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
+            None => unknown(d),
+        });
+    }
+    if access_control(ctx, d, tag)? {
+        return Ok(());
+    }
+    if d.is("BalancerMember") {
+        let ProxyKind::Balancer(name) = &*kind else {
+            return Err(fail(
+                    d,
+                    format!("BalancerMember inside <{tag} {pattern}>: only a <Proxy balancer://…> section takes members"),
+                ));
+        };
+        let (_, member) = balancer::balancer_member(d, Some(name), &ctx.health.templates)?;
+        ctx.balancers.add_member(name, member)?;
+    } else if d.is("ProxySet") {
+        match kind {
+                ProxyKind::Balancer(name) => {
+                    let params = ctx
+                        .balancers
+                        .known(name)
+                        .expect("the section defined it");
+                    balancer::apply_balancer_words(params, &d.args, d, "ProxySet")?;
+                }
+                ProxyKind::Worker(params) => {
+                    worker_words(params, &d.args, d, "ProxySet", &ctx.health.templates)?
+                }
+                ProxyKind::Other => {
+                    return Err(fail(
+                        d,
+                        format!("ProxySet inside <{tag} {pattern}> is not supported yet (it names no single worker or balancer)"),
+                    ))
+                }
+            }
+    } else if let Some(name) = named(d, PER_DIRECTORY) {
+        return Err(fail(
+            d,
+            format!("{name} inside <{tag}> is not supported yet"),
+        ));
+    } else if let Some(name) =
+        server_level(d).or_else(|| named(d, &["ProxyPass", "ProxyPassMatch", "ProxyPassReverse"]))
+    {
+        return Err(fail(
+            d,
+            format!("{name} cannot occur within <{tag}> section"),
+        ));
+    } else {
+        return Err(unknown(d));
+    }
+    Ok(())
 }
