@@ -185,3 +185,24 @@ fn debians_stock_formats_start_and_log() {
         vhost[0]
     );
 }
+
+#[test]
+fn the_proxy_protocol_client_and_the_connection_peer() {
+    // mod_remoteip: %a is the client the PROXY header names, %{c}a the peer of
+    // the connection (the load balancer in front); %{remote}p the client's port.
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "RemoteIPProxyProtocol On\nLogFormat \"%a %{c}a %h %{c}h %{remote}p\" peers\n\
+         CustomLog peers.log peers\nProxyPass /app http://{a}/app\n",
+        &[&a],
+    );
+    let request = "PROXY TCP4 203.0.113.7 127.0.0.1 40000 80\r\n\
+                   GET /app/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    let (_, answer) = exchange(sg.port(), request);
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    let lines = wait_lines(&sg.dir().join("peers.log"), 1, Duration::from_secs(10));
+    assert_eq!(
+        lines[0],
+        "203.0.113.7 127.0.0.1 203.0.113.7 127.0.0.1 40000"
+    );
+}

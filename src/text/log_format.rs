@@ -70,8 +70,11 @@ const STRFTIME: &str = "aAbhBCdDeFHIjklmMnprRsStTuwyYz%";
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Item {
     Text(Box<str>),
-    /// `%a`, `%h` (no host name lookups), `%{c}a`, `%{c}h`.
-    ClientIp,
+    /// `%a`, `%h` (no host name lookups): the client (the PROXY protocol's when
+    /// one came); `%{c}a`, `%{c}h`: the peer of the connection itself.
+    ClientIp {
+        connection: bool,
+    },
     /// `%A`.
     LocalIp,
     /// `%b` (`-` for none), `%B` (`0` for none).
@@ -153,7 +156,10 @@ pub trait Lookup {
 
 /// What a log line can tell about one request.
 pub struct Record<'a> {
+    /// The client: the connection's peer, or the address a PROXY protocol header gave.
     pub peer: SocketAddr,
+    /// The connection's peer (a load balancer in front, with the PROXY protocol).
+    pub connection_peer: SocketAddr,
     pub local: SocketAddr,
     pub method: &'a str,
     /// The request target as received.
@@ -253,7 +259,8 @@ impl Format {
             };
             let item = match letter {
                 'a' | 'h' => match arg.as_deref() {
-                    None | Some("c") => Item::ClientIp,
+                    None => Item::ClientIp { connection: false },
+                    Some("c") => Item::ClientIp { connection: true },
                     Some(o) => return Err(unrecognized(&format!("%{{{o}}}{letter}"), s)),
                 },
                 'A' => Item::LocalIp,
@@ -476,8 +483,13 @@ fn cookie<'v>(header: &'v [u8], name: &str) -> Option<&'v [u8]> {
 fn render_item(out: &mut Vec<u8>, item: &Item, r: &Record<'_>) {
     match item {
         Item::Text(t) => out.extend_from_slice(t.as_bytes()),
-        Item::ClientIp => {
-            let _ = write!(out, "{}", r.peer.ip());
+        Item::ClientIp { connection } => {
+            let peer = if *connection {
+                r.connection_peer
+            } else {
+                r.peer
+            };
+            let _ = write!(out, "{}", peer.ip());
         }
         Item::LocalIp => {
             let _ = write!(out, "{}", r.local.ip());
@@ -736,6 +748,7 @@ mod tests {
     fn record() -> Record<'static> {
         Record {
             peer: "127.0.0.1:46756".parse().unwrap(),
+            connection_peer: "10.0.0.9:5000".parse().unwrap(),
             local: "127.0.0.2:18777".parse().unwrap(),
             method: "GET",
             target: "/a?b",
@@ -795,8 +808,13 @@ mod tests {
         r.connection = ConnStatus::Aborted;
         r.handler = Some("proxy-server");
         assert_eq!(
-            Format::compile("%p %v %X %R %{pid}P").unwrap().render(&r),
-            format!("8080 proxy.test X proxy-server {}\n", std::process::id())
+            Format::compile("%p %v %X %R %{pid}P %{c}a %{c}h")
+                .unwrap()
+                .render(&r),
+            format!(
+                "8080 proxy.test X proxy-server {} 10.0.0.9 10.0.0.9\n",
+                std::process::id()
+            )
         );
     }
 

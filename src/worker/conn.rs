@@ -49,6 +49,8 @@ pub struct Conn {
     /// TLS of a connection to a listener with `SSLEngine On`; None for plain HTTP.
     tls: Option<Box<ClientTls>>,
     pub(super) peer: SocketAddr,
+    /// The socket's own peer (`peer` becomes the client a PROXY header names).
+    socket_peer: SocketAddr,
     pub(super) local: SocketAddr,
     pub(super) input: Buffer,
     pub(super) output: Buffer,
@@ -122,6 +124,7 @@ pub(super) struct LocalAnswer<'a> {
 /// What the access log needs of the connection a request came on.
 struct Wire {
     peer: SocketAddr,
+    socket_peer: SocketAddr,
     local: SocketAddr,
     received: u64,
     sent: u64,
@@ -142,6 +145,7 @@ impl Conn {
             client,
             tls: None,
             peer,
+            socket_peer: peer,
             local,
             input: Buffer::new(),
             output: Buffer::new(),
@@ -994,6 +998,7 @@ impl Conn {
         let now = (self.input.consumed(), self.output.appended());
         let wire = Wire {
             peer: self.peer,
+            socket_peer: self.socket_peer,
             local: self.local,
             received: now.0.saturating_sub(self.logged.0),
             sent: now.1.saturating_sub(self.logged.1),
@@ -1084,6 +1089,7 @@ fn log_request(
     };
     let record = Record {
         peer: wire.peer,
+        connection_peer: wire.socket_peer,
         local: wire.local,
         method: &head.method,
         target: &head.target,
