@@ -929,9 +929,10 @@ impl Conn {
         };
         self.clean_end = completed && ex.request_read();
         ex.finish(ctx);
+        let answered_in_full = std::mem::take(&mut self.answered_in_full);
         let connection = if completed && ex.keep_alive && !self.eof {
             ConnStatus::KeepAlive
-        } else if completed || std::mem::take(&mut self.answered_in_full) {
+        } else if completed || answered_in_full {
             ConnStatus::Close
         } else {
             ConnStatus::Aborted
