@@ -174,7 +174,7 @@ fn a_good_configuration_passes_and_starts() {
 }
 
 #[test]
-fn every_line_of_a_proxy_section_is_checked() {
+fn every_line_of_a_proxy_or_location_section_is_checked() {
     let dir = TempDir::new();
     let text = "\
 Listen 127.0.0.1:0
@@ -187,6 +187,11 @@ Listen 127.0.0.1:0
 </Proxy>
 ProxyPass / balancer://x/
 Timeout never
+<Location /s>
+  SetHandler no-such-handler
+  Require ip not-an-address
+  Frobnicate 2
+</Location>
 ";
     let (out, path) = check(&dir, "slotgate.conf", text);
     assert_eq!(out.code(), Some(1), "{out:?}");
@@ -195,7 +200,12 @@ Timeout never
         .iter()
         .map(|l| l[path.len() + 1..].split(':').next().unwrap_or(""))
         .collect();
-    assert_eq!(at, ["3", "4", "6", "7", "10"], "{}", out.stderr);
+    assert_eq!(
+        at,
+        ["3", "4", "6", "7", "10", "12", "13", "14"],
+        "{}",
+        out.stderr
+    );
     assert!(lines[2].contains("unknown lbmethod 'nosuch'"), "{lines:?}");
     assert!(
         lines[3].contains("unknown directive 'Frobnicate'"),

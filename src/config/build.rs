@@ -68,8 +68,8 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
 /// Builds the configuration, going on past a directive in error so that every
 /// error is found: the configuration without the directives in error (None when
 /// the final checks fail too), and the errors in file order (then those of the
-/// final checks). Each line of a `<Proxy>` section is checked on its own; an error
-/// inside a `<Location>` section stops that section.
+/// final checks). Each line of a `<VirtualHost>`, `<Proxy>` or `<Location>` section
+/// is checked on its own.
 pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigError>) {
     let root = tree.server_root.clone();
     let mut b = Builder {
