@@ -81,6 +81,25 @@ pub fn server_configs(cfg: &Config) -> Result<Vec<Option<Arc<ServerConfig>>>, Co
 
 /// The certificate chain and key of `s` (`SSLEngine On`, so `cert_file` is set), with
 /// errors at the directive that named the file.
+/// Every certificate and key error of the servers that terminate TLS (where
+/// [`server_configs`] stops at the first): `-t` reports them all.
+pub fn key_errors(cfg: &Config) -> Vec<ConfigError> {
+    let provider = provider();
+    let mut used: Vec<usize> = cfg
+        .tls
+        .listeners
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    used.into_iter()
+        .filter_map(|i| certified_key(&cfg.tls.servers[i], &provider).err())
+        .collect()
+}
+
 fn certified_key(s: &SslServer, provider: &CryptoProvider) -> Result<CertifiedKey, ConfigError> {
     let (cert_path, cert_at) = s.cert_file.as_ref().expect("checked by the config");
     let certs = read_certs(cert_path).map_err(|m| {

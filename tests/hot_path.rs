@@ -77,9 +77,14 @@ fn send(clients: &mut [Client], n: usize, path: &str) {
 }
 
 fn allocations_per_request(path: &str) -> (u64, u64) {
+    allocations_with(RULES, path).0
+}
+
+/// As [`allocations_per_request`] with `rules`; also hands back the proxy.
+fn allocations_with(rules: &str, path: &str) -> ((u64, u64), Slotgate) {
     let a = Origin::start("a");
     let b = Origin::start("b");
-    let sg = start_proxy(RULES, &[&a, &b]);
+    let sg = start_proxy(rules, &[&a, &b]);
     let sb = sg.scoreboard();
     let mut clients: Vec<Client> = (0..4).map(|_| Client::connect(sg.port())).collect();
     // Warm-up: free lists, the member pool and the buffers fill up.
@@ -88,7 +93,7 @@ fn allocations_per_request(path: &str) -> (u64, u64) {
     let n = 2000;
     send(&mut clients, n, path);
     let after = settled(&sg, &sb, 400 + n as u64);
-    (after - before, n as u64)
+    ((after - before, n as u64), sg)
 }
 
 #[test]
@@ -139,5 +144,32 @@ fn paths_that_need_normalising_allocate_nothing_either() {
     assert!(
         allocated <= requests / 300,
         "{allocated} allocations for {requests} normalised paths in steady state"
+    );
+}
+
+#[test]
+fn access_logging_allocates_nothing_either() {
+    // Debian's `combined` with mod_logio's `%I %O` (Debian's stock format) and
+    // the codes that were missing before issue #14 (`%{ms}T %k %X %R %A %L`).
+    let rules = format!(
+        "{RULES}LogFormat \"%h %l %u %t \\\"%r\\\" %>s %O \\\"%{{Referer}}i\\\" \\\"%{{User-Agent}}i\\\" \
+         %I %{{ms}}T %k %X %R %A %L %{{BALANCER_WORKER_NAME}}e\" wire\n\
+         CustomLog access.log combined\nCustomLog wire.log wire\n"
+    );
+    let ((allocated, requests), sg) = allocations_with(&rules, "/app/hello");
+    // Every request was logged, twice: the logs were on while counting.
+    for file in ["access.log", "wire.log"] {
+        let text = std::fs::read_to_string(sg.dir().join(file)).expect(file);
+        assert_eq!(text.lines().count() as u64, 400 + requests, "{file}");
+        let last = text.lines().last().unwrap_or_default();
+        assert!(
+            last.contains("\"GET /app/hello HTTP/1.1\" 200 "),
+            "{file}: {last}"
+        );
+        assert!(last.contains("slotgate-test"), "{file}: {last}");
+    }
+    assert!(
+        allocated <= requests / 300,
+        "{allocated} allocations for {requests} logged requests in steady state"
     );
 }

@@ -59,6 +59,18 @@ pub(super) const NOT_PER_VHOST: &[&str] = &[
 
 /// Builds the configuration. `file` is the main file (absolute).
 pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
+    match build_all(tree, file) {
+        (Some(config), errors) if errors.is_empty() => Ok(config),
+        (_, mut errors) => Err(errors.swap_remove(0)),
+    }
+}
+
+/// Builds the configuration, going on past a directive in error so that every
+/// error is found: the configuration without the directives in error (None when
+/// the final checks fail too), and the errors in file order (then those of the
+/// final checks). Each line of a `<VirtualHost>`, `<Proxy>` or `<Location>` section
+/// is checked on its own.
+pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigError>) {
     let root = tree.server_root.clone();
     let mut b = Builder {
         seen: mpm::Seen::default(),
@@ -114,6 +126,7 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             heartbeat_max_servers: 10,
             vhosts: Vec::new(),
             warnings: Vec::new(),
+            origins: Default::default(),
             limit_request_line: protocol::DEFAULT_LIMIT_REQUEST_LINE,
             limit_request_field_size: protocol::DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
             limit_request_fields: protocol::DEFAULT_LIMIT_REQUEST_FIELDS,
@@ -130,15 +143,28 @@ pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
             health: health::Defs::default(),
             warnings: tree.warnings,
             root,
+            errors: Vec::new(),
         },
         main: Scope::default(),
         vhosts: Vec::new(),
         ssl: Default::default(),
+        errors: Vec::new(),
     };
     for d in &tree.directives {
-        b.server_directive(d)?;
+        let result = b.server_directive(d);
+        b.errors.append(&mut b.ctx.errors);
+        if let Err(e) = result {
+            b.errors.push(e);
+        }
     }
-    b.finish(file)
+    let mut errors = std::mem::take(&mut b.errors);
+    match b.finish(file) {
+        Ok(config) => (Some(config), errors),
+        Err(e) => {
+            errors.push(e);
+            (None, errors)
+        }
+    }
 }
 
 /// A `<VirtualHost>` being built.
@@ -157,6 +183,8 @@ struct Builder {
     vhosts: Vec<VhostDraft>,
     /// The main server's mod_ssl settings.
     ssl: tls::SslDraft,
+    /// Errors of the directives read so far (each skipped).
+    errors: Vec<ConfigError>,
 }
 
 fn resolve(root: &Path, path: &str) -> PathBuf {
@@ -207,10 +235,14 @@ impl Builder {
                 c.server_name = server_name(one_arg(d, "ServerName")?).map_err(|m| fail(d, m))?
             }
             "serveralias" => return Err(fail(d, "ServerAlias only used in <VirtualHost>")),
-            "pidfile" => c.pid_file = Some(resolve(&c.server_root, one_arg(d, "PidFile")?)),
+            "pidfile" => {
+                c.pid_file = Some(resolve(&c.server_root, one_arg(d, "PidFile")?));
+                c.origins.pid_file = Some(d.origin.clone());
+            }
             "errorlog" => match error_log_target(d)? {
                 ErrorLogTarget::File(path) => {
                     c.error_log = Some(resolve(&c.server_root, path));
+                    c.origins.error_log = Some(d.origin.clone());
                     c.error_log_pipe = None;
                 }
                 ErrorLogTarget::Pipe(command) => {
@@ -220,7 +252,8 @@ impl Builder {
             },
             "loglevel" => c.log_level = check(d, log_level(&d.args))?.unwrap_or(c.log_level),
             "scoreboardfile" => {
-                c.scoreboard_file = resolve(&c.server_root, one_arg(d, "ScoreboardFile")?)
+                c.scoreboard_file = resolve(&c.server_root, one_arg(d, "ScoreboardFile")?);
+                c.origins.scoreboard_file = Some(d.origin.clone());
             }
             "startservers" => {
                 let n = check(
@@ -361,7 +394,11 @@ impl Builder {
             ssl: Default::default(),
         };
         for d in section.children.iter().flatten() {
-            self.vhost_directive(&mut draft, d)?;
+            let result = self.vhost_directive(&mut draft, d);
+            self.errors.append(&mut self.ctx.errors);
+            if let Err(e) = result {
+                self.errors.push(e);
+            }
         }
         self.vhosts.push(draft);
         Ok(())

@@ -19,10 +19,6 @@ pub(crate) const COMMON: &str = "%h %l %u %t \"%r\" %>s %b";
 /// httpd's `combined` format.
 pub(crate) const COMBINED: &str = "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"";
 
-/// Format letters of mod_log_config, mod_logio (I, O, S) and mod_ssl (c, x); `^` takes
-/// two more letters (`%^ti`, `%^to`, `%^FB`).
-const LETTERS: &str = "aABbCDefhHiklLmnopPqrRstTuUvVXIOScx";
-
 /// The logging directives of one server (the main server or a vhost).
 #[derive(Debug, Default)]
 pub(crate) struct LogScope {
@@ -226,49 +222,10 @@ fn env_condition(condition: &str) -> Result<(bool, String), String> {
     Ok((negated, var.to_string()))
 }
 
-/// Checks the `%` directives of a format as mod_log_config parses them:
-/// `%[<>][!][codes][{arg}]LETTER`, `%%` for a percent sign.
+/// Checks a format with the access log's own compiler (`crate::text::log_format`),
+/// so that `-t` accepts exactly the formats a start can log.
 pub(crate) fn check_format(format: &str) -> Result<(), String> {
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            continue;
-        }
-        if chars.next_if_eq(&'%').is_some() {
-            continue;
-        }
-        loop {
-            match chars.next() {
-                None => {
-                    return Err(format!(
-                        "LogFormat: '%' without a directive at the end of \"{format}\""
-                    ))
-                }
-                Some('<' | '>' | '!' | ',' | '0'..='9') => {}
-                Some('{') => {
-                    if !chars.by_ref().any(|c| c == '}') {
-                        return Err(format!("LogFormat: unterminated '%{{' in \"{format}\""));
-                    }
-                }
-                Some('^') => {
-                    let two: String = chars.by_ref().take(2).collect();
-                    if two.chars().count() != 2 || !two.chars().all(|c| c.is_ascii_alphabetic()) {
-                        return Err(format!(
-                            "LogFormat: unrecognized directive %^{two} in \"{format}\""
-                        ));
-                    }
-                    break;
-                }
-                Some(letter) if LETTERS.contains(letter) => break,
-                Some(other) => {
-                    return Err(format!(
-                        "LogFormat: unrecognized directive %{other} in \"{format}\""
-                    ))
-                }
-            }
-        }
-    }
-    Ok(())
+    crate::text::log_format::Format::compile(format).map(|_| ())
 }
 
 #[cfg(test)]
@@ -282,6 +239,7 @@ mod tests {
             COMBINED,
             "%v:%p %h %{X-Forwarded-For}i %>s %<s %!200,304,302r %400,501{User-agent}i",
             "100%% %D %{ms}T %^ti %I %O %{c}a %{BALANCER_WORKER_NAME}e",
+            "%L %k %X %R %A %S %{us}T %{local}p %{tid}P %{c1}C %{end:%d/%b/%Y}t %{msec_frac}t",
             "no directives at all",
         ] {
             assert_eq!(check_format(ok), Ok(()), "{ok}");

@@ -24,10 +24,14 @@
 //! - `tls`: mod_ssl's directives (front-end TLS per server, TLS to members).
 //! - `values`: On/Off, seconds, times, bounded integers.
 //! - `lbmethod`: the names of `lbmethod=` and the `hashkey=` values.
+//! - `dump`: what `-S`, `-M` and `-V` print.
+//! - `preflight`: what a start needs of the machine (accounts, files it writes,
+//!   certificates), checked by `-t`, a start and a reload alike.
 
 mod address;
 mod balancer;
 mod build;
+pub mod dump;
 mod express;
 mod health;
 pub mod lbmethod;
@@ -35,6 +39,7 @@ mod lexer;
 mod logs;
 mod mpm;
 mod params;
+pub mod preflight;
 mod protocol;
 mod reader;
 mod scope;
@@ -85,14 +90,50 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Reads `path` (and everything it includes) with the `-D` names in `defines`.
+/// Reads `path` (and everything it includes) with the `-D` names in `defines`; the
+/// first error found.
 pub fn load(path: &Path, defines: &[String]) -> Result<Config, ConfigError> {
+    match load_all(path, defines) {
+        (Some(config), errors) if errors.is_empty() => Ok(config),
+        (_, mut errors) => Err(errors.swap_remove(0)),
+    }
+}
+
+/// As [`load`], going on past errors: every error found (each with its file and
+/// line), and the configuration without the directives in error when one could
+/// be built. Errors of the file's structure (sections, quotes, `Include`) stop the
+/// reading; errors of directives do not.
+pub fn load_all(path: &Path, defines: &[String]) -> (Option<Config>, Vec<ConfigError>) {
     let file = absolute(path);
-    let text = std::fs::read_to_string(&file).map_err(|e| ConfigError {
-        origin: None,
-        message: format!("could not open configuration file {}: {e}", file.display()),
-    })?;
-    parse_absolute(&text, file, defines)
+    let text = match std::fs::read_to_string(&file) {
+        Ok(text) => text,
+        Err(e) => {
+            let message = format!("could not open configuration file {}: {e}", file.display());
+            return (
+                None,
+                vec![ConfigError {
+                    origin: None,
+                    message,
+                }],
+            );
+        }
+    };
+    let root = file
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let (mut config, errors) = match reader::Reader::new(root, defines).read_main(&file, &text) {
+        Ok(tree) => build::build_all(tree, &file),
+        Err(e) => (None, vec![e]),
+    };
+    if defines
+        .iter()
+        .any(|d| mpm::ONE_PROCESS_DEFINES.contains(&d.as_str()))
+    {
+        if let Some(c) = config.as_mut() {
+            c.one_process();
+        }
+    }
+    (config, errors)
 }
 
 /// Parses `text` as if it were the file `file` (which need not exist): ServerRoot defaults

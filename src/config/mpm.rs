@@ -57,7 +57,25 @@ pub const EVENT_MAX_REQUEST_WORKERS: usize = 400;
 /// The largest `ServerLimit` slotgate takes (httpd event's compile-time limit).
 pub const MAX_SERVER_LIMIT: usize = 20_000;
 
+/// The `-D` names that ask for one worker process: `-X` defines `DEBUG`, as httpd's
+/// does; httpd's MPMs also take `ONE_PROCESS`.
+pub const ONE_PROCESS_DEFINES: &[&str] = &["DEBUG", "ONE_PROCESS"];
+
 impl Config {
+    /// `-X`: one worker process, whatever the process directives say (httpd serves
+    /// from the parent process itself; slotgate's supervisor never serves, so it
+    /// runs one worker). Prefork keeps a second process slot, so a graceful
+    /// restart can start the new worker while the old one finishes.
+    pub fn one_process(&mut self) {
+        self.start_servers = Some(1);
+        if self.mpm == Mpm::Prefork {
+            self.max_request_workers = Some(1);
+            self.server_limit = Some(2);
+            self.min_spare_servers = 1;
+            self.max_spare_servers = 1;
+        }
+    }
+
     /// The number of workers to start: `StartServers` if given; else, as httpd, 5 for
     /// prefork; else (event) one per CPU (`std::thread::available_parallelism`, 1 when
     /// that is unknown). httpd's event starts 3 by default, but each of its processes runs
@@ -313,10 +331,12 @@ pub(super) fn directive(
                 ));
             }
             c.user = Some(arg.to_string());
+            c.origins.user = Some(d.origin.clone());
         }
         "group" => {
             check(d, account(name, arg))?;
             c.group = Some(arg.to_string());
+            c.origins.group = Some(d.origin.clone());
         }
         "threadsperchild" => {
             c.threads_per_child = Some(count(1, MAX_THREADS_PER_CHILD)? as usize);

@@ -26,6 +26,15 @@ pub(crate) const MAX_INCLUDE_DEPTH: usize = 32;
 /// `mod_NAME.c` and `NAME_module`, compared case-insensitively (httpd compares these exactly;
 /// a false `<IfModule>` because of case would only confuse).
 const MODULES: &[&str] = &[
+    // Built into httpd itself (Debian's `apache2 -l`): the core and the modules of
+    // LoadModule, LogFormat/CustomLog, %I/%O, User/Group; then RequestReadTimeout.
+    "core",
+    "so",
+    "http",
+    "log_config",
+    "logio",
+    "unixd",
+    "reqtimeout",
     "proxy",
     "proxy_http",
     "proxy_balancer",
@@ -72,6 +81,16 @@ pub(crate) struct Tree {
     pub warnings: Vec<String>,
     /// The MPM chosen by `MPM` or `LoadModule mpm_…_module` (default event).
     pub mpm: Mpm,
+}
+
+/// The httpd modules whose directives slotgate serves, by base name (`proxy` for
+/// `proxy_module`), httpd's built-in ones first, `mpm` (`mpm_event` or
+/// `mpm_prefork`) after them: what `-M` lists.
+pub(crate) fn served_modules(mpm: &'static str) -> Vec<&'static str> {
+    let mut out = MODULES.to_vec();
+    let builtin = out.iter().position(|&m| m == "reqtimeout").unwrap_or(0);
+    out.insert(builtin, mpm);
+    out
 }
 
 /// True when `<IfModule name>` (without `!`) holds.

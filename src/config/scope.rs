@@ -84,6 +84,10 @@ pub(super) struct Ctx {
     /// Already prefixed with `FILE:LINE: `.
     pub warnings: Vec<String>,
     pub root: PathBuf,
+    /// Errors of lines inside a `<Proxy>` or `<Location>` section, each skipped so
+    /// the rest of the section is checked too; the builder collects them in
+    /// reading order.
+    pub errors: Vec<ConfigError>,
 }
 
 impl Ctx {
@@ -353,121 +357,135 @@ impl Scope {
         // depends on SetHandler, which may come later in the section.
         let mut require: Vec<(Require, &Directive)> = Vec::new();
         let mut compat: Vec<&Directive> = Vec::new();
+        let errors_before = ctx.errors.len();
         for d in section.children.iter().flatten() {
-            if d.children.is_some() {
-                if let Some(kind) = SectionKind::from_name(&d.name) {
-                    require.push((require_section(d, kind, Parent::Top)?, d));
-                    continue;
+            // Each line is checked on its own, so every error of the section is found.
+            let mut line = || -> Result<(), ConfigError> {
+                if d.children.is_some() {
+                    if let Some(kind) = SectionKind::from_name(&d.name) {
+                        require.push((require_section(d, kind, Parent::Top)?, d));
+                        return Ok(());
+                    }
+                    return Err(match named(d, SERVER_SECTIONS) {
+                        Some(name) => {
+                            fail(d, format!("<{name}> cannot occur within <{tag}> section"))
+                        }
+                        None => unknown(d),
+                    });
                 }
-                return Err(match named(d, SERVER_SECTIONS) {
-                    Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
-                    None => unknown(d),
-                });
-            }
-            if d.is("Require") {
-                let rule = check(d, access::require_line(&d.args, Parent::Top))?;
-                require.push((rule, d));
-                continue;
-            }
-            if named(d, &["Order", "Allow", "Deny"]).is_some() {
-                compat.push(d);
-                continue;
-            }
-            match d.name.to_ascii_lowercase().as_str() {
-                "sethandler" => {
-                    let name = one_arg(d, "SetHandler")?;
-                    let PassContext::Location(_) = at else {
-                        return Err(fail(
-                            d,
-                            format!(
+                if d.is("Require") {
+                    let rule = check(d, access::require_line(&d.args, Parent::Top))?;
+                    require.push((rule, d));
+                    return Ok(());
+                }
+                if named(d, &["Order", "Allow", "Deny"]).is_some() {
+                    compat.push(d);
+                    return Ok(());
+                }
+                match d.name.to_ascii_lowercase().as_str() {
+                    "sethandler" => {
+                        let name = one_arg(d, "SetHandler")?;
+                        let PassContext::Location(_) = at else {
+                            return Err(fail(
+                                d,
+                                format!(
                                 "SetHandler inside <{tag}> is not supported; use <Location path>"
                             ),
-                        ));
-                    };
-                    if name.eq_ignore_ascii_case("none") {
-                        // httpd: no handler (a Location nested in a handler's path).
-                        handler = None;
-                        continue;
-                    }
-                    let Some(kind) = HandlerKind::from_name(name) else {
-                        return Err(fail(
-                            d,
-                            format!(
-                                "SetHandler '{name}' is not supported (balancer-manager, \
+                            ));
+                        };
+                        if name.eq_ignore_ascii_case("none") {
+                            // httpd: no handler (a Location nested in a handler's path).
+                            handler = None;
+                            return Ok(());
+                        }
+                        let Some(kind) = HandlerKind::from_name(name) else {
+                            return Err(fail(
+                                d,
+                                format!(
+                                    "SetHandler '{name}' is not supported (balancer-manager, \
                                  server-status or metrics)"
-                            ),
-                        ));
-                    };
-                    // As in httpd, a later SetHandler replaces an earlier one.
-                    handler = Some((kind, d));
-                }
-                "proxypass" => {
-                    if let Some(first) = pass {
-                        return Err(fail(
+                                ),
+                            ));
+                        };
+                        // As in httpd, a later SetHandler replaces an earlier one.
+                        handler = Some((kind, d));
+                    }
+                    "proxypass" => {
+                        if let Some(first) = pass {
+                            return Err(fail(
                             d,
                             format!(
                                 "ProxyPass: only one per <{tag}>; this one already has the one at {}",
                                 first.origin
                             ),
                         ));
-                    }
-                    pass = Some(d);
-                    if let PassContext::LocationMatch(regex) = at {
-                        if !fnmatch_test(regex) {
-                            return Err(fail(
-                                d,
-                                format!(
+                        }
+                        pass = Some(d);
+                        if let PassContext::LocationMatch(regex) = at {
+                            if !fnmatch_test(regex) {
+                                return Err(fail(
+                                    d,
+                                    format!(
                                     "ProxyPass inside <{tag} {regex}>: httpd compares a pattern \
                                      without *, ? or [...] as a plain prefix, so this rule would \
                                      never match; write the regex with .* (e.g. {regex}.*)"
                                 ),
-                            ));
+                                ));
+                            }
                         }
+                        self.pass(ctx, d, at)?;
                     }
-                    self.pass(ctx, d, at)?;
-                }
-                "proxypassmatch" => {
-                    return Err(fail(
-                        d,
-                        format!(
-                            "ProxyPassMatch inside <{tag}> is not supported yet; \
-                             use ProxyPass URL inside <LocationMatch regex>"
-                        ),
-                    ))
-                }
-                "proxypassreverse" => {
-                    let PassContext::Location(path) = at else {
+                    "proxypassmatch" => {
                         return Err(fail(
                             d,
                             format!(
-                                "ProxyPassReverse inside <{tag}> is not supported \
-                                 (httpd would use the regular expression as the path)"
+                                "ProxyPassMatch inside <{tag}> is not supported yet; \
+                             use ProxyPass URL inside <LocationMatch regex>"
                             ),
-                        ));
-                    };
-                    self.reverse
-                        .push(params::proxy_pass_reverse(d, Some(path))?);
-                }
-                "proxypassreversecookiepath" => self.cookie_path.push(cookie_rule(d)?),
-                "proxypassreversecookiedomain" => self.cookie_domain.push(cookie_rule(d)?),
-                _ => {
-                    if let Some(name) = named(d, PER_DIRECTORY)
-                        .or_else(|| named(d, &["BalancerMember", "ProxySet"]))
-                    {
-                        return Err(fail(
-                            d,
-                            format!("{name} inside <{tag}> is not supported yet"),
-                        ));
+                        ))
                     }
-                    if let Some(name) = server_level(d) {
-                        return Err(fail(
-                            d,
-                            format!("{name} cannot occur within <{tag}> section"),
-                        ));
+                    "proxypassreverse" => {
+                        let PassContext::Location(path) = at else {
+                            return Err(fail(
+                                d,
+                                format!(
+                                    "ProxyPassReverse inside <{tag}> is not supported \
+                                 (httpd would use the regular expression as the path)"
+                                ),
+                            ));
+                        };
+                        self.reverse
+                            .push(params::proxy_pass_reverse(d, Some(path))?);
                     }
-                    return Err(unknown(d));
+                    "proxypassreversecookiepath" => self.cookie_path.push(cookie_rule(d)?),
+                    "proxypassreversecookiedomain" => self.cookie_domain.push(cookie_rule(d)?),
+                    _ => {
+                        if let Some(name) = named(d, PER_DIRECTORY)
+                            .or_else(|| named(d, &["BalancerMember", "ProxySet"]))
+                        {
+                            return Err(fail(
+                                d,
+                                format!("{name} inside <{tag}> is not supported yet"),
+                            ));
+                        }
+                        if let Some(name) = server_level(d) {
+                            return Err(fail(
+                                d,
+                                format!("{name} cannot occur within <{tag}> section"),
+                            ));
+                        }
+                        return Err(unknown(d));
+                    }
                 }
+                Ok(())
+            };
+            if let Err(e) = line() {
+                ctx.errors.push(e);
             }
+        }
+        if ctx.errors.len() > errors_before {
+            // The section's own checks would judge what is left of it: misleading.
+            return Ok(());
         }
         for d in compat {
             access_control(ctx, d, tag)?;
@@ -568,57 +586,8 @@ impl Scope {
         };
         let mut kind = kind;
         for d in section.children.iter().flatten() {
-            if d.children.is_some() {
-                return Err(match named(d, SERVER_SECTIONS) {
-                    Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
-                    None => unknown(d),
-                });
-            }
-            if access_control(ctx, d, tag)? {
-                continue;
-            }
-            if d.is("BalancerMember") {
-                let ProxyKind::Balancer(name) = &kind else {
-                    return Err(fail(
-                        d,
-                        format!("BalancerMember inside <{tag} {pattern}>: only a <Proxy balancer://…> section takes members"),
-                    ));
-                };
-                let (_, member) = balancer::balancer_member(d, Some(name), &ctx.health.templates)?;
-                ctx.balancers.add_member(name, member)?;
-            } else if d.is("ProxySet") {
-                match &mut kind {
-                    ProxyKind::Balancer(name) => {
-                        let params = ctx
-                            .balancers
-                            .known(name)
-                            .expect("the section defined it");
-                        balancer::apply_balancer_words(params, &d.args, d, "ProxySet")?;
-                    }
-                    ProxyKind::Worker(params) => {
-                        worker_words(params, &d.args, d, "ProxySet", &ctx.health.templates)?
-                    }
-                    ProxyKind::Other => {
-                        return Err(fail(
-                            d,
-                            format!("ProxySet inside <{tag} {pattern}> is not supported yet (it names no single worker or balancer)"),
-                        ))
-                    }
-                }
-            } else if let Some(name) = named(d, PER_DIRECTORY) {
-                return Err(fail(
-                    d,
-                    format!("{name} inside <{tag}> is not supported yet"),
-                ));
-            } else if let Some(name) = server_level(d)
-                .or_else(|| named(d, &["ProxyPass", "ProxyPassMatch", "ProxyPassReverse"]))
-            {
-                return Err(fail(
-                    d,
-                    format!("{name} cannot occur within <{tag}> section"),
-                ));
-            } else {
-                return Err(unknown(d));
+            if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
+                ctx.errors.push(e);
             }
         }
         if let ProxyKind::Worker(params) = kind {
@@ -833,4 +802,67 @@ pub(super) fn proxy_via(value: &str) -> Result<ProxyVia, String> {
             ))
         }
     })
+}
+
+/// One line of a `<Proxy>` section (see `Scope::proxy_section`).
+fn proxy_line(
+    ctx: &mut Ctx,
+    d: &Directive,
+    kind: &mut ProxyKind,
+    tag: &str,
+    pattern: &str,
+) -> Result<(), ConfigError> {
+    if d.children.is_some() {
+        return Err(match named(d, SERVER_SECTIONS) {
+            Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
+            None => unknown(d),
+        });
+    }
+    if access_control(ctx, d, tag)? {
+        return Ok(());
+    }
+    if d.is("BalancerMember") {
+        let ProxyKind::Balancer(name) = &*kind else {
+            return Err(fail(
+                    d,
+                    format!("BalancerMember inside <{tag} {pattern}>: only a <Proxy balancer://…> section takes members"),
+                ));
+        };
+        let (_, member) = balancer::balancer_member(d, Some(name), &ctx.health.templates)?;
+        ctx.balancers.add_member(name, member)?;
+    } else if d.is("ProxySet") {
+        match kind {
+                ProxyKind::Balancer(name) => {
+                    let params = ctx
+                        .balancers
+                        .known(name)
+                        .expect("the section defined it");
+                    balancer::apply_balancer_words(params, &d.args, d, "ProxySet")?;
+                }
+                ProxyKind::Worker(params) => {
+                    worker_words(params, &d.args, d, "ProxySet", &ctx.health.templates)?
+                }
+                ProxyKind::Other => {
+                    return Err(fail(
+                        d,
+                        format!("ProxySet inside <{tag} {pattern}> is not supported yet (it names no single worker or balancer)"),
+                    ))
+                }
+            }
+    } else if let Some(name) = named(d, PER_DIRECTORY) {
+        return Err(fail(
+            d,
+            format!("{name} inside <{tag}> is not supported yet"),
+        ));
+    } else if let Some(name) =
+        server_level(d).or_else(|| named(d, &["ProxyPass", "ProxyPassMatch", "ProxyPassReverse"]))
+    {
+        return Err(fail(
+            d,
+            format!("{name} cannot occur within <{tag}> section"),
+        ));
+    } else {
+        return Err(unknown(d));
+    }
+    Ok(())
 }

@@ -762,6 +762,9 @@ pub struct Config {
     /// Non-fatal findings (e.g. the trailing-slash mismatch of reference §9 #2), each
     /// already prefixed with `FILE:LINE: `. `-t` prints them; the daemon logs them.
     pub warnings: Vec<String>,
+    /// Where the server-wide file and account directives were written, for the
+    /// start-up checks' messages (`preflight`).
+    pub origins: Origins,
 }
 
 /// The multi-processing module: how workers take connections (DESIGN.md, "MPM modes").
@@ -849,4 +852,15 @@ impl Default for RequestReadTimeout {
             handshake: None,
         }
     }
+}
+
+/// Where `PidFile`, `ErrorLog`, `ScoreboardFile`, `User` and `Group` were written
+/// (None: not written, the default applies).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origins {
+    pub pid_file: Option<Origin>,
+    pub error_log: Option<Origin>,
+    pub scoreboard_file: Option<Origin>,
+    pub user: Option<Origin>,
+    pub group: Option<Origin>,
 }

@@ -15,7 +15,7 @@ use crate::config::{
     BalancerConfig, Config, CookieRule, CustomLog, LocationHandler, PassTarget,
     ProxyPassReverseRule, ProxyPassRule, ProxyVia, VhostAddr, WorkerParams,
 };
-use crate::logging::access::AccessLog;
+use crate::logging::access::{AccessLog, Format};
 use crate::pool::PoolLimits;
 use crate::url::{
     encode_path, has_dot_segment, normalise_path, parse_member_url, prefix_match, split_target,
@@ -155,7 +155,7 @@ pub struct Routes {
     pub servers: Vec<Server>,
     /// Opened by the supervisor with [`Routes::open_logs`] (not by `-t`).
     pub logs: Arc<Vec<AccessLog>>,
-    log_specs: Vec<CustomLog>,
+    log_specs: Vec<(CustomLog, Format)>,
     /// The mass reverse proxy maps (one per distinct ProxyExpressDBMFile), as read
     /// at start; each worker keeps its own copy up to date (`worker::express`).
     pub express_maps: Vec<MapFile>,
@@ -178,7 +178,7 @@ struct Builder<'a> {
     members: Vec<Member>,
     balancers: Vec<Balancer>,
     balancer_members: Vec<Vec<usize>>,
-    log_specs: Vec<CustomLog>,
+    log_specs: Vec<(CustomLog, Format)>,
 }
 
 impl Routes {
@@ -204,7 +204,7 @@ impl Routes {
         for bc in &cfg.balancers {
             b.add_balancer(bc)?;
         }
-        let main_logs = b.add_logs(&cfg.custom_logs);
+        let main_logs = b.add_logs(&cfg.custom_logs)?;
         let main_rules = b.rules(&cfg.proxy_pass)?;
         let mut servers = vec![Server {
             server_name: cfg.server_name.clone(),
@@ -234,7 +234,7 @@ impl Routes {
             let logs = if v.custom_logs.is_empty() {
                 main_logs.clone()
             } else {
-                b.add_logs(&v.custom_logs)
+                b.add_logs(&v.custom_logs)?
             };
             // Lowercase: the Host header is compared without case.
             let names: Vec<String> = v
@@ -361,11 +361,11 @@ impl Routes {
     /// Opens every CustomLog file (the supervisor, before forking).
     pub fn open_logs(&mut self) -> Result<(), String> {
         let mut logs = Vec::new();
-        for spec in &self.log_specs {
+        for (spec, format) in &self.log_specs {
             let log = AccessLog::open(
                 &spec.path,
                 spec.pipe.as_deref(),
-                &spec.format,
+                format.clone(),
                 spec.env.clone(),
             )
             .map_err(|e| format!("{}: {e}", spec.origin))?;
@@ -771,11 +771,14 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn add_logs(&mut self, logs: &[CustomLog]) -> Vec<usize> {
+    /// Compiles each log's format (the one parser `-t` and a start share).
+    fn add_logs(&mut self, logs: &[CustomLog]) -> Result<Vec<usize>, String> {
         logs.iter()
             .map(|l| {
-                self.log_specs.push(l.clone());
-                self.log_specs.len() - 1
+                let format =
+                    Format::compile(&l.format).map_err(|e| format!("{}: {e}", l.origin))?;
+                self.log_specs.push((l.clone(), format));
+                Ok(self.log_specs.len() - 1)
             })
             .collect()
     }

@@ -19,6 +19,8 @@ mod generation;
 mod listeners;
 mod upgrade;
 
+/// The PidFile `-k` uses (`-S` shows it).
+pub use control::pid_file;
 pub use control::{signal_daemon, start_daemon, Command};
 
 use std::collections::HashMap;
@@ -58,10 +60,32 @@ pub struct Options {
 }
 
 /// Loads the configuration and checks everything `-t` can check without binding.
+/// Several errors come one per line.
 pub fn check(opts: &Options) -> Result<(Config, Routes), String> {
-    let cfg = config::load(&opts.config_file, &opts.defines).map_err(|e| e.to_string())?;
-    let routes = Routes::new(&cfg)?;
-    Ok((cfg, routes))
+    prepare(&opts.config_file, &opts.defines).map_err(|e| e.join("\n"))
+}
+
+/// The one validation path of `-t`, a start and a reload: the configuration
+/// (going on past a directive in error), what it needs of the machine
+/// (`config::preflight`: accounts, files it writes; `tls::key_errors`: every
+/// certificate and key), then the routing table (member URLs, patterns, log
+/// formats, express maps). Every error found, each with its file and line.
+fn prepare(file: &Path, defines: &[String]) -> Result<(Config, Routes), Vec<String>> {
+    let (cfg, errors) = config::load_all(file, defines);
+    let mut errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    if let Some(cfg) = cfg {
+        let machine = config::preflight::environment(&cfg);
+        let keys = crate::tls::key_errors(&cfg);
+        errors.extend(machine.iter().chain(&keys).map(ToString::to_string));
+        // The table repeats the configuration's findings: built once those are fixed.
+        if errors.is_empty() {
+            match Routes::new(&cfg) {
+                Ok(routes) => return Ok((cfg, routes)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    Err(errors)
 }
 
 /// Runs the server until it is stopped; returns the exit status. `ready` is told
@@ -392,9 +416,10 @@ impl Supervisor {
     /// fail comes before the first change to what runs (the error log in use,
     /// the listeners, the scoreboard's slots), so an Err leaves all of it as it
     /// was; the new listeners and logs opened on the way are dropped with it.
+    /// The configuration is checked as `-t` checks it ([`prepare`]).
     fn next_generation(&mut self) -> Result<NextGeneration, String> {
-        let cfg = config::load(&self.options_file, &self.defines).map_err(|e| e.to_string())?;
-        let mut routes = Routes::new(&cfg)?;
+        let (cfg, mut routes) =
+            prepare(&self.options_file, &self.defines).map_err(|e| e.join("; "))?;
         routes.open_logs()?;
         // The error log is reopened (logrotate moves the file, then sends USR1),
         // but only put in use by `switch_to`.

@@ -61,19 +61,12 @@ impl Civil {
         Civil::at(unix_secs, super::zone::local_offset(unix_secs))
     }
 
-    fn month_name(&self) -> &'static str {
+    pub fn month_name(&self) -> &'static str {
         MONTHS[(self.month - 1) as usize]
     }
 
-    fn weekday_name(&self) -> &'static str {
+    pub fn weekday_name(&self) -> &'static str {
         WEEKDAYS[self.weekday as usize]
-    }
-
-    /// `+0300`, `-0330`: the offset as `strftime`'s `%z`.
-    pub fn offset_hhmm(&self) -> String {
-        let sign = if self.offset < 0 { '-' } else { '+' };
-        let off = self.offset.unsigned_abs();
-        format!("{sign}{:02}{:02}", off / 3600, off % 3600 / 60)
     }
 }
 
@@ -88,16 +81,34 @@ pub fn unix_now() -> (i64, u32) {
 /// The access log's `%t`, as httpd: `[07/Dec/2026:19:53:49 +0000]`, local time
 /// with its offset.
 pub fn clf(c: &Civil) -> String {
-    format!(
-        "[{:02}/{}/{}:{:02}:{:02}:{:02} {}]",
+    let mut out = Vec::with_capacity(28);
+    write_clf(&mut out, c);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`clf`] appended to `out` without allocating (beyond `out`'s own growth).
+pub fn write_clf(out: &mut Vec<u8>, c: &Civil) {
+    use std::io::Write;
+    let _ = write!(
+        out,
+        "[{:02}/{}/{}:{:02}:{:02}:{:02} ",
         c.day,
         c.month_name(),
         c.year,
         c.hour,
         c.minute,
         c.second,
-        c.offset_hhmm()
-    )
+    );
+    write_offset(out, c);
+    out.push(b']');
+}
+
+/// `strftime`'s `%z` (`+0300`, `-0330`) appended to `out`.
+pub fn write_offset(out: &mut Vec<u8>, c: &Civil) {
+    use std::io::Write;
+    let sign = if c.offset < 0 { '-' } else { '+' };
+    let off = c.offset.unsigned_abs();
+    let _ = write!(out, "{sign}{:02}{:02}", off / 3600, off % 3600 / 60);
 }
 
 /// The error log's stamp, as httpd: `Mon Dec 07 19:53:49.123456 2026` (local

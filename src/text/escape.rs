@@ -30,7 +30,43 @@ fn markup(s: &str, apostrophe: &str) -> String {
 /// For a quoted access-log item, as httpd's `ap_escape_logitem`: `"` and `\`
 /// behind a backslash, control characters as `\xhh`.
 pub fn log_item(s: &str) -> String {
-    backslashed(s, &['"', '\\'])
+    let mut out = Vec::with_capacity(s.len());
+    log_item_into(&mut out, s.as_bytes());
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`log_item`] appended to `out` without allocating (the access log's hot path):
+/// bytes that are not UTF-8 are written as `\xhh` too.
+pub fn log_item_into(out: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hex = |out: &mut Vec<u8>, b: u32| {
+        out.extend_from_slice(&[
+            b'\\',
+            b'x',
+            HEX[(b >> 4 & 15) as usize],
+            HEX[(b & 15) as usize],
+        ])
+    };
+    for chunk in s.utf8_chunks() {
+        let valid = chunk.valid();
+        if !valid.contains(|c: char| c == '"' || c == '\\' || c.is_control()) {
+            out.extend_from_slice(valid.as_bytes());
+        } else {
+            for c in valid.chars() {
+                if c == '"' || c == '\\' {
+                    out.extend_from_slice(&[b'\\', c as u8]);
+                } else if c.is_control() {
+                    hex(out, c as u32);
+                } else {
+                    let mut b = [0; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+                }
+            }
+        }
+        for &b in chunk.invalid() {
+            hex(out, u32::from(b));
+        }
+    }
 }
 
 /// For a terminal: control characters (C0, DEL, C1) as `\xhh`, so a value read
@@ -79,6 +115,9 @@ mod tests {
             "a&b<c>\\\"d'e\\\\f\\x1b[31mg\\x9bh\\x09i\\x7fé"
         );
         assert_eq!(controls(s), "a&b<c>\"d'e\\f\\x1b[31mg\\x9bh\\x09i\\x7fé");
+        let mut out = Vec::new();
+        log_item_into(&mut out, b"ok \xff\"");
+        assert_eq!(out, b"ok \\xff\\\"");
         assert_eq!(controls("plain"), "plain");
         assert!(!controls(s).contains(char::is_control));
     }

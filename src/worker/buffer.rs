@@ -50,6 +50,9 @@ pub struct Buffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Bytes ever appended and consumed (the access log's `%I`, `%O`).
+    appended: u64,
+    consumed: u64,
 }
 
 /// What one read or write attempt did.
@@ -73,6 +76,8 @@ impl Buffer {
             buf: Vec::new(),
             start: 0,
             end: 0,
+            appended: 0,
+            consumed: 0,
         }
     }
 
@@ -88,8 +93,19 @@ impl Buffer {
         self.start == self.end
     }
 
+    /// Bytes ever appended to the buffer (taken-back ones aside).
+    pub fn appended(&self) -> u64 {
+        self.appended
+    }
+
+    /// Bytes ever consumed from the front of the buffer.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
     pub fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.len());
+        self.consumed += n as u64;
         self.start += n;
         if self.start == self.end {
             self.start = 0;
@@ -130,12 +146,14 @@ impl Buffer {
         self.reserve(bytes.len());
         self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
         self.end += bytes.len();
+        self.appended += bytes.len() as u64;
     }
 
     /// Takes back the last `n` bytes appended (a response head that may not
     /// go out after all).
     pub fn unextend(&mut self, n: usize) {
         debug_assert!(n <= self.len());
+        self.appended -= n.min(self.len()) as u64;
         self.end -= n.min(self.len());
         if self.start == self.end {
             self.start = 0;
@@ -164,6 +182,7 @@ impl Buffer {
                 Ok(n) => {
                     let asked = end - self.end;
                     self.end += n;
+                    self.appended += n as u64;
                     Ok(if n < asked { Io::Short(n) } else { Io::Done(n) })
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Io::WouldBlock),

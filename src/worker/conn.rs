@@ -14,7 +14,7 @@ use super::tls::{self, ClientTls, TlsRead};
 use super::{respond, unix_ms, Ctx, LINGER};
 use crate::config::RateTimeout;
 use crate::http::{parse_request_with, BodyReader, Framing, RequestHead};
-use crate::logging::access::Record;
+use crate::logging::access::{ConnStatus, Lookup, Record};
 use crate::proxy::Route;
 use crate::proxy_protocol;
 
@@ -49,6 +49,8 @@ pub struct Conn {
     /// TLS of a connection to a listener with `SSLEngine On`; None for plain HTTP.
     tls: Option<Box<ClientTls>>,
     pub(super) peer: SocketAddr,
+    /// The socket's own peer (`peer` becomes the client a PROXY header names).
+    socket_peer: SocketAddr,
     pub(super) local: SocketAddr,
     pub(super) input: Buffer,
     pub(super) output: Buffer,
@@ -68,6 +70,11 @@ pub struct Conn {
     pub(super) exchange: Option<Box<Exchange>>,
     pub(super) handling: Option<Box<LocalRequest>>,
     pub(super) served: u32,
+    /// `(input consumed, output appended)` when the last request was logged:
+    /// the start of the next request's bytes (`%I`, `%O`).
+    logged: (u64, u64),
+    /// The exchange being ended was answered with a whole (error) response.
+    answered_in_full: bool,
     /// When the current request head began (accept, or its first byte after a
     /// kept-alive wait), and its bytes so far: mod_reqtimeout's header stage.
     head_started: Instant,
@@ -110,6 +117,20 @@ pub(super) struct LocalAnswer<'a> {
     pub status: u16,
     pub body_bytes: u64,
     pub started: Instant,
+    /// `%R`: `proxy-server`, a local handler's name, or None.
+    pub handler: Option<&'static str>,
+}
+
+/// What the access log needs of the connection a request came on.
+struct Wire {
+    peer: SocketAddr,
+    socket_peer: SocketAddr,
+    local: SocketAddr,
+    received: u64,
+    sent: u64,
+    keep_alives: u32,
+    connection: ConnStatus,
+    default_port: u16,
 }
 
 impl Conn {
@@ -124,6 +145,7 @@ impl Conn {
             client,
             tls: None,
             peer,
+            socket_peer: peer,
             local,
             input: Buffer::new(),
             output: Buffer::new(),
@@ -138,6 +160,8 @@ impl Conn {
             exchange: None,
             handling: None,
             served: 0,
+            logged: (0, 0),
+            answered_in_full: false,
             head_started: now,
             head_bytes: 0,
             id,
@@ -784,16 +808,21 @@ impl Conn {
             local.keep_alive,
             head.is_head(),
         );
+        let connection = match local.keep_alive {
+            true => ConnStatus::KeepAlive,
+            false => ConnStatus::Close,
+        };
+        let wire = self.wire(connection);
         log_request(
             ctx,
-            self.peer,
-            self.local,
+            &wire,
             &LocalAnswer {
                 head,
                 server: local.server,
                 status: response.status,
                 body_bytes: n,
                 started: local.started,
+                handler: Some(h.handler.name()),
             },
             &[],
             &[],
@@ -822,16 +851,20 @@ impl Conn {
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
         let n = respond::error(&mut self.output, status, why, keep_alive);
+        let wire = self.wire(match keep_alive {
+            true => ConnStatus::KeepAlive,
+            false => ConnStatus::Close,
+        });
         log_request(
             ctx,
-            self.peer,
-            self.local,
+            &wire,
             &LocalAnswer {
                 head,
                 server,
                 status,
                 body_bytes: n,
                 started: ctx.now,
+                handler: None,
             },
             &[],
             &[],
@@ -896,21 +929,24 @@ impl Conn {
         };
         self.clean_end = completed && ex.request_read();
         ex.finish(ctx);
+        let answered_in_full = std::mem::take(&mut self.answered_in_full);
+        let connection = if completed && ex.keep_alive && !self.eof {
+            ConnStatus::KeepAlive
+        } else if completed || answered_in_full {
+            ConnStatus::Close
+        } else {
+            ConnStatus::Aborted
+        };
+        let wire = self.wire(connection);
         let answer = LocalAnswer {
             head: &ex.head,
             server: ex.server,
             status: ex.status,
             body_bytes: ex.body_bytes,
             started: ex.started,
+            handler: Some("proxy-server"),
         };
-        log_request(
-            ctx,
-            self.peer,
-            self.local,
-            &answer,
-            &ex.env,
-            ex.response_headers(),
-        );
+        log_request(ctx, &wire, &answer, &ex.env, ex.response_headers());
         ctx.exchanges -= 1;
         self.served += 1;
         self.state = if completed && ex.keep_alive && !self.eof {
@@ -945,6 +981,7 @@ impl Conn {
             if let Some(ex) = self.exchange.as_mut() {
                 ex.body_bytes = n;
             }
+            self.answered_in_full = true;
         } else if logged {
             log::log!(
                 fault.level(),
@@ -954,6 +991,24 @@ impl Conn {
         }
         self.end_exchange(ctx, false);
         self.state = State::Closing;
+    }
+
+    /// The connection's side of the request being logged; the next request's
+    /// bytes count from here.
+    fn wire(&mut self, connection: ConnStatus) -> Wire {
+        let now = (self.input.consumed(), self.output.appended());
+        let wire = Wire {
+            peer: self.peer,
+            socket_peer: self.socket_peer,
+            local: self.local,
+            received: now.0.saturating_sub(self.logged.0),
+            sent: now.1.saturating_sub(self.logged.1),
+            keep_alives: self.served,
+            connection,
+            default_port: if self.tls.is_some() { 443 } else { 80 },
+        };
+        self.logged = now;
+        wire
     }
 
     /// Releases everything before the connection is dropped (closing the socket
@@ -986,11 +1041,38 @@ pub(super) fn rate_deadline(start: Instant, bytes: usize, rt: RateTimeout) -> In
     start + allowed
 }
 
-/// Writes one line per CustomLog of the request's server.
+/// The request's values a log format looks up by name.
+struct Lookups<'a> {
+    head: &'a RequestHead,
+    response: &'a [crate::http::Header],
+    env: &'a [(&'static str, String)],
+}
+
+impl Lookup for Lookups<'_> {
+    fn request_header(&self, name: &str) -> Option<&[u8]> {
+        self.head.header(name)
+    }
+
+    fn response_header(&self, name: &str) -> Option<&[u8]> {
+        self.response
+            .iter()
+            .find(|h| h.is(name))
+            .map(|h| &h.value[..])
+    }
+
+    fn env(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Writes one line per CustomLog of the request's server (allocating nothing:
+/// see `crate::logging::access`).
 fn log_request(
     ctx: &Ctx,
-    peer: SocketAddr,
-    local: SocketAddr,
+    wire: &Wire,
     a: &LocalAnswer<'_>,
     env: &[(&'static str, String)],
     response_headers: &[crate::http::Header],
@@ -1001,38 +1083,35 @@ fn log_request(
     }
     let head = a.head;
     let (path, query) = crate::url::split_target(&head.target);
-    let protocol = if head.minor == 0 {
-        "HTTP/1.0"
-    } else {
-        "HTTP/1.1"
+    let lookups = Lookups {
+        head,
+        response: response_headers,
+        env,
     };
-    let line = format!("{} {} {}", head.method, head.target, protocol);
-    let req_header = |n: &str| {
-        head.header(n)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    };
-    let resp_header = |n: &str| {
-        response_headers
-            .iter()
-            .find(|h| h.is(n))
-            .map(|h| String::from_utf8_lossy(&h.value).into_owned())
-    };
-    let env_var = |n: &str| env.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone());
     let record = Record {
-        client_ip: peer.ip(),
-        request_line: &line,
+        peer: wire.peer,
+        connection_peer: wire.socket_peer,
+        local: wire.local,
         method: &head.method,
+        target: &head.target,
         path,
         query,
-        protocol,
+        protocol: if head.minor == 0 {
+            "HTTP/1.0"
+        } else {
+            "HTTP/1.1"
+        },
         status: a.status,
         body_bytes: a.body_bytes,
+        received: wire.received,
+        sent: wire.sent,
         micros: ctx.now.saturating_duration_since(a.started).as_micros() as u64,
         server_name: &server.server_name,
-        port: local.port(),
-        request_header: &req_header,
-        response_header: &resp_header,
-        env: &env_var,
+        default_port: wire.default_port,
+        keep_alives: wire.keep_alives,
+        connection: wire.connection,
+        handler: a.handler,
+        lookup: &lookups,
     };
     for &i in &server.logs {
         ctx.routes.logs[i].write(&record);
