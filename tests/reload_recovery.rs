@@ -189,7 +189,8 @@ fn every_kind_of_refusal_leaves_generation_workers_and_listeners_as_they_were() 
                 "ErrorLog \"{}\"",
                 dir.join("missing").join("error.log").display()
             ),
-            "opening ErrorLog",
+            // Found by the check a start runs too (`-t`), before anything opens.
+            "ErrorLog",
         ),
         (
             "a CustomLog that cannot be opened",
