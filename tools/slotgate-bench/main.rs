@@ -158,7 +158,14 @@ struct Options {
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
-        Some("load") => parse_load(args).and_then(|o| run_load(&o)),
+        Some("load") => match parse_load(args) {
+            Ok(Some(o)) => run_load(&o),
+            Ok(None) => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => Err(e),
+        },
         Some("burst") => burst_mode::main(args),
         Some("compare") => return compare::main(args),
         Some("-h") | Some("--help") => {
@@ -257,7 +264,8 @@ fn write_json(path: &str, value: &serde_json::Value) -> Result<(), String> {
     std::fs::write(path, text + "\n").map_err(|e| format!("writing {path}: {e}"))
 }
 
-fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+/// `Ok(None)` for `--help`.
+fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut o = Options {
         targets: TargetArgs::default(),
         concurrency: vec![1, 16, 64, 256],
@@ -287,6 +295,7 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--svg" => o.svg = Some(value("--svg")?),
             "--threads" | "-t" => o.threads = parse_positive("--threads", &value("--threads")?)?,
             "--pin" => o.pin = parse_cpu_list(&value("--pin")?)?,
+            "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -294,7 +303,7 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     if o.duration.is_zero() {
         return Err("--duration must be more than 0".into());
     }
-    Ok(o)
+    Ok(Some(o))
 }
 
 fn run_load(o: &Options) -> Result<(), String> {

@@ -20,6 +20,15 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+const USAGE: &str = "\
+usage: slotgate-origin [--listen ADDR:PORT] [--name NAME] [--delay MS]
+  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:0, a free port);
+                          prints \"listening on ADDR:PORT\" once bound
+  -n, --name NAME         sent as X-Origin: NAME on every response (default origin)
+      --delay MS          every answer waits MS milliseconds first
+routes: /echo (the request as received, text/plain), /bytes/N (N bytes),
+        anything else (an HTML page naming the origin)";
+
 /// Longest request head accepted, in bytes.
 const MAX_HEAD: usize = 64 * 1024;
 /// Longest request body accepted, in bytes (it is read and thrown away).
@@ -70,10 +79,13 @@ impl Request {
 
 fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
-        Ok(o) => o,
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(msg) => {
-            eprintln!("slotgate-origin: {msg}");
-            eprintln!("usage: slotgate-origin [--listen ADDR:PORT] [--name NAME] [--delay MS]");
+            eprintln!("slotgate-origin: {msg}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -124,7 +136,8 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+/// `Ok(None)` for `--help`.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut options = Options {
         listen: "127.0.0.1:0".to_string(),
         name: "origin".to_string(),
@@ -142,11 +155,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
                     .map_err(|_| format!("--delay: expected milliseconds, got '{ms}'"))?;
                 options.delay = Duration::from_millis(ms);
             }
-            "--help" | "-h" => return Err("help".to_string()),
+            "--help" | "-h" => return Ok(None),
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
-    Ok(options)
+    Ok(Some(options))
 }
 
 /// Serves requests on one connection until the client closes it or asks to.
