@@ -28,7 +28,7 @@ struct Options {
 }
 
 /// `Ok(None)` for `--help`.
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut o = Options {
         targets: TargetArgs::default(),
         bursts: vec![100, 1000, 5000, 10000, 20000],
@@ -40,8 +40,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
         json: None,
         svg: None,
     };
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut args = crate::cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let arg = match word {
+            crate::cli::Word::Option(arg) => arg,
+            crate::cli::Word::Value(v) => return Err(format!("unknown argument {v:?}")),
+        };
+        // The option's name is in `arg` already (errors name it as given).
+        let mut value = |_: &str| args.value();
         match arg.as_str() {
             "--url" | "--target" => o.targets.take(&arg, value(&arg)?)?,
             "--bursts" | "-b" => o.bursts = parse_positive_list("--bursts", &value("--bursts")?)?,

@@ -16,6 +16,8 @@
 
 mod burst;
 mod burst_mode;
+#[path = "../cli.rs"]
+mod cli;
 mod compare;
 mod conn;
 mod histogram;
@@ -265,7 +267,7 @@ fn write_json(path: &str, value: &serde_json::Value) -> Result<(), String> {
 }
 
 /// `Ok(None)` for `--help`.
-fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+fn parse_load(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut o = Options {
         targets: TargetArgs::default(),
         concurrency: vec![1, 16, 64, 256],
@@ -279,8 +281,14 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         threads: 1,
         pin: Vec::new(),
     };
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut args = crate::cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let arg = match word {
+            crate::cli::Word::Option(arg) => arg,
+            crate::cli::Word::Value(v) => return Err(format!("unknown argument {v:?}")),
+        };
+        // The option's name is in `arg` already (errors name it as given).
+        let mut value = |_: &str| args.value();
         match arg.as_str() {
             "--url" | "--target" => o.targets.take(&arg, value(&arg)?)?,
             "--concurrency" | "-c" => {
@@ -392,6 +400,36 @@ fn run_load(o: &Options) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(line: &str) -> Result<Option<Options>, String> {
+        parse_load(line.split_whitespace().map(str::to_string))
+    }
+
+    /// The message of a refused command line.
+    fn refused(line: &str) -> String {
+        match load(line) {
+            Err(message) => message,
+            Ok(_) => panic!("accepted {line:?}"),
+        }
+    }
+
+    #[test]
+    fn load_options_in_every_form() {
+        let o = load("--url=http://127.0.0.1:9/ -c 1,2 --duration=2s -t2 --close")
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.concurrency, vec![1, 2]);
+        assert_eq!(o.duration, Duration::from_secs(2));
+        assert_eq!(o.threads, 2);
+        assert!(o.close);
+        assert!(load("--help").unwrap().is_none());
+        assert_eq!(refused("--url"), "--url needs a value");
+        assert_eq!(
+            refused("--url http://x/ extra"),
+            "unknown argument \"extra\""
+        );
+        assert_eq!(refused("--bogus"), "unknown argument \"--bogus\"");
+    }
 
     #[test]
     fn durations() {

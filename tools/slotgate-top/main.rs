@@ -16,6 +16,8 @@
 //! ```
 
 mod admin;
+#[path = "../cli.rs"]
+mod cli;
 mod live;
 mod report;
 
@@ -95,7 +97,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
         config: None,
         defines: Vec::new(),
@@ -106,27 +108,33 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         admin: None,
     };
     let mut positional: Vec<String> = Vec::new();
-    while let Some(arg) = args.next() {
-        let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
-        match arg.as_str() {
-            "-f" | "--config" => options.config = Some(PathBuf::from(value(&arg)?)),
-            "-D" => options.defines.push(value(&arg)?),
+    let mut args = cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let flag = match word {
+            cli::Word::Value(v) => {
+                positional.push(v);
+                continue;
+            }
+            cli::Word::Option(flag) => flag,
+        };
+        match flag.as_str() {
+            "-f" | "--config" => options.config = Some(PathBuf::from(args.value()?)),
+            "-D" => options.defines.push(args.value()?),
             "--scoreboard" => {
                 if options.scoreboard.is_some() {
                     return Err("more than one scoreboard path".to_string());
                 }
-                options.scoreboard = Some(PathBuf::from(value(&arg)?));
+                options.scoreboard = Some(PathBuf::from(args.value()?));
             }
             "--json" => options.json = true,
             "--once" => options.once = true,
             // -d as top(1)'s delay.
             "--interval" | "-d" => {
-                let text = value(&arg)?;
+                let text = args.value()?;
                 options.interval = Some(parse_interval(&text)?);
             }
             "-h" | "--help" => return Err("help".to_string()),
-            other if other.starts_with('-') => return Err(format!("unknown option '{other}'")),
-            _ => positional.push(arg),
+            other => return Err(format!("unknown option '{other}'")),
         }
     }
     // [PATH] [COMMAND ARGS…]
