@@ -68,16 +68,18 @@ fn top_json_has_processes_and_members() {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", out.stdout));
     assert_eq!(v["phase"], "running", "{v}");
     assert_eq!(v["supervisor_pid"], sg.pid(), "{v}");
-    let mut listed: Vec<i32> = v["processes"]
+    // server-status's schema: every process slot, empty ones with pid 0.
+    let mut listed: Vec<i32> = v["process_slots"]
         .as_array()
-        .expect("processes array")
+        .expect("process_slots array")
         .iter()
         .map(|p| p["pid"].as_i64().unwrap() as i32)
+        .filter(|&pid| pid != 0)
         .collect();
     listed.sort();
     pids.sort();
     assert_eq!(listed, pids, "{v}");
-    let members = v["members"].as_array().expect("members array");
+    let members = all_members(&v);
     assert!(
         members
             .iter()
@@ -158,15 +160,27 @@ fn top_conf(sg: &Slotgate, args: &[&str], dir: &TempDir) -> RunOutput {
     top(&all, dir)
 }
 
+/// Every member of a `--json` object (server-status's schema): the
+/// balancers' members, then the standalone ones.
+fn all_members(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    let balancers = v["balancers"].as_array().expect("balancers array");
+    let standalone = v["standalone_members"]
+        .as_array()
+        .expect("standalone_members array");
+    balancers
+        .iter()
+        .flat_map(|b| b["members"].as_array().expect("members array").clone())
+        .chain(standalone.iter().cloned())
+        .collect()
+}
+
 /// The `--json` member entry whose URL contains `addr`.
 fn member_json(sg: &Slotgate, addr: &str, dir: &TempDir) -> serde_json::Value {
     let out = top_conf(sg, &["--json"], dir);
     assert_eq!(out.code(), Some(0), "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    v["members"]
-        .as_array()
-        .unwrap()
-        .iter()
+    all_members(&v)
+        .into_iter()
         .find(|m| m["url"].as_str().is_some_and(|u| u.contains(addr)))
         .unwrap_or_else(|| panic!("no member {addr} in {v}"))
         .clone()
@@ -397,7 +411,7 @@ fn top_disable_reaches_all_4_workers_and_enable_brings_the_member_back() {
     // The 100 requests were spread over the workers.
     let out = top_conf(&sg, &["--json"], &dir);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let serving = v["processes"]
+    let serving = v["process_slots"]
         .as_array()
         .unwrap()
         .iter()
@@ -522,8 +536,8 @@ fn top_live_view_refreshes_when_piped_and_stops_on_sigterm() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    assert!(lines[0]["members"][0]["requests_per_sec"].is_null());
-    assert!(lines[1]["members"][0]["requests_per_sec"].is_number());
+    assert!(all_members(&lines[0])[0]["requests_per_sec"].is_null());
+    assert!(all_members(&lines[1])[0]["requests_per_sec"].is_number());
 }
 
 #[test]

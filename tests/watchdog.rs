@@ -95,11 +95,18 @@ fn stopped_workers_show_as_stalled_then_are_replaced_and_their_busy_given_back()
     );
     let v: serde_json::Value = serde_json::from_str(&top.stdout)
         .unwrap_or_else(|e| panic!("slotgate-top --json ({e}): {top:?}"));
-    for p in v["processes"].as_array().expect("processes") {
+    let mut shown = 0;
+    for p in v["process_slots"].as_array().expect("process_slots") {
         if workers.contains(&(p["pid"].as_i64().unwrap() as i32)) {
             assert!(p["stalled_seconds"].as_u64().is_some_and(|s| s >= 3), "{p}");
+            shown += 1;
         }
     }
+    assert_eq!(
+        shown,
+        workers.len(),
+        "every stopped worker in slotgate-top --json: {v}"
+    );
 
     // The supervisor kills and replaces both, and gives back the busy count.
     wait_for(

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # slotgate demo: two demo origins behind slotgate, on this machine only.
 #
-#   tools/demo.sh            # slotgate on 127.0.0.1:8080
-#   PORT=9090 tools/demo.sh  # another port
+#   tools/demo.sh                  # slotgate on 127.0.0.1:8080
+#   PORT=9090 tools/demo.sh        # another port (PORT=0: a free one)
+#   BIN=target/debug tools/demo.sh # binaries already built there: no build
 #
 # Builds the release binaries, starts two slotgate-origin servers on ephemeral
-# ports, writes a configuration into a temporary directory and runs slotgate in
-# the foreground. Ctrl-C stops all three processes (by PID) and removes the
-# directory.
+# ports, writes a configuration into a temporary directory and starts slotgate.
+# The URLs are printed once the scoreboard says slotgate is running (read with
+# slotgate-top --json); if it does not start (the port is taken), the reason is
+# printed instead and the demo exits 1. Ctrl-C stops all three processes (by
+# PID) and removes the directory.
 set -euo pipefail
 
 PORT="${PORT:-8080}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/target/release"
-
-echo "building (cargo build --release --bins)…"
-(cd "$ROOT" && cargo build --release --bins)
+if [ -n "${BIN:-}" ]; then
+    BIN="$(cd "$BIN" && pwd)"
+else
+    BIN="$ROOT/target/release"
+    echo "building (cargo build --release --bins)…"
+    (cd "$ROOT" && cargo build --release --bins)
+fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/slotgate-demo.XXXXXX")"
 PIDS=()
@@ -106,6 +112,39 @@ ProxyPass        /   http://127.0.0.1:$PORT_A/
 ProxyPassReverse /   http://127.0.0.1:$PORT_A/
 EOF
 
+# slotgate in the background; its log (LogLevel info) goes to this terminal.
+"$BIN/slotgate" -f "$CONF" &
+SLOTGATE_PID="$!"
+PIDS+=("$SLOTGATE_PID")
+
+# Wait at most 30 s (600 × 50 ms) for the published phase "running" and its
+# port, or for slotgate to exit (it could not start: a busy port, ...).
+BOUND=""
+tries=0
+while [ "$tries" -lt 600 ]; do
+    if ! kill -0 "$SLOTGATE_PID" 2>/dev/null; then
+        wait "$SLOTGATE_PID" 2>/dev/null || true
+        echo "demo: slotgate did not start on 127.0.0.1:$PORT (its message is above;" \
+            "if the port is in use, choose another: PORT=9090 $0)" >&2
+        exit 1
+    fi
+    state="$("$BIN/slotgate-top" --json -f "$CONF" 2>/dev/null || true)"
+    case "$state" in
+    *'"phase":"running"'*)
+        ports="${state#*\"ports\":[}"
+        BOUND="${ports%%[],]*}"
+        [ -n "$BOUND" ] && break
+        ;;
+    esac
+    sleep 0.05
+    tries=$((tries + 1))
+done
+if [ -z "$BOUND" ]; then
+    echo "demo: slotgate did not reach the phase running within 30 s" >&2
+    exit 1
+fi
+PORT="$BOUND"
+
 cat <<EOF
 
 origin a: http://127.0.0.1:$PORT_A/    origin b: http://127.0.0.1:$PORT_B/
@@ -121,12 +160,10 @@ open:
   http://127.0.0.1:$PORT/metrics            (Prometheus text)
 inspect, from another terminal:
   $BIN/slotgate-top -f $CONF
-  $BIN/slotgate-top --watch 1 -f $CONF
+  $BIN/slotgate-top --interval 1 -f $CONF
 
-slotgate runs in the foreground; Ctrl-C stops everything.
+slotgate runs until Ctrl-C, which stops everything.
 
 EOF
 
-"$BIN/slotgate" -f "$CONF" &
-PIDS+=("$!")
-wait "$!"
+wait "$SLOTGATE_PID"

@@ -76,7 +76,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
         seen: mpm::Seen::default(),
         config: Config {
             file: file.to_path_buf(),
-            scoreboard_file: root.join("slotgate.scoreboard"),
+            scoreboard_file: default_scoreboard(&root, std::env::var_os("RUNTIME_DIRECTORY")),
             server_root: root.clone(),
             server_name: "localhost".to_string(),
             listen: Vec::new(),
@@ -185,6 +185,39 @@ struct Builder {
     ssl: tls::SslDraft,
     /// Errors of the directives read so far (each skipped).
     errors: Vec<ConfigError>,
+}
+
+/// Where the scoreboard goes without `ScoreboardFile`: the runtime directory
+/// systemd made for the service (`RuntimeDirectory=` sets `$RUNTIME_DIRECTORY`,
+/// its first absolute entry when there are several), else ServerRoot. Under a
+/// unit with `ProtectSystem=` ServerRoot (`/etc/slotgate`) is read-only, and
+/// the runtime directory is the place for run-time files.
+fn default_scoreboard(root: &Path, runtime_directory: Option<std::ffi::OsString>) -> PathBuf {
+    let runtime =
+        runtime_directory.and_then(|dirs| std::env::split_paths(&dirs).find(|d| d.is_absolute()));
+    runtime
+        .as_deref()
+        .unwrap_or(root)
+        .join("slotgate.scoreboard")
+}
+
+#[cfg(test)]
+#[test]
+fn the_default_scoreboard_is_in_the_runtime_directory_when_systemd_made_one() {
+    let root = Path::new("/etc/slotgate");
+    let under = |env: Option<&str>| default_scoreboard(root, env.map(Into::into));
+    assert_eq!(under(None), root.join("slotgate.scoreboard"));
+    assert_eq!(
+        under(Some("/run/slotgate")),
+        Path::new("/run/slotgate/slotgate.scoreboard")
+    );
+    assert_eq!(
+        under(Some("/run/slotgate:/run/other")),
+        Path::new("/run/slotgate/slotgate.scoreboard")
+    );
+    // Not a place to trust: a relative or empty value is ignored.
+    assert_eq!(under(Some("run")), root.join("slotgate.scoreboard"));
+    assert_eq!(under(Some("")), root.join("slotgate.scoreboard"));
 }
 
 fn resolve(root: &Path, path: &str) -> PathBuf {

@@ -5,7 +5,7 @@
 //! keep moving while the page is built; a page is a snapshot, not a
 //! transaction).
 
-use scoreboard::{flags, LatencyHistogram, ProcessState, NO_BALANCER};
+use scoreboard::{flags, LatencyHistogram, ProcessState, Scoreboard, NO_BALANCER};
 
 use super::Context;
 
@@ -20,6 +20,10 @@ pub struct Server {
     pub restarts: u64,
     pub phase: &'static str,
     pub supervisor_pid: i32,
+    /// The health checker's pid, 0 when none runs.
+    pub checker_pid: i32,
+    /// The ports the supervisor bound, as published in the header.
+    pub ports: Vec<u16>,
 }
 
 impl Server {
@@ -200,51 +204,8 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn take(ctx: &Context) -> Snapshot {
         let sb = ctx.scoreboard;
-        let header = sb.header();
-        let server = Server {
-            version: format!("slotgate/{}", env!("CARGO_PKG_VERSION")),
-            mpm: ctx.config.mpm.name(),
-            now_ms: ctx.now_ms,
-            start_time: header.start_time(),
-            generation: header.generation(),
-            restarts: header.restarts(),
-            phase: header.phase().map_or("unknown", |p| p.name()),
-            supervisor_pid: header.supervisor_pid(),
-        };
-        let monotonic = scoreboard::monotonic_ms();
-        let processes = sb
-            .processes()
-            .iter()
-            .enumerate()
-            .map(|(slot, p)| {
-                let pid = p.pid();
-                Process {
-                    slot,
-                    pid,
-                    generation: p.generation(),
-                    // A slot without a process shows `.` whatever it holds.
-                    state: if pid == 0 {
-                        ProcessState::Empty
-                    } else {
-                        p.state()
-                    },
-                    connections: p.connections(),
-                    total_connections: p.total_connections(),
-                    requests: p.requests(),
-                    bytes_in: p.bytes_in(),
-                    bytes_out: p.bytes_out(),
-                    started_ms: p.started(),
-                    last_used_ms: p.last_used(),
-                    stalled_ms: p
-                        .is_stalled(monotonic)
-                        .then(|| p.stalled_for(monotonic))
-                        .flatten(),
-                    local_faults: p.local_faults(),
-                    last_local_fault: p.last_local_fault(),
-                }
-            })
-            .collect();
-
+        let server = server(sb, ctx.config.mpm.name(), ctx.now_ms);
+        let processes = process_slots(sb);
         let members = sb.members();
         let balancer_slots = sb.balancers();
         let mut balancers = Vec::new();
@@ -261,30 +222,7 @@ impl Snapshot {
                     slots.push(i);
                 }
             }
-            let lbmethod = bslot.lbmethod.get();
-            // The live names (the manager may change them).
-            let sticky = match (bslot.sticky.get(), bslot.sticky_path.get()) {
-                (c, p) if c.is_empty() => p,
-                (c, p) if p.is_empty() || c == p => c,
-                (c, p) => format!("{c}|{p}"),
-            };
-            balancers.push(Balancer {
-                name: spec.name.clone(),
-                lbmethod: if lbmethod.is_empty() {
-                    spec.method.name().to_string()
-                } else {
-                    lbmethod
-                },
-                sticky,
-                timeout_ms: bslot.timeout_ms(),
-                max_attempts: bslot.max_attempts(),
-                nofailover: bslot.nofailover(),
-                members: slots
-                    .into_iter()
-                    .filter(|&i| members.get(i).is_some_and(|m| m.in_use()))
-                    .map(|i| member(sb, i))
-                    .collect(),
-            });
+            balancers.push(balancer(sb, bslot, &spec.name, spec.method.name(), slots));
         }
         let standalone = ctx
             .routes
@@ -302,6 +240,35 @@ impl Snapshot {
         Snapshot {
             server,
             processes,
+            balancers,
+            standalone,
+        }
+    }
+
+    /// The same read from the scoreboard file alone, without the
+    /// generation's configuration (slotgate-top): balancers and members in
+    /// slot order; `mpm` is empty when the configuration is not known.
+    pub fn of_scoreboard(sb: &Scoreboard, mpm: &'static str, now_ms: u64) -> Snapshot {
+        let members = sb.members();
+        let balancers = sb
+            .balancers()
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.in_use())
+            .map(|(index, bslot)| {
+                let slots = (0..members.len())
+                    .filter(|&i| members[i].in_use() && members[i].balancer() as usize == index)
+                    .collect();
+                balancer(sb, bslot, &bslot.name.get(), "", slots)
+            })
+            .collect();
+        let standalone = (0..members.len())
+            .filter(|&i| members[i].in_use() && members[i].balancer() == NO_BALANCER)
+            .map(|i| member(sb, i))
+            .collect();
+        Snapshot {
+            server: server(sb, mpm, now_ms),
+            processes: process_slots(sb),
             balancers,
             standalone,
         }
@@ -360,6 +327,95 @@ impl Snapshot {
     /// httpd's scoreboard string: one state letter per process slot.
     pub fn letters(&self) -> String {
         self.processes.iter().map(|p| p.state.letter()).collect()
+    }
+}
+
+/// The header's values.
+fn server(sb: &Scoreboard, mpm: &'static str, now_ms: u64) -> Server {
+    let header = sb.header();
+    Server {
+        version: format!("slotgate/{}", env!("CARGO_PKG_VERSION")),
+        mpm,
+        now_ms,
+        start_time: header.start_time(),
+        generation: header.generation(),
+        restarts: header.restarts(),
+        phase: header.phase().map_or("unknown", |p| p.name()),
+        supervisor_pid: header.supervisor_pid(),
+        checker_pid: header.checker_pid(),
+        ports: header.ports(),
+    }
+}
+
+/// Every process slot, in slot order.
+fn process_slots(sb: &Scoreboard) -> Vec<Process> {
+    let monotonic = scoreboard::monotonic_ms();
+    sb.processes()
+        .iter()
+        .enumerate()
+        .map(|(slot, p)| {
+            let pid = p.pid();
+            Process {
+                slot,
+                pid,
+                generation: p.generation(),
+                // A slot without a process shows `.` whatever it holds.
+                state: if pid == 0 {
+                    ProcessState::Empty
+                } else {
+                    p.state()
+                },
+                connections: p.connections(),
+                total_connections: p.total_connections(),
+                requests: p.requests(),
+                bytes_in: p.bytes_in(),
+                bytes_out: p.bytes_out(),
+                started_ms: p.started(),
+                last_used_ms: p.last_used(),
+                stalled_ms: p
+                    .is_stalled(monotonic)
+                    .then(|| p.stalled_for(monotonic))
+                    .flatten(),
+                local_faults: p.local_faults(),
+                last_local_fault: p.last_local_fault(),
+            }
+        })
+        .collect()
+}
+
+/// A balancer from its slot, with the members of `slots` that are in use;
+/// `configured` is the lbmethod shown when the slot has none.
+fn balancer(
+    sb: &Scoreboard,
+    bslot: &scoreboard::BalancerSlot,
+    name: &str,
+    configured: &str,
+    slots: Vec<usize>,
+) -> Balancer {
+    let members = sb.members();
+    let lbmethod = bslot.lbmethod.get();
+    // The live names (the manager may change them).
+    let sticky = match (bslot.sticky.get(), bslot.sticky_path.get()) {
+        (c, p) if c.is_empty() => p,
+        (c, p) if p.is_empty() || c == p => c,
+        (c, p) => format!("{c}|{p}"),
+    };
+    Balancer {
+        name: name.to_string(),
+        lbmethod: if lbmethod.is_empty() {
+            configured.to_string()
+        } else {
+            lbmethod
+        },
+        sticky,
+        timeout_ms: bslot.timeout_ms(),
+        max_attempts: bslot.max_attempts(),
+        nofailover: bslot.nofailover(),
+        members: slots
+            .into_iter()
+            .filter(|&i| members.get(i).is_some_and(|m| m.in_use()))
+            .map(|i| member(sb, i))
+            .collect(),
     }
 }
 

@@ -30,7 +30,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::snapshot::{g, html, http_time, is_busy, uptime_words, Balancer, Snapshot};
+use super::snapshot::{g, html, http_time, is_busy, uptime_words, Balancer, Member, Snapshot};
 use super::{Context, Request, Response};
 use crate::text::size::strfsize;
 
@@ -167,8 +167,9 @@ pub(crate) fn auto(snap: &Snapshot, server_name: &str, proxy: bool) -> String {
     out
 }
 
-/// The `?json` object.
-pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Value {
+/// The `?json` object: also `slotgate-top --json`'s, so the two share one
+/// schema (described in README, "Status and metrics").
+pub fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Value {
     let s = &snap.server;
     let (req_per_sec, bytes_per_sec, bytes_per_req) = rates(snap);
     let processes: Vec<Value> = snap
@@ -207,6 +208,8 @@ pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Val
         "restarts": s.restarts,
         "phase": s.phase,
         "supervisor_pid": s.supervisor_pid,
+        "checker_pid": s.checker_pid,
+        "ports": s.ports,
         "uptime_seconds": s.uptime_secs(),
         "total_accesses": snap.total_accesses(),
         "total_bytes": snap.total_bytes(),
@@ -225,43 +228,13 @@ pub(crate) fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Val
     });
     if proxy {
         v["balancers"] = Value::Array(snap.balancers.iter().map(balancer_json).collect());
+        v["standalone_members"] = Value::Array(snap.standalone.iter().map(member_json).collect());
     }
     v
 }
 
 fn balancer_json(b: &Balancer) -> Value {
-    let members: Vec<Value> = b
-        .members
-        .iter()
-        .map(|m| {
-            json!({
-                "slot": m.slot,
-                "url": m.url,
-                "scheme": m.scheme(),
-                "host": m.host(),
-                "route": m.route,
-                "redirect": m.redirect,
-                "lbfactor": f64::from(m.lbfactor) / 100.0,
-                "lbset": m.lbset,
-                "status": scoreboard::flags::display(m.status).trim_end(),
-                "status_flags": scoreboard::flags::letters(m.status),
-                "usable": m.usable(),
-                "elected": m.elected,
-                "busy": m.busy,
-                "lbstatus": m.lbstatus,
-                "sent": m.transferred,
-                "received": m.read,
-                "requests": m.requests,
-                "errors": m.errors,
-                "error_time_unix_ms": m.error_time_ms,
-                "hc_passes": m.hc_pcount,
-                "hc_fails": m.hc_fcount,
-                "latency_ewma_us": m.latency_ewma_us,
-                "latency_count": m.latency.count(),
-                "latency_sum_us": m.latency.sum_us,
-            })
-        })
-        .collect();
+    let members: Vec<Value> = b.members.iter().map(member_json).collect();
     json!({
         "name": b.name,
         "lbmethod": b.lbmethod,
@@ -270,6 +243,48 @@ fn balancer_json(b: &Balancer) -> Value {
         "maxattempts": b.max_attempts,
         "nofailover": b.nofailover,
         "members": members,
+    })
+}
+
+fn member_json(m: &Member) -> Value {
+    let hc = &m.hc;
+    json!({
+        "slot": m.slot,
+        "url": m.url,
+        "scheme": m.scheme(),
+        "host": m.host(),
+        "route": m.route,
+        "redirect": m.redirect,
+        "lbfactor": f64::from(m.lbfactor) / 100.0,
+        "lbset": m.lbset,
+        "status": scoreboard::flags::display(m.status).trim_end(),
+        "status_flags": scoreboard::flags::letters(m.status),
+        "usable": m.usable(),
+        "elected": m.elected,
+        "busy": m.busy,
+        "lbstatus": m.lbstatus,
+        "sent": m.transferred,
+        "received": m.read,
+        "requests": m.requests,
+        "errors": m.errors,
+        "error_time_unix_ms": m.error_time_ms,
+        "hc_passes": m.hc_pcount,
+        "hc_fails": m.hc_fcount,
+        "latency_ewma_us": m.latency_ewma_us,
+        "latency_count": m.latency.count(),
+        "latency_sum_us": m.latency.sum_us,
+        "health": {
+            "method": hc.method_name(),
+            "interval_ms": hc.interval_ms,
+            "passes": hc.passes,
+            "fails": hc.fails,
+            "uri": hc.uri,
+            "expr": hc.expr,
+            "last_check_unix_ms": hc.last_check_ms,
+            "passed": hc.result.map(|(passed, _)| passed),
+            "reason": hc.reason,
+            "failed": m.status & scoreboard::flags::HC_FAILED != 0,
+        },
     })
 }
 

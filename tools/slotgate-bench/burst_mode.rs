@@ -27,7 +27,8 @@ struct Options {
     svg: Option<String>,
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+/// `Ok(None)` for `--help`.
+fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut o = Options {
         targets: TargetArgs::default(),
         bursts: vec![100, 1000, 5000, 10000, 20000],
@@ -39,8 +40,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         json: None,
         svg: None,
     };
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut args = crate::cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let arg = match word {
+            crate::cli::Word::Option(arg) => arg,
+            crate::cli::Word::Value(v) => return Err(format!("unknown argument {v:?}")),
+        };
+        // The option's name is in `arg` already (errors name it as given).
+        let mut value = |_: &str| args.value();
         match arg.as_str() {
             "--url" | "--target" => o.targets.take(&arg, value(&arg)?)?,
             "--bursts" | "-b" => o.bursts = parse_positive_list("--bursts", &value("--bursts")?)?,
@@ -66,6 +73,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             }
             "--json" => o.json = Some(value("--json")?),
             "--svg" => o.svg = Some(value("--svg")?),
+            "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -73,7 +81,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     if o.timeout.is_zero() {
         return Err("--timeout must be more than 0".into());
     }
-    Ok(o)
+    Ok(Some(o))
 }
 
 /// All rounds of one target at one burst size.
@@ -146,7 +154,10 @@ impl Cell {
 
 /// `slotgate-bench burst ARGS`.
 pub fn main(args: impl Iterator<Item = String>) -> Result<(), String> {
-    let o = parse(args)?;
+    let Some(o) = parse(args)? else {
+        println!("{}", crate::USAGE);
+        return Ok(());
+    };
     let targets = o.targets.resolve(true)?;
     if let Some(cpu) = o.pin {
         crate::load::pin_current_thread(cpu).map_err(|e| e.to_string())?;
@@ -395,17 +406,19 @@ mod tests {
 
     #[test]
     fn options_and_defaults() {
-        let o = parse(args("--url http://127.0.0.1:9/")).unwrap();
+        let o = parse(args("--url http://127.0.0.1:9/")).unwrap().unwrap();
         assert_eq!(o.bursts, vec![100, 1000, 5000, 10000, 20000]);
         assert_eq!(o.rate, 0.0);
         let o = parse(args(
             "--target a=http://127.0.0.1:9/ --target b=http://127.0.0.1:8/ --bursts 5,50 --rate 2000 --pin 1",
         ))
+        .unwrap()
         .unwrap();
         assert_eq!((o.bursts, o.rate, o.pin), (vec![5, 50], 2000.0, Some(1)));
         assert!(parse(args("--url http://x/ --bursts 0")).is_err());
         assert!(parse(args("--url http://x/ --rate -1")).is_err());
         assert!(parse(args("--bursts 5")).is_err());
+        assert!(parse(args("--help")).unwrap().is_none());
     }
 
     #[test]

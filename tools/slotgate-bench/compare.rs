@@ -108,7 +108,7 @@ fn parse_positive(name: &str, text: &str) -> Result<usize, String> {
 }
 
 /// `Ok(None)` for `--help`.
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let dir = exe_dir();
     let mut o = Options {
         only: None,
@@ -135,8 +135,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
     };
     // Explicit options win over --quick wherever it appears.
     let (mut rounds, mut duration, mut warmup) = (None, None, None);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut args = crate::cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let arg = match word {
+            crate::cli::Word::Option(arg) => arg,
+            crate::cli::Word::Value(v) => return Err(format!("unknown argument {v:?}")),
+        };
+        // The option's name is in `arg` already (errors name it as given).
+        let mut value = |_: &str| args.value();
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
             "--only" => {

@@ -16,6 +16,8 @@
 
 mod burst;
 mod burst_mode;
+#[path = "../cli.rs"]
+mod cli;
 mod compare;
 mod conn;
 mod histogram;
@@ -158,7 +160,14 @@ struct Options {
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
-        Some("load") => parse_load(args).and_then(|o| run_load(&o)),
+        Some("load") => match parse_load(args) {
+            Ok(Some(o)) => run_load(&o),
+            Ok(None) => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => Err(e),
+        },
         Some("burst") => burst_mode::main(args),
         Some("compare") => return compare::main(args),
         Some("-h") | Some("--help") => {
@@ -257,7 +266,8 @@ fn write_json(path: &str, value: &serde_json::Value) -> Result<(), String> {
     std::fs::write(path, text + "\n").map_err(|e| format!("writing {path}: {e}"))
 }
 
-fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+/// `Ok(None)` for `--help`.
+fn parse_load(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut o = Options {
         targets: TargetArgs::default(),
         concurrency: vec![1, 16, 64, 256],
@@ -271,8 +281,14 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         threads: 1,
         pin: Vec::new(),
     };
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut args = crate::cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let arg = match word {
+            crate::cli::Word::Option(arg) => arg,
+            crate::cli::Word::Value(v) => return Err(format!("unknown argument {v:?}")),
+        };
+        // The option's name is in `arg` already (errors name it as given).
+        let mut value = |_: &str| args.value();
         match arg.as_str() {
             "--url" | "--target" => o.targets.take(&arg, value(&arg)?)?,
             "--concurrency" | "-c" => {
@@ -287,6 +303,7 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--svg" => o.svg = Some(value("--svg")?),
             "--threads" | "-t" => o.threads = parse_positive("--threads", &value("--threads")?)?,
             "--pin" => o.pin = parse_cpu_list(&value("--pin")?)?,
+            "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -294,7 +311,7 @@ fn parse_load(mut args: impl Iterator<Item = String>) -> Result<Options, String>
     if o.duration.is_zero() {
         return Err("--duration must be more than 0".into());
     }
-    Ok(o)
+    Ok(Some(o))
 }
 
 fn run_load(o: &Options) -> Result<(), String> {
@@ -383,6 +400,36 @@ fn run_load(o: &Options) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(line: &str) -> Result<Option<Options>, String> {
+        parse_load(line.split_whitespace().map(str::to_string))
+    }
+
+    /// The message of a refused command line.
+    fn refused(line: &str) -> String {
+        match load(line) {
+            Err(message) => message,
+            Ok(_) => panic!("accepted {line:?}"),
+        }
+    }
+
+    #[test]
+    fn load_options_in_every_form() {
+        let o = load("--url=http://127.0.0.1:9/ -c 1,2 --duration=2s -t2 --close")
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.concurrency, vec![1, 2]);
+        assert_eq!(o.duration, Duration::from_secs(2));
+        assert_eq!(o.threads, 2);
+        assert!(o.close);
+        assert!(load("--help").unwrap().is_none());
+        assert_eq!(refused("--url"), "--url needs a value");
+        assert_eq!(
+            refused("--url http://x/ extra"),
+            "unknown argument \"extra\""
+        );
+        assert_eq!(refused("--bogus"), "unknown argument \"--bogus\"");
+    }
 
     #[test]
     fn durations() {

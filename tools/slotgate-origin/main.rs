@@ -13,12 +13,24 @@
 //! It is deliberately simple (std only, blocking I/O): the integration tests use
 //! their own in-process origin in `tests/common/`.
 
+#[path = "../cli.rs"]
+mod cli;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
+
+const USAGE: &str = "\
+usage: slotgate-origin [--listen ADDR:PORT] [--name NAME] [--delay MS]
+  -l, --listen ADDR:PORT  where to listen (default 127.0.0.1:0, a free port);
+                          prints \"listening on ADDR:PORT\" once bound
+  -n, --name NAME         sent as X-Origin: NAME on every response (default origin)
+      --delay MS          every answer waits MS milliseconds first
+routes: /echo (the request as received, text/plain), /bytes/N (N bytes),
+        anything else (an HTML page naming the origin)";
 
 /// Longest request head accepted, in bytes.
 const MAX_HEAD: usize = 64 * 1024;
@@ -70,10 +82,13 @@ impl Request {
 
 fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
-        Ok(o) => o,
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(msg) => {
-            eprintln!("slotgate-origin: {msg}");
-            eprintln!("usage: slotgate-origin [--listen ADDR:PORT] [--name NAME] [--delay MS]");
+            eprintln!("slotgate-origin: {msg}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -124,29 +139,34 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+/// `Ok(None)` for `--help`.
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut options = Options {
         listen: "127.0.0.1:0".to_string(),
         name: "origin".to_string(),
         delay: Duration::ZERO,
     };
-    while let Some(arg) = args.next() {
-        let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
-        match arg.as_str() {
-            "--listen" | "-l" => options.listen = value(&arg)?,
-            "--name" | "-n" => options.name = value(&arg)?,
+    let mut args = cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let flag = match word {
+            cli::Word::Option(flag) => flag,
+            cli::Word::Value(v) => return Err(format!("unexpected argument '{v}'")),
+        };
+        match flag.as_str() {
+            "--listen" | "-l" => options.listen = args.value()?,
+            "--name" | "-n" => options.name = args.value()?,
             "--delay" => {
-                let ms = value(&arg)?;
+                let ms = args.value()?;
                 let ms: u64 = ms
                     .parse()
                     .map_err(|_| format!("--delay: expected milliseconds, got '{ms}'"))?;
                 options.delay = Duration::from_millis(ms);
             }
-            "--help" | "-h" => return Err("help".to_string()),
-            other => return Err(format!("unknown argument '{other}'")),
+            "--help" | "-h" => return Ok(None),
+            other => return Err(format!("unknown option '{other}'")),
         }
     }
-    Ok(options)
+    Ok(Some(options))
 }
 
 /// Serves requests on one connection until the client closes it or asks to.
@@ -373,4 +393,44 @@ use slotgate::handlers::snapshot::html as escape;
 
 fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Option<Options>, String> {
+        parse_args(line.split_whitespace().map(str::to_string))
+    }
+
+    /// The message of a refused command line.
+    fn refused(line: &str) -> String {
+        match parse(line) {
+            Err(message) => message,
+            Ok(_) => panic!("accepted {line:?}"),
+        }
+    }
+
+    #[test]
+    fn options() {
+        let o = parse("--listen=127.0.0.1:9 -n a --delay 5")
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.listen, "127.0.0.1:9");
+        assert_eq!(o.name, "a");
+        assert_eq!(o.delay, Duration::from_millis(5));
+        let o = parse("").unwrap().unwrap();
+        assert_eq!(
+            (o.listen.as_str(), o.name.as_str()),
+            ("127.0.0.1:0", "origin")
+        );
+        assert!(parse("-h").unwrap().is_none());
+        assert_eq!(refused("--delay"), "--delay needs a value");
+        assert_eq!(
+            refused("--delay soon"),
+            "--delay: expected milliseconds, got 'soon'"
+        );
+        assert_eq!(refused("--port 1"), "unknown option '--port'");
+        assert_eq!(refused("a"), "unexpected argument 'a'");
+    }
 }

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 pub struct LiveOptions {
     pub interval: Duration,
     pub json: bool,
+    pub known: crate::report::Known,
 }
 
 /// Runs until `q`, a signal (INT, TERM, HUP) or a closed output.
@@ -51,7 +52,7 @@ pub fn run(path: &Path, options: &LiveOptions) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
     loop {
         let note = file.refresh();
-        let snapshot = Snapshot::take(&file.sb, path);
+        let snapshot = Snapshot::take(&file.sb, path, &options.known);
         let rates = previous.as_ref().map(|p| Rates::between(p, &snapshot));
         let frame = if options.json {
             format!("{}\n", snapshot.to_json_with_rates(rates.as_ref()))

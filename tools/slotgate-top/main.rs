@@ -7,8 +7,8 @@
 //! slotgate-top -f /etc/slotgate/slotgate.conf      # live view (on a terminal), q quits
 //! slotgate-top /run/slotgate/slotgate.scoreboard   # or name the file itself
 //! slotgate-top --once …                            # one snapshot (the default when piped)
-//! slotgate-top --json …                            # one JSON object instead of tables
-//! slotgate-top --interval 2 …                      # refresh every 2 s (also when piped)
+//! slotgate-top --json …                            # server-status's ?json object instead of tables
+//! slotgate-top --interval 2 …                      # refresh every 2 s (also when piped; -d 2)
 //! slotgate-top -f CONF set balancer://b/http://h:80 loadfactor=3
 //! slotgate-top -f CONF set balancer://b lbmethod=bybusyness timeout=5 maxattempts=2
 //! slotgate-top -f CONF set balancer://b/http://h:80 hcmethod=GET hcinterval=500ms hcuri=/health
@@ -16,6 +16,8 @@
 //! ```
 
 mod admin;
+#[path = "../cli.rs"]
+mod cli;
 mod live;
 mod report;
 
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 const USAGE: &str = "\
 usage: slotgate-top [-f CONFIG [-D NAME]… | [--scoreboard] PATH] [--once | --interval SECS] [--json]
+       (--interval SECS, or -d SECS: refresh every SECS, 0.1 to 86400; --json: server-status's ?json schema)
        slotgate-top (-f CONFIG | --scoreboard PATH) set balancer://NAME/MEMBER-URL KEY=VALUE…
               (loadfactor=1..100 lbset=0..99 route=R redirect=R status=+D|-D…
                hcmethod=NONE|TCP|OPTIONS|HEAD|GET[11] hcinterval=TIME (500ms, 2s; bare: s)
@@ -94,7 +97,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
         config: None,
         defines: Vec::new(),
@@ -105,27 +108,33 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         admin: None,
     };
     let mut positional: Vec<String> = Vec::new();
-    while let Some(arg) = args.next() {
-        let mut value = |flag: &str| args.next().ok_or(format!("{flag} needs a value"));
-        match arg.as_str() {
-            "-f" | "--config" => options.config = Some(PathBuf::from(value(&arg)?)),
-            "-D" => options.defines.push(value(&arg)?),
+    let mut args = cli::Args::new(args);
+    while let Some(word) = args.next()? {
+        let flag = match word {
+            cli::Word::Value(v) => {
+                positional.push(v);
+                continue;
+            }
+            cli::Word::Option(flag) => flag,
+        };
+        match flag.as_str() {
+            "-f" | "--config" => options.config = Some(PathBuf::from(args.value()?)),
+            "-D" => options.defines.push(args.value()?),
             "--scoreboard" => {
                 if options.scoreboard.is_some() {
                     return Err("more than one scoreboard path".to_string());
                 }
-                options.scoreboard = Some(PathBuf::from(value(&arg)?));
+                options.scoreboard = Some(PathBuf::from(args.value()?));
             }
             "--json" => options.json = true,
             "--once" => options.once = true,
-            // --watch is the old name of --interval.
-            "--interval" | "--watch" | "-d" => {
-                let text = value(&arg)?;
+            // -d as top(1)'s delay.
+            "--interval" | "-d" => {
+                let text = args.value()?;
                 options.interval = Some(parse_interval(&text)?);
             }
             "-h" | "--help" => return Err("help".to_string()),
-            other if other.starts_with('-') => return Err(format!("unknown option '{other}'")),
-            _ => positional.push(arg),
+            other => return Err(format!("unknown option '{other}'")),
         }
     }
     // [PATH] [COMMAND ARGS…]
@@ -181,6 +190,13 @@ fn run(options: &Options) -> Result<(), String> {
         }
         None => None,
     };
+    let known = config
+        .as_ref()
+        .map(|c| report::Known {
+            server_name: c.server_name.clone(),
+            mpm: c.mpm.name(),
+        })
+        .unwrap_or_default();
     let path = match (&options.scoreboard, &config) {
         (Some(path), _) => path.clone(),
         (None, Some(cfg)) => cfg.scoreboard_file.clone(),
@@ -193,7 +209,7 @@ fn run(options: &Options) -> Result<(), String> {
     match options.mode(std::io::stdout().is_terminal()) {
         Mode::Once => {
             let sb = attach(&path)?;
-            let snapshot = report::Snapshot::take(&sb, &path);
+            let snapshot = report::Snapshot::take(&sb, &path, &known);
             if options.json {
                 println!("{}", snapshot.to_json());
             } else {
@@ -206,6 +222,7 @@ fn run(options: &Options) -> Result<(), String> {
             &live::LiveOptions {
                 interval,
                 json: options.json,
+                known,
             },
         ),
     }
@@ -248,8 +265,12 @@ mod tests {
         assert_eq!(o.mode(true), Mode::Once);
         let o = parse("--scoreboard x.scoreboard --interval 0.5").unwrap();
         assert_eq!(o.mode(false), Mode::Live(Duration::from_millis(500)));
-        let o = parse("x.scoreboard --watch 2 --json").unwrap();
+        let o = parse("x.scoreboard -d 2 --json").unwrap();
         assert_eq!(o.mode(true), Mode::Live(Duration::from_secs(2)));
+        // --watch, an old undocumented name of --interval, is gone.
+        assert!(parse("x.scoreboard --watch 2")
+            .unwrap_err()
+            .contains("unknown option '--watch'"));
     }
 
     #[test]

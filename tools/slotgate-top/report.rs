@@ -6,7 +6,7 @@
 
 use scoreboard::{flags, Scoreboard};
 use serde_json::{json, Value};
-use slotgate::handlers::snapshot::Health;
+use slotgate::handlers::snapshot::{self as data, Member, Process};
 use slotgate::text::escape::controls;
 use slotgate::text::size::strfsize;
 use std::collections::HashMap;
@@ -17,197 +17,94 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// State letters per line of the scoreboard string, as httpd's server-status.
 const LETTERS_PER_LINE: usize = 64;
 
+/// One read of the scoreboard (the same one server-status takes,
+/// `slotgate::handlers::snapshot`), with where and when it was taken.
 pub struct Snapshot {
     path: String,
+    /// ServerName of the configuration, empty without one.
+    server_name: String,
     /// When it was taken (monotonic), for rates between two snapshots.
     taken: Instant,
-    now_ms: u64,
-    supervisor_pid: i32,
-    /// The health checker's pid, 0 when none runs.
-    checker_pid: i32,
-    phase: String,
-    generation: u64,
-    start_time: u64,
-    restarts: u64,
-    ports: Vec<u16>,
-    /// One state letter per process slot, used or not.
-    letters: String,
-    processes: Vec<Process>,
-    balancers: Vec<BalancerRow>,
-    members: Vec<Member>,
+    data: data::Snapshot,
 }
 
-struct BalancerRow {
-    name: String,
-    lbmethod: String,
-    sticky: String,
-    sticky_param: String,
-    nofailover: bool,
-    timeout_ms: u64,
-    max_attempts: u32,
-}
-
-struct Process {
-    slot: usize,
-    pid: i32,
-    generation: u64,
-    state: char,
-    connections: u64,
-    requests: u64,
-    bytes_in: u64,
-    bytes_out: u64,
-    /// Unix ms; 0 = never.
-    last_used: u64,
-    allocations: u64,
-    /// How long (ms) its event loop has not turned, when that is
-    /// `STALL_SHOWN_AFTER_MS` or more (as server-status shows it).
-    stalled_ms: Option<u64>,
-    /// Times it ran out of descriptors or memory.
-    local_faults: u64,
-}
-
-struct Member {
-    id: usize,
-    /// Balancer name, or None for a standalone ProxyPass worker.
-    balancer: Option<String>,
-    url: String,
-    route: String,
-    redirect: String,
-    /// httpd stores lbfactor × 100.
-    lbfactor: u32,
-    lbset: u32,
-    status: u32,
-    elected: u64,
-    busy: i64,
-    lbstatus: i64,
-    transferred: u64,
-    read: u64,
-    requests: u64,
-    errors: u64,
-    /// The health check: settings and last result.
-    hc: Health,
+/// What slotgate-top knows of the configuration (nothing with a bare
+/// scoreboard path).
+#[derive(Default)]
+pub struct Known {
+    pub server_name: String,
+    pub mpm: &'static str,
 }
 
 impl Snapshot {
-    pub fn take(sb: &Scoreboard, path: &Path) -> Snapshot {
-        let header = sb.header();
-        let slots = sb.processes();
-        let monotonic = scoreboard::monotonic_ms();
-        let processes = slots
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.pid() != 0)
-            .map(|(slot, p)| Process {
-                slot,
-                pid: p.pid(),
-                generation: p.generation(),
-                state: p.state().letter(),
-                connections: p.connections(),
-                requests: p.requests(),
-                bytes_in: p.bytes_in(),
-                bytes_out: p.bytes_out(),
-                last_used: p.last_used(),
-                allocations: p.allocations(),
-                stalled_ms: p
-                    .is_stalled(monotonic)
-                    .then(|| p.stalled_for(monotonic))
-                    .flatten(),
-                local_faults: p.local_faults(),
-            })
-            .collect();
-        let balancers = sb.balancers();
-        let balancer_rows = balancers
-            .iter()
-            .filter(|b| b.in_use())
-            .map(|b| BalancerRow {
-                name: b.name.get(),
-                lbmethod: b.lbmethod.get(),
-                sticky: b.sticky.get(),
-                sticky_param: b.sticky_path.get(),
-                nofailover: b.nofailover(),
-                timeout_ms: b.timeout_ms(),
-                max_attempts: b.max_attempts(),
-            })
-            .collect();
-        let members = sb
-            .members()
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.in_use())
-            .map(|(id, m)| Member {
-                id,
-                balancer: balancers
-                    .get(m.balancer() as usize)
-                    .filter(|_| m.balancer() != scoreboard::NO_BALANCER)
-                    .map(|b| b.name.get()),
-                url: m.url.get(),
-                route: m.route.get(),
-                redirect: m.redirect.get(),
-                lbfactor: m.lbfactor(),
-                lbset: m.lbset(),
-                status: m.status(),
-                elected: m.elected(),
-                busy: m.busy(),
-                lbstatus: m.lbstatus(),
-                transferred: m.transferred(),
-                read: m.read(),
-                requests: m.requests(),
-                errors: m.errors(),
-                hc: Health::of(m),
-            })
-            .collect();
+    pub fn take(sb: &Scoreboard, path: &Path, known: &Known) -> Snapshot {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         Snapshot {
             path: path.display().to_string(),
+            server_name: known.server_name.clone(),
             taken: Instant::now(),
-            now_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
-            supervisor_pid: header.supervisor_pid(),
-            checker_pid: header.checker_pid(),
-            phase: header
-                .phase()
-                .map(|p| p.name().to_string())
-                .unwrap_or_else(|| "unknown".to_string()),
-            generation: header.generation(),
-            start_time: header.start_time(),
-            restarts: header.restarts(),
-            ports: header.ports(),
-            letters: slots.iter().map(|p| p.state().letter()).collect(),
-            processes,
-            balancers: balancer_rows,
-            members,
+            data: data::Snapshot::of_scoreboard(sb, known.mpm, now_ms),
         }
     }
 
-    fn uptime_secs(&self) -> u64 {
-        if self.start_time == 0 {
-            return 0;
+    /// Slots with a process.
+    fn processes(&self) -> impl Iterator<Item = &Process> {
+        self.data.processes.iter().filter(|p| p.pid != 0)
+    }
+
+    /// Every member with its balancer's name (None for a plain ProxyPass
+    /// member): the balancers' in slot order, then the standalone ones.
+    fn members(&self) -> impl Iterator<Item = (Option<&str>, &Member)> {
+        self.data
+            .balancers
+            .iter()
+            .flat_map(|b| b.members.iter().map(move |m| (Some(b.name.as_str()), m)))
+            .chain(self.data.standalone.iter().map(|m| (None, m)))
+    }
+
+    fn member_count(&self) -> usize {
+        self.members().count()
+    }
+
+    fn letters(&self) -> String {
+        self.data.letters()
+    }
+
+    fn ports(&self) -> String {
+        let ports: Vec<String> = self.data.server.ports.iter().map(u16::to_string).collect();
+        if ports.is_empty() {
+            "-".to_string()
+        } else {
+            ports.join(",")
         }
-        (self.now_ms / 1000).saturating_sub(self.start_time)
+    }
+
+    /// "health checker pid N", or "no health checker".
+    fn checker(&self) -> String {
+        match self.data.server.checker_pid {
+            0 => "no health checker".to_string(),
+            pid => format!("health checker pid {pid}"),
+        }
     }
 
     pub fn to_text(&self) -> String {
+        let s = &self.data.server;
         let mut out = String::new();
-        let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
         let _ = writeln!(out, "scoreboard {}", self.path);
         let _ = writeln!(
             out,
             "supervisor pid {}  phase {}  generation {}  restarts {}  uptime {}  ports {}",
-            self.supervisor_pid,
-            self.phase,
-            self.generation,
-            self.restarts,
-            duration(self.uptime_secs()),
-            if ports.is_empty() {
-                "-".to_string()
-            } else {
-                ports.join(",")
-            }
+            s.supervisor_pid,
+            s.phase,
+            s.generation,
+            s.restarts,
+            duration(s.uptime_secs()),
+            self.ports()
         );
-        if self.checker_pid != 0 {
-            let _ = writeln!(out, "health checker pid {}", self.checker_pid);
-        }
+        let _ = writeln!(out, "{}", self.checker());
         out.push('\n');
 
         let mut table = Table::new(&[
@@ -223,33 +120,32 @@ impl Snapshot {
             "local faults",
             "stalled",
         ]);
-        for p in &self.processes {
+        for p in self.processes() {
             table.row(vec![
                 p.slot.to_string(),
                 p.pid.to_string(),
                 p.generation.to_string(),
-                p.state.to_string(),
+                p.state.letter().to_string(),
                 p.connections.to_string(),
                 p.requests.to_string(),
                 strfsize(p.bytes_in),
                 strfsize(p.bytes_out),
-                self.ago(p.last_used),
+                self.ago(p.last_used_ms),
                 p.local_faults.to_string(),
                 stalled_cell(p.stalled_ms),
             ]);
         }
         out.push_str(&table.render());
         out.push_str("\nscoreboard:\n");
-        let letters: Vec<char> = self.letters.chars().collect();
+        let letters: Vec<char> = self.letters().chars().collect();
         for line in letters.chunks(LETTERS_PER_LINE) {
             out.extend(line.iter());
             out.push('\n');
         }
-        out.push_str(
-            "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)\n\n",
-        );
+        out.push_str(STATE_KEY);
+        out.push_str("\n\n");
 
-        if !self.balancers.is_empty() {
+        if !self.data.balancers.is_empty() {
             let mut table = Table::new(&[
                 "balancer",
                 "lbmethod",
@@ -258,16 +154,15 @@ impl Snapshot {
                 "timeout",
                 "maxattempts",
             ]);
-            for b in &self.balancers {
-                let sticky = match (b.sticky.as_str(), b.sticky_param.as_str()) {
-                    ("", "") => "(none)".to_string(),
-                    (c, p) if c == p => c.to_string(),
-                    (c, p) => format!("{c}|{p}"),
-                };
+            for b in &self.data.balancers {
                 table.row(vec![
                     b.name.clone(),
                     b.lbmethod.clone(),
-                    sticky,
+                    if b.sticky.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        b.sticky.clone()
+                    },
                     if b.nofailover { "On" } else { "Off" }.to_string(),
                     format!("{}s", b.timeout_ms / 1000),
                     b.max_attempts.to_string(),
@@ -280,17 +175,13 @@ impl Snapshot {
             "id", "balancer", "url", "route", "factor", "set", "status", "elected", "busy", "load",
             "to", "from", "errors", "hc", "checked", "result",
         ]);
-        for m in &self.members {
-            table.row(vec![
-                m.id.to_string(),
-                m.balancer.clone().unwrap_or_else(|| "-".to_string()),
+        for (balancer, m) in self.members() {
+            let mut row = vec![
+                m.slot.to_string(),
+                balancer.unwrap_or("-").to_string(),
                 m.url.clone(),
-                if m.route.is_empty() {
-                    "-".to_string()
-                } else {
-                    m.route.clone()
-                },
-                format!("{}.{:02}", m.lbfactor / 100, m.lbfactor % 100),
+                dash(&m.route),
+                m.factor(),
                 m.lbset.to_string(),
                 flags::display(m.status).trim_end().to_string(),
                 m.elected.to_string(),
@@ -299,20 +190,11 @@ impl Snapshot {
                 strfsize(m.transferred),
                 strfsize(m.read),
                 m.errors.to_string(),
-                if m.hc.checked() {
-                    m.hc.method_name().to_string()
-                } else {
-                    "-".to_string()
-                },
-                self.ago(m.hc.last_check_ms),
-                if m.hc.reason.is_empty() {
-                    "-".to_string()
-                } else {
-                    m.hc.reason.clone()
-                },
-            ]);
+            ];
+            row.extend(self.health_cells(m));
+            table.row(row);
         }
-        if self.members.is_empty() {
+        if self.member_count() == 0 {
             out.push_str("no members\n");
         } else {
             out.push_str(&table.render());
@@ -320,93 +202,25 @@ impl Snapshot {
         terminal_text(&out)
     }
 
+    /// The health-check cells of a member: method, last check, last result.
+    fn health_cells(&self, m: &Member) -> [String; 3] {
+        [
+            if m.hc.checked() {
+                m.hc.method_name().to_string()
+            } else {
+                "-".to_string()
+            },
+            self.ago(m.hc.last_check_ms),
+            dash(&m.hc.reason),
+        ]
+    }
+
+    /// server-status's `?json` object (`slotgate::handlers::status::json_value`,
+    /// with the balancers), plus the file's path as `scoreboard_file`.
     pub fn to_json(&self) -> Value {
-        let processes: Vec<Value> = self
-            .processes
-            .iter()
-            .map(|p| {
-                json!({
-                    "slot": p.slot,
-                    "pid": p.pid,
-                    "generation": p.generation,
-                    "state": p.state.to_string(),
-                    "connections": p.connections,
-                    "requests": p.requests,
-                    "bytes_in": p.bytes_in,
-                    "bytes_out": p.bytes_out,
-                    "last_used_unix_ms": p.last_used,
-                    "allocations": p.allocations,
-                    "stalled_seconds": p.stalled_ms.map(|ms| ms / 1000),
-                    "local_faults": p.local_faults,
-                })
-            })
-            .collect();
-        let members: Vec<Value> = self
-            .members
-            .iter()
-            .map(|m| {
-                json!({
-                    "id": m.id,
-                    "balancer": m.balancer,
-                    "url": m.url,
-                    "route": m.route,
-                    "redirect": m.redirect,
-                    "lbfactor": m.lbfactor as f64 / 100.0,
-                    "lbset": m.lbset,
-                    "status": flags::display(m.status).trim_end(),
-                    "status_flags": flags::letters(m.status),
-                    "elected": m.elected,
-                    "busy": m.busy,
-                    "lbstatus": m.lbstatus,
-                    "transferred": m.transferred,
-                    "read": m.read,
-                    "requests": m.requests,
-                    "errors": m.errors,
-                    "health": {
-                        "method": m.hc.method_name(),
-                        "interval_ms": m.hc.interval_ms,
-                        "passes": m.hc.passes,
-                        "fails": m.hc.fails,
-                        "uri": m.hc.uri,
-                        "expr": m.hc.expr,
-                        "last_check_unix_ms": m.hc.last_check_ms,
-                        "passed": m.hc.result.map(|(p, _)| p),
-                        "reason": m.hc.reason,
-                        "failed": m.status & flags::HC_FAILED != 0,
-                    },
-                })
-            })
-            .collect();
-        let balancers: Vec<Value> = self
-            .balancers
-            .iter()
-            .map(|b| {
-                json!({
-                    "name": b.name,
-                    "lbmethod": b.lbmethod,
-                    "stickysession": b.sticky,
-                    "stickysession_param": b.sticky_param,
-                    "nofailover": b.nofailover,
-                    "timeout_ms": b.timeout_ms,
-                    "maxattempts": b.max_attempts,
-                })
-            })
-            .collect();
-        json!({
-            "scoreboard": self.path,
-            "supervisor_pid": self.supervisor_pid,
-            "checker_pid": self.checker_pid,
-            "phase": self.phase,
-            "generation": self.generation,
-            "restarts": self.restarts,
-            "start_time_unix": self.start_time,
-            "uptime_secs": self.uptime_secs(),
-            "ports": self.ports,
-            "scoreboard_string": self.letters,
-            "processes": processes,
-            "balancers": balancers,
-            "members": members,
-        })
+        let mut v = slotgate::handlers::status::json_value(&self.data, &self.server_name, true);
+        v["scoreboard_file"] = json!(self.path);
+        v
     }
 
     /// "3s ago" for a unix-ms time, "-" for never.
@@ -416,8 +230,21 @@ impl Snapshot {
         }
         format!(
             "{} ago",
-            duration(self.now_ms.saturating_sub(unix_ms) / 1000)
+            duration(self.data.server.now_ms.saturating_sub(unix_ms) / 1000)
         )
+    }
+}
+
+/// The key to the state letters.
+const STATE_KEY: &str =
+    "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)";
+
+/// `text`, or "-" when it is empty.
+fn dash(text: &str) -> String {
+    if text.is_empty() {
+        "-".to_string()
+    } else {
+        text.to_string()
     }
 }
 
@@ -448,23 +275,19 @@ impl Rates {
             .saturating_duration_since(before.taken)
             .as_secs_f64();
         let members = after
-            .members
-            .iter()
-            .filter_map(|m| {
-                let old = before
-                    .members
-                    .iter()
-                    .find(|o| o.id == m.id && o.url == m.url)?;
-                Some((m.id, per_sec(old.requests, m.requests, secs)?))
+            .members()
+            .filter_map(|(_, m)| {
+                let (_, old) = before
+                    .members()
+                    .find(|(_, o)| o.slot == m.slot && o.url == m.url)?;
+                Some((m.slot, per_sec(old.requests, m.requests, secs)?))
             })
             .collect();
         let processes = after
-            .processes
-            .iter()
+            .processes()
             .filter_map(|p| {
                 let old = before
-                    .processes
-                    .iter()
+                    .processes()
                     .find(|o| o.slot == p.slot && o.pid == p.pid)?;
                 Some((p.slot, per_sec(old.requests, p.requests, secs)?))
             })
@@ -496,17 +319,30 @@ fn rate_cell(rate: Option<f64>) -> String {
 }
 
 impl Snapshot {
-    /// `to_json` plus `requests_per_sec` on every member and process (null
-    /// before there are two snapshots): the live view's `--json` lines.
+    /// `to_json` plus `requests_per_sec` on every member and live process
+    /// slot (null before there are two snapshots, and on empty slots): the
+    /// live view's `--json` lines.
     pub fn to_json_with_rates(&self, rates: Option<&Rates>) -> Value {
         let mut v = self.to_json();
-        if let Some(members) = v["members"].as_array_mut() {
-            for m in members {
-                let id = m["id"].as_u64().unwrap_or(u64::MAX) as usize;
-                m["requests_per_sec"] = json!(rates.and_then(|r| r.member(id)));
+        let member_rate = |m: &mut Value| {
+            let slot = m["slot"].as_u64().unwrap_or(u64::MAX) as usize;
+            m["requests_per_sec"] = json!(rates.and_then(|r| r.member(slot)));
+        };
+        if let Some(balancers) = v["balancers"].as_array_mut() {
+            for b in balancers {
+                b["members"]
+                    .as_array_mut()
+                    .into_iter()
+                    .flatten()
+                    .for_each(member_rate);
             }
         }
-        if let Some(processes) = v["processes"].as_array_mut() {
+        v["standalone_members"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .for_each(member_rate);
+        if let Some(processes) = v["process_slots"].as_array_mut() {
             for p in processes {
                 let slot = p["slot"].as_u64().unwrap_or(u64::MAX) as usize;
                 p["requests_per_sec"] = json!(rates.and_then(|r| r.process(slot)));
@@ -516,49 +352,46 @@ impl Snapshot {
     }
 
     /// One frame of the live view, as lines (no line ends, no escapes):
-    /// header, balancers, members with their request rate, processes.
-    /// `note` (if any) is shown under the header (e.g. "scoreboard replaced").
+    /// header, balancers, members with their request rate and health check,
+    /// processes. `note` (if any) is shown under the header (e.g.
+    /// "scoreboard replaced").
     pub fn live_lines(
         &self,
         rates: Option<&Rates>,
         interval: Duration,
         note: Option<&str>,
     ) -> Vec<String> {
+        let s = &self.data.server;
         let mut lines = Vec::new();
-        let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
         lines.push(format!(
             "slotgate-top  {}  every {}s  (q quit)",
             self.path,
             trim_secs(interval)
         ));
         lines.push(format!(
-            "phase {}  generation {}  uptime {}  restarts {}  supervisor pid {}  ports {}",
-            self.phase,
-            self.generation,
-            duration(self.uptime_secs()),
-            self.restarts,
-            self.supervisor_pid,
-            if ports.is_empty() {
-                "-".to_string()
-            } else {
-                ports.join(",")
-            }
+            "phase {}  generation {}  uptime {}  restarts {}  supervisor pid {}  {}  ports {}",
+            s.phase,
+            s.generation,
+            duration(s.uptime_secs()),
+            s.restarts,
+            s.supervisor_pid,
+            self.checker(),
+            self.ports()
         ));
-        let busy_members: i64 = self.members.iter().map(|m| m.busy.max(0)).sum();
-        let connections: u64 = self.processes.iter().map(|p| p.connections).sum();
+        let busy_members: i64 = self.members().map(|(_, m)| m.busy.max(0)).sum();
         lines.push(format!(
             "requests/s {}  in flight {}  connections {}  processes {}",
             rate_cell(rates.map(Rates::total)),
             busy_members,
-            connections,
-            self.processes.len()
+            self.data.connections(),
+            self.data.live_processes()
         ));
         if let Some(note) = note {
             lines.push(note.to_string());
         }
         lines.push(String::new());
 
-        for b in &self.balancers {
+        for b in &self.data.balancers {
             lines.push(format!(
                 "{}  lbmethod {}  timeout {}s  maxattempts {}{}",
                 b.name,
@@ -572,34 +405,32 @@ impl Snapshot {
                 }
             ));
         }
-        if !self.balancers.is_empty() {
+        if !self.data.balancers.is_empty() {
             lines.push(String::new());
         }
 
         let mut table = Table::new(&[
             "balancer", "member", "req/s", "busy", "errors", "status", "load", "elected", "factor",
-            "set", "route",
+            "set", "route", "hc", "checked", "result",
         ]);
-        for m in &self.members {
-            table.row(vec![
-                m.balancer.clone().unwrap_or_else(|| "-".to_string()),
+        for (balancer, m) in self.members() {
+            let mut row = vec![
+                balancer.unwrap_or("-").to_string(),
                 m.url.clone(),
-                rate_cell(rates.and_then(|r| r.member(m.id))),
+                rate_cell(rates.and_then(|r| r.member(m.slot))),
                 m.busy.to_string(),
                 m.errors.to_string(),
                 flags::display(m.status).trim_end().to_string(),
                 m.lbstatus.to_string(),
                 m.elected.to_string(),
-                format!("{}.{:02}", m.lbfactor / 100, m.lbfactor % 100),
+                m.factor(),
                 m.lbset.to_string(),
-                if m.route.is_empty() {
-                    "-".to_string()
-                } else {
-                    m.route.clone()
-                },
-            ]);
+                dash(&m.route),
+            ];
+            row.extend(self.health_cells(m));
+            table.row(row);
         }
-        if self.members.is_empty() {
+        if self.member_count() == 0 {
             lines.push("no members".to_string());
         } else {
             lines.extend(table.render().lines().map(str::to_string));
@@ -609,12 +440,12 @@ impl Snapshot {
         let mut table = Table::new(&[
             "slot", "pid", "gen", "st", "conns", "req/s", "reqs", "stalled",
         ]);
-        for p in &self.processes {
+        for p in self.processes() {
             table.row(vec![
                 p.slot.to_string(),
                 p.pid.to_string(),
                 p.generation.to_string(),
-                p.state.to_string(),
+                p.state.letter().to_string(),
                 p.connections.to_string(),
                 rate_cell(rates.and_then(|r| r.process(p.slot))),
                 p.requests.to_string(),
@@ -622,9 +453,10 @@ impl Snapshot {
             ]);
         }
         lines.extend(table.render().lines().map(str::to_string));
-        let used = self.letters.trim_end_matches('.');
+        let letters = self.letters();
+        let used = letters.trim_end_matches('.');
         let shown = if used.is_empty() {
-            &self.letters[..self.letters.len().min(LETTERS_PER_LINE)]
+            &letters[..letters.len().min(LETTERS_PER_LINE)]
         } else {
             used
         };
@@ -634,10 +466,7 @@ impl Snapshot {
             let label = if i == 0 { "states " } else { "       " };
             lines.push(format!("{label}{}", chunk.iter().collect::<String>()));
         }
-        lines.push(
-            "(_ idle, S starting, R reading, W writing, K keep-alive, C closing, G finishing, . empty)"
-                .to_string(),
-        );
+        lines.push(STATE_KEY.to_string());
         // Values from the scoreboard (the note, a path) never reach the terminal raw.
         lines.iter().map(|l| controls(l)).collect()
     }
@@ -733,10 +562,9 @@ mod tests {
         assert_eq!(per_sec(50, 3, 1.0), None);
     }
 
-    fn member(id: usize, url: &str, requests: u64) -> Member {
+    fn member(slot: usize, url: &str, requests: u64) -> Member {
         Member {
-            id,
-            balancer: Some("balancer://b".to_string()),
+            slot,
             url: url.to_string(),
             route: String::new(),
             redirect: String::new(),
@@ -750,8 +578,20 @@ mod tests {
             read: 0,
             requests,
             errors: 0,
-            hc: Health::default(),
+            error_time_ms: 0,
+            hc_pcount: 0,
+            hc_fcount: 0,
+            latency_ewma_us: 0,
+            latency: scoreboard::LatencyHistogram::default(),
+            hc: data::Health::default(),
         }
+    }
+
+    /// `m` with a GET check whose last result was a 500.
+    fn checked(mut m: Member) -> Member {
+        m.hc.method = slotgate::config::HcMethod::Get.code();
+        m.hc.reason = "status 500".to_string();
+        m
     }
 
     fn process(slot: usize, pid: i32, requests: u64) -> Process {
@@ -759,34 +599,50 @@ mod tests {
             slot,
             pid,
             generation: 1,
-            state: '_',
+            state: scoreboard::ProcessState::Idle,
             connections: 0,
+            total_connections: 0,
             requests,
             bytes_in: 0,
             bytes_out: 0,
-            last_used: 0,
-            allocations: 0,
+            started_ms: 0,
+            last_used_ms: 0,
             stalled_ms: None,
             local_faults: 0,
+            last_local_fault: None,
         }
     }
 
     fn snapshot(taken: Instant, members: Vec<Member>, processes: Vec<Process>) -> Snapshot {
         Snapshot {
             path: "test.scoreboard".to_string(),
+            server_name: String::new(),
             taken,
-            now_ms: 0,
-            supervisor_pid: 1,
-            checker_pid: 0,
-            phase: "running".to_string(),
-            generation: 1,
-            start_time: 0,
-            restarts: 0,
-            ports: vec![8080],
-            letters: "__..".to_string(),
-            processes,
-            balancers: Vec::new(),
-            members,
+            data: data::Snapshot {
+                server: data::Server {
+                    version: "slotgate/test".to_string(),
+                    mpm: "",
+                    now_ms: 0,
+                    start_time: 0,
+                    generation: 1,
+                    restarts: 0,
+                    phase: "running",
+                    supervisor_pid: 1,
+                    checker_pid: 77,
+                    ports: vec![8080],
+                },
+                processes,
+                balancers: vec![data::Balancer {
+                    name: "balancer://b".to_string(),
+                    lbmethod: "byrequests".to_string(),
+                    sticky: String::new(),
+                    timeout_ms: 0,
+                    max_attempts: 1,
+                    nofailover: false,
+                    members,
+                }],
+                standalone: Vec::new(),
+            },
         }
     }
 
@@ -802,7 +658,10 @@ mod tests {
         let after = snapshot(
             t1,
             // Slot 1 now holds another member: no rate for it.
-            vec![member(0, "http://a", 30), member(1, "http://c", 40)],
+            vec![
+                member(0, "http://a", 30),
+                checked(member(1, "http://c", 40)),
+            ],
             // Slot 1 now holds another process: no rate for it.
             vec![process(0, 100, 25), process(1, 202, 1)],
         );
@@ -817,14 +676,28 @@ mod tests {
         let text = lines.join("\n");
         assert!(text.contains("every 0.5s"), "{text}");
         assert!(text.contains("phase running  generation 1"), "{text}");
+        // The live view names the health checker, as --once does.
+        assert!(text.contains("health checker pid 77"), "{text}");
         let a = lines.iter().find(|l| l.contains("http://a")).unwrap();
         assert!(a.contains("10.0"), "{a}");
         let c = lines.iter().find(|l| l.contains("http://c")).unwrap();
         assert!(c.split_whitespace().nth(2) == Some("-"), "{c}");
+        // The health columns: method, last check (never), last result.
+        let words: Vec<&str> = c.split_whitespace().collect();
+        assert_eq!(
+            words[words.len() - 4..],
+            ["GET", "-", "status", "500"],
+            "{c}"
+        );
+        let head = lines.iter().find(|l| l.starts_with("balancer  ")).unwrap();
+        assert!(head.ends_with("route  hc   checked  result"), "{head}");
 
         let json = after.to_json_with_rates(Some(&rates));
-        assert_eq!(json["members"][0]["requests_per_sec"], 10.0);
-        assert!(json["members"][1]["requests_per_sec"].is_null());
+        let members = &json["balancers"][0]["members"];
+        assert_eq!(members[0]["requests_per_sec"], 10.0);
+        assert!(members[1]["requests_per_sec"].is_null());
+        assert_eq!(json["process_slots"][0]["requests_per_sec"], 10.0);
+        assert_eq!(json["checker_pid"], 77);
     }
 
     #[test]
@@ -858,8 +731,8 @@ mod tests {
             ("12s".into(), "-".into())
         );
         let json = snap.to_json();
-        assert_eq!(json["processes"][0]["stalled_seconds"], 12);
-        assert!(json["processes"][1]["stalled_seconds"].is_null());
+        assert_eq!(json["process_slots"][0]["stalled_seconds"], 12);
+        assert!(json["process_slots"][1]["stalled_seconds"].is_null());
     }
 
     #[test]
