@@ -122,6 +122,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             hc_templates: Vec::new(),
             hc_tpsize: 16,
             express: Default::default(),
+            rewrite: None,
             heartbeat_listen: None,
             heartbeat_max_servers: 10,
             vhosts: Vec::new(),
@@ -421,6 +422,7 @@ impl Builder {
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
                 express: Default::default(),
+                rewrite: None,
                 origin: section.origin.clone(),
             },
             scope: Scope::default(),
@@ -540,6 +542,7 @@ impl Builder {
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
+        c.rewrite = main.rewrite.resolve(None, &mut self.ctx.warnings)?;
         let ssl: Vec<_> = self.vhosts.iter().map(|v| (&v.vhost, &v.ssl)).collect();
         c.tls = tls::finish(&c.listen, &self.ssl, &ssl)?;
         for mut draft in self.vhosts {
@@ -563,6 +566,9 @@ impl Builder {
             v.express = s
                 .express
                 .resolve(Some(&main.express), &mut self.ctx.warnings);
+            v.rewrite = s
+                .rewrite
+                .resolve(Some(&main.rewrite), &mut self.ctx.warnings)?;
             c.vhosts.push(draft.vhost);
         }
         c.balancers = balancers;

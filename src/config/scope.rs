@@ -118,6 +118,8 @@ pub(super) struct Scope {
     pub handlers: Vec<LocationHandler>,
     /// ProxyExpressEnable / ProxyExpressDBMFile / ProxyExpressDBMType.
     pub express: super::express::ExpressScope,
+    /// RewriteEngine / RewriteOptions / RewriteMap / RewriteCond / RewriteRule.
+    pub rewrite: super::rewrite::RewriteScope,
 }
 
 impl Scope {
@@ -282,6 +284,7 @@ impl Scope {
             "logformat" => self.logs.log_format(d)?,
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
+            _ if self.rewrite.directive(d, &ctx.root)? => {}
             _ => return self.express.directive(d, &ctx.root),
         }
         Ok(true)
@@ -460,6 +463,9 @@ impl Scope {
                     "proxypassreversecookiepath" => self.cookie_path.push(cookie_rule(d)?),
                     "proxypassreversecookiedomain" => self.cookie_domain.push(cookie_rule(d)?),
                     _ => {
+                        if let Some(e) = super::rewrite::per_directory(d, tag) {
+                            return Err(e);
+                        }
                         if let Some(name) = named(d, PER_DIRECTORY)
                             .or_else(|| named(d, &["BalancerMember", "ProxySet"]))
                         {
@@ -849,6 +855,8 @@ fn proxy_line(
                     ))
                 }
             }
+    } else if let Some(e) = super::rewrite::per_directory(d, tag) {
+        return Err(e);
     } else if let Some(name) = named(d, PER_DIRECTORY) {
         return Err(fail(
             d,

@@ -539,6 +539,9 @@ pub struct VirtualHost {
     pub handlers: Vec<LocationHandler>,
     /// Mass reverse proxy (mod_proxy_express), merged with the main server's.
     pub express: super::Express,
+    /// mod_rewrite: the vhost's rules (with the main server's under
+    /// `RewriteOptions Inherit`); None when its RewriteEngine is not On.
+    pub rewrite: Option<crate::rules::rewrite::Rewrite>,
     pub origin: Origin,
 }
 
@@ -723,6 +726,8 @@ pub struct Config {
     pub hc_tpsize: usize,
     /// Mass reverse proxy (mod_proxy_express) of the main server.
     pub express: super::Express,
+    /// mod_rewrite in the main server; None when RewriteEngine is not On.
+    pub rewrite: Option<crate::rules::rewrite::Rewrite>,
     /// `HeartbeatListen addr:port` (mod_heartmonitor): where members' heartbeats
     /// (`v=1&ready=N&busy=M`) arrive over UDP, for `lbmethod=heartbeat`; a multicast
     /// address is joined. None (default): not listening.

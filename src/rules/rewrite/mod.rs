@@ -1,0 +1,411 @@
+//! mod_rewrite's server-context subset: RewriteRule / RewriteCond evaluated on
+//! a request's normalised path before ProxyPass (httpd's translate_name order:
+//! mod_rewrite runs before mod_proxy's ProxyPass; checked with httpd-oracle,
+//! see tests/rewrite.rs). The directives are read in `crate::config::rewrite`.
+//!
+//! A rule set answers one [`Outcome`]: unchanged (the normal routing), proxy to
+//! an URL (`[P]`), a redirect, a status (`[F]`, `[G]`), a new path for ProxyPass
+//! (`[PT]`), or a file path (a rewrite without `[PT]`: httpd then serves a file,
+//! slotgate has none and answers 404 as httpd does for a missing one).
+
+pub mod map;
+pub mod template;
+
+use std::net::IpAddr;
+
+use regex::Regex;
+
+pub use map::Map;
+pub use template::{Template, Var};
+
+/// A compiled regular expression with the text it came from (compared by text).
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub text: String,
+    pub re: Regex,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.text == other.text && self.re.as_str() == other.re.as_str()
+    }
+}
+impl Eq for Pattern {}
+
+impl Pattern {
+    /// `text` as a regex, case-insensitive with `nocase`.
+    pub fn new(text: &str, nocase: bool) -> Result<Pattern, String> {
+        let src = if nocase {
+            format!("(?i){text}")
+        } else {
+            text.to_string()
+        };
+        let re = Regex::new(&src).map_err(|e| format!("bad regular expression '{text}': {e}"))?;
+        Ok(Pattern {
+            text: text.to_string(),
+            re,
+        })
+    }
+}
+
+/// A RewriteCond's test (after its optional `!`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CondTest {
+    Regex(Pattern),
+    /// `<x`, `>x`, `=x`, `<=x`, `>=x`: lexicographic comparison with the text.
+    Less(String),
+    Greater(String),
+    Equal(String),
+    LessEq(String),
+    GreaterEq(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cond {
+    pub input: Template,
+    pub test: CondTest,
+    pub negate: bool,
+    pub nocase: bool,
+    /// `[OR]`: ORed with the next condition instead of ANDed.
+    pub or_next: bool,
+}
+
+/// What a matching rule does once its substitution is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Rewrite the URL (and go on to the next rule unless `[L]`).
+    Rewrite,
+    /// `[P]`: proxy to the substituted URL (implies `[L]`).
+    Proxy,
+    /// `[R=code]` (302 by default): redirect to it.
+    Redirect(u16),
+    /// `[F]` (403) or `[G]` (410).
+    Status(u16),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub pattern: Pattern,
+    pub negate: bool,
+    /// None for `-` (no substitution).
+    pub subst: Option<Template>,
+    pub conds: Vec<Cond>,
+    pub action: Action,
+    pub last: bool,
+    pub qsa: bool,
+    pub qsd: bool,
+    pub noescape: bool,
+    pub passthrough: bool,
+    /// `FILE:LINE` where the rule was written (for logs).
+    pub origin: String,
+}
+
+/// One server's rules (the vhost's own, plus the main server's with
+/// `RewriteOptions Inherit`) and the maps they can use. Only built when
+/// `RewriteEngine On` and there is at least one rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rewrite {
+    pub rules: Vec<Rule>,
+    pub maps: Vec<Map>,
+}
+
+/// The request as mod_rewrite sees it.
+pub struct Request<'a> {
+    /// The normalised (decoded) path.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub head: &'a crate::http::RequestHead,
+    pub https: bool,
+    pub remote: IpAddr,
+    pub server_name: &'a str,
+    pub server_port: u16,
+}
+
+impl Request<'_> {
+    /// Appends the value of `v`.
+    pub fn var(&self, v: &Var, out: &mut String) {
+        use std::fmt::Write;
+        let header = |name: &str, out: &mut String| {
+            if let Some(h) = self.head.header(name) {
+                out.push_str(&String::from_utf8_lossy(h));
+            }
+        };
+        match v {
+            Var::HttpHost => header("host", out),
+            Var::Header(h) => header(h, out),
+            Var::RequestUri => out.push_str(self.path),
+            Var::QueryString => out.push_str(self.query.unwrap_or("")),
+            Var::Https => out.push_str(if self.https { "on" } else { "off" }),
+            Var::RequestScheme => out.push_str(if self.https { "https" } else { "http" }),
+            Var::RemoteAddr => {
+                let _ = write!(out, "{}", self.remote);
+            }
+            Var::RequestMethod => out.push_str(&self.head.method),
+            Var::ServerName => out.push_str(self.server_name),
+            Var::ServerPort => {
+                let _ = write!(out, "{}", self.server_port);
+            }
+            Var::TheRequest => {
+                let _ = write!(
+                    out,
+                    "{} {} HTTP/1.{}",
+                    self.head.method, self.head.target, self.head.minor
+                );
+            }
+        }
+    }
+
+    /// The request's own host for a redirect to a local path: the Host header,
+    /// else ServerName (httpd with UseCanonicalName Off).
+    fn own_url(&self, path: &str) -> String {
+        let host = self
+            .head
+            .header("host")
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .unwrap_or_else(|| self.server_name.to_string());
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{host}{path}")
+    }
+}
+
+/// Where the rules send a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// No rule changed anything: route as usual.
+    Unchanged,
+    /// `[PT]`: route this (decoded) path and query through ProxyPass.
+    Path {
+        path: String,
+        query: Option<String>,
+    },
+    /// Rewritten to a path without `[PT]`: httpd maps it to a file.
+    File {
+        path: String,
+    },
+    /// `[P]`: the absolute URL (path encoded, with its query).
+    Proxy {
+        url: String,
+    },
+    Redirect {
+        status: u16,
+        location: String,
+    },
+    Status(u16),
+}
+
+impl Rewrite {
+    /// Runs the rules on `req` (server context: the pattern sees the path with
+    /// its leading `/`).
+    pub fn apply(&self, req: &Request<'_>) -> Outcome {
+        let mut current = req.path.to_string();
+        let mut query: Option<String> = req.query.map(str::to_string);
+        let mut changed = false;
+        let mut passthrough = false;
+        let mut rule_caps: Vec<Option<(usize, usize)>> = Vec::new();
+        let mut cond_caps: Vec<Option<(usize, usize)>> = Vec::new();
+        for rule in &self.rules {
+            rule_caps.clear();
+            if rule.negate {
+                if rule.pattern.re.is_match(&current) {
+                    continue;
+                }
+            } else {
+                let Some(c) = rule.pattern.re.captures(&current) else {
+                    continue;
+                };
+                rule_caps.extend(c.iter().map(|m| m.map(|m| (m.start(), m.end()))));
+            }
+            cond_caps.clear();
+            let mut cond_text = String::new();
+            if !self.conds_hold(
+                rule,
+                req,
+                &current,
+                &rule_caps,
+                &mut cond_caps,
+                &mut cond_text,
+            ) {
+                continue;
+            }
+            let cx = template::Context {
+                request: req,
+                rule_caps: &rule_caps,
+                rule_text: &current,
+                cond_caps: &cond_caps,
+                cond_text: &cond_text,
+                maps: &self.maps,
+            };
+            if let Action::Status(s) = rule.action {
+                return Outcome::Status(s);
+            }
+            let Some(subst) = &rule.subst else {
+                if rule.last {
+                    break;
+                }
+                continue;
+            };
+            let mut new = String::new();
+            subst.expand(&cx, &mut new);
+            let (new_path, new_query) = match new.split_once('?') {
+                Some((p, q)) => (p.to_string(), Some(q.to_string())),
+                None => (new.clone(), None),
+            };
+            query = match (new_query, query.take()) {
+                (Some(n), Some(o)) if rule.qsa && !o.is_empty() => Some(format!("{n}&{o}")),
+                (Some(n), _) => Some(n).filter(|n| !n.is_empty()),
+                (None, _) if rule.qsd => None,
+                (None, o) => o,
+            };
+            let absolute = has_scheme(&new_path);
+            match rule.action {
+                Action::Proxy => {
+                    return Outcome::Proxy {
+                        url: with_query(&encode_url(&new_path), query.as_deref()),
+                    }
+                }
+                Action::Redirect(status) => {
+                    let url = if absolute {
+                        new_path
+                    } else {
+                        req.own_url(&new_path)
+                    };
+                    let url = if rule.noescape { url } else { encode_url(&url) };
+                    return Outcome::Redirect {
+                        status,
+                        location: with_query(&url, query.as_deref()),
+                    };
+                }
+                _ if absolute => {
+                    // An absolute URL without [P] or [R] is an external redirect (httpd).
+                    let url = if rule.noescape {
+                        new_path
+                    } else {
+                        encode_url(&new_path)
+                    };
+                    return Outcome::Redirect {
+                        status: 302,
+                        location: with_query(&url, query.as_deref()),
+                    };
+                }
+                _ => {
+                    current = new_path;
+                    changed = true;
+                    passthrough |= rule.passthrough;
+                    if rule.last {
+                        break;
+                    }
+                }
+            }
+        }
+        match (changed, passthrough) {
+            (false, _) => Outcome::Unchanged,
+            (true, true) => Outcome::Path {
+                path: current,
+                query,
+            },
+            (true, false) => Outcome::File { path: current },
+        }
+    }
+
+    /// The rule's conditions, with httpd's `[OR]` chaining; `cond_caps` and
+    /// `cond_text` hold the groups of the last regex condition that matched.
+    fn conds_hold(
+        &self,
+        rule: &Rule,
+        req: &Request<'_>,
+        current: &str,
+        rule_caps: &[Option<(usize, usize)>],
+        cond_caps: &mut Vec<Option<(usize, usize)>>,
+        cond_text: &mut String,
+    ) -> bool {
+        let mut i = 0;
+        while i < rule.conds.len() {
+            let c = &rule.conds[i];
+            let mut input = String::new();
+            let cx = template::Context {
+                request: req,
+                rule_caps,
+                rule_text: current,
+                cond_caps,
+                cond_text,
+                maps: &self.maps,
+            };
+            c.input.expand(&cx, &mut input);
+            let ok = c.holds(&input, cond_caps, cond_text);
+            if c.or_next {
+                if ok {
+                    // Skip the rest of this OR chain (its last member included).
+                    while i < rule.conds.len() && rule.conds[i].or_next {
+                        i += 1;
+                    }
+                }
+            } else if !ok {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+}
+
+impl Cond {
+    fn holds(
+        &self,
+        input: &str,
+        cond_caps: &mut Vec<Option<(usize, usize)>>,
+        cond_text: &mut String,
+    ) -> bool {
+        let cmp = |x: &str| match self.nocase {
+            true => input.to_lowercase().cmp(&x.to_lowercase()),
+            false => input.cmp(x),
+        };
+        use std::cmp::Ordering::*;
+        let ok = match &self.test {
+            CondTest::Regex(p) => match p.re.captures(input) {
+                Some(c) if !self.negate => {
+                    cond_caps.clear();
+                    cond_caps.extend(c.iter().map(|m| m.map(|m| (m.start(), m.end()))));
+                    cond_text.clear();
+                    cond_text.push_str(input);
+                    true
+                }
+                Some(_) => true,
+                None => false,
+            },
+            CondTest::Less(x) => cmp(x) == Less,
+            CondTest::Greater(x) => cmp(x) == Greater,
+            CondTest::Equal(x) => cmp(x) == Equal,
+            CondTest::LessEq(x) => cmp(x) != Greater,
+            CondTest::GreaterEq(x) => cmp(x) != Less,
+        };
+        ok != self.negate
+    }
+}
+
+/// Whether `s` starts with `scheme://`.
+pub fn has_scheme(s: &str) -> bool {
+    s.find("://").is_some_and(|i| {
+        i > 0
+            && s[..i]
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+    })
+}
+
+/// The URL with its path re-encoded (httpd escapes the substitution's path;
+/// scheme and authority are kept).
+fn encode_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    crate::url::encode_path(url.as_bytes(), &mut out);
+    out
+}
+
+fn with_query(url: &str, query: Option<&str>) -> String {
+    match query {
+        Some(q) => format!("{url}?{q}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! A RewriteRule substitution or RewriteCond test string, split once (at
+//! configuration time) into literal text, back-references, server variables
+//! and map look-ups; expanded per request into a caller's `String`.
+
+use super::map::Map;
+
+/// A server variable a template may name (`%{NAME}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Var {
+    HttpHost,
+    /// `%{HTTP:Name}` and the named `%{HTTP_USER_AGENT}`-style headers.
+    Header(String),
+    RequestUri,
+    QueryString,
+    Https,
+    RemoteAddr,
+    RequestMethod,
+    ServerName,
+    ServerPort,
+    TheRequest,
+    RequestScheme,
+}
+
+impl Var {
+    /// The variable `%{name}` stands for; Err names why it is refused.
+    pub fn parse(name: &str) -> Result<Var, String> {
+        if let Some(h) = name.strip_prefix("HTTP:") {
+            return Ok(Var::Header(h.to_string()));
+        }
+        Ok(match name {
+            "HTTP_HOST" => Var::HttpHost,
+            "HTTP_USER_AGENT" => Var::Header("User-Agent".into()),
+            "HTTP_REFERER" => Var::Header("Referer".into()),
+            "HTTP_COOKIE" => Var::Header("Cookie".into()),
+            "HTTP_ACCEPT" => Var::Header("Accept".into()),
+            "HTTP_FORWARDED" => Var::Header("Forwarded".into()),
+            "HTTP_PROXY_CONNECTION" => Var::Header("Proxy-Connection".into()),
+            "REQUEST_URI" => Var::RequestUri,
+            "QUERY_STRING" => Var::QueryString,
+            "HTTPS" => Var::Https,
+            "REMOTE_ADDR" => Var::RemoteAddr,
+            "REQUEST_METHOD" => Var::RequestMethod,
+            "SERVER_NAME" => Var::ServerName,
+            "SERVER_PORT" => Var::ServerPort,
+            "THE_REQUEST" => Var::TheRequest,
+            "REQUEST_SCHEME" => Var::RequestScheme,
+            _ if name.starts_with("ENV:") => return Err(format!(
+                "%{{{name}}} is not supported yet (slotgate has no per-request environment here)"
+            )),
+            _ => {
+                return Err(format!(
+                    "%{{{name}}}: unknown or unsupported server variable"
+                ))
+            }
+        })
+    }
+}
+
+/// One piece of a template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    Lit(String),
+    /// `$N`: group N of the RewriteRule pattern.
+    RuleRef(usize),
+    /// `%N`: group N of the last RewriteCond regex that matched.
+    CondRef(usize),
+    Var(Var),
+    /// `${map:key|default}`, the map found by name when the rule runs (a
+    /// vhost's rules see the main server's maps too).
+    Map {
+        map: String,
+        key: Template,
+        default: Option<Template>,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Template {
+    pub parts: Vec<Part>,
+}
+
+/// What a template is expanded against.
+pub struct Context<'a> {
+    pub request: &'a super::Request<'a>,
+    /// The URL as it stands when the rule applies (matched by its pattern).
+    pub rule_caps: &'a [Option<(usize, usize)>],
+    pub rule_text: &'a str,
+    pub cond_caps: &'a [Option<(usize, usize)>],
+    pub cond_text: &'a str,
+    pub maps: &'a [Map],
+}
+
+impl Template {
+    /// Splits `text` into its parts.
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'\\' && i + 1 < b.len() {
+                // `\$` and `\%` (and any escaped character) are literal.
+                let ch = text[i + 1..].chars().next().unwrap_or('\\');
+                lit.push(ch);
+                i += 1 + ch.len_utf8();
+                continue;
+            }
+            if (c == b'$' || c == b'%') && i + 1 < b.len() && b[i + 1].is_ascii_digit() {
+                flush(&mut lit, &mut parts);
+                let n = usize::from(b[i + 1] - b'0');
+                parts.push(if c == b'$' {
+                    Part::RuleRef(n)
+                } else {
+                    Part::CondRef(n)
+                });
+                i += 2;
+                continue;
+            }
+            if c == b'%' && b.get(i + 1) == Some(&b'{') {
+                let end = text[i..]
+                    .find('}')
+                    .ok_or_else(|| format!("'{text}': %{{ without its closing }}"))?;
+                flush(&mut lit, &mut parts);
+                parts.push(Part::Var(Var::parse(&text[i + 2..i + end])?));
+                i += end + 1;
+                continue;
+            }
+            if c == b'$' && b.get(i + 1) == Some(&b'{') {
+                let end = closing(&text[i + 2..])
+                    .ok_or_else(|| format!("'{text}': ${{ without its closing }}"))?;
+                let inner = &text[i + 2..i + 2 + end];
+                let (name, rest) = inner
+                    .split_once(':')
+                    .ok_or_else(|| format!("'${{{inner}}}': a map look-up is ${{map:key}}"))?;
+                let map = name.to_string();
+                let (key, default) = match split_default(rest) {
+                    Some((k, d)) => (k, Some(Template::parse(d)?)),
+                    None => (rest, None),
+                };
+                flush(&mut lit, &mut parts);
+                parts.push(Part::Map {
+                    map,
+                    key: Template::parse(key)?,
+                    default,
+                });
+                i += end + 3;
+                continue;
+            }
+            let ch = text[i..].chars().next().unwrap_or('?');
+            lit.push(ch);
+            i += ch.len_utf8();
+        }
+        flush(&mut lit, &mut parts);
+        Ok(Template { parts })
+    }
+
+    /// Every map name this template looks up in.
+    pub fn map_names<'a>(&'a self, out: &mut Vec<&'a str>) {
+        for p in &self.parts {
+            if let Part::Map { map, key, default } = p {
+                out.push(map);
+                key.map_names(out);
+                if let Some(d) = default {
+                    d.map_names(out);
+                }
+            }
+        }
+    }
+
+    /// Whether expanding needs no request (plain text).
+    pub fn literal(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [] => Some(""),
+            [Part::Lit(s)] => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Appends the expansion to `out`.
+    pub fn expand(&self, cx: &Context<'_>, out: &mut String) {
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::RuleRef(n) => push_group(cx.rule_caps, cx.rule_text, *n, out),
+                Part::CondRef(n) => push_group(cx.cond_caps, cx.cond_text, *n, out),
+                Part::Var(v) => cx.request.var(v, out),
+                Part::Map { map, key, default } => {
+                    let mut k = String::new();
+                    key.expand(cx, &mut k);
+                    match cx
+                        .maps
+                        .iter()
+                        .find(|m| m.name == *map)
+                        .and_then(|m| m.lookup(&k))
+                    {
+                        Some(v) => out.push_str(&v),
+                        None => {
+                            if let Some(d) = default {
+                                d.expand(cx, out);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn push_group(caps: &[Option<(usize, usize)>], text: &str, n: usize, out: &mut String) {
+    if let Some(Some((s, e))) = caps.get(n) {
+        out.push_str(&text[*s..*e]);
+    }
+}
+
+fn flush(lit: &mut String, parts: &mut Vec<Part>) {
+    if !lit.is_empty() {
+        parts.push(Part::Lit(std::mem::take(lit)));
+    }
+}
+
+/// The offset of the `}` closing a `${`, nested `${…}` and `%{…}` skipped.
+fn closing(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let b = s.as_bytes();
+    for i in 0..b.len() {
+        match b[i] {
+            b'{' if i > 0 && (b[i - 1] == b'$' || b[i - 1] == b'%') => depth += 1,
+            b'}' if depth == 0 => return Some(i),
+            b'}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `key|default` at the top level (not inside a nested `${…}` or `%{…}`).
+fn split_default(s: &str) -> Option<(&str, &str)> {
+    let mut depth = 0usize;
+    let b = s.as_bytes();
+    for i in 0..b.len() {
+        match b[i] {
+            b'{' if i > 0 && (b[i - 1] == b'$' || b[i - 1] == b'%') => depth += 1,
+            b'}' if depth > 0 => depth -= 1,
+            b'|' if depth == 0 => return Some((&s[..i], &s[i + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
