@@ -120,6 +120,9 @@ pub struct Server {
     /// Mass reverse proxy: the index in `Routes::express_maps` of the map this
     /// server looks requests up in, when it is on.
     pub express: Option<usize>,
+    /// mod_rewrite's rules, when this server's RewriteEngine is On and it has
+    /// rules (None keeps the request path free of any rewrite work).
+    pub rewrite: Option<Arc<crate::rules::rewrite::Rewrite>>,
 }
 
 /// Where a request goes.
@@ -220,6 +223,7 @@ impl Routes {
             addrs: Vec::new(),
             names: Vec::new(),
             express: None,
+            rewrite: cfg.rewrite.clone().map(Arc::new),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -260,6 +264,7 @@ impl Routes {
                 addrs: v.addrs.clone(),
                 names,
                 express: None,
+                rewrite: v.rewrite.clone().map(Arc::new),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and
@@ -283,7 +288,13 @@ impl Routes {
             };
             server.express = Some(i);
         }
-        let express_member = match express_maps.is_empty() {
+        // A `[P]` rule to an URL no member covers gets a member added at run time
+        // the way mass reverse proxying adds one: both count on this shared slot.
+        let rewrite_proxies = servers
+            .iter()
+            .filter_map(|s| s.rewrite.as_ref())
+            .any(|r| r.proxies());
+        let express_member = match express_maps.is_empty() && !rewrite_proxies {
             true => None,
             false => Some(b.express_member()?),
         };
@@ -538,6 +549,33 @@ impl Routes {
             return route;
         }
         Ok(Route::Local)
+    }
+
+    /// Where a `RewriteRule … [P]` URL goes, as httpd finds its worker: a
+    /// `balancer://` URL through that balancer; otherwise the member (standalone
+    /// or in a balancer) whose URL is the longest prefix of `url`, sent the
+    /// URL's whole path and query. None: no member is defined for it.
+    pub fn proxy_url(&self, url: &str) -> Option<Result<Route, RouteError>> {
+        if is_balancer(url) {
+            return Some(self.balanced(url));
+        }
+        let covers = |m: &Member| {
+            let name = m.url.name.trim_end_matches('/');
+            url.len() >= name.len()
+                && url.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                && matches!(url.as_bytes().get(name.len()), None | Some(b'/' | b'?'))
+        };
+        let (index, _) = self
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| m.url.socket.is_none() && Some(*i) != self.express_member)
+            .filter(|(_, m)| covers(m))
+            .max_by_key(|(_, m)| m.url.name.len())?;
+        Some(Ok(Route::Proxy {
+            member: index,
+            target: origin_form(url),
+        }))
     }
 
     /// `balancer://name/rest`: the balancer and what goes after the member's URL.
@@ -903,7 +941,7 @@ fn express_params() -> WorkerParams {
     }
 }
 
-fn is_balancer(url: &str) -> bool {
+pub(crate) fn is_balancer(url: &str) -> bool {
     url.len() >= 11 && url[..11].eq_ignore_ascii_case("balancer://")
 }
 

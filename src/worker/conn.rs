@@ -613,17 +613,28 @@ impl Conn {
                 self.answer_locally(ctx, &head, server, e.status(), e.reason(), keep_alive);
                 return true;
             }
-            Ok(path) => {
-                let mut route = ctx.routes.route_path(server, path, raw_path, query);
-                if route == Ok(Route::Local) && ctx.routes.servers[server].express.is_some() {
-                    route = ctx.express_route(server, head.header("host"), path, query);
-                }
-                let handler = match route {
-                    Ok(Route::Local) => ctx.routes.handler_for(server, path),
-                    _ => None,
+            Ok(path) if ctx.routes.servers[server].rewrite.is_some() => {
+                let peer = super::rewrite::Peer {
+                    remote: self.peer,
+                    local: self.local,
+                    https: self.tls.is_some(),
                 };
-                (route, handler)
+                match ctx.rewrite_route(server, &head, path, query, &peer) {
+                    Some(super::rewrite::Rewritten::Route(route)) => (route, None),
+                    Some(super::rewrite::Rewritten::Answer {
+                        status,
+                        location,
+                        why,
+                    }) => {
+                        crate::recycle::give_bytes(buf);
+                        let at = location.as_deref();
+                        self.answer_locally_at(ctx, &head, server, status, why, at, keep_alive);
+                        return true;
+                    }
+                    None => self.route_normally(ctx, server, &head, path, raw_path, query),
+                }
             }
+            Ok(path) => self.route_normally(ctx, server, &head, path, raw_path, query),
         };
         crate::recycle::give_bytes(buf);
         match route {
@@ -847,10 +858,50 @@ impl Conn {
         why: &str,
         keep_alive: bool,
     ) {
+        self.answer_locally_at(ctx, head, server, status, why, None, keep_alive);
+    }
+
+    /// The routing of a request that mod_rewrite left alone: ProxyPass, then the
+    /// mass reverse proxy, then a `<Location>` handler.
+    fn route_normally(
+        &mut self,
+        ctx: &mut Ctx,
+        server: usize,
+        head: &RequestHead,
+        path: &[u8],
+        raw_path: &str,
+        query: Option<&str>,
+    ) -> (Result<Route, crate::proxy::RouteError>, Option<usize>) {
+        let mut route = ctx.routes.route_path(server, path, raw_path, query);
+        if route == Ok(Route::Local) && ctx.routes.servers[server].express.is_some() {
+            route = ctx.express_route(server, head.header("host"), path, query);
+        }
+        let handler = match route {
+            Ok(Route::Local) => ctx.routes.handler_for(server, path),
+            _ => None,
+        };
+        (route, handler)
+    }
+
+    /// [`Conn::answer_locally`], a redirect to `location` when there is one.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_locally_at(
+        &mut self,
+        ctx: &mut Ctx,
+        head: &RequestHead,
+        server: usize,
+        status: u16,
+        why: &str,
+        location: Option<&str>,
+        keep_alive: bool,
+    ) {
         // A local answer cannot leave an unread body behind on a kept connection.
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
-        let n = respond::error(&mut self.output, status, why, keep_alive);
+        let n = match location {
+            Some(at) => respond::redirect(&mut self.output, status, at, keep_alive),
+            None => respond::error(&mut self.output, status, why, keep_alive),
+        };
         let wire = self.wire(match keep_alive {
             true => ConnStatus::KeepAlive,
             false => ConnStatus::Close,

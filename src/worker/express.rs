@@ -64,22 +64,34 @@ impl Ctx {
             Some(&m) => m,
             None => {
                 let url = url.to_string();
-                let routes = Arc::make_mut(&mut self.routes);
-                match routes.add_express_member(&self.config, &url) {
-                    Ok(m) => {
-                        self.pool.add_member(routes.members[m].pool);
-                        log::info!("mass reverse proxy: using member {url} for {key}");
-                        ex.members.insert(url.into(), m);
-                        m
-                    }
-                    Err(e) => {
-                        log::error!("mass reverse proxy: {key} maps to {url}: {e}");
-                        return Err(RouteError { status: 502 });
-                    }
-                }
+                let why = format!("mass reverse proxy: {key} maps to");
+                self.added_member(&url, &why)?
             }
         };
         let target = target(&self.routes.members[member].url.path, path, query);
         Ok(Route::Proxy { member, target })
+    }
+
+    /// The member a worker added for backend `url` (mass reverse proxy, or a
+    /// `RewriteRule [P]` to an URL no member covers), added now the first time:
+    /// default settings, pooled, counted on the shared `express://*` slot.
+    /// `why` starts the log lines ("… maps to").
+    pub fn added_member(&mut self, url: &str, why: &str) -> Result<usize, RouteError> {
+        if let Some(&m) = self.express.members.get(url) {
+            return Ok(m);
+        }
+        let routes = Arc::make_mut(&mut self.routes);
+        match routes.add_express_member(&self.config, url) {
+            Ok(m) => {
+                self.pool.add_member(routes.members[m].pool);
+                log::info!("{why} {url}: using a new member for it");
+                self.express.members.insert(url.into(), m);
+                Ok(m)
+            }
+            Err(e) => {
+                log::error!("{why} {url}: {e}");
+                Err(RouteError { status: 502 })
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ mod exchange;
 mod express;
 mod fault;
 mod respond;
+mod rewrite;
 mod tls;
 
 use std::cmp::Reverse;

@@ -25,6 +25,25 @@ pub fn error(out: &mut Buffer, status: u16, detail: &str, keep_alive: bool) -> u
     body.len() as u64
 }
 
+/// Appends a redirect (`Location: location`) with a short page, httpd's shape.
+pub fn redirect(out: &mut Buffer, status: u16, location: &str, keep_alive: bool) -> u64 {
+    let reason = reason_phrase(status);
+    let body = format!(
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n\
+         </head><body>\n<h1>{reason}</h1>\n<p>The document has moved <a href=\"{}\">here</a>.</p>\n</body></html>\n",
+        html_escape(location)
+    );
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nServer: slotgate\r\nLocation: {location}\r\n\
+         Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{}\r\n",
+        body.len(),
+        if keep_alive { "" } else { "Connection: close\r\n" }
+    );
+    out.extend(head.as_bytes());
+    out.extend(body.as_bytes());
+    body.len() as u64
+}
+
 /// Appends a handler's answer (`crate::handlers`): its status, type, extra
 /// headers and body, with Content-Length; no body for HEAD. Returns the body size.
 pub fn handler(

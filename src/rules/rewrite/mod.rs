@@ -194,6 +194,11 @@ pub enum Outcome {
 }
 
 impl Rewrite {
+    /// Whether a rule proxies (`[P]`).
+    pub fn proxies(&self) -> bool {
+        self.rules.iter().any(|r| r.action == Action::Proxy)
+    }
+
     /// Runs the rules on `req` (server context: the pattern sees the path with
     /// its leading `/`).
     pub fn apply(&self, req: &Request<'_>) -> Outcome {
