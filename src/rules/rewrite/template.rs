@@ -35,7 +35,9 @@ impl Var {
             "HTTP_ACCEPT" => Var::Header("Accept".into()),
             "HTTP_FORWARDED" => Var::Header("Forwarded".into()),
             "HTTP_PROXY_CONNECTION" => Var::Header("Proxy-Connection".into()),
-            "REQUEST_URI" => Var::RequestUri,
+            // In server context (before the URL is mapped to a file) httpd gives
+            // REQUEST_FILENAME the value of REQUEST_URI.
+            "REQUEST_URI" | "REQUEST_FILENAME" => Var::RequestUri,
             "QUERY_STRING" => Var::QueryString,
             "HTTPS" => Var::Https,
             "REMOTE_ADDR" => Var::RemoteAddr,
