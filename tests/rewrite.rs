@@ -66,12 +66,21 @@ fn rewrite_runs_before_proxypass_as_httpd_answers() {
     let sg = start_proxy(ORACLE_RULES, &[&a]);
     let get = |path: &str| http_get(sg.port(), path, &[]);
     let r = get("/a/z");
-    assert_eq!((r.status, a.last_request().target), (200, "/bb/z".to_string()));
+    assert_eq!(
+        (r.status, a.last_request().target),
+        (200, "/bb/z".to_string())
+    );
     assert_eq!(get("/c/z").status, 404);
     let r = get("/p/z?k=2");
-    assert_eq!((r.status, a.last_request().target), (200, "/x/z?y=1".to_string()));
+    assert_eq!(
+        (r.status, a.last_request().target),
+        (200, "/x/z?y=1".to_string())
+    );
     let r = get("/q/z?k=2");
-    assert_eq!((r.status, a.last_request().target), (200, "/x/z?k=2".to_string()));
+    assert_eq!(
+        (r.status, a.last_request().target),
+        (200, "/x/z?k=2".to_string())
+    );
     let r = get("/r/a%20b");
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some("http://www.example.com/a%20b"));
@@ -85,7 +94,10 @@ fn rewrite_runs_before_proxypass_as_httpd_answers() {
     assert_eq!(r.header("location"), Some("http://www.example.com/a b?x"));
     // Untouched by the rules: ProxyPass as usual.
     let r = get("/b/y");
-    assert_eq!((r.status, a.last_request().target), (200, "/bb/y".to_string()));
+    assert_eq!(
+        (r.status, a.last_request().target),
+        (200, "/bb/y".to_string())
+    );
 }
 
 #[test]
@@ -100,7 +112,10 @@ fn canonical_host_redirect() {
     );
     let r = http_get(sg.port(), "/a%20b?x=1", &[("Host", "example.com")]);
     assert_eq!(r.status, 301, "{}", r.summary());
-    assert_eq!(r.header("location"), Some("http://www.example.com/a%20b?x=1"));
+    assert_eq!(
+        r.header("location"),
+        Some("http://www.example.com/a%20b?x=1")
+    );
     assert_eq!(a.requests(), 0);
     let r = http_get(sg.port(), "/a", &[("Host", "WWW.EXAMPLE.COM")]);
     assert_eq!((r.status, r.origin()), (200, "a"));
@@ -145,7 +160,10 @@ fn rnd_maps_balance_between_origins() {
     let a = Origin::start("a");
     let b = Origin::start("b");
     let dir = TempDir::new();
-    let map = dir.write("servers.map", &render("# older balancing\napp {a}|{b}\n", &[&a, &b]));
+    let map = dir.write(
+        "servers.map",
+        &render("# older balancing\napp {a}|{b}\n", &[&a, &b]),
+    );
     let sg = start_proxy(
         &format!(
             "RewriteEngine On\nRewriteMap servers rnd:{}\n\
@@ -222,7 +240,9 @@ fn websocket_recipe_tunnels_through_a_ws_member() {
         b"GET /chat/x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n\
           Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
     );
-    let r = wire.read_head("GET", WIRE_WAIT).expect("an answer to the upgrade");
+    let r = wire
+        .read_head("GET", WIRE_WAIT)
+        .expect("an answer to the upgrade");
     assert_eq!(r.status, 101, "{}", r.summary());
     assert_eq!(r.header("x-target"), Some("/chat/x"));
     wire.send(b"ping");
@@ -237,11 +257,17 @@ fn what_is_refused_is_refused_at_t_with_file_and_line() {
     let dir = TempDir::new();
     let cases = [
         ("RewriteRule ^/ /x [E=A:b]", "not supported yet"),
-        ("RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/ - [F]", "file and integer tests"),
+        (
+            "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/ - [F]",
+            "file and integer tests",
+        ),
         ("RewriteBase /app", "per-directory"),
         ("RewriteMap m prg:/bin/cat", "not supported"),
         ("RewriteRule ^/ - [S=2]", "unknown or not supported"),
-        ("<Location /x>\nRewriteEngine On\n</Location>", "inside <Location>"),
+        (
+            "<Location /x>\nRewriteEngine On\n</Location>",
+            "inside <Location>",
+        ),
     ];
     for (i, (text, why)) in cases.into_iter().enumerate() {
         // The refused line: the fifth, or the sixth inside a section.
@@ -250,7 +276,10 @@ fn what_is_refused_is_refused_at_t_with_file_and_line() {
         let (out, path) = check_config(&dir, &format!("c{i}.conf"), &conf);
         assert_ne!(out.code(), Some(0), "{text}: accepted");
         let all = format!("{}{}", out.stdout, out.stderr);
-        assert!(all.contains(why) && all.contains(&format!("{path}:{line}")), "{text}: {all}");
+        assert!(
+            all.contains(why) && all.contains(&format!("{path}:{line}")),
+            "{text}: {all}"
+        );
     }
     // `-M` lists the module, `<IfModule rewrite_module>` holds.
     let conf = format!("{BASE_CONF}<IfModule rewrite_module>\nRewriteEngine On\nRewriteRule ^/ - [F]\n</IfModule>\n");

@@ -243,12 +243,14 @@ impl RewriteScope {
                 ("qsd" | "qsdiscard", None) => rule.qsd = true,
                 ("ne" | "noescape", None) => rule.noescape = true,
                 ("pt" | "passthrough", None) => rule.passthrough = true,
-                ("e" | "env", _) => return Err(fail(
-                    d,
-                    format!(
+                ("e" | "env", _) => {
+                    return Err(fail(
+                        d,
+                        format!(
                         "RewriteRule: flag '{f}' is not supported yet (no per-request environment)"
                     ),
-                )),
+                    ))
+                }
                 _ => {
                     return Err(fail(
                         d,

@@ -37,7 +37,11 @@ pub fn redirect(out: &mut Buffer, status: u16, location: &str, keep_alive: bool)
         "HTTP/1.1 {status} {reason}\r\nServer: slotgate\r\nLocation: {location}\r\n\
          Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{}\r\n",
         body.len(),
-        if keep_alive { "" } else { "Connection: close\r\n" }
+        if keep_alive {
+            ""
+        } else {
+            "Connection: close\r\n"
+        }
     );
     out.extend(head.as_bytes());
     out.extend(body.as_bytes());

@@ -46,9 +46,11 @@ impl Var {
             "SERVER_PORT" => Var::ServerPort,
             "THE_REQUEST" => Var::TheRequest,
             "REQUEST_SCHEME" => Var::RequestScheme,
-            _ if name.starts_with("ENV:") => return Err(format!(
+            _ if name.starts_with("ENV:") => {
+                return Err(format!(
                 "%{{{name}}} is not supported yet (slotgate has no per-request environment here)"
-            )),
+            ))
+            }
             _ => {
                 return Err(format!(
                     "%{{{name}}}: unknown or unsupported server variable"
