@@ -641,7 +641,7 @@ impl Conn {
             Err(e) => {
                 let why = match e.status {
                     500 => "no balancer of that name",
-                    502 => "the mass reverse proxy backend cannot be resolved",
+                    502 => "the backend (mass reverse proxy or RewriteRule [P]) cannot be used",
                     _ => "the request path cannot be mapped",
                 };
                 self.answer_locally(ctx, &head, server, e.status, why, keep_alive);
