@@ -264,9 +264,16 @@ impl Rewrite {
             let absolute = has_scheme(&new_path);
             match rule.action {
                 Action::Proxy => {
+                    let url = match rule.noescape {
+                        // httpd-oracle: `[P,NE]` sends the URL as it is, and
+                        // refuses one with a space with 403.
+                        true if !sendable(&new_path) => return Outcome::Status(403),
+                        true => new_path,
+                        false => encode_url(&new_path),
+                    };
                     return Outcome::Proxy {
-                        url: with_query(&encode_url(&new_path), query.as_deref()),
-                    }
+                        url: with_query(&url, query.as_deref()),
+                    };
                 }
                 Action::Redirect(status) => {
                     let url = if absolute {
@@ -397,12 +404,23 @@ pub fn has_scheme(s: &str) -> bool {
     })
 }
 
-/// The URL with its path re-encoded (httpd escapes the substitution's path;
-/// scheme and authority are kept).
+/// The URL with its path re-encoded, every `%` included (httpd's
+/// escape_absolute_uri, for `[R]` and `[P]` alike: httpd-oracle sends
+/// `http://o/a\%20/$1 [P]` as `/a%2520/…`); scheme and authority are kept.
 fn encode_url(url: &str) -> String {
     let mut out = String::with_capacity(url.len());
-    crate::url::encode_path(url.as_bytes(), &mut out);
+    let start = match url.find("://") {
+        Some(i) if has_scheme(url) => url[i + 3..].find('/').map_or(url.len(), |j| i + 3 + j),
+        _ => 0,
+    };
+    out.push_str(&url[..start]);
+    crate::url::encode_path(&url.as_bytes()[start..], &mut out);
     out
+}
+
+/// Whether `url` can go on a request line as it is (`[P,NE]`).
+fn sendable(url: &str) -> bool {
+    url.bytes().all(|c| c.is_ascii_graphic())
 }
 
 fn with_query(url: &str, query: Option<&str>) -> String {

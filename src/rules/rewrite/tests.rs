@@ -192,3 +192,51 @@ fn vhosts_inherit_only_when_told() {
     assert_eq!(run(inh, "/v", &[]), Outcome::Status(410));
     assert!(cfg.vhosts[2].rewrite.is_none());
 }
+
+#[test]
+fn urls_are_escaped_as_httpd_escapes_them() {
+    // httpd-oracle, for `RewriteRule ^/p/(.*) http://ORIGIN/a\%20/$1 [P]` (`%2`
+    // alone would be a RewriteCond back-reference: `\%` is a literal `%`) and
+    // the same with [R], [P,NE]: `/p/x%20y` → the origin saw `/a%2520/x%20y`;
+    // [R] → `Location: http://ORIGIN/a%2520/x%20y`; [P,NE]: `/p/x%2541y` → the
+    // origin saw `/a%20/x%41y`, `/p/x%20y` → 403.
+    let rw = rules(
+        "RewriteEngine On\nRewriteRule ^/p/(.*) http://[::1]:8080/a\\%20/$1 [P]\n\
+         RewriteRule ^/r/(.*) http://[::1]:8080/a\\%20/$1 [R]\n\
+         RewriteRule ^/ne/(.*) http://[::1]:8080/a\\%20/$1 [P,NE]\n",
+    );
+    assert_eq!(
+        run(&rw, "/p/x%20y", &[]),
+        proxy("http://[::1]:8080/a%2520/x%20y")
+    );
+    assert_eq!(
+        run(&rw, "/r/x%20y", &[]),
+        Outcome::Redirect {
+            status: 302,
+            location: "http://[::1]:8080/a%2520/x%20y".into()
+        }
+    );
+    assert_eq!(
+        run(&rw, "/ne/x%2541y", &[]),
+        proxy("http://[::1]:8080/a%20/x%41y")
+    );
+    assert_eq!(run(&rw, "/ne/x%20y", &[]), Outcome::Status(403));
+}
+
+#[test]
+fn engine_off_means_no_rules() {
+    let cfg = parse_str(
+        "Listen 127.0.0.1:0\nRewriteEngine Off\nRewriteRule ^/ - [F]\nRewriteCond a b\n",
+        Path::new("/tmp/t.conf"),
+        &[],
+    )
+    .unwrap();
+    assert!(cfg.rewrite.is_none());
+    assert!(
+        cfg.warnings
+            .iter()
+            .any(|w| w.contains("t.conf:4: RewriteCond without a RewriteRule")),
+        "{:?}",
+        cfg.warnings
+    );
+}
