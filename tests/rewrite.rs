@@ -286,3 +286,34 @@ fn what_is_refused_is_refused_at_t_with_file_and_line() {
     let (out, _) = check_config(&dir, "ok.conf", &conf);
     assert_eq!(out.code(), Some(0), "{}{}", out.stdout, out.stderr);
 }
+
+#[test]
+fn p_counts_on_the_defined_member_slot() {
+    // The request goes through the ProxyPass member (its slot, its pool), not
+    // through a member added at run time (counted on `express://*`).
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "RewriteEngine On\nRewriteRule ^/m/(.*) http://{a}/app/$1 [P]\nProxyPass /app http://{a}/app\n",
+        &[&a],
+    );
+    for _ in 0..3 {
+        assert_eq!(http_get(sg.port(), "/m/y", &[]).status, 200);
+    }
+    let addr = a.addr();
+    wait_for(
+        "the ProxyPass member to count 3 requests",
+        Duration::from_secs(5),
+        || {
+            member_views(&sg.scoreboard())
+                .into_iter()
+                .find(|m| m.balancer.is_none() && m.names(&addr))
+                .filter(|m| m.elected == 3)
+        },
+        || member_table(&sg),
+    );
+    let express = member_views(&sg.scoreboard())
+        .into_iter()
+        .find(|m| m.url.starts_with("express://"))
+        .map_or(0, |m| m.elected);
+    assert_eq!(express, 0, "{}", member_table(&sg));
+}
