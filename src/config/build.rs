@@ -105,6 +105,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             proxy_preserve_host: false,
             remoteip_proxy_protocol: false,
             remoteip_proxy_exceptions: Vec::new(),
+            remoteip: Default::default(),
             proxy_timeout: None,
             proxy_via: ProxyVia::Off,
             proxy_add_headers: true,
@@ -418,6 +419,7 @@ impl Builder {
                 proxy_timeout: None,
                 proxy_pass_inherit: true,
                 remoteip_proxy_protocol: None,
+                remoteip: Default::default(),
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
                 express: Default::default(),
@@ -537,6 +539,7 @@ impl Builder {
         c.proxy_timeout = main.timeout.or(c.proxy_timeout);
         c.remoteip_proxy_protocol = main.proxy_protocol.unwrap_or(false);
         c.remoteip_proxy_exceptions = std::mem::take(&mut main.proxy_protocol_exceptions);
+        c.remoteip = main.remoteip.resolve(None);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
@@ -554,6 +557,7 @@ impl Builder {
             v.proxy_via = s.via;
             v.proxy_timeout = s.timeout;
             v.remoteip_proxy_protocol = s.proxy_protocol;
+            v.remoteip = s.remoteip.resolve(Some(&main.remoteip));
             c.remoteip_proxy_exceptions
                 .append(&mut s.proxy_protocol_exceptions);
             // httpd merges the flag: the vhost's own setting, else the main server's.

@@ -21,6 +21,7 @@
 //!   process directives (ServerLimit, MaxRequestWorkers, spare servers, User, Group, …).
 //! - `address`: Listen and `<VirtualHost>` addresses, ServerName / ServerAlias.
 //! - `express`: mod_proxy_express's directives (the mass reverse proxy's map file).
+//! - `remoteip`: mod_remoteip's RemoteIPHeader and proxy lists.
 //! - `tls`: mod_ssl's directives (front-end TLS per server, TLS to members).
 //! - `values`: On/Off, seconds, times, bounded integers.
 //! - `lbmethod`: the names of `lbmethod=` and the `hashkey=` values.
@@ -42,6 +43,7 @@ mod params;
 pub mod preflight;
 mod protocol;
 mod reader;
+mod remoteip;
 mod scope;
 mod tls;
 mod types;

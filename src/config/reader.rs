@@ -47,6 +47,7 @@ const MODULES: &[&str] = &[
     "proxy_wstunnel",
     "proxy_express",
     "remoteip",
+    "access_compat",
     "slotmem_shm",
     "ssl",
     "status",

@@ -52,6 +52,12 @@ const SERVER_LEVEL: &[&str] = &[
     "ProxyExpressEnable",
     "ProxyExpressDBMFile",
     "ProxyExpressDBMType",
+    "RemoteIPHeader",
+    "RemoteIPProxiesHeader",
+    "RemoteIPInternalProxy",
+    "RemoteIPTrustedProxy",
+    "RemoteIPInternalProxyList",
+    "RemoteIPTrustedProxyList",
 ];
 
 /// Whether `d` is a server-level directive (misplaced inside `<Location>` or `<Proxy>`):
@@ -118,6 +124,8 @@ pub(super) struct Scope {
     pub handlers: Vec<LocationHandler>,
     /// ProxyExpressEnable / ProxyExpressDBMFile / ProxyExpressDBMType.
     pub express: super::express::ExpressScope,
+    /// RemoteIPHeader and its proxy lists.
+    pub remoteip: super::remoteip::RemoteIpScope,
 }
 
 impl Scope {
@@ -173,12 +181,14 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
     list.iter().find(|n| d.is(n)).copied()
 }
 
-/// The access-control directives of mod_authz_core / mod_access_compat, which pasted
-/// `<Proxy>` and `<Location>` sections often carry. slotgate has no access control yet:
-/// the ones that only grant access are ignored with a warning; the ones that restrict it
-/// are refused, since ignoring them would open what the operator meant to close.
+/// The access-control directives of mod_authz_core / mod_access_compat in a `<Proxy>`
+/// section or a `<Location>` without `SetHandler`, which pasted configurations often
+/// carry. slotgate enforces access rules only in `<Location>` sections with `SetHandler`
+/// so far: elsewhere the ones that only grant access are ignored with a warning; the
+/// ones that restrict it are refused, since ignoring them would open what the operator
+/// meant to close.
 fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
-    const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny"];
+    const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny", "Satisfy"];
     let Some(name) = named(d, NAMES) else {
         return Ok(false);
     };
@@ -186,7 +196,7 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
     let grants = match name {
         "Require" => args == ["all", "granted"],
         "Allow" => args == ["from", "all"],
-        "Order" => true,
+        "Order" | "Satisfy" => true,
         _ => false,
     };
     let line = format!("{name} {}", d.args.join(" "));
@@ -194,8 +204,9 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
         return Err(fail(
             d,
             format!(
-                "'{}' inside <{section}> is not supported yet: slotgate has no access control, \
-                 and ignoring a restriction would open access",
+                "'{}' inside <{section}> is not supported yet: slotgate enforces access rules \
+                 only in <Location> sections with SetHandler (balancer-manager, server-status, \
+                 metrics), and ignoring a restriction would open access",
                 line.trim_end()
             ),
         ));
@@ -203,8 +214,8 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
     ctx.warn(
         &d.origin,
         format!(
-            "'{}' inside <{section}> is ignored (access control is not supported yet; \
-             everything is allowed)",
+            "'{}' inside <{section}> is ignored (slotgate enforces access rules only in \
+             <Location> sections with SetHandler; here everything is allowed)",
             line.trim_end()
         ),
     );
@@ -282,7 +293,12 @@ impl Scope {
             "logformat" => self.logs.log_format(d)?,
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
-            _ => return self.express.directive(d, &ctx.root),
+            _ => {
+                if self.remoteip.directive(d, &ctx.root)? {
+                    return Ok(true);
+                }
+                return self.express.directive(d, &ctx.root);
+            }
         }
         Ok(true)
     }
@@ -356,7 +372,10 @@ impl Scope {
         // Require lines and sections, checked as they come; whether they are kept
         // depends on SetHandler, which may come later in the section.
         let mut require: Vec<(Require, &Directive)> = Vec::new();
-        let mut compat: Vec<&Directive> = Vec::new();
+        // Order / Allow / Deny / Satisfy, checked as they come; kept only with
+        // SetHandler (see below).
+        let mut compat = CompatDraft::default();
+        let mut compat_lines: Vec<&Directive> = Vec::new();
         let errors_before = ctx.errors.len();
         for d in section.children.iter().flatten() {
             // Each line is checked on its own, so every error of the section is found.
@@ -378,8 +397,9 @@ impl Scope {
                     require.push((rule, d));
                     return Ok(());
                 }
-                if named(d, &["Order", "Allow", "Deny"]).is_some() {
-                    compat.push(d);
+                if named(d, &["Order", "Allow", "Deny", "Satisfy"]).is_some() {
+                    compat_line(&mut compat, d)?;
+                    compat_lines.push(d);
                     return Ok(());
                 }
                 match d.name.to_ascii_lowercase().as_str() {
@@ -487,10 +507,10 @@ impl Scope {
             // The section's own checks would judge what is left of it: misleading.
             return Ok(());
         }
-        for d in compat {
-            access_control(ctx, d, tag)?;
-        }
         let Some((kind, set_handler)) = handler else {
+            for d in compat_lines {
+                access_control(ctx, d, tag)?;
+            }
             // Without a handler the rules would guard proxied requests, which do not
             // enforce them yet: as before, a grant is ignored, a restriction refused.
             for (_, d) in require {
@@ -523,13 +543,14 @@ impl Scope {
             unreachable!("SetHandler is refused outside <Location path>");
         };
         let require = access::top(require.into_iter().map(|(r, _)| r).collect());
-        if kind == HandlerKind::BalancerManager && require.is_none() {
+        let has_compat = !compat_lines.is_empty();
+        if kind == HandlerKind::BalancerManager && require.is_none() && !has_compat {
             ctx.warn(
                 &section.origin,
                 format!(
-                    "<Location {path}> with SetHandler balancer-manager has no Require line: \
-                     it refuses every client (403) until one is added, e.g. \
-                     Require ip 127.0.0.1"
+                    "<Location {path}> with SetHandler balancer-manager has no Require line \
+                     (nor Order/Allow/Deny): it refuses every client (403) until one is added, \
+                     e.g. Require ip 127.0.0.1"
                 ),
             );
         }
@@ -537,6 +558,8 @@ impl Scope {
             path: path.to_string(),
             handler: kind,
             require,
+            compat: has_compat.then_some(compat.rules),
+            satisfy_any: compat.satisfy_any,
             origin: section.origin.clone(),
         });
         Ok(())
@@ -688,6 +711,32 @@ fn worker_words(
         params::apply_worker_param(&mut scratch, key, value, templates)
             .map_err(|m| fail(d, format!("{what}: {m}")))?;
         params.push((key.to_string(), value.to_string()));
+    }
+    Ok(())
+}
+
+/// The mod_access_compat lines of a `<Location>` so far.
+#[derive(Default)]
+struct CompatDraft {
+    rules: access::compat::Compat,
+    satisfy_any: bool,
+}
+
+/// One `Order`, `Allow`, `Deny` or `Satisfy` line of a `<Location>`.
+fn compat_line(draft: &mut CompatDraft, d: &Directive) -> Result<(), ConfigError> {
+    use access::compat;
+    let name = d.name.to_ascii_lowercase();
+    match name.as_str() {
+        "order" => draft.rules.order = check(d, compat::Order::parse(&d.args))?,
+        "allow" => {
+            let mut list = check(d, compat::from_line("Allow", &d.args))?;
+            draft.rules.allow.append(&mut list);
+        }
+        "deny" => {
+            let mut list = check(d, compat::from_line("Deny", &d.args))?;
+            draft.rules.deny.append(&mut list);
+        }
+        _ => draft.satisfy_any = check(d, compat::satisfy_any(&d.args))?,
     }
     Ok(())
 }

@@ -533,6 +533,8 @@ pub struct VirtualHost {
     /// `RemoteIPProxyProtocol` in this vhost: On makes connections to its
     /// addresses start with a PROXY protocol header (see [`Config::remoteip_proxy_protocol`]).
     pub remoteip_proxy_protocol: Option<bool>,
+    /// `RemoteIPHeader` and its proxy lists, the main server's merged in.
+    pub remoteip: crate::rules::remoteip::RemoteIp,
     pub custom_logs: Vec<CustomLog>,
     /// The vhost's own `<Location>` handlers, in file order (the main server's
     /// apply too, before these: see [`LocationHandler`]).
@@ -587,6 +589,12 @@ pub struct LocationHandler {
     /// The section's `Require` lines (several are an implicit `<RequireAny>`);
     /// None when it has none.
     pub require: Option<crate::access::Require>,
+    /// The section's `Order`, `Allow` and `Deny` (mod_access_compat); None when
+    /// it has none of them nor `Satisfy`.
+    pub compat: Option<crate::access::compat::Compat>,
+    /// `Satisfy Any`: `Require` or the `Allow`/`Deny` rules suffice (default
+    /// `All`: both must pass).
+    pub satisfy_any: bool,
     pub origin: Origin,
 }
 
@@ -684,6 +692,8 @@ pub struct Config {
     /// `RemoteIPProxyProtocolExceptions` of the main server and every vhost:
     /// clients in these networks connect without a PROXY header.
     pub remoteip_proxy_exceptions: Vec<crate::access::IpNet>,
+    /// The main server's `RemoteIPHeader` and proxy lists.
+    pub remoteip: crate::rules::remoteip::RemoteIp,
     /// `ProxyPreserveHost`, default Off.
     pub proxy_preserve_host: bool,
     /// `ProxyTimeout`; None = use `Timeout`.

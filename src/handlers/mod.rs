@@ -102,11 +102,21 @@ pub fn serve(kind: HandlerKind, req: &Request, ctx: &Context) -> Response {
 /// Whether `client` passes the `Require` rules of the handler's section (none:
 /// everybody does, except at the balancer-manager). `Require host` names come from a forward-confirmed reverse
 /// lookup (blocking, so only when such a rule is reached).
+///
+/// `Order`/`Allow`/`Deny` combine with `Require` as in httpd 2.4: both must pass,
+/// or either with `Satisfy Any`; a section without `Require` passes that half.
 pub fn allowed(h: &LocationHandler, client: IpAddr) -> bool {
-    match &h.require {
+    if h.require.is_none() && h.compat.is_none() {
         // A balancer-manager without rules is refused (and warned about at start).
-        None => h.handler != HandlerKind::BalancerManager,
-        Some(r) => r.allows(client, &mut lookup_host),
+        return h.handler != HandlerKind::BalancerManager;
+    }
+    let compat = |c: &crate::access::compat::Compat| c.allows(client, &mut lookup_host);
+    let require = |r: &crate::access::Require| r.allows(client, &mut lookup_host);
+    let compat_ok = h.compat.as_ref().is_none_or(compat);
+    if h.satisfy_any {
+        compat_ok || h.require.as_ref().is_none_or(require)
+    } else {
+        compat_ok && h.require.as_ref().is_none_or(require)
     }
 }
 

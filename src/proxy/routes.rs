@@ -120,6 +120,8 @@ pub struct Server {
     /// Mass reverse proxy: the index in `Routes::express_maps` of the map this
     /// server looks requests up in, when it is on.
     pub express: Option<usize>,
+    /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
+    pub remoteip: crate::rules::remoteip::RemoteIp,
 }
 
 /// Where a request goes.
@@ -220,6 +222,7 @@ impl Routes {
             addrs: Vec::new(),
             names: Vec::new(),
             express: None,
+            remoteip: cfg.remoteip.clone(),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -260,6 +263,7 @@ impl Routes {
                 addrs: v.addrs.clone(),
                 names,
                 express: None,
+                remoteip: v.remoteip.clone(),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and

@@ -51,6 +51,9 @@ pub struct Conn {
     pub(super) peer: SocketAddr,
     /// The socket's own peer (`peer` becomes the client a PROXY header names).
     socket_peer: SocketAddr,
+    /// The current request's client: `peer`, or what `RemoteIPHeader` found
+    /// (`Require ip`, `%a`, `%h`, X-Forwarded-For, hashkey=ip).
+    request_peer: SocketAddr,
     pub(super) local: SocketAddr,
     pub(super) input: Buffer,
     pub(super) output: Buffer,
@@ -146,6 +149,7 @@ impl Conn {
             tls: None,
             peer,
             socket_peer: peer,
+            request_peer: peer,
             local,
             input: Buffer::new(),
             output: Buffer::new(),
@@ -552,7 +556,8 @@ impl Conn {
             }
         }
         self.clean_end = false;
-        let head = match parse_request_with(self.input.data(), &ctx.limits) {
+        self.request_peer = self.peer;
+        let mut head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
                 if self.eof {
@@ -581,6 +586,11 @@ impl Conn {
             && (cfg.max_keep_alive_requests == 0 || self.served + 1 < cfg.max_keep_alive_requests)
             && !self.eof;
         let server = ctx.routes.server_for(self.local, head.header("host"));
+        self.request_peer = crate::rules::remoteip::apply(
+            &ctx.routes.servers[server].remoteip,
+            self.peer,
+            &mut head,
+        );
         let limit = cfg.limit_request_body;
         if let Framing::Length(n) = head.framing {
             if limit > 0 && n > limit {
@@ -669,7 +679,13 @@ impl Conn {
                     self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
                 let ex = Exchange::new(
-                    ctx.now, head, server, route, keep_alive, self.peer, self.local,
+                    ctx.now,
+                    head,
+                    server,
+                    route,
+                    keep_alive,
+                    self.request_peer,
+                    self.local,
                 );
                 self.exchange = Some(Exchange::boxed(ex));
                 self.state = State::Exchange;
@@ -704,6 +720,7 @@ impl Conn {
                 if let Some((client, _)) = h.addrs {
                     log::debug!("client {}: PROXY protocol says {client}", self.peer);
                     self.peer = client;
+                    self.request_peer = client;
                 }
                 self.proxy_header = ProxyHeader::Settled;
                 None
@@ -773,7 +790,7 @@ impl Conn {
         let server = &ctx.routes.servers[local.server];
         let h = &server.handlers[local.handler];
         let head = &local.head;
-        let response = if crate::handlers::allowed(h, self.peer.ip()) {
+        let response = if crate::handlers::allowed(h, self.request_peer.ip()) {
             let (path, query) = crate::url::split_target(&head.target);
             let req = crate::handlers::Request {
                 method: &head.method,
@@ -781,7 +798,7 @@ impl Conn {
                 query,
                 headers: &head.headers,
                 body: &local.collected,
-                client: self.peer.ip(),
+                client: self.request_peer.ip(),
                 location: &h.path,
                 server_name: &server.server_name,
                 local_port: self.local.port(),
@@ -796,7 +813,7 @@ impl Conn {
         } else {
             log::info!(
                 "client {}: access to {} denied by the rules of <Location {}>",
-                self.peer,
+                self.request_peer,
                 head.target,
                 h.path
             );
@@ -998,7 +1015,7 @@ impl Conn {
     fn wire(&mut self, connection: ConnStatus) -> Wire {
         let now = (self.input.consumed(), self.output.appended());
         let wire = Wire {
-            peer: self.peer,
+            peer: self.request_peer,
             socket_peer: self.socket_peer,
             local: self.local,
             received: now.0.saturating_sub(self.logged.0),

@@ -113,8 +113,9 @@ fn open_balancer_manager_warns() {
     assert_eq!(
         c.warnings,
         [format!(
-            "{FILE}:2: <Location /bm> with SetHandler balancer-manager has no Require line: \
-             it refuses every client (403) until one is added, e.g. Require ip 127.0.0.1"
+            "{FILE}:2: <Location /bm> with SetHandler balancer-manager has no Require line \
+             (nor Order/Allow/Deny): it refuses every client (403) until one is added, e.g. \
+             Require ip 127.0.0.1"
         )]
     );
     // server-status and metrics without a rule are open without a warning (as httpd's).
@@ -215,8 +216,9 @@ fn rules_of_a_proxied_location() {
     assert_eq!(
         c.warnings,
         [format!(
-            "{FILE}:4: 'Require all granted' inside <Location> is ignored (access control is \
-             not supported yet; everything is allowed)"
+            "{FILE}:4: 'Require all granted' inside <Location> is ignored (slotgate enforces \
+             access rules only in <Location> sections with SetHandler; here everything is \
+             allowed)"
         )]
     );
     assert_eq!(
@@ -225,7 +227,8 @@ fn rules_of_a_proxied_location() {
         )),
         format!(
             "{FILE}:4: 'Require ip 10.0.0.0/8' inside <Location> is not supported yet: slotgate \
-             has no access control, and ignoring a restriction would open access"
+             enforces access rules only in <Location> sections with SetHandler (balancer-manager, \
+             server-status, metrics), and ignoring a restriction would open access"
         )
     );
     assert!(error(&format!(
@@ -235,11 +238,15 @@ fn rules_of_a_proxied_location() {
         "{FILE}:3: <RequireAll> inside <Location> is not supported yet: access rules are only \
          enforced for SetHandler"
     )));
-    // Order/Allow/Deny (mod_access_compat) as before, also beside SetHandler.
+    // Order/Allow/Deny (mod_access_compat) as Require: refused where a restriction
+    // is not enforced, kept beside SetHandler.
     assert!(error(&format!(
-        "{LISTEN}<Location /s>\nSetHandler server-status\nDeny from all\n</Location>\n"
+        "{LISTEN}<Location /app>\nProxyPass http://127.0.0.1:1/app\nDeny from all\n</Location>\n"
     ))
     .starts_with(&format!(
         "{FILE}:4: 'Deny from all' inside <Location> is not supported yet"
     )));
+    let c = config("<Location /s>\nSetHandler server-status\nDeny from all\n</Location>\n");
+    let compat = c.handlers[0].compat.as_ref().expect("kept");
+    assert_eq!(compat.deny, [crate::access::compat::From::All]);
 }
