@@ -259,6 +259,15 @@ fn configuration_errors_and_modules() {
         "{}",
         run.stderr
     );
+    // httpd: "order not allowed here" at server level.
+    let (run, path) = check_config(&dir, "top.conf", "Listen 127.0.0.1:0\nOrder deny,allow\n");
+    assert_ne!(run.code(), Some(0));
+    assert!(
+        run.stderr
+            .contains(&format!("{path}:2: Order not allowed here")),
+        "{}",
+        run.stderr
+    );
     let m = run_slotgate(
         &[
             "-M",

@@ -210,3 +210,35 @@ fn configuration_errors() {
     );
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
+
+/// With `RemoteIPProxyProtocol On`, the PROXY header's client is where the walk
+/// starts (httpd: `r->useragent_addr`, set from the PROXY header, before the
+/// connection's address).
+#[test]
+fn the_walk_starts_at_the_proxy_protocol_client() {
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        &format!(
+            "{LOG}RemoteIPProxyProtocol On\nRemoteIPHeader X-Forwarded-For\n\
+             RemoteIPInternalProxy 10.0.0.0/8\nProxyPass / http://{{a}}/\n"
+        ),
+        &[&a],
+    );
+    let out = send_raw(
+        sg.port(),
+        b"PROXY TCP4 10.9.9.9 127.0.0.1 5555 80\r\nGET / HTTP/1.1\r\nHost: x\r\n\
+          X-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        out.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert_eq!(
+        a.last_request().header("x-forwarded-for"),
+        Some("203.0.113.7")
+    );
+    let line = &log_lines(&sg, 1)[0];
+    assert!(line.starts_with("203.0.113.7 "), "{line}");
+    assert!(line.ends_with("xff=\"-\" xby=\"-\""), "{line}");
+}

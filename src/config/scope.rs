@@ -262,6 +262,17 @@ impl Scope {
             }
             "proxyvia" => self.via = Some(check(d, proxy_via(one_arg(d, "ProxyVia")?))?),
             "proxypassinherit" => self.pass_inherit = Some(flag(d, "ProxyPassInherit")?),
+            "order" | "allow" | "deny" | "satisfy" => {
+                // httpd: "order not allowed here" (directory context only).
+                let name = named(d, &["Order", "Allow", "Deny", "Satisfy"]).unwrap_or("Order");
+                return Err(fail(
+                    d,
+                    format!(
+                        "{name} not allowed here: mod_access_compat's directives go in a \
+                         <Location> section (with SetHandler)"
+                    ),
+                ));
+            }
             "remoteipproxyprotocol" => {
                 self.proxy_protocol = Some(flag(d, "RemoteIPProxyProtocol")?);
             }
