@@ -140,7 +140,7 @@ impl RemoteIp {
                 None => break None,
             }
         };
-        changed.then(|| Outcome {
+        changed.then_some(Outcome {
             client: current,
             rest: kept,
             proxies,
