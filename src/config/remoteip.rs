@@ -102,3 +102,54 @@ fn header_name(d: &Directive, what: &str) -> Result<String, ConfigError> {
     }
     Ok(name.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn config(text: &str) -> crate::config::Config {
+        crate::config::parse_str(text, Path::new("/etc/slotgate/t.conf"), &[]).unwrap()
+    }
+
+    /// httpd's merge: a vhost keeps each setting it has and takes the others from
+    /// the main server.
+    #[test]
+    fn a_vhost_inherits_what_it_does_not_set() {
+        let c = config(
+            "Listen 127.0.0.1:0\nRemoteIPHeader X-Forwarded-For\nRemoteIPProxiesHeader X-By\n\
+             RemoteIPTrustedProxy 10.0.0.1\n<VirtualHost *:*>\nRemoteIPHeader X-Real-IP\n\
+             </VirtualHost>\n<VirtualHost *:*>\nRemoteIPInternalProxy 10.0.0.0/8 \
+             192.168.0.0/16\n</VirtualHost>\n",
+        );
+        assert_eq!(c.remoteip.header.as_deref(), Some("X-Forwarded-For"));
+        let one = &c.vhosts[0].remoteip;
+        assert_eq!(one.header.as_deref(), Some("X-Real-IP"));
+        assert_eq!(one.proxies_header.as_deref(), Some("X-By"));
+        assert_eq!(one.proxies, c.remoteip.proxies);
+        let two = &c.vhosts[1].remoteip;
+        assert_eq!(two.header.as_deref(), Some("X-Forwarded-For"));
+        let list = two.proxies.as_ref().unwrap();
+        assert_eq!(list.len(), 2);
+        assert!(list.iter().all(|p| p.internal));
+        // Nothing configured: the module does nothing.
+        assert_eq!(config("Listen 127.0.0.1:0\n").remoteip.header, None);
+    }
+
+    #[test]
+    fn errors_name_the_directive() {
+        let err = |text: &str| {
+            crate::config::parse_str(text, Path::new("/etc/slotgate/t.conf"), &[])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("RemoteIPHeader X Y\n"),
+            "/etc/slotgate/t.conf:1: RemoteIPHeader takes one argument, got 2"
+        );
+        assert_eq!(
+            err("RemoteIPProxiesHeader a:b\n"),
+            "/etc/slotgate/t.conf:1: RemoteIPProxiesHeader: 'a:b' is not a header name"
+        );
+        assert!(err("RemoteIPTrustedProxy\n").contains("takes one or more addresses"));
+    }
+}
