@@ -247,7 +247,7 @@ fn configuration_errors_and_modules() {
             run.stderr
         );
     }
-    // Outside a SetHandler Location a restriction is not enforced yet: refused.
+    // In <Proxy> a restriction is not enforced yet: refused.
     let (run, _) = check_config(
         &dir,
         "proxy.conf",
@@ -255,7 +255,7 @@ fn configuration_errors_and_modules() {
     );
     assert_ne!(run.code(), Some(0));
     assert!(
-        run.stderr.contains("'Deny from all' inside <Proxy> is not supported yet: slotgate enforces access rules only in <Location> sections with SetHandler"),
+        run.stderr.contains("'Deny from all' inside <Proxy> is not supported yet: slotgate enforces access rules only in <Location path> sections"),
         "{}",
         run.stderr
     );
@@ -279,4 +279,61 @@ fn configuration_errors_and_modules() {
         &dir,
     );
     assert!(m.stdout.contains("access_compat_module"), "{}", m.stdout);
+}
+
+/// Proxied requests are guarded by the `<Location>` sections above them, merged
+/// as httpd merges them: the last section with `Require` brings those rules, the
+/// last with Order/Allow/Deny those, the last `Satisfy` wins. httpd-oracle, with
+/// the same sections and `ProxyPass / http://origin/`, answered (from 127.0.0.1 /
+/// 127.0.0.2): /app/ 200/403, /app/inner/ 403/403 (Allow/Deny of /app and Require
+/// of /app/inner must both pass), /app/any allowed/allowed (Satisfy Any: either
+/// half), /open/ and /x 200/200.
+#[test]
+fn proxied_locations_merge_their_rules() {
+    let a = Origin::start("a");
+    let conf = render(
+        "Listen 127.0.0.1:0
+LogLevel warn
+<Location /app>
+  Order deny,allow
+  Deny from all
+  Allow from 127.0.0.1
+</Location>
+<Location /app/inner>
+  Require ip 127.0.0.2
+</Location>
+<Location /app/any>
+  Satisfy Any
+  Require ip 127.0.0.2
+</Location>
+<Location /open>
+  Require all granted
+</Location>
+ProxyPass / http://{a}/
+",
+        &[&a],
+    );
+    let sg = Slotgate::start(&conf);
+    for (path, from_1, from_2) in [
+        ("/app/", 200, 403),
+        ("/app/inner/", 403, 403),
+        ("/app/any", 200, 200),
+        ("/open/", 200, 200),
+        ("/x", 200, 200),
+        // The normalised path is what is matched.
+        ("/open/../app/", 200, 403),
+    ] {
+        assert_eq!(
+            status_from("127.0.0.1", sg.port(), path),
+            from_1,
+            "{path} from 127.0.0.1"
+        );
+        assert_eq!(
+            status_from("127.0.0.2", sg.port(), path),
+            from_2,
+            "{path} from 127.0.0.2"
+        );
+    }
+    // Nothing refused reached the origin: 6 + 5 requests were allowed.
+    assert_eq!(a.requests(), 6 + 5 - 2 - 1);
 }

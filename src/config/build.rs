@@ -119,6 +119,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             proxy_status: false,
             custom_logs: Vec::new(),
             handlers: Vec::new(),
+            access: Vec::new(),
             hc_exprs: Vec::new(),
             hc_templates: Vec::new(),
             hc_tpsize: 16,
@@ -422,6 +423,7 @@ impl Builder {
                 remoteip: Default::default(),
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
+                access: Vec::new(),
                 express: Default::default(),
                 origin: section.origin.clone(),
             },
@@ -542,6 +544,7 @@ impl Builder {
         c.remoteip = main.remoteip.resolve(None);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
+        c.access = std::mem::take(&mut main.access);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
         let ssl: Vec<_> = self.vhosts.iter().map(|v| (&v.vhost, &v.ssl)).collect();
         c.tls = tls::finish(&c.listen, &self.ssl, &ssl)?;
@@ -564,6 +567,7 @@ impl Builder {
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
+            v.access = std::mem::take(&mut s.access);
             v.express = s
                 .express
                 .resolve(Some(&main.express), &mut self.ctx.warnings);

@@ -122,6 +122,8 @@ pub(super) struct Scope {
     pub pass_inherit: Option<bool>,
     /// `<Location>` sections with `SetHandler`, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// `<Location path>` sections with access rules, in file order.
+    pub access: Vec<super::AccessSection>,
     /// ProxyExpressEnable / ProxyExpressDBMFile / ProxyExpressDBMType.
     pub express: super::express::ExpressScope,
     /// RemoteIPHeader and its proxy lists.
@@ -182,9 +184,8 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
 }
 
 /// The access-control directives of mod_authz_core / mod_access_compat in a `<Proxy>`
-/// section or a `<Location>` without `SetHandler`, which pasted configurations often
-/// carry. slotgate enforces access rules only in `<Location>` sections with `SetHandler`
-/// so far: elsewhere the ones that only grant access are ignored with a warning; the
+/// or `<LocationMatch>` section, which pasted configurations often carry. slotgate
+/// enforces access rules only in `<Location path>` sections so far: elsewhere the ones that only grant access are ignored with a warning; the
 /// ones that restrict it are refused, since ignoring them would open what the operator
 /// meant to close.
 fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
@@ -205,8 +206,7 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
             d,
             format!(
                 "'{}' inside <{section}> is not supported yet: slotgate enforces access rules \
-                 only in <Location> sections with SetHandler (balancer-manager, server-status, \
-                 metrics), and ignoring a restriction would open access",
+                 only in <Location path> sections, and ignoring a restriction would open access",
                 line.trim_end()
             ),
         ));
@@ -215,7 +215,7 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
         &d.origin,
         format!(
             "'{}' inside <{section}> is ignored (slotgate enforces access rules only in \
-             <Location> sections with SetHandler; here everything is allowed)",
+             <Location path> sections; here everything is allowed)",
             line.trim_end()
         ),
     );
@@ -269,7 +269,7 @@ impl Scope {
                     d,
                     format!(
                         "{name} not allowed here: mod_access_compat's directives go in a \
-                         <Location> section (with SetHandler)"
+                         <Location> section"
                     ),
                 ));
             }
@@ -518,20 +518,39 @@ impl Scope {
             // The section's own checks would judge what is left of it: misleading.
             return Ok(());
         }
+        let has_compat = compat_lines.iter().any(|d| !d.is("Satisfy"));
+        let satisfy = compat_lines
+            .iter()
+            .any(|d| d.is("Satisfy"))
+            .then_some(compat.satisfy_any);
+        if let PassContext::Location(path) = at {
+            if !require.is_empty() || !compat_lines.is_empty() {
+                self.access.push(super::AccessSection {
+                    path: path.to_string(),
+                    require: access::top(require.iter().map(|(r, _)| r.clone()).collect()),
+                    compat: has_compat.then(|| compat.rules.clone()),
+                    satisfy_any: satisfy,
+                    origin: section.origin.clone(),
+                });
+            }
+        }
         let Some((kind, set_handler)) = handler else {
+            if let PassContext::Location(_) = at {
+                return Ok(());
+            }
             for d in compat_lines {
                 access_control(ctx, d, tag)?;
             }
-            // Without a handler the rules would guard proxied requests, which do not
-            // enforce them yet: as before, a grant is ignored, a restriction refused.
+            // <LocationMatch> does not enforce access rules yet: a grant is ignored,
+            // a restriction refused.
             for (_, d) in require {
                 if d.children.is_some() {
                     return Err(fail(
                         d,
                         format!(
                             "<{}> inside <{tag}> is not supported yet: access rules are only \
-                             enforced for SetHandler (balancer-manager, server-status, metrics), \
-                             and ignoring a restriction would open access",
+                             enforced in <Location path> sections, and ignoring a restriction \
+                             would open access",
                             d.name
                         ),
                     ));

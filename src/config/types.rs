@@ -539,6 +539,8 @@ pub struct VirtualHost {
     /// The vhost's own `<Location>` handlers, in file order (the main server's
     /// apply too, before these: see [`LocationHandler`]).
     pub handlers: Vec<LocationHandler>,
+    /// The vhost's own `<Location>` access rules for proxied requests.
+    pub access: Vec<AccessSection>,
     /// Mass reverse proxy (mod_proxy_express), merged with the main server's.
     pub express: super::Express,
     pub origin: Origin,
@@ -595,6 +597,20 @@ pub struct LocationHandler {
     /// `Satisfy Any`: `Require` or the `Allow`/`Deny` rules suffice (default
     /// `All`: both must pass).
     pub satisfy_any: bool,
+    pub origin: Origin,
+}
+
+/// The access rules of a `<Location path>` (with or without `SetHandler`), which
+/// guard proxied requests below the path. httpd merges every matching section in
+/// file order: the last one with `Require` lines brings the `Require` rules, the
+/// last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessSection {
+    pub path: String,
+    pub require: Option<crate::access::Require>,
+    pub compat: Option<crate::access::compat::Compat>,
+    /// `Satisfy Any` (true) / `All` (false), if the section says.
+    pub satisfy_any: Option<bool>,
     pub origin: Origin,
 }
 
@@ -725,6 +741,8 @@ pub struct Config {
     pub custom_logs: Vec<CustomLog>,
     /// The main server's `<Location>` handlers, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// The main server's `<Location>` access rules for proxied requests, in file order.
+    pub access: Vec<AccessSection>,
     /// `ProxyHCExpr` definitions, in file order (names unique).
     pub hc_exprs: Vec<HcExprDef>,
     /// `ProxyHCTemplate name key=value…`: the health-check settings of each template.

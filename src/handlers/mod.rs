@@ -110,13 +110,24 @@ pub fn allowed(h: &LocationHandler, client: IpAddr) -> bool {
         // A balancer-manager without rules is refused (and warned about at start).
         return h.handler != HandlerKind::BalancerManager;
     }
-    let compat = |c: &crate::access::compat::Compat| c.allows(client, &mut lookup_host);
-    let require = |r: &crate::access::Require| r.allows(client, &mut lookup_host);
-    let compat_ok = h.compat.as_ref().is_none_or(compat);
-    if h.satisfy_any {
-        compat_ok || h.require.as_ref().is_none_or(require)
+    rules_allow(h.require.as_ref(), h.compat.as_ref(), h.satisfy_any, client)
+}
+
+/// httpd 2.4's access decision for `client`: mod_access_compat's rules
+/// (`compat`) and `Require` must both pass, or either with `Satisfy Any`; a
+/// missing half passes. Host names come from the cached forward-confirmed lookup.
+pub fn rules_allow(
+    require: Option<&crate::access::Require>,
+    compat: Option<&crate::access::compat::Compat>,
+    satisfy_any: bool,
+    client: IpAddr,
+) -> bool {
+    let compat_ok = compat.is_none_or(|c| c.allows(client, &mut lookup_host));
+    let require_ok = || require.is_none_or(|r| r.allows(client, &mut lookup_host));
+    if satisfy_any {
+        compat_ok || require_ok()
     } else {
-        compat_ok && h.require.as_ref().is_none_or(require)
+        compat_ok && require_ok()
     }
 }
 

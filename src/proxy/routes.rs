@@ -120,8 +120,29 @@ pub struct Server {
     /// Mass reverse proxy: the index in `Routes::express_maps` of the map this
     /// server looks requests up in, when it is on.
     pub express: Option<usize>,
+    /// `<Location path>` access rules (the main server's, then the vhost's own),
+    /// for proxied requests.
+    pub access: Vec<crate::config::AccessSection>,
     /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
     pub remoteip: crate::rules::remoteip::RemoteIp,
+}
+
+/// The access rules that apply to a proxied request (see [`Routes::access_for`]).
+#[derive(Clone, Copy, Debug)]
+pub struct MergedAccess<'a> {
+    pub require: Option<&'a crate::access::Require>,
+    pub compat: Option<&'a crate::access::compat::Compat>,
+    pub satisfy_any: bool,
+    /// The last matching section (for messages).
+    pub last: &'a crate::config::AccessSection,
+}
+
+/// Whether a `<Location>` path matches a normalised request path: as a prefix
+/// at a segment boundary (`/status` matches `/status`, `/status/x`, not `/statusx`).
+fn location_matches(location: &str, path: &[u8]) -> bool {
+    let p = location.trim_end_matches('/');
+    path.strip_prefix(p.as_bytes())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.is_empty())
 }
 
 /// Where a request goes.
@@ -222,6 +243,7 @@ impl Routes {
             addrs: Vec::new(),
             names: Vec::new(),
             express: None,
+            access: cfg.access.clone(),
             remoteip: cfg.remoteip.clone(),
         }];
         for v in &cfg.vhosts {
@@ -263,6 +285,7 @@ impl Routes {
                 addrs: v.addrs.clone(),
                 names,
                 express: None,
+                access: [cfg.access.clone(), v.access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
             });
         }
@@ -486,11 +509,41 @@ impl Routes {
     /// `path` at a segment boundary. `path` is the normalised path
     /// ([`normalise_path`]), so `/x/../server-status` finds `<Location /server-status>`.
     pub fn handler_for(&self, server: usize, path: &[u8]) -> Option<usize> {
-        self.servers[server].handlers.iter().rposition(|h| {
-            let p = h.path.trim_end_matches('/');
-            path.strip_prefix(p.as_bytes())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.is_empty())
-        })
+        self.servers[server]
+            .handlers
+            .iter()
+            .rposition(|h| location_matches(&h.path, path))
+    }
+
+    /// The access rules of the `<Location path>` sections that match a proxied
+    /// request's normalised `path`, merged as httpd merges them (file order; the
+    /// last section with `Require` lines brings those, the last with
+    /// `Order`/`Allow`/`Deny` those, the last `Satisfy` wins). None when no
+    /// section with rules matches.
+    pub fn access_for(&self, server: usize, path: &[u8]) -> Option<MergedAccess<'_>> {
+        let mut merged: Option<MergedAccess<'_>> = None;
+        for a in &self.servers[server].access {
+            if !location_matches(&a.path, path) {
+                continue;
+            }
+            let m = merged.get_or_insert(MergedAccess {
+                require: None,
+                compat: None,
+                satisfy_any: false,
+                last: a,
+            });
+            if a.require.is_some() {
+                m.require = a.require.as_ref();
+            }
+            if a.compat.is_some() {
+                m.compat = a.compat.as_ref();
+            }
+            if let Some(any) = a.satisfy_any {
+                m.satisfy_any = any;
+            }
+            m.last = a;
+        }
+        merged
     }
 
     /// Routes a request-target (origin-form or absolute-form) on `server`: its

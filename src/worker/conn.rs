@@ -610,8 +610,8 @@ impl Conn {
         // let through only `*` (OPTIONS) as a target without a path.
         let (raw_path, query) = crate::url::split_target(&head.target);
         let mut buf = crate::recycle::bytes();
-        let (route, handler) = match crate::url::normalise_path(raw_path, &mut buf) {
-            _ if !raw_path.starts_with('/') => (Ok(Route::Local), None),
+        let (route, handler, denied) = match crate::url::normalise_path(raw_path, &mut buf) {
+            _ if !raw_path.starts_with('/') => (Ok(Route::Local), None, None),
             Err(e) => {
                 log::info!(
                     "client {}: refused request for {}: {}",
@@ -632,10 +632,43 @@ impl Conn {
                     Ok(Route::Local) => ctx.routes.handler_for(server, path),
                     _ => None,
                 };
-                (route, handler)
+                // The <Location> access rules of a proxied request (allocates only
+                // to name the section that refused).
+                let denied = match route {
+                    Ok(Route::Proxy { .. } | Route::Balance { .. }) => ctx
+                        .routes
+                        .access_for(server, path)
+                        .filter(|a| {
+                            !crate::handlers::rules_allow(
+                                a.require,
+                                a.compat,
+                                a.satisfy_any,
+                                self.request_peer.ip(),
+                            )
+                        })
+                        .map(|a| a.last.path.clone()),
+                    _ => None,
+                };
+                (route, handler, denied)
             }
         };
         crate::recycle::give_bytes(buf);
+        if let Some(location) = denied {
+            log::info!(
+                "client {}: access to {} denied by the rules of <Location {location}>",
+                self.request_peer,
+                head.target
+            );
+            self.answer_locally(
+                ctx,
+                &head,
+                server,
+                403,
+                "the access rules of this location refuse the client",
+                keep_alive,
+            );
+            return true;
+        }
         match route {
             Err(e) => {
                 let why = match e.status {

@@ -602,9 +602,9 @@ fn access_control_inside_proxy() {
     assert_eq!(
         c.warnings,
         [
-            format!("{FILE}:3: 'Require all granted' inside <Proxy> is ignored (slotgate enforces access rules only in <Location> sections with SetHandler; here everything is allowed)"),
-            format!("{FILE}:7: 'Order deny,allow' inside <Proxy> is ignored (slotgate enforces access rules only in <Location> sections with SetHandler; here everything is allowed)"),
-            format!("{FILE}:8: 'Allow from all' inside <Proxy> is ignored (slotgate enforces access rules only in <Location> sections with SetHandler; here everything is allowed)"),
+            format!("{FILE}:3: 'Require all granted' inside <Proxy> is ignored (slotgate enforces access rules only in <Location path> sections; here everything is allowed)"),
+            format!("{FILE}:7: 'Order deny,allow' inside <Proxy> is ignored (slotgate enforces access rules only in <Location path> sections; here everything is allowed)"),
+            format!("{FILE}:8: 'Allow from all' inside <Proxy> is ignored (slotgate enforces access rules only in <Location path> sections; here everything is allowed)"),
         ]
     );
     for (line, shown) in [
@@ -616,7 +616,7 @@ fn access_control_inside_proxy() {
         let text = format!("{LISTEN}<Proxy *>\n{line}\n</Proxy>\n");
         assert_eq!(
             error(&text),
-            format!("{FILE}:3: '{shown}' inside <Proxy> is not supported yet: slotgate enforces access rules only in <Location> sections with SetHandler (balancer-manager, server-status, metrics), and ignoring a restriction would open access")
+            format!("{FILE}:3: '{shown}' inside <Proxy> is not supported yet: slotgate enforces access rules only in <Location path> sections, and ignoring a restriction would open access")
         );
     }
 }
