@@ -247,15 +247,15 @@ fn configuration_errors_and_modules() {
             run.stderr
         );
     }
-    // In <Proxy> a restriction is not enforced yet: refused.
+    // In <ProxyMatch> a restriction is not enforced yet: refused.
     let (run, _) = check_config(
         &dir,
         "proxy.conf",
-        "Listen 127.0.0.1:0\n<Proxy *>\nDeny from all\n</Proxy>\n",
+        "Listen 127.0.0.1:0\n<ProxyMatch ^http://x.*>\nDeny from all\n</ProxyMatch>\n",
     );
     assert_ne!(run.code(), Some(0));
     assert!(
-        run.stderr.contains("'Deny from all' inside <Proxy> is not supported yet: slotgate enforces access rules only in <Location path> sections"),
+        run.stderr.contains("'Deny from all' inside <ProxyMatch> is not supported yet: slotgate enforces access rules only in <Location path> and <Proxy> sections"),
         "{}",
         run.stderr
     );
@@ -336,4 +336,53 @@ ProxyPass / http://{a}/
     }
     // Nothing refused reached the origin: 6 + 5 requests were allowed.
     assert_eq!(a.requests(), 6 + 5 - 2 - 1);
+}
+
+/// `<Proxy>` sections guard the requests proxied to the URLs they match, merged
+/// before the Locations as in httpd. httpd-oracle, with these sections (the
+/// member a local origin), answered from 127.0.0.1 / 127.0.0.2: /b/x 200/403,
+/// /b/open/ 200/403 (the Location's Require replaces nothing of the Proxy's
+/// Order/Allow/Deny), /open/ 403/200 (the wildcard `<Proxy>` matches
+/// `http://127.0.0.1:PORT/open/`), /x 200/200.
+#[test]
+fn proxy_sections_guard_their_urls() {
+    let a = Origin::start("a");
+    let conf = render(
+        "Listen 127.0.0.1:0
+LogLevel warn
+<Proxy balancer://app>
+  BalancerMember http://{a}
+  Order deny,allow
+  Deny from all
+  Allow from 127.0.0.1
+</Proxy>
+<Proxy http://{a}/open*>
+  Require ip 127.0.0.2
+</Proxy>
+<Location /b/open>
+  Require all granted
+</Location>
+ProxyPass /b/ balancer://app/
+ProxyPass / http://{a}/
+",
+        &[&a],
+    );
+    let sg = Slotgate::start(&conf);
+    for (path, from_1, from_2) in [
+        ("/b/x", 200, 403),
+        ("/b/open/", 200, 403),
+        ("/open/", 403, 200),
+        ("/x", 200, 200),
+    ] {
+        assert_eq!(
+            status_from("127.0.0.1", sg.port(), path),
+            from_1,
+            "{path} from 127.0.0.1"
+        );
+        assert_eq!(
+            status_from("127.0.0.2", sg.port(), path),
+            from_2,
+            "{path} from 127.0.0.2"
+        );
+    }
 }

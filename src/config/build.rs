@@ -120,6 +120,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             custom_logs: Vec::new(),
             handlers: Vec::new(),
             access: Vec::new(),
+            proxy_access: Vec::new(),
             hc_exprs: Vec::new(),
             hc_templates: Vec::new(),
             hc_tpsize: 16,
@@ -424,6 +425,7 @@ impl Builder {
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
                 access: Vec::new(),
+                proxy_access: Vec::new(),
                 express: Default::default(),
                 origin: section.origin.clone(),
             },
@@ -545,6 +547,7 @@ impl Builder {
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
         c.access = std::mem::take(&mut main.access);
+        c.proxy_access = std::mem::take(&mut main.proxy_access);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
         let ssl: Vec<_> = self.vhosts.iter().map(|v| (&v.vhost, &v.ssl)).collect();
         c.tls = tls::finish(&c.listen, &self.ssl, &ssl)?;
@@ -568,6 +571,7 @@ impl Builder {
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
             v.access = std::mem::take(&mut s.access);
+            v.proxy_access = std::mem::take(&mut s.proxy_access);
             v.express = s
                 .express
                 .resolve(Some(&main.express), &mut self.ctx.warnings);

@@ -124,6 +124,9 @@ pub(super) struct Scope {
     pub handlers: Vec<LocationHandler>,
     /// `<Location path>` sections with access rules, in file order.
     pub access: Vec<super::AccessSection>,
+    /// `<Proxy pattern>` sections with access rules, in file order (`path` is the
+    /// pattern, without `proxy:`).
+    pub proxy_access: Vec<super::AccessSection>,
     /// ProxyExpressEnable / ProxyExpressDBMFile / ProxyExpressDBMType.
     pub express: super::express::ExpressScope,
     /// RemoteIPHeader and its proxy lists.
@@ -183,9 +186,11 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
     list.iter().find(|n| d.is(n)).copied()
 }
 
-/// The access-control directives of mod_authz_core / mod_access_compat in a `<Proxy>`
-/// or `<LocationMatch>` section, which pasted configurations often carry. slotgate
-/// enforces access rules only in `<Location path>` sections so far: elsewhere the ones that only grant access are ignored with a warning; the
+/// The access-control directives of mod_authz_core / mod_access_compat in a
+/// `<ProxyMatch>` or `<LocationMatch>` section, which pasted configurations often
+/// carry. slotgate enforces access rules only in `<Location path>` and `<Proxy>`
+/// sections so far: elsewhere the ones that only grant access are ignored with a
+/// warning; the
 /// ones that restrict it are refused, since ignoring them would open what the operator
 /// meant to close.
 fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
@@ -206,7 +211,7 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
             d,
             format!(
                 "'{}' inside <{section}> is not supported yet: slotgate enforces access rules \
-                 only in <Location path> sections, and ignoring a restriction would open access",
+                 only in <Location path> and <Proxy> sections, and ignoring a restriction would open access",
                 line.trim_end()
             ),
         ));
@@ -215,7 +220,7 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
         &d.origin,
         format!(
             "'{}' inside <{section}> is ignored (slotgate enforces access rules only in \
-             <Location path> sections; here everything is allowed)",
+             <Location path> and <Proxy> sections; here everything is allowed)",
             line.trim_end()
         ),
     );
@@ -549,7 +554,8 @@ impl Scope {
                         d,
                         format!(
                             "<{}> inside <{tag}> is not supported yet: access rules are only \
-                             enforced in <Location path> sections, and ignoring a restriction \
+                             enforced in <Location path> and <Proxy> sections, and ignoring a \
+                             restriction \
                              would open access",
                             d.name
                         ),
@@ -638,10 +644,55 @@ impl Scope {
             ProxyKind::Worker(params)
         };
         let mut kind = kind;
+        let mut require: Vec<Require> = Vec::new();
+        let mut compat = CompatDraft::default();
+        let (mut has_compat, mut satisfy) = (false, None);
         for d in section.children.iter().flatten() {
-            if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
-                ctx.errors.push(e);
+            // <Proxy> (not <ProxyMatch>) enforces access rules, as <Location path>.
+            let mut line = || -> Result<bool, ConfigError> {
+                if is_match {
+                    return Ok(false);
+                }
+                if let Some(kind) = d
+                    .children
+                    .as_ref()
+                    .and_then(|_| SectionKind::from_name(&d.name))
+                {
+                    require.push(require_section(d, kind, Parent::Top)?);
+                } else if d.children.is_some() {
+                    return Ok(false);
+                } else if d.is("Require") {
+                    require.push(check(d, access::require_line(&d.args, Parent::Top))?);
+                } else if named(d, &["Order", "Allow", "Deny", "Satisfy"]).is_some() {
+                    compat_line(&mut compat, d)?;
+                    if d.is("Satisfy") {
+                        satisfy = Some(compat.satisfy_any);
+                    } else {
+                        has_compat = true;
+                    }
+                } else {
+                    return Ok(false);
+                }
+                Ok(true)
+            };
+            match line() {
+                Ok(true) => {}
+                Ok(false) => {
+                    if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
+                        ctx.errors.push(e);
+                    }
+                }
+                Err(e) => ctx.errors.push(e),
             }
+        }
+        if !require.is_empty() || has_compat || satisfy.is_some() {
+            self.proxy_access.push(super::AccessSection {
+                path: pattern.to_string(),
+                require: access::top(require),
+                compat: has_compat.then_some(compat.rules),
+                satisfy_any: satisfy,
+                origin: section.origin.clone(),
+            });
         }
         if let ProxyKind::Worker(params) = kind {
             if !params.is_empty() {

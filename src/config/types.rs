@@ -541,6 +541,8 @@ pub struct VirtualHost {
     pub handlers: Vec<LocationHandler>,
     /// The vhost's own `<Location>` access rules for proxied requests.
     pub access: Vec<AccessSection>,
+    /// The vhost's own `<Proxy>` access rules.
+    pub proxy_access: Vec<AccessSection>,
     /// Mass reverse proxy (mod_proxy_express), merged with the main server's.
     pub express: super::Express,
     pub origin: Origin,
@@ -743,6 +745,8 @@ pub struct Config {
     pub handlers: Vec<LocationHandler>,
     /// The main server's `<Location>` access rules for proxied requests, in file order.
     pub access: Vec<AccessSection>,
+    /// The main server's `<Proxy>` access rules (`path` is the pattern), in file order.
+    pub proxy_access: Vec<AccessSection>,
     /// `ProxyHCExpr` definitions, in file order (names unique).
     pub hc_exprs: Vec<HcExprDef>,
     /// `ProxyHCTemplate name key=value…`: the health-check settings of each template.

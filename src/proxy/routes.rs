@@ -123,6 +123,8 @@ pub struct Server {
     /// `<Location path>` access rules (the main server's, then the vhost's own),
     /// for proxied requests.
     pub access: Vec<crate::config::AccessSection>,
+    /// `<Proxy pattern>` access rules (the main server's, then the vhost's own).
+    pub proxy_access: Vec<crate::config::AccessSection>,
     /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
     pub remoteip: crate::rules::remoteip::RemoteIp,
 }
@@ -135,6 +137,54 @@ pub struct MergedAccess<'a> {
     pub satisfy_any: bool,
     /// The last matching section (for messages).
     pub last: &'a crate::config::AccessSection,
+}
+
+/// Whether a `<Proxy>` pattern matches the URL a request goes to (httpd's
+/// `proxy_walk`): with a wildcard (`*`, `?`, `[…]`) the whole URL must match it
+/// (`*` matches `/` too), else the pattern is a prefix of the URL (compared
+/// without case).
+fn proxy_matches(pattern: &str, url: &str) -> bool {
+    if pattern.contains(['*', '?', '[']) {
+        return wildcard(pattern.as_bytes(), url.as_bytes());
+    }
+    url.len() >= pattern.len()
+        && url.as_bytes()[..pattern.len()].eq_ignore_ascii_case(pattern.as_bytes())
+}
+
+/// fnmatch without flags: `*` any run, `?` one byte, `[…]` a set (`!`/`^`
+/// negates, `a-z` ranges), `\` escapes.
+fn wildcard(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..])),
+        Some((b'?', rest)) => !s.is_empty() && wildcard(rest, &s[1..]),
+        Some((b'[', rest)) => {
+            let Some(close) = rest.iter().skip(1).position(|&c| c == b']').map(|i| i + 1) else {
+                return s.first() == Some(&b'[') && wildcard(rest, &s[1..]);
+            };
+            let Some(&c) = s.first() else { return false };
+            let (negate, set) = match rest[..close].split_first() {
+                Some((b'!' | b'^', set)) => (true, set),
+                _ => (false, &rest[..close]),
+            };
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == b'-' {
+                    hit |= (set[i]..=set[i + 2]).contains(&c);
+                    i += 3;
+                } else {
+                    hit |= set[i] == c;
+                    i += 1;
+                }
+            }
+            hit != negate && wildcard(&rest[close + 1..], &s[1..])
+        }
+        Some((b'\\', rest)) if !rest.is_empty() => {
+            s.first() == Some(&rest[0]) && wildcard(&rest[1..], &s[1..])
+        }
+        Some((&c, rest)) => s.first() == Some(&c) && wildcard(rest, &s[1..]),
+    }
 }
 
 /// Whether a `<Location>` path matches a normalised request path: as a prefix
@@ -244,6 +294,7 @@ impl Routes {
             names: Vec::new(),
             express: None,
             access: cfg.access.clone(),
+            proxy_access: cfg.proxy_access.clone(),
             remoteip: cfg.remoteip.clone(),
         }];
         for v in &cfg.vhosts {
@@ -286,6 +337,7 @@ impl Routes {
                 names,
                 express: None,
                 access: [cfg.access.clone(), v.access.clone()].concat(),
+                proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
             });
         }
@@ -520,12 +572,26 @@ impl Routes {
     /// last section with `Require` lines brings those, the last with
     /// `Order`/`Allow`/`Deny` those, the last `Satisfy` wins). None when no
     /// section with rules matches.
-    pub fn access_for(&self, server: usize, path: &[u8]) -> Option<MergedAccess<'_>> {
+    ///
+    /// The `<Proxy pattern>` sections that match the URL the request goes to
+    /// (`balancer://name/path`, `http://host[:port]/path`) come first, as httpd
+    /// merges them before the Locations.
+    pub fn access_for(
+        &self,
+        server: usize,
+        path: &[u8],
+        route: &Route,
+    ) -> Option<MergedAccess<'_>> {
+        let s = &self.servers[server];
+        // Built only when some <Proxy> section has rules.
+        let url = (!s.proxy_access.is_empty()).then(|| self.proxy_url(route));
+        let proxies = s
+            .proxy_access
+            .iter()
+            .filter(|a| url.as_deref().is_some_and(|u| proxy_matches(&a.path, u)));
+        let locations = s.access.iter().filter(|a| location_matches(&a.path, path));
         let mut merged: Option<MergedAccess<'_>> = None;
-        for a in &self.servers[server].access {
-            if !location_matches(&a.path, path) {
-                continue;
-            }
+        for a in proxies.chain(locations) {
             let m = merged.get_or_insert(MergedAccess {
                 require: None,
                 compat: None,
@@ -544,6 +610,35 @@ impl Routes {
             m.last = a;
         }
         merged
+    }
+
+    /// The URL a proxied request goes to, as httpd's `<Proxy>` sections see it
+    /// (`balancer://name/path?query`, `http://host[:port]/path?query`, the port
+    /// written unless it is the scheme's default). Empty for a local route.
+    fn proxy_url(&self, route: &Route) -> String {
+        match route {
+            Route::Local => String::new(),
+            Route::Balance { balancer, target } => {
+                format!("{}{target}", self.balancers[*balancer].spec.name)
+            }
+            Route::Proxy { member, target } => {
+                let u = &self.members[*member].url;
+                let host = if u.host.contains(':') {
+                    format!("[{}]", u.host)
+                } else {
+                    u.host.clone()
+                };
+                let default = matches!(
+                    (u.scheme.as_str(), u.port),
+                    ("http" | "ws", 80) | ("https" | "wss", 443)
+                );
+                if default {
+                    format!("{}://{host}{target}", u.scheme)
+                } else {
+                    format!("{}://{host}:{}{target}", u.scheme, u.port)
+                }
+            }
+        }
     }
 
     /// Routes a request-target (origin-form or absolute-form) on `server`: its

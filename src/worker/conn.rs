@@ -634,10 +634,10 @@ impl Conn {
                 };
                 // The <Location> access rules of a proxied request (allocates only
                 // to name the section that refused).
-                let denied = match route {
-                    Ok(Route::Proxy { .. } | Route::Balance { .. }) => ctx
+                let denied = match &route {
+                    Ok(r @ (Route::Proxy { .. } | Route::Balance { .. })) => ctx
                         .routes
-                        .access_for(server, path)
+                        .access_for(server, path, r)
                         .filter(|a| {
                             !crate::handlers::rules_allow(
                                 a.require,

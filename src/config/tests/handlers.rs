@@ -236,7 +236,7 @@ fn rules_of_a_proxied_location() {
         c.warnings,
         [format!(
             "{FILE}:4: 'Require all granted' inside <LocationMatch> is ignored (slotgate enforces \
-             access rules only in <Location path> sections; here everything is allowed)"
+             access rules only in <Location path> and <Proxy> sections; here everything is allowed)"
         )]
     );
     assert_eq!(
@@ -245,7 +245,7 @@ fn rules_of_a_proxied_location() {
         )),
         format!(
             "{FILE}:4: 'Deny from all' inside <LocationMatch> is not supported yet: slotgate \
-             enforces access rules only in <Location path> sections, and ignoring a restriction \
+             enforces access rules only in <Location path> and <Proxy> sections, and ignoring a restriction \
              would open access"
         )
     );
@@ -254,7 +254,7 @@ fn rules_of_a_proxied_location() {
     ))
     .starts_with(&format!(
         "{FILE}:3: <RequireAll> inside <LocationMatch> is not supported yet: access rules are only \
-         enforced in <Location path> sections"
+         enforced in <Location path> and <Proxy> sections"
     )));
     let c = config("<Location /s>\nSetHandler server-status\nDeny from all\n</Location>\n");
     let compat = c.handlers[0].compat.as_ref().expect("kept");
