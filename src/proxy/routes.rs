@@ -1302,4 +1302,54 @@ mod tests {
             "an exact IP beats wildcards"
         );
     }
+
+    /// `<Proxy>` patterns as httpd's proxy_walk compares them (fnmatch without
+    /// flags for a wildcard, else a prefix).
+    #[test]
+    fn proxy_patterns() {
+        for (pattern, url, yes) in [
+            ("*", "balancer://app/x", true),
+            ("balancer://app", "balancer://app/x", true),
+            ("balancer://app", "balancer://other/x", false),
+            (
+                "http://10.0.0.1:8080/open*",
+                "http://10.0.0.1:8080/open/a/b",
+                true,
+            ),
+            (
+                "http://10.0.0.1:8080/open*",
+                "http://10.0.0.1:8080/x",
+                false,
+            ),
+            ("http://10.0.0.?:8080/*", "http://10.0.0.7:8080/x", true),
+            ("http://10.0.0.[1-3]/*", "http://10.0.0.4/x", false),
+            ("http://10.0.0.[!1-3]/*", "http://10.0.0.4/x", true),
+        ] {
+            assert_eq!(proxy_matches(pattern, url), yes, "{pattern} {url}");
+        }
+    }
+
+    /// The merge of the sections that match (file order, Proxy before Location).
+    #[test]
+    fn access_sections_merge() {
+        let r = routes(
+            "<Proxy *>\nRequire ip 10.0.0.0/8\nSatisfy Any\n</Proxy>\n\
+             <Location /a>\nOrder allow,deny\n</Location>\n\
+             <Location /a/b>\nRequire all granted\n</Location>\n\
+             ProxyPass / http://127.0.0.1:1/\n",
+        );
+        let route = r.route(0, "/a/b/c").unwrap();
+        let m = r.access_for(0, b"/a/b/c", &route).unwrap();
+        assert_eq!(m.require, Some(&crate::access::Require::All(true)));
+        assert_eq!(
+            m.compat.unwrap().order,
+            crate::access::compat::Order::AllowDeny
+        );
+        assert!(m.satisfy_any);
+        assert_eq!(m.last.path, "/a/b");
+        let route = r.route(0, "/z").unwrap();
+        let m = r.access_for(0, b"/z", &route).unwrap();
+        assert_eq!(m.last.path, "*");
+        assert!(m.compat.is_none());
+    }
 }
