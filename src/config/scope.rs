@@ -190,9 +190,8 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
 /// `<ProxyMatch>` or `<LocationMatch>` section, which pasted configurations often
 /// carry. slotgate enforces access rules only in `<Location path>` and `<Proxy>`
 /// sections so far: elsewhere the ones that only grant access are ignored with a
-/// warning; the
-/// ones that restrict it are refused, since ignoring them would open what the operator
-/// meant to close.
+/// warning; the ones that restrict it are refused, since ignoring them would open
+/// what the operator meant to close.
 fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
     const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny", "Satisfy"];
     let Some(name) = named(d, NAMES) else {
@@ -211,7 +210,8 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
             d,
             format!(
                 "'{}' inside <{section}> is not supported yet: slotgate enforces access rules \
-                 only in <Location path> and <Proxy> sections, and ignoring a restriction would open access",
+                 only in <Location path> and <Proxy> sections, and ignoring a restriction would \
+                 open access",
                 line.trim_end()
             ),
         ));
@@ -388,8 +388,8 @@ impl Scope {
         // Require lines and sections, checked as they come; whether they are kept
         // depends on SetHandler, which may come later in the section.
         let mut require: Vec<(Require, &Directive)> = Vec::new();
-        // Order / Allow / Deny / Satisfy, checked as they come; kept only with
-        // SetHandler (see below).
+        // Order / Allow / Deny / Satisfy, checked as they come; kept for a
+        // <Location path> (see below).
         let mut compat = CompatDraft::default();
         let mut compat_lines: Vec<&Directive> = Vec::new();
         let errors_before = ctx.errors.len();
@@ -555,8 +555,7 @@ impl Scope {
                         format!(
                             "<{}> inside <{tag}> is not supported yet: access rules are only \
                              enforced in <Location path> and <Proxy> sections, and ignoring a \
-                             restriction \
-                             would open access",
+                             restriction would open access",
                             d.name
                         ),
                     ));
