@@ -21,6 +21,8 @@
 //! right file and line) with [`require_line`], [`section`] and [`top`];
 //! [`Require::parse`] does the same for a small text, for tests and tools.
 
+pub mod compat;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The access rules of a section.

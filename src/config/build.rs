@@ -105,6 +105,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             proxy_preserve_host: false,
             remoteip_proxy_protocol: false,
             remoteip_proxy_exceptions: Vec::new(),
+            remoteip: Default::default(),
             proxy_timeout: None,
             proxy_via: ProxyVia::Off,
             proxy_add_headers: true,
@@ -118,6 +119,8 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             proxy_status: false,
             custom_logs: Vec::new(),
             handlers: Vec::new(),
+            access: Vec::new(),
+            proxy_access: Vec::new(),
             hc_exprs: Vec::new(),
             hc_templates: Vec::new(),
             hc_tpsize: 16,
@@ -419,8 +422,11 @@ impl Builder {
                 proxy_timeout: None,
                 proxy_pass_inherit: true,
                 remoteip_proxy_protocol: None,
+                remoteip: Default::default(),
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
+                access: Vec::new(),
+                proxy_access: Vec::new(),
                 express: Default::default(),
                 rewrite: None,
                 origin: section.origin.clone(),
@@ -539,8 +545,11 @@ impl Builder {
         c.proxy_timeout = main.timeout.or(c.proxy_timeout);
         c.remoteip_proxy_protocol = main.proxy_protocol.unwrap_or(false);
         c.remoteip_proxy_exceptions = std::mem::take(&mut main.proxy_protocol_exceptions);
+        c.remoteip = main.remoteip.resolve(None);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
+        c.access = std::mem::take(&mut main.access);
+        c.proxy_access = std::mem::take(&mut main.proxy_access);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
         c.rewrite = main.rewrite.resolve(None, &mut self.ctx.warnings)?;
         let ssl: Vec<_> = self.vhosts.iter().map(|v| (&v.vhost, &v.ssl)).collect();
@@ -557,12 +566,15 @@ impl Builder {
             v.proxy_via = s.via;
             v.proxy_timeout = s.timeout;
             v.remoteip_proxy_protocol = s.proxy_protocol;
+            v.remoteip = s.remoteip.resolve(Some(&main.remoteip));
             c.remoteip_proxy_exceptions
                 .append(&mut s.proxy_protocol_exceptions);
             // httpd merges the flag: the vhost's own setting, else the main server's.
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
+            v.access = std::mem::take(&mut s.access);
+            v.proxy_access = std::mem::take(&mut s.proxy_access);
             v.express = s
                 .express
                 .resolve(Some(&main.express), &mut self.ctx.warnings);

@@ -22,6 +22,7 @@
 //! - `address`: Listen and `<VirtualHost>` addresses, ServerName / ServerAlias.
 //! - `express`: mod_proxy_express's directives (the mass reverse proxy's map file).
 //! - `rewrite`: mod_rewrite's directives in server and vhost context.
+//! - `remoteip`: mod_remoteip's RemoteIPHeader and proxy lists.
 //! - `tls`: mod_ssl's directives (front-end TLS per server, TLS to members).
 //! - `values`: On/Off, seconds, times, bounded integers.
 //! - `lbmethod`: the names of `lbmethod=` and the `hashkey=` values.
@@ -43,6 +44,7 @@ mod params;
 pub mod preflight;
 mod protocol;
 mod reader;
+mod remoteip;
 mod rewrite;
 mod scope;
 mod tls;

@@ -48,6 +48,7 @@ const MODULES: &[&str] = &[
     "proxy_express",
     "remoteip",
     "rewrite",
+    "access_compat",
     "slotmem_shm",
     "ssl",
     "status",

@@ -52,6 +52,12 @@ const SERVER_LEVEL: &[&str] = &[
     "ProxyExpressEnable",
     "ProxyExpressDBMFile",
     "ProxyExpressDBMType",
+    "RemoteIPHeader",
+    "RemoteIPProxiesHeader",
+    "RemoteIPInternalProxy",
+    "RemoteIPTrustedProxy",
+    "RemoteIPInternalProxyList",
+    "RemoteIPTrustedProxyList",
 ];
 
 /// Whether `d` is a server-level directive (misplaced inside `<Location>` or `<Proxy>`):
@@ -116,10 +122,17 @@ pub(super) struct Scope {
     pub pass_inherit: Option<bool>,
     /// `<Location>` sections with `SetHandler`, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// `<Location path>` sections with access rules, in file order.
+    pub access: Vec<super::AccessSection>,
+    /// `<Proxy pattern>` sections with access rules, in file order (`path` is the
+    /// pattern, without `proxy:`).
+    pub proxy_access: Vec<super::AccessSection>,
     /// ProxyExpressEnable / ProxyExpressDBMFile / ProxyExpressDBMType.
     pub express: super::express::ExpressScope,
     /// RewriteEngine / RewriteOptions / RewriteMap / RewriteCond / RewriteRule.
     pub rewrite: super::rewrite::RewriteScope,
+    /// RemoteIPHeader and its proxy lists.
+    pub remoteip: super::remoteip::RemoteIpScope,
 }
 
 impl Scope {
@@ -175,12 +188,14 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
     list.iter().find(|n| d.is(n)).copied()
 }
 
-/// The access-control directives of mod_authz_core / mod_access_compat, which pasted
-/// `<Proxy>` and `<Location>` sections often carry. slotgate has no access control yet:
-/// the ones that only grant access are ignored with a warning; the ones that restrict it
-/// are refused, since ignoring them would open what the operator meant to close.
+/// The access-control directives of mod_authz_core / mod_access_compat in a
+/// `<ProxyMatch>` or `<LocationMatch>` section, which pasted configurations often
+/// carry. slotgate enforces access rules only in `<Location path>` and `<Proxy>`
+/// sections so far: elsewhere the ones that only grant access are ignored with a
+/// warning; the ones that restrict it are refused, since ignoring them would open
+/// what the operator meant to close.
 fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
-    const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny"];
+    const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny", "Satisfy"];
     let Some(name) = named(d, NAMES) else {
         return Ok(false);
     };
@@ -188,7 +203,7 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
     let grants = match name {
         "Require" => args == ["all", "granted"],
         "Allow" => args == ["from", "all"],
-        "Order" => true,
+        "Order" | "Satisfy" => true,
         _ => false,
     };
     let line = format!("{name} {}", d.args.join(" "));
@@ -196,8 +211,9 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
         return Err(fail(
             d,
             format!(
-                "'{}' inside <{section}> is not supported yet: slotgate has no access control, \
-                 and ignoring a restriction would open access",
+                "'{}' inside <{section}> is not supported yet: slotgate enforces access rules \
+                 only in <Location path> and <Proxy> sections, and ignoring a restriction would \
+                 open access",
                 line.trim_end()
             ),
         ));
@@ -205,8 +221,8 @@ fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, C
     ctx.warn(
         &d.origin,
         format!(
-            "'{}' inside <{section}> is ignored (access control is not supported yet; \
-             everything is allowed)",
+            "'{}' inside <{section}> is ignored (slotgate enforces access rules only in \
+             <Location path> and <Proxy> sections; here everything is allowed)",
             line.trim_end()
         ),
     );
@@ -253,6 +269,17 @@ impl Scope {
             }
             "proxyvia" => self.via = Some(check(d, proxy_via(one_arg(d, "ProxyVia")?))?),
             "proxypassinherit" => self.pass_inherit = Some(flag(d, "ProxyPassInherit")?),
+            "order" | "allow" | "deny" | "satisfy" => {
+                // httpd: "order not allowed here" (directory context only).
+                let name = named(d, &["Order", "Allow", "Deny", "Satisfy"]).unwrap_or("Order");
+                return Err(fail(
+                    d,
+                    format!(
+                        "{name} not allowed here: mod_access_compat's directives go in a \
+                         <Location> section"
+                    ),
+                ));
+            }
             "remoteipproxyprotocol" => {
                 self.proxy_protocol = Some(flag(d, "RemoteIPProxyProtocol")?);
             }
@@ -285,6 +312,7 @@ impl Scope {
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
             _ if self.rewrite.directive(d, &ctx.root)? => {}
+            _ if self.remoteip.directive(d, &ctx.root)? => {}
             _ => return self.express.directive(d, &ctx.root),
         }
         Ok(true)
@@ -359,7 +387,10 @@ impl Scope {
         // Require lines and sections, checked as they come; whether they are kept
         // depends on SetHandler, which may come later in the section.
         let mut require: Vec<(Require, &Directive)> = Vec::new();
-        let mut compat: Vec<&Directive> = Vec::new();
+        // Order / Allow / Deny / Satisfy, checked as they come; kept for a
+        // <Location path> (see below).
+        let mut compat = CompatDraft::default();
+        let mut compat_lines: Vec<&Directive> = Vec::new();
         let errors_before = ctx.errors.len();
         for d in section.children.iter().flatten() {
             // Each line is checked on its own, so every error of the section is found.
@@ -381,8 +412,9 @@ impl Scope {
                     require.push((rule, d));
                     return Ok(());
                 }
-                if named(d, &["Order", "Allow", "Deny"]).is_some() {
-                    compat.push(d);
+                if named(d, &["Order", "Allow", "Deny", "Satisfy"]).is_some() {
+                    compat_line(&mut compat, d)?;
+                    compat_lines.push(d);
                     return Ok(());
                 }
                 match d.name.to_ascii_lowercase().as_str() {
@@ -493,20 +525,39 @@ impl Scope {
             // The section's own checks would judge what is left of it: misleading.
             return Ok(());
         }
-        for d in compat {
-            access_control(ctx, d, tag)?;
+        let has_compat = compat_lines.iter().any(|d| !d.is("Satisfy"));
+        let satisfy = compat_lines
+            .iter()
+            .any(|d| d.is("Satisfy"))
+            .then_some(compat.satisfy_any);
+        if let PassContext::Location(path) = at {
+            if !require.is_empty() || !compat_lines.is_empty() {
+                self.access.push(super::AccessSection {
+                    path: path.to_string(),
+                    require: access::top(require.iter().map(|(r, _)| r.clone()).collect()),
+                    compat: has_compat.then(|| compat.rules.clone()),
+                    satisfy_any: satisfy,
+                    origin: section.origin.clone(),
+                });
+            }
         }
         let Some((kind, set_handler)) = handler else {
-            // Without a handler the rules would guard proxied requests, which do not
-            // enforce them yet: as before, a grant is ignored, a restriction refused.
+            if let PassContext::Location(_) = at {
+                return Ok(());
+            }
+            for d in compat_lines {
+                access_control(ctx, d, tag)?;
+            }
+            // <LocationMatch> does not enforce access rules yet: a grant is ignored,
+            // a restriction refused.
             for (_, d) in require {
                 if d.children.is_some() {
                     return Err(fail(
                         d,
                         format!(
                             "<{}> inside <{tag}> is not supported yet: access rules are only \
-                             enforced for SetHandler (balancer-manager, server-status, metrics), \
-                             and ignoring a restriction would open access",
+                             enforced in <Location path> and <Proxy> sections, and ignoring a \
+                             restriction would open access",
                             d.name
                         ),
                     ));
@@ -529,13 +580,14 @@ impl Scope {
             unreachable!("SetHandler is refused outside <Location path>");
         };
         let require = access::top(require.into_iter().map(|(r, _)| r).collect());
-        if kind == HandlerKind::BalancerManager && require.is_none() {
+        let has_compat = !compat_lines.is_empty();
+        if kind == HandlerKind::BalancerManager && require.is_none() && !has_compat {
             ctx.warn(
                 &section.origin,
                 format!(
-                    "<Location {path}> with SetHandler balancer-manager has no Require line: \
-                     it refuses every client (403) until one is added, e.g. \
-                     Require ip 127.0.0.1"
+                    "<Location {path}> with SetHandler balancer-manager has no Require line \
+                     (nor Order/Allow/Deny): it refuses every client (403) until one is added, \
+                     e.g. Require ip 127.0.0.1"
                 ),
             );
         }
@@ -543,6 +595,8 @@ impl Scope {
             path: path.to_string(),
             handler: kind,
             require,
+            compat: has_compat.then_some(compat.rules),
+            satisfy_any: compat.satisfy_any,
             origin: section.origin.clone(),
         });
         Ok(())
@@ -591,10 +645,55 @@ impl Scope {
             ProxyKind::Worker(params)
         };
         let mut kind = kind;
+        let mut require: Vec<Require> = Vec::new();
+        let mut compat = CompatDraft::default();
+        let (mut has_compat, mut satisfy) = (false, None);
         for d in section.children.iter().flatten() {
-            if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
-                ctx.errors.push(e);
+            // <Proxy> (not <ProxyMatch>) enforces access rules, as <Location path>.
+            let mut line = || -> Result<bool, ConfigError> {
+                if is_match {
+                    return Ok(false);
+                }
+                if let Some(kind) = d
+                    .children
+                    .as_ref()
+                    .and_then(|_| SectionKind::from_name(&d.name))
+                {
+                    require.push(require_section(d, kind, Parent::Top)?);
+                } else if d.children.is_some() {
+                    return Ok(false);
+                } else if d.is("Require") {
+                    require.push(check(d, access::require_line(&d.args, Parent::Top))?);
+                } else if named(d, &["Order", "Allow", "Deny", "Satisfy"]).is_some() {
+                    compat_line(&mut compat, d)?;
+                    if d.is("Satisfy") {
+                        satisfy = Some(compat.satisfy_any);
+                    } else {
+                        has_compat = true;
+                    }
+                } else {
+                    return Ok(false);
+                }
+                Ok(true)
+            };
+            match line() {
+                Ok(true) => {}
+                Ok(false) => {
+                    if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
+                        ctx.errors.push(e);
+                    }
+                }
+                Err(e) => ctx.errors.push(e),
             }
+        }
+        if !require.is_empty() || has_compat || satisfy.is_some() {
+            self.proxy_access.push(super::AccessSection {
+                path: pattern.to_string(),
+                require: access::top(require),
+                compat: has_compat.then_some(compat.rules),
+                satisfy_any: satisfy,
+                origin: section.origin.clone(),
+            });
         }
         if let ProxyKind::Worker(params) = kind {
             if !params.is_empty() {
@@ -694,6 +793,32 @@ fn worker_words(
         params::apply_worker_param(&mut scratch, key, value, templates)
             .map_err(|m| fail(d, format!("{what}: {m}")))?;
         params.push((key.to_string(), value.to_string()));
+    }
+    Ok(())
+}
+
+/// The mod_access_compat lines of a `<Location>` so far.
+#[derive(Default)]
+struct CompatDraft {
+    rules: access::compat::Compat,
+    satisfy_any: bool,
+}
+
+/// One `Order`, `Allow`, `Deny` or `Satisfy` line of a `<Location>`.
+fn compat_line(draft: &mut CompatDraft, d: &Directive) -> Result<(), ConfigError> {
+    use access::compat;
+    let name = d.name.to_ascii_lowercase();
+    match name.as_str() {
+        "order" => draft.rules.order = check(d, compat::Order::parse(&d.args))?,
+        "allow" => {
+            let mut list = check(d, compat::from_line("Allow", &d.args))?;
+            draft.rules.allow.append(&mut list);
+        }
+        "deny" => {
+            let mut list = check(d, compat::from_line("Deny", &d.args))?;
+            draft.rules.deny.append(&mut list);
+        }
+        _ => draft.satisfy_any = check(d, compat::satisfy_any(&d.args))?,
     }
     Ok(())
 }

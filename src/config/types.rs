@@ -533,10 +533,16 @@ pub struct VirtualHost {
     /// `RemoteIPProxyProtocol` in this vhost: On makes connections to its
     /// addresses start with a PROXY protocol header (see [`Config::remoteip_proxy_protocol`]).
     pub remoteip_proxy_protocol: Option<bool>,
+    /// `RemoteIPHeader` and its proxy lists, the main server's merged in.
+    pub remoteip: crate::rules::remoteip::RemoteIp,
     pub custom_logs: Vec<CustomLog>,
     /// The vhost's own `<Location>` handlers, in file order (the main server's
     /// apply too, before these: see [`LocationHandler`]).
     pub handlers: Vec<LocationHandler>,
+    /// The vhost's own `<Location>` access rules for proxied requests.
+    pub access: Vec<AccessSection>,
+    /// The vhost's own `<Proxy>` access rules.
+    pub proxy_access: Vec<AccessSection>,
     /// Mass reverse proxy (mod_proxy_express), merged with the main server's.
     pub express: super::Express,
     /// mod_rewrite: the vhost's rules (with the main server's under
@@ -590,6 +596,26 @@ pub struct LocationHandler {
     /// The section's `Require` lines (several are an implicit `<RequireAny>`);
     /// None when it has none.
     pub require: Option<crate::access::Require>,
+    /// The section's `Order`, `Allow` and `Deny` (mod_access_compat); None when
+    /// it has none of them nor `Satisfy`.
+    pub compat: Option<crate::access::compat::Compat>,
+    /// `Satisfy Any`: `Require` or the `Allow`/`Deny` rules suffice (default
+    /// `All`: both must pass).
+    pub satisfy_any: bool,
+    pub origin: Origin,
+}
+
+/// The access rules of a `<Location path>` (with or without `SetHandler`), which
+/// guard proxied requests below the path. httpd merges every matching section in
+/// file order: the last one with `Require` lines brings the `Require` rules, the
+/// last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessSection {
+    pub path: String,
+    pub require: Option<crate::access::Require>,
+    pub compat: Option<crate::access::compat::Compat>,
+    /// `Satisfy Any` (true) / `All` (false), if the section says.
+    pub satisfy_any: Option<bool>,
     pub origin: Origin,
 }
 
@@ -687,6 +713,8 @@ pub struct Config {
     /// `RemoteIPProxyProtocolExceptions` of the main server and every vhost:
     /// clients in these networks connect without a PROXY header.
     pub remoteip_proxy_exceptions: Vec<crate::access::IpNet>,
+    /// The main server's `RemoteIPHeader` and proxy lists.
+    pub remoteip: crate::rules::remoteip::RemoteIp,
     /// `ProxyPreserveHost`, default Off.
     pub proxy_preserve_host: bool,
     /// `ProxyTimeout`; None = use `Timeout`.
@@ -718,6 +746,10 @@ pub struct Config {
     pub custom_logs: Vec<CustomLog>,
     /// The main server's `<Location>` handlers, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// The main server's `<Location>` access rules for proxied requests, in file order.
+    pub access: Vec<AccessSection>,
+    /// The main server's `<Proxy>` access rules (`path` is the pattern), in file order.
+    pub proxy_access: Vec<AccessSection>,
     /// `ProxyHCExpr` definitions, in file order (names unique).
     pub hc_exprs: Vec<HcExprDef>,
     /// `ProxyHCTemplate name key=value…`: the health-check settings of each template.

@@ -102,11 +102,32 @@ pub fn serve(kind: HandlerKind, req: &Request, ctx: &Context) -> Response {
 /// Whether `client` passes the `Require` rules of the handler's section (none:
 /// everybody does, except at the balancer-manager). `Require host` names come from a forward-confirmed reverse
 /// lookup (blocking, so only when such a rule is reached).
+///
+/// `Order`/`Allow`/`Deny` combine with `Require` as in httpd 2.4: both must pass,
+/// or either with `Satisfy Any`; a section without `Require` passes that half.
 pub fn allowed(h: &LocationHandler, client: IpAddr) -> bool {
-    match &h.require {
+    if h.require.is_none() && h.compat.is_none() {
         // A balancer-manager without rules is refused (and warned about at start).
-        None => h.handler != HandlerKind::BalancerManager,
-        Some(r) => r.allows(client, &mut lookup_host),
+        return h.handler != HandlerKind::BalancerManager;
+    }
+    rules_allow(h.require.as_ref(), h.compat.as_ref(), h.satisfy_any, client)
+}
+
+/// httpd 2.4's access decision for `client`: mod_access_compat's rules
+/// (`compat`) and `Require` must both pass, or either with `Satisfy Any`; a
+/// missing half passes. Host names come from the cached forward-confirmed lookup.
+pub fn rules_allow(
+    require: Option<&crate::access::Require>,
+    compat: Option<&crate::access::compat::Compat>,
+    satisfy_any: bool,
+    client: IpAddr,
+) -> bool {
+    let compat_ok = compat.is_none_or(|c| c.allows(client, &mut lookup_host));
+    let require_ok = || require.is_none_or(|r| r.allows(client, &mut lookup_host));
+    if satisfy_any {
+        compat_ok || require_ok()
+    } else {
+        compat_ok && require_ok()
     }
 }
 

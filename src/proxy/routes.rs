@@ -123,6 +123,79 @@ pub struct Server {
     /// mod_rewrite's rules, when this server's RewriteEngine is On and it has
     /// rules (None keeps the request path free of any rewrite work).
     pub rewrite: Option<Arc<crate::rules::rewrite::Rewrite>>,
+    /// `<Location path>` access rules (the main server's, then the vhost's own),
+    /// for proxied requests.
+    pub access: Vec<crate::config::AccessSection>,
+    /// `<Proxy pattern>` access rules (the main server's, then the vhost's own).
+    pub proxy_access: Vec<crate::config::AccessSection>,
+    /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
+    pub remoteip: crate::rules::remoteip::RemoteIp,
+}
+
+/// The access rules that apply to a proxied request (see [`Routes::access_for`]).
+#[derive(Clone, Copy, Debug)]
+pub struct MergedAccess<'a> {
+    pub require: Option<&'a crate::access::Require>,
+    pub compat: Option<&'a crate::access::compat::Compat>,
+    pub satisfy_any: bool,
+    /// The last matching section (for messages).
+    pub last: &'a crate::config::AccessSection,
+}
+
+/// Whether a `<Proxy>` pattern matches the URL a request goes to (httpd's
+/// `proxy_walk`): with a wildcard (`*`, `?`, `[…]`) the whole URL must match it
+/// (`*` matches `/` too), else the pattern is a prefix of the URL (compared
+/// without case).
+fn proxy_matches(pattern: &str, url: &str) -> bool {
+    if pattern.contains(['*', '?', '[']) {
+        return wildcard(pattern.as_bytes(), url.as_bytes());
+    }
+    url.len() >= pattern.len()
+        && url.as_bytes()[..pattern.len()].eq_ignore_ascii_case(pattern.as_bytes())
+}
+
+/// fnmatch without flags: `*` any run, `?` one byte, `[…]` a set (`!`/`^`
+/// negates, `a-z` ranges), `\` escapes.
+fn wildcard(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..])),
+        Some((b'?', rest)) => !s.is_empty() && wildcard(rest, &s[1..]),
+        Some((b'[', rest)) => {
+            let Some(close) = rest.iter().skip(1).position(|&c| c == b']').map(|i| i + 1) else {
+                return s.first() == Some(&b'[') && wildcard(rest, &s[1..]);
+            };
+            let Some(&c) = s.first() else { return false };
+            let (negate, set) = match rest[..close].split_first() {
+                Some((b'!' | b'^', set)) => (true, set),
+                _ => (false, &rest[..close]),
+            };
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == b'-' {
+                    hit |= (set[i]..=set[i + 2]).contains(&c);
+                    i += 3;
+                } else {
+                    hit |= set[i] == c;
+                    i += 1;
+                }
+            }
+            hit != negate && wildcard(&rest[close + 1..], &s[1..])
+        }
+        Some((b'\\', rest)) if !rest.is_empty() => {
+            s.first() == Some(&rest[0]) && wildcard(&rest[1..], &s[1..])
+        }
+        Some((&c, rest)) => s.first() == Some(&c) && wildcard(rest, &s[1..]),
+    }
+}
+
+/// Whether a `<Location>` path matches a normalised request path: as a prefix
+/// at a segment boundary (`/status` matches `/status`, `/status/x`, not `/statusx`).
+fn location_matches(location: &str, path: &[u8]) -> bool {
+    let p = location.trim_end_matches('/');
+    path.strip_prefix(p.as_bytes())
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.is_empty())
 }
 
 /// Where a request goes.
@@ -224,6 +297,9 @@ impl Routes {
             names: Vec::new(),
             express: None,
             rewrite: cfg.rewrite.clone().map(Arc::new),
+            access: cfg.access.clone(),
+            proxy_access: cfg.proxy_access.clone(),
+            remoteip: cfg.remoteip.clone(),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -265,6 +341,9 @@ impl Routes {
                 names,
                 express: None,
                 rewrite: v.rewrite.clone().map(Arc::new),
+                access: [cfg.access.clone(), v.access.clone()].concat(),
+                proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
+                remoteip: v.remoteip.clone(),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and
@@ -493,11 +572,70 @@ impl Routes {
     /// `path` at a segment boundary. `path` is the normalised path
     /// ([`normalise_path`]), so `/x/../server-status` finds `<Location /server-status>`.
     pub fn handler_for(&self, server: usize, path: &[u8]) -> Option<usize> {
-        self.servers[server].handlers.iter().rposition(|h| {
-            let p = h.path.trim_end_matches('/');
-            path.strip_prefix(p.as_bytes())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.is_empty())
-        })
+        self.servers[server]
+            .handlers
+            .iter()
+            .rposition(|h| location_matches(&h.path, path))
+    }
+
+    /// The access rules of the `<Location path>` sections that match a proxied
+    /// request's normalised `path`, merged as httpd merges them (file order; the
+    /// last section with `Require` lines brings those, the last with
+    /// `Order`/`Allow`/`Deny` those, the last `Satisfy` wins). None when no
+    /// section with rules matches.
+    ///
+    /// The `<Proxy pattern>` sections that match the URL the request goes to
+    /// (`balancer://name/path`, `http://host[:port]/path`) come first, as httpd
+    /// merges them before the Locations.
+    pub fn access_for(
+        &self,
+        server: usize,
+        path: &[u8],
+        route: &Route,
+    ) -> Option<MergedAccess<'_>> {
+        let s = &self.servers[server];
+        // Built only when some <Proxy> section has rules.
+        let url = (!s.proxy_access.is_empty()).then(|| self.url_of_route(route));
+        let proxies = s
+            .proxy_access
+            .iter()
+            .filter(|a| url.as_deref().is_some_and(|u| proxy_matches(&a.path, u)));
+        let locations = s.access.iter().filter(|a| location_matches(&a.path, path));
+        let mut merged: Option<MergedAccess<'_>> = None;
+        for a in proxies.chain(locations) {
+            let m = merged.get_or_insert(MergedAccess {
+                require: None,
+                compat: None,
+                satisfy_any: false,
+                last: a,
+            });
+            if a.require.is_some() {
+                m.require = a.require.as_ref();
+            }
+            if a.compat.is_some() {
+                m.compat = a.compat.as_ref();
+            }
+            if let Some(any) = a.satisfy_any {
+                m.satisfy_any = any;
+            }
+            m.last = a;
+        }
+        merged
+    }
+
+    /// The URL a proxied request goes to, as httpd's `<Proxy>` sections see it
+    /// (`balancer://name/path?query`, `http://host[:port]/path?query`, the port
+    /// written unless it is the scheme's default). Empty for a local route.
+    fn url_of_route(&self, route: &Route) -> String {
+        match route {
+            Route::Local => String::new(),
+            Route::Balance { balancer, target } => {
+                format!("{}{target}", self.balancers[*balancer].spec.name)
+            }
+            Route::Proxy { member, target } => {
+                format!("{}{target}", self.members[*member].url.authority_prefix())
+            }
+        }
     }
 
     /// Routes a request-target (origin-form or absolute-form) on `server`: its
@@ -1187,5 +1325,55 @@ mod tests {
             3,
             "an exact IP beats wildcards"
         );
+    }
+
+    /// `<Proxy>` patterns as httpd's proxy_walk compares them (fnmatch without
+    /// flags for a wildcard, else a prefix).
+    #[test]
+    fn proxy_patterns() {
+        for (pattern, url, yes) in [
+            ("*", "balancer://app/x", true),
+            ("balancer://app", "balancer://app/x", true),
+            ("balancer://app", "balancer://other/x", false),
+            (
+                "http://10.0.0.1:8080/open*",
+                "http://10.0.0.1:8080/open/a/b",
+                true,
+            ),
+            (
+                "http://10.0.0.1:8080/open*",
+                "http://10.0.0.1:8080/x",
+                false,
+            ),
+            ("http://10.0.0.?:8080/*", "http://10.0.0.7:8080/x", true),
+            ("http://10.0.0.[1-3]/*", "http://10.0.0.4/x", false),
+            ("http://10.0.0.[!1-3]/*", "http://10.0.0.4/x", true),
+        ] {
+            assert_eq!(proxy_matches(pattern, url), yes, "{pattern} {url}");
+        }
+    }
+
+    /// The merge of the sections that match (file order, Proxy before Location).
+    #[test]
+    fn access_sections_merge() {
+        let r = routes(
+            "<Proxy *>\nRequire ip 10.0.0.0/8\nSatisfy Any\n</Proxy>\n\
+             <Location /a>\nOrder allow,deny\n</Location>\n\
+             <Location /a/b>\nRequire all granted\n</Location>\n\
+             ProxyPass / http://127.0.0.1:1/\n",
+        );
+        let route = r.route(0, "/a/b/c").unwrap();
+        let m = r.access_for(0, b"/a/b/c", &route).unwrap();
+        assert_eq!(m.require, Some(&crate::access::Require::All(true)));
+        assert_eq!(
+            m.compat.unwrap().order,
+            crate::access::compat::Order::AllowDeny
+        );
+        assert!(m.satisfy_any);
+        assert_eq!(m.last.path, "/a/b");
+        let route = r.route(0, "/z").unwrap();
+        let m = r.access_for(0, b"/z", &route).unwrap();
+        assert_eq!(m.last.path, "*");
+        assert!(m.compat.is_none());
     }
 }

@@ -2,4 +2,5 @@
 //! through the proxy (DESIGN.md's `rules/`): one module per httpd module.
 //! Their directives are read in `crate::config`.
 
+pub mod remoteip;
 pub mod rewrite;

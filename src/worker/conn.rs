@@ -51,6 +51,9 @@ pub struct Conn {
     pub(super) peer: SocketAddr,
     /// The socket's own peer (`peer` becomes the client a PROXY header names).
     socket_peer: SocketAddr,
+    /// The current request's client: `peer`, or what `RemoteIPHeader` found
+    /// (`Require ip`, `%a`, `%h`, X-Forwarded-For, hashkey=ip).
+    request_peer: SocketAddr,
     pub(super) local: SocketAddr,
     pub(super) input: Buffer,
     pub(super) output: Buffer,
@@ -146,6 +149,7 @@ impl Conn {
             tls: None,
             peer,
             socket_peer: peer,
+            request_peer: peer,
             local,
             input: Buffer::new(),
             output: Buffer::new(),
@@ -552,7 +556,8 @@ impl Conn {
             }
         }
         self.clean_end = false;
-        let head = match parse_request_with(self.input.data(), &ctx.limits) {
+        self.request_peer = self.peer;
+        let mut head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
                 if self.eof {
@@ -581,6 +586,11 @@ impl Conn {
             && (cfg.max_keep_alive_requests == 0 || self.served + 1 < cfg.max_keep_alive_requests)
             && !self.eof;
         let server = ctx.routes.server_for(self.local, head.header("host"));
+        self.request_peer = crate::rules::remoteip::apply(
+            &ctx.routes.servers[server].remoteip,
+            self.peer,
+            &mut head,
+        );
         let limit = cfg.limit_request_body;
         if let Framing::Length(n) = head.framing {
             if limit > 0 && n > limit {
@@ -600,8 +610,8 @@ impl Conn {
         // let through only `*` (OPTIONS) as a target without a path.
         let (raw_path, query) = crate::url::split_target(&head.target);
         let mut buf = crate::recycle::bytes();
-        let (route, handler) = match crate::url::normalise_path(raw_path, &mut buf) {
-            _ if !raw_path.starts_with('/') => (Ok(Route::Local), None),
+        let (route, handler, denied) = match crate::url::normalise_path(raw_path, &mut buf) {
+            _ if !raw_path.starts_with('/') => (Ok(Route::Local), None, None),
             Err(e) => {
                 log::info!(
                     "client {}: refused request for {}: {}",
@@ -613,30 +623,52 @@ impl Conn {
                 self.answer_locally(ctx, &head, server, e.status(), e.reason(), keep_alive);
                 return true;
             }
-            Ok(path) if ctx.routes.servers[server].rewrite.is_some() => {
-                let peer = super::rewrite::Peer {
-                    remote: self.peer,
-                    local: self.local,
-                    https: self.tls.is_some(),
-                };
-                match ctx.rewrite_route(server, &head, path, query, &peer) {
-                    Some(super::rewrite::Rewritten::Route(route)) => (route, None),
-                    Some(super::rewrite::Rewritten::Answer {
-                        status,
-                        location,
-                        why,
-                    }) => {
-                        crate::recycle::give_bytes(buf);
-                        let at = location.as_deref();
-                        self.answer_locally_at(ctx, &head, server, status, why, at, keep_alive);
-                        return true;
+            Ok(path) => {
+                let (route, handler) = if ctx.routes.servers[server].rewrite.is_some() {
+                    // REMOTE_ADDR is the request's client (after RemoteIPHeader).
+                    let peer = super::rewrite::Peer {
+                        remote: self.request_peer,
+                        local: self.local,
+                        https: self.tls.is_some(),
+                    };
+                    match ctx.rewrite_route(server, &head, path, query, &peer) {
+                        Some(super::rewrite::Rewritten::Route(route)) => (route, None),
+                        Some(super::rewrite::Rewritten::Answer {
+                            status,
+                            location,
+                            why,
+                        }) => {
+                            crate::recycle::give_bytes(buf);
+                            let at = location.as_deref();
+                            self.answer_locally_at(ctx, &head, server, status, why, at, keep_alive);
+                            return true;
+                        }
+                        None => self.route_normally(ctx, server, &head, path, raw_path, query),
                     }
-                    None => self.route_normally(ctx, server, &head, path, raw_path, query),
-                }
+                } else {
+                    self.route_normally(ctx, server, &head, path, raw_path, query)
+                };
+                let denied = self.access_denied(ctx, server, path, &route);
+                (route, handler, denied)
             }
-            Ok(path) => self.route_normally(ctx, server, &head, path, raw_path, query),
         };
         crate::recycle::give_bytes(buf);
+        if let Some(location) = denied {
+            log::info!(
+                "client {}: access to {} denied by the rules of <Location {location}>",
+                self.request_peer,
+                head.target
+            );
+            self.answer_locally(
+                ctx,
+                &head,
+                server,
+                403,
+                "the access rules of this location refuse the client",
+                keep_alive,
+            );
+            return true;
+        }
         match route {
             Err(e) => {
                 let why = match e.status {
@@ -680,7 +712,13 @@ impl Conn {
                     self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
                 let ex = Exchange::new(
-                    ctx.now, head, server, route, keep_alive, self.peer, self.local,
+                    ctx.now,
+                    head,
+                    server,
+                    route,
+                    keep_alive,
+                    self.request_peer,
+                    self.local,
                 );
                 self.exchange = Some(Exchange::boxed(ex));
                 self.state = State::Exchange;
@@ -715,6 +753,7 @@ impl Conn {
                 if let Some((client, _)) = h.addrs {
                     log::debug!("client {}: PROXY protocol says {client}", self.peer);
                     self.peer = client;
+                    self.request_peer = client;
                 }
                 self.proxy_header = ProxyHeader::Settled;
                 None
@@ -784,7 +823,7 @@ impl Conn {
         let server = &ctx.routes.servers[local.server];
         let h = &server.handlers[local.handler];
         let head = &local.head;
-        let response = if crate::handlers::allowed(h, self.peer.ip()) {
+        let response = if crate::handlers::allowed(h, self.request_peer.ip()) {
             let (path, query) = crate::url::split_target(&head.target);
             let req = crate::handlers::Request {
                 method: &head.method,
@@ -792,7 +831,7 @@ impl Conn {
                 query,
                 headers: &head.headers,
                 body: &local.collected,
-                client: self.peer.ip(),
+                client: self.request_peer.ip(),
                 location: &h.path,
                 server_name: &server.server_name,
                 local_port: self.local.port(),
@@ -807,7 +846,7 @@ impl Conn {
         } else {
             log::info!(
                 "client {}: access to {} denied by the rules of <Location {}>",
-                self.peer,
+                self.request_peer,
                 head.target,
                 h.path
             );
@@ -881,6 +920,33 @@ impl Conn {
             _ => None,
         };
         (route, handler)
+    }
+
+    /// The `<Location>` / `<Proxy>` access rules of a proxied request: the path
+    /// of the section that refuses the client, or None (allocates only to name
+    /// the section that refused).
+    fn access_denied(
+        &self,
+        ctx: &Ctx,
+        server: usize,
+        path: &[u8],
+        route: &Result<Route, crate::proxy::RouteError>,
+    ) -> Option<String> {
+        match route {
+            Ok(r @ (Route::Proxy { .. } | Route::Balance { .. })) => ctx
+                .routes
+                .access_for(server, path, r)
+                .filter(|a| {
+                    !crate::handlers::rules_allow(
+                        a.require,
+                        a.compat,
+                        a.satisfy_any,
+                        self.request_peer.ip(),
+                    )
+                })
+                .map(|a| a.last.path.clone()),
+            _ => None,
+        }
     }
 
     /// [`Conn::answer_locally`], a redirect to `location` when there is one.
@@ -1049,7 +1115,7 @@ impl Conn {
     fn wire(&mut self, connection: ConnStatus) -> Wire {
         let now = (self.input.consumed(), self.output.appended());
         let wire = Wire {
-            peer: self.peer,
+            peer: self.request_peer,
             socket_peer: self.socket_peer,
             local: self.local,
             received: now.0.saturating_sub(self.logged.0),

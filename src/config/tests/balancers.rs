@@ -587,6 +587,9 @@ fn definition_errors() {
     }
 }
 
+/// `<Proxy>` keeps its access rules (enforced on the requests proxied to URLs it
+/// matches); `<ProxyMatch>` does not enforce them yet: a grant is ignored with a
+/// warning, a restriction refused.
 #[test]
 fn access_control_inside_proxy() {
     let c = config(
@@ -596,27 +599,31 @@ fn access_control_inside_proxy() {
          <Proxy balancer://c>\n\
          BalancerMember http://127.0.0.1:1\n\
          Order deny,allow\n\
-         Allow from all\n\
+         Deny from all\n\
+         Allow from 10.1\n\
          </Proxy>\n",
     );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.proxy_access.len(), 2);
+    assert_eq!(c.proxy_access[0].path, "*");
+    assert_eq!(
+        c.proxy_access[0].require,
+        Some(crate::access::Require::All(true))
+    );
+    assert_eq!(c.proxy_access[1].path, "balancer://c");
+    let compat = c.proxy_access[1].compat.as_ref().unwrap();
+    assert_eq!(compat.deny, [crate::access::compat::From::All]);
+    assert_eq!(c.balancers[0].members.len(), 1);
+    let c = config("<ProxyMatch ^http://x.*>\nRequire all granted\n</ProxyMatch>\n");
     assert_eq!(
         c.warnings,
-        [
-            format!("{FILE}:3: 'Require all granted' inside <Proxy> is ignored (access control is not supported yet; everything is allowed)"),
-            format!("{FILE}:7: 'Order deny,allow' inside <Proxy> is ignored (access control is not supported yet; everything is allowed)"),
-            format!("{FILE}:8: 'Allow from all' inside <Proxy> is ignored (access control is not supported yet; everything is allowed)"),
-        ]
+        [format!("{FILE}:3: 'Require all granted' inside <ProxyMatch> is ignored (slotgate enforces access rules only in <Location path> and <Proxy> sections; here everything is allowed)")]
     );
-    for (line, shown) in [
-        ("Require ip 10.0.0.0/8", "Require ip 10.0.0.0/8"),
-        ("Require all denied", "Require all denied"),
-        ("Deny from all", "Deny from all"),
-        ("Allow from 127.0.0.1", "Allow from 127.0.0.1"),
-    ] {
-        let text = format!("{LISTEN}<Proxy *>\n{line}\n</Proxy>\n");
+    for line in ["Require ip 10.0.0.0/8", "Deny from all"] {
+        let text = format!("{LISTEN}<ProxyMatch ^http://x.*>\n{line}\n</ProxyMatch>\n");
         assert_eq!(
             error(&text),
-            format!("{FILE}:3: '{shown}' inside <Proxy> is not supported yet: slotgate has no access control, and ignoring a restriction would open access")
+            format!("{FILE}:3: '{line}' inside <ProxyMatch> is not supported yet: slotgate enforces access rules only in <Location path> and <Proxy> sections, and ignoring a restriction would open access")
         );
     }
 }

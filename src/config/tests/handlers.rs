@@ -113,8 +113,9 @@ fn open_balancer_manager_warns() {
     assert_eq!(
         c.warnings,
         [format!(
-            "{FILE}:2: <Location /bm> with SetHandler balancer-manager has no Require line: \
-             it refuses every client (403) until one is added, e.g. Require ip 127.0.0.1"
+            "{FILE}:2: <Location /bm> with SetHandler balancer-manager has no Require line \
+             (nor Order/Allow/Deny): it refuses every client (403) until one is added, e.g. \
+             Require ip 127.0.0.1"
         )]
     );
     // server-status and metrics without a rule are open without a warning (as httpd's).
@@ -203,43 +204,59 @@ fn handler_errors() {
     }
 }
 
-/// A proxied Location (no SetHandler) keeps the old handling: rules are not
-/// enforced on proxied requests yet, so a grant is ignored with a warning and a
-/// restriction refused.
+/// A proxied Location (no SetHandler) keeps its rules for the proxied requests
+/// below it; a `<LocationMatch>` does not enforce them yet, so there a grant is
+/// ignored with a warning and a restriction refused.
 #[test]
 fn rules_of_a_proxied_location() {
     let c = config(
-        "<Location /app>\nProxyPass http://127.0.0.1:1/app\nRequire all granted\n</Location>\n",
+        "<Location /app>\nProxyPass http://127.0.0.1:1/app\nRequire ip 10.0.0.0/8\nOrder allow,deny\n\
+         Allow from 10.1\nSatisfy Any\n</Location>\n",
     );
     assert!(c.handlers.is_empty());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.access.len(), 1);
+    let a = &c.access[0];
+    assert_eq!(a.path, "/app");
+    assert_eq!(
+        a.require,
+        Some(Require::Ip(vec![
+            crate::access::IpNet::parse("10.0.0.0/8").unwrap()
+        ]))
+    );
+    assert_eq!(
+        a.compat.as_ref().unwrap().order,
+        crate::access::compat::Order::AllowDeny
+    );
+    assert_eq!(a.satisfy_any, Some(true));
+    let c = config(
+        "<LocationMatch ^/app.*>\nProxyPass http://127.0.0.1:1/app\nRequire all granted\n</LocationMatch>\n",
+    );
     assert_eq!(
         c.warnings,
         [format!(
-            "{FILE}:4: 'Require all granted' inside <Location> is ignored (access control is \
-             not supported yet; everything is allowed)"
+            "{FILE}:4: 'Require all granted' inside <LocationMatch> is ignored (slotgate enforces \
+             access rules only in <Location path> and <Proxy> sections; here everything is allowed)"
         )]
     );
     assert_eq!(
         error(&format!(
-            "{LISTEN}<Location /app>\nProxyPass http://127.0.0.1:1/app\nRequire ip 10.0.0.0/8\n</Location>\n"
+            "{LISTEN}<LocationMatch ^/app.*>\nProxyPass http://127.0.0.1:1/app\nDeny from all\n</LocationMatch>\n"
         )),
         format!(
-            "{FILE}:4: 'Require ip 10.0.0.0/8' inside <Location> is not supported yet: slotgate \
-             has no access control, and ignoring a restriction would open access"
+            "{FILE}:4: 'Deny from all' inside <LocationMatch> is not supported yet: slotgate \
+             enforces access rules only in <Location path> and <Proxy> sections, and ignoring a restriction \
+             would open access"
         )
     );
     assert!(error(&format!(
-        "{LISTEN}<Location /app>\n<RequireAll>\nRequire local\n</RequireAll>\n</Location>\n"
+        "{LISTEN}<LocationMatch ^/app.*>\n<RequireAll>\nRequire local\n</RequireAll>\n</LocationMatch>\n"
     ))
     .starts_with(&format!(
-        "{FILE}:3: <RequireAll> inside <Location> is not supported yet: access rules are only \
-         enforced for SetHandler"
+        "{FILE}:3: <RequireAll> inside <LocationMatch> is not supported yet: access rules are only \
+         enforced in <Location path> and <Proxy> sections"
     )));
-    // Order/Allow/Deny (mod_access_compat) as before, also beside SetHandler.
-    assert!(error(&format!(
-        "{LISTEN}<Location /s>\nSetHandler server-status\nDeny from all\n</Location>\n"
-    ))
-    .starts_with(&format!(
-        "{FILE}:4: 'Deny from all' inside <Location> is not supported yet"
-    )));
+    let c = config("<Location /s>\nSetHandler server-status\nDeny from all\n</Location>\n");
+    let compat = c.handlers[0].compat.as_ref().expect("kept");
+    assert_eq!(compat.deny, [crate::access::compat::From::All]);
 }
