@@ -140,10 +140,19 @@ pub(super) fn fail(d: &Directive, message: impl Into<String>) -> ConfigError {
     ConfigError::at(&d.origin, message)
 }
 
+/// An unknown directive's error; it names httpd's module when the directive is one
+/// of httpd's (`httpd::MODULE_OF`).
 pub(super) fn unknown(d: &Directive) -> ConfigError {
-    match d.children {
-        Some(_) => fail(d, format!("unknown directive '<{}>'", d.name)),
-        None => fail(d, format!("unknown directive '{}'", d.name)),
+    let written = match d.children {
+        Some(_) => format!("<{}>", d.name),
+        None => d.name.clone(),
+    };
+    match super::httpd::module_of(&d.name) {
+        Some(module) => fail(
+            d,
+            format!("'{written}' is {module}'s directive, which slotgate does not serve"),
+        ),
+        None => fail(d, format!("unknown directive '{written}'")),
     }
 }
 

@@ -283,11 +283,13 @@ impl Conn {
             // close while it is not.
             log::info!("client {}: request head not received in time", self.peer);
             if request_line_complete(self.input.data()) {
+                let banner = self.banner(ctx, None);
                 respond::error(
                     &mut self.output,
                     408,
                     "the request head was not received in time",
                     false,
+                    &banner,
                 );
             }
             self.state = State::Closing;
@@ -564,7 +566,8 @@ impl Conn {
             }
             Err(e) => {
                 log::info!("client {}: refused request: {}", self.peer, e);
-                respond::error(&mut self.output, e.status, e.reason, false);
+                let banner = self.banner(ctx, None);
+                respond::error(&mut self.output, e.status, e.reason, false, &banner);
                 self.state = State::Closing;
                 return true;
             }
@@ -715,11 +718,13 @@ impl Conn {
             Ok(None) => Some(false),
             Err(e) => {
                 log::info!("client {}: refused connection: {e}", self.peer);
+                let banner = self.banner(ctx, None);
                 respond::error(
                     &mut self.output,
                     400,
                     "a PROXY protocol header was expected",
                     false,
+                    &banner,
                 );
                 self.state = State::Closing;
                 Some(true)
@@ -807,6 +812,7 @@ impl Conn {
             &response,
             local.keep_alive,
             head.is_head(),
+            &ctx.config.presentation.server_header,
         );
         let connection = match local.keep_alive {
             true => ConnStatus::KeepAlive,
@@ -837,6 +843,16 @@ impl Conn {
         true
     }
 
+    /// The banner of an answer written before a request head named its host and server.
+    fn banner(&self, ctx: &Ctx, host: Option<&str>) -> respond::Banner {
+        respond::Banner::new(
+            &ctx.config.presentation,
+            host,
+            &ctx.config.server_name,
+            self.local.port(),
+        )
+    }
+
     /// Answers with a local error page and logs the request.
     fn answer_locally(
         &mut self,
@@ -850,7 +866,17 @@ impl Conn {
         // A local answer cannot leave an unread body behind on a kept connection.
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
-        let n = respond::error(&mut self.output, status, why, keep_alive);
+        let host = head
+            .header("host")
+            .and_then(|h| std::str::from_utf8(h).ok());
+        let server_name = &ctx.routes.servers[server].server_name;
+        let banner = respond::Banner::new(
+            &ctx.config.presentation,
+            host,
+            server_name,
+            self.local.port(),
+        );
+        let n = respond::error(&mut self.output, status, why, keep_alive, &banner);
         let wire = self.wire(match keep_alive {
             true => ConnStatus::KeepAlive,
             false => ConnStatus::Close,
@@ -977,7 +1003,14 @@ impl Conn {
             if logged {
                 log::log!(fault.level(), "{}", fault.why());
             }
-            let n = respond::error(&mut self.output, fault.status(), fault.why(), false);
+            let banner = self.banner(ctx, None);
+            let n = respond::error(
+                &mut self.output,
+                fault.status(),
+                fault.why(),
+                false,
+                &banner,
+            );
             if let Some(ex) = self.exchange.as_mut() {
                 ex.body_bytes = n;
             }

@@ -1023,6 +1023,7 @@ impl Exchange {
                 keep_alive: self.keep_alive,
                 reverse: &map,
                 cookie: &cookie,
+                server: &ctx.config.presentation.server_header,
             };
             let before = output.len();
             crate::recycle::with_bytes(|out| {
