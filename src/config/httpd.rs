@@ -78,22 +78,29 @@ impl Presentation {
     /// The `<address>` footer of an error page (with its `<hr>`), empty for
     /// `ServerSignature Off`. As httpd 2.4 (checked with httpd-oracle): with
     /// `UseCanonicalName Off` the name and port are the Host header's (`host`), the
-    /// port the connection's local `port` when Host has none; with `On` they are
-    /// ServerName's (`server_name`), the port 80 when it names none.
-    pub fn signature(&self, host: Option<&str>, server_name: &str, port: u16) -> String {
+    /// scheme's `default_port` when Host has none (the connection's `local_port`
+    /// without a Host header); with `On` they are ServerName's (`server_name`), the
+    /// scheme's port when it names none.
+    pub fn signature(
+        &self,
+        host: Option<&str>,
+        server_name: &str,
+        local_port: u16,
+        default_port: u16,
+    ) -> String {
         if self.server_signature == ServerSignature::Off {
             return String::new();
         }
         let (name, port) = match (self.use_canonical_name, host) {
-            (false, Some(h)) if !h.is_empty() => match split_port(h) {
-                (name, Some(p)) => (name, p),
-                (name, None) => (name, port),
-            },
-            (false, _) => (split_port(server_name).0, port),
-            (true, _) => match split_port(server_name) {
-                (name, Some(p)) => (name, p),
-                (name, None) => (name, 80),
-            },
+            (false, Some(h)) if !h.is_empty() => {
+                let (name, port) = split_port(h);
+                (name, port.unwrap_or(default_port))
+            }
+            (false, _) => (split_port(server_name).0, local_port),
+            (true, _) => {
+                let (name, port) = split_port(server_name);
+                (name, port.unwrap_or(default_port))
+            }
         };
         let name = crate::handlers::snapshot::html(name);
         let banner = self.server_banner();
@@ -551,30 +558,34 @@ mod tests {
             server_tokens: ServerTokens::Prod,
             ..Presentation::default()
         };
-        assert_eq!(p.signature(Some("a.test"), "main.test", 80), "");
+        assert_eq!(p.signature(Some("a.test"), "main.test", 80, 80), "");
         p.server_signature = ServerSignature::On;
-        // httpd-oracle, ServerSignature On: "Server at 127.0.0.1 Port 48109" (Host
-        // without a port: the local port), "Server at foo.test Port 99" (Host: foo.test:99).
+        // httpd-oracle, ServerSignature On: "Server at foo.test Port 99" (Host:
+        // foo.test:99), "Server at www.example.com Port 80" (Host: www.example.com, on
+        // port 39125), "Server at 127.0.0.1 Port 48109" (Host: 127.0.0.1:48109).
         assert_eq!(
-            p.signature(Some("a.test"), "main.test", 8080),
-            "<hr>\n<address>slotgate Server at a.test Port 8080</address>\n"
+            p.signature(Some("a.test"), "main.test", 8080, 80),
+            "<hr>\n<address>slotgate Server at a.test Port 80</address>\n"
         );
         assert!(p
-            .signature(Some("foo.test:99"), "main.test", 8080)
+            .signature(Some("foo.test:99"), "main.test", 8080, 80)
             .contains("Server at foo.test Port 99"));
         assert!(p
-            .signature(Some("[::1]"), "main.test", 8080)
-            .contains("Server at [::1] Port 8080"));
+            .signature(Some("[::1]"), "main.test", 8080, 443)
+            .contains("Server at [::1] Port 443"));
+        assert!(p
+            .signature(None, "main.test", 8080, 80)
+            .contains("Server at main.test Port 8080"));
         // UseCanonicalName On, ServerName proxy.test, Host foo.test:99: httpd-oracle says
         // "Server at proxy.test Port 80".
         p.use_canonical_name = true;
         assert!(p
-            .signature(Some("foo.test:99"), "main.test", 8080)
+            .signature(Some("foo.test:99"), "main.test", 8080, 80)
             .contains("Server at main.test Port 80"));
         p.server_signature = ServerSignature::Email;
         p.server_admin = Some("ops@x.test".into());
         assert!(p
-            .signature(None, "main.test", 80)
+            .signature(None, "main.test", 80, 80)
             .contains("<a href=\"mailto:ops@x.test\">main.test</a>"));
     }
 

@@ -843,13 +843,23 @@ impl Conn {
         true
     }
 
-    /// The banner of an answer written before a request head named its host and server.
-    fn banner(&self, ctx: &Ctx, host: Option<&str>) -> respond::Banner {
+    /// The banner of an answer: for the request `head` (its Host) answered by server
+    /// number `server`, or, before a request head named them, for the main server.
+    fn banner(&self, ctx: &Ctx, request: Option<(&RequestHead, usize)>) -> respond::Banner {
+        let host = request
+            .and_then(|(head, _)| head.header("host"))
+            .and_then(|h| std::str::from_utf8(h).ok());
+        let server_name = match request {
+            Some((_, server)) => &ctx.routes.servers[server].server_name,
+            None => &ctx.config.server_name,
+        };
+        let default_port = if self.tls.is_some() { 443 } else { 80 };
         respond::Banner::new(
             &ctx.config.presentation,
             host,
-            &ctx.config.server_name,
+            server_name,
             self.local.port(),
+            default_port,
         )
     }
 
@@ -866,16 +876,7 @@ impl Conn {
         // A local answer cannot leave an unread body behind on a kept connection.
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
-        let host = head
-            .header("host")
-            .and_then(|h| std::str::from_utf8(h).ok());
-        let server_name = &ctx.routes.servers[server].server_name;
-        let banner = respond::Banner::new(
-            &ctx.config.presentation,
-            host,
-            server_name,
-            self.local.port(),
-        );
+        let banner = self.banner(ctx, Some((head, server)));
         let n = respond::error(&mut self.output, status, why, keep_alive, &banner);
         let wire = self.wire(match keep_alive {
             true => ConnStatus::KeepAlive,
@@ -1003,7 +1004,8 @@ impl Conn {
             if logged {
                 log::log!(fault.level(), "{}", fault.why());
             }
-            let banner = self.banner(ctx, None);
+            let request = self.exchange.as_ref().map(|ex| (&ex.head, ex.server));
+            let banner = self.banner(ctx, request);
             let n = respond::error(
                 &mut self.output,
                 fault.status(),

@@ -14,17 +14,19 @@ pub struct Banner {
 }
 
 impl Banner {
-    /// For a request on local port `port` naming `host` (None when no request head is
-    /// known), answered by the server named `server_name`.
+    /// For a request on local port `local_port` naming `host` (its Host header; None
+    /// when no request head is known), answered by the server named `server_name`;
+    /// `default_port` is the scheme's (80, 443 under TLS).
     pub fn new(
         p: &crate::config::Presentation,
         host: Option<&str>,
         server_name: &str,
-        port: u16,
+        local_port: u16,
+        default_port: u16,
     ) -> Banner {
         Banner {
             server: p.server_header.clone(),
-            signature: p.signature(host, server_name, port),
+            signature: p.signature(host, server_name, local_port, default_port),
         }
     }
 }
