@@ -60,6 +60,7 @@ pub(super) const NOT_PER_VHOST: &[&str] = &[
     "ProxyBadHeader",
     "ServerSignature",
     "UseCanonicalName",
+    "TraceEnable",
 ];
 
 /// Builds the configuration. `file` is the main file (absolute).

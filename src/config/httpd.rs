@@ -4,7 +4,8 @@
 //! - the core directives that change what slotgate does: `ServerTokens` (the `Server`
 //!   header and the version slotgate shows), `ServerSignature` (the footer of the error
 //!   pages slotgate writes), `UseCanonicalName` (the host named in that footer),
-//!   `ServerAdmin` (its `EMail` link), `ExtendedStatus` (server-status is always extended),
+//!   `ServerAdmin` (its `EMail` link), `TraceEnable`, `ExtendedStatus` (server-status is
+//!   always extended),
 //!   `HostnameLookups` (Off only);
 //! - [`IGNORED`] / [`IGNORED_SECTIONS`]: directives that mean nothing to a server that
 //!   serves no files, accepted with a `-t` warning that names them and says why;
@@ -45,7 +46,7 @@ pub enum ServerSignature {
 }
 
 /// The core settings of this file, for the whole server.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presentation {
     pub server_tokens: ServerTokens,
     pub server_signature: ServerSignature,
@@ -53,10 +54,26 @@ pub struct Presentation {
     pub use_canonical_name: bool,
     /// `ServerAdmin`, shown by `ServerSignature EMail`.
     pub server_admin: Option<String>,
+    /// `TraceEnable` (Off = false: TRACE answered 405 everywhere). Default On: TRACE
+    /// is proxied like any method (httpd forwards it to a member too).
+    pub trace_enable: bool,
     /// [`Presentation::server_banner`], made once when the configuration is built: the
     /// `Server` header of slotgate's own answers, and of proxied ones whose member sent
     /// none (as httpd).
     pub server_header: String,
+}
+
+impl Default for Presentation {
+    fn default() -> Presentation {
+        Presentation {
+            server_tokens: ServerTokens::default(),
+            server_signature: ServerSignature::default(),
+            use_canonical_name: false,
+            server_admin: None,
+            trace_enable: true,
+            server_header: String::new(),
+        }
+    }
 }
 
 impl Presentation {
@@ -249,6 +266,20 @@ pub(super) fn directive(
             }
             p.use_canonical_name = flag(d, "UseCanonicalName")?;
         }
+        "traceenable" => {
+            let arg = one_arg(d, "TraceEnable")?;
+            // `extended` also allows a request body, which slotgate never refused.
+            p.trace_enable = match arg.to_ascii_lowercase().as_str() {
+                "on" | "extended" => true,
+                "off" => false,
+                _ => {
+                    return Err(fail(
+                        d,
+                        format!("TraceEnable: expected On, Off or extended, got '{arg}'"),
+                    ))
+                }
+            };
+        }
         "serveradmin" => p.server_admin = Some(one_arg(d, "ServerAdmin")?.to_string()),
         // server-status is always extended in slotgate: the directive has nothing to change.
         "extendedstatus" => {
@@ -353,7 +384,6 @@ pub(super) const MODULE_OF: &[(&str, &str)] = &[
     ("ServerPath", "core"),
     ("SetInputFilter", "core"),
     ("SetOutputFilter", "core"),
-    ("TraceEnable", "core"),
     ("UseCanonicalPhysicalPort", "core"),
     ("If", "core"),
     ("ElseIf", "core"),

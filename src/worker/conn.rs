@@ -584,6 +584,12 @@ impl Conn {
             && (cfg.max_keep_alive_requests == 0 || self.served + 1 < cfg.max_keep_alive_requests)
             && !self.eof;
         let server = ctx.routes.server_for(self.local, head.header("host"));
+        if head.method == "TRACE" && !cfg.presentation.trace_enable {
+            // TraceEnable Off: refused for every URL, proxied or not (httpd-oracle: 405).
+            let why = "TRACE is disabled (TraceEnable Off)";
+            self.answer_locally(ctx, &head, server, 405, why, keep_alive);
+            return true;
+        }
         let limit = cfg.limit_request_body;
         if let Framing::Length(n) = head.framing {
             if limit > 0 && n > limit {

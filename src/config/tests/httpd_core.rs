@@ -16,6 +16,9 @@ fn behaviour_directives_are_read() {
     assert_eq!(p.server_admin.as_deref(), Some("ops@x.test"));
     assert!(p.use_canonical_name);
     assert_eq!(p.server_header, "slotgate");
+    assert!(p.trace_enable);
+    assert!(!config("TraceEnable Off\n").presentation.trace_enable);
+    assert!(config("TraceEnable extended\n").presentation.trace_enable);
     // httpd's defaults: ServerTokens Full, ServerSignature Off.
     let c = config("");
     assert_eq!(c.presentation.server_tokens, ServerTokens::Full);
