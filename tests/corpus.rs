@@ -10,7 +10,8 @@
 //!
 //! A case is `conf/corpus/NAME.conf`, or a directory `conf/corpus/NAME/` whose entry is
 //! `apache2.conf` (its ServerRoot, as Debian's /etc/apache2). Its requests are its
-//! `#? METHOD TARGET [| Name: value]…` lines (see `conf/corpus/README.md`). Adding a
+//! `#? METHOD TARGET [| Name: value]…` lines; `#= Name: value` lines add a header to
+//! the origins' answers (see `conf/corpus/README.md`). Adding a
 //! case is adding a file; both servers must accept it (slotgate's `-t` warnings are
 //! printed, not judged). apache2 comes from the Debian package `apache2` (in
 //! `.ci/run`'s list; under CI=true a missing apache2 fails the test).
@@ -164,6 +165,17 @@ fn requests(text: &str, vars: &BTreeMap<String, String>) -> Vec<Request> {
                 target,
                 headers,
             }
+        })
+        .collect()
+}
+
+/// The `#= Name: value` lines: headers every origin adds to its answers.
+fn origin_headers(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix("#="))
+        .map(|l| {
+            let (n, v) = l.split_once(':').expect("#= header without ':'");
+            (n.trim().to_string(), v.trim().to_string())
         })
         .collect()
 }
@@ -427,6 +439,14 @@ fn run_case(apache2: &Path, case: &Case) -> Vec<String> {
         }
         let env: Vec<(String, String)> = vars.clone().into_iter().collect();
         let reqs = requests(&text, &vars);
+        let answers = origin_headers(&text);
+        let answers: Vec<(&str, &str)> = answers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        for o in origins {
+            o.set_response_headers(&answers);
+        }
         assert!(!reqs.is_empty(), "corpus {}: no #? request", case.name);
         let seen: Vec<Seen> = if server == "httpd" {
             let mut apache = start_apache(apache2, case, run.path(), &env);
