@@ -309,16 +309,24 @@ pub(super) fn directive(
                  on a member",
             ))
         }
-        _ => {
-            let Some((name, why)) = IGNORED.iter().find(|(n, _)| d.is(n)) else {
-                return Ok(false);
-            };
-            if d.args.is_empty() {
-                return Err(fail(d, format!("{name} takes at least one argument")));
-            }
-            ctx.warn(&d.origin, format!("{name} ignored: {why}"));
-        }
+        _ => return ignored(ctx, d),
     }
+    Ok(true)
+}
+
+/// A directive of [`IGNORED`], anywhere (also inside `<Location>` and `<Proxy>`):
+/// warned about, Ok(true); Ok(false) for any other.
+pub(super) fn ignored(ctx: &mut Ctx, d: &Directive) -> Result<bool, ConfigError> {
+    if d.children.is_some() {
+        return Ok(false);
+    }
+    let Some((name, why)) = IGNORED.iter().find(|(n, _)| d.is(n)) else {
+        return Ok(false);
+    };
+    if d.args.is_empty() {
+        return Err(fail(d, format!("{name} takes at least one argument")));
+    }
+    ctx.warn(&d.origin, format!("{name} ignored: {why}"));
     Ok(true)
 }
 

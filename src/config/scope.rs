@@ -483,6 +483,9 @@ impl Scope {
                                 format!("{name} cannot occur within <{tag}> section"),
                             ));
                         }
+                        if super::httpd::ignored(ctx, d)? {
+                            return Ok(());
+                        }
                         return Err(unknown(d));
                     }
                 }
@@ -870,7 +873,7 @@ fn proxy_line(
             d,
             format!("{name} cannot occur within <{tag}> section"),
         ));
-    } else {
+    } else if !super::httpd::ignored(ctx, d)? {
         return Err(unknown(d));
     }
     Ok(())

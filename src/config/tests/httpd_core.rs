@@ -88,6 +88,14 @@ fn file_serving_directives_are_accepted_with_a_warning_naming_them() {
     ] {
         assert!(w.contains(want), "missing '{want}' in:\n{w}");
     }
+    // Inside <Location> and <Proxy> too (Debian's proxy.conf: AddDefaultCharset off).
+    let c = config(
+        "<Location /app>\nOptions None\nProxyPass http://127.0.0.1:1\n</Location>\n\
+         <Proxy *>\nAddDefaultCharset off\n</Proxy>\n",
+    );
+    let w = c.warnings.join("\n");
+    assert!(w.contains(":3: Options ignored"), "{w}");
+    assert!(w.contains(":7: AddDefaultCharset ignored"), "{w}");
     // A proxy rule hidden in a <Directory> is not dropped with it: httpd refuses it too.
     let e = error(&format!(
         "{LISTEN}<Directory /srv>\nProxyPass / http://h/\n</Directory>\n"
