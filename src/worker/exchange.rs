@@ -1003,13 +1003,20 @@ impl Exchange {
                 byload::record(slot, Some(load), unix_ms());
             }
             let server = &ctx.routes.servers[self.server];
-            // The client's host, for rewriting Location-like headers (rare: built on use).
+            // The client's host, for rewriting Location-like headers (rare: built on use);
+            // with UseCanonicalName On the server's own name, as httpd's ap_construct_url.
+            let canonical = ctx.config.presentation.use_canonical_name;
             let map = |v: &str| {
-                let host = self
-                    .head
-                    .header("host")
+                let host = match canonical {
+                    true => None,
+                    false => self.head.header("host"),
+                };
+                let host = host
                     .map(|h| String::from_utf8_lossy(h).into_owned())
-                    .unwrap_or_else(|| format!("{}:{}", server.server_name, self.local.port()));
+                    .unwrap_or_else(|| match canonical {
+                        true => server.server_name.clone(),
+                        false => format!("{}:{}", server.server_name, self.local.port()),
+                    });
                 reverse::map(&server.reverse, v, &host)
             };
             let cookie =
