@@ -280,7 +280,14 @@ pub(super) fn directive(
                 }
             };
         }
-        "serveradmin" => p.server_admin = Some(one_arg(d, "ServerAdmin")?.to_string()),
+        "serveradmin" => {
+            p.server_admin = Some(one_arg(d, "ServerAdmin")?.to_string());
+            ctx.warn(
+                &d.origin,
+                "ServerAdmin is only shown by ServerSignature EMail (in slotgate's error \
+                 pages); otherwise it has no effect",
+            );
+        }
         // server-status is always extended in slotgate: the directive has nothing to change.
         "extendedstatus" => {
             flag(d, "ExtendedStatus")?;

@@ -28,6 +28,12 @@ fn behaviour_directives_are_read() {
     );
     assert_eq!(c.presentation.server_signature, ServerSignature::Off);
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let c = config("ServerAdmin ops@x.test\n");
+    assert!(
+        c.warnings[0].ends_with(":2: ServerAdmin is only shown by ServerSignature EMail (in slotgate's error pages); otherwise it has no effect"),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]
