@@ -811,7 +811,11 @@ impl Conn {
                 head.target,
                 h.path
             );
-            crate::handlers::Response::text(403, "Forbidden")
+            // httpd's error page (type, signature), as for every other local error.
+            let banner = self.banner(ctx, Some((head, local.server)));
+            let why = "You don't have permission to access this resource.";
+            let page = respond::error_page(403, why, &banner);
+            crate::handlers::Response::new(403, "text/html; charset=utf-8", page)
         };
         let n = respond::handler(
             &mut self.output,

@@ -41,12 +41,7 @@ pub fn error(
     banner: &Banner,
 ) -> u64 {
     let reason = reason_phrase(status);
-    let body = format!(
-        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n\
-         </head><body>\n<h1>{reason}</h1>\n<p>{}</p>\n{}</body></html>\n",
-        html_escape(detail),
-        banner.signature
-    );
+    let body = error_page(status, detail, banner);
     let head =
         format!(
         "HTTP/1.1 {status} {reason}\r\nServer: {}\r\nContent-Type: text/html; charset=utf-8\r\n\
@@ -58,6 +53,17 @@ pub fn error(
     out.extend(head.as_bytes());
     out.extend(body.as_bytes());
     body.len() as u64
+}
+
+/// The HTML of an error page (httpd's shape) with the banner's signature footer.
+pub fn error_page(status: u16, detail: &str, banner: &Banner) -> String {
+    let reason = reason_phrase(status);
+    format!(
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n\
+         </head><body>\n<h1>{reason}</h1>\n<p>{}</p>\n{}</body></html>\n",
+        html_escape(detail),
+        banner.signature
+    )
 }
 
 /// Appends a handler's answer (`crate::handlers`): its status, type, extra
