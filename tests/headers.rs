@@ -267,13 +267,27 @@ fn end_to_end_response_headers_keep_their_order_and_repeats() {
 
 #[test]
 fn via_names_the_clients_protocol_version() {
-    // Reference §8.2 [obs]: the entry carries the client's protocol version.
+    // Reference §8.2 [obs]: the entry carries the client's protocol version. The port is
+    // the Host header's, none when Host names none (httpd-oracle, ServerName test.local:
+    // `Host: front.example` gives `Via: 1.0 test.local`, `Host: front.example:7777`
+    // gives `Via: 1.0 test.local:7777`).
     let a = Origin::start("a");
     let sg = start_proxy("ProxyVia On\nProxyPass / http://{a}/\n", &[&a]);
     let raw = send_raw(sg.port(), b"GET /x HTTP/1.0\r\nHost: front.example\r\n\r\n");
     let r = split_raw_response(&raw).expect("a response");
     assert_eq!(r.status, 200, "{}", r.summary());
-    let me = format!("1.0 test.local:{}", sg.port());
+    let me = "1.0 test.local";
     assert_eq!(joined(a.last_request().header_all("via")), me);
     assert_eq!(joined(r.header_all("via")), me, "{}", r.summary());
+    let raw = send_raw(
+        sg.port(),
+        b"GET /x HTTP/1.0\r\nHost: front.example:7777\r\n\r\n",
+    );
+    let r = split_raw_response(&raw).expect("a response");
+    assert_eq!(
+        joined(r.header_all("via")),
+        "1.0 test.local:7777",
+        "{}",
+        r.summary()
+    );
 }

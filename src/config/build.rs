@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::address::{self, listen_addrs, server_name};
 use super::balancer::{self, Registry};
 use super::health;
+use super::httpd;
 use super::logs::piped_command;
 use super::mpm;
 use super::protocol;
@@ -33,6 +34,8 @@ pub(super) const GLOBAL_ONLY: &[&str] = &[
     "ScoreboardFile",
     "StartServers",
     "ProxyHCTPsize",
+    "ServerTokens",
+    "ExtendedStatus",
 ];
 
 /// Server-level directives httpd allows inside `<VirtualHost>` that slotgate only takes
@@ -55,6 +58,9 @@ pub(super) const NOT_PER_VHOST: &[&str] = &[
     "ProxyIOBufferSize",
     "Proxy100Continue",
     "ProxyBadHeader",
+    "ServerSignature",
+    "UseCanonicalName",
+    "TraceEnable",
 ];
 
 /// Builds the configuration. `file` is the main file (absolute).
@@ -98,6 +104,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             listen_backlog: mpm::DEFAULT_LISTEN_BACKLOG,
             worker_stall_timeout: mpm::DEFAULT_WORKER_STALL_TIMEOUT,
             timeout: Duration::from_secs(60),
+            presentation: Default::default(),
             keep_alive: true,
             keep_alive_timeout: Duration::from_secs(5),
             max_keep_alive_requests: 100,
@@ -260,7 +267,9 @@ impl Builder {
             if d.is("VirtualHost") {
                 return self.virtual_host(d);
             }
-            if self.main.directive(&mut self.ctx, d)? {
+            if self.main.directive(&mut self.ctx, d)?
+                || httpd::directive(&mut self.config.presentation, &mut self.ctx, d)?
+            {
                 return Ok(());
             }
             return Err(unknown(d));
@@ -362,6 +371,7 @@ impl Builder {
                     && !mpm::directive(c, &mut self.seen, d)?
                     && !health::server_directive(c, d)?
                     && !self.main.directive(&mut self.ctx, d)?
+                    && !httpd::directive(&mut c.presentation, &mut self.ctx, d)?
                 {
                     return Err(unknown(d));
                 }
@@ -457,7 +467,9 @@ impl Builder {
                     "<VirtualHost> cannot occur within <VirtualHost> section",
                 ));
             }
-            if draft.scope.directive(&mut self.ctx, d)? {
+            if draft.scope.directive(&mut self.ctx, d)?
+                || httpd::directive(&mut Default::default(), &mut self.ctx, d)?
+            {
                 return Ok(());
             }
             return Err(unknown(d));
@@ -498,9 +510,18 @@ impl Builder {
                 );
             }
             "loadmodule" => load_module(d)?,
+            "serveradmin" => {
+                one_arg(d, "ServerAdmin")?;
+                self.ctx.warn(
+                    &d.origin,
+                    "ServerAdmin inside <VirtualHost> ignored: error pages show the main \
+                     server's (ServerSignature EMail)",
+                );
+            }
             _ => {
                 if !tls::directive(&mut draft.ssl, &self.config.server_root, d)?
                     && !draft.scope.directive(&mut self.ctx, d)?
+                    && !httpd::directive(&mut Default::default(), &mut self.ctx, d)?
                 {
                     return Err(unknown(d));
                 }
@@ -584,6 +605,7 @@ impl Builder {
             c.vhosts.push(draft.vhost);
         }
         c.balancers = balancers;
+        c.presentation.server_header = c.presentation.server_banner();
         mpm::finish(c, &self.seen, &mut self.ctx.warnings);
         let defs = std::mem::take(&mut self.ctx.health);
         health::finish(c, defs, &mut self.ctx.warnings)?;

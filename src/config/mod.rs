@@ -26,6 +26,9 @@
 //! - `tls`: mod_ssl's directives (front-end TLS per server, TLS to members).
 //! - `values`: On/Off, seconds, times, bounded integers.
 //! - `lbmethod`: the names of `lbmethod=` and the `hashkey=` values.
+//! - `httpd`: httpd's core directives outside the proxy family (ServerTokens,
+//!   ServerSignature, …), the directives accepted and ignored, and the table naming the
+//!   module of a directive slotgate does not serve.
 //! - `dump`: what `-S`, `-M` and `-V` print.
 //! - `preflight`: what a start needs of the machine (accounts, files it writes,
 //!   certificates), checked by `-t`, a start and a reload alike.
@@ -36,6 +39,7 @@ mod build;
 pub mod dump;
 mod express;
 mod health;
+mod httpd;
 pub mod lbmethod;
 mod lexer;
 mod logs;
@@ -55,6 +59,7 @@ mod values;
 mod tests;
 
 pub use express::Express;
+pub use httpd::{Presentation, ServerSignature, ServerTokens};
 pub use mpm::{
     EVENT_MAX_REQUEST_WORKERS, EVENT_SERVER_LIMIT, EVENT_THREADS_PER_CHILD, MAX_SERVER_LIMIT,
     PREFORK_MAX_REQUEST_WORKERS, PREFORK_START_SERVERS,

@@ -95,14 +95,18 @@ pub(crate) fn served_modules(mpm: &'static str) -> Vec<&'static str> {
     out
 }
 
-/// True when `<IfModule name>` (without `!`) holds.
+/// True when `<IfModule name>` (without `!`) holds for a module slotgate serves.
 pub(crate) fn module_present(name: &str) -> bool {
+    module_base(name).is_some_and(|b| MODULES.contains(&b.as_str()))
+}
+
+/// `headers` for `mod_headers.c` and `headers_module` (lower case).
+fn module_base(name: &str) -> Option<String> {
     let name = name.to_ascii_lowercase();
-    let base = name
-        .strip_prefix("mod_")
+    name.strip_prefix("mod_")
         .and_then(|n| n.strip_suffix(".c"))
-        .or_else(|| name.strip_suffix("_module"));
-    base.is_some_and(|b| MODULES.contains(&b))
+        .or_else(|| name.strip_suffix("_module"))
+        .map(str::to_string)
 }
 
 /// An open section while its body is read.
@@ -127,6 +131,9 @@ pub(crate) struct Reader {
     /// Names of the enclosing real sections (not IfDefine/IfModule), innermost last.
     sections: Vec<String>,
     mpm: MpmSelection,
+    /// Modules named by `LoadModule` so far (base names): later `<IfModule>`s hold for
+    /// them, as in httpd, so their bodies are read and each directive served or refused.
+    loaded: Vec<String>,
 }
 
 fn at(origin: &Origin, message: impl Into<String>) -> ConfigError {
@@ -146,6 +153,7 @@ impl Reader {
             files: Vec::new(),
             sections: Vec::new(),
             mpm: MpmSelection::default(),
+            loaded: Vec::new(),
         }
     }
 
@@ -263,6 +271,11 @@ impl Reader {
         if self.mpm.line(&name, &args, &origin, section)? {
             return Ok(());
         }
+        if name.eq_ignore_ascii_case("LoadModule") {
+            if let Some(base) = args.first().and_then(|m| module_base(m)) {
+                self.loaded.push(base);
+            }
+        }
         match name.to_ascii_lowercase().as_str() {
             "define" => {
                 let (var, value) = match args.as_slice() {
@@ -354,9 +367,10 @@ impl Reader {
         let holds = if is_define {
             self.defines.contains_key(subject)
         } else {
-            self.mpm
-                .if_module(subject, origin)
-                .unwrap_or_else(|| module_present(subject))
+            self.mpm.if_module(subject, origin).unwrap_or_else(|| {
+                module_present(subject)
+                    || module_base(subject).is_some_and(|b| self.loaded.contains(&b))
+            })
         };
         Ok(Some(holds != negated))
     }

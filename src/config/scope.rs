@@ -155,10 +155,19 @@ pub(super) fn fail(d: &Directive, message: impl Into<String>) -> ConfigError {
     ConfigError::at(&d.origin, message)
 }
 
+/// An unknown directive's error; it names httpd's module when the directive is one
+/// of httpd's (`httpd::MODULE_OF`).
 pub(super) fn unknown(d: &Directive) -> ConfigError {
-    match d.children {
-        Some(_) => fail(d, format!("unknown directive '<{}>'", d.name)),
-        None => fail(d, format!("unknown directive '{}'", d.name)),
+    let written = match d.children {
+        Some(_) => format!("<{}>", d.name),
+        None => d.name.clone(),
+    };
+    match super::httpd::module_of(&d.name) {
+        Some(module) => fail(
+            d,
+            format!("'{written}' is {module}'s directive, which slotgate does not serve"),
+        ),
+        None => fail(d, format!("unknown directive '{written}'")),
     }
 }
 
@@ -511,6 +520,9 @@ impl Scope {
                                 d,
                                 format!("{name} cannot occur within <{tag}> section"),
                             ));
+                        }
+                        if super::httpd::ignored(ctx, d)? {
+                            return Ok(());
                         }
                         return Err(unknown(d));
                     }
@@ -994,7 +1006,7 @@ fn proxy_line(
             d,
             format!("{name} cannot occur within <{tag}> section"),
         ));
-    } else {
+    } else if !super::httpd::ignored(ctx, d)? {
         return Err(unknown(d));
     }
     Ok(())

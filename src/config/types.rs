@@ -697,6 +697,8 @@ pub struct Config {
     pub listen_backlog: u32,
     /// `Timeout`, default 60 s.
     pub timeout: Duration,
+    /// ServerTokens, ServerSignature, UseCanonicalName, ServerAdmin (`httpd.rs`).
+    pub presentation: super::Presentation,
     /// `KeepAlive`, default On.
     pub keep_alive: bool,
     /// `KeepAliveTimeout`, default 5 s (time, default unit s; `ms` allowed as httpd).

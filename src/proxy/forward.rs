@@ -254,6 +254,9 @@ pub struct ResponseContext<'a> {
     pub reverse: &'a dyn Fn(&str) -> Option<String>,
     /// Rewrites a Set-Cookie value (ProxyPassReverseCookiePath/Domain); None leaves it.
     pub cookie: &'a dyn Fn(&str) -> Option<String>,
+    /// The `Server` header written when the member sent none (httpd adds its own
+    /// banner then; ServerTokens).
+    pub server: &'a str,
 }
 
 /// Headers that ProxyPassReverse rewrites.
@@ -312,6 +315,9 @@ pub fn response_head(out: &mut Vec<u8>, resp: &ResponseHead, ctx: &ResponseConte
     }
     if !via_written {
         write_merged(out, &resp.headers, &via, "Via");
+    }
+    if !resp.headers.iter().any(|h| h.is("server")) {
+        let _ = write!(out, "Server: {}\r\n", ctx.server);
     }
     framing_and_connection(out, ctx.framing, ctx.keep_alive, ctx.client_minor);
 }
@@ -460,13 +466,14 @@ mod tests {
             keep_alive: true,
             reverse: &map,
             cookie: &|v: &str| v.strip_suffix("; path=/x").map(|c| format!("{c}; path=/p")),
+            server: "slotgate",
         };
         let mut out = Vec::new();
         response_head(&mut out, &resp, &c);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "HTTP/1.1 302 Found\r\nLocation: http://pub.test/p/y\r\nSet-Cookie: a=b; path=/p\r\n\
-             Via: 1.1 front.test:8080\r\nTransfer-Encoding: chunked\r\n\r\n"
+             Via: 1.1 front.test:8080\r\nServer: slotgate\r\nTransfer-Encoding: chunked\r\n\r\n"
         );
     }
 }

@@ -287,11 +287,13 @@ impl Conn {
             // close while it is not.
             log::info!("client {}: request head not received in time", self.peer);
             if request_line_complete(self.input.data()) {
+                let banner = self.banner(ctx, None);
                 respond::error(
                     &mut self.output,
                     408,
                     "the request head was not received in time",
                     false,
+                    &banner,
                 );
             }
             self.state = State::Closing;
@@ -569,7 +571,8 @@ impl Conn {
             }
             Err(e) => {
                 log::info!("client {}: refused request: {}", self.peer, e);
-                respond::error(&mut self.output, e.status, e.reason, false);
+                let banner = self.banner(ctx, None);
+                respond::error(&mut self.output, e.status, e.reason, false, &banner);
                 self.state = State::Closing;
                 return true;
             }
@@ -591,6 +594,12 @@ impl Conn {
             self.peer,
             &mut head,
         );
+        if head.method == "TRACE" && !cfg.presentation.trace_enable {
+            // TraceEnable Off: refused for every URL, proxied or not (httpd-oracle: 405).
+            let why = "TRACE is disabled (TraceEnable Off)";
+            self.answer_locally(ctx, &head, server, 405, why, keep_alive);
+            return true;
+        }
         let limit = cfg.limit_request_body;
         if let Framing::Length(n) = head.framing {
             if limit > 0 && n > limit {
@@ -765,11 +774,13 @@ impl Conn {
             Ok(None) => Some(false),
             Err(e) => {
                 log::info!("client {}: refused connection: {e}", self.peer);
+                let banner = self.banner(ctx, None);
                 respond::error(
                     &mut self.output,
                     400,
                     "a PROXY protocol header was expected",
                     false,
+                    &banner,
                 );
                 self.state = State::Closing;
                 Some(true)
@@ -850,13 +861,18 @@ impl Conn {
                 head.target,
                 h.path
             );
-            crate::handlers::Response::text(403, "Forbidden")
+            // httpd's error page (type, signature), as for every other local error.
+            let banner = self.banner(ctx, Some((head, local.server)));
+            let why = "You don't have permission to access this resource.";
+            let page = respond::error_page(403, why, &banner);
+            crate::handlers::Response::new(403, "text/html; charset=utf-8", page)
         };
         let n = respond::handler(
             &mut self.output,
             &response,
             local.keep_alive,
             head.is_head(),
+            &ctx.config.presentation.server_header,
         );
         let connection = match local.keep_alive {
             true => ConnStatus::KeepAlive,
@@ -885,6 +901,26 @@ impl Conn {
             State::Closing
         };
         true
+    }
+
+    /// The banner of an answer: for the request `head` (its Host) answered by server
+    /// number `server`, or, before a request head named them, for the main server.
+    fn banner(&self, ctx: &Ctx, request: Option<(&RequestHead, usize)>) -> respond::Banner {
+        let host = request
+            .and_then(|(head, _)| head.header("host"))
+            .and_then(|h| std::str::from_utf8(h).ok());
+        let server_name = match request {
+            Some((_, server)) => &ctx.routes.servers[server].server_name,
+            None => &ctx.config.server_name,
+        };
+        let default_port = if self.tls.is_some() { 443 } else { 80 };
+        respond::Banner::new(
+            &ctx.config.presentation,
+            host,
+            server_name,
+            self.local.port(),
+            default_port,
+        )
     }
 
     /// Answers with a local error page and logs the request.
@@ -964,9 +1000,10 @@ impl Conn {
         // A local answer cannot leave an unread body behind on a kept connection.
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
+        let banner = self.banner(ctx, Some((head, server)));
         let n = match location {
-            Some(at) => respond::redirect(&mut self.output, status, at, keep_alive),
-            None => respond::error(&mut self.output, status, why, keep_alive),
+            Some(at) => respond::redirect(&mut self.output, status, at, keep_alive, &banner),
+            None => respond::error(&mut self.output, status, why, keep_alive, &banner),
         };
         let wire = self.wire(match keep_alive {
             true => ConnStatus::KeepAlive,
@@ -1094,7 +1131,15 @@ impl Conn {
             if logged {
                 log::log!(fault.level(), "{}", fault.why());
             }
-            let n = respond::error(&mut self.output, fault.status(), fault.why(), false);
+            let request = self.exchange.as_ref().map(|ex| (&ex.head, ex.server));
+            let banner = self.banner(ctx, request);
+            let n = respond::error(
+                &mut self.output,
+                fault.status(),
+                fault.why(),
+                false,
+                &banner,
+            );
             if let Some(ex) = self.exchange.as_mut() {
                 ex.body_bytes = n;
             }

@@ -695,7 +695,7 @@ impl Exchange {
         let rctx = RequestContext {
             client_ip: self.peer.ip(),
             server_name: &server.server_name,
-            front_port: self.local.port(),
+            front_port: via_port(&self.head),
             preserve_host: server.preserve_host,
             add_headers: server.add_headers,
             via: server.via,
@@ -1003,13 +1003,20 @@ impl Exchange {
                 byload::record(slot, Some(load), unix_ms());
             }
             let server = &ctx.routes.servers[self.server];
-            // The client's host, for rewriting Location-like headers (rare: built on use).
+            // The client's host, for rewriting Location-like headers (rare: built on use);
+            // with UseCanonicalName On the server's own name, as httpd's ap_construct_url.
+            let canonical = ctx.config.presentation.use_canonical_name;
             let map = |v: &str| {
-                let host = self
-                    .head
-                    .header("host")
+                let host = match canonical {
+                    true => None,
+                    false => self.head.header("host"),
+                };
+                let host = host
                     .map(|h| String::from_utf8_lossy(h).into_owned())
-                    .unwrap_or_else(|| format!("{}:{}", server.server_name, self.local.port()));
+                    .unwrap_or_else(|| match canonical {
+                        true => server.server_name.clone(),
+                        false => format!("{}:{}", server.server_name, self.local.port()),
+                    });
                 reverse::map(&server.reverse, v, &host)
             };
             let cookie =
@@ -1017,12 +1024,13 @@ impl Exchange {
             let rctx = ResponseContext {
                 client_minor: self.head.minor,
                 server_name: &server.server_name,
-                front_port: self.local.port(),
+                front_port: via_port(&self.head),
                 via: server.via,
                 framing,
                 keep_alive: self.keep_alive,
                 reverse: &map,
                 cookie: &cookie,
+                server: &ctx.config.presentation.server_header,
             };
             let before = output.len();
             crate::recycle::with_bytes(|out| {
@@ -1327,5 +1335,20 @@ impl MemberConn {
 fn release_to_pool(ctx: &mut Ctx, member: usize, up: Option<Upstream>, reusable: bool) {
     if let Some(w) = ctx.pool.release(member, up, reusable, ctx.now) {
         ctx.wake.push(w);
+    }
+}
+
+/// The port a `Via` entry names, as httpd's ap_get_server_port (UseCanonicalName Off):
+/// the Host header's, else 80 (then not shown). httpd-oracle, ServerName test.local,
+/// HTTP/1.0: `Host: front.example` and no Host give `Via: 1.0 test.local`,
+/// `Host: front.example:7777` gives `Via: 1.0 test.local:7777`.
+fn via_port(head: &RequestHead) -> u16 {
+    let Some(host) = head.header("host") else {
+        return 80;
+    };
+    let host = String::from_utf8_lossy(host);
+    match host.rsplit_once(':') {
+        Some((_, port)) if !port.contains(']') => port.parse().unwrap_or(80),
+        _ => 80,
     }
 }

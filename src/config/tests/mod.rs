@@ -6,6 +6,7 @@ mod directives;
 mod express;
 mod handlers;
 mod health;
+mod httpd_core;
 mod logs;
 mod mpm;
 mod protocol;

@@ -70,7 +70,7 @@ fn unknown_directives_and_sections_are_named_as_written() {
         error(
             "Listen 127.0.0.1:0\n<DirectoryMatch /x>\nProxyPass / http://h/\n</DirectoryMatch>\n"
         ),
-        format!("{FILE}:2: unknown directive '<DirectoryMatch>'")
+        format!("{FILE}:3: ProxyPass cannot occur within <DirectoryMatch> section")
     );
     assert_eq!(
         error("Listen 127.0.0.1:0\n<VirtualHost *:80>\n<Frob>\n</Frob>\n</VirtualHost>\n"),
