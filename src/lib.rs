@@ -33,6 +33,7 @@ pub mod process;
 pub mod proxy;
 pub mod proxy_protocol;
 pub mod recycle;
+pub mod rules;
 pub mod supervisor;
 pub mod text;
 pub mod tls;

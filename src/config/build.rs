@@ -122,6 +122,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             hc_templates: Vec::new(),
             hc_tpsize: 16,
             express: Default::default(),
+            rules: Default::default(),
             heartbeat_listen: None,
             heartbeat_max_servers: 10,
             vhosts: Vec::new(),
@@ -421,6 +422,7 @@ impl Builder {
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
                 express: Default::default(),
+                rules: Default::default(),
                 origin: section.origin.clone(),
             },
             scope: Scope::default(),
@@ -540,6 +542,7 @@ impl Builder {
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
+        c.rules = std::mem::take(&mut main.rules);
         let ssl: Vec<_> = self.vhosts.iter().map(|v| (&v.vhost, &v.ssl)).collect();
         c.tls = tls::finish(&c.listen, &self.ssl, &ssl)?;
         for mut draft in self.vhosts {
@@ -560,6 +563,7 @@ impl Builder {
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
+            v.rules = std::mem::take(&mut s.rules);
             v.express = s
                 .express
                 .resolve(Some(&main.express), &mut self.ctx.warnings);

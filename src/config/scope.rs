@@ -27,6 +27,14 @@ const PER_DIRECTORY: &[&str] = &[
     "LimitRequestBody",
     "Proxy100Continue",
     "ProxyWebsocketFallbackToProxyHttp",
+    "Header",
+    "RequestHeader",
+    "SetEnv",
+    "UnsetEnv",
+    "SetEnvIf",
+    "SetEnvIfNoCase",
+    "BrowserMatch",
+    "BrowserMatchNoCase",
 ];
 
 /// The server-level directives this builder knows (canonical spelling) besides those of
@@ -118,6 +126,8 @@ pub(super) struct Scope {
     pub handlers: Vec<LocationHandler>,
     /// ProxyExpressEnable / ProxyExpressDBMFile / ProxyExpressDBMType.
     pub express: super::express::ExpressScope,
+    /// Header, RequestHeader, SetEnv, UnsetEnv, SetEnvIf and friends.
+    pub rules: crate::rules::Rules,
 }
 
 impl Scope {
@@ -282,7 +292,14 @@ impl Scope {
             "logformat" => self.logs.log_format(d)?,
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
-            _ => return self.express.directive(d, &ctx.root),
+            _ => {
+                if super::headers::directive(&mut self.rules, d)?
+                    || super::env::directive(&mut self.rules, ctx, d)?
+                {
+                    return Ok(true);
+                }
+                return self.express.directive(d, &ctx.root);
+            }
         }
         Ok(true)
     }

@@ -539,6 +539,9 @@ pub struct VirtualHost {
     pub handlers: Vec<LocationHandler>,
     /// Mass reverse proxy (mod_proxy_express), merged with the main server's.
     pub express: super::Express,
+    /// mod_headers, mod_env and mod_setenvif lines (this server's own; a vhost's
+    /// run after the main server's).
+    pub rules: crate::rules::Rules,
     pub origin: Origin,
 }
 
@@ -723,6 +726,9 @@ pub struct Config {
     pub hc_tpsize: usize,
     /// Mass reverse proxy (mod_proxy_express) of the main server.
     pub express: super::Express,
+    /// mod_headers, mod_env and mod_setenvif lines (this server's own; a vhost's
+    /// run after the main server's).
+    pub rules: crate::rules::Rules,
     /// `HeartbeatListen addr:port` (mod_heartmonitor): where members' heartbeats
     /// (`v=1&ready=N&busy=M`) arrive over UDP, for `lbmethod=heartbeat`; a multicast
     /// address is joined. None (default): not listening.

@@ -120,6 +120,8 @@ pub struct Server {
     /// Mass reverse proxy: the index in `Routes::express_maps` of the map this
     /// server looks requests up in, when it is on.
     pub express: Option<usize>,
+    /// mod_headers / mod_env / mod_setenvif rules (`crate::rules`: the main server's, then the vhost's).
+    pub neighbour_rules: crate::rules::Rules,
 }
 
 /// Where a request goes.
@@ -220,6 +222,7 @@ impl Routes {
             addrs: Vec::new(),
             names: Vec::new(),
             express: None,
+            neighbour_rules: cfg.rules.clone(),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -260,6 +263,7 @@ impl Routes {
                 addrs: v.addrs.clone(),
                 names,
                 express: None,
+                neighbour_rules: crate::rules::Rules::merged(&cfg.rules, &v.rules),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and

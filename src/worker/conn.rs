@@ -671,7 +671,9 @@ impl Conn {
                 let ex = Exchange::new(
                     ctx.now, head, server, route, keep_alive, self.peer, self.local,
                 );
-                self.exchange = Some(Exchange::boxed(ex));
+                let mut ex = Exchange::boxed(ex);
+                ex.prepare(ctx);
+                self.exchange = Some(ex);
                 self.state = State::Exchange;
                 ctx.exchanges += 1;
                 self.failover(ctx, index);
@@ -824,7 +826,7 @@ impl Conn {
                 started: local.started,
                 handler: Some(h.handler.name()),
             },
-            &[],
+            None,
             &[],
         );
         self.served += 1;
@@ -866,7 +868,7 @@ impl Conn {
                 started: ctx.now,
                 handler: None,
             },
-            &[],
+            None,
             &[],
         );
         self.served += 1;
@@ -946,7 +948,7 @@ impl Conn {
             started: ex.started,
             handler: Some("proxy-server"),
         };
-        log_request(ctx, &wire, &answer, &ex.env, ex.response_headers());
+        log_request(ctx, &wire, &answer, Some(&ex.env), ex.response_headers());
         ctx.exchanges -= 1;
         self.served += 1;
         self.state = if completed && ex.keep_alive && !self.eof {
@@ -1045,7 +1047,7 @@ pub(super) fn rate_deadline(start: Instant, bytes: usize, rt: RateTimeout) -> In
 struct Lookups<'a> {
     head: &'a RequestHead,
     response: &'a [crate::http::Header],
-    env: &'a [(&'static str, String)],
+    env: Option<&'a crate::rules::env::Env>,
 }
 
 impl Lookup for Lookups<'_> {
@@ -1061,10 +1063,7 @@ impl Lookup for Lookups<'_> {
     }
 
     fn env(&self, name: &str) -> Option<&str> {
-        self.env
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.env.and_then(|e| e.get(name))
     }
 }
 
@@ -1074,7 +1073,7 @@ fn log_request(
     ctx: &Ctx,
     wire: &Wire,
     a: &LocalAnswer<'_>,
-    env: &[(&'static str, String)],
+    env: Option<&crate::rules::env::Env>,
     response_headers: &[crate::http::Header],
 ) {
     let server = &ctx.routes.servers[a.server];

@@ -123,10 +123,13 @@ pub(super) struct Exchange {
     /// (failonstatus, failontimeout).
     error_counted: bool,
     pub started: Instant,
+    /// The same instant, microseconds since the epoch (`%t`, `%D` in header rules).
+    started_us: u64,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
-    pub env: Vec<(&'static str, String)>,
+    /// The request's environment (`crate::rules::env`).
+    pub env: crate::rules::env::Env,
 }
 
 impl Drop for Exchange {
@@ -138,9 +141,7 @@ impl Drop for Exchange {
         if let Some((_, t)) = self.pending.take() {
             give_string(t);
         }
-        for (_, v) in self.env.drain(..) {
-            give_string(v);
-        }
+        self.env.clear();
         match &mut self.route {
             Route::Proxy { target, .. } | Route::Balance { target, .. } => {
                 give_string(std::mem::take(target));
@@ -149,6 +150,16 @@ impl Drop for Exchange {
         }
     }
 }
+
+/// The variables mod_proxy_balancer sets when it picks a member.
+const BALANCER_VARIABLES: [&str; 6] = [
+    "BALANCER_NAME",
+    "BALANCER_WORKER_NAME",
+    "BALANCER_WORKER_ROUTE",
+    "BALANCER_SESSION_STICKY",
+    "BALANCER_SESSION_ROUTE",
+    "BALANCER_ROUTE_CHANGED",
+];
 
 /// How often a request whose member connection could not be opened for a
 /// local fault tries again.
@@ -184,9 +195,7 @@ impl Exchange {
     /// their free lists) and keeps its box for [`boxed`](Self::boxed).
     pub fn recycle(mut b: Box<Exchange>) {
         let mut env = std::mem::take(&mut b.env);
-        for (_, v) in env.drain(..) {
-            crate::recycle::give_string(v);
-        }
+        env.clear();
         let (now, peer, local) = (b.started, b.peer, b.local);
         *b = Exchange::new(
             now,
@@ -252,10 +261,32 @@ impl Exchange {
             received: 0,
             error_counted: false,
             started: now,
+            started_us: 0,
             status: 0,
             body_bytes: 0,
-            env: Vec::new(),
+            env: Default::default(),
         }
+    }
+
+    /// Fills the environment (SetEnvIf, SetEnv, UnsetEnv) and applies
+    /// RequestHeader, before a member is chosen (`crate::rules`).
+    pub fn prepare(&mut self, ctx: &Ctx) {
+        let rules = &ctx.routes.servers[self.server].neighbour_rules;
+        if rules.is_empty() {
+            return;
+        }
+        self.started_us = crate::rules::unix_us();
+        let (path, _) = crate::url::split_target(&self.head.target);
+        let facts = crate::rules::setenvif::RequestFacts {
+            method: &self.head.method,
+            path,
+            minor: self.head.minor,
+            headers: &self.head.headers,
+            peer: self.peer,
+            local: self.local,
+        };
+        rules.prepare_env(&facts, &mut self.env);
+        rules.edit_request(&mut self.head.headers, &self.env, self.started_us);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -614,25 +645,25 @@ impl Exchange {
                 self.wait_until = None;
                 let index = ctx.routes.balancer_members[*balancer][choice.member];
                 let m = &ctx.routes.members[index];
-                use crate::recycle::{give_string, string_from};
-                for (_, v) in self.env.drain(..) {
-                    give_string(v);
+                use crate::recycle::string_from;
+                // A failover's choice replaces the earlier one's variables.
+                for name in BALANCER_VARIABLES {
+                    self.env.unset(name);
                 }
-                self.env.push(("BALANCER_NAME", string_from(&b.spec.name)));
-                self.env
-                    .push(("BALANCER_WORKER_NAME", string_from(&m.url.name)));
-                self.env.push((
+                self.env.set("BALANCER_NAME", &b.spec.name);
+                self.env.set("BALANCER_WORKER_NAME", &m.url.name);
+                self.env.set_owned(
                     "BALANCER_WORKER_ROUTE",
                     sb.member(m.slot).route.with(string_from),
-                ));
+                );
                 if let Some(s) = choice.session_sticky {
-                    self.env.push(("BALANCER_SESSION_STICKY", s));
+                    self.env.set_owned("BALANCER_SESSION_STICKY", s);
                 }
                 if let Some(r) = choice.session_route {
-                    self.env.push(("BALANCER_SESSION_ROUTE", r));
+                    self.env.set_owned("BALANCER_SESSION_ROUTE", r);
                 }
                 if choice.route_changed {
-                    self.env.push(("BALANCER_ROUTE_CHANGED", string_from("1")));
+                    self.env.set("BALANCER_ROUTE_CHANGED", "1");
                 }
                 self.member = Some(index);
                 self.in_balancer = Some(choice.member);
@@ -700,7 +731,10 @@ impl Exchange {
             add_headers: server.add_headers,
             via: server.via,
             member_host: &m.host_header,
-            reuse: m.pool.reuse && self.upgrade_sent.is_none(),
+            // `proxy-nokeepalive`: `Connection: close` to the member, never pooled.
+            reuse: m.pool.reuse
+                && self.upgrade_sent.is_none()
+                && !self.env.is_set("proxy-nokeepalive"),
             forward_expect: ctx.config.proxy_100_continue,
             upgrade: self.upgrade_sent.as_deref(),
         };
@@ -1024,6 +1058,17 @@ impl Exchange {
                 reverse: &map,
                 cookie: &cookie,
             };
+            let mut head = head;
+            let rules = &server.neighbour_rules;
+            if !rules.response.is_empty() {
+                let rule_ctx = crate::rules::headers::RuleContext {
+                    env: &self.env,
+                    started_us: self.started_us,
+                    now_us: crate::rules::unix_us(),
+                    request: &self.head.headers,
+                };
+                rules.edit_response(&mut head.headers, &rule_ctx);
+            }
             let before = output.len();
             crate::recycle::with_bytes(|out| {
                 forward::response_head(out, &head, &rctx);

@@ -1,0 +1,193 @@
+use super::*;
+
+fn rule(
+    table: Table,
+    action: Action,
+    name: &str,
+    value: &str,
+    pattern: Option<&str>,
+) -> HeaderRule {
+    HeaderRule {
+        table,
+        action,
+        name: name.into(),
+        value: Format::parse(value).unwrap(),
+        pattern: pattern.map(|p| Regex::new(p).unwrap()),
+        condition: Condition::Always,
+    }
+}
+
+fn list(pairs: &[(&str, &str)]) -> Vec<Header> {
+    pairs
+        .iter()
+        .map(|(n, v)| Header {
+            name: (*n).into(),
+            value: v.as_bytes().to_vec(),
+        })
+        .collect()
+}
+
+fn text(headers: &[Header]) -> Vec<String> {
+    headers
+        .iter()
+        .map(|h| format!("{}: {}", h.name, String::from_utf8_lossy(&h.value)))
+        .collect()
+}
+
+#[test]
+fn each_action_edits_the_list_as_httpd_does() {
+    let mut env = Env::default();
+    env.set("BALANCER_WORKER_ROUTE", "r1");
+    let request = list(&[("X-Echo-A", "1"), ("Other", "2"), ("X-Echo-B", "3")]);
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 1_000,
+        now_us: 1_500,
+        request: &request,
+    };
+    let t = Table::OnSuccess;
+    let cases: Vec<(HeaderRule, &[(&str, &str)], &[&str])> = vec![
+        (
+            rule(t, Action::Set, "a", "v", None),
+            &[("A", "1"), ("b", "x"), ("a", "2")],
+            &["A: v", "b: x"],
+        ),
+        (rule(t, Action::Set, "a", "v", None), &[], &["a: v"]),
+        (
+            rule(t, Action::Append, "a", "v", None),
+            &[("a", "1"), ("a", "2")],
+            &["a: 1, v", "a: 2"],
+        ),
+        (
+            rule(t, Action::Merge, "a", "v", None),
+            &[("a", "x, v")],
+            &["a: x, v"],
+        ),
+        (
+            rule(t, Action::Merge, "a", "v", None),
+            &[("a", "x")],
+            &["a: x, v"],
+        ),
+        (
+            rule(t, Action::Add, "a", "v", None),
+            &[("a", "1")],
+            &["a: 1", "a: v"],
+        ),
+        (
+            rule(t, Action::SetIfEmpty, "a", "v", None),
+            &[("a", "1")],
+            &["a: 1"],
+        ),
+        (rule(t, Action::SetIfEmpty, "a", "v", None), &[], &["a: v"]),
+        (
+            rule(t, Action::Unset, "a", "", None),
+            &[("a", "1"), ("b", "2"), ("A", "3")],
+            &["b: 2"],
+        ),
+        (
+            rule(
+                t,
+                Action::Edit { all: false },
+                "loc",
+                "https:$1",
+                Some("^http:(//)?"),
+            ),
+            &[("loc", "http://h/http:")],
+            &["loc: https://h/http:"],
+        ),
+        (
+            rule(t, Action::Edit { all: true }, "a", "-", Some("o")),
+            &[("a", "foo"), ("a", "bo")],
+            &["a: f--", "a: b-"],
+        ),
+        (
+            rule(t, Action::Echo, "", "", Some("^X-Echo")),
+            &[],
+            &["X-Echo-A: 1", "X-Echo-B: 3"],
+        ),
+        (
+            rule(
+                t,
+                Action::Add,
+                "Set-Cookie",
+                "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/ %{NOPE}e %t %D 100%%",
+                None,
+            ),
+            &[],
+            &["Set-Cookie: ROUTEID=.r1; path=/ (null) t=1000 D=500 100%"],
+        ),
+    ];
+    for (i, (r, before, after)) in cases.into_iter().enumerate() {
+        let mut headers = list(before);
+        apply([&r], &mut headers, &ctx);
+        assert_eq!(text(&headers), after, "case {i}: {:?}", r.action);
+    }
+}
+
+#[test]
+fn env_conditions_choose_the_rules_that_apply() {
+    let mut env = Env::default();
+    env.set("on", "");
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+    };
+    let mut a = rule(Table::OnSuccess, Action::Add, "a", "1", None);
+    a.condition = Condition::Env {
+        name: "ON".into(),
+        negated: false,
+    };
+    let mut b = rule(Table::OnSuccess, Action::Add, "b", "1", None);
+    b.condition = Condition::Env {
+        name: "on".into(),
+        negated: true,
+    };
+    let mut c = rule(Table::OnSuccess, Action::Add, "c", "1", None);
+    c.condition = Condition::Env {
+        name: "off".into(),
+        negated: true,
+    };
+    let mut headers = Vec::new();
+    apply([&a, &b, &c], &mut headers, &ctx);
+    assert_eq!(text(&headers), ["a: 1", "c: 1"]);
+}
+
+#[test]
+fn always_rules_edit_their_own_table_sent_first() {
+    let rules = crate::rules::Rules {
+        response: vec![
+            rule(
+                Table::Always,
+                Action::Set,
+                "X-Frame-Options",
+                "SAMEORIGIN",
+                None,
+            ),
+            rule(Table::Always, Action::Unset, "Server", "", None),
+            rule(Table::OnSuccess, Action::Set, "X-A", "1", None),
+        ],
+        ..Default::default()
+    };
+    let env = Env::default();
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+    };
+    let mut headers = list(&[("Server", "member"), ("X-Frame-Options", "DENY")]);
+    rules.edit_response(&mut headers, &ctx);
+    // httpd: `always unset` does not reach the member's Server, and both
+    // X-Frame-Options go out, the always table's first.
+    assert_eq!(
+        text(&headers),
+        [
+            "X-Frame-Options: SAMEORIGIN",
+            "Server: member",
+            "X-Frame-Options: DENY",
+            "X-A: 1"
+        ]
+    );
+}
