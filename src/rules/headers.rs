@@ -96,9 +96,11 @@ impl Format {
                 Some('%') => lit.push('%'),
                 Some('t') => take(Piece::Time, &mut lit),
                 Some('D') => take(Piece::Duration, &mut lit),
-                Some(c @ ('l' | 'i' | 'b')) => return Err(format!(
+                Some(c @ ('l' | 'i' | 'b')) => {
+                    return Err(format!(
                     "header format %{c} (the server's idle/busy/load) is not supported by slotgate"
-                )),
+                ))
+                }
                 Some(c) => return Err(format!("unrecognized header format %{c}")),
                 None => return Err(format!("'%' at the end of '{text}'")),
             }

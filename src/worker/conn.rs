@@ -852,7 +852,9 @@ impl Conn {
         // A local answer cannot leave an unread body behind on a kept connection.
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
-        let n = respond::error(&mut self.output, status, why, keep_alive);
+        let extra = local_always_headers(ctx, server, head, self.peer, self.local);
+        let n = respond::error_with_headers(&mut self.output, status, why, keep_alive, &extra);
+        crate::http::give_header_list(extra);
         let wire = self.wire(match keep_alive {
             true => ConnStatus::KeepAlive,
             false => ConnStatus::Close,
@@ -979,7 +981,18 @@ impl Conn {
             if logged {
                 log::log!(fault.level(), "{}", fault.why());
             }
-            let n = respond::error(&mut self.output, fault.status(), fault.why(), false);
+            let extra = match self.exchange.as_ref() {
+                Some(ex) => always_headers(ctx, ex.server, &ex.env, &ex.head.headers),
+                None => Vec::new(),
+            };
+            let n = respond::error_with_headers(
+                &mut self.output,
+                fault.status(),
+                fault.why(),
+                false,
+                &extra,
+            );
+            crate::http::give_header_list(extra);
             if let Some(ex) = self.exchange.as_mut() {
                 ex.body_bytes = n;
             }
@@ -1041,6 +1054,55 @@ pub(super) fn rate_deadline(start: Instant, bytes: usize, rt: RateTimeout) -> In
         allowed = allowed.min(max);
     }
     start + allowed
+}
+
+/// mod_headers' `always` table for an answer slotgate writes itself.
+fn always_headers(
+    ctx: &Ctx,
+    server: usize,
+    env: &crate::rules::env::Env,
+    request: &[crate::http::Header],
+) -> Vec<crate::http::Header> {
+    let rules = &ctx.routes.servers[server].neighbour_rules;
+    let mut out = Vec::new();
+    if rules.response.is_empty() {
+        return out;
+    }
+    let now = crate::rules::unix_us();
+    let rule_ctx = crate::rules::headers::RuleContext {
+        env,
+        started_us: now,
+        now_us: now,
+        request,
+    };
+    rules.always_headers(&mut out, 0, &rule_ctx);
+    out
+}
+
+/// [`always_headers`] for a request answered without an exchange: its
+/// environment is what SetEnvIf and SetEnv make of it.
+fn local_always_headers(
+    ctx: &Ctx,
+    server: usize,
+    head: &RequestHead,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+) -> Vec<crate::http::Header> {
+    let rules = &ctx.routes.servers[server].neighbour_rules;
+    if rules.response.is_empty() {
+        return Vec::new();
+    }
+    let mut env = crate::rules::env::Env::default();
+    let facts = crate::rules::setenvif::RequestFacts {
+        method: &head.method,
+        path: crate::url::split_target(&head.target).0,
+        minor: head.minor,
+        headers: &head.headers,
+        peer,
+        local,
+    };
+    rules.prepare_env(&facts, &mut env);
+    always_headers(ctx, server, &env, &head.headers)
 }
 
 /// The request's values a log format looks up by name.

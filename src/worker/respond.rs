@@ -8,19 +8,43 @@ use crate::handlers::snapshot::html as html_escape;
 /// Appends a complete error response. `detail` is shown in the page (member URLs
 /// and the like: nothing the client did not already know or the operator minds).
 pub fn error(out: &mut Buffer, status: u16, detail: &str, keep_alive: bool) -> u64 {
+    error_with_headers(out, status, detail, keep_alive, &[])
+}
+
+/// [`error`] with `extra` headers (mod_headers' `always` table) after Server.
+pub fn error_with_headers(
+    out: &mut Buffer,
+    status: u16,
+    detail: &str,
+    keep_alive: bool,
+    extra: &[crate::http::Header],
+) -> u64 {
     let reason = reason_phrase(status);
     let body = format!(
         "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{status} {reason}</title>\n\
          </head><body>\n<h1>{reason}</h1>\n<p>{}</p>\n</body></html>\n",
         html_escape(detail)
     );
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nServer: slotgate\r\nContent-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\n{}\r\n",
-        body.len(),
-        if keep_alive { "" } else { "Connection: close\r\n" }
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\nServer: slotgate\r\n").into_bytes();
+    for h in extra {
+        head.extend_from_slice(h.name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(&h.value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(
+        format!(
+            "Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{}\r\n",
+            body.len(),
+            if keep_alive {
+                ""
+            } else {
+                "Connection: close\r\n"
+            }
+        )
+        .as_bytes(),
     );
-    out.extend(head.as_bytes());
+    out.extend(&head);
     out.extend(body.as_bytes());
     body.len() as u64
 }
