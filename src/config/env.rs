@@ -88,10 +88,14 @@ pub(super) fn directive(
                     switch(ctx, name);
                 }
             }
+            let substitutes = assigns
+                .iter()
+                .any(|a| matches!(a, Assign::Set { value, .. } if value.contains('$')));
             rules.set_env_if.push(SetEnvIf {
                 attribute,
                 regex,
                 assigns,
+                substitutes,
             });
         }
         "setenvifexpr" => {

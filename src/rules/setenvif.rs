@@ -88,6 +88,8 @@ pub struct SetEnvIf {
     pub attribute: Attribute,
     pub regex: Regex,
     pub assigns: Vec<Assign>,
+    /// Some value has a `$n` back-reference.
+    pub substitutes: bool,
 }
 
 /// Compiles a rule's regular expression (`NoCase`: without regard to case).
@@ -144,18 +146,26 @@ pub fn apply(rules: &[SetEnvIf], r: &RequestFacts<'_>, env: &mut Env) {
         let Ok(text) = std::str::from_utf8(value) else {
             continue;
         };
-        let Some(caps) = rule.regex.captures(text) else {
+        // Captures cost an allocation: taken only for a `$n` to fill.
+        let caps = if rule.substitutes {
+            match rule.regex.captures(text) {
+                Some(c) => Some(c),
+                None => continue,
+            }
+        } else if rule.regex.is_match(text) {
+            None
+        } else {
             continue;
         };
         for a in &rule.assigns {
-            match a {
-                Assign::Unset { name } => env.unset(name),
-                Assign::Set { name, value } if !value.contains('$') => env.set(name, value),
-                Assign::Set { name, value } => {
+            match (a, &caps) {
+                (Assign::Unset { name }, _) => env.unset(name),
+                (Assign::Set { name, value }, Some(caps)) if value.contains('$') => {
                     let mut out = crate::recycle::string();
-                    substitute(value, &caps, &mut out);
+                    substitute(value, caps, &mut out);
                     env.set_owned(name, out);
                 }
+                (Assign::Set { name, value }, _) => env.set(name, value),
             }
         }
         drop(caps);
@@ -202,6 +212,7 @@ mod tests {
             attribute: Attribute::parse(attr, no_case).unwrap(),
             regex: compile(re, no_case).unwrap(),
             assigns: assigns.iter().map(|a| Assign::parse(a).unwrap()).collect(),
+            substitutes: assigns.iter().any(|a| a.contains('$')),
         }
     }
 
