@@ -34,6 +34,13 @@ fn text(headers: &[Header]) -> Vec<String> {
         .collect()
 }
 
+/// A rule, the headers before, the headers after.
+type Case = (
+    HeaderRule,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
 #[test]
 fn each_action_edits_the_list_as_httpd_does() {
     let mut env = Env::default();
@@ -46,7 +53,7 @@ fn each_action_edits_the_list_as_httpd_does() {
         request: &request,
     };
     let t = Table::OnSuccess;
-    let cases: Vec<(HeaderRule, &[(&str, &str)], &[&str])> = vec![
+    let cases: Vec<Case> = vec![
         (
             rule(t, Action::Set, "a", "v", None),
             &[("A", "1"), ("b", "x"), ("a", "2")],
