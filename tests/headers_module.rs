@@ -191,3 +191,27 @@ fn what_slotgate_cannot_do_is_refused_at_check_time() {
         assert!(out.stderr.contains(why), "{line}: {}", out.stderr);
     }
 }
+
+#[test]
+fn header_edit_sees_the_location_proxy_pass_reverse_mapped() {
+    // httpd-oracle: with the three lines below and a member answering 302 with
+    // `Location: http://MEMBER/app/y`, the client got
+    // `Location: https://127.0.0.1:FRONT/app/y` (mapped first, then edited).
+    let a = Origin::start("a");
+    a.set_mode(Mode::Status(302));
+    a.set_response_headers(&[("Location", &format!("http://{}/app/y", a.addr()))]);
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\nProxyPassReverse /app http://{a}/app\n\
+         Header edit Location ^http: https:\n",
+        &[&a],
+    );
+    let r = http_get(sg.port(), "/app/x", &[]);
+    assert_eq!(r.status, 302, "{}", r.summary());
+    let location = r.header("location").unwrap_or_default();
+    assert!(
+        location.starts_with("https://") && location.ends_with("/app/y"),
+        "{}",
+        r.summary()
+    );
+    assert!(!location.contains(&a.addr()), "{}", r.summary());
+}

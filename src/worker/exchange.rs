@@ -1048,7 +1048,7 @@ impl Exchange {
             };
             let cookie =
                 |v: &str| reverse::map_cookie(&server.cookie_path, &server.cookie_domain, v);
-            let rctx = ResponseContext {
+            let mut rctx = ResponseContext {
                 client_minor: self.head.minor,
                 server_name: &server.server_name,
                 front_port: self.local.port(),
@@ -1060,7 +1060,12 @@ impl Exchange {
             };
             let mut head = head;
             let rules = &server.neighbour_rules;
+            let unmapped = |_: &str| None;
             if !rules.response.is_empty() {
+                // httpd's Header sees the values ProxyPassReverse mapped.
+                forward::map_in_place(&mut head.headers, &rctx);
+                rctx.reverse = &unmapped;
+                rctx.cookie = &unmapped;
                 let rule_ctx = crate::rules::headers::RuleContext {
                     env: &self.env,
                     started_us: self.started_us,
