@@ -181,7 +181,11 @@ fn what_slotgate_cannot_do_is_refused_at_check_time() {
         ("RequestHeader echo X", "only for Header"),
         ("Header set X %{HTTPS}s", "SSL variable"),
         (
-            "<Location /x>\nHeader set X v\n</Location>",
+            "<LocationMatch ^/x>\nHeader set X v\n</LocationMatch>",
+            "not supported yet",
+        ),
+        (
+            "<Proxy balancer://c>\nHeader set X v\n</Proxy>",
             "not supported yet",
         ),
     ] {
@@ -214,4 +218,28 @@ fn header_edit_sees_the_location_proxy_pass_reverse_mapped() {
         r.summary()
     );
     assert!(!location.contains(&a.addr()), "{}", r.summary());
+}
+
+#[test]
+fn location_sections_add_their_rules_after_the_servers() {
+    // httpd-oracle, with the lines below: /app/special/x got
+    // `X-Order: server, loc` and the member saw `X-Loc-Req: v` (SetEnv in the
+    // same Location); /app/specialx got `X-Order: server` only.
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\n\
+         Header set X-Order server\n\
+         <Location /app/special>\n\
+         Header append X-Order loc\n\
+         RequestHeader set X-Loc-Req \"%{LOCVAR}e\"\n\
+         SetEnv LOCVAR v\n\
+         </Location>\n",
+        &[&a],
+    );
+    let r = http_get(sg.port(), "/app/special/x", &[]);
+    assert_eq!(r.header("x-order"), Some("server, loc"), "{}", r.summary());
+    assert_eq!(a.last_request().header("x-loc-req"), Some("v"));
+    let r = http_get(sg.port(), "/app/specialx", &[]);
+    assert_eq!(r.header("x-order"), Some("server"), "{}", r.summary());
+    assert_eq!(a.last_request().header("x-loc-req"), None);
 }

@@ -375,6 +375,8 @@ impl Scope {
         let mut require: Vec<(Require, &Directive)> = Vec::new();
         let mut compat: Vec<&Directive> = Vec::new();
         let errors_before = ctx.errors.len();
+        // Header, RequestHeader, SetEnv… of a `<Location path>` (crate::rules).
+        let mut neighbour = crate::rules::Rules::default();
         for d in section.children.iter().flatten() {
             // Each line is checked on its own, so every error of the section is found.
             let mut line = || -> Result<(), ConfigError> {
@@ -477,6 +479,13 @@ impl Scope {
                     "proxypassreversecookiepath" => self.cookie_path.push(cookie_rule(d)?),
                     "proxypassreversecookiedomain" => self.cookie_domain.push(cookie_rule(d)?),
                     _ => {
+                        if let PassContext::Location(_) = at {
+                            if super::headers::directive(&mut neighbour, d)?
+                                || super::env::directive(&mut neighbour, ctx, d)?
+                            {
+                                return Ok(());
+                            }
+                        }
                         if let Some(name) = named(d, PER_DIRECTORY)
                             .or_else(|| named(d, &["BalancerMember", "ProxySet"]))
                         {
@@ -499,6 +508,9 @@ impl Scope {
             if let Err(e) = line() {
                 ctx.errors.push(e);
             }
+        }
+        if let (PassContext::Location(path), false) = (at, neighbour.is_empty()) {
+            self.rules.locations.push((path.to_string(), neighbour));
         }
         if ctx.errors.len() > errors_before {
             // The section's own checks would judge what is left of it: misleading.

@@ -18,7 +18,7 @@ use headers::{HeaderRule, RuleContext, Table};
 use setenvif::{RequestFacts, SetEnvIf};
 
 /// The rules of one server (the main server's followed by a vhost's own, as
-/// httpd merges them).
+/// httpd merges them), with those of its `<Location path>` sections.
 #[derive(Clone, Debug, Default)]
 pub struct Rules {
     pub set_env_if: Vec<SetEnvIf>,
@@ -27,6 +27,10 @@ pub struct Rules {
     pub request: Vec<HeaderRule>,
     /// `Header`.
     pub response: Vec<HeaderRule>,
+    /// `<Location path>` sections' rules, in file order: they apply after the
+    /// server's to a request whose path is `path` or below it (at a segment
+    /// boundary, as `<Location>` handlers).
+    pub locations: Vec<(String, Rules)>,
 }
 
 impl PartialEq for Rules {
@@ -38,6 +42,13 @@ impl PartialEq for Rules {
 
 impl Eq for Rules {}
 
+/// Whether `<Location location>` covers `path`.
+fn covers(location: &str, path: &str) -> bool {
+    let p = location.trim_end_matches('/');
+    path.strip_prefix(p)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || p.is_empty())
+}
+
 impl Rules {
     /// The main server's rules, then `own`'s.
     pub fn merged(main: &Rules, own: &Rules) -> Rules {
@@ -46,6 +57,7 @@ impl Rules {
             env: [main.env.clone(), own.env.clone()].concat(),
             request: [main.request.clone(), own.request.clone()].concat(),
             response: [main.response.clone(), own.response.clone()].concat(),
+            locations: [main.locations.clone(), own.locations.clone()].concat(),
         }
     }
 
@@ -54,17 +66,38 @@ impl Rules {
             && self.env.is_empty()
             && self.request.is_empty()
             && self.response.is_empty()
+            && self.locations.is_empty()
+    }
+
+    /// Whether any `Header` line may apply.
+    pub fn edits_responses(&self) -> bool {
+        !self.response.is_empty() || self.locations.iter().any(|(_, r)| !r.response.is_empty())
+    }
+
+    /// This server's rules, then those of each `<Location>` covering `path`.
+    fn sets<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Rules> + Clone + 'a {
+        std::iter::once(self).chain(
+            self.locations
+                .iter()
+                .filter(move |(l, _)| covers(l, path))
+                .map(|(_, r)| r),
+        )
     }
 
     /// Fills `env` from the request: SetEnvIf, then SetEnv/UnsetEnv.
     pub fn prepare_env(&self, facts: &RequestFacts<'_>, env: &mut Env) {
-        setenvif::apply(&self.set_env_if, facts, env);
-        env::apply(&self.env, env);
+        for set in self.sets(facts.path) {
+            setenvif::apply(&set.set_env_if, facts, env);
+        }
+        for set in self.sets(facts.path) {
+            env::apply(&set.env, env);
+        }
     }
 
-    /// Applies RequestHeader to the request's headers.
-    pub fn edit_request(&self, headers: &mut Vec<Header>, env: &Env, started_us: u64) {
-        if self.request.is_empty() {
+    /// Applies RequestHeader to the request's headers (`path`: the request's).
+    pub fn edit_request(&self, path: &str, headers: &mut Vec<Header>, env: &Env, started_us: u64) {
+        let mut sets = self.sets(path).filter(|s| !s.request.is_empty()).peekable();
+        if sets.peek().is_none() {
             return;
         }
         let ctx = RuleContext {
@@ -73,27 +106,40 @@ impl Rules {
             now_us: unix_us(),
             request: &[],
         };
-        headers::apply(&self.request, headers, &ctx);
+        headers::apply(sets.flat_map(|s| &s.request), headers, &ctx);
     }
 
     /// Applies `Header` to a proxied response's headers: `onsuccess` rules to
     /// them, `always` rules to a table that starts empty and is put first.
-    pub fn edit_response(&self, headers: &mut Vec<Header>, ctx: &RuleContext<'_>) {
-        if self.response.is_empty() {
+    pub fn edit_response(&self, path: &str, headers: &mut Vec<Header>, ctx: &RuleContext<'_>) {
+        if !self.edits_responses() {
             return;
         }
-        let on_success = self.response.iter().filter(|r| r.table == Table::OnSuccess);
+        let on_success = self
+            .sets(path)
+            .flat_map(|s| &s.response)
+            .filter(|r| r.table == Table::OnSuccess);
         headers::apply(on_success, headers, ctx);
-        self.always_headers(headers, 0, ctx);
+        self.always_headers(path, headers, 0, ctx);
     }
 
     /// Applies the `always` rules to an empty table and inserts its headers
     /// into `headers` at `at` (a locally generated answer gets only these).
-    pub fn always_headers(&self, headers: &mut Vec<Header>, at: usize, ctx: &RuleContext<'_>) {
-        if !self.response.iter().any(|r| r.table == Table::Always) {
+    pub fn always_headers(
+        &self,
+        path: &str,
+        headers: &mut Vec<Header>,
+        at: usize,
+        ctx: &RuleContext<'_>,
+    ) {
+        let mut rules = self
+            .sets(path)
+            .flat_map(|s| &s.response)
+            .filter(|r| r.table == Table::Always)
+            .peekable();
+        if rules.peek().is_none() {
             return;
         }
-        let rules = self.response.iter().filter(|r| r.table == Table::Always);
         // (Allocates a small table per request: only with `always` rules.)
         let mut table: Vec<Header> = Vec::new();
         headers::apply(rules, &mut table, ctx);

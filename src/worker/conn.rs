@@ -982,7 +982,7 @@ impl Conn {
                 log::log!(fault.level(), "{}", fault.why());
             }
             let extra = match self.exchange.as_ref() {
-                Some(ex) => always_headers(ctx, ex.server, &ex.env, &ex.head.headers),
+                Some(ex) => always_headers(ctx, ex.server, &ex.env, &ex.head),
                 None => Vec::new(),
             };
             let n = respond::error_with_headers(
@@ -1061,13 +1061,15 @@ fn always_headers(
     ctx: &Ctx,
     server: usize,
     env: &crate::rules::env::Env,
-    request: &[crate::http::Header],
+    head: &RequestHead,
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
     let mut out = Vec::new();
-    if rules.response.is_empty() {
+    if !rules.edits_responses() {
         return out;
     }
+    let request = &head.headers[..];
+    let path = crate::url::split_target(&head.target).0;
     let now = crate::rules::unix_us();
     let rule_ctx = crate::rules::headers::RuleContext {
         env,
@@ -1075,7 +1077,7 @@ fn always_headers(
         now_us: now,
         request,
     };
-    rules.always_headers(&mut out, 0, &rule_ctx);
+    rules.always_headers(path, &mut out, 0, &rule_ctx);
     out
 }
 
@@ -1089,7 +1091,7 @@ fn local_always_headers(
     local: std::net::SocketAddr,
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
-    if rules.response.is_empty() {
+    if !rules.edits_responses() {
         return Vec::new();
     }
     let mut env = crate::rules::env::Env::default();
@@ -1102,7 +1104,7 @@ fn local_always_headers(
         local,
     };
     rules.prepare_env(&facts, &mut env);
-    always_headers(ctx, server, &env, &head.headers)
+    always_headers(ctx, server, &env, head)
 }
 
 /// The request's values a log format looks up by name.

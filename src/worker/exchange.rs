@@ -286,7 +286,7 @@ impl Exchange {
             local: self.local,
         };
         rules.prepare_env(&facts, &mut self.env);
-        rules.edit_request(&mut self.head.headers, &self.env, self.started_us);
+        rules.edit_request(path, &mut self.head.headers, &self.env, self.started_us);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -1061,7 +1061,7 @@ impl Exchange {
             let mut head = head;
             let rules = &server.neighbour_rules;
             let unmapped = |_: &str| None;
-            if !rules.response.is_empty() {
+            if rules.edits_responses() {
                 // httpd's Header sees the values ProxyPassReverse mapped.
                 forward::map_in_place(&mut head.headers, &rctx);
                 rctx.reverse = &unmapped;
@@ -1072,7 +1072,8 @@ impl Exchange {
                     now_us: crate::rules::unix_us(),
                     request: &self.head.headers,
                 };
-                rules.edit_response(&mut head.headers, &rule_ctx);
+                let (path, _) = crate::url::split_target(&self.head.target);
+                rules.edit_response(path, &mut head.headers, &rule_ctx);
             }
             let before = output.len();
             crate::recycle::with_bytes(|out| {
