@@ -106,7 +106,7 @@ fn bad_environment_lines_are_refused() {
         ("UnsetEnv", "UnsetEnv takes"),
         ("SetEnvIfExpr \"true\" x", "not supported"),
         (
-            "<Proxy balancer://c>\nSetEnv a b\n</Proxy>",
+            "<Proxy http://127.0.0.1:1/>\nSetEnv a b\n</Proxy>",
             "not supported yet",
         ),
     ] {

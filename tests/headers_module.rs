@@ -185,7 +185,7 @@ fn what_slotgate_cannot_do_is_refused_at_check_time() {
             "not supported yet",
         ),
         (
-            "<Proxy balancer://c>\nHeader set X v\n</Proxy>",
+            "<Proxy http://127.0.0.1:1/>\nHeader set X v\n</Proxy>",
             "not supported yet",
         ),
     ] {
@@ -242,4 +242,41 @@ fn location_sections_add_their_rules_after_the_servers() {
     let r = http_get(sg.port(), "/app/specialx", &[]);
     assert_eq!(r.header("x-order"), Some("server"), "{}", r.summary());
     assert_eq!(a.last_request().header("x-loc-req"), None);
+}
+
+#[test]
+fn proxy_sections_add_their_rules_between_the_servers_and_the_locations() {
+    // httpd-oracle, with the lines below: /app/x (through the balancer) got
+    // `X-Order: server, proxy, star, loc` and the member saw `X-Px: p`;
+    // /direct/x (a standalone member) got `X-Order: server, star`.
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "<Proxy balancer://c>\n\
+         BalancerMember http://{a}\n\
+         Header append X-Order proxy\n\
+         RequestHeader set X-Px \"%{PXVAR}e\"\n\
+         SetEnv PXVAR p\n\
+         </Proxy>\n\
+         <Proxy *>\n\
+         Header append X-Order star\n\
+         </Proxy>\n\
+         <Location /app>\n\
+         Header append X-Order loc\n\
+         </Location>\n\
+         Header set X-Order server\n\
+         ProxyPass /app balancer://c/app\n\
+         ProxyPass /direct http://{a}/app\n",
+        &[&a],
+    );
+    let r = http_get(sg.port(), "/app/x", &[]);
+    assert_eq!(
+        r.header("x-order"),
+        Some("server, proxy, star, loc"),
+        "{}",
+        r.summary()
+    );
+    assert_eq!(a.last_request().header("x-px"), Some("p"));
+    let r = http_get(sg.port(), "/direct/x", &[]);
+    assert_eq!(r.header("x-order"), Some("server, star"), "{}", r.summary());
+    assert_eq!(a.last_request().header("x-px"), None);
 }

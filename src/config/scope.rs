@@ -14,6 +14,7 @@ use super::logs::LogScope;
 use super::params::{self, PassContext};
 use super::reader::Directive;
 use super::values;
+use super::{env, headers};
 use super::{
     ConfigError, CookieRule, HandlerKind, LocationHandler, Origin, PassTarget,
     ProxyPassReverseRule, ProxyPassRule, ProxyVia, WorkerParams,
@@ -614,10 +615,21 @@ impl Scope {
             ProxyKind::Worker(params)
         };
         let mut kind = kind;
+        // Header, SetEnv… of `<Proxy balancer://name>` and `<Proxy *>` (crate::rules).
+        let scope = match &kind {
+            ProxyKind::Balancer(name) => Some(Some(name.clone())),
+            ProxyKind::Other if !is_match && pattern == "*" => Some(None),
+            _ => None,
+        };
+        let mut neighbour = crate::rules::Rules::default();
         for d in section.children.iter().flatten() {
-            if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
+            let rules = scope.is_some().then_some(&mut neighbour);
+            if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern, rules) {
                 ctx.errors.push(e);
             }
+        }
+        if let (Some(scope), false) = (scope, neighbour.is_empty()) {
+            self.rules.proxies.push((scope, neighbour));
         }
         if let ProxyKind::Worker(params) = kind {
             if !params.is_empty() {
@@ -840,6 +852,7 @@ fn proxy_line(
     kind: &mut ProxyKind,
     tag: &str,
     pattern: &str,
+    neighbour: Option<&mut crate::rules::Rules>,
 ) -> Result<(), ConfigError> {
     if d.children.is_some() {
         return Err(match named(d, SERVER_SECTIONS) {
@@ -878,6 +891,11 @@ fn proxy_line(
                     ))
                 }
             }
+    } else if let Some(true) = neighbour
+        .map(|n| Ok::<_, ConfigError>(headers::directive(n, d)? || env::directive(n, ctx, d)?))
+        .transpose()?
+    {
+        return Ok(());
     } else if let Some(name) = named(d, PER_DIRECTORY) {
         return Err(fail(
             d,

@@ -31,6 +31,19 @@ pub struct Rules {
     /// server's to a request whose path is `path` or below it (at a segment
     /// boundary, as `<Location>` handlers).
     pub locations: Vec<(String, Rules)>,
+    /// `<Proxy balancer://name>` (Some(name)) and `<Proxy *>` (None) sections'
+    /// rules, in file order: they apply after the server's and before the
+    /// Locations' to requests proxied through that balancer (any request
+    /// proxied, for `*`).
+    pub proxies: Vec<(Option<String>, Rules)>,
+}
+
+/// Where a request is: its path and, once routed, the balancer it goes
+/// through (`Some("")` for a standalone member: only `<Proxy *>` matches).
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub path: &'a str,
+    pub balancer: Option<&'a str>,
 }
 
 impl PartialEq for Rules {
@@ -58,6 +71,7 @@ impl Rules {
             request: [main.request.clone(), own.request.clone()].concat(),
             response: [main.response.clone(), own.response.clone()].concat(),
             locations: [main.locations.clone(), own.locations.clone()].concat(),
+            proxies: [main.proxies.clone(), own.proxies.clone()].concat(),
         }
     }
 
@@ -67,36 +81,55 @@ impl Rules {
             && self.request.is_empty()
             && self.response.is_empty()
             && self.locations.is_empty()
+            && self.proxies.is_empty()
     }
 
     /// Whether any `Header` line may apply.
     pub fn edits_responses(&self) -> bool {
-        !self.response.is_empty() || self.locations.iter().any(|(_, r)| !r.response.is_empty())
+        !self.response.is_empty()
+            || self.locations.iter().any(|(_, r)| !r.response.is_empty())
+            || self.proxies.iter().any(|(_, r)| !r.response.is_empty())
     }
 
-    /// This server's rules, then those of each `<Location>` covering `path`.
-    fn sets<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Rules> + Clone + 'a {
-        std::iter::once(self).chain(
+    /// This server's rules, then those of each `<Proxy>` matching the balancer,
+    /// then those of each `<Location>` covering the path (httpd's merge order:
+    /// checked with httpd-oracle).
+    fn sets<'a>(&'a self, at: Place<'a>) -> impl Iterator<Item = &'a Rules> + Clone + 'a {
+        let proxies = self
+            .proxies
+            .iter()
+            .filter(move |(b, _)| match (b, at.balancer) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(name), Some(chosen)) => name.eq_ignore_ascii_case(chosen),
+            });
+        std::iter::once(self).chain(proxies.map(|(_, r)| r)).chain(
             self.locations
                 .iter()
-                .filter(move |(l, _)| covers(l, path))
+                .filter(move |(l, _)| covers(l, at.path))
                 .map(|(_, r)| r),
         )
     }
 
     /// Fills `env` from the request: SetEnvIf, then SetEnv/UnsetEnv.
-    pub fn prepare_env(&self, facts: &RequestFacts<'_>, env: &mut Env) {
-        for set in self.sets(facts.path) {
+    pub fn prepare_env(&self, at: Place<'_>, facts: &RequestFacts<'_>, env: &mut Env) {
+        for set in self.sets(at) {
             setenvif::apply(&set.set_env_if, facts, env);
         }
-        for set in self.sets(facts.path) {
+        for set in self.sets(at) {
             env::apply(&set.env, env);
         }
     }
 
     /// Applies RequestHeader to the request's headers (`path`: the request's).
-    pub fn edit_request(&self, path: &str, headers: &mut Vec<Header>, env: &Env, started_us: u64) {
-        let mut sets = self.sets(path).filter(|s| !s.request.is_empty()).peekable();
+    pub fn edit_request(
+        &self,
+        at: Place<'_>,
+        headers: &mut Vec<Header>,
+        env: &Env,
+        started_us: u64,
+    ) {
+        let mut sets = self.sets(at).filter(|s| !s.request.is_empty()).peekable();
         if sets.peek().is_none() {
             return;
         }
@@ -111,29 +144,29 @@ impl Rules {
 
     /// Applies `Header` to a proxied response's headers: `onsuccess` rules to
     /// them, `always` rules to a table that starts empty and is put first.
-    pub fn edit_response(&self, path: &str, headers: &mut Vec<Header>, ctx: &RuleContext<'_>) {
+    pub fn edit_response(&self, at: Place<'_>, headers: &mut Vec<Header>, ctx: &RuleContext<'_>) {
         if !self.edits_responses() {
             return;
         }
         let on_success = self
-            .sets(path)
+            .sets(at)
             .flat_map(|s| &s.response)
             .filter(|r| r.table == Table::OnSuccess);
         headers::apply(on_success, headers, ctx);
-        self.always_headers(path, headers, 0, ctx);
+        self.always_headers(at, headers, 0, ctx);
     }
 
     /// Applies the `always` rules to an empty table and inserts its headers
     /// into `headers` at `at` (a locally generated answer gets only these).
     pub fn always_headers(
         &self,
-        path: &str,
+        place: Place<'_>,
         headers: &mut Vec<Header>,
         at: usize,
         ctx: &RuleContext<'_>,
     ) {
         let mut rules = self
-            .sets(path)
+            .sets(place)
             .flat_map(|s| &s.response)
             .filter(|r| r.table == Table::Always)
             .peekable();

@@ -982,7 +982,7 @@ impl Conn {
                 log::log!(fault.level(), "{}", fault.why());
             }
             let extra = match self.exchange.as_ref() {
-                Some(ex) => always_headers(ctx, ex.server, &ex.env, &ex.head),
+                Some(ex) => always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route()),
                 None => Vec::new(),
             };
             let n = respond::error_with_headers(
@@ -1062,6 +1062,7 @@ fn always_headers(
     server: usize,
     env: &crate::rules::env::Env,
     head: &RequestHead,
+    route: &Route,
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
     let mut out = Vec::new();
@@ -1077,7 +1078,8 @@ fn always_headers(
         now_us: now,
         request,
     };
-    rules.always_headers(path, &mut out, 0, &rule_ctx);
+    let at = super::exchange::place(ctx, route, path);
+    rules.always_headers(at, &mut out, 0, &rule_ctx);
     out
 }
 
@@ -1103,8 +1105,9 @@ fn local_always_headers(
         peer,
         local,
     };
-    rules.prepare_env(&facts, &mut env);
-    always_headers(ctx, server, &env, head)
+    let at = super::exchange::place(ctx, &Route::Local, facts.path);
+    rules.prepare_env(at, &facts, &mut env);
+    always_headers(ctx, server, &env, head, &Route::Local)
 }
 
 /// The request's values a log format looks up by name.

@@ -151,6 +151,17 @@ impl Drop for Exchange {
     }
 }
 
+/// Where a routed request is, for the rules of `<Location>` and `<Proxy>`
+/// sections (`crate::rules::Place`).
+pub(super) fn place<'a>(ctx: &'a Ctx, route: &Route, path: &'a str) -> crate::rules::Place<'a> {
+    let balancer = match route {
+        Route::Balance { balancer, .. } => Some(ctx.routes.balancers[*balancer].spec.name.as_str()),
+        Route::Proxy { .. } => Some(""),
+        Route::Local => None,
+    };
+    crate::rules::Place { path, balancer }
+}
+
 /// The variables mod_proxy_balancer sets when it picks a member.
 const BALANCER_VARIABLES: [&str; 6] = [
     "BALANCER_NAME",
@@ -285,8 +296,9 @@ impl Exchange {
             peer: self.peer,
             local: self.local,
         };
-        rules.prepare_env(&facts, &mut self.env);
-        rules.edit_request(path, &mut self.head.headers, &self.env, self.started_us);
+        let at = place(ctx, &self.route, path);
+        rules.prepare_env(at, &facts, &mut self.env);
+        rules.edit_request(at, &mut self.head.headers, &self.env, self.started_us);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -318,6 +330,11 @@ impl Exchange {
     }
 
     /// Whether the client has been sent the start of a response.
+    /// The route the exchange follows.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
     pub fn answered(&self) -> bool {
         self.response.is_some()
     }
@@ -1073,7 +1090,8 @@ impl Exchange {
                     request: &self.head.headers,
                 };
                 let (path, _) = crate::url::split_target(&self.head.target);
-                rules.edit_response(path, &mut head.headers, &rule_ctx);
+                let at = place(ctx, &self.route, path);
+                rules.edit_response(at, &mut head.headers, &rule_ctx);
             }
             let before = output.len();
             crate::recycle::with_bytes(|out| {

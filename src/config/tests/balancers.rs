@@ -632,7 +632,7 @@ fn proxy_section_misuse() {
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nProxyPass / http://h/\n</Proxy>", "4: ProxyPass cannot occur within <Proxy> section"),
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nListen 1\n</Proxy>", "4: Listen cannot occur within <Proxy> section"),
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\n<Location /x>\n</Location>\n</Proxy>", "4: <Location> cannot occur within <Proxy> section"),
-        ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nSetEnv a b\n</Proxy>", "4: SetEnv inside <Proxy> is not supported yet"),
+        ("<Proxy http://127.0.0.1:1/>\nSetEnv a b\n</Proxy>", "3: SetEnv inside <Proxy> is not supported yet"),
         ("<ProxyMatch ^http://(a>\n</ProxyMatch>", "2: <ProxyMatch>: bad regular expression '^http://(a': unclosed group"),
         ("<ProxyMatch ^http://a/.*>\nProxySet timeout=3\n</ProxyMatch>", "3: ProxySet inside <ProxyMatch ^http://a/.*> is not supported yet (it names no single worker or balancer)"),
     ];

@@ -185,7 +185,11 @@ fn always_rules_edit_their_own_table_sent_first() {
         request: &[],
     };
     let mut headers = list(&[("Server", "member"), ("X-Frame-Options", "DENY")]);
-    rules.edit_response("/", &mut headers, &ctx);
+    let at = crate::rules::Place {
+        path: "/",
+        balancer: None,
+    };
+    rules.edit_response(at, &mut headers, &ctx);
     // httpd: `always unset` does not reach the member's Server, and both
     // X-Frame-Options go out, the always table's first.
     assert_eq!(
