@@ -186,9 +186,8 @@ fn fixed_header_rules_allocate_nothing_either() {
          CustomLog rules.log \"%{{X-Frame-Options}}o %{{TAGGED}}e %{{X-Forwarded-Proto}}i\"\n"
     );
     let ((allocated, requests), sg) = allocations_with(&rules, "/app/hello");
-    // The rules were on while counting: the log shows their effects (the
-    // request header as the client sent it: RequestHeader edits the copy
-    // that goes to the member, and %i reads that copy).
+    // The rules were on while counting: the log shows their effects (%i reads
+    // the request headers as RequestHeader left them, as httpd's headers_in).
     let lines = wait_lines(&sg.dir().join("rules.log"), 1, Duration::from_secs(5));
     assert_eq!(lines[0], "SAMEORIGIN 1 https");
     assert!(
