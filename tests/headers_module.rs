@@ -176,7 +176,18 @@ fn what_slotgate_cannot_do_is_refused_at_check_time() {
     let dir = TempDir::new();
     for (line, why) in [
         ("Header set X v early", "early is not supported"),
-        ("Header set X v \"expr=%{REQUEST_URI} =~ /x/\"", "expr="),
+        (
+            "Header set X v \"expr=%{TIME_HOUR} -gt 12\"",
+            "cannot be evaluated by slotgate: at column 1: unknown variable %{TIME_HOUR}",
+        ),
+        (
+            "Header set X \"expr=%{REQUEST_URI}\"",
+            "values computed by expr=",
+        ),
+        (
+            "RequestHeader set X v \"expr=-n %{HTTP:A}\"",
+            "RequestHeader conditions by expr=",
+        ),
         ("Header note X n", "note action"),
         ("RequestHeader echo X", "only for Header"),
         ("Header set X %{HTTPS}s", "SSL variable"),
@@ -279,4 +290,29 @@ fn proxy_sections_add_their_rules_between_the_servers_and_the_locations() {
     let r = http_get(sg.port(), "/direct/x", &[]);
     assert_eq!(r.header("x-order"), Some("server, star"), "{}", r.summary());
     assert_eq!(a.last_request().header("x-px"), None);
+}
+
+#[test]
+fn expr_conditions_choose_responses_as_httpd() {
+    // httpd-oracle, with the two Header lines below: /app/api/x with X-Trace
+    // got X-Api, without X-Trace or on /app/other it did not; a member's 404
+    // got X-Err (REQUEST_STATUS is the response's status).
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\n\
+         Header set X-Api yes \"expr=%{REQUEST_URI} =~ m#^/app/api/# && -n req('X-Trace')\"\n\
+         Header always set X-Err yes \"expr=%{REQUEST_STATUS} -ge 400\"\n",
+        &[&a],
+    );
+    let r = http_get(sg.port(), "/app/api/x", &[("X-Trace", "1")]);
+    assert_eq!(r.header("x-api"), Some("yes"), "{}", r.summary());
+    assert_eq!(r.header("x-err"), None, "{}", r.summary());
+    let r = http_get(sg.port(), "/app/api/x", &[]);
+    assert_eq!(r.header("x-api"), None, "{}", r.summary());
+    let r = http_get(sg.port(), "/app/other", &[("X-Trace", "1")]);
+    assert_eq!(r.header("x-api"), None, "{}", r.summary());
+    a.set_mode(Mode::Status(404));
+    let r = http_get(sg.port(), "/app/x", &[]);
+    assert_eq!(r.status, 404, "{}", r.summary());
+    assert_eq!(r.header("x-err"), Some("yes"), "{}", r.summary());
 }

@@ -88,7 +88,7 @@ fn parse(args: &[String], request: bool) -> Result<HeaderRule, String> {
     }
     let condition = match rest.get(values) {
         None => Condition::Always,
-        Some(c) => condition(c)?,
+        Some(c) => condition(c, request)?,
     };
     let (value, pattern) = match action {
         Action::Unset => (Format::default(), None),
@@ -119,7 +119,7 @@ fn regex(pattern: &str) -> Result<Regex, String> {
     Regex::new(pattern).map_err(|e| format!("bad regular expression '{pattern}': {e}"))
 }
 
-fn condition(word: &str) -> Result<Condition, String> {
+fn condition(word: &str, request: bool) -> Result<Condition, String> {
     if word.eq_ignore_ascii_case("early") {
         return Err(
             "early is not supported: slotgate applies header rules once the request is \
@@ -140,10 +140,16 @@ fn condition(word: &str) -> Result<Condition, String> {
             negated,
         });
     }
-    if word.starts_with("expr=") {
-        return Err(format!(
-            "'{word}': conditions by expr= are not supported by slotgate yet (use env=)"
-        ));
+    if let Some(text) = word.strip_prefix("expr=") {
+        if request {
+            return Err(format!(
+                "'{word}': RequestHeader conditions by expr= are not supported by slotgate \
+                 (use env= with SetEnvIf)"
+            ));
+        }
+        let e = crate::expr::parse_request(text)
+            .map_err(|m| format!("expr= '{text}' cannot be evaluated by slotgate: {m}"))?;
+        return Ok(Condition::Expr(Box::new(e)));
     }
     Err(format!(
         "'{word}' is not a condition (expected env=[!]VAR or expr=…)"
@@ -181,16 +187,20 @@ mod tests {
         assert_eq!(r.action, Action::Edit { all: true });
         assert!(r.pattern.is_some());
         assert!(parse(&words("unset X-A"), true).is_ok());
+        let r = parse(&words("set X y expr=%{REQUEST_URI}=~m#^/a#"), false).unwrap();
+        assert!(matches!(r.condition, Condition::Expr(_)));
     }
 
     #[test]
     fn what_cannot_be_done_is_refused() {
         for (line, request, why) in [
             ("set X v early", false, "early is not supported"),
+            ("set X v expr=%{REQUEST_URI}", false, "expected an operator"),
+            ("set X v expr=%{NOPE}==1", false, "unknown variable %{NOPE}"),
             (
-                "set X v expr=%{REQUEST_URI}",
-                false,
-                "expr= are not supported",
+                "set X v expr=-n%{HTTP:X}",
+                true,
+                "RequestHeader conditions by expr=",
             ),
             (
                 "set X expr=%{REQUEST_URI}",

@@ -142,7 +142,7 @@ impl Format {
 }
 
 /// When a rule applies.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Condition {
     Always,
     /// `env=VAR` (set) or `env=!VAR` (not set).
@@ -150,6 +150,52 @@ pub enum Condition {
         name: String,
         negated: bool,
     },
+    /// `expr=…` (`crate::expr::parse_request`); false where no request is at
+    /// hand or evaluating fails, as in httpd.
+    Expr(Box<crate::expr::Expr>),
+}
+
+/// What a rule's `expr=` reads: the request, its environment and (for
+/// `Header`) the response's status and type.
+pub struct ExprFacts<'a> {
+    pub head: &'a crate::http::RequestHead,
+    pub peer: std::net::IpAddr,
+    pub https: bool,
+    /// The response's status (0 for `RequestHeader`).
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    pub env: &'a Env,
+}
+
+impl crate::expr::Vars for ExprFacts<'_> {
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    fn content_type(&self) -> Option<&str> {
+        self.content_type
+    }
+
+    fn request(&self, var: &crate::expr::RequestVar) -> std::borrow::Cow<'_, str> {
+        use crate::expr::RequestVar as V;
+        use std::borrow::Cow;
+        let (path, query) = crate::url::split_target(&self.head.target);
+        match var {
+            V::Header(name) => self
+                .head
+                .header(name)
+                .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
+            V::Method => Cow::Borrowed(&self.head.method),
+            V::Uri => Cow::Borrowed(path),
+            V::Query => Cow::Borrowed(query.unwrap_or("")),
+            V::RemoteAddr => Cow::Owned(self.peer.to_string()),
+            V::Protocol if self.head.minor == 0 => Cow::Borrowed("HTTP/1.0"),
+            V::Protocol => Cow::Borrowed("HTTP/1.1"),
+            V::Https => Cow::Borrowed(if self.https { "on" } else { "off" }),
+            V::Scheme => Cow::Borrowed(if self.https { "https" } else { "http" }),
+            V::Env(name) => Cow::Borrowed(self.env.get(name).unwrap_or("")),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -172,6 +218,8 @@ pub struct RuleContext<'a> {
     pub now_us: u64,
     /// The client's request headers (for `Header echo`).
     pub request: &'a [Header],
+    /// For `expr=` conditions (None: they do not hold).
+    pub facts: Option<&'a ExprFacts<'a>>,
 }
 
 impl HeaderRule {
@@ -179,6 +227,7 @@ impl HeaderRule {
         match &self.condition {
             Condition::Always => true,
             Condition::Env { name, negated } => r.env.is_set(name) != *negated,
+            Condition::Expr(e) => r.facts.is_some_and(|f| e.eval(f)),
         }
     }
 }

@@ -138,6 +138,8 @@ impl Rules {
             started_us,
             now_us: unix_us(),
             request: &[],
+            // RequestHeader takes no expr= (refused at -t).
+            facts: None,
         };
         headers::apply(sets.flat_map(|s| &s.request), headers, &ctx);
     }

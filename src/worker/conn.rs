@@ -672,6 +672,7 @@ impl Conn {
                     ctx.now, head, server, route, keep_alive, self.peer, self.local,
                 );
                 let mut ex = Exchange::boxed(ex);
+                ex.https = self.tls.is_some();
                 ex.prepare(ctx);
                 self.exchange = Some(ex);
                 self.state = State::Exchange;
@@ -852,7 +853,13 @@ impl Conn {
         // A local answer cannot leave an unread body behind on a kept connection.
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
-        let extra = local_always_headers(ctx, server, head, self.peer, self.local);
+        let extra = local_always_headers(
+            ctx,
+            server,
+            head,
+            (self.peer, self.local),
+            (self.tls.is_some(), status),
+        );
         let n = respond::error_with_headers(&mut self.output, status, why, keep_alive, &extra);
         crate::http::give_header_list(extra);
         let wire = self.wire(match keep_alive {
@@ -982,7 +989,10 @@ impl Conn {
                 log::log!(fault.level(), "{}", fault.why());
             }
             let extra = match self.exchange.as_ref() {
-                Some(ex) => always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route()),
+                Some(ex) => {
+                    let facts = (self.peer.ip(), self.tls.is_some(), fault.status());
+                    always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route(), facts)
+                }
                 None => Vec::new(),
             };
             let n = respond::error_with_headers(
@@ -1063,6 +1073,7 @@ fn always_headers(
     env: &crate::rules::env::Env,
     head: &RequestHead,
     route: &Route,
+    facts: (std::net::IpAddr, bool, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
     let mut out = Vec::new();
@@ -1072,11 +1083,21 @@ fn always_headers(
     let request = &head.headers[..];
     let path = crate::url::split_target(&head.target).0;
     let now = crate::rules::unix_us();
+    let (peer, https, status) = facts;
+    let facts = crate::rules::headers::ExprFacts {
+        head,
+        peer,
+        https,
+        status,
+        content_type: Some("text/html; charset=utf-8"),
+        env,
+    };
     let rule_ctx = crate::rules::headers::RuleContext {
         env,
         started_us: now,
         now_us: now,
         request,
+        facts: Some(&facts),
     };
     let at = super::exchange::place(ctx, route, path);
     rules.always_headers(at, &mut out, 0, &rule_ctx);
@@ -1089,8 +1110,8 @@ fn local_always_headers(
     ctx: &Ctx,
     server: usize,
     head: &RequestHead,
-    peer: std::net::SocketAddr,
-    local: std::net::SocketAddr,
+    (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
+    (https, status): (bool, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
     if !rules.edits_responses() {
@@ -1107,7 +1128,8 @@ fn local_always_headers(
     };
     let at = super::exchange::place(ctx, &Route::Local, facts.path);
     rules.prepare_env(at, &facts, &mut env);
-    always_headers(ctx, server, &env, head, &Route::Local)
+    let facts = (peer.ip(), https, status);
+    always_headers(ctx, server, &env, head, &Route::Local, facts)
 }
 
 /// The request's values a log format looks up by name.

@@ -125,6 +125,8 @@ pub(super) struct Exchange {
     pub started: Instant,
     /// The same instant, microseconds since the epoch (`%t`, `%D` in header rules).
     started_us: u64,
+    /// The client came over TLS (`%{HTTPS}` in header rules).
+    pub https: bool,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
@@ -273,6 +275,7 @@ impl Exchange {
             error_counted: false,
             started: now,
             started_us: 0,
+            https: false,
             status: 0,
             body_bytes: 0,
             env: Default::default(),
@@ -1083,15 +1086,32 @@ impl Exchange {
                 forward::map_in_place(&mut head.headers, &rctx);
                 rctx.reverse = &unmapped;
                 rctx.cookie = &unmapped;
+                // A copy: the rules may change the header it comes from.
+                let content_type = head
+                    .header("content-type")
+                    .and_then(|t| std::str::from_utf8(t).ok())
+                    .map(crate::recycle::string_from);
+                let facts = crate::rules::headers::ExprFacts {
+                    head: &self.head,
+                    peer: self.peer.ip(),
+                    https: self.https,
+                    status: head.status,
+                    content_type: content_type.as_deref(),
+                    env: &self.env,
+                };
                 let rule_ctx = crate::rules::headers::RuleContext {
                     env: &self.env,
                     started_us: self.started_us,
                     now_us: crate::rules::unix_us(),
                     request: &self.head.headers,
+                    facts: Some(&facts),
                 };
                 let (path, _) = crate::url::split_target(&self.head.target);
                 let at = place(ctx, &self.route, path);
                 rules.edit_response(at, &mut head.headers, &rule_ctx);
+                if let Some(t) = content_type {
+                    crate::recycle::give_string(t);
+                }
             }
             let before = output.len();
             crate::recycle::with_bytes(|out| {

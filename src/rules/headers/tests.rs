@@ -51,6 +51,7 @@ fn each_action_edits_the_list_as_httpd_does() {
         started_us: 1_000,
         now_us: 1_500,
         request: &request,
+        facts: None,
     };
     let t = Table::OnSuccess;
     let cases: Vec<Case> = vec![
@@ -140,6 +141,7 @@ fn env_conditions_choose_the_rules_that_apply() {
         started_us: 0,
         now_us: 0,
         request: &[],
+        facts: None,
     };
     let mut a = rule(Table::OnSuccess, Action::Add, "a", "1", None);
     a.condition = Condition::Env {
@@ -183,6 +185,7 @@ fn always_rules_edit_their_own_table_sent_first() {
         started_us: 0,
         now_us: 0,
         request: &[],
+        facts: None,
     };
     let mut headers = list(&[("Server", "member"), ("X-Frame-Options", "DENY")]);
     let at = crate::rules::Place {
@@ -201,4 +204,61 @@ fn always_rules_edit_their_own_table_sent_first() {
             "X-A: 1"
         ]
     );
+}
+
+#[test]
+fn expr_conditions_read_the_request_its_environment_and_the_status() {
+    let mut head = crate::http::RequestHead::empty();
+    head.method.push_str("GET");
+    head.target.push_str("/api/x?debug=1");
+    head.headers = list(&[("X-Trace", "on"), ("Host", "front")]);
+    let mut env = Env::default();
+    env.set("tenant", "acme");
+    let facts = ExprFacts {
+        head: &head,
+        peer: "10.0.0.7".parse().unwrap(),
+        https: true,
+        status: 404,
+        content_type: Some("text/html"),
+        env: &env,
+    };
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+        facts: Some(&facts),
+    };
+    for (text, holds) in [
+        ("%{REQUEST_URI} =~ m#^/api/#", true),
+        ("%{QUERY_STRING} == 'debug=1'", true),
+        ("-n %{HTTP:X-Trace} && -z req('X-None')", true),
+        ("http('host') == 'front' && %{HTTP_HOST} == 'front'", true),
+        ("reqenv('tenant') == 'acme'", true),
+        (
+            "%{REQUEST_STATUS} -ge 400 && %{CONTENT_TYPE} =~ /html/",
+            true,
+        ),
+        ("%{HTTPS} == 'on' && %{REQUEST_SCHEME} == 'https'", true),
+        (
+            "%{REMOTE_ADDR} == '10.0.0.7' && %{REQUEST_METHOD} == 'GET'",
+            true,
+        ),
+        ("%{SERVER_PROTOCOL} == 'HTTP/1.1'", true),
+        ("%{REQUEST_URI} == '/api'", false),
+        ("-z %{HTTP:X-Trace}", false),
+    ] {
+        let mut r = rule(Table::OnSuccess, Action::Add, "a", "1", None);
+        r.condition = Condition::Expr(Box::new(crate::expr::parse_request(text).unwrap()));
+        let mut headers = Vec::new();
+        apply([&r], &mut headers, &ctx);
+        assert_eq!(!headers.is_empty(), holds, "{text}");
+        // Without facts (no request at hand), an expr= condition never holds.
+        let none = RuleContext { facts: None, ..ctx };
+        let mut headers = Vec::new();
+        apply([&r], &mut headers, &none);
+        assert!(headers.is_empty(), "{text}");
+    }
+    // A health check's parser still refuses request variables.
+    assert!(crate::expr::parse("%{REQUEST_URI} == '/'").is_err());
 }
