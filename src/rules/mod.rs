@@ -2,11 +2,15 @@
 //! the request's environment with mod_env and mod_setenvif ([`env`],
 //! [`setenvif`]), and mod_headers ([`headers`]).
 //!
-//! Per request, the worker calls, in httpd's order: [`Rules::prepare_env`] and [`Rules::edit_request`]
-//! when the request is to be proxied (SetEnvIf, then SetEnv/UnsetEnv, then
-//! RequestHeader, as httpd's post-read-request and fixups phases), the proxy
-//! adds its `BALANCER_*` variables when it picks a member, and
-//! [`Rules::edit_response`] before the response head goes to the client.
+//! Per request, the worker calls, in httpd's order: [`Rules::prepare_env`] and
+//! [`Rules::edit_request`] once the request is routed to a member or balancer
+//! (SetEnvIf, then SetEnv/UnsetEnv, then RequestHeader, as httpd's
+//! post-read-request and fixups phases), the proxy adds its `BALANCER_*`
+//! variables when it picks a member, and [`Rules::edit_response`] before the
+//! response head goes to the client ([`Rules::always_headers`] for an error
+//! page slotgate writes). Each step runs the server's lines, then those of the
+//! matching `<Proxy>` sections, then those of the matching `<Location>`
+//! sections ([`Place`]).
 
 pub mod env;
 pub mod headers;
