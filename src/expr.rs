@@ -38,6 +38,59 @@ pub struct Probe<'a> {
     pub body: &'a [u8],
 }
 
+/// What an expression reads: a health probe's response ([`Probe`]), or a
+/// request and its response (`Header … expr=`, see [`parse_request`]).
+pub trait Vars {
+    /// `%{REQUEST_STATUS}`.
+    fn status(&self) -> u16;
+    /// `%{CONTENT_TYPE}`.
+    fn content_type(&self) -> Option<&str>;
+    /// `%{HC_BODY}` / `hc('body')`.
+    fn body(&self) -> &[u8] {
+        b""
+    }
+    /// A request's variable (only expressions of [`parse_request`] hold one).
+    fn request(&self, _var: &RequestVar) -> Cow<'_, str> {
+        Cow::Borrowed("")
+    }
+}
+
+impl Vars for Probe<'_> {
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn content_type(&self) -> Option<&str> {
+        self.content_type
+    }
+    fn body(&self) -> &[u8] {
+        self.body
+    }
+}
+
+/// A request's value an expression of [`parse_request`] reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestVar {
+    /// `req('Name')`, `http('Name')`, `%{HTTP:Name}`, `%{HTTP_HOST}`…: a request
+    /// header ("" when absent).
+    Header(String),
+    /// `%{REQUEST_METHOD}`.
+    Method,
+    /// `%{REQUEST_URI}`: the path, without the query.
+    Uri,
+    /// `%{QUERY_STRING}`.
+    Query,
+    /// `%{REMOTE_ADDR}`.
+    RemoteAddr,
+    /// `%{SERVER_PROTOCOL}`: `HTTP/1.1`.
+    Protocol,
+    /// `%{HTTPS}`: `on` or `off`.
+    Https,
+    /// `%{REQUEST_SCHEME}`: `https` or `http`.
+    Scheme,
+    /// `reqenv('VAR')`: the request's environment variable.
+    Env(String),
+}
+
 /// A parsed expression.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
@@ -51,6 +104,8 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     /// `a || b` (b is evaluated only when a is false).
     Or(Box<Expr>, Box<Expr>),
+    /// `-n word` (`empty`: `-z word`).
+    Empty { word: Word, empty: bool },
     /// `word =~ /re/` (`negated`: `!~`).
     Match {
         word: Word,
@@ -74,6 +129,8 @@ pub enum Word {
     Literal(String),
     /// A string literal holding variables: its pieces, joined.
     Concat(Vec<Word>),
+    /// A request's value (expressions of [`parse_request`] only).
+    Request(RequestVar),
 }
 
 /// A comparison operator.
@@ -169,19 +226,20 @@ impl fmt::Display for EvalError {
 
 impl Expr {
     /// Evaluates against a probe's response; an evaluation error is `false`.
-    pub fn eval(&self, probe: &Probe<'_>) -> bool {
+    pub fn eval<V: Vars + ?Sized>(&self, probe: &V) -> bool {
         self.try_eval(probe).unwrap_or(false)
     }
 
     /// Evaluates against a probe's response, telling why an evaluation failed (a
     /// non-numeric operand of `-eq` and the like).
-    pub fn try_eval(&self, probe: &Probe<'_>) -> Result<bool, EvalError> {
+    pub fn try_eval<V: Vars + ?Sized>(&self, probe: &V) -> Result<bool, EvalError> {
         Ok(match self {
             Expr::True => true,
             Expr::False => false,
             Expr::Not(e) => !e.try_eval(probe)?,
             Expr::And(a, b) => a.try_eval(probe)? && b.try_eval(probe)?,
             Expr::Or(a, b) => a.try_eval(probe)? || b.try_eval(probe)?,
+            Expr::Empty { word, empty } => word.value(probe).is_empty() == *empty,
             Expr::Match {
                 word,
                 pattern,
@@ -226,11 +284,12 @@ fn integer(text: &str, op: CmpOp) -> Result<i64, EvalError> {
 
 impl Word {
     /// The word's value for a probe.
-    pub fn value<'a>(&'a self, probe: &Probe<'a>) -> Cow<'a, str> {
+    pub fn value<'a, V: Vars + ?Sized>(&'a self, probe: &'a V) -> Cow<'a, str> {
         match self {
-            Word::Status => Cow::Owned(probe.status.to_string()),
-            Word::ContentType => Cow::Borrowed(probe.content_type.unwrap_or("")),
-            Word::Body => String::from_utf8_lossy(probe.body),
+            Word::Status => Cow::Owned(probe.status().to_string()),
+            Word::ContentType => Cow::Borrowed(probe.content_type().unwrap_or("")),
+            Word::Body => String::from_utf8_lossy(probe.body()),
+            Word::Request(var) => probe.request(var),
             Word::Literal(s) => Cow::Borrowed(s),
             Word::Concat(parts) => Cow::Owned(parts.iter().map(|p| p.value(probe)).collect()),
         }
@@ -240,9 +299,24 @@ impl Word {
 /// Parses an expression (the text between `ProxyHCExpr name {` and `}`). The error names
 /// the column (1-based, in characters) and what was expected there.
 pub fn parse(text: &str) -> Result<Expr, String> {
+    parse_with(text, false)
+}
+
+/// Parses an expression about a request and its response (`Header … expr=`):
+/// besides [`parse`]'s, the variables `%{REQUEST_METHOD}`, `%{REQUEST_URI}`,
+/// `%{QUERY_STRING}`, `%{REMOTE_ADDR}`, `%{SERVER_PROTOCOL}`, `%{HTTPS}`,
+/// `%{REQUEST_SCHEME}`, `%{HTTP_HOST}` (and the other `%{HTTP_…}` of ap_expr),
+/// `%{HTTP:Name}`, and the functions `req('Name')` / `http('Name')` (a request
+/// header) and `reqenv('VAR')`.
+pub fn parse_request(text: &str) -> Result<Expr, String> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, request: bool) -> Result<Expr, String> {
     let mut p = Parser {
         chars: text.chars().collect(),
         pos: 0,
+        request,
     };
     p.skip_blanks();
     if p.at_end() {
@@ -269,6 +343,45 @@ const M_DELIMITERS: &str = "/#$%^,;:_?|-!.'\"";
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// Request variables and functions are known ([`parse_request`]).
+    request: bool,
+}
+
+/// ap_expr's `%{HTTP_…}` variables and the header each reads.
+const HTTP_VARIABLES: &[(&str, &str)] = &[
+    ("HTTP_ACCEPT", "Accept"),
+    ("HTTP_COOKIE", "Cookie"),
+    ("HTTP_FORWARDED", "Forwarded"),
+    ("HTTP_HOST", "Host"),
+    ("HTTP_PROXY_CONNECTION", "Proxy-Connection"),
+    ("HTTP_REFERER", "Referer"),
+    ("HTTP_USER_AGENT", "User-Agent"),
+];
+
+/// A request variable's name, when it is one.
+fn request_variable(name: &str) -> Option<RequestVar> {
+    if name
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case("HTTP:"))
+    {
+        return Some(RequestVar::Header(name[5..].to_string()));
+    }
+    if let Some((_, header)) = HTTP_VARIABLES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        return Some(RequestVar::Header((*header).to_string()));
+    }
+    Some(match name.to_ascii_uppercase().as_str() {
+        "REQUEST_METHOD" => RequestVar::Method,
+        "REQUEST_URI" => RequestVar::Uri,
+        "QUERY_STRING" => RequestVar::Query,
+        "REMOTE_ADDR" => RequestVar::RemoteAddr,
+        "SERVER_PROTOCOL" => RequestVar::Protocol,
+        "HTTPS" => RequestVar::Https,
+        "REQUEST_SCHEME" => RequestVar::Scheme,
+        _ => return None,
+    })
 }
 
 impl Parser {
@@ -388,6 +501,20 @@ impl Parser {
                 }
                 _ => {}
             }
+        }
+        if let Some(empty) = ["-n", "-z"]
+            .iter()
+            .position(|op| self.looking_at(op) && self.peek_at(2).is_some_and(char::is_whitespace))
+        {
+            self.pos += 2;
+            self.skip_blanks();
+            let Some(word) = self.word()? else {
+                return Err(self.error("a value after -n or -z"));
+            };
+            return Ok(Expr::Empty {
+                word,
+                empty: empty == 1,
+            });
         }
         let start = self.pos;
         let Some(word) = self.word()? else {
@@ -514,6 +641,11 @@ impl Parser {
         if !self.eat("}") {
             return Err(self.error_at(start, "unterminated %{ (expected %{NAME})"));
         }
+        if self.request {
+            if let Some(var) = request_variable(name.trim()) {
+                return Ok(Word::Request(var));
+            }
+        }
         VARIABLES
             .iter()
             .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))
@@ -589,6 +721,29 @@ impl Parser {
                      written hc('body'))"
                 ),
             ));
+        }
+        let lower = name.to_ascii_lowercase();
+        if self.request && matches!(lower.as_str(), "req" | "http" | "reqenv") {
+            self.pos += 1;
+            self.skip_blanks();
+            let argument = match self.peek() {
+                Some(q @ ('\'' | '"')) => {
+                    self.pos += 1;
+                    self.string(q)?
+                }
+                _ => return Err(self.error(&format!("a quoted argument, as in {lower}('Name')"))),
+            };
+            let Word::Literal(argument) = argument else {
+                return Err(self.error_at(start, format!("{lower}() takes a plain string")));
+            };
+            self.skip_blanks();
+            if !self.eat(")") {
+                return Err(self.error(&format!("')' closing {lower}(")));
+            }
+            return Ok(Word::Request(match lower.as_str() {
+                "reqenv" => RequestVar::Env(argument),
+                _ => RequestVar::Header(argument),
+            }));
         }
         if !name.eq_ignore_ascii_case("hc") {
             return Err(self.error_at(

@@ -173,3 +173,25 @@ fn access_logging_allocates_nothing_either() {
         "{allocated} allocations for {requests} logged requests in steady state"
     );
 }
+
+#[test]
+fn fixed_header_rules_allocate_nothing_either() {
+    // mod_headers with fixed values (issue #15): the request gets one header
+    // and the response one, both from the worker's free lists; a BALANCER_*
+    // variable fills the environment on every request.
+    let rules = format!(
+        "{RULES}RequestHeader set X-Forwarded-Proto \"https\"\n\
+         Header set X-Frame-Options SAMEORIGIN\n\
+         SetEnvIf Request_URI ^/app TAGGED=1\n\
+         CustomLog rules.log \"%{{X-Frame-Options}}o %{{TAGGED}}e %{{X-Forwarded-Proto}}i\"\n"
+    );
+    let ((allocated, requests), sg) = allocations_with(&rules, "/app/hello");
+    // The rules were on while counting: the log shows their effects (%i reads
+    // the request headers as RequestHeader left them, as httpd's headers_in).
+    let lines = wait_lines(&sg.dir().join("rules.log"), 1, Duration::from_secs(5));
+    assert_eq!(lines[0], "SAMEORIGIN 1 https");
+    assert!(
+        allocated <= requests / 300,
+        "{allocated} allocations for {requests} requests with header rules in steady state"
+    );
+}

@@ -133,6 +133,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             hc_tpsize: 16,
             express: Default::default(),
             rewrite: None,
+            rules: Default::default(),
             heartbeat_listen: None,
             heartbeat_max_servers: 10,
             vhosts: Vec::new(),
@@ -439,6 +440,7 @@ impl Builder {
                 proxy_access: Vec::new(),
                 express: Default::default(),
                 rewrite: None,
+                rules: Default::default(),
                 origin: section.origin.clone(),
             },
             scope: Scope::default(),
@@ -573,6 +575,7 @@ impl Builder {
         c.proxy_access = std::mem::take(&mut main.proxy_access);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
         c.rewrite = main.rewrite.resolve(None, &mut self.ctx.warnings)?;
+        c.rules = std::mem::take(&mut main.rules);
         let ssl: Vec<_> = self.vhosts.iter().map(|v| (&v.vhost, &v.ssl)).collect();
         c.tls = tls::finish(&c.listen, &self.ssl, &ssl)?;
         for mut draft in self.vhosts {
@@ -596,6 +599,7 @@ impl Builder {
             v.handlers = std::mem::take(&mut s.handlers);
             v.access = std::mem::take(&mut s.access);
             v.proxy_access = std::mem::take(&mut s.proxy_access);
+            v.rules = std::mem::take(&mut s.rules);
             v.express = s
                 .express
                 .resolve(Some(&main.express), &mut self.ctx.warnings);

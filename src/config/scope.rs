@@ -14,6 +14,7 @@ use super::logs::LogScope;
 use super::params::{self, PassContext};
 use super::reader::Directive;
 use super::values;
+use super::{env, headers};
 use super::{
     ConfigError, CookieRule, HandlerKind, LocationHandler, Origin, PassTarget,
     ProxyPassReverseRule, ProxyPassRule, ProxyVia, WorkerParams,
@@ -27,6 +28,14 @@ const PER_DIRECTORY: &[&str] = &[
     "LimitRequestBody",
     "Proxy100Continue",
     "ProxyWebsocketFallbackToProxyHttp",
+    "Header",
+    "RequestHeader",
+    "SetEnv",
+    "UnsetEnv",
+    "SetEnvIf",
+    "SetEnvIfNoCase",
+    "BrowserMatch",
+    "BrowserMatchNoCase",
 ];
 
 /// The server-level directives this builder knows (canonical spelling) besides those of
@@ -133,6 +142,8 @@ pub(super) struct Scope {
     pub rewrite: super::rewrite::RewriteScope,
     /// RemoteIPHeader and its proxy lists.
     pub remoteip: super::remoteip::RemoteIpScope,
+    /// Header, RequestHeader, SetEnv, UnsetEnv, SetEnvIf and friends.
+    pub rules: crate::rules::Rules,
 }
 
 impl Scope {
@@ -322,6 +333,8 @@ impl Scope {
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
             _ if self.rewrite.directive(d, &ctx.root)? => {}
             _ if self.remoteip.directive(d, &ctx.root)? => {}
+            _ if super::headers::directive(&mut self.rules, d)?
+                || super::env::directive(&mut self.rules, ctx, d)? => {}
             _ => return self.express.directive(d, &ctx.root),
         }
         Ok(true)
@@ -401,6 +414,8 @@ impl Scope {
         let mut compat = CompatDraft::default();
         let mut compat_lines: Vec<&Directive> = Vec::new();
         let errors_before = ctx.errors.len();
+        // Header, RequestHeader, SetEnv… of a `<Location path>` (crate::rules).
+        let mut neighbour = crate::rules::Rules::default();
         for d in section.children.iter().flatten() {
             // Each line is checked on its own, so every error of the section is found.
             let mut line = || -> Result<(), ConfigError> {
@@ -507,6 +522,13 @@ impl Scope {
                         if let Some(e) = super::rewrite::per_directory(d, tag) {
                             return Err(e);
                         }
+                        if let PassContext::Location(_) = at {
+                            if super::headers::directive(&mut neighbour, d)?
+                                || super::env::directive(&mut neighbour, ctx, d)?
+                            {
+                                return Ok(());
+                            }
+                        }
                         if let Some(name) = named(d, PER_DIRECTORY)
                             .or_else(|| named(d, &["BalancerMember", "ProxySet"]))
                         {
@@ -532,6 +554,9 @@ impl Scope {
             if let Err(e) = line() {
                 ctx.errors.push(e);
             }
+        }
+        if let (PassContext::Location(path), false) = (at, neighbour.is_empty()) {
+            self.rules.locations.push((path.to_string(), neighbour));
         }
         if ctx.errors.len() > errors_before {
             // The section's own checks would judge what is left of it: misleading.
@@ -657,6 +682,13 @@ impl Scope {
             ProxyKind::Worker(params)
         };
         let mut kind = kind;
+        // Header, SetEnv… of `<Proxy balancer://name>` and `<Proxy *>` (crate::rules).
+        let scope = match &kind {
+            ProxyKind::Balancer(name) => Some(Some(name.clone())),
+            ProxyKind::Other if !is_match && pattern == "*" => Some(None),
+            _ => None,
+        };
+        let mut neighbour = crate::rules::Rules::default();
         let mut require: Vec<Require> = Vec::new();
         let mut compat = CompatDraft::default();
         let (mut has_compat, mut satisfy) = (false, None);
@@ -691,7 +723,8 @@ impl Scope {
             match line() {
                 Ok(true) => {}
                 Ok(false) => {
-                    if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern) {
+                    let rules = scope.is_some().then_some(&mut neighbour);
+                    if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern, rules) {
                         ctx.errors.push(e);
                     }
                 }
@@ -706,6 +739,9 @@ impl Scope {
                 satisfy_any: satisfy,
                 origin: section.origin.clone(),
             });
+        }
+        if let (Some(scope), false) = (scope, neighbour.is_empty()) {
+            self.rules.proxies.push((scope, neighbour));
         }
         if let ProxyKind::Worker(params) = kind {
             if !params.is_empty() {
@@ -954,6 +990,7 @@ fn proxy_line(
     kind: &mut ProxyKind,
     tag: &str,
     pattern: &str,
+    neighbour: Option<&mut crate::rules::Rules>,
 ) -> Result<(), ConfigError> {
     if d.children.is_some() {
         return Err(match named(d, SERVER_SECTIONS) {
@@ -994,6 +1031,11 @@ fn proxy_line(
             }
     } else if let Some(e) = super::rewrite::per_directory(d, tag) {
         return Err(e);
+    } else if let Some(true) = neighbour
+        .map(|n| Ok::<_, ConfigError>(headers::directive(n, d)? || env::directive(n, ctx, d)?))
+        .transpose()?
+    {
+        return Ok(());
     } else if let Some(name) = named(d, PER_DIRECTORY) {
         return Err(fail(
             d,

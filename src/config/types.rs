@@ -548,6 +548,9 @@ pub struct VirtualHost {
     /// mod_rewrite: the vhost's rules (with the main server's under
     /// `RewriteOptions Inherit`); None when its RewriteEngine is not On.
     pub rewrite: Option<crate::rules::rewrite::Rewrite>,
+    /// mod_headers, mod_env and mod_setenvif lines (this server's own; a vhost's
+    /// run after the main server's).
+    pub rules: crate::rules::Rules,
     pub origin: Origin,
 }
 
@@ -762,6 +765,9 @@ pub struct Config {
     pub express: super::Express,
     /// mod_rewrite in the main server; None when RewriteEngine is not On.
     pub rewrite: Option<crate::rules::rewrite::Rewrite>,
+    /// mod_headers, mod_env and mod_setenvif lines (this server's own; a vhost's
+    /// run after the main server's).
+    pub rules: crate::rules::Rules,
     /// `HeartbeatListen addr:port` (mod_heartmonitor): where members' heartbeats
     /// (`v=1&ready=N&busy=M`) arrive over UDP, for `lbmethod=heartbeat`; a multicast
     /// address is joined. None (default): not listening.

@@ -176,6 +176,31 @@ pub fn give_header_list(mut list: Vec<Header>) {
     });
 }
 
+/// A header with this name and value, reusing a spare one (no allocation once
+/// the free list holds some): for headers added by rules (`crate::rules`).
+pub fn spare_header(name: &str, value: &[u8]) -> Header {
+    let spare = SPARE_HEADERS.with(|spare| spare.borrow_mut().pop());
+    let mut h = spare.unwrap_or_else(|| Header {
+        name: String::new(),
+        value: Vec::new(),
+    });
+    h.name.clear();
+    h.name.push_str(name);
+    h.value.clear();
+    h.value.extend_from_slice(value);
+    h
+}
+
+/// Gives one header back to the free list (one removed by a rule).
+pub fn give_header(h: Header) {
+    SPARE_HEADERS.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() < KEEP_HEADERS {
+            spare.push(h);
+        }
+    });
+}
+
 /// Copies httparse's borrowed headers into a header list, reusing spare ones.
 fn owned_headers(raw: &[httparse::Header<'_>]) -> Vec<Header> {
     let mut list = SPARE_LISTS

@@ -262,6 +262,25 @@ pub struct ResponseContext<'a> {
 /// Headers that ProxyPassReverse rewrites.
 const REVERSE_MAPPED: &[&str] = &["location", "content-location", "uri"];
 
+/// Applies `ctx`'s ProxyPassReverse and cookie mappings to `headers` in place
+/// (before mod_headers' rules see them, as in httpd); [`response_head`] is then
+/// given a context that maps nothing.
+pub fn map_in_place(headers: &mut [crate::http::Header], ctx: &ResponseContext<'_>) {
+    for h in headers.iter_mut() {
+        let map = if h.is("set-cookie") {
+            ctx.cookie
+        } else if REVERSE_MAPPED.iter().any(|n| h.is(n)) {
+            ctx.reverse
+        } else {
+            continue;
+        };
+        if let Some(mapped) = std::str::from_utf8(&h.value).ok().and_then(map) {
+            h.value.clear();
+            h.value.extend_from_slice(mapped.as_bytes());
+        }
+    }
+}
+
 /// Writes the head of the response to the client into `out`.
 pub fn response_head(out: &mut Vec<u8>, resp: &ResponseHead, ctx: &ResponseContext<'_>) {
     let has_connection = resp.headers.iter().any(|h| h.is("connection"));

@@ -120,6 +120,8 @@ pub struct Server {
     /// Mass reverse proxy: the index in `Routes::express_maps` of the map this
     /// server looks requests up in, when it is on.
     pub express: Option<usize>,
+    /// mod_headers / mod_env / mod_setenvif rules (`crate::rules`: the main server's, then the vhost's).
+    pub neighbour_rules: crate::rules::Rules,
     /// mod_rewrite's rules, when this server's RewriteEngine is On and it has
     /// rules (None keeps the request path free of any rewrite work).
     pub rewrite: Option<Arc<crate::rules::rewrite::Rewrite>>,
@@ -300,6 +302,7 @@ impl Routes {
             access: cfg.access.clone(),
             proxy_access: cfg.proxy_access.clone(),
             remoteip: cfg.remoteip.clone(),
+            neighbour_rules: cfg.rules.clone(),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -344,6 +347,7 @@ impl Routes {
                 access: [cfg.access.clone(), v.access.clone()].concat(),
                 proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
+                neighbour_rules: crate::rules::Rules::merged(&cfg.rules, &v.rules),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and

@@ -729,7 +729,10 @@ impl Conn {
                     self.request_peer,
                     self.local,
                 );
-                self.exchange = Some(Exchange::boxed(ex));
+                let mut ex = Exchange::boxed(ex);
+                ex.https = self.tls.is_some();
+                ex.prepare(ctx);
+                self.exchange = Some(ex);
                 self.state = State::Exchange;
                 ctx.exchanges += 1;
                 self.failover(ctx, index);
@@ -890,7 +893,7 @@ impl Conn {
                 started: local.started,
                 handler: Some(h.handler.name()),
             },
-            &[],
+            None,
             &[],
         );
         self.served += 1;
@@ -1001,10 +1004,27 @@ impl Conn {
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
         let banner = self.banner(ctx, Some((head, server)));
+        let extra = local_always_headers(
+            ctx,
+            server,
+            head,
+            (self.request_peer, self.local),
+            (self.tls.is_some(), status),
+        );
         let n = match location {
-            Some(at) => respond::redirect(&mut self.output, status, at, keep_alive, &banner),
-            None => respond::error(&mut self.output, status, why, keep_alive, &banner),
+            Some(at) => {
+                respond::redirect(&mut self.output, status, at, keep_alive, &banner, &extra)
+            }
+            None => respond::error_with_headers(
+                &mut self.output,
+                status,
+                why,
+                keep_alive,
+                &banner,
+                &extra,
+            ),
         };
+        crate::http::give_header_list(extra);
         let wire = self.wire(match keep_alive {
             true => ConnStatus::KeepAlive,
             false => ConnStatus::Close,
@@ -1020,7 +1040,7 @@ impl Conn {
                 started: ctx.now,
                 handler: None,
             },
-            &[],
+            None,
             &[],
         );
         self.served += 1;
@@ -1100,7 +1120,7 @@ impl Conn {
             started: ex.started,
             handler: Some("proxy-server"),
         };
-        log_request(ctx, &wire, &answer, &ex.env, ex.response_headers());
+        log_request(ctx, &wire, &answer, Some(&ex.env), ex.response_headers());
         ctx.exchanges -= 1;
         self.served += 1;
         self.state = if completed && ex.keep_alive && !self.eof {
@@ -1133,13 +1153,22 @@ impl Conn {
             }
             let request = self.exchange.as_ref().map(|ex| (&ex.head, ex.server));
             let banner = self.banner(ctx, request);
-            let n = respond::error(
+            let extra = match self.exchange.as_ref() {
+                Some(ex) => {
+                    let facts = (self.request_peer.ip(), self.tls.is_some(), fault.status());
+                    always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route(), facts)
+                }
+                None => Vec::new(),
+            };
+            let n = respond::error_with_headers(
                 &mut self.output,
                 fault.status(),
                 fault.why(),
                 false,
                 &banner,
+                &extra,
             );
+            crate::http::give_header_list(extra);
             if let Some(ex) = self.exchange.as_mut() {
                 ex.body_bytes = n;
             }
@@ -1203,11 +1232,77 @@ pub(super) fn rate_deadline(start: Instant, bytes: usize, rt: RateTimeout) -> In
     start + allowed
 }
 
+/// mod_headers' `always` table for an answer slotgate writes itself.
+fn always_headers(
+    ctx: &Ctx,
+    server: usize,
+    env: &crate::rules::env::Env,
+    head: &RequestHead,
+    route: &Route,
+    facts: (std::net::IpAddr, bool, u16),
+) -> Vec<crate::http::Header> {
+    let rules = &ctx.routes.servers[server].neighbour_rules;
+    let mut out = Vec::new();
+    if !rules.edits_responses() {
+        return out;
+    }
+    let request = &head.headers[..];
+    let path = crate::url::split_target(&head.target).0;
+    let now = crate::rules::unix_us();
+    let (peer, https, status) = facts;
+    let facts = crate::rules::headers::ExprFacts {
+        head,
+        peer,
+        https,
+        status,
+        content_type: Some("text/html; charset=utf-8"),
+        env,
+    };
+    let rule_ctx = crate::rules::headers::RuleContext {
+        env,
+        started_us: now,
+        now_us: now,
+        request,
+        facts: Some(&facts),
+    };
+    let at = super::exchange::place(ctx, route, path);
+    rules.always_headers(at, &mut out, 0, &rule_ctx);
+    out
+}
+
+/// [`always_headers`] for a request answered without an exchange: its
+/// environment is what SetEnvIf and SetEnv make of it.
+fn local_always_headers(
+    ctx: &Ctx,
+    server: usize,
+    head: &RequestHead,
+    (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
+    (https, status): (bool, u16),
+) -> Vec<crate::http::Header> {
+    let rules = &ctx.routes.servers[server].neighbour_rules;
+    if !rules.edits_responses() {
+        return Vec::new();
+    }
+    let mut env = crate::rules::env::Env::default();
+    let facts = crate::rules::setenvif::RequestFacts {
+        method: &head.method,
+        path: crate::url::split_target(&head.target).0,
+        minor: head.minor,
+        headers: &head.headers,
+        peer,
+        local,
+    };
+    let at = super::exchange::place(ctx, &Route::Local, facts.path);
+    rules.prepare_env(at, &facts, &mut env);
+    let facts = (peer.ip(), https, status);
+    always_headers(ctx, server, &env, head, &Route::Local, facts)
+}
+
 /// The request's values a log format looks up by name.
 struct Lookups<'a> {
     head: &'a RequestHead,
     response: &'a [crate::http::Header],
-    env: &'a [(&'static str, String)],
+    env: Option<&'a crate::rules::env::Env>,
 }
 
 impl Lookup for Lookups<'_> {
@@ -1223,10 +1318,7 @@ impl Lookup for Lookups<'_> {
     }
 
     fn env(&self, name: &str) -> Option<&str> {
-        self.env
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.env.and_then(|e| e.get(name))
     }
 }
 
@@ -1236,7 +1328,7 @@ fn log_request(
     ctx: &Ctx,
     wire: &Wire,
     a: &LocalAnswer<'_>,
-    env: &[(&'static str, String)],
+    env: Option<&crate::rules::env::Env>,
     response_headers: &[crate::http::Header],
 ) {
     let server = &ctx.routes.servers[a.server];

@@ -123,10 +123,15 @@ pub(super) struct Exchange {
     /// (failonstatus, failontimeout).
     error_counted: bool,
     pub started: Instant,
+    /// The same instant, microseconds since the epoch (`%t`, `%D` in header rules).
+    started_us: u64,
+    /// The client came over TLS (`%{HTTPS}` in header rules).
+    pub https: bool,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
-    pub env: Vec<(&'static str, String)>,
+    /// The request's environment (`crate::rules::env`).
+    pub env: crate::rules::env::Env,
 }
 
 impl Drop for Exchange {
@@ -138,9 +143,7 @@ impl Drop for Exchange {
         if let Some((_, t)) = self.pending.take() {
             give_string(t);
         }
-        for (_, v) in self.env.drain(..) {
-            give_string(v);
-        }
+        self.env.clear();
         match &mut self.route {
             Route::Proxy { target, .. } | Route::Balance { target, .. } => {
                 give_string(std::mem::take(target));
@@ -149,6 +152,27 @@ impl Drop for Exchange {
         }
     }
 }
+
+/// Where a routed request is, for the rules of `<Location>` and `<Proxy>`
+/// sections (`crate::rules::Place`).
+pub(super) fn place<'a>(ctx: &'a Ctx, route: &Route, path: &'a str) -> crate::rules::Place<'a> {
+    let balancer = match route {
+        Route::Balance { balancer, .. } => Some(ctx.routes.balancers[*balancer].spec.name.as_str()),
+        Route::Proxy { .. } => Some(""),
+        Route::Local => None,
+    };
+    crate::rules::Place { path, balancer }
+}
+
+/// The variables mod_proxy_balancer sets when it picks a member.
+const BALANCER_VARIABLES: [&str; 6] = [
+    "BALANCER_NAME",
+    "BALANCER_WORKER_NAME",
+    "BALANCER_WORKER_ROUTE",
+    "BALANCER_SESSION_STICKY",
+    "BALANCER_SESSION_ROUTE",
+    "BALANCER_ROUTE_CHANGED",
+];
 
 /// How often a request whose member connection could not be opened for a
 /// local fault tries again.
@@ -184,9 +208,7 @@ impl Exchange {
     /// their free lists) and keeps its box for [`boxed`](Self::boxed).
     pub fn recycle(mut b: Box<Exchange>) {
         let mut env = std::mem::take(&mut b.env);
-        for (_, v) in env.drain(..) {
-            crate::recycle::give_string(v);
-        }
+        env.clear();
         let (now, peer, local) = (b.started, b.peer, b.local);
         *b = Exchange::new(
             now,
@@ -252,10 +274,34 @@ impl Exchange {
             received: 0,
             error_counted: false,
             started: now,
+            started_us: 0,
+            https: false,
             status: 0,
             body_bytes: 0,
-            env: Vec::new(),
+            env: Default::default(),
         }
+    }
+
+    /// Fills the environment (SetEnvIf, SetEnv, UnsetEnv) and applies
+    /// RequestHeader, before a member is chosen (`crate::rules`).
+    pub fn prepare(&mut self, ctx: &Ctx) {
+        let rules = &ctx.routes.servers[self.server].neighbour_rules;
+        if rules.is_empty() {
+            return;
+        }
+        self.started_us = crate::rules::unix_us();
+        let (path, _) = crate::url::split_target(&self.head.target);
+        let facts = crate::rules::setenvif::RequestFacts {
+            method: &self.head.method,
+            path,
+            minor: self.head.minor,
+            headers: &self.head.headers,
+            peer: self.peer,
+            local: self.local,
+        };
+        let at = place(ctx, &self.route, path);
+        rules.prepare_env(at, &facts, &mut self.env);
+        rules.edit_request(at, &mut self.head.headers, &self.env, self.started_us);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -287,6 +333,11 @@ impl Exchange {
     }
 
     /// Whether the client has been sent the start of a response.
+    /// The route the exchange follows.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
     pub fn answered(&self) -> bool {
         self.response.is_some()
     }
@@ -614,25 +665,25 @@ impl Exchange {
                 self.wait_until = None;
                 let index = ctx.routes.balancer_members[*balancer][choice.member];
                 let m = &ctx.routes.members[index];
-                use crate::recycle::{give_string, string_from};
-                for (_, v) in self.env.drain(..) {
-                    give_string(v);
+                use crate::recycle::string_from;
+                // A failover's choice replaces the earlier one's variables.
+                for name in BALANCER_VARIABLES {
+                    self.env.unset(name);
                 }
-                self.env.push(("BALANCER_NAME", string_from(&b.spec.name)));
-                self.env
-                    .push(("BALANCER_WORKER_NAME", string_from(&m.url.name)));
-                self.env.push((
+                self.env.set("BALANCER_NAME", &b.spec.name);
+                self.env.set("BALANCER_WORKER_NAME", &m.url.name);
+                self.env.set_owned(
                     "BALANCER_WORKER_ROUTE",
                     sb.member(m.slot).route.with(string_from),
-                ));
+                );
                 if let Some(s) = choice.session_sticky {
-                    self.env.push(("BALANCER_SESSION_STICKY", s));
+                    self.env.set_owned("BALANCER_SESSION_STICKY", s);
                 }
                 if let Some(r) = choice.session_route {
-                    self.env.push(("BALANCER_SESSION_ROUTE", r));
+                    self.env.set_owned("BALANCER_SESSION_ROUTE", r);
                 }
                 if choice.route_changed {
-                    self.env.push(("BALANCER_ROUTE_CHANGED", string_from("1")));
+                    self.env.set("BALANCER_ROUTE_CHANGED", "1");
                 }
                 self.member = Some(index);
                 self.in_balancer = Some(choice.member);
@@ -700,7 +751,10 @@ impl Exchange {
             add_headers: server.add_headers,
             via: server.via,
             member_host: &m.host_header,
-            reuse: m.pool.reuse && self.upgrade_sent.is_none(),
+            // `proxy-nokeepalive`: `Connection: close` to the member, never pooled.
+            reuse: m.pool.reuse
+                && self.upgrade_sent.is_none()
+                && !self.env.is_set("proxy-nokeepalive"),
             forward_expect: ctx.config.proxy_100_continue,
             upgrade: self.upgrade_sent.as_deref(),
         };
@@ -1021,7 +1075,7 @@ impl Exchange {
             };
             let cookie =
                 |v: &str| reverse::map_cookie(&server.cookie_path, &server.cookie_domain, v);
-            let rctx = ResponseContext {
+            let mut rctx = ResponseContext {
                 client_minor: self.head.minor,
                 server_name: &server.server_name,
                 front_port: via_port(&self.head),
@@ -1032,6 +1086,41 @@ impl Exchange {
                 cookie: &cookie,
                 server: &ctx.config.presentation.server_header,
             };
+            let mut head = head;
+            let rules = &server.neighbour_rules;
+            let unmapped = |_: &str| None;
+            if rules.edits_responses() {
+                // httpd's Header sees the values ProxyPassReverse mapped.
+                forward::map_in_place(&mut head.headers, &rctx);
+                rctx.reverse = &unmapped;
+                rctx.cookie = &unmapped;
+                // A copy: the rules may change the header it comes from.
+                let content_type = head
+                    .header("content-type")
+                    .and_then(|t| std::str::from_utf8(t).ok())
+                    .map(crate::recycle::string_from);
+                let facts = crate::rules::headers::ExprFacts {
+                    head: &self.head,
+                    peer: self.peer.ip(),
+                    https: self.https,
+                    status: head.status,
+                    content_type: content_type.as_deref(),
+                    env: &self.env,
+                };
+                let rule_ctx = crate::rules::headers::RuleContext {
+                    env: &self.env,
+                    started_us: self.started_us,
+                    now_us: crate::rules::unix_us(),
+                    request: &self.head.headers,
+                    facts: Some(&facts),
+                };
+                let (path, _) = crate::url::split_target(&self.head.target);
+                let at = place(ctx, &self.route, path);
+                rules.edit_response(at, &mut head.headers, &rule_ctx);
+                if let Some(t) = content_type {
+                    crate::recycle::give_string(t);
+                }
+            }
             let before = output.len();
             crate::recycle::with_bytes(|out| {
                 forward::response_head(out, &head, &rctx);

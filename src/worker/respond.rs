@@ -40,29 +40,31 @@ pub fn error(
     keep_alive: bool,
     banner: &Banner,
 ) -> u64 {
-    let reason = reason_phrase(status);
+    error_with_headers(out, status, detail, keep_alive, banner, &[])
+}
+
+/// [`error`] with `extra` headers (mod_headers' `always` table) after Server.
+pub fn error_with_headers(
+    out: &mut Buffer,
+    status: u16,
+    detail: &str,
+    keep_alive: bool,
+    banner: &Banner,
+    extra: &[crate::http::Header],
+) -> u64 {
     let body = error_page(status, detail, banner);
-    let head =
-        format!(
-        "HTTP/1.1 {status} {reason}\r\nServer: {}\r\nContent-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\n{}\r\n",
-        banner.server,
-        body.len(),
-        if keep_alive { "" } else { "Connection: close\r\n" }
-    );
-    out.extend(head.as_bytes());
-    out.extend(body.as_bytes());
-    body.len() as u64
+    local_page(out, status, None, &body, keep_alive, banner, extra)
 }
 
 /// Appends a redirect (`Location: location`) with a short page, httpd's shape,
-/// with the banner's `Server` header and signature footer.
+/// with the banner's `Server` header and signature footer and `extra` headers.
 pub fn redirect(
     out: &mut Buffer,
     status: u16,
     location: &str,
     keep_alive: bool,
     banner: &Banner,
+    extra: &[crate::http::Header],
 ) -> u64 {
     let reason = reason_phrase(status);
     let body = format!(
@@ -71,18 +73,56 @@ pub fn redirect(
         html_escape(location),
         banner.signature
     );
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nServer: {}\r\nLocation: {location}\r\n\
-         Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{}\r\n",
-        banner.server,
-        body.len(),
-        if keep_alive {
-            ""
-        } else {
-            "Connection: close\r\n"
-        }
+    local_page(
+        out,
+        status,
+        Some(location),
+        &body,
+        keep_alive,
+        banner,
+        extra,
+    )
+}
+
+/// The head of a page slotgate writes (Server, Location when given, `extra`,
+/// Content-Type, Content-Length, Connection), then `body`; returns its size.
+fn local_page(
+    out: &mut Buffer,
+    status: u16,
+    location: Option<&str>,
+    body: &str,
+    keep_alive: bool,
+    banner: &Banner,
+    extra: &[crate::http::Header],
+) -> u64 {
+    let reason = reason_phrase(status);
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nServer: {}\r\n",
+        banner.server
+    )
+    .into_bytes();
+    if let Some(at) = location {
+        head.extend_from_slice(format!("Location: {at}\r\n").as_bytes());
+    }
+    for h in extra {
+        head.extend_from_slice(h.name.as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(&h.value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(
+        format!(
+            "Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{}\r\n",
+            body.len(),
+            if keep_alive {
+                ""
+            } else {
+                "Connection: close\r\n"
+            }
+        )
+        .as_bytes(),
     );
-    out.extend(head.as_bytes());
+    out.extend(&head);
     out.extend(body.as_bytes());
     body.len() as u64
 }

@@ -641,6 +641,7 @@ fn proxy_section_misuse() {
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\n<Location /x>\n</Location>\n</Proxy>", "4: <Location> cannot occur within <Proxy> section"),
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nFrobnicate a b\n</Proxy>", "4: unknown directive 'Frobnicate'"),
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nExpiresActive On\n</Proxy>", "4: 'ExpiresActive' is mod_expires's directive, which slotgate does not serve"),
+        ("<Proxy http://127.0.0.1:1/>\nSetEnv a b\n</Proxy>", "3: SetEnv inside <Proxy> is not supported yet"),
         ("<ProxyMatch ^http://(a>\n</ProxyMatch>", "2: <ProxyMatch>: bad regular expression '^http://(a': unclosed group"),
         ("<ProxyMatch ^http://a/.*>\nProxySet timeout=3\n</ProxyMatch>", "3: ProxySet inside <ProxyMatch ^http://a/.*> is not supported yet (it names no single worker or balancer)"),
     ];

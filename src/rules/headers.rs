@@ -1,0 +1,384 @@
+//! mod_headers: `Header` (the response to the client) and `RequestHeader` (the
+//! request before it goes to the member).
+//!
+//! A response has two header tables, as in httpd: `onsuccess` rules (the
+//! default) edit the member's headers, `always` rules edit a second table that
+//! starts empty and is sent first. So `Header always unset X` does not remove a
+//! member's `X`, and `Header always set X v` next to a member's `X` sends both
+//! (httpd does the same). Locally generated answers (error pages) get the
+//! `always` table only.
+//!
+//! Rules with fixed values edit the header list in place with headers from the
+//! worker's free list (`crate::http::spare_header`): nothing is allocated per
+//! request once the lists are warm.
+
+use regex::bytes::Regex;
+
+use super::env::Env;
+use crate::http::{give_header, spare_header, Header};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Set,
+    Append,
+    Add,
+    Unset,
+    /// `edit` (first match) or `edit*` (every match).
+    Edit {
+        all: bool,
+    },
+    Merge,
+    SetIfEmpty,
+    /// `Header echo`: request headers whose names match are copied.
+    Echo,
+}
+
+/// Which table of the response a `Header` rule edits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    OnSuccess,
+    Always,
+}
+
+/// One piece of a value's format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    /// `%{VAR}e`: the variable, or `(null)` when unset (as httpd).
+    Env(String),
+    /// `%t`: `t=` and the request's start in microseconds since the epoch.
+    Time,
+    /// `%D`: `D=` and the microseconds since the request started.
+    Duration,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Format {
+    pieces: Vec<Piece>,
+}
+
+impl Format {
+    /// Parses mod_headers' format specifiers; what slotgate cannot expand is
+    /// refused.
+    pub fn parse(text: &str) -> Result<Format, String> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('%') {
+            lit.push_str(&rest[..i]);
+            let spec = &rest[i + 1..];
+            let mut take = |p: Piece, lit: &mut String| {
+                if !lit.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(lit)));
+                }
+                pieces.push(p);
+            };
+            if let Some(braced) = spec.strip_prefix('{') {
+                let end = braced
+                    .find('}')
+                    .ok_or_else(|| format!("'%{{' without its '}}' in '{text}'"))?;
+                let name = &braced[..end];
+                let kind = braced[end + 1..].chars().next();
+                match kind {
+                    Some('e') => take(Piece::Env(name.to_string()), &mut lit),
+                    Some('s') => {
+                        return Err(format!(
+                            "%{{{name}}}s (an SSL variable) is not supported by slotgate"
+                        ))
+                    }
+                    Some(c) => return Err(format!("unrecognized header format %{{{name}}}{c}")),
+                    None => return Err(format!("'%{{{name}}}' lacks its format letter")),
+                }
+                rest = &braced[end + 2..];
+                continue;
+            }
+            match spec.chars().next() {
+                Some('%') => lit.push('%'),
+                Some('t') => take(Piece::Time, &mut lit),
+                Some('D') => take(Piece::Duration, &mut lit),
+                Some(c @ ('l' | 'i' | 'b')) => {
+                    return Err(format!(
+                    "header format %{c} (the server's idle/busy/load) is not supported by slotgate"
+                ))
+                }
+                Some(c) => return Err(format!("unrecognized header format %{c}")),
+                None => return Err(format!("'%' at the end of '{text}'")),
+            }
+            rest = &spec[1..];
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            pieces.push(Piece::Text(lit));
+        }
+        Ok(Format { pieces })
+    }
+
+    /// The fixed text, when the format has no specifier.
+    fn fixed(&self) -> Option<&str> {
+        match self.pieces.as_slice() {
+            [] => Some(""),
+            [Piece::Text(t)] => Some(t),
+            _ => None,
+        }
+    }
+
+    fn expand(&self, r: &RuleContext<'_>, out: &mut Vec<u8>) {
+        use std::io::Write;
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
+                Piece::Env(name) => {
+                    out.extend_from_slice(r.env.get(name).unwrap_or("(null)").as_bytes())
+                }
+                Piece::Time => {
+                    let _ = write!(out, "t={}", r.started_us);
+                }
+                Piece::Duration => {
+                    let _ = write!(out, "D={}", r.now_us.saturating_sub(r.started_us));
+                }
+            }
+        }
+    }
+}
+
+/// When a rule applies.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    Always,
+    /// `env=VAR` (set) or `env=!VAR` (not set).
+    Env {
+        name: String,
+        negated: bool,
+    },
+    /// `expr=…` (`crate::expr::parse_request`); false where no request is at
+    /// hand or evaluating fails, as in httpd.
+    Expr(Box<crate::expr::Expr>),
+}
+
+/// What a rule's `expr=` reads: the request, its environment and (for
+/// `Header`) the response's status and type.
+pub struct ExprFacts<'a> {
+    pub head: &'a crate::http::RequestHead,
+    pub peer: std::net::IpAddr,
+    pub https: bool,
+    /// The response's status (0 for `RequestHeader`).
+    pub status: u16,
+    pub content_type: Option<&'a str>,
+    pub env: &'a Env,
+}
+
+impl crate::expr::Vars for ExprFacts<'_> {
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    fn content_type(&self) -> Option<&str> {
+        self.content_type
+    }
+
+    fn request(&self, var: &crate::expr::RequestVar) -> std::borrow::Cow<'_, str> {
+        use crate::expr::RequestVar as V;
+        use std::borrow::Cow;
+        let (path, query) = crate::url::split_target(&self.head.target);
+        match var {
+            V::Header(name) => self
+                .head
+                .header(name)
+                .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
+            V::Method => Cow::Borrowed(&self.head.method),
+            V::Uri => Cow::Borrowed(path),
+            V::Query => Cow::Borrowed(query.unwrap_or("")),
+            V::RemoteAddr => Cow::Owned(self.peer.to_string()),
+            V::Protocol if self.head.minor == 0 => Cow::Borrowed("HTTP/1.0"),
+            V::Protocol => Cow::Borrowed("HTTP/1.1"),
+            V::Https => Cow::Borrowed(if self.https { "on" } else { "off" }),
+            V::Scheme => Cow::Borrowed(if self.https { "https" } else { "http" }),
+            V::Env(name) => Cow::Borrowed(self.env.get(name).unwrap_or("")),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct HeaderRule {
+    pub table: Table,
+    pub action: Action,
+    /// The header's name (for `echo`: unused, see `pattern`).
+    pub name: String,
+    pub value: Format,
+    /// `edit`'s regular expression on values, `echo`'s on names.
+    pub pattern: Option<Regex>,
+    pub condition: Condition,
+}
+
+/// What a rule's value and condition read.
+pub struct RuleContext<'a> {
+    pub env: &'a Env,
+    /// The request's start, microseconds since the epoch.
+    pub started_us: u64,
+    pub now_us: u64,
+    /// The client's request headers (for `Header echo`).
+    pub request: &'a [Header],
+    /// For `expr=` conditions (None: they do not hold).
+    pub facts: Option<&'a ExprFacts<'a>>,
+}
+
+impl HeaderRule {
+    fn holds(&self, r: &RuleContext<'_>) -> bool {
+        match &self.condition {
+            Condition::Always => true,
+            Condition::Env { name, negated } => r.env.is_set(name) != *negated,
+            Condition::Expr(e) => r.facts.is_some_and(|f| e.eval(f)),
+        }
+    }
+}
+
+/// Applies `rules` (of one table) to `headers` in order.
+pub fn apply<'r>(
+    rules: impl IntoIterator<Item = &'r HeaderRule>,
+    headers: &mut Vec<Header>,
+    r: &RuleContext<'_>,
+) {
+    for rule in rules {
+        if rule.holds(r) {
+            crate::recycle::with_bytes(|scratch| apply_one(rule, headers, r, scratch));
+        }
+    }
+}
+
+fn value<'v>(rule: &'v HeaderRule, r: &RuleContext<'_>, scratch: &'v mut Vec<u8>) -> &'v [u8] {
+    match rule.value.fixed() {
+        Some(t) => t.as_bytes(),
+        None => {
+            scratch.clear();
+            rule.value.expand(r, scratch);
+            scratch
+        }
+    }
+}
+
+fn apply_one(rule: &HeaderRule, headers: &mut Vec<Header>, r: &RuleContext<'_>, s: &mut Vec<u8>) {
+    let name = rule.name.as_str();
+    let first = headers.iter().position(|h| h.is(name));
+    match rule.action {
+        Action::Set => {
+            let v = value(rule, r, s);
+            match first {
+                Some(i) => {
+                    headers[i].value.clear();
+                    headers[i].value.extend_from_slice(v);
+                    remove_after(headers, name, i);
+                }
+                None => headers.push(spare_header(name, v)),
+            }
+        }
+        Action::SetIfEmpty => {
+            if first.is_none() {
+                let v = value(rule, r, s);
+                headers.push(spare_header(name, v));
+            }
+        }
+        Action::Add => {
+            let v = value(rule, r, s);
+            headers.push(spare_header(name, v));
+        }
+        Action::Append | Action::Merge => {
+            let v = value(rule, r, s);
+            match first {
+                Some(i) => {
+                    if rule.action == Action::Merge && has_element(&headers[i].value, v) {
+                        return;
+                    }
+                    let h = &mut headers[i].value;
+                    h.extend_from_slice(b", ");
+                    h.extend_from_slice(v);
+                }
+                None => headers.push(spare_header(name, v)),
+            }
+        }
+        Action::Unset => {
+            if let Some(i) = first {
+                remove_from(headers, name, i);
+            }
+        }
+        Action::Edit { all } => {
+            let Some(re) = &rule.pattern else {
+                return;
+            };
+            for h in headers.iter_mut().filter(|h| h.is(name)) {
+                let Some(_) = re.find(&h.value) else {
+                    continue;
+                };
+                let mut out = crate::recycle::bytes();
+                let mut last = 0;
+                for caps in re.captures_iter(&h.value) {
+                    let m = caps.get(0).expect("group 0");
+                    out.extend_from_slice(&h.value[last..m.start()]);
+                    s.clear();
+                    rule.value.expand(r, s);
+                    substitute(s, &caps, &mut out);
+                    last = m.end();
+                    if !all {
+                        break;
+                    }
+                }
+                out.extend_from_slice(&h.value[last..]);
+                std::mem::swap(&mut h.value, &mut out);
+                crate::recycle::give_bytes(out);
+            }
+        }
+        Action::Echo => {
+            let Some(re) = &rule.pattern else {
+                return;
+            };
+            for h in r.request.iter().filter(|h| re.is_match(h.name.as_bytes())) {
+                headers.push(spare_header(&h.name, &h.value));
+            }
+        }
+    }
+}
+
+/// Removes every header named `name` at or after `from`.
+fn remove_from(headers: &mut Vec<Header>, name: &str, from: usize) {
+    let mut i = from;
+    while i < headers.len() {
+        if headers[i].is(name) {
+            give_header(headers.remove(i));
+        } else {
+            i += 1;
+        }
+    }
+}
+
+fn remove_after(headers: &mut Vec<Header>, name: &str, kept: usize) {
+    remove_from(headers, name, kept + 1);
+}
+
+/// Whether `value` is already one of the comma-separated elements of `list`
+/// (`merge`: compared exactly, after trimming spaces).
+fn has_element(list: &[u8], value: &[u8]) -> bool {
+    list.split(|&b| b == b',')
+        .any(|e| crate::http::trim(e) == crate::http::trim(value))
+}
+
+/// `$0`…`$9` replaced by the match's groups (an unmatched group is empty),
+/// `\$` by a `$`.
+fn substitute(template: &[u8], caps: &regex::bytes::Captures<'_>, out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < template.len() {
+        let c = template[i];
+        if c == b'\\' && template.get(i + 1) == Some(&b'$') {
+            out.push(b'$');
+            i += 2;
+        } else if c == b'$' && template.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            let n = (template[i + 1] - b'0') as usize;
+            out.extend_from_slice(caps.get(n).map_or(&b""[..], |m| m.as_bytes()));
+            i += 2;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,264 @@
+use super::*;
+
+fn rule(
+    table: Table,
+    action: Action,
+    name: &str,
+    value: &str,
+    pattern: Option<&str>,
+) -> HeaderRule {
+    HeaderRule {
+        table,
+        action,
+        name: name.into(),
+        value: Format::parse(value).unwrap(),
+        pattern: pattern.map(|p| Regex::new(p).unwrap()),
+        condition: Condition::Always,
+    }
+}
+
+fn list(pairs: &[(&str, &str)]) -> Vec<Header> {
+    pairs
+        .iter()
+        .map(|(n, v)| Header {
+            name: (*n).into(),
+            value: v.as_bytes().to_vec(),
+        })
+        .collect()
+}
+
+fn text(headers: &[Header]) -> Vec<String> {
+    headers
+        .iter()
+        .map(|h| format!("{}: {}", h.name, String::from_utf8_lossy(&h.value)))
+        .collect()
+}
+
+/// A rule, the headers before, the headers after.
+type Case = (
+    HeaderRule,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
+#[test]
+fn each_action_edits_the_list_as_httpd_does() {
+    let mut env = Env::default();
+    env.set("BALANCER_WORKER_ROUTE", "r1");
+    let request = list(&[("X-Echo-A", "1"), ("Other", "2"), ("X-Echo-B", "3")]);
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 1_000,
+        now_us: 1_500,
+        request: &request,
+        facts: None,
+    };
+    let t = Table::OnSuccess;
+    let cases: Vec<Case> = vec![
+        (
+            rule(t, Action::Set, "a", "v", None),
+            &[("A", "1"), ("b", "x"), ("a", "2")],
+            &["A: v", "b: x"],
+        ),
+        (rule(t, Action::Set, "a", "v", None), &[], &["a: v"]),
+        (
+            rule(t, Action::Append, "a", "v", None),
+            &[("a", "1"), ("a", "2")],
+            &["a: 1, v", "a: 2"],
+        ),
+        (
+            rule(t, Action::Merge, "a", "v", None),
+            &[("a", "x, v")],
+            &["a: x, v"],
+        ),
+        (
+            rule(t, Action::Merge, "a", "v", None),
+            &[("a", "x")],
+            &["a: x, v"],
+        ),
+        (
+            rule(t, Action::Add, "a", "v", None),
+            &[("a", "1")],
+            &["a: 1", "a: v"],
+        ),
+        (
+            rule(t, Action::SetIfEmpty, "a", "v", None),
+            &[("a", "1")],
+            &["a: 1"],
+        ),
+        (rule(t, Action::SetIfEmpty, "a", "v", None), &[], &["a: v"]),
+        (
+            rule(t, Action::Unset, "a", "", None),
+            &[("a", "1"), ("b", "2"), ("A", "3")],
+            &["b: 2"],
+        ),
+        (
+            rule(
+                t,
+                Action::Edit { all: false },
+                "loc",
+                "https:$1",
+                Some("^http:(//)?"),
+            ),
+            &[("loc", "http://h/http:")],
+            &["loc: https://h/http:"],
+        ),
+        (
+            rule(t, Action::Edit { all: true }, "a", "-", Some("o")),
+            &[("a", "foo"), ("a", "bo")],
+            &["a: f--", "a: b-"],
+        ),
+        (
+            rule(t, Action::Echo, "", "", Some("^X-Echo")),
+            &[],
+            &["X-Echo-A: 1", "X-Echo-B: 3"],
+        ),
+        (
+            rule(
+                t,
+                Action::Add,
+                "Set-Cookie",
+                "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/ %{NOPE}e %t %D 100%%",
+                None,
+            ),
+            &[],
+            &["Set-Cookie: ROUTEID=.r1; path=/ (null) t=1000 D=500 100%"],
+        ),
+    ];
+    for (i, (r, before, after)) in cases.into_iter().enumerate() {
+        let mut headers = list(before);
+        apply([&r], &mut headers, &ctx);
+        assert_eq!(text(&headers), after, "case {i}: {:?}", r.action);
+    }
+}
+
+#[test]
+fn env_conditions_choose_the_rules_that_apply() {
+    let mut env = Env::default();
+    env.set("on", "");
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+        facts: None,
+    };
+    let mut a = rule(Table::OnSuccess, Action::Add, "a", "1", None);
+    a.condition = Condition::Env {
+        name: "ON".into(),
+        negated: false,
+    };
+    let mut b = rule(Table::OnSuccess, Action::Add, "b", "1", None);
+    b.condition = Condition::Env {
+        name: "on".into(),
+        negated: true,
+    };
+    let mut c = rule(Table::OnSuccess, Action::Add, "c", "1", None);
+    c.condition = Condition::Env {
+        name: "off".into(),
+        negated: true,
+    };
+    let mut headers = Vec::new();
+    apply([&a, &b, &c], &mut headers, &ctx);
+    assert_eq!(text(&headers), ["a: 1", "c: 1"]);
+}
+
+#[test]
+fn always_rules_edit_their_own_table_sent_first() {
+    let rules = crate::rules::Rules {
+        response: vec![
+            rule(
+                Table::Always,
+                Action::Set,
+                "X-Frame-Options",
+                "SAMEORIGIN",
+                None,
+            ),
+            rule(Table::Always, Action::Unset, "Server", "", None),
+            rule(Table::OnSuccess, Action::Set, "X-A", "1", None),
+        ],
+        ..Default::default()
+    };
+    let env = Env::default();
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+        facts: None,
+    };
+    let mut headers = list(&[("Server", "member"), ("X-Frame-Options", "DENY")]);
+    let at = crate::rules::Place {
+        path: "/",
+        balancer: None,
+    };
+    rules.edit_response(at, &mut headers, &ctx);
+    // httpd: `always unset` does not reach the member's Server, and both
+    // X-Frame-Options go out, the always table's first.
+    assert_eq!(
+        text(&headers),
+        [
+            "X-Frame-Options: SAMEORIGIN",
+            "Server: member",
+            "X-Frame-Options: DENY",
+            "X-A: 1"
+        ]
+    );
+}
+
+#[test]
+fn expr_conditions_read_the_request_its_environment_and_the_status() {
+    let mut head = crate::http::RequestHead::empty();
+    head.method.push_str("GET");
+    head.target.push_str("/api/x?debug=1");
+    head.headers = list(&[("X-Trace", "on"), ("Host", "front")]);
+    let mut env = Env::default();
+    env.set("tenant", "acme");
+    let facts = ExprFacts {
+        head: &head,
+        peer: "10.0.0.7".parse().unwrap(),
+        https: true,
+        status: 404,
+        content_type: Some("text/html"),
+        env: &env,
+    };
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+        facts: Some(&facts),
+    };
+    for (text, holds) in [
+        ("%{REQUEST_URI} =~ m#^/api/#", true),
+        ("%{QUERY_STRING} == 'debug=1'", true),
+        ("-n %{HTTP:X-Trace} && -z req('X-None')", true),
+        ("http('host') == 'front' && %{HTTP_HOST} == 'front'", true),
+        ("reqenv('tenant') == 'acme'", true),
+        (
+            "%{REQUEST_STATUS} -ge 400 && %{CONTENT_TYPE} =~ /html/",
+            true,
+        ),
+        ("%{HTTPS} == 'on' && %{REQUEST_SCHEME} == 'https'", true),
+        (
+            "%{REMOTE_ADDR} == '10.0.0.7' && %{REQUEST_METHOD} == 'GET'",
+            true,
+        ),
+        ("%{SERVER_PROTOCOL} == 'HTTP/1.1'", true),
+        ("%{REQUEST_URI} == '/api'", false),
+        ("-z %{HTTP:X-Trace}", false),
+    ] {
+        let mut r = rule(Table::OnSuccess, Action::Add, "a", "1", None);
+        r.condition = Condition::Expr(Box::new(crate::expr::parse_request(text).unwrap()));
+        let mut headers = Vec::new();
+        apply([&r], &mut headers, &ctx);
+        assert_eq!(!headers.is_empty(), holds, "{text}");
+        // Without facts (no request at hand), an expr= condition never holds.
+        let none = RuleContext { facts: None, ..ctx };
+        let mut headers = Vec::new();
+        apply([&r], &mut headers, &none);
+        assert!(headers.is_empty(), "{text}");
+    }
+    // A health check's parser still refuses request variables.
+    assert!(crate::expr::parse("%{REQUEST_URI} == '/'").is_err());
+}
