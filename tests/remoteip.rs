@@ -21,43 +21,7 @@
 mod common;
 
 use common::*;
-use socket2::{Domain, SockAddr, Socket, Type};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
-
-/// `GET path` with `headers` from the local address `from`: the status.
-fn status_from(from: &str, port: u16, path: &str, headers: &str) -> u16 {
-    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    let local: SocketAddr = format!("{from}:0").parse().unwrap();
-    sock.bind(&SockAddr::from(local))
-        .expect("binding the client address");
-    let server: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    sock.connect_timeout(&SockAddr::from(server), Duration::from_secs(10))
-        .expect("connecting");
-    let mut stream: TcpStream = sock.into();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 16384];
-    while Instant::now() < deadline {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&out);
-    text.get(9..12)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line from {path}: {text:?}"))
-}
+use std::time::Duration;
 
 const LOG: &str = "LogFormat \"%a %{c}a %h xff=\\\"%{X-Forwarded-For}i\\\" xby=\\\"%{X-Forwarded-By}i\\\"\" ri\nCustomLog remoteip.log ri\n";
 

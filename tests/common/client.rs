@@ -467,3 +467,38 @@ pub fn split_raw_response(bytes: &[u8]) -> Option<Response> {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// `GET path` with `headers` (each line ending in CRLF) on a fresh connection
+/// from the local address `from` (a loopback address such as 127.0.0.2): the status.
+pub fn status_from(from: &str, port: u16, path: &str, headers: &str) -> u16 {
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let local: std::net::SocketAddr = format!("{from}:0").parse().unwrap();
+    sock.bind(&socket2::SockAddr::from(local))
+        .expect("binding the client address");
+    let server: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    sock.connect_timeout(&socket2::SockAddr::from(server), Duration::from_secs(10))
+        .expect("connecting");
+    let mut stream: TcpStream = sock.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 16384];
+    while Instant::now() < deadline {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&out);
+    text.get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line from {path}: {text:?}"))
+}

@@ -20,7 +20,8 @@ pub mod webdriver;
 pub mod wire;
 
 pub use client::{
-    http_get, http_request, request_bytes, send_raw, split_raw_response, Client, Response,
+    http_get, http_request, request_bytes, send_raw, split_raw_response, status_from, Client,
+    Response,
 };
 pub use data::{chunk_encode, hex, pattern, pattern_sha256, sha256_hex, Pattern};
 pub use load::{run_load, LoadRequest, LoadResult, LOAD_DEADLINE};
