@@ -237,6 +237,13 @@ const ORACLE_MODULES: &[&str] = &[
     "status",
     "reqtimeout",
     "watchdog",
+    // The neighbours real configurations lean on (issue #15).
+    "headers",
+    "env",
+    "setenvif",
+    "rewrite",
+    "remoteip",
+    "access_compat",
     // Debian's default set, for the file-serving directives a pasted site carries.
     "dir",
     "mime",
