@@ -288,32 +288,6 @@ fn member_json(m: &Member) -> Value {
     })
 }
 
-/// Bytes as httpd's `format_byte_out` words them: `4095 B`, `12.5 kB`,
-/// `3.1 MB`, `1.2 GB`.
-fn byte_out(bytes: f64) -> String {
-    const K: f64 = 1024.0;
-    if bytes < 5.0 * K {
-        format!("{} B", bytes as u64)
-    } else if bytes < K * K / 2.0 {
-        format!("{:.1} kB", bytes / K)
-    } else if bytes < K * K * K / 2.0 {
-        format!("{:.1} MB", bytes / K / K)
-    } else {
-        format!("{:.1} GB", bytes / K / K / K)
-    }
-}
-
-/// Kilobytes as httpd's `format_kbyte_out`: `812 kB`, `3.1 MB`, `1.2 GB`.
-fn kbyte_out(kbytes: u64) -> String {
-    if kbytes < 1024 {
-        format!("{kbytes} kB")
-    } else if kbytes < 1024 * 1024 {
-        format!("{:.1} MB", kbytes as f64 / 1024.0)
-    } else {
-        format!("{:.1} GB", kbytes as f64 / 1024.0 / 1024.0)
-    }
-}
-
 fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
     let s = &snap.server;
     let (req_per_sec, bytes_per_sec, bytes_per_req) = rates(snap);
@@ -350,14 +324,14 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
         o,
         "<dt>Total accesses: {} - Total Traffic: {}</dt>",
         snap.total_accesses(),
-        kbyte_out(snap.total_bytes() / 1024)
+        crate::text::size::kbyte_out(snap.total_bytes() / 1024)
     );
     let _ = writeln!(
         o,
         "<dt>{} requests/sec - {}/second - {}/request</dt>",
         g(req_per_sec),
-        byte_out(bytes_per_sec),
-        byte_out(bytes_per_req)
+        crate::text::size::byte_out(bytes_per_sec),
+        crate::text::size::byte_out(bytes_per_req)
     );
     let _ = writeln!(
         o,
