@@ -22,6 +22,7 @@
 
 pub mod access;
 pub mod balancer;
+pub mod codec;
 pub mod config;
 pub mod expr;
 pub mod handlers;

@@ -1,0 +1,162 @@
+//! Member-side protocols: one codec per scheme httpd's proxy speaks (DESIGN.md,
+//! "Protocols"). A codec turns a request into the member's wire format and the
+//! member's bytes back into protocol-neutral events (a response head, body
+//! payload, the end and whether the connection may be reused); the exchange
+//! (`crate::worker::exchange`) drives it and never looks at wire bytes itself.
+//!
+//! The scheme table below is the one place that says which schemes exist,
+//! which protocol each speaks and its default port.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+
+use crate::http::{RequestHead, ResponseHead};
+
+/// The protocol a member speaks, chosen by its URL's scheme as httpd chooses
+/// its scheme handler (mod_proxy_http, mod_proxy_ajp, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http`, `https`, `ws`, `wss`: HTTP/1.1.
+    Http1,
+    /// `ajp`: AJP 1.3.
+    Ajp,
+    /// `fcgi`: FastCGI, responder role.
+    Fcgi,
+    /// `scgi`: SCGI.
+    Scgi,
+    /// `uwsgi`: the uwsgi protocol.
+    Uwsgi,
+}
+
+/// A member URL scheme: its name, protocol, default port and whether it runs
+/// over TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scheme {
+    pub name: &'static str,
+    pub protocol: Protocol,
+    pub default_port: u16,
+    pub tls: bool,
+}
+
+/// Every member scheme slotgate serves (default ports as httpd's handlers:
+/// AJP 8009, FastCGI 8000, SCGI 4000, uwsgi 3031).
+pub const SCHEMES: &[Scheme] = &[
+    scheme("http", Protocol::Http1, 80, false),
+    scheme("https", Protocol::Http1, 443, true),
+    scheme("ws", Protocol::Http1, 80, false),
+    scheme("wss", Protocol::Http1, 443, true),
+];
+
+const fn scheme(name: &'static str, protocol: Protocol, default_port: u16, tls: bool) -> Scheme {
+    Scheme {
+        name,
+        protocol,
+        default_port,
+        tls,
+    }
+}
+
+impl Scheme {
+    /// The scheme named `name` (lowercase), if slotgate serves it.
+    pub fn named(name: &str) -> Option<Scheme> {
+        SCHEMES.iter().copied().find(|s| s.name == name)
+    }
+}
+
+/// What every codec knows about the request it sends: the client's head
+/// (after `RequestHeader` rules), where it goes on the member, and who asked.
+pub struct Outgoing<'a> {
+    /// The client's request head (method, target, version, headers).
+    pub head: &'a RequestHead,
+    /// Path and query on the member: what ProxyPass (or a rewrite) mapped the
+    /// request to, in origin form.
+    pub target: &'a str,
+    /// The request body's length when known (`Some(0)`: no body); None when
+    /// the client sends it chunked.
+    pub body_length: Option<u64>,
+    /// The client (after mod_remoteip) and the local address it connected to.
+    pub client: SocketAddr,
+    pub local: SocketAddr,
+    /// The client came over TLS.
+    pub https: bool,
+    /// The virtual host's `ServerName`.
+    pub server_name: &'a str,
+    /// The request's environment (SetEnv, SetEnvIf, BALANCER_*).
+    pub env: &'a crate::rules::env::Env,
+}
+
+/// What a codec read from the member.
+#[derive(Debug)]
+pub enum Event {
+    /// Nothing complete yet: more bytes are needed.
+    Pending,
+    /// An interim (1xx) answer, passed to an HTTP/1.1 client once.
+    Interim(ResponseHead),
+    /// The final response head. Its `framing` is `Length(n)` when the member
+    /// said how long the body is, `None` when there is none, else `Close`
+    /// (the body ends with [`Event::End`]); `minor` is 1 for non-HTTP codecs.
+    Head(ResponseHead),
+    /// Body payload: this range of the input handed to [`Decoded`]'s call.
+    Body(Range<usize>),
+    /// The response is complete; whether the member connection may carry
+    /// another request.
+    End { reusable: bool },
+}
+
+/// One step of decoding: how many input bytes were used, and what they said.
+#[derive(Debug)]
+pub struct Decoded {
+    pub used: usize,
+    pub event: Event,
+}
+
+/// The member broke its protocol: the reason, for the error log and the 502.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a codec writes bytes for the member (the worker's connection buffer,
+/// or a `Vec<u8>` in tests).
+pub trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// What each member codec does; the exchange holds the codecs in one enum and
+/// calls these (static dispatch, no allocation per request).
+///
+/// The order of calls for one request: [`start`](MemberCodec::start), then
+/// [`body`](MemberCodec::body) while [`body_room`](MemberCodec::body_room) allows
+/// and [`end_body`](MemberCodec::end_body) once the client's body is complete
+/// (at once for a request without a body), interleaved with
+/// [`decode`](MemberCodec::decode) whenever member bytes arrive, until it
+/// returns [`Event::End`] (or [`eof`](MemberCodec::eof) when the member closed).
+/// A codec is reset by `start` and may be reused for the next request on a
+/// kept connection.
+pub trait MemberCodec {
+    /// Queues the request head (and whatever the protocol sends before the body).
+    fn start(&mut self, req: &Outgoing<'_>, out: &mut impl Sink);
+    /// How many body payload bytes the member takes now (AJP asks for them;
+    /// the others take any amount: `usize::MAX`).
+    fn body_room(&self) -> usize;
+    /// Queues request body payload (already freed of the client's framing).
+    fn body(&mut self, data: &[u8], out: &mut impl Sink);
+    /// The client's body is complete: queue whatever ends it.
+    fn end_body(&mut self, out: &mut impl Sink);
+    /// Decodes what the member sent (`input` starts where the last call's
+    /// `used` ended); may queue bytes for the member (AJP's body chunks).
+    fn decode(&mut self, input: &[u8], out: &mut impl Sink) -> Result<Decoded, ProtocolError>;
+    /// The member closed its side: the response ends here ([`Event::End`]) when
+    /// the protocol allows it, else a [`ProtocolError`].
+    fn eof(&mut self) -> Result<Event, ProtocolError>;
+}
