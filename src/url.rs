@@ -107,11 +107,60 @@ pub fn after_socket(url: &str) -> &str {
     }
 }
 
-pub fn default_port(scheme: &str) -> u16 {
-    match scheme {
-        "https" | "wss" => 443,
-        _ => 80,
+/// The protocol a member speaks, chosen by its URL's scheme as httpd chooses
+/// its scheme handler (mod_proxy_http, mod_proxy_ajp, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `http`, `https`, `ws`, `wss`: HTTP/1.1.
+    Http1,
+    /// `ajp`: AJP 1.3.
+    Ajp,
+    /// `fcgi`: FastCGI, responder role.
+    Fcgi,
+    /// `scgi`: SCGI.
+    Scgi,
+    /// `uwsgi`: the uwsgi protocol.
+    Uwsgi,
+}
+
+/// A member URL scheme: its name, protocol, default port and whether it runs
+/// over TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scheme {
+    pub name: &'static str,
+    pub protocol: Protocol,
+    pub default_port: u16,
+    pub tls: bool,
+}
+
+/// Every member scheme slotgate serves (default ports as httpd's handlers:
+/// AJP 8009, FastCGI 8000, SCGI 4000, uwsgi 3031).
+pub const SCHEMES: &[Scheme] = &[
+    scheme("http", Protocol::Http1, 80, false),
+    scheme("https", Protocol::Http1, 443, true),
+    scheme("ws", Protocol::Http1, 80, false),
+    scheme("wss", Protocol::Http1, 443, true),
+];
+
+const fn scheme(name: &'static str, protocol: Protocol, default_port: u16, tls: bool) -> Scheme {
+    Scheme {
+        name,
+        protocol,
+        default_port,
+        tls,
     }
+}
+
+impl Scheme {
+    /// The scheme named `name` (lowercase), if slotgate serves it.
+    pub fn named(name: &str) -> Option<Scheme> {
+        SCHEMES.iter().copied().find(|s| s.name == name)
+    }
+}
+
+/// The default port of `scheme` (80 for a scheme slotgate does not serve).
+pub fn default_port(scheme: &str) -> u16 {
+    Scheme::named(scheme).map_or(80, |s| s.default_port)
 }
 
 /// Parses `scheme://host[:port][/path]`, or `unix:/path|scheme://host[:port][/path]`

@@ -4,64 +4,15 @@
 //! payload, the end and whether the connection may be reused); the exchange
 //! (`crate::worker::exchange`) drives it and never looks at wire bytes itself.
 //!
-//! The scheme table below is the one place that says which schemes exist,
-//! which protocol each speaks and its default port.
+//! The scheme table (`crate::url::SCHEMES`, re-exported here) is the one place
+//! that says which schemes exist, which protocol each speaks and its default port.
 
 use std::net::SocketAddr;
 use std::ops::Range;
 
 use crate::http::{RequestHead, ResponseHead};
 
-/// The protocol a member speaks, chosen by its URL's scheme as httpd chooses
-/// its scheme handler (mod_proxy_http, mod_proxy_ajp, …).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    /// `http`, `https`, `ws`, `wss`: HTTP/1.1.
-    Http1,
-    /// `ajp`: AJP 1.3.
-    Ajp,
-    /// `fcgi`: FastCGI, responder role.
-    Fcgi,
-    /// `scgi`: SCGI.
-    Scgi,
-    /// `uwsgi`: the uwsgi protocol.
-    Uwsgi,
-}
-
-/// A member URL scheme: its name, protocol, default port and whether it runs
-/// over TLS.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scheme {
-    pub name: &'static str,
-    pub protocol: Protocol,
-    pub default_port: u16,
-    pub tls: bool,
-}
-
-/// Every member scheme slotgate serves (default ports as httpd's handlers:
-/// AJP 8009, FastCGI 8000, SCGI 4000, uwsgi 3031).
-pub const SCHEMES: &[Scheme] = &[
-    scheme("http", Protocol::Http1, 80, false),
-    scheme("https", Protocol::Http1, 443, true),
-    scheme("ws", Protocol::Http1, 80, false),
-    scheme("wss", Protocol::Http1, 443, true),
-];
-
-const fn scheme(name: &'static str, protocol: Protocol, default_port: u16, tls: bool) -> Scheme {
-    Scheme {
-        name,
-        protocol,
-        default_port,
-        tls,
-    }
-}
-
-impl Scheme {
-    /// The scheme named `name` (lowercase), if slotgate serves it.
-    pub fn named(name: &str) -> Option<Scheme> {
-        SCHEMES.iter().copied().find(|s| s.name == name)
-    }
-}
+pub use crate::url::{Protocol, Scheme, SCHEMES};
 
 /// What every codec knows about the request it sends: the client's head
 /// (after `RequestHeader` rules), where it goes on the member, and who asked.

@@ -23,7 +23,7 @@ const MAX_HOSTNAME: usize = 256;
 /// A backend URL taken apart: `scheme://host[:port][/path]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackendUrl {
-    /// Lowercased: `http`, `https`, `ws` or `wss`.
+    /// Lowercased: a scheme of `crate::url::SCHEMES`.
     pub scheme: String,
     /// Lowercased; an IPv6 literal keeps its brackets (`[::1]`), so `host:port` is an
     /// authority as it stands.
@@ -45,10 +45,8 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
         ));
     };
     let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" | "ws" => 80,
-        "https" | "wss" => 443,
-        _ => return Err(format!("unsupported scheme '{scheme}' in '{url}'")),
+    let Some(default_port) = crate::url::Scheme::named(&scheme).map(|s| s.default_port) else {
+        return Err(format!("unsupported scheme '{scheme}' in '{url}'"));
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
@@ -120,9 +118,6 @@ pub(crate) fn http_worker_url(url: &str) -> Result<BackendUrl, String> {
         ));
     }
     let parsed = parse_backend_url(url)?;
-    if !matches!(parsed.scheme.as_str(), "http" | "ws" | "https" | "wss") {
-        return Err(format!("scheme {} is not supported yet", parsed.scheme));
-    }
     if url.len() >= MAX_WORKER_NAME {
         return Err(format!(
             "URL '{url}' is longer than {} bytes",
@@ -152,11 +147,7 @@ pub(crate) fn member_url_name(url: &str) -> Result<String, String> {
 /// The worker name of a URL (reference §2.6): scheme and host lowercased, a port equal to
 /// the scheme's default dropped, the path kept as written.
 pub(crate) fn worker_name(url: &BackendUrl) -> String {
-    let default_port = match url.scheme.as_str() {
-        "https" | "wss" => 443,
-        _ => 80,
-    };
-    if url.port == default_port {
+    if url.port == crate::url::default_port(&url.scheme) {
         format!("{}://{}{}", url.scheme, url.host, url.path)
     } else {
         format!("{}://{}:{}{}", url.scheme, url.host, url.port, url.path)

@@ -815,9 +815,9 @@ impl Builder<'_> {
         balancer: Option<usize>,
     ) -> Result<usize, String> {
         let parsed = parse_member_url(url)?;
-        let tls = match parsed.scheme.as_str() {
-            "https" | "wss" => Some(self.member_tls(&parsed)?),
-            _ => None,
+        let tls = match crate::url::Scheme::named(&parsed.scheme).is_some_and(|s| s.tls) {
+            true => Some(self.member_tls(&parsed)?),
+            false => None,
         };
         if tls.is_some()
             && !matches!(
