@@ -17,11 +17,10 @@ use super::conn::BODY_BUFFER;
 use super::fault::{ClientFault, Detour, Fault, LocalCause, MemberFault};
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{byload, usable_after_retry, NoMember, StickyKeys};
-use crate::http::{
-    parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead,
-};
+use crate::codec::{Codec, Event, HttpFacts, MemberCodec, Outgoing, ProtocolError};
+use crate::http::{BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead};
 use crate::pool::{Acquired, MemberStream, Upstream};
-use crate::proxy::forward::{self, RequestContext, ResponseContext};
+use crate::proxy::forward::{self, ResponseContext};
 use crate::proxy::{member_target, reverse, Route};
 use crate::proxy_protocol;
 
@@ -36,6 +35,10 @@ pub(super) enum Started {
 }
 
 struct MemberConn {
+    /// The member's protocol on this connection (a fresh one per exchange).
+    codec: Codec,
+    /// The codec was told the request body is complete.
+    body_ended: bool,
     stream: MemberStream,
     /// The connection's id in the pool (its poll token derives from it).
     id: usize,
@@ -56,11 +59,11 @@ struct MemberConn {
 }
 
 struct ResponseState {
-    body: BodyReader,
     /// Re-chunk the body for the client.
     chunked_out: bool,
     finished: bool,
-    /// The member lets us keep the connection (HTTP/1.1, no close, delimited body).
+    /// The member's codec said at the end that the connection may carry
+    /// another request.
     reusable: bool,
     /// The member's head (its headers are what the access log's `%{…}o` reads).
     head: ResponseHead,
@@ -102,10 +105,9 @@ pub(super) struct Exchange {
     /// Slab index and id of the client connection (pool wake-ups, registration).
     index: usize,
     conn_id: u64,
-    /// The protocol the client asked to switch to, and the one asked of the
-    /// current member (when it accepts it).
+    /// The protocol the client asked to switch to (the member's codec asks
+    /// the member when its `upgrade=` accepts it).
     client_upgrade: Option<String>,
-    upgrade_sent: Option<String>,
     /// After a 101: bytes flow both ways untouched until both sides close.
     tunnel: bool,
     member_write_shut: bool,
@@ -113,8 +115,6 @@ pub(super) struct Exchange {
     /// Request body payload bytes received (LimitRequestBody).
     body_in: u64,
     req_body: BodyReader,
-    req_chunked: bool,
-    req_last_chunk_sent: bool,
     conn: Option<MemberConn>,
     response: Option<ResponseState>,
     sent: u64,
@@ -260,14 +260,11 @@ impl Exchange {
             index: 0,
             conn_id: 0,
             client_upgrade,
-            upgrade_sent: None,
             tunnel: false,
             member_write_shut: false,
             continue_sent: false,
             body_in: 0,
             req_body: BodyReader::new(framing),
-            req_chunked: framing == Framing::Chunked,
-            req_last_chunk_sent: false,
             conn: None,
             response: None,
             sent: 0,
@@ -738,26 +735,31 @@ impl Exchange {
         };
         let m = &ctx.routes.members[member];
         let server = &ctx.routes.servers[self.server];
-        self.upgrade_sent = self.client_upgrade.clone().filter(|p| {
-            m.upgrade
-                .as_deref()
-                .is_some_and(|l| forward::upgrade_allowed(l, p))
-        });
-        let rctx = RequestContext {
-            client_ip: self.peer.ip(),
+        let out = Outgoing {
+            head: &self.head,
+            target,
+            body_length: match self.head.framing {
+                Framing::None => Some(0),
+                Framing::Length(n) => Some(n),
+                Framing::Chunked | Framing::Close => None,
+            },
+            client: self.peer,
+            local: self.local,
+            https: self.https,
             server_name: &server.server_name,
-            front_port: via_port(&self.head),
-            preserve_host: server.preserve_host,
-            add_headers: server.add_headers,
-            via: server.via,
-            member_host: &m.host_header,
+            env: &self.env,
             // `proxy-nokeepalive`: `Connection: close` to the member, never pooled.
-            reuse: m.pool.reuse
-                && self.upgrade_sent.is_none()
-                && !self.env.is_set("proxy-nokeepalive"),
-            forward_expect: ctx.config.proxy_100_continue,
-            upgrade: self.upgrade_sent.as_deref(),
+            keep: m.pool.reuse && !self.env.is_set("proxy-nokeepalive"),
+            http: HttpFacts {
+                front_port: via_port(&self.head),
+                preserve_host: server.preserve_host,
+                add_headers: server.add_headers,
+                via: server.via,
+                forward_expect: ctx.config.proxy_100_continue,
+                upgrade: self.client_upgrade.as_deref(),
+            },
         };
+        let mut codec = m.codec.codec();
         let mut output = Buffer::new();
         if let (Some(version), false) = (m.proxy_protocol, reused) {
             // `proxyprotocol=`: a new connection starts with the client's
@@ -766,11 +768,10 @@ impl Exchange {
             let n = proxy_protocol::build(version, self.peer, self.local, &mut header);
             output.extend(&header[..n]);
         }
-        crate::recycle::with_bytes(|head| {
-            forward::request_head(head, &self.head, target, self.head.framing, &rctx);
-            output.extend(head);
-        });
+        codec.start(&out, &mut output);
         Ok(MemberConn {
+            codec,
+            body_ended: false,
             stream,
             id,
             reused,
@@ -902,7 +903,10 @@ impl Exchange {
         }
         // Client body → member.
         while !self.req_body.is_done() && conn.output.len() < BODY_BUFFER && !input.is_empty() {
-            let room = BODY_BUFFER - conn.output.len();
+            let room = (BODY_BUFFER - conn.output.len()).min(conn.codec.body_room());
+            if room == 0 {
+                break;
+            }
             let avail = &input.data()[..input.len().min(room)];
             let (used, data) = self.req_body.step(avail).map_err(|e| {
                 let msg = format!("client {}: bad request body: {e}", self.peer);
@@ -912,11 +916,7 @@ impl Exchange {
                 break;
             }
             self.body_in += data.len() as u64;
-            if self.req_chunked {
-                put_chunk(&mut conn.output, &avail[data]);
-            } else {
-                conn.output.extend(&avail[data]);
-            }
+            conn.codec.body(&avail[data], &mut conn.output);
             input.consume(used);
             self.body_consumed = true;
             let limit = ctx.config.limit_request_body;
@@ -929,9 +929,9 @@ impl Exchange {
             }
             progress = true;
         }
-        if self.req_chunked && self.req_body.is_done() && !self.req_last_chunk_sent {
-            conn.output.extend(ChunkEncoder::LAST);
-            self.req_last_chunk_sent = true;
+        if self.req_body.is_done() && !conn.body_ended {
+            conn.codec.end_body(&mut conn.output);
+            conn.body_ended = true;
         }
         if client_eof && !self.req_body.is_done() && input.is_empty() {
             return Err(Fault::Client(
@@ -966,31 +966,37 @@ impl Exchange {
         progress |= conn.receive(&mut self.received);
         // Response head (and interim 1xx answers).
         while self.response.is_none() && !conn.input.is_empty() {
-            let head = match parse_response(conn.input.data(), self.head.is_head()) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(e) => {
+            let queued = conn.output.len();
+            let decoded = conn
+                .codec
+                .decode(conn.input.data(), &mut conn.output)
+                .map_err(|e| member_broke(name, &e))?;
+            conn.input.consume(decoded.used);
+            progress |= decoded.used > 0 || conn.output.len() != queued;
+            let head = match decoded.event {
+                Event::Pending => break,
+                Event::Interim(head) => {
+                    // An interim answer reaches the client once, and never an HTTP/1.0 one.
+                    if self.head.minor == 1 && !(head.status == 100 && self.continue_sent) {
+                        self.continue_sent |= head.status == 100;
+                        output.extend(
+                            format!("HTTP/1.1 {} {}\r\n\r\n", head.status, head.reason).as_bytes(),
+                        );
+                    }
+                    continue;
+                }
+                Event::Head(head) => head,
+                Event::Body(_) | Event::End { .. } => {
                     return Err(Fault::Member(
                         MemberFault::BadResponse,
-                        format!("member {name}: {}", e.reason),
+                        format!("member {name}: a response body before its head"),
                     )
                     .into())
                 }
             };
-            conn.input.consume(head.len);
-            progress = true;
             if head.status == 101 {
-                let agreed = self.upgrade_sent.as_deref().filter(|p| {
-                    head.header("upgrade")
-                        .is_some_and(|u| crate::http::trim(u).eq_ignore_ascii_case(p.as_bytes()))
-                });
-                let Some(proto) = agreed else {
-                    return Err(Fault::Member(
-                        MemberFault::BadResponse,
-                        format!("member {name} switched protocols without a matching Upgrade"),
-                    )
-                    .into());
-                };
+                // The codec checked that the member agreed to the protocol asked.
+                let proto = self.client_upgrade.as_deref().unwrap_or_default();
                 let mut out = Vec::with_capacity(256);
                 forward::switching_head(&mut out, &head, proto);
                 output.extend(&out);
@@ -999,7 +1005,6 @@ impl Exchange {
                 self.keep_alive = false;
                 self.tunnel = true;
                 self.response = Some(ResponseState {
-                    body: BodyReader::new(Framing::Close),
                     chunked_out: false,
                     finished: false,
                     reusable: false,
@@ -1007,23 +1012,6 @@ impl Exchange {
                     queued,
                 });
                 return Ok(true);
-            }
-            if (100..200).contains(&head.status) {
-                if head.status == 101 {
-                    return Err(Fault::Member(
-                        MemberFault::BadResponse,
-                        format!("member {name} switched protocols unasked"),
-                    )
-                    .into());
-                }
-                // An interim answer reaches the client once, and never an HTTP/1.0 one.
-                if self.head.minor == 1 && !(head.status == 100 && self.continue_sent) {
-                    self.continue_sent |= head.status == 100;
-                    output.extend(
-                        format!("HTTP/1.1 {} {}\r\n\r\n", head.status, head.reason).as_bytes(),
-                    );
-                }
-                continue;
             }
             if !self.req_body.is_done() {
                 // The request body must be complete for the client connection to stay usable.
@@ -1128,10 +1116,9 @@ impl Exchange {
             });
             self.status = head.status;
             self.response = Some(ResponseState {
-                body: BodyReader::new(head.framing),
                 chunked_out: framing == Framing::Chunked,
                 finished: false,
-                reusable: head.allows_reuse(),
+                reusable: false,
                 head,
                 queued: output.len() - before,
             });
@@ -1148,7 +1135,10 @@ impl Exchange {
         if self.response.is_none() && conn.eof {
             let why = match &conn.error {
                 Some(e) => format!("reading the response head from member {name}: {e}"),
-                None => format!("member {name} closed the connection without a response"),
+                None => match conn.codec.eof() {
+                    Err(e) => format!("member {name}: {e}"),
+                    Ok(_) => format!("member {name} closed the connection without a response"),
+                },
             };
             return Err(Fault::Member(MemberFault::BadResponse, why).into());
         }
@@ -1159,10 +1149,7 @@ impl Exchange {
         let walked = walk_body(resp, conn, output, &mut self.body_bytes);
         progress |= walked.moved;
         if let Some(why) = walked.fault {
-            let fault = Fault::Member(
-                MemberFault::BadResponse,
-                format!("member {name}: response body: {why}"),
-            );
+            let fault = Fault::Member(MemberFault::BadResponse, format!("member {name}: {why}"));
             if output.len() >= resp.queued {
                 // Nothing of the response reached the client yet (the body
                 // came with the head, or the client was slow to take it):
@@ -1260,10 +1247,11 @@ struct Walked {
     fault: Option<String>,
 }
 
-/// Moves response body bytes from the member's buffer to the client's
-/// (re-chunked when the client gets chunks) and ends the body at its end. A
-/// body ends cleanly only by its framing, or by the member's close when the
-/// close delimits it: never by a read error.
+/// Moves response body bytes from the member's buffer to the client's through
+/// the member's codec (re-chunked when the client gets chunks) and ends the
+/// body where the codec says it ends. A body ends cleanly only by its
+/// protocol, or by the member's close when the protocol allows it: never by a
+/// read error.
 fn walk_body(
     resp: &mut ResponseState,
     conn: &mut MemberConn,
@@ -1274,52 +1262,78 @@ fn walk_body(
         moved: false,
         fault: None,
     };
-    while !resp.finished && output.len() < BODY_BUFFER && !conn.input.is_empty() {
-        let room = BODY_BUFFER - output.len();
+    while !resp.finished {
+        // (With no room left the codec still reports an end it has reached.)
+        let room = BODY_BUFFER.saturating_sub(output.len());
         let avail = &conn.input.data()[..conn.input.len().min(room)];
-        let (used, data) = match resp.body.step(avail) {
-            Ok(step) => step,
+        let queued = conn.output.len();
+        let decoded = match conn.codec.decode(avail, &mut conn.output) {
+            Ok(d) => d,
             Err(e) => {
                 w.fault = Some(e.to_string());
                 return w;
             }
         };
-        if used == 0 {
-            break;
-        }
-        *body_bytes += data.len() as u64;
-        let before = output.len();
-        if resp.chunked_out {
-            put_chunk(output, &avail[data]);
-        } else {
-            output.extend(&avail[data]);
-        }
-        resp.queued += output.len() - before;
-        conn.input.consume(used);
-        w.moved = true;
-        if resp.body.is_done() {
-            break;
+        w.moved |= decoded.used > 0 || conn.output.len() != queued;
+        match decoded.event {
+            Event::Pending => {
+                conn.input.consume(decoded.used);
+                break;
+            }
+            Event::Body(data) => {
+                *body_bytes += data.len() as u64;
+                let before = output.len();
+                if resp.chunked_out {
+                    put_chunk(output, &avail[data]);
+                } else {
+                    output.extend(&avail[data]);
+                }
+                resp.queued += output.len() - before;
+                conn.input.consume(decoded.used);
+            }
+            Event::End { reusable } => {
+                conn.input.consume(decoded.used);
+                end_body(resp, output, reusable);
+                w.moved = true;
+            }
+            Event::Head(_) | Event::Interim(_) => {
+                w.fault = Some("a second response head within a body".into());
+                return w;
+            }
         }
     }
-    if !resp.body.is_done() && conn.eof && conn.input.is_empty() {
+    if !resp.finished && conn.eof && conn.input.is_empty() {
         if let Some(e) = &conn.error {
-            w.fault = Some(format!("reading from the member: {e}"));
+            w.fault = Some(format!("response body: reading from the member: {e}"));
             return w;
         }
-        if let Err(e) = resp.body.finish_on_eof() {
-            w.fault = Some(e.to_string());
-            return w;
+        match conn.codec.eof() {
+            Ok(Event::End { reusable }) => {
+                end_body(resp, output, reusable);
+                w.moved = true;
+            }
+            Ok(_) => {
+                w.fault = Some("closed the connection within a response".into());
+            }
+            Err(e) => w.fault = Some(e.to_string()),
         }
-    }
-    if resp.body.is_done() && !resp.finished {
-        resp.finished = true;
-        if resp.chunked_out {
-            output.extend(ChunkEncoder::LAST);
-            resp.queued += ChunkEncoder::LAST.len();
-        }
-        w.moved = true;
     }
     w
+}
+
+/// The response body is complete: the client's framing ends it.
+fn end_body(resp: &mut ResponseState, output: &mut Buffer, reusable: bool) {
+    resp.finished = true;
+    resp.reusable = reusable;
+    if resp.chunked_out {
+        output.extend(ChunkEncoder::LAST);
+        resp.queued += ChunkEncoder::LAST.len();
+    }
+}
+
+/// A member's protocol error as the exchange's fault (502).
+fn member_broke(name: &str, e: &ProtocolError) -> Detour {
+    Fault::Member(MemberFault::BadResponse, format!("member {name}: {e}")).into()
 }
 
 /// Appends `data` as one chunk (nothing for empty data: that would end the body).
