@@ -51,6 +51,9 @@ pub struct RequestContext<'a> {
     /// The protocol to ask the member to switch to (the client's `Upgrade`, when
     /// the member accepts it, reference §8.7).
     pub upgrade: Option<&'a str>,
+    /// `force-proxy-request-1.0`: an HTTP/1.0 request line and, as httpd, no
+    /// `Connection` header (the connection is not kept).
+    pub http10: bool,
 }
 
 /// Whether the head's Connection headers list `name` (without case).
@@ -162,7 +165,8 @@ pub fn request_head<'a>(
     ctx: &RequestContext<'a>,
 ) {
     let has_connection = req.headers.iter().any(|h| h.is("connection"));
-    let _ = write!(out, "{} {} HTTP/1.1\r\nHost: ", req.method, target);
+    let minor = if ctx.http10 { 0 } else { 1 };
+    let _ = write!(out, "{} {} HTTP/1.{minor}\r\nHost: ", req.method, target);
     match req.header("host").filter(|_| ctx.preserve_host) {
         Some(h) => out.extend_from_slice(h),
         None => out.extend_from_slice(ctx.member_host.as_bytes()),
@@ -225,6 +229,8 @@ pub fn request_head<'a>(
     }
     if let Some(proto) = ctx.upgrade {
         let _ = write!(out, "Upgrade: {proto}\r\nConnection: Upgrade\r\n\r\n");
+    } else if ctx.http10 {
+        out.extend_from_slice(b"\r\n");
     } else if ctx.reuse {
         out.extend_from_slice(b"Connection: Keep-Alive\r\n\r\n");
     } else {
@@ -395,6 +401,24 @@ pub fn switching_head(out: &mut Vec<u8>, resp: &ResponseHead, proto: &str) {
     let _ = write!(out, "Upgrade: {proto}\r\nConnection: Upgrade\r\n\r\n");
 }
 
+/// The head of an interim (1xx) answer to an HTTP/1.1 client: the member's
+/// status and headers minus hop-by-hop ones (httpd-oracle: a member's
+/// `103 Early Hints` reaches the client with its `Link` header).
+pub fn interim_head(out: &mut Vec<u8>, resp: &ResponseHead) {
+    let reason = match resp.reason.is_empty() {
+        true => crate::http::reason_phrase(resp.status),
+        false => resp.reason.as_str(),
+    };
+    let _ = write!(out, "HTTP/1.1 {} {}\r\n", resp.status, reason);
+    let has_connection = resp.headers.iter().any(|h| h.is("connection"));
+    for h in &resp.headers {
+        if !dropped(&h.name, RESPONSE_DROP, &resp.headers, has_connection) {
+            write_header(out, h);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 /// True when the client's request carries `Expect: 100-continue`.
 pub fn expects_continue(req: &RequestHead) -> bool {
     req.headers
@@ -416,6 +440,7 @@ mod tests {
             add_headers: true,
             via,
             member_host: "127.0.0.1:9001",
+            http10: false,
             reuse: false,
             forward_expect: true,
             upgrade: None,

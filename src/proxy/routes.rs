@@ -901,7 +901,6 @@ impl Builder<'_> {
         let id = self.new_member("http://127.0.0.1/", &express_params(), None)?;
         let m = &mut self.members[id];
         m.url = parse_member_url(EXPRESS_MEMBER)?;
-        m.codec = crate::codec::Settings::for_member(&m.url, &express_params())?;
         m.addrs.clear();
         Ok(id)
     }

@@ -711,15 +711,6 @@ impl Conn {
                 ),
             },
             Ok(route) => {
-                if !ctx.config.proxy_100_continue
-                    && head.minor == 1
-                    && head.framing != Framing::None
-                    && crate::proxy::forward::expects_continue(&head)
-                {
-                    // Proxy100Continue Off: we answer the Expect ourselves, as httpd's
-                    // input layer does when it starts reading the body.
-                    self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
                 let ex = Exchange::new(
                     ctx.now,
                     head,
@@ -731,7 +722,18 @@ impl Conn {
                 );
                 let mut ex = Exchange::boxed(ex);
                 ex.https = self.tls.is_some();
+                ex.initial = self.served == 0;
                 ex.prepare(ctx);
+                if (!ctx.config.proxy_100_continue || ex.env.is_set("force-proxy-request-1.0"))
+                    && ex.head.minor == 1
+                    && ex.head.framing != Framing::None
+                    && crate::proxy::forward::expects_continue(&ex.head)
+                {
+                    // Proxy100Continue Off (or an HTTP/1.0 member, which must
+                    // not see the Expect): we answer it ourselves, as httpd's
+                    // input layer does when it starts reading the body.
+                    self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
                 self.exchange = Some(ex);
                 self.state = State::Exchange;
                 ctx.exchanges += 1;

@@ -127,6 +127,8 @@ pub(super) struct Exchange {
     started_us: u64,
     /// The client came over TLS (`%{HTTPS}` in header rules).
     pub https: bool,
+    /// The first request of its client connection (`proxy-initial-not-pooled`).
+    pub initial: bool,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
@@ -273,6 +275,7 @@ impl Exchange {
             started: now,
             started_us: 0,
             https: false,
+            initial: false,
             status: 0,
             body_bytes: 0,
             env: Default::default(),
@@ -461,7 +464,15 @@ impl Exchange {
                     None => return Ok(Started::Waiting),
                 },
             };
-            let stream = match ctx.pool.acquire(member, index, ctx.now) {
+            // `proxy-initial-not-pooled`: the first request of a client
+            // connection never takes a pooled member connection (a member
+            // closing an idle one could not be reported to this client).
+            let fresh = self.initial && self.env.is_set("proxy-initial-not-pooled");
+            let acquired = match fresh {
+                true => ctx.pool.acquire_new(member),
+                false => ctx.pool.acquire(member, index, ctx.now),
+            };
+            let stream = match acquired {
                 Acquired::Full => {
                     let limits = ctx.pool.limits(member);
                     let now = ctx.now;
@@ -976,12 +987,18 @@ impl Exchange {
             let head = match decoded.event {
                 Event::Pending => break,
                 Event::Interim(head) => {
-                    // An interim answer reaches the client once, and never an HTTP/1.0 one.
-                    if self.head.minor == 1 && !(head.status == 100 && self.continue_sent) {
+                    // An interim answer reaches the client once, and never an
+                    // HTTP/1.0 one; `proxy-interim-response` other than RFC
+                    // (Suppress) keeps them all.
+                    if self.head.minor == 1
+                        && !(head.status == 100 && self.continue_sent)
+                        && interim_allowed(&self.env, name)
+                    {
                         self.continue_sent |= head.status == 100;
-                        output.extend(
-                            format!("HTTP/1.1 {} {}\r\n\r\n", head.status, head.reason).as_bytes(),
-                        );
+                        crate::recycle::with_bytes(|out| {
+                            forward::interim_head(out, &head);
+                            output.extend(out);
+                        });
                     }
                     continue;
                 }
@@ -1328,6 +1345,24 @@ fn end_body(resp: &mut ResponseState, output: &mut Buffer, reusable: bool) {
     if resp.chunked_out {
         output.extend(ChunkEncoder::LAST);
         resp.queued += ChunkEncoder::LAST.len();
+    }
+}
+
+/// Whether an interim answer may go to the client: `proxy-interim-response`
+/// unset or `RFC` (without case); `Suppress` keeps it, and so does any other
+/// value, logged as httpd logs it.
+fn interim_allowed(env: &crate::rules::env::Env, member: &str) -> bool {
+    match env.get("proxy-interim-response") {
+        None => true,
+        Some(p) if p.eq_ignore_ascii_case("RFC") => true,
+        Some(p) if p.eq_ignore_ascii_case("Suppress") => false,
+        Some(p) => {
+            log::warn!(
+                "member {member}: undefined proxy-interim-response policy '{p}' \
+                 (RFC or Suppress): the interim answer is not passed on"
+            );
+            false
+        }
     }
 }
 
