@@ -6,6 +6,27 @@
 //!
 //! The scheme table (`crate::url::SCHEMES`, re-exported here) is the one place
 //! that says which schemes exist, which protocol each speaks and its default port.
+//!
+//! Adding a protocol (AJP, FastCGI, SCGI, uwsgi):
+//! 1. a row in `url::SCHEMES` (`scheme("ajp", Protocol::Ajp, 8009, false)`);
+//! 2. a module here (`codec/ajp.rs`, a folder once it has more files) with
+//!    the member's settings (built once, no allocation per request: share
+//!    strings through `Arc`) and the per-connection codec implementing
+//!    [`MemberCodec`];
+//! 3. a variant in [`Settings`] and one in [`Codec`], with their arms in
+//!    [`Settings::for_member`] (from the member's URL and `WorkerParams`),
+//!    [`Settings::codec`], [`Settings::protocol`] and the six `MemberCodec`
+//!    methods of `Codec`.
+//!
+//! The exchange (`crate::worker::exchange`) then creates one codec per member
+//! connection and exchange (`Settings::codec`), calls `start` with the
+//! [`Outgoing`] request, feeds the client's body (already freed of its
+//! framing) through `body`/`end_body`, and hands every member byte to
+//! `decode`; a [`ProtocolError`] is the member's fault (502, counted in its
+//! `errors` like any bad response). What the codec queues goes out on the
+//! member connection as it is; what it decodes reaches the client as an
+//! HTTP/1.1 response (head through ProxyPassReverse and `Header` rules, body
+//! re-chunked when its length is unknown).
 
 pub mod h1;
 

@@ -1,6 +1,6 @@
 //! The HTTP/1.1 member codec (`http://`, `https://`, `ws://`, `wss://`, as
 //! mod_proxy_http and mod_proxy_wstunnel): the request head as reference §8.2
-//! writes it (`crate::proxy::forward::request_head`), the body in the client's
+//! writes it ([`request::request_head`]), the body in the client's
 //! framing (chunks re-made, lengths kept), and the member's response parsed
 //! with the same scrutiny as a client's request (reference §8.5).
 //!
@@ -23,9 +23,11 @@
 
 use std::sync::Arc;
 
+pub mod request;
+
 use super::{Decoded, Event, MemberCodec, Outgoing, ProtocolError, Sink};
 use crate::http::{parse_response, BodyReader, ChunkEncoder, Framing};
-use crate::proxy::forward::{self, RequestContext};
+use request::RequestContext;
 
 /// An HTTP/1.1 member's settings, built once per member (`crate::proxy::routes`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +103,7 @@ impl H1 {
     fn upgrade<'a>(&self, req: &Outgoing<'a>) -> Option<&'a str> {
         let proto = req.http.upgrade?;
         let list = self.settings.upgrade.as_deref()?;
-        forward::upgrade_allowed(list, proto).then_some(proto)
+        request::upgrade_allowed(list, proto).then_some(proto)
     }
 }
 
@@ -143,7 +145,7 @@ impl MemberCodec for H1 {
         };
         if spool {
             let mut bytes = Vec::with_capacity(1024);
-            forward::request_head(&mut bytes, req.head, req.target, framing, &rctx);
+            request::request_head(&mut bytes, req.head, req.target, framing, &rctx);
             bytes.truncate(bytes.len() - 2);
             let head_len = bytes.len();
             self.spool = Some(Spool { bytes, head_len });
@@ -151,7 +153,7 @@ impl MemberCodec for H1 {
         }
         self.spool = None;
         crate::recycle::with_bytes(|head| {
-            forward::request_head(head, req.head, req.target, framing, &rctx);
+            request::request_head(head, req.head, req.target, framing, &rctx);
             out.put(head);
         });
     }
