@@ -4,12 +4,12 @@
 //! `<Directory>`, `.htaccess`), RewriteBase, file tests, `prg:`/`dbm:` maps and
 //! the flags slotgate does not serve are refused with their reason.
 
-use std::path::Path;
-
 use super::reader::Directive;
-use super::scope::{fail, flag};
+use super::scope::{fail, flag, Ctx};
 use super::ConfigError;
-use crate::rules::rewrite::{Action, Cond, CondTest, Map, Pattern, Rewrite, Rule, Template};
+use crate::rules::rewrite::{
+    Action, Cond, CondTest, EnvSet, Map, Pattern, Rewrite, Rule, Template,
+};
 
 /// The rewrite directives of one scope while building.
 #[derive(Default)]
@@ -56,7 +56,7 @@ pub(super) fn per_directory(d: &Directive, tag: &str) -> Option<ConfigError> {
 
 impl RewriteScope {
     /// One rewrite directive; Ok(false) when `d` is not one.
-    pub fn directive(&mut self, d: &Directive, root: &Path) -> Result<bool, ConfigError> {
+    pub fn directive(&mut self, d: &Directive, ctx: &mut Ctx) -> Result<bool, ConfigError> {
         match d.name.to_ascii_lowercase().as_str() {
             "rewriteengine" => self.engine = Some(flag(d, "RewriteEngine")?),
             "rewriteoptions" => {
@@ -80,8 +80,8 @@ impl RewriteScope {
                 let [name, spec, ..] = d.args.as_slice() else {
                     return Err(fail(d, "RewriteMap takes a name and TYPE:SOURCE"));
                 };
-                let map =
-                    Map::new(name, spec, root).map_err(|m| fail(d, format!("RewriteMap: {m}")))?;
+                let map = Map::new(name, spec, &ctx.root)
+                    .map_err(|m| fail(d, format!("RewriteMap: {m}")))?;
                 self.maps.retain(|m| m.name != *name);
                 self.maps.push(map);
             }
@@ -91,7 +91,7 @@ impl RewriteScope {
                 self.pending.push(cond);
             }
             "rewriterule" => {
-                let rule = self.rule(d);
+                let rule = self.rule(d, ctx);
                 let conds = std::mem::take(&mut self.pending);
                 self.pending_at = None;
                 let mut rule = rule?;
@@ -175,7 +175,7 @@ impl RewriteScope {
         })
     }
 
-    fn rule(&self, d: &Directive) -> Result<Rule, ConfigError> {
+    fn rule(&self, d: &Directive, ctx: &mut Ctx) -> Result<Rule, ConfigError> {
         let (pattern, subst, flags) = match d.args.as_slice() {
             [p, s] => (p, s, None),
             [p, s, f] => (p, s, Some(f.as_str())),
@@ -198,6 +198,7 @@ impl RewriteScope {
             qsd: false,
             noescape: false,
             passthrough: false,
+            env: Vec::new(),
             origin: d.origin.to_string(),
         };
         let set_action = |rule: &mut Rule, a: Action, f: &str| {
@@ -243,20 +244,13 @@ impl RewriteScope {
                 ("qsd" | "qsdiscard", None) => rule.qsd = true,
                 ("ne" | "noescape", None) => rule.noescape = true,
                 ("pt" | "passthrough", None) => rule.passthrough = true,
-                ("e" | "env", _) => {
-                    return Err(fail(
-                        d,
-                        format!(
-                        "RewriteRule: flag '{f}' is not supported yet (no per-request environment)"
-                    ),
-                    ))
-                }
+                ("e" | "env", Some(v)) => rule.env.push(env_flag(d, v, ctx)?),
                 _ => {
                     return Err(fail(
                         d,
                         format!(
                             "RewriteRule: flag '{f}' is unknown or not supported (served: L, NC, \
-                             P, R[=code], F, G, QSA, QSD, NE, PT)"
+                             P, R[=code], F, G, QSA, QSD, NE, PT, E=VAR:value, E=!VAR)"
                         ),
                     ))
                 }
@@ -346,6 +340,36 @@ impl RewriteScope {
         }
         Ok((!rules.is_empty()).then_some(Rewrite { rules, maps }))
     }
+}
+
+/// `[E=VAR:value]`, `[E=VAR]` (the empty value) or `[E=!VAR]`: `v` is what
+/// follows `E=`.
+fn env_flag(d: &Directive, v: &str, ctx: &mut Ctx) -> Result<EnvSet, ConfigError> {
+    if let Some(name) = v.strip_prefix('!') {
+        if name.is_empty() || name.contains(':') {
+            return Err(fail(
+                d,
+                format!("RewriteRule: [E=!{name}]: E=!VAR names one variable"),
+            ));
+        }
+        return Ok(EnvSet::Unset { name: name.into() });
+    }
+    let (name, value) = v.split_once(':').unwrap_or((v, ""));
+    if name.is_empty() {
+        return Err(fail(
+            d,
+            format!("RewriteRule: [E={v}]: the variable has no name (E=VAR:value)"),
+        ));
+    }
+    if let Some(w) = crate::rules::env::switch_warning(name) {
+        ctx.warn(&d.origin, format!("RewriteRule [E=]: {w}"));
+    }
+    let value =
+        Template::parse(value).map_err(|m| fail(d, format!("RewriteRule: [E={v}]: {m}")))?;
+    Ok(EnvSet::Set {
+        name: name.into(),
+        value,
+    })
 }
 
 /// `[A,B=c]` split into its flags.

@@ -78,6 +78,10 @@ pub struct Conn {
     logged: (u64, u64),
     /// The exchange being ended was answered with a whole (error) response.
     answered_in_full: bool,
+    /// The request's environment before it is routed: the server's SetEnvIf
+    /// and mod_rewrite's `[E=]` (`crate::worker::rewrite`); it moves into the
+    /// exchange, or serves a local answer's headers and log line.
+    early_env: crate::rules::env::Env,
     /// When the current request head began (accept, or its first byte after a
     /// kept-alive wait), and its bytes so far: mod_reqtimeout's header stage.
     head_started: Instant,
@@ -166,6 +170,7 @@ impl Conn {
             served: 0,
             logged: (0, 0),
             answered_in_full: false,
+            early_env: Default::default(),
             head_started: now,
             head_bytes: 0,
             id,
@@ -559,6 +564,7 @@ impl Conn {
         }
         self.clean_end = false;
         self.request_peer = self.peer;
+        self.early_env.clear();
         let mut head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
@@ -640,7 +646,10 @@ impl Conn {
                         local: self.local,
                         https: self.tls.is_some(),
                     };
-                    match ctx.rewrite_route(server, &head, path, query, &peer) {
+                    let mut env = std::mem::take(&mut self.early_env);
+                    let rewritten = ctx.rewrite_route(server, &head, path, query, &peer, &mut env);
+                    self.early_env = env;
+                    match rewritten {
                         Some(super::rewrite::Rewritten::Route(route)) => (route, None),
                         Some(super::rewrite::Rewritten::Answer {
                             status,
@@ -730,6 +739,7 @@ impl Conn {
                     self.local,
                 );
                 let mut ex = Exchange::boxed(ex);
+                ex.env.absorb(&mut self.early_env);
                 ex.https = self.tls.is_some();
                 ex.prepare(ctx);
                 self.exchange = Some(ex);
@@ -1004,9 +1014,10 @@ impl Conn {
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
         let banner = self.banner(ctx, Some((head, server)));
+        let mut env = std::mem::take(&mut self.early_env);
         let extra = local_always_headers(
             ctx,
-            server,
+            (server, &mut env),
             head,
             (self.request_peer, self.local),
             (self.tls.is_some(), status),
@@ -1040,9 +1051,11 @@ impl Conn {
                 started: ctx.now,
                 handler: None,
             },
-            None,
+            Some(&env),
             &[],
         );
+        env.clear();
+        self.early_env = env;
         self.served += 1;
         self.state = if keep_alive {
             State::Head
@@ -1271,19 +1284,19 @@ fn always_headers(
 }
 
 /// [`always_headers`] for a request answered without an exchange: its
-/// environment is what SetEnvIf and SetEnv make of it.
+/// environment `env` (what mod_rewrite's `[E=]` set) gets what SetEnvIf and
+/// SetEnv make of the request (for the headers and the access log).
 fn local_always_headers(
     ctx: &Ctx,
-    server: usize,
+    (server, env): (usize, &mut crate::rules::env::Env),
     head: &RequestHead,
     (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
     (https, status): (bool, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
-    if !rules.edits_responses() {
+    if rules.is_empty() {
         return Vec::new();
     }
-    let mut env = crate::rules::env::Env::default();
     let facts = crate::rules::setenvif::RequestFacts {
         method: &head.method,
         path: crate::url::split_target(&head.target).0,
@@ -1293,9 +1306,9 @@ fn local_always_headers(
         local,
     };
     let at = super::exchange::place(ctx, &Route::Local, facts.path);
-    rules.prepare_env(at, &facts, &mut env);
+    rules.prepare_env(at, &facts, env);
     let facts = (peer.ip(), https, status);
-    always_headers(ctx, server, &env, head, &Route::Local, facts)
+    always_headers(ctx, server, env, head, &Route::Local, facts)
 }
 
 /// The request's values a log format looks up by name.

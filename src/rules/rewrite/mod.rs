@@ -15,6 +15,8 @@ use std::net::IpAddr;
 
 use regex::Regex;
 
+use crate::rules::env::Env;
+
 pub use map::Map;
 pub use template::{Template, Var};
 
@@ -96,8 +98,21 @@ pub struct Rule {
     pub qsd: bool,
     pub noescape: bool,
     pub passthrough: bool,
+    /// `[E=VAR:value]`, `[E=!VAR]`, in the order written.
+    pub env: Vec<EnvSet>,
     /// `FILE:LINE` where the rule was written (for logs).
     pub origin: String,
+}
+
+/// One `[E=…]` flag of a rule: it applies when the rule matches (pattern and
+/// conditions), before the rule's action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvSet {
+    /// `[E=VAR:value]` (`[E=VAR]`: the empty value); the value may hold
+    /// back-references and variables.
+    Set { name: String, value: Template },
+    /// `[E=!VAR]`.
+    Unset { name: String },
 }
 
 /// One server's rules (the vhost's own, plus the main server's with
@@ -145,6 +160,8 @@ impl Request<'_> {
             Var::ServerPort => {
                 let _ = write!(out, "{}", self.server_port);
             }
+            // The environment is the template's (`template::Context::env`).
+            Var::Env(_) => {}
             Var::TheRequest => {
                 let _ = write!(
                     out,
@@ -200,12 +217,25 @@ impl Rewrite {
     }
 
     /// Runs the rules on `req` (server context: the pattern sees the path with
-    /// its leading `/`).
-    pub fn apply(&self, req: &Request<'_>) -> Outcome {
+    /// its leading `/`); `[E=]` flags set and unset variables of `env`, which
+    /// `%{ENV:…}` reads.
+    ///
+    /// An `[R]` rule without `[L]` does not end the rules (httpd-oracle, see
+    /// tests/rewrite.rs): the URL becomes absolute (the request's own scheme and
+    /// host before a path) and the next rules see it; the redirect keeps the
+    /// `[R]` status unless a later rule changes the URL again (without `[R]`:
+    /// a 302; a later `[R=code]`: its own; a `-` rule changes nothing), `[F]`
+    /// or `[P]` still win, and a later rule back to a path makes it a local URL
+    /// again.
+    pub fn apply(&self, req: &Request<'_>, env: &mut Env) -> Outcome {
         let mut current = req.path.to_string();
         let mut query: Option<String> = req.query.map(str::to_string);
         let mut changed = false;
         let mut passthrough = false;
+        // The status of the last rule that changed the URL, when it was an [R] one.
+        let mut redirect: Option<u16> = None;
+        // [NE] of the last rule that changed the URL.
+        let mut noescape = false;
         let mut rule_caps: Vec<Option<(usize, usize)>> = Vec::new();
         let mut cond_caps: Vec<Option<(usize, usize)>> = Vec::new();
         for rule in &self.rules {
@@ -225,21 +255,32 @@ impl Rewrite {
             if !self.conds_hold(
                 rule,
                 req,
-                &current,
-                &rule_caps,
+                env,
+                (&current, &rule_caps),
                 &mut cond_caps,
                 &mut cond_text,
             ) {
                 continue;
             }
-            let cx = template::Context {
-                request: req,
-                rule_caps: &rule_caps,
-                rule_text: &current,
-                cond_caps: &cond_caps,
-                cond_text: &cond_text,
-                maps: &self.maps,
-            };
+            for set in &rule.env {
+                match set {
+                    EnvSet::Set { name, value } => {
+                        let mut v = crate::recycle::string_from("");
+                        let cx = template::Context {
+                            request: req,
+                            rule_caps: &rule_caps,
+                            rule_text: &current,
+                            cond_caps: &cond_caps,
+                            cond_text: &cond_text,
+                            maps: &self.maps,
+                            env,
+                        };
+                        value.expand(&cx, &mut v);
+                        env.set_owned(name, v);
+                    }
+                    EnvSet::Unset { name } => env.unset(name),
+                }
+            }
             if let Action::Status(s) = rule.action {
                 return Outcome::Status(s);
             }
@@ -248,6 +289,15 @@ impl Rewrite {
                     break;
                 }
                 continue;
+            };
+            let cx = template::Context {
+                request: req,
+                rule_caps: &rule_caps,
+                rule_text: &current,
+                cond_caps: &cond_caps,
+                cond_text: &cond_text,
+                maps: &self.maps,
+                env,
             };
             let mut new = String::new();
             subst.expand(&cx, &mut new);
@@ -262,6 +312,8 @@ impl Rewrite {
                 (None, o) => o,
             };
             let absolute = has_scheme(&new_path);
+            changed = true;
+            noescape = rule.noescape;
             match rule.action {
                 Action::Proxy => {
                     let url = match rule.noescape {
@@ -276,38 +328,38 @@ impl Rewrite {
                     };
                 }
                 Action::Redirect(status) => {
-                    let url = if absolute {
+                    current = if absolute {
                         new_path
                     } else {
                         req.own_url(&new_path)
                     };
-                    let url = if rule.noescape { url } else { encode_url(&url) };
-                    return Outcome::Redirect {
-                        status,
-                        location: with_query(&url, query.as_deref()),
-                    };
-                }
-                _ if absolute => {
-                    // An absolute URL without [P] or [R] is an external redirect (httpd).
-                    let url = if rule.noescape {
-                        new_path
-                    } else {
-                        encode_url(&new_path)
-                    };
-                    return Outcome::Redirect {
-                        status: 302,
-                        location: with_query(&url, query.as_deref()),
-                    };
+                    redirect = Some(status);
                 }
                 _ => {
                     current = new_path;
-                    changed = true;
+                    redirect = None;
                     passthrough |= rule.passthrough;
-                    if rule.last {
+                    // [PT] implies [L] (httpd's documentation of the flag).
+                    if rule.passthrough {
                         break;
                     }
                 }
             }
+            if rule.last {
+                break;
+            }
+        }
+        if changed && has_scheme(&current) {
+            // An absolute URL, [R] or not, is an external redirect (httpd).
+            let url = if noescape {
+                current
+            } else {
+                encode_url(&current)
+            };
+            return Outcome::Redirect {
+                status: redirect.unwrap_or(302),
+                location: with_query(&url, query.as_deref()),
+            };
         }
         match (changed, passthrough) {
             (false, _) => Outcome::Unchanged,
@@ -325,8 +377,8 @@ impl Rewrite {
         &self,
         rule: &Rule,
         req: &Request<'_>,
-        current: &str,
-        rule_caps: &[Option<(usize, usize)>],
+        env: &Env,
+        (current, rule_caps): (&str, &[Option<(usize, usize)>]),
         cond_caps: &mut Vec<Option<(usize, usize)>>,
         cond_text: &mut String,
     ) -> bool {
@@ -341,6 +393,7 @@ impl Rewrite {
                 cond_caps,
                 cond_text,
                 maps: &self.maps,
+                env,
             };
             c.input.expand(&cx, &mut input);
             let ok = c.holds(&input, cond_caps, cond_text);

@@ -19,6 +19,9 @@ pub enum Var {
     ServerPort,
     TheRequest,
     RequestScheme,
+    /// `%{ENV:NAME}`: the request's environment (SetEnvIf, earlier rules'
+    /// `[E=]`), else the server process's environment, as httpd looks it up.
+    Env(String),
 }
 
 impl Var {
@@ -46,10 +49,8 @@ impl Var {
             "SERVER_PORT" => Var::ServerPort,
             "THE_REQUEST" => Var::TheRequest,
             "REQUEST_SCHEME" => Var::RequestScheme,
-            _ if name.starts_with("ENV:") => {
-                return Err(format!(
-                "%{{{name}}} is not supported yet (slotgate has no per-request environment here)"
-            ))
+            _ if name.len() > 4 && name[..4].eq_ignore_ascii_case("ENV:") => {
+                Var::Env(name[4..].to_string())
             }
             _ => {
                 return Err(format!(
@@ -92,6 +93,8 @@ pub struct Context<'a> {
     pub cond_caps: &'a [Option<(usize, usize)>],
     pub cond_text: &'a str,
     pub maps: &'a [Map],
+    /// The request's environment (`%{ENV:…}`).
+    pub env: &'a crate::rules::env::Env,
 }
 
 impl Template {
@@ -188,6 +191,14 @@ impl Template {
                 Part::Lit(s) => out.push_str(s),
                 Part::RuleRef(n) => push_group(cx.rule_caps, cx.rule_text, *n, out),
                 Part::CondRef(n) => push_group(cx.cond_caps, cx.cond_text, *n, out),
+                Part::Var(Var::Env(name)) => match cx.env.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        if let Ok(v) = std::env::var(name) {
+                            out.push_str(&v);
+                        }
+                    }
+                },
                 Part::Var(v) => cx.request.var(v, out),
                 Part::Map { map, key, default } => {
                     let mut k = String::new();

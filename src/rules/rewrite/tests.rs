@@ -3,6 +3,7 @@
 use super::*;
 use crate::config::parse_str;
 use crate::http::RequestHead;
+use crate::rules::env::Env;
 
 fn rules(text: &str) -> Rewrite {
     let cfg = parse_str(
@@ -29,6 +30,10 @@ fn head(target: &str, headers: &[(&str, &str)]) -> RequestHead {
 }
 
 fn run(rw: &Rewrite, target: &str, headers: &[(&str, &str)]) -> Outcome {
+    run_env(rw, target, headers, &mut Env::default())
+}
+
+fn run_env(rw: &Rewrite, target: &str, headers: &[(&str, &str)], env: &mut Env) -> Outcome {
     let h = head(target, headers);
     let (raw, query) = match target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -36,15 +41,18 @@ fn run(rw: &Rewrite, target: &str, headers: &[(&str, &str)]) -> Outcome {
     };
     // The rules see the decoded path.
     let path = map::unescape(raw);
-    rw.apply(&Request {
-        path: &path,
-        query,
-        head: &h,
-        https: false,
-        remote: "127.0.0.1".parse().unwrap(),
-        server_name: "proxy.test",
-        server_port: 80,
-    })
+    rw.apply(
+        &Request {
+            path: &path,
+            query,
+            head: &h,
+            https: false,
+            remote: "127.0.0.1".parse().unwrap(),
+            server_name: "proxy.test",
+            server_port: 80,
+        },
+        env,
+    )
 }
 
 fn proxy(url: &str) -> Outcome {
@@ -146,11 +154,8 @@ fn internal_maps_in_substitutions() {
 fn refused_at_t() {
     let cases = [
         ("RewriteRule ^/ - [C]", "flag 'C'"),
-        ("RewriteRule ^/ /x [E=A:b]", "not supported yet"),
-        (
-            "RewriteCond %{ENV:X} y\nRewriteRule ^/ - [F]",
-            "not supported yet",
-        ),
+        ("RewriteRule ^/ /x [E=:b]", "has no name"),
+        ("RewriteRule ^/ /x [E=!A:b]", "names one variable"),
         (
             "RewriteCond /x -f\nRewriteRule ^/ - [F]",
             "file and integer tests",
@@ -238,5 +243,108 @@ fn engine_off_means_no_rules() {
             .any(|w| w.contains("t.conf:4: RewriteCond without a RewriteRule")),
         "{:?}",
         cfg.warnings
+    );
+}
+
+fn redirect(status: u16, location: &str) -> Outcome {
+    Outcome::Redirect {
+        status,
+        location: location.into(),
+    }
+}
+
+#[test]
+fn env_flags_set_and_unset_and_env_conditions_read_them() {
+    // httpd-oracle (tests/rewrite.rs has the configuration): `X-Mode: fast`
+    // → the origin saw `/fast/abc?m=fast&p=abc`; `slow` → `/slow/abc?m=slow`;
+    // `[E=!NOPE]` then `%{ENV:NOPE}` → empty.
+    let rw = rules(
+        "RewriteEngine On\nRewriteCond %{HTTP:X-Mode} ^(\\w+)\n\
+         RewriteRule ^/e/(.*) - [E=MODE:%1,E=PATHV:$1]\n\
+         RewriteCond %{ENV:MODE} =fast\n\
+         RewriteRule ^/e/(.*) http://o/fast/$1?m=%{ENV:MODE}&p=%{ENV:PATHV} [P]\n\
+         RewriteRule ^/e/(.*) http://o/slow/$1?m=%{ENV:mode} [P]\n\
+         RewriteRule ^/u/ - [E=NOPE:1,E=EMPTY]\n\
+         RewriteRule ^/u/ - [E=!nope]\n\
+         RewriteRule ^/u/(.*) http://o/u/$1?n=%{ENV:NOPE} [P]\n",
+    );
+    let mut env = Env::default();
+    let fast = run_env(&rw, "/e/abc", &[("X-Mode", "fast")], &mut env);
+    assert_eq!(fast, proxy("http://o/fast/abc?m=fast&p=abc"));
+    assert_eq!(
+        (env.get("mode"), env.get("PATHV")),
+        (Some("fast"), Some("abc"))
+    );
+    let mut env = Env::default();
+    let slow = run_env(&rw, "/e/abc", &[("X-Mode", "slow")], &mut env);
+    assert_eq!(slow, proxy("http://o/slow/abc?m=slow"));
+    let mut env = Env::default();
+    env.set("MODE", "fast");
+    // A variable set before the rules (SetEnvIf) is seen by %{ENV:…}.
+    assert_eq!(
+        run_env(&rw, "/e/x", &[], &mut env),
+        proxy("http://o/fast/x?m=fast&p=")
+    );
+    let mut env = Env::default();
+    assert_eq!(
+        run_env(&rw, "/u/z", &[], &mut env),
+        proxy("http://o/u/z?n=")
+    );
+    assert_eq!((env.get("NOPE"), env.get("EMPTY")), (None, Some("")));
+}
+
+#[test]
+fn a_redirect_without_l_goes_on_through_the_rules() {
+    // httpd-oracle (Host 127.0.0.1:18080 there, proxy.test here):
+    // [R] then `/rb/(.*) http://other.example/rc/$1 [R=301]` (unanchored: it
+    // matches the absolute URL) → 301; [R=301] then a `-` rule that matches
+    // → 301; [R=301] then a rule rewriting the absolute URL without [R] → 302;
+    // [R=301] then [R=303] → 303; [R] then [F] → 403; [R] then
+    // [P] → proxied; [R,L] → the redirect; [R=301] then a rule back to a path
+    // → 404 (a file path); [R=301] then a rule that does not match → 301.
+    let rw = rules(
+        "RewriteEngine On\n\
+         RewriteRule ^/ra/(.*) /rb/$1 [R]\nRewriteRule /rb/(.*) http://other.example/rc/$1 [R=301]\n\
+         RewriteRule ^/a/(.*) /b/$1 [R=301]\nRewriteRule ^http://[^/]+/b/ - [E=X:1]\n\
+         RewriteRule ^/g/(.*) /h/$1 [R=301]\nRewriteRule ^(http://.*/h/.*)$ $1?added=1\n\
+         RewriteRule ^/c/(.*) /d/$1 [R=301]\nRewriteRule /d/(.*) /e/$1 [R=303]\n\
+         RewriteRule ^/fa/(.*) /fb/$1 [R]\nRewriteRule /fb/ - [F]\n\
+         RewriteRule ^/pa/(.*) /pb/$1 [R]\nRewriteRule /pb/(.*) http://o/pc/$1 [P]\n\
+         RewriteRule ^/la/(.*) /lb/$1 [R,L]\nRewriteRule /lb/ - [F]\n\
+         RewriteRule ^/j/(.*) /k/$1 [R=301]\nRewriteRule ^http://[^/]+/k/(.*) /l/$1\n\
+         RewriteRule ^/q/(.*) /r/$1 [R=301]\nRewriteRule ^/r/ - [F]\n",
+    );
+    let cases = [
+        ("/ra/x", redirect(301, "http://other.example/rc/x")),
+        ("/a/x", redirect(301, "http://proxy.test/b/x")),
+        ("/g/x", redirect(302, "http://proxy.test/h/x?added=1")),
+        ("/c/x", redirect(303, "http://proxy.test/e/x")),
+        ("/fa/x", Outcome::Status(403)),
+        ("/pa/x", proxy("http://o/pc/x")),
+        ("/la/x", redirect(302, "http://proxy.test/lb/x")),
+        (
+            "/j/x",
+            Outcome::File {
+                path: "/l/x".into(),
+            },
+        ),
+        ("/q/x", redirect(301, "http://proxy.test/r/x")),
+    ];
+    for (path, want) in cases {
+        assert_eq!(run(&rw, path, &[]), want, "{path}");
+    }
+}
+
+#[test]
+fn passthrough_implies_last() {
+    // httpd's documentation of [PT]: "The PT flag implies the L flag";
+    // httpd-oracle: `/pt/x` → proxied by `ProxyPass /b/`, not refused.
+    let rw = rules("RewriteEngine On\nRewriteRule ^/pt/(.*) /b/$1 [PT]\nRewriteRule ^/b/ - [F]\n");
+    assert_eq!(
+        run(&rw, "/pt/x", &[]),
+        Outcome::Path {
+            path: "/b/x".into(),
+            query: None
+        }
     );
 }
