@@ -256,7 +256,7 @@ fn websocket_recipe_tunnels_through_a_ws_member() {
 fn what_is_refused_is_refused_at_t_with_file_and_line() {
     let dir = TempDir::new();
     let cases = [
-        ("RewriteRule ^/ /x [E=A:b]", "not supported yet"),
+        ("RewriteRule ^/ /x [C]", "unknown or not supported"),
         (
             "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/ - [F]",
             "file and integer tests",

@@ -72,7 +72,10 @@ impl MapFile {
             Ok(m) if loaded.mtime == Some(m) => {}
             Ok(m) => match read_pairs(&self.path) {
                 Ok(pairs) => {
-                    log::info!("RewriteMap file {} changed: read again", self.path.display());
+                    log::info!(
+                        "RewriteMap file {} changed: read again",
+                        self.path.display()
+                    );
                     *loaded = Loaded {
                         mtime: Some(m),
                         pairs,
