@@ -507,8 +507,13 @@ fn the_corpus_runs_alike_on_httpd_and_slotgate() {
     };
     let cases = cases();
     assert!(cases.len() >= 10, "the corpus has {} cases", cases.len());
+    // CORPUS_CASE=NAME runs that case alone (while writing one); CI sets none.
+    let only = std::env::var("CORPUS_CASE").ok();
     let mut problems = Vec::new();
-    for case in &cases {
+    for case in cases
+        .iter()
+        .filter(|c| only.as_ref().is_none_or(|n| *n == c.name))
+    {
         problems.extend(run_case(&apache2, case));
     }
     assert!(
@@ -551,7 +556,7 @@ fn every_case_passes_slotgate_check_and_names_what_it_ignores() {
         "<Directory> section ignored: it applies to files on disk",
         "<FilesMatch> section ignored",
         "AddDefaultCharset ignored",
-        "ServerAdmin inside <VirtualHost> ignored",
+        "ServerAdmin is only shown by ServerSignature EMail",
     ] {
         assert!(
             stderr.contains(want) || stdout.contains(want),

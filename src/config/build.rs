@@ -58,9 +58,6 @@ pub(super) const NOT_PER_VHOST: &[&str] = &[
     "ProxyIOBufferSize",
     "Proxy100Continue",
     "ProxyBadHeader",
-    "ServerSignature",
-    "UseCanonicalName",
-    "TraceEnable",
 ];
 
 /// Builds the configuration. `file` is the main file (absolute).
@@ -422,6 +419,7 @@ impl Builder {
             vhost: VirtualHost {
                 addrs,
                 server_name: None,
+                server_port: None,
                 server_aliases: Vec::new(),
                 proxy_pass: Vec::new(),
                 proxy_pass_reverse: Vec::new(),
@@ -441,6 +439,7 @@ impl Builder {
                 express: Default::default(),
                 rewrite: None,
                 rules: Default::default(),
+                presentation: Default::default(),
                 origin: section.origin.clone(),
             },
             scope: Scope::default(),
@@ -493,6 +492,7 @@ impl Builder {
             "servername" => {
                 let name = one_arg(d, "ServerName")?;
                 v.server_name = Some(check(d, address::host_name("ServerName", name, false))?);
+                v.server_port = address::server_name_port(name);
             }
             "serveralias" => {
                 if d.args.is_empty() {
@@ -512,14 +512,7 @@ impl Builder {
                 );
             }
             "loadmodule" => load_module(d)?,
-            "serveradmin" => {
-                one_arg(d, "ServerAdmin")?;
-                self.ctx.warn(
-                    &d.origin,
-                    "ServerAdmin inside <VirtualHost> ignored: error pages show the main \
-                     server's (ServerSignature EMail)",
-                );
-            }
+            _ if v.presentation.directive(&mut self.ctx, d)? => {}
             _ => {
                 if !tls::directive(&mut draft.ssl, &self.config.server_root, d)?
                     && !draft.scope.directive(&mut self.ctx, d)?

@@ -600,7 +600,7 @@ impl Conn {
             self.peer,
             &mut head,
         );
-        if head.method == "TRACE" && !cfg.presentation.trace_enable {
+        if head.method == "TRACE" && !ctx.routes.servers[server].presentation.trace_enable {
             // TraceEnable Off: refused for every URL, proxied or not (httpd-oracle: 405).
             let why = "TRACE is disabled (TraceEnable Off)";
             self.answer_locally(ctx, &head, server, 405, why, keep_alive);
@@ -922,13 +922,16 @@ impl Conn {
         let host = request
             .and_then(|(head, _)| head.header("host"))
             .and_then(|h| std::str::from_utf8(h).ok());
-        let server_name = match request {
-            Some((_, server)) => &ctx.routes.servers[server].server_name,
-            None => &ctx.config.server_name,
+        let (server_name, presentation) = match request {
+            Some((_, server)) => {
+                let s = &ctx.routes.servers[server];
+                (&s.canonical_name, &*s.presentation)
+            }
+            None => (&ctx.config.server_name, &ctx.config.presentation),
         };
         let default_port = if self.tls.is_some() { 443 } else { 80 };
         respond::Banner::new(
-            &ctx.config.presentation,
+            presentation,
             host,
             server_name,
             self.local.port(),
