@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::wire::{upgrade_echo_origin, RawOrigin, Wire, WIRE_WAIT};
 use common::{
     http_request, poll_until, require_tool, Origin, PortReservation, RefusingPort, Response,
     Slotgate, TempDir,
@@ -86,6 +87,7 @@ const ORIGIN_HEADERS: &[&str] = &[
     "via",
     "cookie",
     "content-type",
+    "upgrade",
 ];
 
 /// Response headers compared (see [`INTENDED`] for Server and Content-Type).
@@ -332,6 +334,45 @@ struct Seen {
     response: BTreeMap<String, String>,
     /// The ServerSignature footer from " Server at" on (INTENDED: bodies).
     signature: Option<String>,
+    /// After a 101 to a request with an `Upgrade` header: [`UPGRADED_MESSAGE`] as
+    /// it came back through the tunnel from `${ORIGIN_WS}`.
+    echo: Option<String>,
+}
+
+/// What a client sends on an upgraded connection (the WebSocket origin echoes it).
+const UPGRADED_MESSAGE: &[u8] = b"corpus message through the tunnel";
+
+/// A request with an `Upgrade` header, on its own connection: the response
+/// head, then (after a 101) [`UPGRADED_MESSAGE`] sent and read back, else the
+/// body.
+fn upgrade_request(port: u16, r: &Request) -> (Response, Option<String>) {
+    let mut wire = Wire::connect(port);
+    let mut head = format!("{} {} HTTP/1.1\r\n", r.method, r.target);
+    if !r
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("host"))
+    {
+        head.push_str(&format!("Host: 127.0.0.1:{port}\r\n"));
+    }
+    for (n, v) in &r.headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    wire.send(head.as_bytes());
+    let mut resp = wire
+        .read_head(&r.method, WIRE_WAIT)
+        .unwrap_or_else(|e| panic!("{} {}: {e}", r.method, r.target));
+    if resp.status != 101 {
+        resp.body = wire.read_body(WIRE_WAIT).unwrap_or_default();
+        return (resp, None);
+    }
+    wire.send(UPGRADED_MESSAGE);
+    let echo = wire
+        .read_exact_bytes(UPGRADED_MESSAGE.len(), WIRE_WAIT)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|e| format!("no echo: {e}"));
+    (resp, Some(echo))
 }
 
 /// INTENDED "Server header": the shape ServerTokens chose.
@@ -347,21 +388,44 @@ fn server_shape(value: &str) -> String {
     shape
 }
 
-fn observe(origins: &[&Origin], port: u16, r: &Request) -> Seen {
+fn observe(origins: &[&Origin], ws: &RawOrigin, port: u16, r: &Request) -> Seen {
     // INTENDED "the listening port".
     let own_port = |v: &str| {
         v.replace(&format!(":{port}"), ":PORT")
             .replace(&format!("Port {port}"), "Port PORT")
     };
     let before: Vec<usize> = origins.iter().map(|o| o.recorded().len()).collect();
+    let ws_before = ws.request_count();
     let headers: Vec<(&str, &str)> = r
         .headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let body = (r.method == "POST").then_some(&b"corpus body"[..]);
-    let resp: Response = http_request(port, &r.method, &r.target, &headers, body);
+    let (resp, echo) = match r
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("upgrade"))
+    {
+        true => upgrade_request(port, r),
+        false => (
+            http_request(port, &r.method, &r.target, &headers, body),
+            None,
+        ),
+    };
     let mut origin = None;
+    if let Some(req) = ws.requests().get(ws_before) {
+        let mut seen = BTreeMap::new();
+        seen.insert("origin".to_string(), ws.name().to_string());
+        seen.insert("method".to_string(), req.method.clone());
+        seen.insert("target".to_string(), req.target.clone());
+        for h in ORIGIN_HEADERS {
+            if let Some(v) = req.header(h) {
+                seen.insert(h.to_string(), own_port(v));
+            }
+        }
+        origin = Some(seen);
+    }
     for (o, n) in origins.iter().zip(before) {
         let recorded = o.recorded();
         if let Some(req) = recorded.get(n) {
@@ -412,6 +476,7 @@ fn observe(origins: &[&Origin], port: u16, r: &Request) -> Seen {
         origin,
         response,
         signature,
+        echo,
     }
 }
 
@@ -433,6 +498,7 @@ fn run_case(apache2: &Path, case: &Case) -> Vec<String> {
     let a = Origin::start("a");
     let b = Origin::start("b");
     let c = Origin::start("c");
+    let ws = upgrade_echo_origin("ws");
     let refused = RefusingPort::new();
     let origins = [&a, &b, &c];
     let text = fs::read_to_string(&case.entry).unwrap();
@@ -453,6 +519,7 @@ fn run_case(apache2: &Path, case: &Case) -> Vec<String> {
             ("ORIGIN_A", a.addr()),
             ("ORIGIN_B", b.addr()),
             ("ORIGIN_C", c.addr()),
+            ("ORIGIN_WS", ws.addr()),
             ("REFUSED", refused.addr()),
             ("CORPUS_RUN", dir.clone()),
             ("APACHE_RUN_DIR", dir.clone()),
@@ -484,12 +551,12 @@ fn run_case(apache2: &Path, case: &Case) -> Vec<String> {
                 apache.logs()
             );
             reqs.iter()
-                .map(|r| observe(&origins, port.port(), r))
+                .map(|r| observe(&origins, &ws, port.port(), r))
                 .collect()
         } else {
             let sg = start_slotgate(case, run.path(), &env);
             reqs.iter()
-                .map(|r| observe(&origins, sg.port(), r))
+                .map(|r| observe(&origins, &ws, sg.port(), r))
                 .collect()
         };
         results.push(seen);
