@@ -233,14 +233,14 @@ fn websocket_recipe_tunnels_through_a_ws_member() {
 fn what_is_refused_is_refused_at_t_with_file_and_line() {
     let dir = TempDir::new();
     let cases = [
-        ("RewriteRule ^/ /x [C]", "unknown or not supported"),
+        ("RewriteRule ^/ /x [N]", "unknown or not supported"),
         (
             "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule ^/ - [F]",
-            "file and integer tests",
+            "file tests are not supported",
         ),
         ("RewriteBase /app", "per-directory"),
         ("RewriteMap m prg:/bin/cat", "not supported"),
-        ("RewriteRule ^/ - [S=2]", "unknown or not supported"),
+        ("RewriteRule ^/ - [CO=a:b:c]", "unknown or not supported"),
         (
             "<Location /x>\nRewriteEngine On\n</Location>",
             "inside <Location>",

@@ -390,7 +390,7 @@ pub(super) fn ignored(ctx: &mut Ctx, d: &Directive) -> Result<bool, ConfigError>
 }
 
 /// `host:port` → (host, Some(port)); `[v6]:port` alike; without a port (host, None).
-fn split_port(value: &str) -> (&str, Option<u16>) {
+pub(crate) fn split_port(value: &str) -> (&str, Option<u16>) {
     match value.rsplit_once(':') {
         Some((name, port)) if !port.contains(']') => match port.parse() {
             Ok(p) => (name, Some(p)),

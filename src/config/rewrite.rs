@@ -150,6 +150,8 @@ impl RewriteScope {
             CondTest::Greater(x.into())
         } else if let Some(x) = p.strip_prefix('=') {
             CondTest::Equal(x.trim_matches('"').into())
+        } else if let Some(test) = int_test(p) {
+            test.map_err(|m| fail(d, format!("RewriteCond {p}: {m}")))?
         } else if p.starts_with('-')
             && p.len() <= 4
             && p[1..].bytes().all(|c| c.is_ascii_alphabetic())
@@ -157,8 +159,9 @@ impl RewriteScope {
             return Err(fail(
                 d,
                 format!(
-                    "RewriteCond {p}: file and integer tests are not supported (slotgate serves \
-                     no files; regex and lexicographic <, >, =, <=, >= tests are served)"
+                    "RewriteCond {p}: file tests are not supported (slotgate serves no files; \
+                     regex, lexicographic <, >, =, <=, >= and integer -eq, -ne, -lt, -le, -gt, \
+                     -ge tests are served)"
                 ),
             ));
         } else {
@@ -198,6 +201,10 @@ impl RewriteScope {
             qsd: false,
             noescape: false,
             passthrough: false,
+            chain: false,
+            skip: 0,
+            qsl: false,
+            allow_3f: false,
             env: Vec::new(),
             origin: d.origin.to_string(),
         };
@@ -244,13 +251,27 @@ impl RewriteScope {
                 ("qsd" | "qsdiscard", None) => rule.qsd = true,
                 ("ne" | "noescape", None) => rule.noescape = true,
                 ("pt" | "passthrough", None) => rule.passthrough = true,
+                ("c" | "chain", None) => rule.chain = true,
+                ("s" | "skip", Some(n)) => {
+                    rule.skip = n.parse().map_err(|_| {
+                        fail(
+                            d,
+                            format!("RewriteRule: [S={n}]: the number of rules to skip"),
+                        )
+                    })?
+                }
+                ("qsl" | "qslast", None) => rule.qsl = true,
+                ("unsafeallow3f", None) => rule.allow_3f = true,
+                // No subrequests in slotgate: the rule applies to every request.
+                ("ns" | "nosubreq", None) => {}
                 ("e" | "env", Some(v)) => rule.env.push(env_flag(d, v, ctx)?),
                 _ => {
                     return Err(fail(
                         d,
                         format!(
                             "RewriteRule: flag '{f}' is unknown or not supported (served: L, NC, \
-                             P, R[=code], F, G, QSA, QSD, NE, PT, E=VAR:value, E=!VAR)"
+                             P, R[=code], F, G, QSA, QSD, QSL, NE, PT, C, S=N, NS, E=VAR:value, \
+                             E=!VAR, UnsafeAllow3F)"
                         ),
                     ))
                 }
@@ -340,6 +361,25 @@ impl RewriteScope {
         }
         Ok((!rules.is_empty()).then_some(Rewrite { rules, maps }))
     }
+}
+
+/// `-eq N` … `-ge N` (N written right after the operator, as httpd reads
+/// it): None when `p` is no integer test.
+fn int_test(p: &str) -> Option<Result<CondTest, String>> {
+    use std::cmp::Ordering::*;
+    let (ord, not) = match p.get(..3)? {
+        "-eq" => (Equal, false),
+        "-ne" => (Equal, true),
+        "-lt" => (Less, false),
+        "-ge" => (Less, true),
+        "-gt" => (Greater, false),
+        "-le" => (Greater, true),
+        _ => return None,
+    };
+    Some(match p[3..].trim().parse::<i64>() {
+        Ok(n) => Ok(CondTest::Int(ord, not, n)),
+        Err(_) => Err(format!("'{}' is not an integer", &p[3..])),
+    })
 }
 
 /// `[E=VAR:value]`, `[E=VAR]` (the empty value) or `[E=!VAR]`: `v` is what

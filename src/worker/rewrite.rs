@@ -63,9 +63,10 @@ impl Ctx {
                 query,
                 head,
                 https: peer.https,
-                remote: peer.remote.ip(),
-                server_name: &self.routes.servers[server].server_name,
-                server_port: peer.local.port(),
+                remote: peer.remote,
+                local: peer.local,
+                server_name: &self.routes.servers[server].canonical_name,
+                presentation: &self.routes.servers[server].presentation,
             },
             env,
         );

@@ -47,9 +47,10 @@ fn run_env(rw: &Rewrite, target: &str, headers: &[(&str, &str)], env: &mut Env) 
             query,
             head: &h,
             https: false,
-            remote: "127.0.0.1".parse().unwrap(),
+            remote: "127.0.0.1:40000".parse().unwrap(),
+            local: "127.0.0.1:80".parse().unwrap(),
             server_name: "proxy.test",
-            server_port: 80,
+            presentation: &crate::config::Presentation::default(),
         },
         env,
     )
@@ -153,12 +154,12 @@ fn internal_maps_in_substitutions() {
 #[test]
 fn refused_at_t() {
     let cases = [
-        ("RewriteRule ^/ - [C]", "flag 'C'"),
+        ("RewriteRule ^/ - [N]", "flag 'N'"),
         ("RewriteRule ^/ /x [E=:b]", "has no name"),
         ("RewriteRule ^/ /x [E=!A:b]", "names one variable"),
         (
             "RewriteCond /x -f\nRewriteRule ^/ - [F]",
-            "file and integer tests",
+            "file tests are not supported",
         ),
         ("RewriteBase /", "per-directory"),
         ("RewriteMap m prg:/bin/cat", "not supported"),
@@ -347,4 +348,126 @@ fn passthrough_implies_last() {
             query: None
         }
     );
+}
+
+#[test]
+fn integer_tests_chains_skips_and_qslast() {
+    // httpd-oracle: `X-N: 10` → /big, `3` → /small, `abc` and none → /small
+    // (atoi: 0), `007` → /big; /c/a/x → /chained/c/x (the whole chain),
+    // /c/b/x → /after/b/x (the chain's first rule fails: the rest is
+    // skipped); [S=2] skips two rules; [NS] changes nothing; [QSL] with a
+    // literal `?x=y` after `$1` = `a?b` → path /qsl/a%3Fb, query x=y.
+    let rw = rules(
+        "RewriteEngine On\n\
+         RewriteCond %{HTTP:X-N} -gt5\nRewriteRule ^/int/(.*) http://o/big/$1 [P]\n\
+         RewriteCond %{HTTP:X-N} -le5\nRewriteRule ^/int/(.*) http://o/small/$1 [P]\n\
+         RewriteRule ^/c/a/(.*) /c/b/$1 [C]\nRewriteRule ^/c/b/(.*) /c/c/$1 [C]\n\
+         RewriteRule ^/c/(.*) http://o/chained/$1 [P]\nRewriteRule ^/c/(.*) http://o/after/$1 [P]\n\
+         RewriteRule ^/s/ - [S=2]\nRewriteRule ^/s/(.*) http://o/skipped1/$1 [P]\n\
+         RewriteRule ^/s/(.*) http://o/skipped2/$1 [P]\nRewriteRule ^/s/(.*) http://o/s3/$1 [P,NS]\n\
+         RewriteRule ^/qsl/(.*) http://o/qsl/$1?x=y [P,QSL]\n",
+    );
+    let n = |v: &str| run(&rw, "/int/x", &[("X-N", v)]);
+    assert_eq!(n("10"), proxy("http://o/big/x"));
+    assert_eq!(n("3"), proxy("http://o/small/x"));
+    assert_eq!(n("abc"), proxy("http://o/small/x"));
+    assert_eq!(n("007"), proxy("http://o/big/x"));
+    assert_eq!(run(&rw, "/int/x", &[]), proxy("http://o/small/x"));
+    assert_eq!(run(&rw, "/c/a/x", &[]), proxy("http://o/chained/c/x"));
+    assert_eq!(run(&rw, "/c/b/x", &[]), proxy("http://o/after/b/x"));
+    assert_eq!(run(&rw, "/c/z/x", &[]), proxy("http://o/after/z/x"));
+    assert_eq!(run(&rw, "/s/x", &[]), proxy("http://o/s3/x"));
+    assert_eq!(
+        run(&rw, "/qsl/a%3Fb?c=d", &[]),
+        proxy("http://o/qsl/a%3Fb?x=y")
+    );
+}
+
+#[test]
+fn a_question_mark_from_a_back_reference_is_refused_as_httpd_refuses_it() {
+    // httpd 2.4.71 (httpd-oracle; CVE-2024-38474's fix): with `$1` = `a?b` (the
+    // request had `%3F`), `[P]` to `…/$1?y=1`, to `…/$1`, `[P,QSA]`, `[P,QSL]`
+    // without a literal `?`, `[R]`, `[PT]`, a path rewrite and a map look-up
+    // of `$1` → 403; a `?` in the query only (`/p/ab?z=%3f`) → proxied; a
+    // substitution without back-reference → proxied; `[UnsafeAllow3F]` →
+    // the origin saw `/u/a?b`.
+    let rw = rules(
+        "RewriteEngine On\nRewriteMap up int:toupper\n\
+         RewriteRule ^/p/(.*) http://o/p/$1?y=1 [P]\nRewriteRule ^/q/(.*) http://o/q/$1 [P]\n\
+         RewriteRule ^/w3/(.*) http://o/w3/$1?k=v [P,QSA]\nRewriteRule ^/w4/(.*) http://o/w4/$1 [P,QSL]\n\
+         RewriteRule ^/r/(.*) http://other.example/r/$1 [R]\nRewriteRule ^/t/(.*) /b/$1 [PT]\n\
+         RewriteRule ^/w5/(.*) /w5x/$1\nRewriteRule ^/w6/(.*) http://o/w6/${up:$1} [P]\n\
+         RewriteRule ^/w/ http://o/fixed?k=v [P]\nRewriteRule ^/u/(.*) http://o/u/$1 [P,UnsafeAllow3F]\n",
+    );
+    for path in [
+        "/p/a%3Fb",
+        "/q/a%3Fb",
+        "/w3/a%3Fb?c=d",
+        "/w4/a%3Fb",
+        "/r/a%3Fb",
+        "/t/a%3Fb",
+        "/w5/a%3Fb",
+        "/w6/a%3Fb",
+    ] {
+        assert_eq!(run(&rw, path, &[]), Outcome::Status(403), "{path}");
+    }
+    assert_eq!(run(&rw, "/p/ab?z=%3f", &[]), proxy("http://o/p/ab?y=1"));
+    assert_eq!(run(&rw, "/w/a%3Fb", &[]), proxy("http://o/fixed?k=v"));
+    assert_eq!(run(&rw, "/u/a%3Fb", &[]), proxy("http://o/u/a?b"));
+}
+
+#[test]
+fn server_variables_as_httpd_gives_them() {
+    // httpd-oracle, `Host: foo.example:99` → SERVER_NAME foo.example,
+    // SERVER_PORT 99; `Host: foo.example` → 80; REMOTE_PORT the client's,
+    // SERVER_PROTOCOL HTTP/1.1, IS_SUBREQ false, HTTP2 and REMOTE_USER empty,
+    // IPV6 off, SERVER_ADMIN the ServerAdmin.
+    let cfg = parse_str(
+        "Listen 127.0.0.1:0\nServerAdmin ops@example.com\nRewriteEngine On\n\
+         RewriteRule ^/v/(.*) http://o/v?sn=%{SERVER_NAME}&port=%{SERVER_PORT}&rp=%{REMOTE_PORT}&sp=%{SERVER_PROTOCOL}&sub=%{IS_SUBREQ}&h2=%{HTTP2}&ru=%{REMOTE_USER}&ipv6=%{IPV6}&ad=%{SERVER_ADMIN}&sa=%{SERVER_ADDR}&ty=%{TIME_YEAR} [P,NE]\n",
+        Path::new("/tmp/t.conf"),
+        &[],
+    )
+    .unwrap();
+    let rw = cfg.rewrite.clone().unwrap();
+    let h = head("/v/x", &[("Host", "foo.example:99")]);
+    let year = crate::text::date::Civil::local(crate::text::date::unix_now().0).year;
+    let out = rw.apply(
+        &Request {
+            path: "/v/x",
+            query: None,
+            head: &h,
+            https: false,
+            remote: "127.0.0.1:42520".parse().unwrap(),
+            local: "127.0.0.1:18080".parse().unwrap(),
+            server_name: "proxy.test",
+            presentation: &cfg.presentation,
+        },
+        &mut Env::default(),
+    );
+    assert_eq!(
+        out,
+        proxy(&format!(
+            "http://o/v?sn=foo.example&port=99&rp=42520&sp=HTTP/1.1&sub=false&h2=&ru=&ipv6=off\
+             &ad=ops@example.com&sa=127.0.0.1&ty={year}"
+        ))
+    );
+    let h = head("/v/x", &[("Host", "foo.example")]);
+    let out = rw.apply(
+        &Request {
+            path: "/v/x",
+            query: None,
+            head: &h,
+            https: false,
+            remote: "127.0.0.1:42520".parse().unwrap(),
+            local: "127.0.0.1:18080".parse().unwrap(),
+            server_name: "proxy.test",
+            presentation: &cfg.presentation,
+        },
+        &mut Env::default(),
+    );
+    let Outcome::Proxy { url } = out else {
+        panic!("{out:?}")
+    };
+    assert!(url.contains("sn=foo.example&port=80&"), "{url}");
 }
