@@ -9,8 +9,10 @@
 //!   `[UnsafeAllow3F]` → the origin saw `/u/a?b`;
 //! - `Host: foo.example:99`, `/v/x` → `sn=foo.example&port=99`.
 //!
-//! With `UseCanonicalName On` (httpd's fully_qualify_uri), a relative `[R]`
-//! target names ServerName and its port, not the request's Host.
+//! With `UseCanonicalName On` in a vhost named `canonical.example:8443`,
+//! `Host: other.example:7`: `^/r/(.*) /r2/$1 [R]` → `Location:
+//! http://canonical.example:8443/r2/x`, and %{SERVER_NAME}/%{SERVER_PORT} are
+//! `canonical.example`/`8443` (httpd-oracle).
 
 mod common;
 
