@@ -1018,13 +1018,22 @@ impl Conn {
         self.clean_end = head.framing == Framing::None;
         let banner = self.banner(ctx, Some((head, server)));
         let mut env = std::mem::take(&mut self.early_env);
-        let extra = local_always_headers(
+        let mut extra = local_always_headers(
             ctx,
             (server, &mut env),
             head,
             (self.request_peer, self.local),
             (self.tls.is_some(), status),
         );
+        if status == 405 {
+            // RFC 9110 §15.5.6: a 405 names the allowed methods. The only one
+            // slotgate writes here refuses TRACE (TraceEnable Off), and httpd
+            // then sends an empty Allow (the corpus compares it).
+            extra.push(crate::http::Header {
+                name: "Allow".into(),
+                value: Vec::new(),
+            });
+        }
         let n = match location {
             Some(at) => {
                 respond::redirect(&mut self.output, status, at, keep_alive, &banner, &extra)
