@@ -7,7 +7,8 @@
 //! - `/c/a/x` → `/chained/c/x`, `/c/b/x` → `/after/b/x`;
 //! - `/q/a%3Fb` (`$1` holds the decoded `?`) → 403; `/u/a%3Fb` with
 //!   `[UnsafeAllow3F]` → the origin saw `/u/a?b`;
-//! - `Host: foo.example:99`, `/v/x` → `sn=foo.example&port=99`.
+//! - `Host: foo.example:99`, `/v/x` → `sn=foo.example&port=99`;
+//! - `^/m503 - [R=503,L]` → 503 with `Header always`'s header.
 //!
 //! With `UseCanonicalName On` in a vhost named `canonical.example:8443`,
 //! `Host: other.example:7`: `^/r/(.*) /r2/$1 [R]` → `Location:
@@ -28,6 +29,9 @@ RewriteRule ^/c/(.*) http://{a}/chained/$1 [P]
 RewriteRule ^/c/(.*) http://{a}/after/$1 [P]
 RewriteRule ^/q/(.*) http://{a}/q/$1 [P]
 RewriteRule ^/u/(.*) http://{a}/u/$1 [P,UnsafeAllow3F]
+RewriteRule ^/m503 - [R=503,L]
+RewriteRule ^/gone - [G]
+Header always set X-Always yes
 RewriteRule ^/v/(.*) http://{a}/v/$1?sn=%{SERVER_NAME}&port=%{SERVER_PORT}&sp=%{SERVER_PROTOCOL}&rp=%{REMOTE_PORT} [P,NE]
 "#;
 
@@ -48,6 +52,12 @@ fn flags_tests_and_variables_on_the_wire_as_httpd_answers() {
     assert_eq!(get("/q/a%3Fb", &[]).status, 403);
     assert_eq!(a.requests(), before, "a refused request reached the origin");
     assert_eq!(seen(get("/u/a%3Fb", &[])), "/u/a?b");
+    // `[R=503]`: httpd answers 503 with the always headers (httpd-oracle); [G]'s
+    // status line says Gone.
+    let r = get("/m503", &[]);
+    assert_eq!((r.status, r.header("x-always")), (503, Some("yes")));
+    let r = get("/gone", &[]);
+    assert_eq!((r.status, r.reason.as_str()), (410, "Gone"));
     let target = seen(get("/v/x", &[("Host", "foo.example:99")]));
     assert!(
         target.starts_with("/v/x?sn=foo.example&port=99&sp=HTTP/1.1&rp="),

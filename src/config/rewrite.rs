@@ -235,10 +235,24 @@ impl RewriteScope {
                         Some(v) if v.eq_ignore_ascii_case("seeother") => 303,
                         Some(v) => match v.parse::<u16>() {
                             Ok(c) if (300..400).contains(&c) => c,
+                            // httpd: "the substitution string is dropped entirely,
+                            // and rewriting is stopped as if the L were used"
+                            // (httpd-oracle: [R=503] → 503, [R=404] → 404).
+                            Ok(c)
+                                if (400..600).contains(&c)
+                                    && crate::http::reason_phrase(c) != "Unknown" =>
+                            {
+                                set_action(&mut rule, Action::Status(c), &f)?;
+                                continue;
+                            }
                             _ => {
                                 return Err(fail(
                                     d,
-                                    format!("RewriteRule: [R={v}]: a redirect status is 300..399"),
+                                    format!(
+                                        "RewriteRule: [R={v}]: a redirect status is 300..399, \
+                                         or an error status (400..599, one httpd knows) to \
+                                         answer with"
+                                    ),
                                 ))
                             }
                         },

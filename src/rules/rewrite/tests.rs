@@ -471,3 +471,24 @@ fn server_variables_as_httpd_gives_them() {
     };
     assert!(url.contains("sn=foo.example&port=80&"), "{url}");
 }
+
+#[test]
+fn r_with_an_error_status_answers_with_it() {
+    // httpd-oracle: `^/m503 - [R=503,L]` → 503, `^/m404 /x [R=404]` → 404 (the
+    // substitution dropped, the rules stopped: a later [F] does not apply);
+    // `[R=418]`, `[R=299]`, `[R=600]` are refused at start-up.
+    let rw = rules(
+        "RewriteEngine On\nRewriteRule ^/m503 - [R=503,L]\nRewriteRule ^/m404 /x [R=404]\n\
+         RewriteRule ^/m404 - [F]\n",
+    );
+    assert_eq!(run(&rw, "/m503", &[]), Outcome::Status(503));
+    assert_eq!(run(&rw, "/m404", &[]), Outcome::Status(404));
+    for code in ["418", "299", "600", "200"] {
+        let conf = format!("Listen 127.0.0.1:0\nRewriteEngine On\nRewriteRule ^/ - [R={code}]\n");
+        let e = parse_str(&conf, Path::new("/tmp/t.conf"), &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("a redirect status is 300..399"),
+            "{e}"
+        );
+    }
+}
