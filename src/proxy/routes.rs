@@ -102,6 +102,9 @@ pub struct ReverseRule {
 #[derive(Clone, Debug)]
 pub struct Server {
     pub server_name: String,
+    /// ServerName with the port it names (`host[:port]`): the name and port
+    /// of self-referential URLs under UseCanonicalName On.
+    pub canonical_name: String,
     rules: Vec<Rule>,
     pub reverse: Vec<ReverseRule>,
     pub cookie_path: Vec<CookieRule>,
@@ -131,6 +134,9 @@ pub struct Server {
     pub proxy_access: Vec<crate::config::AccessSection>,
     /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
     pub remoteip: crate::rules::remoteip::RemoteIp,
+    /// ServerSignature, UseCanonicalName, TraceEnable, ServerAdmin (a vhost's
+    /// own over the main server's) and the server-wide ServerTokens banner.
+    pub presentation: Arc<crate::config::Presentation>,
 }
 
 /// The access rules that apply to a proxied request (see [`Routes::access_for`]).
@@ -285,6 +291,7 @@ impl Routes {
         let main_rules = b.rules(&cfg.proxy_pass)?;
         let mut servers = vec![Server {
             server_name: cfg.server_name.clone(),
+            canonical_name: cfg.server_name.clone(),
             rules: main_rules.clone(),
             reverse: b.reverse(&cfg.proxy_pass_reverse),
             cookie_path: cfg.cookie_path.clone(),
@@ -302,6 +309,7 @@ impl Routes {
             proxy_access: cfg.proxy_access.clone(),
             remoteip: cfg.remoteip.clone(),
             neighbour_rules: cfg.rules.clone(),
+            presentation: Arc::new(cfg.presentation.clone()),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -325,7 +333,13 @@ impl Routes {
                 .chain(&v.server_aliases)
                 .map(|n| n.to_ascii_lowercase())
                 .collect();
+            let canonical_name = match (&v.server_name, v.server_port) {
+                (Some(name), Some(port)) => format!("{name}:{port}"),
+                (Some(name), None) => name.clone(),
+                (None, _) => cfg.server_name.clone(),
+            };
             servers.push(Server {
+                canonical_name,
                 server_name: v
                     .server_name
                     .clone()
@@ -347,6 +361,7 @@ impl Routes {
                 proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
                 neighbour_rules: crate::rules::Rules::merged(&cfg.rules, &v.rules),
+                presentation: Arc::new(v.presentation.over(&cfg.presentation)),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and

@@ -75,6 +75,10 @@ pub struct Conn {
     logged: (u64, u64),
     /// The exchange being ended was answered with a whole (error) response.
     answered_in_full: bool,
+    /// The request's environment before it is routed: the server's SetEnvIf
+    /// and mod_rewrite's `[E=]` (`crate::worker::rewrite`); it moves into the
+    /// exchange, or serves a local answer's headers and log line.
+    early_env: crate::rules::env::Env,
     /// When the current request head began (accept, or its first byte after a
     /// kept-alive wait), and its bytes so far: mod_reqtimeout's header stage.
     head_started: Instant,
@@ -161,6 +165,7 @@ impl Conn {
             served: 0,
             logged: (0, 0),
             answered_in_full: false,
+            early_env: Default::default(),
             head_started: now,
             head_bytes: 0,
             id,
@@ -543,6 +548,7 @@ impl Conn {
         }
         self.clean_end = false;
         self.request_peer = self.peer;
+        self.early_env.clear();
         let mut head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
@@ -578,7 +584,7 @@ impl Conn {
             self.peer,
             &mut head,
         );
-        if head.method == "TRACE" && !cfg.presentation.trace_enable {
+        if head.method == "TRACE" && !ctx.routes.servers[server].presentation.trace_enable {
             // TraceEnable Off: refused for every URL, proxied or not (httpd-oracle: 405).
             let why = "TRACE is disabled (TraceEnable Off)";
             self.answer_locally(ctx, &head, server, 405, why, keep_alive);
@@ -624,7 +630,10 @@ impl Conn {
                         local: self.local,
                         https: self.tls.is_some(),
                     };
-                    match ctx.rewrite_route(server, &head, path, query, &peer) {
+                    let mut env = std::mem::take(&mut self.early_env);
+                    let rewritten = ctx.rewrite_route(server, &head, path, query, &peer, &mut env);
+                    self.early_env = env;
+                    match rewritten {
                         Some(super::rewrite::Rewritten::Route(route)) => (route, None),
                         Some(super::rewrite::Rewritten::Answer {
                             status,
@@ -704,6 +713,7 @@ impl Conn {
                     self.local,
                 );
                 let mut ex = Exchange::boxed(ex);
+                ex.env.absorb(&mut self.early_env);
                 ex.https = self.tls.is_some();
                 ex.initial = self.served == 0;
                 ex.prepare(ctx);
@@ -901,13 +911,16 @@ impl Conn {
         let host = request
             .and_then(|(head, _)| head.header("host"))
             .and_then(|h| std::str::from_utf8(h).ok());
-        let server_name = match request {
-            Some((_, server)) => &ctx.routes.servers[server].server_name,
-            None => &ctx.config.server_name,
+        let (server_name, presentation) = match request {
+            Some((_, server)) => {
+                let s = &ctx.routes.servers[server];
+                (&s.canonical_name, &*s.presentation)
+            }
+            None => (&ctx.config.server_name, &ctx.config.presentation),
         };
         let default_port = if self.tls.is_some() { 443 } else { 80 };
         respond::Banner::new(
-            &ctx.config.presentation,
+            presentation,
             host,
             server_name,
             self.local.port(),
@@ -993,13 +1006,23 @@ impl Conn {
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
         let banner = self.banner(ctx, Some((head, server)));
-        let extra = local_always_headers(
+        let mut env = std::mem::take(&mut self.early_env);
+        let mut extra = local_always_headers(
             ctx,
-            server,
+            (server, &mut env),
             head,
             (self.request_peer, self.local),
             (self.tls.is_some(), status),
         );
+        if status == 405 {
+            // RFC 9110 §15.5.6: a 405 names the allowed methods. The only one
+            // slotgate writes here refuses TRACE (TraceEnable Off), and httpd
+            // then sends an empty Allow (the corpus compares it).
+            extra.push(crate::http::Header {
+                name: "Allow".into(),
+                value: Vec::new(),
+            });
+        }
         let n = match location {
             Some(at) => {
                 respond::redirect(&mut self.output, status, at, keep_alive, &banner, &extra)
@@ -1029,9 +1052,11 @@ impl Conn {
                 started: ctx.now,
                 handler: None,
             },
-            None,
+            Some(&env),
             &[],
         );
+        env.clear();
+        self.early_env = env;
         self.served += 1;
         self.state = if keep_alive {
             State::Head
@@ -1284,19 +1309,19 @@ fn always_headers(
 }
 
 /// [`always_headers`] for a request answered without an exchange: its
-/// environment is what SetEnvIf and SetEnv make of it.
+/// environment `env` (what mod_rewrite's `[E=]` set) gets what SetEnvIf and
+/// SetEnv make of the request (for the headers and the access log).
 fn local_always_headers(
     ctx: &Ctx,
-    server: usize,
+    (server, env): (usize, &mut crate::rules::env::Env),
     head: &RequestHead,
     (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
     (https, status): (bool, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
-    if !rules.edits_responses() {
+    if rules.is_empty() {
         return Vec::new();
     }
-    let mut env = crate::rules::env::Env::default();
     let facts = crate::rules::setenvif::RequestFacts {
         method: &head.method,
         path: crate::url::split_target(&head.target).0,
@@ -1306,9 +1331,9 @@ fn local_always_headers(
         local,
     };
     let at = super::exchange::place(ctx, &Route::Local, facts.path);
-    rules.prepare_env(at, &facts, &mut env);
+    rules.prepare_env(at, &facts, env);
     let facts = (peer.ip(), https, status);
-    always_headers(ctx, server, &env, head, &Route::Local, facts)
+    always_headers(ctx, server, env, head, &Route::Local, facts)
 }
 
 /// The request's values a log format looks up by name.

@@ -1289,7 +1289,7 @@ impl Exchange {
             let server = &ctx.routes.servers[self.server];
             // The client's host, for rewriting Location-like headers (rare: built on use);
             // with UseCanonicalName On the server's own name, as httpd's ap_construct_url.
-            let canonical = ctx.config.presentation.use_canonical_name;
+            let canonical = server.presentation.use_canonical_name;
             let map = |v: &str| {
                 let host = match canonical {
                     true => None,
@@ -1298,7 +1298,7 @@ impl Exchange {
                 let host = host
                     .map(|h| String::from_utf8_lossy(h).into_owned())
                     .unwrap_or_else(|| match canonical {
-                        true => server.server_name.clone(),
+                        true => server.canonical_name.clone(),
                         false => format!("{}:{}", server.server_name, self.local.port()),
                     });
                 reverse::map(&server.reverse, v, &host)
