@@ -29,6 +29,7 @@
 //! re-chunked when its length is unknown).
 
 pub mod h1;
+pub mod h2;
 
 use std::net::SocketAddr;
 use std::ops::Range;
