@@ -4,5 +4,6 @@
 //! out, bounded in memory by the limits the caller gives them, and they never
 //! panic on any input (`tools/fuzz` target `h2_frames`).
 
+pub mod conn;
 pub mod frame;
 pub mod hpack;

@@ -105,6 +105,15 @@ pub struct HeaderList {
     size: usize,
 }
 
+/// Lists are equal when their fields are, in order (not their buffers).
+impl PartialEq for HeaderList {
+    fn eq(&self, other: &HeaderList) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for HeaderList {}
+
 impl HeaderList {
     pub fn clear(&mut self) {
         self.bytes.clear();
