@@ -459,7 +459,7 @@ fn parse_payload(h: &FrameHeader, payload: &[u8], total: usize) -> Result<Frame,
                     "SETTINGS ACK with a payload",
                 ));
             }
-            if payload.len() % 6 != 0 {
+            if !payload.len().is_multiple_of(6) {
                 return Err(conn(
                     ErrorCode::FRAME_SIZE_ERROR,
                     "SETTINGS length not a multiple of 6",
