@@ -821,3 +821,196 @@ fn pieces_give_the_same_events_as_the_whole() {
         assert_eq!(got, whole, "pieces of {piece}");
     }
 }
+
+/// Random scripts: frames of every type with random ids, flags, lengths and
+/// values (some valid, most not), fed in random pieces, with the
+/// application's calls in between. Nothing panics, every byte the server
+/// writes parses as a frame, and the stream limit holds.
+#[test]
+fn random_scripts_never_panic_and_output_stays_well_formed() {
+    let mut rng = crate::codec::h2::frame::tests::Rng(0x5eed_0f_c0ffee);
+    // What the scripts reached, so the test shows it goes past the first
+    // error: requests opened, body frames, connections ended by an error.
+    let (mut requests, mut bodies, mut errors) = (0, 0, 0);
+    for round in 0..300 {
+        let limits = Limits {
+            max_concurrent_streams: 1 + rng.below(4) as u32,
+            stream_window: [1, 100, 65_535, frame::MAX_WINDOW][rng.below(4) as usize],
+            connection_window: [65_535, 1 << 20, frame::MAX_WINDOW][rng.below(3) as usize],
+            max_header_list_size: [0, 100, 65_536][rng.below(3) as usize],
+            max_reset_score: 5,
+            max_empty_frames: 20,
+            max_queued_control: 30,
+            ..Limits::default()
+        };
+        let mut c = Conn::new(limits);
+        let mut cl = Client::new();
+        // Reads all the server writes, in order, so its HPACK state follows.
+        let mut reader = Client::new_reader();
+        // Mostly valid frames on streams the script opened.
+        let mut next_stream = 1;
+        for _ in 0..60 {
+            // A stream the script opened (1, 3, … below next_stream), or
+            // now and then any id.
+            let stream = if rng.below(20) == 0 {
+                rng.below(12) as u32
+            } else {
+                1 + 2 * rng.below(next_stream as u64 / 2) as u32
+            };
+            let flags = rng.next() as u8;
+            let end = if rng.below(3) == 0 {
+                flag::END_STREAM
+            } else {
+                0
+            };
+            // The first frame opens stream 1.
+            let action = match rng.below(50) {
+                _ if next_stream == 1 => 0,
+                // Anything at all: one frame in 300.
+                48 | 49 if rng.below(6) != 0 => 40,
+                a => a,
+            };
+            match action {
+                0..=14 => {
+                    let b = cl.block(GET);
+                    let cut = if rng.below(4) == 0 {
+                        rng.below(b.len() as u64) as usize
+                    } else {
+                        b.len()
+                    };
+                    let eh = if cut == b.len() { flag::END_HEADERS } else { 0 };
+                    cl.raw(cut as u32, kind::HEADERS, end | eh, next_stream, &b[..cut]);
+                    if cut < b.len() {
+                        let rest = &b[cut..];
+                        cl.raw(
+                            rest.len() as u32,
+                            kind::CONTINUATION,
+                            flag::END_HEADERS,
+                            next_stream,
+                            rest,
+                        );
+                    }
+                    next_stream += 2;
+                }
+                15..=29 => {
+                    let n = rng.below(3000) as usize;
+                    if rng.below(4) == 0 {
+                        let pad = rng.below(20) as u8;
+                        let mut p = vec![pad];
+                        p.extend(vec![b'd'; n]);
+                        p.extend(vec![0; pad as usize]);
+                        cl.raw(p.len() as u32, kind::DATA, end | flag::PADDED, stream, &p);
+                    } else {
+                        cl.raw(n as u32, kind::DATA, end, stream, &vec![b'd'; n]);
+                    }
+                }
+                30..=32 => {
+                    let v = [0, 1, 100, 16_384, 65_535][rng.below(5) as usize];
+                    let id = [1, 3, 4, 6, 0x99][rng.below(5) as usize];
+                    frame::write_settings(&mut cl.wire, &[(id, v)]);
+                }
+                33..=36 => {
+                    let inc = [1, 1000, 65_535][rng.below(3) as usize];
+                    let on = if rng.below(2) == 0 { 0 } else { stream };
+                    frame::write_window_update(&mut cl.wire, on, inc);
+                }
+                37..=39 => {
+                    cl.rst(stream);
+                }
+                40..=42 => frame::write_ping(&mut cl.wire, rng.below(2) == 0, [1; 8]),
+                43..=44 => frame::write_priority(
+                    &mut cl.wire,
+                    stream,
+                    Priority {
+                        exclusive: false,
+                        depends_on: 0,
+                        weight: 0,
+                    },
+                ),
+                45..=47 => frame::write_settings_ack(&mut cl.wire),
+                48 => {
+                    let n = rng.below(20) as usize;
+                    let payload: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                    cl.raw(
+                        n as u32,
+                        rng.below(16) as u8,
+                        flags,
+                        rng.below(12) as u32,
+                        &payload,
+                    );
+                }
+                _ => {
+                    let v = [0, 1, 100, frame::MAX_WINDOW, u32::MAX][rng.below(5) as usize];
+                    frame::write_settings(&mut cl.wire, &[(1 + rng.below(9) as u16, v)]);
+                }
+            }
+        }
+        let wire = cl.take();
+        let mut buf = Vec::new();
+        let mut fed = 0;
+        let mut dead = false;
+        while fed < wire.len() && !dead {
+            let n = (1 + rng.below(200) as usize).min(wire.len() - fed);
+            buf.extend_from_slice(&wire[fed..fed + n]);
+            fed += n;
+            let mut ev = Vec::new();
+            match c.receive(&buf, &mut ev) {
+                Ok(used) => {
+                    assert!(used <= buf.len());
+                    buf.drain(..used);
+                }
+                Err(_) => {
+                    errors += 1;
+                    dead = true
+                }
+            }
+            assert!(
+                c.active_streams() <= limits.max_concurrent_streams as usize,
+                "round {round}"
+            );
+            for e in ev {
+                match e {
+                    Event::Request { stream, .. } | Event::RequestTooLarge { stream, .. } => {
+                        requests += 1;
+                        match rng.below(3) {
+                            0 => c.send_headers(
+                                stream,
+                                [Field::new(b":status", b"200")],
+                                rng.below(2) == 0,
+                            ),
+                            1 => c.reset(stream, ErrorCode::CANCEL),
+                            _ => {}
+                        }
+                    }
+                    Event::Data { stream, data, .. } => {
+                        bodies += 1;
+                        c.release(stream, data.len());
+                        let body = vec![0; rng.below(70_000) as usize];
+                        c.send_data(stream, &body, rng.below(2) == 0);
+                    }
+                    _ => {}
+                }
+            }
+            if rng.below(10) == 0 {
+                c.shutdown();
+            }
+            if rng.below(3) == 0 {
+                server_frames(&mut c, &mut reader);
+            }
+        }
+        server_frames(&mut c, &mut reader);
+    }
+    eprintln!("{requests} requests, {bodies} body frames, {errors} connection errors");
+    assert!(requests > 300 && bodies > 150 && errors > 30 && errors < 250);
+}
+
+impl Client {
+    /// A reader of server output (no preface or SETTINGS of its own).
+    fn new_reader() -> Client {
+        Client {
+            enc: Encoder::new(4096),
+            dec: Decoder::new(4096, 1 << 20),
+            wire: Vec::new(),
+        }
+    }
+}
