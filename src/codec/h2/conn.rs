@@ -379,8 +379,11 @@ impl Conn {
         }
     }
 
-    /// Queues GOAWAY for a connection error and stops reading.
+    /// Queues GOAWAY for a connection error and stops reading. Every stream
+    /// is closed with it, so what the application still sends on one is
+    /// dropped rather than written after the GOAWAY.
     fn fail(&mut self, e: ConnError) -> ConnError {
+        self.streams.clear();
         frame::write_goaway(
             &mut self.out,
             self.last_peer_stream,
@@ -943,6 +946,9 @@ impl Conn {
     /// client's SETTINGS_MAX_FRAME_SIZE; returns how much was sent.
     /// `end_stream` applies once all of `data` is sent.
     pub fn send_data(&mut self, stream: StreamId, data: &[u8], end_stream: bool) -> usize {
+        if !self.streams.contains_key(&stream) {
+            return 0;
+        }
         let n = data.len().min(self.send_window(stream));
         let max = self.peer.max_frame_size as usize;
         let done = n == data.len();

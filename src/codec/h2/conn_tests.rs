@@ -770,6 +770,25 @@ fn control_frame_floods_are_bounded() {
     );
 }
 
+/// Found by the `h2_conn` fuzz target (regressions/h2_conn-1.bin): the
+/// application answering a stream after the connection failed wrote frames
+/// after the GOAWAY.
+#[test]
+fn nothing_is_written_after_a_connection_errors_goaway() {
+    let (mut c, mut cl) = started(Limits::default());
+    cl.get(1, false).get(3, false);
+    let w = cl.raw(8, kind::PING, 0, 0x3f, b"pingpong").take();
+    let (ev, r) = feed(&mut c, &w);
+    assert_eq!(ev.len(), 2);
+    assert_eq!(r.unwrap_err().code, ErrorCode::PROTOCOL_ERROR);
+    c.send_headers(1, [Field::new(b":status", b"200")], false);
+    assert_eq!(c.send_data(1, b"", true), 0);
+    assert_eq!(c.send_data(3, b"late", true), 0);
+    c.reset(3, ErrorCode::CANCEL);
+    assert_eq!(goaway_code(&mut c, &mut cl), ErrorCode::PROTOCOL_ERROR);
+    assert_eq!(c.active_streams(), 0);
+}
+
 #[test]
 fn pieces_give_the_same_events_as_the_whole() {
     // A script fed whole and in pieces of every size 1..=40 (keeping the
