@@ -847,7 +847,7 @@ fn pieces_give_the_same_events_as_the_whole() {
 /// writes parses as a frame, and the stream limit holds.
 #[test]
 fn random_scripts_never_panic_and_output_stays_well_formed() {
-    let mut rng = crate::codec::h2::frame::tests::Rng(0x5eed_0f_c0ffee);
+    let mut rng = crate::codec::h2::frame::tests::Rng(0x5eed_0fc0_ffee);
     // What the scripts reached, so the test shows it goes past the first
     // error: requests opened, body frames, connections ended by an error.
     let (mut requests, mut bodies, mut errors) = (0, 0, 0);
