@@ -443,6 +443,12 @@ impl Conn {
         stream > self.last_peer_stream && !self.streams.contains_key(&stream)
     }
 
+    /// A stream the client opened after this side's GOAWAY: its frames are
+    /// ignored (§6.8).
+    fn ignored_after_goaway(&self, stream: StreamId) -> bool {
+        self.goaway_sent.is_some_and(|last| stream > last) && !self.streams.contains_key(&stream)
+    }
+
     fn on_frame(
         &mut self,
         f: Frame,
@@ -543,6 +549,9 @@ impl Conn {
                         ErrorCode::PROTOCOL_ERROR,
                         "RST_STREAM on an idle stream",
                     ));
+                }
+                if self.ignored_after_goaway(stream) {
+                    return Ok(());
                 }
                 match self.drop_stream(stream) {
                     Some(s) => {
@@ -829,6 +838,12 @@ impl Conn {
             self.count_idle_work()?;
         } else {
             self.empty_frames = self.empty_frames.saturating_sub(1);
+        }
+        if self.ignored_after_goaway(stream) {
+            // §6.8: frames on streams above our GOAWAY's last stream are
+            // ignored; their flow-control bytes still count, and go back.
+            self.release_conn(flow_len);
+            return Ok(());
         }
         let padding = flow_len - data.len() as u32;
         let state = self.streams.get(&stream).map(|s| (s.state, s.recv_window));

@@ -689,9 +689,12 @@ fn graceful_shutdown_sends_goaway_and_ignores_later_streams() {
         server_frames(&mut c, &mut cl),
         [Out::GoAway(1, ErrorCode::NO_ERROR)]
     );
-    // Stream 3 arrives after: ignored; stream 1 finishes.
+    // Stream 3 arrives after, with a body and a reset: all ignored, no
+    // RST_STREAM answers them; stream 1 finishes.
     let w = cl
-        .get(3, true)
+        .get(3, false)
+        .raw(4, kind::DATA, 0, 3, b"body")
+        .rst(3)
         .raw(2, kind::DATA, flag::END_STREAM, 1, b"ok")
         .take();
     let (ev, r) = feed(&mut c, &w);
@@ -704,6 +707,7 @@ fn graceful_shutdown_sends_goaway_and_ignores_later_streams() {
             ..
         }]
     ));
+    assert_eq!(server_frames(&mut c, &mut cl), []);
 }
 
 #[test]
