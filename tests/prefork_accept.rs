@@ -40,7 +40,8 @@ fn gated_origin(gate: &Gate) -> RawOrigin {
 /// Ok(status) or why not.
 fn get(port: u16, path: &str) -> Result<u16, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(PATIENT)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(PATIENT))
+        .map_err(|e| e.to_string())?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
@@ -157,7 +158,11 @@ fn several_listeners_take_turns_with_the_accept_mutex() {
     wait_idle(path, 4);
     for i in 0..20 {
         let port = ports[i % 2];
-        assert_eq!(get(port, &format!("/n/{i}")), Ok(200), "request {i} on {port}");
+        assert_eq!(
+            get(port, &format!("/n/{i}")),
+            Ok(200),
+            "request {i} on {port}"
+        );
     }
     let (accepted, misses) = settled_counts(path);
     assert_eq!(accepted, 20, "{}", describe_rows(path));
@@ -263,11 +268,17 @@ fn mutex_directive_loads_and_refuses_as_httpd() {
     let base = "MPM prefork\nListen 127.0.0.1:0\nServerName test.local\n";
     let refused = [
         // AH00526: Syntax error …: Invalid Mutex argument bogus (Mutex mechanisms are: …)
-        ("Mutex bogus", "Invalid Mutex argument bogus (Mutex mechanisms are: 'none'"),
+        (
+            "Mutex bogus",
+            "Invalid Mutex argument bogus (Mutex mechanisms are: 'none'",
+        ),
         ("Mutex", "Mutex requires at least a mechanism argument"),
         ("Mutex pthread nonsense", "Mutex type nonsense is not valid"),
         ("Mutex none", "None is not allowed for mutex type default"),
-        ("Mutex no mpm-accept", "None is not allowed for mutex type mpm-accept"),
+        (
+            "Mutex no mpm-accept",
+            "None is not allowed for mutex type mpm-accept",
+        ),
         (
             "Mutex fcntl:/nonexistent/dir mpm-accept",
             "Invalid Mutex directory in argument fcntl:/nonexistent/dir",

@@ -1,8 +1,8 @@
 //! The MPM and the process directives: `MPM`, `ServerLimit`, `MaxRequestWorkers`,
 //! `Min/MaxSpareServers`, `MaxConnectionsPerChild`, `GracefulShutdownTimeout`, `User`,
 //! `Group`, `ThreadsPerChild`, `ListenBacklog` (httpd's mpm_common, prefork, event and
-//! unixd), and slotgate's own `WorkerStallTimeout` (the supervisor's watchdog). All of
-//! them are main-server only.
+//! unixd), `Mutex` (the core's; checked in `mutex.rs`), and slotgate's own
+//! `WorkerStallTimeout` (the supervisor's watchdog). All of them are main-server only.
 //!
 //! The MPM is chosen while the files are read ([`MpmSelection`], used by `reader.rs`),
 //! because httpd loads modules then (`LoadModule` is EXEC_ON_READ) and an

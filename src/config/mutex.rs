@@ -51,7 +51,9 @@ pub(super) fn directive(server_root: &Path, d: &Directive) -> Result<Vec<String>
     let Some((mechanism, rest)) = d.args.split_first() else {
         return Err(fail(
             d,
-            format!("Mutex requires at least a mechanism argument (Mutex mechanisms are: {MECHANISMS})"),
+            format!(
+                "Mutex requires at least a mechanism argument (Mutex mechanisms are: {MECHANISMS})"
+            ),
         ));
     };
     let (kind, dir) = match mechanism.split_once(':') {

@@ -190,10 +190,12 @@ fn poll_fds(fds: &[BorrowedFd<'_>], signals: BorrowedFd<'_>, wait: Duration) -> 
         Ok(_) => vec![false; fds.len()],
         Err(e) => {
             if e != nix::errno::Errno::EINTR {
-                log::error!("waiting for a connection (poll on {} listeners): {e}", fds.len());
+                log::error!(
+                    "waiting for a connection (poll on {} listeners): {e}",
+                    fds.len()
+                );
             }
             vec![false; fds.len()]
         }
     }
 }
-

@@ -298,6 +298,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     // After a local fault on accept: until when accepting pauses, and how many
     // connections we held then (one closing ends the pause early).
     let mut accept_paused: Option<(Instant, usize)> = None;
+    // Prefork: whether the memory freed since the last connection has been given
+    // back (after a second without a connection, see below).
+    let mut trimmed = true;
     let my_generation = ctx.process().generation();
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
@@ -354,12 +357,21 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                     if got == Admitted::Paused {
                         accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
                     }
+                    trimmed = false;
                     if per_child > 0 && next_id >= per_child {
                         // MaxConnectionsPerChild: finish, exit, be replaced.
                         stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
                 accept::Waited::Missed => ctx.process().add_accept_miss(),
+                accept::Waited::Nothing if !trimmed => {
+                    // Idle a while: what the last connection used (buffer
+                    // blocks, freed heap) goes back to the kernel, so idle
+                    // workers cost little; busy ones never pay for this.
+                    buffer::release_free_blocks();
+                    crate::process::trim_heap();
+                    trimmed = true;
+                }
                 accept::Waited::Nothing => {}
                 accept::Waited::Fault(e) => {
                     ctx.now = Instant::now();
