@@ -323,3 +323,44 @@ fn mutex_directive_loads_and_refuses_as_httpd() {
         }
     }
 }
+
+// The accept mutex is robust: SIGKILL every idle worker of a two-listener
+// prefork server (one of them holds the mutex at almost any instant: it polls
+// the listeners while the others wait for it). The supervisor replaces them;
+// the first new worker to lock takes the dead holder's mutex over (EOWNERDEAD)
+// and both ports serve. (A plain mutex would stay locked for ever: every
+// request below would wait until PATIENT ran out.)
+#[test]
+fn a_worker_killed_holding_the_accept_mutex_hands_it_on() {
+    let a = Origin::start("a");
+    let sg = Slotgate::start(&render(
+        "MPM prefork\nListen 127.0.0.1:0\nListen 127.0.0.1:0\nServerName test.local\n\
+         StartServers 3\nMinSpareServers 3\nMaxSpareServers 4\nMaxRequestWorkers 6\n\
+         ProxyPass / http://{a}/\n",
+        &[&a],
+    ));
+    let path = sg.scoreboard_path();
+    wait_idle(path, 3);
+    let first: Vec<i32> = workers(path, 1).iter().map(|r| r.0).collect();
+    for &pid in &first {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    wait_for(
+        "three new idle workers",
+        SIGNAL_WAIT,
+        || {
+            let rows = workers(path, 1);
+            let fresh = rows
+                .iter()
+                .filter(|r| !first.contains(&r.0) && r.1 == '_')
+                .count();
+            (fresh >= 3).then_some(())
+        },
+        || describe_rows(path),
+    );
+    for _ in 0..3 {
+        for &port in sg.ports() {
+            assert_eq!(get(port, "/after"), Ok(200), "port {port}");
+        }
+    }
+}
