@@ -36,11 +36,11 @@ OPORT="$(sed -n 's/^listening on .*://p' "$WORK/origin.out")"
 children() {
     local n=0
     for _ in $(seq 600); do
-        n="$(pgrep -P "$1" | wc -l)"
+        n="$(pgrep -P "$1" | wc -l || true)"
         [ "$n" -ge "$WORKERS" ] && break
         sleep 0.05
     done
-    pgrep -P "$1"
+    pgrep -P "$1" || true
 }
 
 # report NAME SUPERVISOR: the smaps_rollup figures of SUPERVISOR's children.
