@@ -256,8 +256,9 @@ fn workers_grow_for_a_burst_and_come_back_to_max_spare_servers() {
 
 // `Mutex` as httpd 2.4.71 (Debian's apache2, `apache2 -t` with mod_mpm_prefork and
 // mod_rewrite loaded) reads it: every mechanism loads but an unknown one, whose
-// error lists them; `none` is refused for the accept mutex; a file mechanism's
-// directory must exist; an unknown mutex name is refused. slotgate runs the
+// error lists them; `none` is refused; a `mechanism:dir`'s directory must exist
+// (empty is fine); mutex names are case-sensitive and an unknown one is refused;
+// `OmitPID` may stand anywhere among the names. slotgate runs the
 // accept mutex as a pthread mutex (httpd's default on Linux) and says so when
 // another mechanism was asked for.
 #[test]
@@ -278,6 +279,23 @@ fn mutex_directive_loads_and_refuses_as_httpd() {
         (
             "Mutex no mpm-accept",
             "None is not allowed for mutex type mpm-accept",
+        ),
+        (
+            "Mutex none rewrite-map",
+            "None is not allowed for mutex type rewrite-map",
+        ),
+        (
+            "Mutex DEFAULT MPM-ACCEPT",
+            "Mutex type MPM-ACCEPT is not valid",
+        ),
+        ("Mutex pthread Default", "Mutex type Default is not valid"),
+        (
+            "Mutex sysvsem:/nonexistent mpm-accept",
+            "Invalid Mutex directory in argument sysvsem:/nonexistent",
+        ),
+        (
+            "Mutex bogus:/tmp",
+            "Invalid Mutex argument bogus:/tmp (Mutex mechanisms are",
         ),
         (
             "Mutex fcntl:/nonexistent/dir mpm-accept",
@@ -301,6 +319,12 @@ fn mutex_directive_loads_and_refuses_as_httpd() {
         ("Mutex default".to_string(), None),
         ("Mutex pthread mpm-accept".to_string(), None),
         ("Mutex yes".to_string(), None),
+        ("Mutex Default mpm-accept".to_string(), None),
+        ("Mutex pthread:/tmp OmitPID mpm-accept".to_string(), None),
+        (
+            "Mutex file: default".to_string(),
+            Some("slotgate's accept mutex is a process-shared pthread mutex"),
+        ),
         (
             format!("Mutex file:{lock} default"),
             Some("slotgate's accept mutex is a process-shared pthread mutex"),

@@ -9,17 +9,20 @@
 //! The mechanisms map onto it as follows:
 //!
 //! - `default`, `yes`, `pthread`: the pthread mutex, as in httpd.
-//! - `file[:dir]`, `fcntl[:dir]`, `flock[:dir]`, `sysvsem`, `posixsem`, `sem`: the
-//!   pthread mutex too, with a warning (the lock's behaviour, one worker at a time
-//!   and released when its holder dies, is the same; `dir` is checked as httpd
-//!   checks it, then unused). Debian's stock `apache2.conf` says
+//! - `file`, `fcntl`, `flock`, `sysvsem`, `posixsem`, `sem`: the pthread mutex too,
+//!   with a warning (the lock's behaviour, one worker at a time and released when its
+//!   holder dies, is the same). Debian's stock `apache2.conf` says
 //!   `Mutex file:${APACHE_LOCK_DIR} default`, so these must load.
-//! - `none`, `no`: refused for `mpm-accept` and `default`, as httpd refuses them.
+//! - `none`, `no`: refused, as httpd refuses them for every lock it has.
 //! - anything else: refused with httpd's list of mechanisms.
 //!
-//! Mutex names: `mpm-accept` and `default` apply; the names of httpd's other locks
-//! (`rewrite-map`, `ssl-cache`, …) are accepted with a warning that slotgate has no such
-//! lock; any other name is refused, as httpd refuses it.
+//! Any mechanism may be written `mechanism:dir`; as httpd, a non-empty `dir`
+//! (relative to ServerRoot) must be an existing directory, and is then unused.
+//!
+//! Mutex names (case-sensitive, as in httpd): `mpm-accept` and `default` apply; the
+//! names of httpd's other locks (`rewrite-map`, `ssl-cache`, …) are accepted with a
+//! warning that slotgate has no such lock; any other name is refused, as httpd refuses
+//! it. `OmitPID` may stand among them (it names lock files, which slotgate has none of).
 
 use std::path::Path;
 
@@ -60,62 +63,57 @@ pub(super) fn directive(server_root: &Path, d: &Directive) -> Result<Vec<String>
         Some((kind, dir)) => (kind.to_ascii_lowercase(), Some(dir)),
         None => (mechanism.to_ascii_lowercase(), None),
     };
-    let invalid = || {
-        fail(
-            d,
-            format!("Invalid Mutex argument {mechanism} (Mutex mechanisms are: {MECHANISMS})"),
-        )
+    let (none, substituted) = match kind.as_str() {
+        "default" | "yes" | "pthread" => (false, false),
+        "none" | "no" => (true, false),
+        "file" | "fcntl" | "flock" | "sysvsem" | "posixsem" | "sem" => (false, true),
+        _ => {
+            return Err(fail(
+                d,
+                format!("Invalid Mutex argument {mechanism} (Mutex mechanisms are: {MECHANISMS})"),
+            ))
+        }
     };
-    let file_based = matches!(kind.as_str(), "file" | "fcntl" | "flock");
-    let substituted = match kind.as_str() {
-        "default" | "yes" | "pthread" if dir.is_none() => false,
-        "none" | "no" if dir.is_none() => true,
-        "sysvsem" | "posixsem" | "sem" if dir.is_none() => true,
-        _ if file_based => true,
-        _ => return Err(invalid()),
-    };
-    if let Some(dir) = dir.filter(|_| file_based) {
-        let full = server_root.join(dir);
-        if dir.is_empty() || !full.is_dir() {
+    // Any mechanism may name a directory (httpd checks it whatever the mechanism;
+    // empty means its default one).
+    if let Some(dir) = dir.filter(|dir| !dir.is_empty()) {
+        if !server_root.join(dir).is_dir() {
             return Err(fail(
                 d,
                 format!("Invalid Mutex directory in argument {mechanism}"),
             ));
         }
     }
-    let mut names: Vec<&str> = Vec::new();
-    for (i, arg) in rest.iter().enumerate() {
-        if arg.eq_ignore_ascii_case("omitpid") && i == rest.len() - 1 {
-            continue;
-        }
-        names.push(arg);
-    }
+    // Mutex names are case-sensitive (httpd refuses `MPM-ACCEPT` and `Default`);
+    // `OmitPID` may stand anywhere among them.
+    let mut names: Vec<&str> = rest
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.eq_ignore_ascii_case("omitpid"))
+        .collect();
     if names.is_empty() {
         names.push("default");
     }
     let mut warnings = Vec::new();
     for name in names {
-        let lower = name.to_ascii_lowercase();
-        let ours = lower == "mpm-accept" || lower == "default";
-        if !ours && !OTHER_LOCKS.contains(&lower.as_str()) {
+        let ours = name == "mpm-accept" || name == "default";
+        if !ours && !OTHER_LOCKS.contains(&name) {
             return Err(fail(d, format!("Mutex type {name} is not valid")));
         }
-        if matches!(kind.as_str(), "none" | "no") {
-            if ours {
-                return Err(fail(
-                    d,
-                    format!("None is not allowed for mutex type {name}"),
-                ));
-            }
-        } else if ours && substituted {
-            warnings.push(format!(
-                "Mutex {mechanism} {name}: slotgate's accept mutex is a process-shared \
-                 pthread mutex (httpd's default on Linux); it serialises accept the same way"
+        if none {
+            return Err(fail(
+                d,
+                format!("None is not allowed for mutex type {name}"),
             ));
         }
         if !ours {
             warnings.push(format!(
                 "Mutex {mechanism} {name} ignored: slotgate has no {name} lock"
+            ));
+        } else if substituted {
+            warnings.push(format!(
+                "Mutex {mechanism} {name}: slotgate's accept mutex is a process-shared \
+                 pthread mutex (httpd's default on Linux); it serialises accept the same way"
             ));
         }
     }

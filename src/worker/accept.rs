@@ -72,6 +72,7 @@ impl PreforkAccept {
         wait: Duration,
     ) -> io::Result<PreforkAccept> {
         match (listeners, mutex) {
+            ([], _) => Err(io::Error::other("a prefork worker without a listener")),
             ([one], _) => {
                 one.set_nonblocking(false)?;
                 socket2::SockRef::from(one).set_read_timeout(Some(wait))?;
