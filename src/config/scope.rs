@@ -331,7 +331,7 @@ impl Scope {
             "logformat" => self.logs.log_format(d)?,
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
-            _ if self.rewrite.directive(d, &ctx.root)? => {}
+            _ if self.rewrite.directive(d, ctx)? => {}
             _ if self.remoteip.directive(d, &ctx.root)? => {}
             _ if super::headers::directive(&mut self.rules, d)?
                 || super::env::directive(&mut self.rules, ctx, d)? => {}

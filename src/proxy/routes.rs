@@ -28,7 +28,9 @@ use crate::url::{
 pub struct Member {
     pub slot: usize,
     pub url: MemberUrl,
-    pub host_header: String,
+    /// The member's protocol and its settings (chosen by the URL's scheme):
+    /// each member connection gets a codec from it (`crate::codec`).
+    pub codec: crate::codec::Settings,
     /// Resolved at start-up; the first address is used. Empty for a Unix-socket
     /// member (`url.socket`).
     pub addrs: Vec<SocketAddr>,
@@ -51,9 +53,6 @@ pub struct Member {
     pub balancer: Option<usize>,
     /// Connection reuse: `enablereuse`/`disablereuse`, `max`, `smax`, `ttl`, `acquire`.
     pub pool: PoolLimits,
-    /// Protocols a client may switch to through this member (`upgrade=`; `ws://`
-    /// members accept WebSocket by default).
-    pub upgrade: Option<String>,
     /// The configured health check (`hcmethod=` …), written into the member
     /// slot by the supervisor; the health checker reads the slot.
     pub health: crate::config::HealthCheck,
@@ -103,6 +102,9 @@ pub struct ReverseRule {
 #[derive(Clone, Debug)]
 pub struct Server {
     pub server_name: String,
+    /// ServerName with the port it names (`host[:port]`): the name and port
+    /// of self-referential URLs under UseCanonicalName On.
+    pub canonical_name: String,
     rules: Vec<Rule>,
     pub reverse: Vec<ReverseRule>,
     pub cookie_path: Vec<CookieRule>,
@@ -132,6 +134,9 @@ pub struct Server {
     pub proxy_access: Vec<crate::config::AccessSection>,
     /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
     pub remoteip: crate::rules::remoteip::RemoteIp,
+    /// ServerSignature, UseCanonicalName, TraceEnable, ServerAdmin (a vhost's
+    /// own over the main server's) and the server-wide ServerTokens banner.
+    pub presentation: Arc<crate::config::Presentation>,
 }
 
 /// The access rules that apply to a proxied request (see [`Routes::access_for`]).
@@ -286,6 +291,7 @@ impl Routes {
         let main_rules = b.rules(&cfg.proxy_pass)?;
         let mut servers = vec![Server {
             server_name: cfg.server_name.clone(),
+            canonical_name: cfg.server_name.clone(),
             rules: main_rules.clone(),
             reverse: b.reverse(&cfg.proxy_pass_reverse),
             cookie_path: cfg.cookie_path.clone(),
@@ -303,6 +309,7 @@ impl Routes {
             proxy_access: cfg.proxy_access.clone(),
             remoteip: cfg.remoteip.clone(),
             neighbour_rules: cfg.rules.clone(),
+            presentation: Arc::new(cfg.presentation.clone()),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -326,7 +333,13 @@ impl Routes {
                 .chain(&v.server_aliases)
                 .map(|n| n.to_ascii_lowercase())
                 .collect();
+            let canonical_name = match (&v.server_name, v.server_port) {
+                (Some(name), Some(port)) => format!("{name}:{port}"),
+                (Some(name), None) => name.clone(),
+                (None, _) => cfg.server_name.clone(),
+            };
             servers.push(Server {
+                canonical_name,
                 server_name: v
                     .server_name
                     .clone()
@@ -348,6 +361,7 @@ impl Routes {
                 proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
                 neighbour_rules: crate::rules::Rules::merged(&cfg.rules, &v.rules),
+                presentation: Arc::new(v.presentation.over(&cfg.presentation)),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and
@@ -840,13 +854,11 @@ impl Builder<'_> {
             .other_value("proxyprotocol")
             .and_then(crate::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
-        let upgrade = params.upgrade.clone().or_else(|| {
-            matches!(parsed.scheme.as_str(), "ws" | "wss").then(|| "websocket".to_string())
-        });
+        let codec = crate::codec::Settings::for_member(&parsed, params)?;
         let slot = self.members.len();
         self.members.push(Member {
             slot,
-            host_header: parsed.host_header(),
+            codec,
             url: parsed,
             addrs,
             proxy_protocol,
@@ -861,7 +873,6 @@ impl Builder<'_> {
             redirect: params.redirect.clone(),
             balancer,
             pool: pool_limits(params, proxy_protocol.is_some()),
-            upgrade,
             health: params.health.clone(),
             hc_timeout: params.connection_timeout.or(params.timeout),
             tls,
@@ -905,7 +916,6 @@ impl Builder<'_> {
         let id = self.new_member("http://127.0.0.1/", &express_params(), None)?;
         let m = &mut self.members[id];
         m.url = parse_member_url(EXPRESS_MEMBER)?;
-        m.host_header = m.url.host_header();
         m.addrs.clear();
         Ok(id)
     }
@@ -1253,7 +1263,8 @@ mod tests {
              ProxyPass /c http://127.0.0.1:9002/\n",
         );
         assert_eq!(r.members.len(), 2);
-        assert_eq!(r.members[0].host_header, "127.0.0.1:9001");
+        let crate::codec::Settings::Http1(h1) = &r.members[0].codec;
+        assert_eq!(&*h1.host, "127.0.0.1:9001");
     }
 
     #[test]

@@ -13,6 +13,9 @@ use crate::recycle::{give_string, string_from};
 #[derive(Debug, Default)]
 pub struct Env {
     vars: Vec<(String, String)>,
+    /// The server's own `SetEnvIf` lines already ran (httpd's post-read-request
+    /// phase, before mod_rewrite: `crate::rules::Rules::post_read_env`).
+    post_read: bool,
 }
 
 impl Env {
@@ -73,6 +76,27 @@ impl Env {
             give_string(k);
             give_string(v);
         }
+        self.post_read = false;
+    }
+
+    /// Whether the server's `SetEnvIf` lines already ran on this request.
+    pub fn post_read_done(&self) -> bool {
+        self.post_read
+    }
+
+    pub fn mark_post_read(&mut self) {
+        self.post_read = true;
+    }
+
+    /// Moves `other`'s variables (and its post-read mark) into this
+    /// environment, replacing values of the same names; `other` is left empty
+    /// with its capacity.
+    pub fn absorb(&mut self, other: &mut Env) {
+        for (k, v) in other.vars.drain(..) {
+            self.set_owned(&k, v);
+            give_string(k);
+        }
+        self.post_read |= std::mem::take(&mut other.post_read);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -108,19 +132,27 @@ pub fn apply(rules: &[EnvRule], env: &mut Env) {
     }
 }
 
-/// mod_proxy's environment switches: the variables its handler reads, and
-/// what slotgate does with each. Setting one slotgate does not act on is
-/// warned about at `-t` ([`switch_warning`]).
+/// mod_proxy's environment switches: the variables its handlers read, and
+/// whether slotgate acts on each (where: `crate::codec::h1` for the request's
+/// form, `crate::worker::exchange` for pooling and interim answers). Setting
+/// one slotgate does not act on is warned about at `-t` ([`switch_warning`]).
 pub const PROXY_SWITCHES: &[(&str, bool)] = &[
-    // Sends `Connection: close` to the member and does not pool the connection.
+    // `Connection: close` to the member; the connection is not pooled.
     ("proxy-nokeepalive", true),
-    ("force-proxy-request-1.0", false),
-    ("proxy-initial-not-pooled", false),
-    ("proxy-sendchunked", false),
-    ("proxy-sendcl", false),
-    ("proxy-interim-response", false),
-    // The request is not proxied (it is answered locally, as with `ProxyPass /x !`).
-    ("no-proxy", true),
+    // HTTP/1.0 request line, no Connection header, no Expect, not pooled;
+    // a chunked body is spooled and sent with Content-Length.
+    ("force-proxy-request-1.0", true),
+    // The first request of a client connection takes no pooled connection.
+    ("proxy-initial-not-pooled", true),
+    // Bodies of unknown length go chunked (slotgate's way anyway).
+    ("proxy-sendchunked", true),
+    ("proxy-sendchunks", true),
+    // A chunked body is spooled and sent with Content-Length.
+    ("proxy-sendcl", true),
+    // RFC (default) passes 1xx answers to the client, Suppress does not.
+    ("proxy-interim-response", true),
+    // Bypasses ProxyRemote, which slotgate does not serve.
+    ("no-proxy", false),
 ];
 
 /// The `-t` warning for setting `name`, when it is a proxy switch slotgate
@@ -131,8 +163,8 @@ pub fn switch_warning(name: &str) -> Option<String> {
         .find(|(n, served)| !served && n.eq_ignore_ascii_case(name))
         .map(|(n, _)| {
             format!(
-                "the environment variable {n} is one of mod_proxy's switches that slotgate \
-                 does not act on (it serves proxy-nokeepalive and no-proxy): it is set, and \
+                "the environment variable {n} makes mod_proxy bypass ProxyRemote, which \
+                 slotgate does not serve (it forwards to members directly): it is set, and \
                  readable by %{{{n}}}e and env=, but changes nothing"
             )
         })
@@ -151,6 +183,21 @@ mod tests {
         assert_eq!(env.iter().count(), 1);
         env.unset("fOO");
         assert!(env.is_empty());
+    }
+
+    #[test]
+    fn absorb_moves_variables_and_the_post_read_mark() {
+        let mut early = Env::default();
+        early.set("A", "1");
+        early.mark_post_read();
+        let mut env = Env::default();
+        env.set("a", "0");
+        env.set("b", "2");
+        env.absorb(&mut early);
+        assert_eq!((env.get("A"), env.get("b")), (Some("1"), Some("2")));
+        assert!(env.post_read_done() && early.is_empty() && !early.post_read_done());
+        env.clear();
+        assert!(!env.post_read_done());
     }
 
     #[test]
@@ -175,7 +222,9 @@ mod tests {
     #[test]
     fn only_unserved_switches_are_warned_about() {
         assert!(switch_warning("proxy-nokeepalive").is_none());
-        assert!(switch_warning("Force-Proxy-Request-1.0").is_some());
+        assert!(switch_warning("Force-Proxy-Request-1.0").is_none());
+        assert!(switch_warning("proxy-sendcl").is_none());
+        assert!(switch_warning("No-Proxy").is_some());
         assert!(switch_warning("anything").is_none());
     }
 }

@@ -119,9 +119,21 @@ impl Rules {
         )
     }
 
-    /// Fills `env` from the request: SetEnvIf, then SetEnv/UnsetEnv.
+    /// The server's own SetEnvIf lines (httpd's post-read-request phase: before
+    /// mod_rewrite, whose `%{ENV:…}` sees them); runs once per request.
+    pub fn post_read_env(&self, facts: &RequestFacts<'_>, env: &mut Env) {
+        if !env.post_read_done() {
+            setenvif::apply(&self.set_env_if, facts, env);
+            env.mark_post_read();
+        }
+    }
+
+    /// Fills `env` from the request: SetEnvIf (the server's unless
+    /// [`post_read_env`](Self::post_read_env) ran them already, then the
+    /// sections'), then SetEnv/UnsetEnv.
     pub fn prepare_env(&self, at: Place<'_>, facts: &RequestFacts<'_>, env: &mut Env) {
-        for set in self.sets(at) {
+        self.post_read_env(facts, env);
+        for set in self.sets(at).skip(1) {
             setenvif::apply(&set.set_env_if, facts, env);
         }
         for set in self.sets(at) {

@@ -30,14 +30,13 @@ pub enum Step {
     Close,
 }
 
-#[derive(Debug, PartialEq, Eq)]
 pub(super) enum State {
     /// Waiting for (the rest of) a request head.
     Head,
-    /// A request is being proxied (`exchange` is set).
-    Exchange,
-    /// A request for a local handler is read to its end (`local` is set).
-    Local,
+    /// A request is being proxied.
+    Exchange(Box<Exchange>),
+    /// A request for a local handler is read to its end.
+    Local(Box<LocalRequest>),
     /// Flush what is left for the client, then close.
     Closing,
     /// Output flushed and write side shut; discard input until EOF or the deadline.
@@ -70,14 +69,16 @@ pub struct Conn {
     /// Whether a PROXY protocol header is still to come (`RemoteIPProxyProtocol`).
     proxy_header: ProxyHeader,
     pub(super) state: State,
-    pub(super) exchange: Option<Box<Exchange>>,
-    pub(super) handling: Option<Box<LocalRequest>>,
     pub(super) served: u32,
     /// `(input consumed, output appended)` when the last request was logged:
     /// the start of the next request's bytes (`%I`, `%O`).
     logged: (u64, u64),
     /// The exchange being ended was answered with a whole (error) response.
     answered_in_full: bool,
+    /// The request's environment before it is routed: the server's SetEnvIf
+    /// and mod_rewrite's `[E=]` (`crate::worker::rewrite`); it moves into the
+    /// exchange, or serves a local answer's headers and log line.
+    early_env: crate::rules::env::Env,
     /// When the current request head began (accept, or its first byte after a
     /// kept-alive wait), and its bytes so far: mod_reqtimeout's header stage.
     head_started: Instant,
@@ -161,11 +162,10 @@ impl Conn {
             eof: false,
             proxy_header: ProxyHeader::Unchecked,
             state: State::Head,
-            exchange: None,
-            handling: None,
             served: 0,
             logged: (0, 0),
             answered_in_full: false,
+            early_env: Default::default(),
             head_started: now,
             head_bytes: 0,
             id,
@@ -234,7 +234,7 @@ impl Conn {
 
     pub fn mark_ready(&mut self, member_side: bool, readable: bool, writable: bool, hup: bool) {
         if member_side {
-            if let Some(ex) = self.exchange.as_mut() {
+            if let State::Exchange(ex) = &mut self.state {
                 ex.mark_ready(readable, writable, hup);
             }
         } else {
@@ -247,7 +247,7 @@ impl Conn {
     /// The inactivity limit of the current state.
     pub fn timeout(&self, ctx: &Ctx) -> Duration {
         let cfg = &ctx.config;
-        match self.state {
+        match &self.state {
             State::Head if self.served > 0 && self.input.is_empty() => cfg.keep_alive_timeout,
             // httpd applies both `Timeout` (to each read) and
             // `RequestReadTimeout` (to the stage): the shorter wins.
@@ -257,31 +257,28 @@ impl Conn {
                     .min(cfg.timeout),
                 None => cfg.timeout,
             },
-            State::Closing | State::Local => cfg.timeout,
+            State::Closing | State::Local(_) => cfg.timeout,
             State::Lingering => LINGER,
             // Waiting on the client (its body, or room to write to it) is bounded by
             // `Timeout`; waiting on the member by the member's timeout.
-            State::Exchange => match &self.exchange {
-                Some(ex) if ex.waits_for_client_body(self.input.is_empty()) => {
-                    match cfg.request_read_timeout.body {
-                        Some(rt) => {
-                            let (started, got) = ex.body_progress();
-                            rate_deadline(started, got as usize, rt)
-                                .saturating_duration_since(self.last_activity)
-                                .min(cfg.timeout)
-                        }
-                        None => cfg.timeout,
+            State::Exchange(ex) if ex.waits_for_client_body(self.input.is_empty()) => {
+                match cfg.request_read_timeout.body {
+                    Some(rt) => {
+                        let (started, got) = ex.body_progress();
+                        rate_deadline(started, got as usize, rt)
+                            .saturating_duration_since(self.last_activity)
+                            .min(cfg.timeout)
                     }
+                    None => cfg.timeout,
                 }
-                Some(_) if self.output.len() >= BODY_BUFFER => cfg.timeout,
-                Some(ex) => ex.timeout(ctx),
-                None => cfg.timeout,
-            },
+            }
+            State::Exchange(_) if self.output.len() >= BODY_BUFFER => cfg.timeout,
+            State::Exchange(ex) => ex.timeout(ctx),
         }
     }
 
     pub fn on_timeout(&mut self, ctx: &mut Ctx, index: usize) -> Step {
-        if self.state == State::Head && !self.input.is_empty() {
+        if matches!(self.state, State::Head) && !self.input.is_empty() {
             // A head still incomplete at its deadline: slowloris, or a dead
             // client. As httpd: a 408 once the request line is in, a plain
             // close while it is not.
@@ -299,17 +296,12 @@ impl Conn {
             self.state = State::Closing;
             return self.drive(ctx, index);
         }
-        if self.state == State::Local {
-            if let Some(local) = self.handling.take() {
-                let why = "the request body was not received in time";
-                self.answer_locally(ctx, &local.head, local.server, 408, why, false);
-            }
+        if let Some(local) = self.take_local() {
+            let why = "the request body was not received in time";
+            self.answer_locally(ctx, &local.head, local.server, 408, why, false);
             return self.drive(ctx, index);
         }
-        if self.state != State::Exchange {
-            return Step::Close;
-        }
-        let Some(ex) = self.exchange.as_mut() else {
+        let State::Exchange(ex) = &mut self.state else {
             return Step::Close;
         };
         if ex.waits_for_client_body(self.input.is_empty()) {
@@ -347,8 +339,8 @@ impl Conn {
             }
             match self.state {
                 State::Head => progress |= self.try_start(ctx, index),
-                State::Exchange => progress |= self.pump(ctx, index),
-                State::Local => progress |= self.pump_local(ctx),
+                State::Exchange(_) => progress |= self.pump(ctx, index),
+                State::Local(_) => progress |= self.pump_local(ctx),
                 State::Closing | State::Lingering => {}
             }
             match self.write_client(ctx) {
@@ -357,10 +349,7 @@ impl Conn {
             }
             if !self.write_shut
                 && self.output.is_empty()
-                && self
-                    .exchange
-                    .as_ref()
-                    .is_some_and(|e| e.tunnel_member_closed())
+                && self.exchange().is_some_and(|e| e.tunnel_member_closed())
             {
                 // The member closed its side of the tunnel: pass the close on.
                 self.shutdown_write();
@@ -380,7 +369,7 @@ impl Conn {
     /// client's business, logged at info; an exchange in flight ends.
     fn client_failed(&mut self, ctx: &mut Ctx, what: &str, e: &io::Error) -> Step {
         let why = format!("client {}: connection failed while {what}: {e}", self.peer);
-        if self.exchange.is_some() {
+        if self.exchange().is_some() {
             self.fail(ctx, Fault::Client(ClientFault::Gone, why));
         } else if !matches!(self.state, State::Lingering | State::Closing) {
             log::info!("{why}");
@@ -435,7 +424,7 @@ impl Conn {
     fn wants_client_input(&self, ctx: &Ctx) -> bool {
         match self.state {
             State::Head => self.input.len() < self.input_limit(ctx),
-            State::Exchange | State::Local => self.input.len() < BODY_BUFFER,
+            State::Exchange(_) | State::Local(_) => self.input.len() < BODY_BUFFER,
             State::Closing => false,
             State::Lingering => true,
         }
@@ -468,14 +457,14 @@ impl Conn {
                     self.readable = false;
                 }
                 ctx.process().add_bytes_in(n as u64);
-                if self.state == State::Head {
+                if matches!(self.state, State::Head) {
                     if was_empty && self.served > 0 && self.head_bytes == 0 {
                         // The kept-alive wait is over: the header stage starts now.
                         self.head_started = ctx.now;
                     }
                     self.head_bytes += n;
                 }
-                if self.state == State::Lingering {
+                if matches!(self.state, State::Lingering) {
                     let n = self.input.len();
                     self.input.consume(n);
                 }
@@ -559,6 +548,7 @@ impl Conn {
         }
         self.clean_end = false;
         self.request_peer = self.peer;
+        self.early_env.clear();
         let mut head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
@@ -594,7 +584,7 @@ impl Conn {
             self.peer,
             &mut head,
         );
-        if head.method == "TRACE" && !cfg.presentation.trace_enable {
+        if head.method == "TRACE" && !ctx.routes.servers[server].presentation.trace_enable {
             // TraceEnable Off: refused for every URL, proxied or not (httpd-oracle: 405).
             let why = "TRACE is disabled (TraceEnable Off)";
             self.answer_locally(ctx, &head, server, 405, why, keep_alive);
@@ -640,7 +630,10 @@ impl Conn {
                         local: self.local,
                         https: self.tls.is_some(),
                     };
-                    match ctx.rewrite_route(server, &head, path, query, &peer) {
+                    let mut env = std::mem::take(&mut self.early_env);
+                    let rewritten = ctx.rewrite_route(server, &head, path, query, &peer, &mut env);
+                    self.early_env = env;
+                    match rewritten {
                         Some(super::rewrite::Rewritten::Route(route)) => (route, None),
                         Some(super::rewrite::Rewritten::Answer {
                             status,
@@ -690,7 +683,7 @@ impl Conn {
             Ok(Route::Local) => match handler {
                 Some(handler) => {
                     let framing = head.framing;
-                    self.handling = Some(Box::new(LocalRequest {
+                    self.state = State::Local(Box::new(LocalRequest {
                         head,
                         server,
                         handler,
@@ -699,7 +692,6 @@ impl Conn {
                         keep_alive,
                         started: ctx.now,
                     }));
-                    self.state = State::Local;
                 }
                 None => self.answer_locally(
                     ctx,
@@ -711,15 +703,6 @@ impl Conn {
                 ),
             },
             Ok(route) => {
-                if !ctx.config.proxy_100_continue
-                    && head.minor == 1
-                    && head.framing != Framing::None
-                    && crate::proxy::forward::expects_continue(&head)
-                {
-                    // Proxy100Continue Off: we answer the Expect ourselves, as httpd's
-                    // input layer does when it starts reading the body.
-                    self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
                 let ex = Exchange::new(
                     ctx.now,
                     head,
@@ -730,10 +713,21 @@ impl Conn {
                     self.local,
                 );
                 let mut ex = Exchange::boxed(ex);
+                ex.env.absorb(&mut self.early_env);
                 ex.https = self.tls.is_some();
+                ex.initial = self.served == 0;
                 ex.prepare(ctx);
-                self.exchange = Some(ex);
-                self.state = State::Exchange;
+                if (!ctx.config.proxy_100_continue || ex.env.is_set("force-proxy-request-1.0"))
+                    && ex.head.minor == 1
+                    && ex.head.framing != Framing::None
+                    && crate::proxy::forward::expects_continue(&ex.head)
+                {
+                    // Proxy100Continue Off (or an HTTP/1.0 member, which must
+                    // not see the Expect): we answer it ourselves, as httpd's
+                    // input layer does when it starts reading the body.
+                    self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                self.state = State::Exchange(ex);
                 ctx.exchanges += 1;
                 self.failover(ctx, index);
             }
@@ -795,7 +789,7 @@ impl Conn {
     /// then checks the section's access rules, runs the handler and queues its
     /// answer.
     fn pump_local(&mut self, ctx: &mut Ctx) -> bool {
-        let Some(local) = self.handling.as_mut() else {
+        let State::Local(local) = &mut self.state else {
             return false;
         };
         let mut progress = false;
@@ -804,7 +798,9 @@ impl Conn {
             let (used, data) = match local.body.step(avail) {
                 Ok(step) => step,
                 Err(e) => {
-                    let local = self.handling.take().expect("set above");
+                    let Some(local) = self.take_local() else {
+                        return true;
+                    };
                     log::info!("client {}: bad request body: {e}", self.peer);
                     let why = "malformed request body";
                     self.answer_locally(ctx, &local.head, local.server, 400, why, false);
@@ -815,7 +811,9 @@ impl Conn {
                 break;
             }
             if local.collected.len() + data.len() > crate::handlers::MAX_BODY {
-                let local = self.handling.take().expect("set above");
+                let Some(local) = self.take_local() else {
+                    return true;
+                };
                 let why = "the request body is too large for this handler";
                 self.answer_locally(ctx, &local.head, local.server, 413, why, false);
                 return true;
@@ -827,13 +825,14 @@ impl Conn {
         if !local.body.is_done() {
             if self.eof {
                 // The client went away in the middle of its body.
-                self.handling = None;
                 self.state = State::Closing;
                 return true;
             }
             return progress;
         }
-        let local = self.handling.take().expect("set above");
+        let Some(local) = self.take_local() else {
+            return progress;
+        };
         let server = &ctx.routes.servers[local.server];
         let h = &server.handlers[local.handler];
         let head = &local.head;
@@ -912,13 +911,16 @@ impl Conn {
         let host = request
             .and_then(|(head, _)| head.header("host"))
             .and_then(|h| std::str::from_utf8(h).ok());
-        let server_name = match request {
-            Some((_, server)) => &ctx.routes.servers[server].server_name,
-            None => &ctx.config.server_name,
+        let (server_name, presentation) = match request {
+            Some((_, server)) => {
+                let s = &ctx.routes.servers[server];
+                (&s.canonical_name, &*s.presentation)
+            }
+            None => (&ctx.config.server_name, &ctx.config.presentation),
         };
         let default_port = if self.tls.is_some() { 443 } else { 80 };
         respond::Banner::new(
-            &ctx.config.presentation,
+            presentation,
             host,
             server_name,
             self.local.port(),
@@ -1004,13 +1006,23 @@ impl Conn {
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
         let banner = self.banner(ctx, Some((head, server)));
-        let extra = local_always_headers(
+        let mut env = std::mem::take(&mut self.early_env);
+        let mut extra = local_always_headers(
             ctx,
-            server,
+            (server, &mut env),
             head,
             (self.request_peer, self.local),
             (self.tls.is_some(), status),
         );
+        if status == 405 {
+            // RFC 9110 §15.5.6: a 405 names the allowed methods. The only one
+            // slotgate writes here refuses TRACE (TraceEnable Off), and httpd
+            // then sends an empty Allow (the corpus compares it).
+            extra.push(crate::http::Header {
+                name: "Allow".into(),
+                value: Vec::new(),
+            });
+        }
         let n = match location {
             Some(at) => {
                 respond::redirect(&mut self.output, status, at, keep_alive, &banner, &extra)
@@ -1040,9 +1052,11 @@ impl Conn {
                 started: ctx.now,
                 handler: None,
             },
-            None,
+            Some(&env),
             &[],
         );
+        env.clear();
+        self.early_env = env;
         self.served += 1;
         self.state = if keep_alive {
             State::Head
@@ -1054,7 +1068,7 @@ impl Conn {
     /// Picks a member for the exchange (again, after a failure before anything was
     /// sent) and opens the connection to it; answers 503 when there is none.
     pub(super) fn failover(&mut self, ctx: &mut Ctx, index: usize) {
-        let Some(ex) = self.exchange.as_mut() else {
+        let State::Exchange(ex) = &mut self.state else {
             return;
         };
         match ex.choose_and_connect(ctx, index, self.id) {
@@ -1065,12 +1079,12 @@ impl Conn {
 
     /// Whether the exchange waits for a pooled connection to be handed back.
     pub fn waits_for_pool(&self) -> bool {
-        self.exchange.as_ref().is_some_and(|e| e.waits_for_pool())
+        self.exchange().is_some_and(|e| e.waits_for_pool())
     }
 
     /// Moves bytes between the client and the member; returns whether anything moved.
     fn pump(&mut self, ctx: &mut Ctx, index: usize) -> bool {
-        let Some(ex) = self.exchange.as_mut() else {
+        let State::Exchange(ex) = &mut self.state else {
             return false;
         };
         match ex.pump(ctx, &mut self.input, &mut self.output, self.eof) {
@@ -1098,8 +1112,12 @@ impl Conn {
 
     /// Ends the exchange: accounts it, writes the access log, drops the member connection.
     pub(super) fn end_exchange(&mut self, ctx: &mut Ctx, completed: bool) {
-        let Some(mut ex) = self.exchange.take() else {
-            return;
+        let mut ex = match std::mem::replace(&mut self.state, State::Closing) {
+            State::Exchange(ex) => ex,
+            other => {
+                self.state = other;
+                return;
+            }
         };
         self.clean_end = completed && ex.request_read();
         ex.finish(ctx);
@@ -1138,9 +1156,9 @@ impl Conn {
     /// tells the client the response is cut short (no final chunk, or fewer
     /// bytes than announced).
     pub(super) fn fail(&mut self, ctx: &mut Ctx, fault: Fault) {
-        let answered = self.exchange.as_ref().is_some_and(|e| e.answered());
+        let answered = self.exchange().is_some_and(|e| e.answered());
         let logged = !matches!(fault, Fault::Local(..));
-        if let Some(ex) = self.exchange.as_mut() {
+        if let State::Exchange(ex) = &mut self.state {
             ex.count_fault(ctx, &fault);
             if !answered {
                 ex.status = fault.status();
@@ -1151,9 +1169,9 @@ impl Conn {
             if logged {
                 log::log!(fault.level(), "{}", fault.why());
             }
-            let request = self.exchange.as_ref().map(|ex| (&ex.head, ex.server));
+            let request = self.exchange().map(|ex| (&ex.head, ex.server));
             let banner = self.banner(ctx, request);
-            let extra = match self.exchange.as_ref() {
+            let extra = match self.exchange() {
                 Some(ex) => {
                     let facts = (self.request_peer.ip(), self.tls.is_some(), fault.status());
                     always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route(), facts)
@@ -1169,7 +1187,7 @@ impl Conn {
                 &extra,
             );
             crate::http::give_header_list(extra);
-            if let Some(ex) = self.exchange.as_mut() {
+            if let State::Exchange(ex) = &mut self.state {
                 ex.body_bytes = n;
             }
             self.answered_in_full = true;
@@ -1182,6 +1200,26 @@ impl Conn {
         }
         self.end_exchange(ctx, false);
         self.state = State::Closing;
+    }
+
+    /// The exchange in progress, if any.
+    fn exchange(&self) -> Option<&Exchange> {
+        match &self.state {
+            State::Exchange(ex) => Some(ex),
+            _ => None,
+        }
+    }
+
+    /// Takes the local request out of `State::Local` (the state is then
+    /// `Closing` until the answer sets it).
+    fn take_local(&mut self) -> Option<Box<LocalRequest>> {
+        match std::mem::replace(&mut self.state, State::Closing) {
+            State::Local(local) => Some(local),
+            other => {
+                self.state = other;
+                None
+            }
+        }
     }
 
     /// The connection's side of the request being logged; the next request's
@@ -1271,19 +1309,19 @@ fn always_headers(
 }
 
 /// [`always_headers`] for a request answered without an exchange: its
-/// environment is what SetEnvIf and SetEnv make of it.
+/// environment `env` (what mod_rewrite's `[E=]` set) gets what SetEnvIf and
+/// SetEnv make of the request (for the headers and the access log).
 fn local_always_headers(
     ctx: &Ctx,
-    server: usize,
+    (server, env): (usize, &mut crate::rules::env::Env),
     head: &RequestHead,
     (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
     (https, status): (bool, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
-    if !rules.edits_responses() {
+    if rules.is_empty() {
         return Vec::new();
     }
-    let mut env = crate::rules::env::Env::default();
     let facts = crate::rules::setenvif::RequestFacts {
         method: &head.method,
         path: crate::url::split_target(&head.target).0,
@@ -1293,9 +1331,9 @@ fn local_always_headers(
         local,
     };
     let at = super::exchange::place(ctx, &Route::Local, facts.path);
-    rules.prepare_env(at, &facts, &mut env);
+    rules.prepare_env(at, &facts, env);
     let facts = (peer.ip(), https, status);
-    always_headers(ctx, server, &env, head, &Route::Local, facts)
+    always_headers(ctx, server, env, head, &Route::Local, facts)
 }
 
 /// The request's values a log format looks up by name.
