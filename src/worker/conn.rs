@@ -594,6 +594,7 @@ impl Conn {
             self.peer,
             &mut head,
         );
+        super::neighbour::edit_early(ctx, server, &mut head, self.request_peer, self.tls_facts());
         if head.method == "TRACE" && !cfg.presentation.trace_enable {
             // TraceEnable Off: refused for every URL, proxied or not (httpd-oracle: 405).
             let why = "TRACE is disabled (TraceEnable Off)";
@@ -657,14 +658,14 @@ impl Conn {
                 } else {
                     self.route_normally(ctx, server, &head, path, raw_path, query)
                 };
-                let denied = self.access_denied(ctx, server, path, &route);
+                let denied = self.access_denied(ctx, server, &head, path, &route);
                 (route, handler, denied)
             }
         };
         crate::recycle::give_bytes(buf);
         if let Some(location) = denied {
             log::info!(
-                "client {}: access to {} denied by the rules of <Location {location}>",
+                "client {}: access to {} denied by the rules of <{location}>",
                 self.request_peer,
                 head.target
             );
@@ -730,7 +731,7 @@ impl Conn {
                     self.local,
                 );
                 let mut ex = Exchange::boxed(ex);
-                ex.https = self.tls.is_some();
+                ex.tls = self.tls_facts();
                 ex.prepare(ctx);
                 self.exchange = Some(ex);
                 self.state = State::Exchange;
@@ -837,7 +838,18 @@ impl Conn {
         let server = &ctx.routes.servers[local.server];
         let h = &server.handlers[local.handler];
         let head = &local.head;
-        let response = if crate::handlers::allowed(h, self.request_peer.ip()) {
+        let (path, _) = crate::url::split_target(&head.target);
+        let env = match h.compat.as_ref().is_some_and(|c| c.reads_env()) {
+            true => {
+                let at = crate::rules::Place {
+                    path: path.as_bytes(),
+                    url: None,
+                };
+                super::neighbour::access_env(ctx, local.server, head, at, (self.request_peer, self.local))
+            }
+            false => crate::rules::env::Env::default(),
+        };
+        let mut response = if crate::handlers::allowed(h, self.request_peer.ip(), &env) {
             let (path, query) = crate::url::split_target(&head.target);
             let req = crate::handlers::Request {
                 method: &head.method,
@@ -870,6 +882,9 @@ impl Conn {
             let page = respond::error_page(403, why, &banner);
             crate::handlers::Response::new(403, "text/html; charset=utf-8", page)
         };
+        let addrs = (self.request_peer, self.local);
+        let tls = self.tls_facts();
+        super::neighbour::handler_page(ctx, local.server, head, &mut response, addrs, tls);
         let n = respond::handler(
             &mut self.output,
             &response,
@@ -968,24 +983,35 @@ impl Conn {
         &self,
         ctx: &Ctx,
         server: usize,
+        head: &RequestHead,
         path: &[u8],
         route: &Result<Route, crate::proxy::RouteError>,
     ) -> Option<String> {
-        match route {
-            Ok(r @ (Route::Proxy { .. } | Route::Balance { .. })) => ctx
-                .routes
-                .access_for(server, path, r)
-                .filter(|a| {
-                    !crate::handlers::rules_allow(
-                        a.require,
-                        a.compat,
-                        a.satisfy_any,
-                        self.request_peer.ip(),
-                    )
-                })
-                .map(|a| a.last.path.clone()),
-            _ => None,
+        let Ok(r @ (Route::Proxy { .. } | Route::Balance { .. })) = route else {
+            return None;
+        };
+        let a = ctx.routes.access_for(server, path, r)?;
+        // `Allow from env=` reads what SetEnvIf made of the request.
+        let env = match a.compat.is_some_and(|c| c.reads_env()) {
+            true => {
+                let at = crate::rules::Place {
+                    path,
+                    url: ctx.routes.url_of_route(r),
+                };
+                super::neighbour::access_env(ctx, server, head, at, (self.request_peer, self.local))
+            }
+            false => crate::rules::env::Env::default(),
+        };
+        let client = self.request_peer.ip();
+        if crate::handlers::rules_allow(a.require, a.compat, a.satisfy_any, client, &env) {
+            return None;
         }
+        Some(format!("{} {}", a.last.section.tag(), a.last.section.text()))
+    }
+
+    /// What mod_headers' `%{…}s` reads of the client's TLS connection.
+    fn tls_facts(&self) -> Option<crate::rules::headers::Tls> {
+        self.tls.as_ref().map(|t| t.facts())
     }
 
     /// [`Conn::answer_locally`], a redirect to `location` when there is one.
@@ -1009,7 +1035,7 @@ impl Conn {
             server,
             head,
             (self.request_peer, self.local),
-            (self.tls.is_some(), status),
+            (self.tls_facts(), status),
         );
         let n = match location {
             Some(at) => {
@@ -1120,7 +1146,8 @@ impl Conn {
             started: ex.started,
             handler: Some("proxy-server"),
         };
-        log_request(ctx, &wire, &answer, Some(&ex.env), ex.response_headers());
+        let env = Some((&ex.env, &ex.notes));
+        log_request(ctx, &wire, &answer, env, ex.response_headers());
         ctx.exchanges -= 1;
         self.served += 1;
         self.state = if completed && ex.keep_alive && !self.eof {
@@ -1155,7 +1182,7 @@ impl Conn {
             let banner = self.banner(ctx, request);
             let extra = match self.exchange.as_ref() {
                 Some(ex) => {
-                    let facts = (self.request_peer.ip(), self.tls.is_some(), fault.status());
+                    let facts = (self.request_peer.ip(), self.tls_facts(), fault.status());
                     always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route(), facts)
                 }
                 None => Vec::new(),
@@ -1239,7 +1266,7 @@ fn always_headers(
     env: &crate::rules::env::Env,
     head: &RequestHead,
     route: &Route,
-    facts: (std::net::IpAddr, bool, u16),
+    facts: (std::net::IpAddr, Option<crate::rules::headers::Tls>, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
     let mut out = Vec::new();
@@ -1249,11 +1276,11 @@ fn always_headers(
     let request = &head.headers[..];
     let path = crate::url::split_target(&head.target).0;
     let now = crate::rules::unix_us();
-    let (peer, https, status) = facts;
+    let (peer, tls, status) = facts;
     let facts = crate::rules::headers::ExprFacts {
         head,
         peer,
-        https,
+        tls,
         status,
         content_type: Some("text/html; charset=utf-8"),
         env,
@@ -1266,7 +1293,9 @@ fn always_headers(
         facts: Some(&facts),
     };
     let at = super::exchange::place(ctx, route, path);
-    rules.always_headers(at, &mut out, 0, &rule_ctx);
+    // Notes of a local answer have no reader: its log line takes none.
+    let mut notes = crate::rules::env::Env::default();
+    rules.always_headers(at, &mut out, 0, &rule_ctx, &mut notes);
     out
 }
 
@@ -1277,7 +1306,7 @@ fn local_always_headers(
     server: usize,
     head: &RequestHead,
     (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
-    (https, status): (bool, u16),
+    (tls, status): (Option<crate::rules::headers::Tls>, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
     if !rules.edits_responses() {
@@ -1294,7 +1323,7 @@ fn local_always_headers(
     };
     let at = super::exchange::place(ctx, &Route::Local, facts.path);
     rules.prepare_env(at, &facts, &mut env);
-    let facts = (peer.ip(), https, status);
+    let facts = (peer.ip(), tls, status);
     always_headers(ctx, server, &env, head, &Route::Local, facts)
 }
 
@@ -1302,7 +1331,8 @@ fn local_always_headers(
 struct Lookups<'a> {
     head: &'a RequestHead,
     response: &'a [crate::http::Header],
-    env: Option<&'a crate::rules::env::Env>,
+    /// The request's environment and notes.
+    env: Option<(&'a crate::rules::env::Env, &'a crate::rules::env::Env)>,
 }
 
 impl Lookup for Lookups<'_> {
@@ -1318,7 +1348,11 @@ impl Lookup for Lookups<'_> {
     }
 
     fn env(&self, name: &str) -> Option<&str> {
-        self.env.and_then(|e| e.get(name))
+        self.env.and_then(|(e, _)| e.get(name))
+    }
+
+    fn note(&self, name: &str) -> Option<&str> {
+        self.env.and_then(|(_, n)| n.get(name))
     }
 }
 
@@ -1328,7 +1362,7 @@ fn log_request(
     ctx: &Ctx,
     wire: &Wire,
     a: &LocalAnswer<'_>,
-    env: Option<&crate::rules::env::Env>,
+    env: Option<(&crate::rules::env::Env, &crate::rules::env::Env)>,
     response_headers: &[crate::http::Header],
 ) {
     let server = &ctx.routes.servers[a.server];

@@ -125,13 +125,15 @@ pub(super) struct Exchange {
     pub started: Instant,
     /// The same instant, microseconds since the epoch (`%t`, `%D` in header rules).
     started_us: u64,
-    /// The client came over TLS (`%{HTTPS}` in header rules).
-    pub https: bool,
+    /// The client's TLS connection (`%{HTTPS}`, `%{…}s` in header rules).
+    pub tls: Option<crate::rules::headers::Tls>,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
     /// The request's environment (`crate::rules::env`).
     pub env: crate::rules::env::Env,
+    /// The request's notes (`Header note`; the access log's `%{NAME}n`).
+    pub notes: crate::rules::env::Env,
 }
 
 impl Drop for Exchange {
@@ -144,6 +146,7 @@ impl Drop for Exchange {
             give_string(t);
         }
         self.env.clear();
+        self.notes.clear();
         match &mut self.route {
             Route::Proxy { target, .. } | Route::Balance { target, .. } => {
                 give_string(std::mem::take(target));
@@ -153,15 +156,13 @@ impl Drop for Exchange {
     }
 }
 
-/// Where a routed request is, for the rules of `<Location>` and `<Proxy>`
-/// sections (`crate::rules::Place`).
-pub(super) fn place<'a>(ctx: &'a Ctx, route: &Route, path: &'a str) -> crate::rules::Place<'a> {
-    let balancer = match route {
-        Route::Balance { balancer, .. } => Some(ctx.routes.balancers[*balancer].spec.name.as_str()),
-        Route::Proxy { .. } => Some(""),
-        Route::Local => None,
-    };
-    crate::rules::Place { path, balancer }
+/// Where a routed request is, for the rules of `<Location[Match]>` and
+/// `<Proxy[Match]>` sections (`crate::rules::Place`).
+pub(super) fn place<'a>(ctx: &'a Ctx, route: &'a Route, path: &'a str) -> crate::rules::Place<'a> {
+    crate::rules::Place {
+        path: path.as_bytes(),
+        url: ctx.routes.url_of_route(route),
+    }
 }
 
 /// The variables mod_proxy_balancer sets when it picks a member.
@@ -275,10 +276,11 @@ impl Exchange {
             error_counted: false,
             started: now,
             started_us: 0,
-            https: false,
+            tls: None,
             status: 0,
             body_bytes: 0,
             env: Default::default(),
+            notes: Default::default(),
         }
     }
 
@@ -301,7 +303,17 @@ impl Exchange {
         };
         let at = place(ctx, &self.route, path);
         rules.prepare_env(at, &facts, &mut self.env);
-        rules.edit_request(at, &mut self.head.headers, &self.env, self.started_us);
+        // A copy: the rules edit the head the path is in.
+        let path = crate::recycle::string_from(path);
+        let side = crate::rules::RequestSide {
+            peer: self.peer.ip(),
+            tls: self.tls,
+            env: &self.env,
+            started_us: self.started_us,
+        };
+        let at = place(ctx, &self.route, &path);
+        rules.edit_request(at, &mut self.head, &side);
+        crate::recycle::give_string(path);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -1102,7 +1114,7 @@ impl Exchange {
                 let facts = crate::rules::headers::ExprFacts {
                     head: &self.head,
                     peer: self.peer.ip(),
-                    https: self.https,
+                    tls: self.tls,
                     status: head.status,
                     content_type: content_type.as_deref(),
                     env: &self.env,
@@ -1116,7 +1128,7 @@ impl Exchange {
                 };
                 let (path, _) = crate::url::split_target(&self.head.target);
                 let at = place(ctx, &self.route, path);
-                rules.edit_response(at, &mut head.headers, &rule_ctx);
+                rules.edit_response(at, &mut head.headers, &rule_ctx, &mut self.notes);
                 if let Some(t) = content_type {
                     crate::recycle::give_string(t);
                 }

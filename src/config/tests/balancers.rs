@@ -605,12 +605,12 @@ fn access_control_inside_proxy() {
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.proxy_access.len(), 2);
-    assert_eq!(c.proxy_access[0].path, "*");
+    assert_eq!(c.proxy_access[0].section.text(), "*");
     assert_eq!(
         c.proxy_access[0].require,
         Some(crate::access::Require::All(true))
     );
-    assert_eq!(c.proxy_access[1].path, "balancer://c");
+    assert_eq!(c.proxy_access[1].section.text(), "balancer://c");
     let compat = c.proxy_access[1].compat.as_ref().unwrap();
     assert_eq!(compat.deny, [crate::access::compat::From::All]);
     assert_eq!(c.balancers[0].members.len(), 1);

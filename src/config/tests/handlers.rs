@@ -217,7 +217,7 @@ fn rules_of_a_proxied_location() {
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.access.len(), 1);
     let a = &c.access[0];
-    assert_eq!(a.path, "/app");
+    assert_eq!(a.section.text(), "/app");
     assert_eq!(
         a.require,
         Some(Require::Ip(vec![

@@ -1,0 +1,128 @@
+//! The worker's calls into `crate::rules` at the points where httpd's
+//! neighbour modules act and no exchange exists yet (or none will): the
+//! `RequestHeader … early` lines when a head is read, the environment the
+//! access rules see, and mod_headers on the pages of slotgate's own handlers.
+//! Each is one call from `conn.rs`.
+
+use std::net::SocketAddr;
+
+use super::Ctx;
+use crate::http::{Header, RequestHead};
+use crate::rules::env::Env;
+use crate::rules::headers::{ExprFacts, RuleContext, Tls};
+use crate::rules::setenvif::RequestFacts;
+use crate::rules::{Place, RequestSide};
+
+/// `RequestHeader … early` (httpd's post_read_request): applied to a head
+/// just read, before mod_rewrite, routing and SetEnvIf see it.
+pub(super) fn edit_early(
+    ctx: &Ctx,
+    server: usize,
+    head: &mut RequestHead,
+    peer: SocketAddr,
+    tls: Option<Tls>,
+) {
+    let rules = &ctx.routes.servers[server].neighbour_rules;
+    if !rules.edits_early() {
+        return;
+    }
+    let env = Env::default();
+    let side = RequestSide {
+        peer: peer.ip(),
+        tls,
+        env: &env,
+        started_us: crate::rules::unix_us(),
+    };
+    rules.edit_early_request(head, &side);
+}
+
+/// The environment `Allow|Deny from env=` reads: what SetEnvIf makes of the
+/// request at `at` (httpd's access checks run after SetEnvIf, before SetEnv).
+pub(super) fn access_env(
+    ctx: &Ctx,
+    server: usize,
+    head: &RequestHead,
+    at: Place<'_>,
+    (peer, local): (SocketAddr, SocketAddr),
+) -> Env {
+    let mut env = Env::default();
+    let facts = RequestFacts {
+        method: &head.method,
+        path: crate::url::split_target(&head.target).0,
+        minor: head.minor,
+        headers: &head.headers,
+        peer,
+        local,
+    };
+    ctx.routes.servers[server]
+        .neighbour_rules
+        .access_env(at, &facts, &mut env);
+    env
+}
+
+/// mod_headers on a page of a `<Location>` handler (balancer-manager,
+/// server-status, metrics), as httpd applies it to every response: a page the
+/// handler wrote gets both tables, a refusal (4xx/5xx) the `always` one only.
+pub(super) fn handler_page(
+    ctx: &Ctx,
+    server: usize,
+    head: &RequestHead,
+    response: &mut crate::handlers::Response,
+    (peer, local): (SocketAddr, SocketAddr),
+    tls: Option<Tls>,
+) {
+    let rules = &ctx.routes.servers[server].neighbour_rules;
+    if !rules.edits_responses() {
+        return;
+    }
+    let path = crate::url::split_target(&head.target).0;
+    let at = Place {
+        path: path.as_bytes(),
+        url: None,
+    };
+    let mut env = Env::default();
+    let facts = RequestFacts {
+        method: &head.method,
+        path,
+        minor: head.minor,
+        headers: &head.headers,
+        peer,
+        local,
+    };
+    rules.prepare_env(at, &facts, &mut env);
+    let mut headers: Vec<Header> = response
+        .headers
+        .drain(..)
+        .map(|(name, value)| Header {
+            name,
+            value: value.into_bytes(),
+        })
+        .collect();
+    let now = crate::rules::unix_us();
+    let facts = ExprFacts {
+        head,
+        peer: peer.ip(),
+        tls,
+        status: response.status,
+        content_type: Some(&response.content_type),
+        env: &env,
+    };
+    let rule_ctx = RuleContext {
+        env: &env,
+        started_us: now,
+        now_us: now,
+        request: &head.headers,
+        facts: Some(&facts),
+    };
+    // Notes of a handler's page have no reader: its log line takes none.
+    let mut notes = Env::default();
+    if response.status < 400 {
+        rules.edit_handler_response(at, &mut headers, &rule_ctx, &mut notes);
+    } else {
+        rules.always_headers(at, &mut headers, 0, &rule_ctx, &mut notes);
+    }
+    response.headers = headers
+        .into_iter()
+        .map(|h| (h.name, String::from_utf8_lossy(&h.value).into_owned()))
+        .collect();
+}
