@@ -191,7 +191,7 @@ mod tests {
         assert!(parse(&words("unset X-A"), true).is_ok());
         let r = parse(&words("set X y expr=%{REQUEST_URI}=~m#^/a#"), false).unwrap();
         assert!(matches!(r.condition, Condition::Expr(_)));
-        let r = parse(&words("set X y expr=-n%{HTTP:X}"), true).unwrap();
+        let r = parse(&words("set X y expr=%{HTTP:X}=='a'"), true).unwrap();
         assert!(matches!(r.condition, Condition::Expr(_)));
         let r = parse(&words("set X y early"), true).unwrap();
         assert!(r.early && r.condition == Condition::Always);
