@@ -189,7 +189,7 @@ fn what_slotgate_cannot_do_is_refused_at_check_time() {
             "Header set X %{SSL_CLIENT_S_DN_CN}s",
             "knows the SSL variables HTTPS, SSL_PROTOCOL, SSL_CIPHER",
         ),
-        ("Header set X %l", "idle/busy/load"),
+        ("Header set X %b", "idle/busy percentage"),
         // httpd accepts it but never applies it there (its early rules are
         // read before sections are walked).
         (
@@ -385,7 +385,8 @@ fn expr_values_request_header_conditions_and_ssl_variables() {
          Header set X-Uri \"expr=%{REQUEST_URI}\"\n\
          Header set X-Full \"expr=http://%{HTTP_HOST}%{REQUEST_URI}?%{QUERY_STRING}\"\n\
          RequestHeader set X-C c \"expr=-n %{HTTP:X-Trace}\"\n\
-         Header set X-S \"[%{HTTPS}s][%{SSL_PROTOCOL}s]\"\n",
+         Header set X-S \"[%{HTTPS}s][%{SSL_PROTOCOL}s]\"\n\
+         Header set X-L %l\n",
         &[&a],
     );
     let r = http_get(sg.port(), "/app/x?q=1", &[("X-Trace", "1"), ("Host", "h.test")]);
@@ -398,6 +399,14 @@ fn expr_values_request_header_conditions_and_ssl_variables() {
         r.summary()
     );
     assert_eq!(r.header("x-s"), Some("[off][(null)]"), "{}", r.summary());
+    // httpd-oracle: `X-L: l=5.85/4.79/2.83` (three load averages, two decimals).
+    let load = r.header("x-l").unwrap_or_default();
+    let averages: Vec<&str> = load.strip_prefix("l=").unwrap_or_default().split('/').collect();
+    assert_eq!(averages.len(), 3, "{}", r.summary());
+    for a in averages {
+        let (whole, decimals) = a.split_once('.').unwrap_or_default();
+        assert!(whole.parse::<i64>().is_ok() && decimals.len() == 2, "{}", r.summary());
+    }
     assert_eq!(a.last_request().header("x-c"), Some("c"));
     http_get(sg.port(), "/app/x", &[]);
     assert_eq!(a.last_request().header("x-c"), None);

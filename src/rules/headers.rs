@@ -53,6 +53,9 @@ pub enum Piece {
     Time,
     /// `%D`: `D=` and the microseconds since the request started.
     Duration,
+    /// `%l`: `l=` and the machine's load averages over 1, 5 and 15 minutes
+    /// (`-1` each where the system does not tell), as httpd writes them.
+    Load,
     /// `%{NAME}s`: an SSL variable of the client's connection (one of
     /// [`SSL_VARIABLES`]); `(null)` when it has none, as httpd.
     Ssl(SslVar),
@@ -140,10 +143,13 @@ impl Format {
                 Some('%') => lit.push('%'),
                 Some('t') => take(Piece::Time, &mut lit),
                 Some('D') => take(Piece::Duration, &mut lit),
-                Some(c @ ('l' | 'i' | 'b')) => {
+                Some('l') => take(Piece::Load, &mut lit),
+                Some(c @ ('i' | 'b')) => {
                     return Err(format!(
-                    "header format %{c} (the server's idle/busy/load) is not supported by slotgate"
-                ))
+                        "header format %{c} (httpd's idle/busy percentage of its processes and \
+                         threads) is not supported by slotgate: its event workers have no fixed \
+                         thread count to take a percentage of"
+                    ))
                 }
                 Some(c) => return Err(format!("unrecognized header format %{c}")),
                 None => return Err(format!("'%' at the end of '{text}'")),
@@ -189,6 +195,10 @@ impl Format {
                 Piece::Duration => {
                     let _ = write!(out, "D={}", r.now_us.saturating_sub(r.started_us));
                 }
+                Piece::Load => {
+                    let (one, five, fifteen) = load_average();
+                    let _ = write!(out, "l={one:.2}/{five:.2}/{fifteen:.2}");
+                }
                 Piece::Ssl(var) => {
                     let tls = r.facts.and_then(|f| f.tls);
                     let value = match (var, tls) {
@@ -206,6 +216,15 @@ impl Format {
             }
         }
     }
+}
+
+/// The load averages (`%l`); -1 each where the system does not tell.
+fn load_average() -> (f64, f64, f64) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Ok(info) = nix::sys::sysinfo::sysinfo() {
+        return info.load_average();
+    }
+    (-1.0, -1.0, -1.0)
 }
 
 /// When a rule applies.
