@@ -803,5 +803,16 @@ mod tests {
         assert!(wildcard_match("*.example.com", b"a.b.Example.com"));
         assert!(!wildcard_match("*.example.com", b"example.org"));
         assert!(!wildcard_match("w?w", b"ww"));
+        // One matcher, two dialects: ServerAlias folds case and takes `[` and
+        // `\\` literally; <Proxy> (apr_fnmatch) has sets and escapes, and case
+        // matters.
+        assert!(wildcard(b"a[b]*", b"A[B]x", Wildcards::HostName));
+        assert!(!wildcard(b"a[b]*", b"abx", Wildcards::HostName));
+        assert!(wildcard(b"a[b]*", b"a[b]x", Wildcards::HostName));
+        assert!(wildcard(b"a[b]*", b"abx", Wildcards::Full));
+        assert!(!wildcard(b"a*", b"Ab", Wildcards::Full));
+        assert!(wildcard(b"a\\*b", b"a*b", Wildcards::Full));
+        assert!(!wildcard(b"a\\*b", b"axb", Wildcards::Full));
+        assert!(has_wildcard("http://h/[ab]") && !has_wildcard("http://h/a\\*") && !has_wildcard("/a["));
     }
 }

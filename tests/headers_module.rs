@@ -316,27 +316,36 @@ fn expr_conditions_choose_responses_as_httpd() {
 
 #[test]
 fn note_puts_a_response_header_into_the_access_logs_percent_n() {
-    // httpd-oracle, with `Header note X-Origin mynote` and a LogFormat
-    // `%r note=%{mynote}n`: `GET /app/x?q=1 HTTP/1.1 note=a` for a proxied
-    // request (the member sent X-Origin: a), `note=-` for a local 404.
+    // httpd-oracle, with the lines below (and a balancer-manager Location):
+    //   GET /app/x?q=1 HTTP/1.1 note=a tag=t   (the member sent X-Origin: a)
+    //   GET /nothing HTTP/1.1 note=- tag=-     (a local 404: no onsuccess rules)
+    //   GET /balancer-manager HTTP/1.1 note=- tag=t
     let a = Origin::start("a");
     let sg = start_proxy(
         "ProxyPass /app http://{a}/app\n\
+         <Location /balancer-manager>\nSetHandler balancer-manager\nRequire all granted\n</Location>\n\
          Header note X-Origin mynote\n\
-         LogFormat \"%r note=%{mynote}n\" notes\n\
+         Header set X-Tag t\n\
+         Header note X-Tag tag\n\
+         LogFormat \"%r note=%{mynote}n tag=%{tag}n\" notes\n\
          CustomLog notes.log notes\n",
         &[&a],
     );
     assert_eq!(http_get(sg.port(), "/app/x?q=1", &[]).status, 200);
     assert_eq!(http_get(sg.port(), "/nothing", &[]).status, 404);
+    assert_eq!(http_get(sg.port(), "/balancer-manager", &[]).status, 200);
     let lines = wait_lines(
         &sg.dir().join("notes.log"),
-        2,
+        3,
         std::time::Duration::from_secs(10),
     );
     assert_eq!(
         lines,
-        ["GET /app/x?q=1 HTTP/1.1 note=a", "GET /nothing HTTP/1.1 note=-"]
+        [
+            "GET /app/x?q=1 HTTP/1.1 note=a tag=t",
+            "GET /nothing HTTP/1.1 note=- tag=-",
+            "GET /balancer-manager HTTP/1.1 note=- tag=t"
+        ]
     );
 }
 
@@ -346,10 +355,14 @@ fn early_request_headers_come_before_setenvif_with_an_empty_environment() {
     // X-F: (null) (the early rule ran before SetEnvIf set BAR); the client got
     // X-Saw: 1 (SetEnvIf saw the early header), X-AE: v and X-AE2: (null)
     // (always early, also on a 404), and no X-G (an early onsuccess header is
-    // replaced by the member's response).
+    // replaced by the member's response). mod_rewrite sees the early header
+    // too: `RewriteCond %{HTTP:X-Early} =e` let /r through to /rewritten.
     let a = Origin::start("a");
     let sg = start_proxy(
         "ProxyPass /app http://{a}/app\n\
+         RewriteEngine On\n\
+         RewriteCond %{HTTP:X-Early} =e\n\
+         RewriteRule ^/r$ http://{a}/rewritten [P]\n\
          RequestHeader set X-Early e early\n\
          SetEnvIf X-Early e SAW_EARLY=1\n\
          Header set X-Saw \"%{SAW_EARLY}e\"\n\
@@ -372,6 +385,9 @@ fn early_request_headers_come_before_setenvif_with_an_empty_environment() {
     let r = http_get(sg.port(), "/nothing", &[]);
     assert_eq!(r.status, 404);
     assert_eq!(r.header("x-ae"), Some("v"), "{}", r.summary());
+    let r = http_get(sg.port(), "/r", &[]);
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(a.last_request().target, "/rewritten");
 }
 
 #[test]

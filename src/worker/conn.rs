@@ -884,7 +884,8 @@ impl Conn {
         };
         let addrs = (self.request_peer, self.local);
         let tls = self.tls_facts();
-        super::neighbour::handler_page(ctx, local.server, head, &mut response, addrs, tls);
+        let (page_env, notes) =
+            super::neighbour::handler_page(ctx, local.server, head, &mut response, addrs, tls);
         let n = respond::handler(
             &mut self.output,
             &response,
@@ -908,7 +909,7 @@ impl Conn {
                 started: local.started,
                 handler: Some(h.handler.name()),
             },
-            None,
+            Some((&page_env, &notes)),
             &[],
         );
         self.served += 1;

@@ -63,6 +63,7 @@ pub(super) fn access_env(
 /// mod_headers on a page of a `<Location>` handler (balancer-manager,
 /// server-status, metrics), as httpd applies it to every response: a page the
 /// handler wrote gets both tables, a refusal (4xx/5xx) the `always` one only.
+/// Returns the request's environment and notes, for its log line.
 pub(super) fn handler_page(
     ctx: &Ctx,
     server: usize,
@@ -70,17 +71,17 @@ pub(super) fn handler_page(
     response: &mut crate::handlers::Response,
     (peer, local): (SocketAddr, SocketAddr),
     tls: Option<Tls>,
-) {
+) -> (Env, Env) {
     let rules = &ctx.routes.servers[server].neighbour_rules;
-    if !rules.edits_responses() {
-        return;
+    let (mut env, mut notes) = (Env::default(), Env::default());
+    if rules.is_empty() {
+        return (env, notes);
     }
     let path = crate::url::split_target(&head.target).0;
     let at = Place {
         path: path.as_bytes(),
         url: None,
     };
-    let mut env = Env::default();
     let facts = RequestFacts {
         method: &head.method,
         path,
@@ -90,6 +91,9 @@ pub(super) fn handler_page(
         local,
     };
     rules.prepare_env(at, &facts, &mut env);
+    if !rules.edits_responses() {
+        return (env, notes);
+    }
     let mut headers: Vec<Header> = response
         .headers
         .drain(..)
@@ -114,8 +118,6 @@ pub(super) fn handler_page(
         request: &head.headers,
         facts: Some(&facts),
     };
-    // Notes of a handler's page have no reader: its log line takes none.
-    let mut notes = Env::default();
     if response.status < 400 {
         rules.edit_handler_response(at, &mut headers, &rule_ctx, &mut notes);
     } else {
@@ -125,4 +127,5 @@ pub(super) fn handler_page(
         .into_iter()
         .map(|h| (h.name, String::from_utf8_lossy(&h.value).into_owned()))
         .collect();
+    (env, notes)
 }
