@@ -338,7 +338,8 @@ pub fn parse_request_string(text: &str) -> Result<Word, String> {
                 if !lit.is_empty() {
                     parts.push(Word::Literal(std::mem::take(&mut lit)));
                 }
-                parts.push(string_variable(&name).map_err(|m| format!("at column {}: {m}", i + 1))?);
+                parts
+                    .push(string_variable(&name).map_err(|m| format!("at column {}: {m}", i + 1))?);
                 i += len + 3;
             }
             c => {

@@ -813,6 +813,8 @@ mod tests {
         assert!(!wildcard(b"a*", b"Ab", Wildcards::Full));
         assert!(wildcard(b"a\\*b", b"a*b", Wildcards::Full));
         assert!(!wildcard(b"a\\*b", b"axb", Wildcards::Full));
-        assert!(has_wildcard("http://h/[ab]") && !has_wildcard("http://h/a\\*") && !has_wildcard("/a["));
+        assert!(
+            has_wildcard("http://h/[ab]") && !has_wildcard("http://h/a\\*") && !has_wildcard("/a[")
+        );
     }
 }

@@ -405,7 +405,11 @@ fn expr_values_request_header_conditions_and_ssl_variables() {
          Header set X-L %l\n",
         &[&a],
     );
-    let r = http_get(sg.port(), "/app/x?q=1", &[("X-Trace", "1"), ("Host", "h.test")]);
+    let r = http_get(
+        sg.port(),
+        "/app/x?q=1",
+        &[("X-Trace", "1"), ("Host", "h.test")],
+    );
     assert_eq!(r.status, 200, "{}", r.summary());
     assert_eq!(r.header("x-uri"), Some("/app/x"), "{}", r.summary());
     assert_eq!(
@@ -417,11 +421,19 @@ fn expr_values_request_header_conditions_and_ssl_variables() {
     assert_eq!(r.header("x-s"), Some("[off][(null)]"), "{}", r.summary());
     // httpd-oracle: `X-L: l=5.85/4.79/2.83` (three load averages, two decimals).
     let load = r.header("x-l").unwrap_or_default();
-    let averages: Vec<&str> = load.strip_prefix("l=").unwrap_or_default().split('/').collect();
+    let averages: Vec<&str> = load
+        .strip_prefix("l=")
+        .unwrap_or_default()
+        .split('/')
+        .collect();
     assert_eq!(averages.len(), 3, "{}", r.summary());
     for a in averages {
         let (whole, decimals) = a.split_once('.').unwrap_or_default();
-        assert!(whole.parse::<i64>().is_ok() && decimals.len() == 2, "{}", r.summary());
+        assert!(
+            whole.parse::<i64>().is_ok() && decimals.len() == 2,
+            "{}",
+            r.summary()
+        );
     }
     assert_eq!(a.last_request().header("x-c"), Some("c"));
     http_get(sg.port(), "/app/x", &[]);
@@ -477,14 +489,34 @@ fn handler_pages_get_the_header_rules() {
     );
     let r = http_get(sg.port(), "/balancer-manager", &[]);
     assert_eq!(r.status, 200, "{}", r.summary());
-    assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"), "{}", r.summary());
+    assert_eq!(
+        r.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "{}",
+        r.summary()
+    );
     assert_eq!(r.header("x-onsuccess"), Some("yes"), "{}", r.summary());
-    assert_eq!(r.header("x-order"), Some("server, mgrloc"), "{}", r.summary());
+    assert_eq!(
+        r.header("x-order"),
+        Some("server, mgrloc"),
+        "{}",
+        r.summary()
+    );
     let r = http_get(sg.port(), "/metrics", &[]);
     assert_eq!(r.status, 200, "{}", r.summary());
-    assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"), "{}", r.summary());
+    assert_eq!(
+        r.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "{}",
+        r.summary()
+    );
     let r = http_get(sg.port(), "/denied-status", &[]);
     assert_eq!(r.status, 403, "{}", r.summary());
-    assert_eq!(r.header("x-frame-options"), Some("SAMEORIGIN"), "{}", r.summary());
+    assert_eq!(
+        r.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "{}",
+        r.summary()
+    );
     assert_eq!(r.header("x-onsuccess"), None, "{}", r.summary());
 }

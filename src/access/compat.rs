@@ -55,7 +55,10 @@ pub enum From {
     /// `env=VAR` (set) or `env=!VAR` (not set): the request's environment as
     /// SetEnvIf left it (httpd runs SetEnvIf before the access checks and
     /// mod_env's SetEnv after them).
-    Env { name: String, negated: bool },
+    Env {
+        name: String,
+        negated: bool,
+    },
 }
 
 /// The arguments of `Allow` / `Deny` (`from` and one or more hosts); `what` is

@@ -197,7 +197,11 @@ mod tests {
         assert!(r.early && r.condition == Condition::Always);
         let r = parse(&words("note X-Origin from"), false).unwrap();
         assert_eq!(r.action, Action::Note);
-        assert!(parse(&words("set X expr=https://%{HTTP_HOST}%{REQUEST_URI}"), false).is_ok());
+        assert!(parse(
+            &words("set X expr=https://%{HTTP_HOST}%{REQUEST_URI}"),
+            false
+        )
+        .is_ok());
         assert!(parse(&words("set X %{HTTPS}s/%{SSL_PROTOCOL}s"), false).is_ok());
     }
 
@@ -209,7 +213,11 @@ mod tests {
             ("set X expr=%{NOPE}", false, "unknown variable %{NOPE}"),
             ("set X expr=%{resp:A}", false, "not resp"),
             ("note X n", true, "does not support the 'note' action"),
-            ("set X %{SSL_CLIENT_S_DN}s", false, "knows the SSL variables"),
+            (
+                "set X %{SSL_CLIENT_S_DN}s",
+                false,
+                "knows the SSL variables",
+            ),
             ("echo X", true, "only for Header"),
             ("always set X v", true, "unknown action 'always'"),
             ("set X %i", false, "idle/busy percentage"),

@@ -15,11 +15,11 @@ use super::params::{self, PassContext};
 use super::reader::Directive;
 use super::values;
 use super::{env, headers};
-use crate::rules::Section;
 use super::{
     ConfigError, CookieRule, HandlerKind, LocationHandler, Origin, PassTarget,
     ProxyPassReverseRule, ProxyPassRule, ProxyVia, WorkerParams,
 };
+use crate::rules::Section;
 
 /// Directives that httpd also allows per directory, so that inside `<Location>` and
 /// `<Proxy>` they are "not supported yet" rather than misplaced.

@@ -111,7 +111,13 @@ pub fn allowed(h: &LocationHandler, client: IpAddr, env: &crate::rules::env::Env
         // A balancer-manager without rules is refused (and warned about at start).
         return h.handler != HandlerKind::BalancerManager;
     }
-    rules_allow(h.require.as_ref(), h.compat.as_ref(), h.satisfy_any, client, env)
+    rules_allow(
+        h.require.as_ref(),
+        h.compat.as_ref(),
+        h.satisfy_any,
+        client,
+        env,
+    )
 }
 
 /// httpd 2.4's access decision for `client`: mod_access_compat's rules

@@ -149,10 +149,8 @@ pub struct MergedAccess<'a> {
 
 /// Whether `<Location location>` covers `path` (for `<Location>` handlers).
 fn location_matches(location: &str, path: &[u8]) -> bool {
-    crate::rules::Section::Location(location.to_string()).covers(&crate::rules::Place {
-        path,
-        url: None,
-    })
+    crate::rules::Section::Location(location.to_string())
+        .covers(&crate::rules::Place { path, url: None })
 }
 
 /// Where a request goes.
@@ -588,9 +586,10 @@ impl Routes {
     pub fn url_of_route<'a>(&'a self, route: &'a Route) -> Option<(&'a str, &'a str)> {
         match route {
             Route::Local => None,
-            Route::Balance { balancer, target } => {
-                Some((self.balancers[*balancer].spec.name.as_str(), target.as_str()))
-            }
+            Route::Balance { balancer, target } => Some((
+                self.balancers[*balancer].spec.name.as_str(),
+                target.as_str(),
+            )),
             Route::Proxy { member, target } => {
                 Some((self.members[*member].authority.as_str(), target.as_str()))
             }

@@ -131,7 +131,10 @@ impl Rules {
     /// post_read_request): they see an empty environment.
     pub fn edit_early_request(&self, head: &mut RequestHead, side: &RequestSide<'_>) {
         let empty = Env::default();
-        let side = RequestSide { env: &empty, ..*side };
+        let side = RequestSide {
+            env: &empty,
+            ..*side
+        };
         headers::apply_to_request(self.request.iter().filter(|r| r.early), head, &side);
     }
 
@@ -191,7 +194,10 @@ impl Rules {
         let of_table = |r: &&HeaderRule| r.table == Table::OnSuccess;
         if early_too {
             let empty = Env::default();
-            let early_ctx = RuleContext { env: &empty, ..*ctx };
+            let early_ctx = RuleContext {
+                env: &empty,
+                ..*ctx
+            };
             let early = self.response.iter().filter(of_table).filter(|r| r.early);
             headers::apply(early, headers, &early_ctx, notes);
         }
@@ -227,7 +233,10 @@ impl Rules {
         // (Allocates a small table per request: only with `always` rules.)
         let mut table: Vec<Header> = Vec::new();
         let empty = Env::default();
-        let early_ctx = RuleContext { env: &empty, ..*ctx };
+        let early_ctx = RuleContext {
+            env: &empty,
+            ..*ctx
+        };
         let early = self.response.iter().filter(of_table).filter(|r| r.early);
         headers::apply(early, &mut table, &early_ctx, notes);
         headers::apply(rules.filter(|r| !r.early), &mut table, ctx, notes);

@@ -141,26 +141,90 @@ mod tests {
         let re = |r: &str| Regex::new(r).unwrap();
         let member = Some(("http://10.0.0.1:8080", "/open/a/b"));
         let cases: Vec<(Section, Place<'_>, bool)> = vec![
-            (Section::Proxy("*".into()), at("/x", Some(("balancer://app", "/x"))), true),
+            (
+                Section::Proxy("*".into()),
+                at("/x", Some(("balancer://app", "/x"))),
+                true,
+            ),
             (Section::Proxy("*".into()), at("/x", None), false),
-            (Section::Proxy("balancer://app".into()), at("/", Some(("balancer://app", "/x"))), true),
-            (Section::Proxy("balancer://app/x".into()), at("/", Some(("balancer://app", "/x"))), true),
-            (Section::Proxy("balancer://app/y".into()), at("/", Some(("balancer://app", "/x"))), false),
-            (Section::Proxy("balancer://app".into()), at("/", Some(("balancer://other", "/x"))), false),
-            (Section::Proxy("http://10.0.0.1:8080/open*".into()), at("/", member), true),
-            (Section::Proxy("http://10.0.0.1:8080/x*".into()), at("/", member), false),
-            (Section::Proxy("http://10.0.0.?:8080/*".into()), at("/", member), true),
-            (Section::Proxy("http://10.0.0.[1-3]:8080/*".into()), at("/", member), true),
-            (Section::Proxy("http://10.0.0.[!1-3]:8080/*".into()), at("/", member), false),
-            (Section::Proxy("HTTP://10.0.0.1:8080/".into()), at("/", member), true),
-            (Section::ProxyMatch(re("^http://10\\.0\\.0\\.1:8080/open/")), at("/", member), true),
+            (
+                Section::Proxy("balancer://app".into()),
+                at("/", Some(("balancer://app", "/x"))),
+                true,
+            ),
+            (
+                Section::Proxy("balancer://app/x".into()),
+                at("/", Some(("balancer://app", "/x"))),
+                true,
+            ),
+            (
+                Section::Proxy("balancer://app/y".into()),
+                at("/", Some(("balancer://app", "/x"))),
+                false,
+            ),
+            (
+                Section::Proxy("balancer://app".into()),
+                at("/", Some(("balancer://other", "/x"))),
+                false,
+            ),
+            (
+                Section::Proxy("http://10.0.0.1:8080/open*".into()),
+                at("/", member),
+                true,
+            ),
+            (
+                Section::Proxy("http://10.0.0.1:8080/x*".into()),
+                at("/", member),
+                false,
+            ),
+            (
+                Section::Proxy("http://10.0.0.?:8080/*".into()),
+                at("/", member),
+                true,
+            ),
+            (
+                Section::Proxy("http://10.0.0.[1-3]:8080/*".into()),
+                at("/", member),
+                true,
+            ),
+            (
+                Section::Proxy("http://10.0.0.[!1-3]:8080/*".into()),
+                at("/", member),
+                false,
+            ),
+            (
+                Section::Proxy("HTTP://10.0.0.1:8080/".into()),
+                at("/", member),
+                true,
+            ),
+            (
+                Section::ProxyMatch(re("^http://10\\.0\\.0\\.1:8080/open/")),
+                at("/", member),
+                true,
+            ),
             (Section::ProxyMatch(re("/b$")), at("/", member), true),
-            (Section::ProxyMatch(re("^balancer:")), at("/", member), false),
+            (
+                Section::ProxyMatch(re("^balancer:")),
+                at("/", member),
+                false,
+            ),
             (Section::Location("/app".into()), at("/app/x", member), true),
             (Section::Location("/app/".into()), at("/app", None), true),
-            (Section::Location("/app".into()), at("/application", None), false),
-            (Section::LocationMatch(re("^/app/(m|n)")), at("/app/m", None), true),
-            (Section::LocationMatch(re("^/app/(m|n)")), at("/app/x", None), false),
+            (
+                Section::Location("/app".into()),
+                at("/application", None),
+                false,
+            ),
+            (
+                Section::LocationMatch(re("^/app/(m|n)")),
+                at("/app/m", None),
+                true,
+            ),
+            (
+                Section::LocationMatch(re("^/app/(m|n)")),
+                at("/app/x", None),
+                false,
+            ),
         ];
         for (section, place, want) in cases {
             assert_eq!(section.covers(&place), want, "{section:?} {place:?}");

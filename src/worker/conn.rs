@@ -845,7 +845,13 @@ impl Conn {
                     path: path.as_bytes(),
                     url: None,
                 };
-                super::neighbour::access_env(ctx, local.server, head, at, (self.request_peer, self.local))
+                super::neighbour::access_env(
+                    ctx,
+                    local.server,
+                    head,
+                    at,
+                    (self.request_peer, self.local),
+                )
             }
             false => crate::rules::env::Env::default(),
         };
@@ -1007,7 +1013,11 @@ impl Conn {
         if crate::handlers::rules_allow(a.require, a.compat, a.satisfy_any, client, &env) {
             return None;
         }
-        Some(format!("{} {}", a.last.section.tag(), a.last.section.text()))
+        Some(format!(
+            "{} {}",
+            a.last.section.tag(),
+            a.last.section.text()
+        ))
     }
 
     /// What mod_headers' `%{…}s` reads of the client's TLS connection.

@@ -615,7 +615,8 @@ fn access_control_inside_proxy() {
     assert_eq!(compat.deny, [crate::access::compat::From::All]);
     assert_eq!(c.balancers[0].members.len(), 1);
     // <ProxyMatch> keeps them too, with its regular expression.
-    let c = config("<ProxyMatch ^http://x.*>\nRequire ip 10.0.0.0/8\nDeny from all\n</ProxyMatch>\n");
+    let c =
+        config("<ProxyMatch ^http://x.*>\nRequire ip 10.0.0.0/8\nDeny from all\n</ProxyMatch>\n");
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.proxy_access.len(), 1);
     assert_eq!(c.proxy_access[0].section.tag(), "ProxyMatch");

@@ -348,7 +348,7 @@ fn request_rules_see_the_head_as_earlier_rules_left_it() {
     // %{HTTP:X-A}"` then `RequestHeader set X-C "expr=%{req:X-B}"`.
     let mut head = crate::http::RequestHead::empty();
     head.method.push_str("GET");
-    head.target.push_str("/");
+    head.target.push('/');
     let a = rule(Table::OnSuccess, Action::Set, "X-A", "1", None);
     let mut b = rule(Table::OnSuccess, Action::Set, "X-B", "2", None);
     b.condition = Condition::Expr(Box::new(
