@@ -461,8 +461,13 @@ fn location_match_proxy_match_and_member_url_sections_merge_as_httpd() {
          <ProxyMatch \"^balancer://c/\">\nHeader append X-Order pmbal\n</ProxyMatch>\n",
         &[&a],
     );
+    // Sections see the normalised path, as httpd's r->uri: /app/%6d,
+    // /app/x/../m and /app//m got the same X-Order as /app/m (httpd-oracle).
     for (path, want) in [
         ("/app/m", "server, proxymatch, proxyurl, locmatch, loc"),
+        ("/app/%6d", "server, proxymatch, proxyurl, locmatch, loc"),
+        ("/app/x/../m", "server, proxymatch, proxyurl, locmatch, loc"),
+        ("/app//m", "server, proxymatch, proxyurl, locmatch, loc"),
         ("/app/x", "server, proxyurl, loc"),
         ("/bal/m", "server, pmbal"),
     ] {

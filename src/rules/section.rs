@@ -96,6 +96,18 @@ impl Section {
     }
 }
 
+/// The path `<Location>` sections match a request `target` against, as
+/// httpd's `r->uri`: normalised (`crate::url::normalise_path`; as received
+/// when it cannot be), without the query; written into `out` (cleared first).
+pub fn request_path(target: &str, out: &mut Vec<u8>) {
+    let (raw, _) = crate::url::split_target(target);
+    crate::recycle::with_bytes(|scratch| {
+        let path = crate::url::normalise_path(raw, scratch).unwrap_or(raw.as_bytes());
+        out.clear();
+        out.extend_from_slice(path);
+    });
+}
+
 /// Whether `<Location location>` covers `path`: the path itself or below it at
 /// a segment boundary (a trailing `/` of the location is not needed).
 fn location_covers(location: &str, path: &[u8]) -> bool {

@@ -1285,7 +1285,6 @@ fn always_headers(
         return out;
     }
     let request = &head.headers[..];
-    let path = crate::url::split_target(&head.target).0;
     let now = crate::rules::unix_us();
     let (peer, tls, status) = facts;
     let facts = crate::rules::headers::ExprFacts {
@@ -1303,10 +1302,12 @@ fn always_headers(
         request,
         facts: Some(&facts),
     };
-    let at = super::exchange::place(ctx, route, path);
     // Notes of a local answer have no reader: its log line takes none.
     let mut notes = crate::rules::env::Env::default();
-    rules.always_headers(at, &mut out, 0, &rule_ctx, &mut notes);
+    crate::recycle::with_bytes(|buf| {
+        let at = super::exchange::place(ctx, route, &head.target, buf);
+        rules.always_headers(at, &mut out, 0, &rule_ctx, &mut notes);
+    });
     out
 }
 
@@ -1332,8 +1333,10 @@ fn local_always_headers(
         peer,
         local,
     };
-    let at = super::exchange::place(ctx, &Route::Local, facts.path);
-    rules.prepare_env(at, &facts, &mut env);
+    crate::recycle::with_bytes(|buf| {
+        let at = super::exchange::place(ctx, &Route::Local, &head.target, buf);
+        rules.prepare_env(at, &facts, &mut env);
+    });
     let facts = (peer.ip(), tls, status);
     always_headers(ctx, server, &env, head, &Route::Local, facts)
 }

@@ -156,11 +156,18 @@ impl Drop for Exchange {
     }
 }
 
-/// Where a routed request is, for the rules of `<Location[Match]>` and
-/// `<Proxy[Match]>` sections (`crate::rules::Place`).
-pub(super) fn place<'a>(ctx: &'a Ctx, route: &'a Route, path: &'a str) -> crate::rules::Place<'a> {
+/// Where a routed request for `target` is, for the rules of
+/// `<Location[Match]>` and `<Proxy[Match]>` sections (`crate::rules::Place`):
+/// its normalised path goes into `buf`.
+pub(super) fn place<'a>(
+    ctx: &'a Ctx,
+    route: &'a Route,
+    target: &str,
+    buf: &'a mut Vec<u8>,
+) -> crate::rules::Place<'a> {
+    crate::rules::section::request_path(target, buf);
     crate::rules::Place {
-        path: path.as_bytes(),
+        path: buf,
         url: ctx.routes.url_of_route(route),
     }
 }
@@ -301,19 +308,17 @@ impl Exchange {
             peer: self.peer,
             local: self.local,
         };
-        let at = place(ctx, &self.route, path);
+        let mut buf = crate::recycle::bytes();
+        let at = place(ctx, &self.route, &self.head.target, &mut buf);
         rules.prepare_env(at, &facts, &mut self.env);
-        // A copy: the rules edit the head the path is in.
-        let path = crate::recycle::string_from(path);
         let side = crate::rules::RequestSide {
             peer: self.peer.ip(),
             tls: self.tls,
             env: &self.env,
             started_us: self.started_us,
         };
-        let at = place(ctx, &self.route, &path);
         rules.edit_request(at, &mut self.head, &side);
-        crate::recycle::give_string(path);
+        crate::recycle::give_bytes(buf);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -1126,9 +1131,10 @@ impl Exchange {
                     request: &self.head.headers,
                     facts: Some(&facts),
                 };
-                let (path, _) = crate::url::split_target(&self.head.target);
-                let at = place(ctx, &self.route, path);
+                let mut buf = crate::recycle::bytes();
+                let at = place(ctx, &self.route, &self.head.target, &mut buf);
                 rules.edit_response(at, &mut head.headers, &rule_ctx, &mut self.notes);
+                crate::recycle::give_bytes(buf);
                 if let Some(t) = content_type {
                     crate::recycle::give_string(t);
                 }

@@ -77,14 +77,15 @@ pub(super) fn handler_page(
     if rules.is_empty() {
         return (env, notes);
     }
-    let path = crate::url::split_target(&head.target).0;
+    let mut path = crate::recycle::bytes();
+    crate::rules::section::request_path(&head.target, &mut path);
     let at = Place {
-        path: path.as_bytes(),
+        path: &path,
         url: None,
     };
     let facts = RequestFacts {
         method: &head.method,
-        path,
+        path: crate::url::split_target(&head.target).0,
         minor: head.minor,
         headers: &head.headers,
         peer,
@@ -92,6 +93,7 @@ pub(super) fn handler_page(
     };
     rules.prepare_env(at, &facts, &mut env);
     if !rules.edits_responses() {
+        crate::recycle::give_bytes(path);
         return (env, notes);
     }
     let mut headers: Vec<Header> = response
@@ -127,5 +129,6 @@ pub(super) fn handler_page(
         .into_iter()
         .map(|h| (h.name, String::from_utf8_lossy(&h.value).into_owned()))
         .collect();
+    crate::recycle::give_bytes(path);
     (env, notes)
 }
