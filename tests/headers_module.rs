@@ -189,7 +189,6 @@ fn what_slotgate_cannot_do_is_refused_at_check_time() {
             "Header set X %{SSL_CLIENT_S_DN_CN}s",
             "knows the SSL variables HTTPS, SSL_PROTOCOL, SSL_CIPHER",
         ),
-        ("Header set X %b", "idle/busy percentage"),
         // httpd accepts it but never applies it there (its early rules are
         // read before sections are walked).
         (
@@ -402,7 +401,8 @@ fn expr_values_request_header_conditions_and_ssl_variables() {
          Header set X-Full \"expr=http://%{HTTP_HOST}%{REQUEST_URI}?%{QUERY_STRING}\"\n\
          RequestHeader set X-C c \"expr=-n %{HTTP:X-Trace}\"\n\
          Header set X-S \"[%{HTTPS}s][%{SSL_PROTOCOL}s]\"\n\
-         Header set X-L %l\n",
+         Header set X-L %l\n\
+         Header set X-IB \"%i %b\"\n",
         &[&a],
     );
     let r = http_get(
@@ -419,6 +419,18 @@ fn expr_values_request_header_conditions_and_ssl_variables() {
         r.summary()
     );
     assert_eq!(r.header("x-s"), Some("[off][(null)]"), "{}", r.summary());
+    // httpd-oracle: `i=98 b=1` (idle and busy shares of the worker slots).
+    let ib = r.header("x-ib").unwrap_or_default();
+    let shares: Vec<u32> = ib
+        .split(' ')
+        .zip(["i=", "b="])
+        .filter_map(|(w, p)| w.strip_prefix(p)?.parse().ok())
+        .collect();
+    assert!(
+        shares.len() == 2 && shares[0] + shares[1] <= 100,
+        "{}",
+        r.summary()
+    );
     // httpd-oracle: `X-L: l=5.85/4.79/2.83` (three load averages, two decimals).
     let load = r.header("x-l").unwrap_or_default();
     let averages: Vec<&str> = load

@@ -220,8 +220,6 @@ mod tests {
             ),
             ("echo X", true, "only for Header"),
             ("always set X v", true, "unknown action 'always'"),
-            ("set X %i", false, "idle/busy percentage"),
-            ("set X %b", false, "idle/busy percentage"),
             ("set X %q", false, "unrecognized header format %q"),
             ("set X", false, "set takes a value"),
             ("edit X ^a", false, "regular expression and a replacement"),

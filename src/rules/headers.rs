@@ -56,6 +56,10 @@ pub enum Piece {
     /// `%l`: `l=` and the machine's load averages over 1, 5 and 15 minutes
     /// (`-1` each where the system does not tell), as httpd writes them.
     Load,
+    /// `%i`: `i=` and the percentage of worker slots idle.
+    Idle,
+    /// `%b`: `b=` and the percentage of worker slots busy.
+    Busy,
     /// `%{NAME}s`: an SSL variable of the client's connection (one of
     /// [`SSL_VARIABLES`]); `(null)` when it has none, as httpd.
     Ssl(SslVar),
@@ -144,13 +148,8 @@ impl Format {
                 Some('t') => take(Piece::Time, &mut lit),
                 Some('D') => take(Piece::Duration, &mut lit),
                 Some('l') => take(Piece::Load, &mut lit),
-                Some(c @ ('i' | 'b')) => {
-                    return Err(format!(
-                        "header format %{c} (httpd's idle/busy percentage of its processes and \
-                         threads) is not supported by slotgate: its event workers have no fixed \
-                         thread count to take a percentage of"
-                    ))
-                }
+                Some('i') => take(Piece::Idle, &mut lit),
+                Some('b') => take(Piece::Busy, &mut lit),
                 Some(c) => return Err(format!("unrecognized header format %{c}")),
                 None => return Err(format!("'%' at the end of '{text}'")),
             }
@@ -198,6 +197,13 @@ impl Format {
                 Piece::Load => {
                     let (one, five, fifteen) = load_average();
                     let _ = write!(out, "l={one:.2}/{five:.2}/{fifteen:.2}");
+                }
+                Piece::Idle | Piece::Busy => {
+                    let (idle, busy) = r.workers.map_or((0, 0), |w| w());
+                    let _ = match p {
+                        Piece::Idle => write!(out, "i={idle}"),
+                        _ => write!(out, "b={busy}"),
+                    };
                 }
                 Piece::Ssl(var) => {
                     let tls = r.facts.and_then(|f| f.tls);
@@ -311,6 +317,9 @@ pub struct RuleContext<'a> {
     /// For `expr=` conditions and values, `%{…}s` (None: conditions do not
     /// hold, values are empty).
     pub facts: Option<&'a ExprFacts<'a>>,
+    /// `%i` and `%b`: the percentages of worker slots idle and busy, asked
+    /// only when a value holds them (None: 0).
+    pub workers: Option<&'a dyn Fn() -> (u32, u32)>,
 }
 
 impl HeaderRule {
@@ -372,6 +381,7 @@ pub fn apply_to_request<'r>(
                     now_us,
                     request: &[],
                     facts: Some(&facts),
+                    workers: side.workers,
                 };
                 let holds = rule.holds(&r);
                 if holds && rule.value.fixed().is_none() {

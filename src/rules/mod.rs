@@ -55,6 +55,8 @@ pub struct RequestSide<'a> {
     pub env: &'a Env,
     /// The request's start, microseconds since the epoch.
     pub started_us: u64,
+    /// `%i`, `%b` (see `headers::RuleContext::workers`).
+    pub workers: Option<&'a dyn Fn() -> (u32, u32)>,
 }
 
 impl PartialEq for Rules {

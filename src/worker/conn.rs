@@ -1295,12 +1295,14 @@ fn always_headers(
         content_type: Some("text/html; charset=utf-8"),
         env,
     };
+    let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
     let rule_ctx = crate::rules::headers::RuleContext {
         env,
         started_us: now,
         now_us: now,
         request,
         facts: Some(&facts),
+        workers: Some(&workers),
     };
     // Notes of a local answer have no reader: its log line takes none.
     let mut notes = crate::rules::env::Env::default();

@@ -311,11 +311,13 @@ impl Exchange {
         let mut buf = crate::recycle::bytes();
         let at = place(ctx, &self.route, &self.head.target, &mut buf);
         rules.prepare_env(at, &facts, &mut self.env);
+        let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
         let side = crate::rules::RequestSide {
             peer: self.peer.ip(),
             tls: self.tls,
             env: &self.env,
             started_us: self.started_us,
+            workers: Some(&workers),
         };
         rules.edit_request(at, &mut self.head, &side);
         crate::recycle::give_bytes(buf);
@@ -1124,12 +1126,14 @@ impl Exchange {
                     content_type: content_type.as_deref(),
                     env: &self.env,
                 };
+                let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
                 let rule_ctx = crate::rules::headers::RuleContext {
                     env: &self.env,
                     started_us: self.started_us,
                     now_us: crate::rules::unix_us(),
                     request: &self.head.headers,
                     facts: Some(&facts),
+                    workers: Some(&workers),
                 };
                 let mut buf = crate::recycle::bytes();
                 let at = place(ctx, &self.route, &self.head.target, &mut buf);

@@ -27,11 +27,13 @@ pub(super) fn edit_early(
         return;
     }
     let env = Env::default();
+    let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
     let side = RequestSide {
         peer: peer.ip(),
         tls,
         env: &env,
         started_us: crate::rules::unix_us(),
+        workers: Some(&workers),
     };
     rules.edit_early_request(head, &side);
 }
@@ -113,12 +115,14 @@ pub(super) fn handler_page(
         content_type: Some(&response.content_type),
         env: &env,
     };
+    let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
     let rule_ctx = RuleContext {
         env: &env,
         started_us: now,
         now_us: now,
         request: &head.headers,
         facts: Some(&facts),
+        workers: Some(&workers),
     };
     if response.status < 400 {
         rules.edit_handler_response(at, &mut headers, &rule_ctx, &mut notes);

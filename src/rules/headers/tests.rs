@@ -53,6 +53,7 @@ fn each_action_edits_the_list_as_httpd_does() {
         now_us: 1_500,
         request: &request,
         facts: None,
+        workers: None,
     };
     let t = Table::OnSuccess;
     let cases: Vec<Case> = vec![
@@ -143,6 +144,7 @@ fn env_conditions_choose_the_rules_that_apply() {
         now_us: 0,
         request: &[],
         facts: None,
+        workers: None,
     };
     let mut a = rule(Table::OnSuccess, Action::Add, "a", "1", None);
     a.condition = Condition::Env {
@@ -187,6 +189,7 @@ fn always_rules_edit_their_own_table_sent_first() {
         now_us: 0,
         request: &[],
         facts: None,
+        workers: None,
     };
     let mut headers = list(&[("Server", "member"), ("X-Frame-Options", "DENY")]);
     let at = crate::rules::Place {
@@ -232,6 +235,7 @@ fn expr_conditions_read_the_request_its_environment_and_the_status() {
         now_us: 0,
         request: &[],
         facts: Some(&facts),
+        workers: None,
     };
     for (text, holds) in [
         ("%{REQUEST_URI} =~ m#^/api/#", true),
@@ -319,6 +323,7 @@ fn expr_values_ssl_variables_and_notes_follow_httpd() {
             now_us: 0,
             request: &[],
             facts: Some(&facts),
+            workers: None,
         };
         let mut r = rule(Table::OnSuccess, Action::Set, "x", "", None);
         r.value = value.unwrap();
@@ -326,6 +331,21 @@ fn expr_values_ssl_variables_and_notes_follow_httpd() {
         apply([&r], &mut headers, &ctx, &mut Env::default());
         assert_eq!(text(&headers), [format!("x: {want}")]);
     }
+    // `%i`, `%b`: the shares the worker gives.
+    let workers = || (75u32, 25u32);
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+        facts: None,
+        workers: Some(&workers),
+    };
+    let mut r = rule(Table::OnSuccess, Action::Set, "x", "", None);
+    r.value = Format::parse("%i %b").unwrap();
+    let mut headers = Vec::new();
+    apply([&r], &mut headers, &ctx, &mut Env::default());
+    assert_eq!(text(&headers), ["x: i=75 b=25"]);
     // `Header note X-Origin from`: the header's value in note `from`.
     let ctx = RuleContext {
         env: &env,
@@ -333,6 +353,7 @@ fn expr_values_ssl_variables_and_notes_follow_httpd() {
         now_us: 0,
         request: &[],
         facts: None,
+        workers: None,
     };
     let r = rule(Table::OnSuccess, Action::Note, "X-Origin", "from", None);
     let mut notes = Env::default();
@@ -362,6 +383,7 @@ fn request_rules_see_the_head_as_earlier_rules_left_it() {
         tls: None,
         env: &env,
         started_us: 0,
+        workers: None,
     };
     apply_to_request([&a, &b, &c], &mut head, &side);
     assert_eq!(text(&head.headers), ["X-A: 1", "X-B: 2", "X-C: 2"]);
