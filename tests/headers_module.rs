@@ -450,6 +450,10 @@ fn expr_values_request_header_conditions_and_ssl_variables() {
     assert_eq!(a.last_request().header("x-c"), Some("c"));
     http_get(sg.port(), "/app/x", &[]);
     assert_eq!(a.last_request().header("x-c"), None);
+    // httpd-oracle: %{REQUEST_URI} is the decoded, normalised path
+    // (/app/%6d/../x%20y gave `X-Uri: /app/x y`).
+    let r = http_get(sg.port(), "/app/%6d/../x%20y", &[]);
+    assert_eq!(r.header("x-uri"), Some("/app/x y"), "{}", r.summary());
 }
 
 #[test]

@@ -279,7 +279,16 @@ impl crate::expr::Vars for ExprFacts<'_> {
                 .header(name)
                 .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
             V::Method => Cow::Borrowed(&self.head.method),
-            V::Uri => Cow::Borrowed(path),
+            // httpd's r->uri: decoded and normalised (httpd-oracle: /app/%6d/../x%20y
+            // is `/app/x y`).
+            V::Uri => {
+                let mut buf = Vec::new();
+                match crate::url::normalise_path(path, &mut buf) {
+                    Ok(p) if p.as_ptr() == path.as_ptr() => Cow::Borrowed(path),
+                    Ok(p) => Cow::Owned(String::from_utf8_lossy(p).into_owned()),
+                    Err(_) => Cow::Borrowed(path),
+                }
+            }
             V::Query => Cow::Borrowed(query.unwrap_or("")),
             V::RemoteAddr => Cow::Owned(self.peer.to_string()),
             V::Protocol if self.head.minor == 0 => Cow::Borrowed("HTTP/1.0"),
