@@ -838,23 +838,9 @@ impl Conn {
         let server = &ctx.routes.servers[local.server];
         let h = &server.handlers[local.handler];
         let head = &local.head;
-        let (path, _) = crate::url::split_target(&head.target);
-        let env = match h.compat.as_ref().is_some_and(|c| c.reads_env()) {
-            true => {
-                let at = crate::rules::Place {
-                    path: path.as_bytes(),
-                    url: None,
-                };
-                super::neighbour::access_env(
-                    ctx,
-                    local.server,
-                    head,
-                    at,
-                    (self.request_peer, self.local),
-                )
-            }
-            false => crate::rules::env::Env::default(),
-        };
+        let addrs = (self.request_peer, self.local);
+        let compat = h.compat.as_ref();
+        let env = super::neighbour::access_env(ctx, local.server, head, compat, None, addrs);
         let mut response = if crate::handlers::allowed(h, self.request_peer.ip(), &env) {
             let (path, query) = crate::url::split_target(&head.target);
             let req = crate::handlers::Request {
@@ -888,7 +874,6 @@ impl Conn {
             let page = respond::error_page(403, why, &banner);
             crate::handlers::Response::new(403, "text/html; charset=utf-8", page)
         };
-        let addrs = (self.request_peer, self.local);
         let tls = self.tls_facts();
         let (page_env, notes) =
             super::neighbour::handler_page(ctx, local.server, head, &mut response, addrs, tls);
@@ -999,16 +984,8 @@ impl Conn {
         };
         let a = ctx.routes.access_for(server, path, r)?;
         // `Allow from env=` reads what SetEnvIf made of the request.
-        let env = match a.compat.is_some_and(|c| c.reads_env()) {
-            true => {
-                let at = crate::rules::Place {
-                    path,
-                    url: ctx.routes.url_of_route(r),
-                };
-                super::neighbour::access_env(ctx, server, head, at, (self.request_peer, self.local))
-            }
-            false => crate::rules::env::Env::default(),
-        };
+        let (url, addrs) = (ctx.routes.url_of_route(r), (self.request_peer, self.local));
+        let env = super::neighbour::access_env(ctx, server, head, a.compat, url, addrs);
         let client = self.request_peer.ip();
         if crate::handlers::rules_allow(a.require, a.compat, a.satisfy_any, client, &env) {
             return None;

@@ -39,15 +39,24 @@ pub(super) fn edit_early(
 }
 
 /// The environment `Allow|Deny from env=` reads: what SetEnvIf makes of the
-/// request at `at` (httpd's access checks run after SetEnvIf, before SetEnv).
+/// request (httpd's access checks run after SetEnvIf, before SetEnv), which
+/// goes to `url` (None: a handler); empty (and free) unless `compat` has such
+/// a rule.
 pub(super) fn access_env(
     ctx: &Ctx,
     server: usize,
     head: &RequestHead,
-    at: Place<'_>,
+    compat: Option<&crate::access::compat::Compat>,
+    url: Option<(&str, &str)>,
     (peer, local): (SocketAddr, SocketAddr),
 ) -> Env {
     let mut env = Env::default();
+    if !compat.is_some_and(|c| c.reads_env()) {
+        return env;
+    }
+    let mut path = crate::recycle::bytes();
+    crate::rules::section::request_path(&head.target, &mut path);
+    let at = Place { path: &path, url };
     let facts = RequestFacts {
         method: &head.method,
         path: crate::url::split_target(&head.target).0,
@@ -59,6 +68,7 @@ pub(super) fn access_env(
     ctx.routes.servers[server]
         .neighbour_rules
         .access_env(at, &facts, &mut env);
+    crate::recycle::give_bytes(path);
     env
 }
 
