@@ -315,10 +315,12 @@ fn expr_conditions_choose_responses_as_httpd() {
 
 #[test]
 fn note_puts_a_response_header_into_the_access_logs_percent_n() {
-    // httpd-oracle, with the lines below (and a balancer-manager Location):
-    //   GET /app/x?q=1 HTTP/1.1 note=a tag=t   (the member sent X-Origin: a)
-    //   GET /nothing HTTP/1.1 note=- tag=-     (a local 404: no onsuccess rules)
-    //   GET /balancer-manager HTTP/1.1 note=- tag=t
+    // httpd-oracle, with the lines below:
+    //   GET /app/x?q=1 HTTP/1.1 note=a tag=t al=v seen=yes  (the member sent X-Origin: a)
+    //   GET /nothing HTTP/1.1 note=- tag=- al=v seen=yes    (a local 404: `always` only)
+    //   GET /balancer-manager HTTP/1.1 note=- tag=t al=v seen=yes
+    // and the manager page carried X-HE: v (an early onsuccess line reaches a
+    // handler's page), the proxied answer did not.
     let a = Origin::start("a");
     let sg = start_proxy(
         "ProxyPass /app http://{a}/app\n\
@@ -326,13 +328,21 @@ fn note_puts_a_response_header_into_the_access_logs_percent_n() {
          Header note X-Origin mynote\n\
          Header set X-Tag t\n\
          Header note X-Tag tag\n\
-         LogFormat \"%r note=%{mynote}n tag=%{tag}n\" notes\n\
+         Header always set X-AL v\n\
+         Header always note X-AL alnote\n\
+         Header set X-HE v early\n\
+         SetEnvIf Request_URI . SEEN=yes\n\
+         LogFormat \"%r note=%{mynote}n tag=%{tag}n al=%{alnote}n seen=%{SEEN}e\" notes\n\
          CustomLog notes.log notes\n",
         &[&a],
     );
-    assert_eq!(http_get(sg.port(), "/app/x?q=1", &[]).status, 200);
+    let r = http_get(sg.port(), "/app/x?q=1", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-he"), None, "{}", r.summary());
     assert_eq!(http_get(sg.port(), "/nothing", &[]).status, 404);
-    assert_eq!(http_get(sg.port(), "/balancer-manager", &[]).status, 200);
+    let r = http_get(sg.port(), "/balancer-manager", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-he"), Some("v"), "{}", r.summary());
     let lines = wait_lines(
         &sg.dir().join("notes.log"),
         3,
@@ -341,9 +351,9 @@ fn note_puts_a_response_header_into_the_access_logs_percent_n() {
     assert_eq!(
         lines,
         [
-            "GET /app/x?q=1 HTTP/1.1 note=a tag=t",
-            "GET /nothing HTTP/1.1 note=- tag=-",
-            "GET /balancer-manager HTTP/1.1 note=- tag=t"
+            "GET /app/x?q=1 HTTP/1.1 note=a tag=t al=v seen=yes",
+            "GET /nothing HTTP/1.1 note=- tag=- al=v seen=yes",
+            "GET /balancer-manager HTTP/1.1 note=- tag=t al=v seen=yes"
         ]
     );
 }

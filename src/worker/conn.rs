@@ -17,6 +17,7 @@ use crate::http::{parse_request_with, BodyReader, Framing, RequestHead};
 use crate::logging::access::{ConnStatus, Lookup, Record};
 use crate::proxy::Route;
 use crate::proxy_protocol;
+use crate::rules::env::Env;
 
 /// Most bytes buffered in one direction of a body before reading pauses.
 pub(super) const BODY_BUFFER: usize = 64 * 1024;
@@ -1018,7 +1019,7 @@ impl Conn {
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
         let banner = self.banner(ctx, Some((head, server)));
-        let extra = local_always_headers(
+        let (extra, env, notes) = local_always_headers(
             ctx,
             server,
             head,
@@ -1054,7 +1055,7 @@ impl Conn {
                 started: ctx.now,
                 handler: None,
             },
-            None,
+            Some((&env, &notes)),
             &[],
         );
         self.served += 1;
@@ -1168,10 +1169,14 @@ impl Conn {
             }
             let request = self.exchange.as_ref().map(|ex| (&ex.head, ex.server));
             let banner = self.banner(ctx, request);
-            let extra = match self.exchange.as_ref() {
+            let facts = (self.request_peer.ip(), self.tls_facts(), fault.status());
+            let extra = match self.exchange.as_deref_mut() {
                 Some(ex) => {
-                    let facts = (self.request_peer.ip(), self.tls_facts(), fault.status());
-                    always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route(), facts)
+                    let mut notes = std::mem::take(&mut ex.notes);
+                    let env = (&ex.env, &mut notes);
+                    let extra = always_headers(ctx, ex.server, env, &ex.head, ex.route(), facts);
+                    ex.notes = notes;
+                    extra
                 }
                 None => Vec::new(),
             };
@@ -1247,11 +1252,12 @@ pub(super) fn rate_deadline(start: Instant, bytes: usize, rt: RateTimeout) -> In
     start + allowed
 }
 
-/// mod_headers' `always` table for an answer slotgate writes itself.
+/// mod_headers' `always` table for an answer slotgate writes itself (`note`
+/// lines write into the request's notes).
 fn always_headers(
     ctx: &Ctx,
     server: usize,
-    env: &crate::rules::env::Env,
+    (env, notes): (&crate::rules::env::Env, &mut crate::rules::env::Env),
     head: &RequestHead,
     route: &Route,
     facts: (std::net::IpAddr, Option<crate::rules::headers::Tls>, u16),
@@ -1281,29 +1287,28 @@ fn always_headers(
         facts: Some(&facts),
         workers: Some(&workers),
     };
-    // Notes of a local answer have no reader: its log line takes none.
-    let mut notes = crate::rules::env::Env::default();
     crate::recycle::with_bytes(|buf| {
         let at = super::exchange::place(ctx, route, &head.target, buf);
-        rules.always_headers(at, &mut out, 0, &rule_ctx, &mut notes);
+        rules.always_headers(at, &mut out, 0, &rule_ctx, notes);
     });
     out
 }
 
 /// [`always_headers`] for a request answered without an exchange: its
-/// environment is what SetEnvIf and SetEnv make of it.
+/// environment is what SetEnvIf and SetEnv make of it. Returns the headers,
+/// the environment and the notes (for the log line).
 fn local_always_headers(
     ctx: &Ctx,
     server: usize,
     head: &RequestHead,
     (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
     (tls, status): (Option<crate::rules::headers::Tls>, u16),
-) -> Vec<crate::http::Header> {
+) -> (Vec<crate::http::Header>, Env, Env) {
     let rules = &ctx.routes.servers[server].neighbour_rules;
-    if !rules.edits_responses() {
-        return Vec::new();
+    let (mut env, mut notes) = (Env::default(), Env::default());
+    if rules.is_empty() {
+        return (Vec::new(), env, notes);
     }
-    let mut env = crate::rules::env::Env::default();
     let facts = crate::rules::setenvif::RequestFacts {
         method: &head.method,
         path: crate::url::split_target(&head.target).0,
@@ -1317,7 +1322,8 @@ fn local_always_headers(
         rules.prepare_env(at, &facts, &mut env);
     });
     let facts = (peer.ip(), tls, status);
-    always_headers(ctx, server, &env, head, &Route::Local, facts)
+    let out = always_headers(ctx, server, (&env, &mut notes), head, &Route::Local, facts);
+    (out, env, notes)
 }
 
 /// The request's values a log format looks up by name.
