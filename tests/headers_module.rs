@@ -551,3 +551,23 @@ fn handler_pages_get_the_header_rules() {
     );
     assert_eq!(r.header("x-onsuccess"), None, "{}", r.summary());
 }
+
+#[test]
+fn a_proxy_section_is_a_prefix_of_the_url_as_in_httpd() {
+    // httpd-oracle, with the lines below: /c/x got `X-Order: server, c` and
+    // /cd/x `X-Order: server, c, cd` (`<Proxy balancer://c>` is a prefix of
+    // `balancer://cd/app/x`: httpd compares a pattern without wildcards as one).
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "<Proxy balancer://c>\nBalancerMember http://{a}\nHeader append X-Order c\n</Proxy>\n\
+         <Proxy balancer://cd>\nBalancerMember http://{a}\nHeader append X-Order cd\n</Proxy>\n\
+         Header set X-Order server\n\
+         ProxyPass /c balancer://c/app\n\
+         ProxyPass /cd balancer://cd/app\n",
+        &[&a],
+    );
+    for (path, want) in [("/c/x", "server, c"), ("/cd/x", "server, c, cd")] {
+        let r = http_get(sg.port(), path, &[]);
+        assert_eq!(r.header("x-order"), Some(want), "{path}: {}", r.summary());
+    }
+}
