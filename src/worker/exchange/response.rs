@@ -152,7 +152,7 @@ impl Exchange {
             let server = &ctx.routes.servers[self.server];
             // The client's host, for rewriting Location-like headers (rare: built on use);
             // with UseCanonicalName On the server's own name, as httpd's ap_construct_url.
-            let canonical = ctx.config.presentation.use_canonical_name;
+            let canonical = server.presentation.use_canonical_name;
             let map = |v: &str| {
                 let host = match canonical {
                     true => None,
@@ -161,7 +161,7 @@ impl Exchange {
                 let host = host
                     .map(|h| String::from_utf8_lossy(h).into_owned())
                     .unwrap_or_else(|| match canonical {
-                        true => server.server_name.clone(),
+                        true => server.canonical_name.clone(),
                         false => format!("{}:{}", server.server_name, self.local.port()),
                     });
                 reverse::map(&server.reverse, v, &host)
@@ -195,21 +195,24 @@ impl Exchange {
                 let facts = crate::rules::headers::ExprFacts {
                     head: &self.head,
                     peer: self.peer.ip(),
-                    https: self.https,
+                    tls: self.tls,
                     status: head.status,
                     content_type: content_type.as_deref(),
                     env: &self.env,
                 };
+                let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
                 let rule_ctx = crate::rules::headers::RuleContext {
                     env: &self.env,
                     started_us: self.started_us,
                     now_us: crate::rules::unix_us(),
                     request: &self.head.headers,
                     facts: Some(&facts),
+                    workers: Some(&workers),
                 };
-                let (path, _) = crate::url::split_target(&self.head.target);
-                let at = place(ctx, &self.route, path);
-                rules.edit_response(at, &mut head.headers, &rule_ctx);
+                let mut buf = crate::recycle::bytes();
+                let at = place(ctx, &self.route, &self.head.target, &mut buf);
+                rules.edit_response(at, &mut head.headers, &rule_ctx, &mut self.notes);
+                crate::recycle::give_bytes(buf);
                 if let Some(t) = content_type {
                     crate::recycle::give_string(t);
                 }
