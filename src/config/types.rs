@@ -613,13 +613,15 @@ pub struct LocationHandler {
     pub origin: Origin,
 }
 
-/// The access rules of a `<Location path>` (with or without `SetHandler`), which
-/// guard proxied requests below the path. httpd merges every matching section in
-/// file order: the last one with `Require` lines brings the `Require` rules, the
-/// last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
+/// The access rules of a `<Location[Match]>` (with or without `SetHandler`) or
+/// `<Proxy[Match]>` section, which guard the proxied requests it covers. httpd
+/// merges every matching section (the Proxies', then the Locations', each in
+/// file order): the last one with `Require` lines brings the `Require` rules,
+/// the last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessSection {
-    pub path: String,
+    /// Which requests the section covers.
+    pub section: crate::rules::Section,
     pub require: Option<crate::access::Require>,
     pub compat: Option<crate::access::compat::Compat>,
     /// `Satisfy Any` (true) / `All` (false), if the section says.
