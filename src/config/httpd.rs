@@ -235,10 +235,6 @@ pub(super) const IGNORED: &[(&str, &str)] = &[
         "DefaultRuntimeDir",
         "slotgate keeps its run-time files where PidFile and ScoreboardFile say",
     ),
-    (
-        "Mutex",
-        "slotgate's processes take no file or semaphore locks",
-    ),
 ];
 
 /// Sections accepted and ignored, body and all: they apply to files on disk, which

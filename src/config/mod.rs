@@ -46,6 +46,7 @@ pub mod lbmethod;
 mod lexer;
 mod logs;
 mod mpm;
+mod mutex;
 mod params;
 pub mod preflight;
 mod protocol;

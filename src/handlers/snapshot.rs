@@ -57,6 +57,9 @@ pub struct Process {
     /// time (unix ms) with its errno.
     pub local_faults: u64,
     pub last_local_fault: Option<(u64, i32)>,
+    /// Times the process was woken for a connection another took (see
+    /// `ProcessSlot::accept_misses`).
+    pub accept_misses: u64,
 }
 
 impl Process {
@@ -396,6 +399,7 @@ fn process_slots(sb: &Scoreboard) -> Vec<Process> {
                     .flatten(),
                 local_faults: p.local_faults(),
                 last_local_fault: p.last_local_fault(),
+                accept_misses: p.accept_misses(),
             }
         })
         .collect()
