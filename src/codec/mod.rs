@@ -14,6 +14,8 @@ use crate::http::{RequestHead, ResponseHead};
 
 pub use crate::url::{Protocol, Scheme, SCHEMES};
 
+pub mod cgi;
+
 /// What every codec knows about the request it sends: the client's head
 /// (after `RequestHeader` rules), where it goes on the member, and who asked.
 pub struct Outgoing<'a> {
