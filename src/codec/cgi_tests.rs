@@ -25,6 +25,7 @@ fn outgoing<'a>(
         https: false,
         server_name: "proxy.test",
         env,
+        cgi: None,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::http::{RequestHead, ResponseHead};
 pub use crate::url::{Protocol, Scheme, SCHEMES};
 
 pub mod cgi;
+pub mod fcgi;
 
 /// What every codec knows about the request it sends: the client's head
 /// (after `RequestHeader` rules), where it goes on the member, and who asked.
@@ -36,6 +37,9 @@ pub struct Outgoing<'a> {
     pub server_name: &'a str,
     /// The request's environment (SetEnv, SetEnvIf, BALANCER_*).
     pub env: &'a crate::rules::env::Env,
+    /// For FastCGI, SCGI and uwsgi members: the facts their CGI variables
+    /// need beyond the above (None for the others).
+    pub cgi: Option<&'a cgi::Site<'a>>,
 }
 
 /// What a codec read from the member.
