@@ -16,6 +16,10 @@ pub use crate::url::{Protocol, Scheme, SCHEMES};
 
 pub mod cgi;
 pub mod fcgi;
+pub mod scgi;
+pub mod uwsgi;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 /// What every codec knows about the request it sends: the client's head
 /// (after `RequestHeader` rules), where it goes on the member, and who asked.
