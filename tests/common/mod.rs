@@ -16,6 +16,8 @@ mod load;
 mod manager;
 mod members;
 mod origin;
+pub mod php_fpm;
+pub mod uwsgi;
 pub mod webdriver;
 pub mod wire;
 
