@@ -20,6 +20,8 @@ pub mod scgi;
 pub mod uwsgi;
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+mod random_tests;
 
 /// What every codec knows about the request it sends: the client's head
 /// (after `RequestHeader` rules), where it goes on the member, and who asked.
