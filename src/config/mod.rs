@@ -36,6 +36,7 @@
 mod address;
 mod balancer;
 mod build;
+mod cgi;
 pub mod dump;
 mod env;
 mod express;
@@ -60,6 +61,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use cgi::{CgiConfig, FileHandler, FilePattern};
 pub use express::Express;
 pub use httpd::{Presentation, ServerSignature, ServerTokens};
 pub use mpm::{

@@ -131,6 +131,8 @@ pub(super) struct Scope {
     pub pass_inherit: Option<bool>,
     /// `<Location>` sections with `SetHandler`, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// `DocumentRoot`, `<FilesMatch>` proxy handlers, `ProxyFCGIBackendType`.
+    pub cgi: super::CgiConfig,
     /// `<Location path>` sections with access rules, in file order.
     pub access: Vec<super::AccessSection>,
     /// `<Proxy pattern>` sections with access rules, in file order (`path` is the
@@ -214,7 +216,7 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
 /// sections so far: elsewhere the ones that only grant access are ignored with a
 /// warning; the ones that restrict it are refused, since ignoring them would open
 /// what the operator meant to close.
-fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
+pub(super) fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
     const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny", "Satisfy"];
     let Some(name) = named(d, NAMES) else {
         return Ok(false);

@@ -539,6 +539,8 @@ pub struct VirtualHost {
     /// The vhost's own `<Location>` handlers, in file order (the main server's
     /// apply too, before these: see [`LocationHandler`]).
     pub handlers: Vec<LocationHandler>,
+    /// The vhost's own `DocumentRoot` and `<FilesMatch>` proxy handlers.
+    pub cgi: super::CgiConfig,
     /// The vhost's own `<Location>` access rules for proxied requests.
     pub access: Vec<AccessSection>,
     /// The vhost's own `<Proxy>` access rules.
@@ -751,6 +753,9 @@ pub struct Config {
     pub custom_logs: Vec<CustomLog>,
     /// The main server's `<Location>` handlers, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// The main server's `DocumentRoot`, `<FilesMatch>` proxy handlers and
+    /// `ProxyFCGIBackendType`.
+    pub cgi: super::CgiConfig,
     /// The main server's `<Location>` access rules for proxied requests, in file order.
     pub access: Vec<AccessSection>,
     /// The main server's `<Proxy>` access rules (`path` is the pattern), in file order.
