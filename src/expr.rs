@@ -312,6 +312,27 @@ pub fn parse_request(text: &str) -> Result<Expr, String> {
     parse_with(text, true)
 }
 
+/// Parses a request string expression (ap_expr's `string` form, as the value
+/// of `ProxyFCGISetEnvIf`): text in which `%{VAR}`, `%{HTTP:Name}` and
+/// `%{reqenv:NAME}` are replaced by their values. `\\` escapes a backslash.
+pub fn parse_request_string(text: &str) -> Result<Word, String> {
+    // The string reader runs from after its opening quote to its closing
+    // one: a NUL each, which the configuration reader never lets into an
+    // argument.
+    if text.contains('\0') {
+        return Err("a NUL inside the string".to_string());
+    }
+    let mut p = Parser {
+        chars: std::iter::once('\0')
+            .chain(text.chars())
+            .chain(std::iter::once('\0'))
+            .collect(),
+        pos: 1,
+        request: true,
+    };
+    p.string('\0')
+}
+
 fn parse_with(text: &str, request: bool) -> Result<Expr, String> {
     let mut p = Parser {
         chars: text.chars().collect(),
@@ -360,6 +381,14 @@ const HTTP_VARIABLES: &[(&str, &str)] = &[
 
 /// A request variable's name, when it is one.
 fn request_variable(name: &str) -> Option<RequestVar> {
+    // ap_expr's `%{func:arg}` form of reqenv(), req() and http().
+    if let Some((func, arg)) = name.split_once(':') {
+        match func.trim().to_ascii_lowercase().as_str() {
+            "reqenv" => return Some(RequestVar::Env(arg.trim().to_string())),
+            "req" | "http" => return Some(RequestVar::Header(arg.trim().to_string())),
+            _ => {}
+        }
+    }
     if name
         .get(..5)
         .is_some_and(|p| p.eq_ignore_ascii_case("HTTP:"))

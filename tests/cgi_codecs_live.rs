@@ -112,6 +112,7 @@ fn site<'a>(member: &'a str, docroot: &'a str) -> Site<'a> {
         server_admin: NO_ADMIN,
         backend: Backend::Fpm,
         file: None,
+        fixups: &[],
     }
 }
 

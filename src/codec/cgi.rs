@@ -65,6 +65,82 @@ pub struct Site<'a> {
     pub backend: Backend,
     /// Set when the request was mapped through `DocumentRoot`.
     pub file: Option<ScriptFile<'a>>,
+    /// `ProxyFCGISetEnvIf` lines (FastCGI only), in file order.
+    pub fixups: &'a [EnvFixup],
+}
+
+/// `ProxyFCGISetEnvIf condition [!]NAME [value]`: once the variables are
+/// built, for each line in order, when `condition` holds (it reads them with
+/// `reqenv('NAME')`), `NAME` is set to `value` (a string expression; empty
+/// when absent) or, with `!`, removed. Each line sees the changes of the
+/// lines before it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvFixup {
+    pub condition: crate::expr::Expr,
+    pub name: String,
+    /// None: `!NAME` (unset).
+    pub value: Option<crate::expr::Word>,
+}
+
+/// Expressions compare by their parsed form (a regex by its source).
+impl Eq for EnvFixup {}
+
+/// What a `ProxyFCGISetEnvIf` expression reads: the request, and the
+/// variables built so far as its environment (`reqenv`).
+struct FixupFacts<'a> {
+    req: &'a Outgoing<'a>,
+    vars: &'a Vars,
+}
+
+impl crate::expr::Vars for FixupFacts<'_> {
+    fn status(&self) -> u16 {
+        0
+    }
+
+    fn content_type(&self) -> Option<&str> {
+        None
+    }
+
+    fn request(&self, var: &crate::expr::RequestVar) -> std::borrow::Cow<'_, str> {
+        use crate::expr::RequestVar as V;
+        use std::borrow::Cow;
+        let head = self.req.head;
+        let (path, query) = split_query(&head.target);
+        match var {
+            V::Header(name) => head
+                .header(name)
+                .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
+            V::Method => Cow::Borrowed(&head.method),
+            V::Uri => Cow::Borrowed(path),
+            V::Query => Cow::Borrowed(query),
+            V::RemoteAddr => Cow::Owned(self.req.client.ip().to_string()),
+            V::Protocol if head.minor == 0 => Cow::Borrowed("HTTP/1.0"),
+            V::Protocol => Cow::Borrowed("HTTP/1.1"),
+            V::Https => Cow::Borrowed(if self.req.https { "on" } else { "off" }),
+            V::Scheme => Cow::Borrowed(if self.req.https { "https" } else { "http" }),
+            V::Env(name) => self
+                .vars
+                .get(name)
+                .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
+        }
+    }
+}
+
+/// Applies `ProxyFCGISetEnvIf` lines to built variables (see [`EnvFixup`]).
+pub fn apply_fixups(req: &Outgoing<'_>, fixups: &[EnvFixup], vars: &mut Vars) {
+    for f in fixups {
+        let facts = FixupFacts { req, vars };
+        if !f.condition.eval(&facts) {
+            continue;
+        }
+        match &f.value {
+            None => vars.unset(&f.name),
+            Some(word) => {
+                let value = word.value(&facts).into_owned();
+                vars.set(&f.name, value.as_bytes());
+            }
+        }
+    }
 }
 
 /// What httpd writes for `SERVER_ADMIN` when `ServerAdmin` is not set.

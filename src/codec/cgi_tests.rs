@@ -37,6 +37,7 @@ fn site(member: &str) -> Site<'_> {
         server_admin: NO_ADMIN,
         backend: Backend::Fpm,
         file: None,
+        fixups: &[],
     }
 }
 
@@ -365,4 +366,57 @@ fn an_unfinished_head_waits_then_gives_up_past_the_limit() {
     }
     many.push_str("\r\n");
     assert!(parse_head(many.as_bytes(), false).is_err());
+}
+
+#[test]
+fn set_env_if_lines_change_the_variables_in_order() {
+    // httpd-oracle with these four lines and GET /f/x?magic=1 (Host 127.0.0.1:19080):
+    // HTTP_ACCEPT gone, MAGIC=yes GET 127.0.0.1:19080, EMPTYVAR=,
+    // SEEN=yes GET 127.0.0.1:19080!; with ?plain only EMPTYVAR= was added.
+    let lines = [
+        ("true", "!HTTP_ACCEPT"),
+        ("reqenv('QUERY_STRING') =~ /magic/", "MAGIC=yes %{reqenv:REQUEST_METHOD} %{HTTP_HOST}"),
+        ("true", "EMPTYVAR="),
+        ("-n reqenv('MAGIC')", "SEEN=%{reqenv:MAGIC}!"),
+        ("false", "NEVER=x"),
+    ];
+    let fixups: Vec<EnvFixup> = lines
+        .iter()
+        .map(|(c, a)| {
+            let condition = crate::expr::parse_request(c).unwrap();
+            match a.strip_prefix('!') {
+                Some(name) => EnvFixup { condition, name: name.into(), value: None },
+                None => {
+                    let (name, v) = a.split_once('=').unwrap();
+                    EnvFixup {
+                        condition,
+                        name: name.into(),
+                        value: Some(crate::expr::parse_request_string(v).unwrap()),
+                    }
+                }
+            }
+        })
+        .collect();
+    for (query, magic) in [("magic=1", true), ("plain", false)] {
+        let raw = format!(
+            "GET /f/x?{query} HTTP/1.1\r\nHost: 127.0.0.1:19080\r\nAccept: */*\r\n\r\n"
+        );
+        let h = head(&raw);
+        let env = Env::default();
+        let target = format!("/srv/x?{query}");
+        let req = outgoing(&h, &target, &env, Some(0));
+        let mut vars = Vars::default();
+        build(&req, &site("fcgi://127.0.0.1:19000"), Dialect::Fcgi, &mut vars);
+        apply_fixups(&req, &fixups, &mut vars);
+        assert_eq!(text(&vars, "HTTP_ACCEPT"), None);
+        assert_eq!(text(&vars, "EMPTYVAR").as_deref(), Some(""));
+        assert_eq!(text(&vars, "NEVER"), None);
+        if magic {
+            assert_eq!(text(&vars, "MAGIC").as_deref(), Some("yes GET 127.0.0.1:19080"));
+            assert_eq!(text(&vars, "SEEN").as_deref(), Some("yes GET 127.0.0.1:19080!"));
+        } else {
+            assert_eq!(text(&vars, "MAGIC"), None);
+            assert_eq!(text(&vars, "SEEN"), None);
+        }
+    }
 }

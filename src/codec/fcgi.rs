@@ -208,6 +208,7 @@ impl MemberCodec for FcgiCodec {
         self.member.clear();
         self.member.push_str(site.member);
         cgi::build(req, site, Dialect::Fcgi, &mut self.vars);
+        cgi::apply_fixups(req, site.fixups, &mut self.vars);
         let [role_hi, role_lo] = RESPONDER.to_be_bytes();
         let flags = if self.keep_conn { KEEP_CONN } else { 0 };
         record(out, BEGIN_REQUEST, &[role_hi, role_lo, flags, 0, 0, 0, 0, 0]);

@@ -31,6 +31,7 @@ fn site() -> Site<'static> {
         server_admin: NO_ADMIN,
         backend: Backend::Fpm,
         file: None,
+        fixups: &[],
     }
 }
 

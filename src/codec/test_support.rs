@@ -74,6 +74,7 @@ pub(crate) fn site(member: &'static str) -> super::cgi::Site<'static> {
         server_admin: super::cgi::NO_ADMIN,
         backend: super::cgi::Backend::Fpm,
         file: None,
+        fixups: &[],
     }
 }
 

@@ -14,7 +14,7 @@
 use super::reader::Directive;
 use super::scope::{access_control, check, fail, named, one_arg, Ctx};
 use super::{ConfigError, Origin};
-use crate::codec::cgi::Backend;
+use crate::codec::cgi::{Backend, EnvFixup};
 
 /// The CGI-related settings of the main server or of one virtual host.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub struct CgiConfig {
     pub backend: Option<Backend>,
     /// `<Files>` / `<FilesMatch>` sections with `SetHandler "proxy:…"`, in file order.
     pub file_handlers: Vec<FileHandler>,
+    /// `ProxyFCGISetEnvIf` lines (main server only), in file order.
+    pub fixups: Vec<EnvFixup>,
 }
 
 /// A `<Files>` / `<FilesMatch>` section that hands matching files to a member.
@@ -132,6 +134,17 @@ pub(super) fn directive(
         );
         return Ok(true);
     }
+    if d.is("ProxyFCGISetEnvIf") {
+        if !main {
+            return Err(fail(
+                d,
+                "ProxyFCGISetEnvIf is supported at server level only (it applies to every \
+                 fcgi:// member); not inside <VirtualHost>",
+            ));
+        }
+        cfg.fixups.push(fixup(d)?);
+        return Ok(true);
+    }
     if d.is("ProxyFCGIBackendType") {
         let arg = one_arg(d, "ProxyFCGIBackendType")?;
         if !main {
@@ -145,6 +158,68 @@ pub(super) fn directive(
         return Ok(true);
     }
     Ok(false)
+}
+
+/// `ProxyFCGISetEnvIf condition [!]NAME [value]`.
+fn fixup(d: &Directive) -> Result<EnvFixup, ConfigError> {
+    let (condition, name, value) = match d.args.as_slice() {
+        [c, n] => (c, n, None),
+        [c, n, v] => (c, n, Some(v)),
+        _ => {
+            return Err(fail(
+                d,
+                "ProxyFCGISetEnvIf takes a condition, a variable name (! to unset it) and an \
+                 optional value",
+            ))
+        }
+    };
+    let condition = check(
+        d,
+        crate::expr::parse_request(condition)
+            .map_err(|m| format!("ProxyFCGISetEnvIf: the condition '{condition}': {m}")),
+    )?;
+    let (unset, name) = match name.strip_prefix('!') {
+        Some(n) => (true, n),
+        None => (false, name.as_str()),
+    };
+    if name.is_empty() {
+        return Err(fail(d, "ProxyFCGISetEnvIf: empty variable name"));
+    }
+    let value = match (unset, value) {
+        (true, Some(_)) => {
+            return Err(fail(
+                d,
+                format!("ProxyFCGISetEnvIf: !{name} removes the variable and takes no value"),
+            ))
+        }
+        (true, None) => None,
+        (false, None) => Some(crate::expr::Word::Literal(String::new())),
+        (false, Some(v)) => {
+            let bytes = v.as_bytes();
+            if bytes
+                .windows(2)
+                .any(|w| w[0] == b'$' && w[1].is_ascii_digit())
+            {
+                return Err(fail(
+                    d,
+                    format!(
+                        "ProxyFCGISetEnvIf: the value '{v}' uses regular-expression \
+                         back-references ($1…), which slotgate does not support yet"
+                    ),
+                ));
+            }
+            Some(check(
+                d,
+                crate::expr::parse_request_string(v)
+                    .map_err(|m| format!("ProxyFCGISetEnvIf: the value '{v}': {m}")),
+            )?)
+        }
+    };
+    Ok(EnvFixup {
+        condition,
+        name: name.to_string(),
+        value,
+    })
 }
 
 fn backend(arg: &str) -> Result<Backend, String> {

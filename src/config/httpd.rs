@@ -547,7 +547,6 @@ pub(super) const MODULE_OF: &[(&str, &str)] = &[
     ("ProxyMaxForwards", "mod_proxy"),
     ("ProxyReceiveBufferSize", "mod_proxy"),
     ("ProxySourceAddress", "mod_proxy"),
-    ("ProxyFCGISetEnvIf", "mod_proxy_fcgi"),
     ("ProxyFtpDirCharset", "mod_proxy_ftp"),
     ("AllowCONNECT", "mod_proxy_connect"),
     ("ProxyHTMLInterp", "mod_proxy_html"),

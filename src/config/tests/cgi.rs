@@ -67,3 +67,30 @@ fn patterns_match_file_names() {
     let w = FilePattern::Wildcard("*.php".into());
     assert!(w.matches("x.php") && !w.matches("x.html"));
 }
+
+#[test]
+fn set_env_if_lines_are_read_in_order() {
+    let c = config(
+        "ProxyFCGISetEnvIf \"true\" !HTTP_ACCEPT\n\
+         ProxyFCGISetEnvIf \"reqenv('QUERY_STRING') =~ /magic/\" MAGIC \"yes %{reqenv:REQUEST_METHOD}\"\n\
+         ProxyFCGISetEnvIf \"true\" EMPTYVAR\n",
+    );
+    let f = &c.cgi.fixups;
+    assert_eq!(f.len(), 3);
+    assert_eq!((f[0].name.as_str(), f[0].value.is_none()), ("HTTP_ACCEPT", true));
+    assert_eq!(f[1].name, "MAGIC");
+    assert_eq!(f[2].value, Some(crate::expr::Word::Literal(String::new())));
+    for (line, want) in [
+        ("ProxyFCGISetEnvIf true\n", "takes a condition"),
+        ("ProxyFCGISetEnvIf \"true\" !X \"v\"\n", "takes no value"),
+        ("ProxyFCGISetEnvIf \"reqenv('A') =~ /(x)/\" A \"$1\"\n", "back-references"),
+        ("ProxyFCGISetEnvIf \"nonsense(\" A\n", "the condition"),
+        (
+            "<VirtualHost *:8080>\nProxyFCGISetEnvIf true A\n</VirtualHost>\n",
+            "server level only",
+        ),
+    ] {
+        let e = error(&format!("{LISTEN}{line}"));
+        assert!(e.contains(want), "{line}: {e}");
+    }
+}

@@ -39,6 +39,7 @@ pub fn start(codec: &mut impl MemberCodec, head_request: bool) {
         server_admin: NO_ADMIN,
         backend: Backend::Fpm,
         file: None,
+        fixups: &[],
     };
     let req = Outgoing {
         head: &head,
