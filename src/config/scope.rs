@@ -36,6 +36,8 @@ const PER_DIRECTORY: &[&str] = &[
     "SetEnvIfNoCase",
     "BrowserMatch",
     "BrowserMatchNoCase",
+    "ProxyFCGIBackendType",
+    "ProxyFCGISetEnvIf",
 ];
 
 /// The server-level directives this builder knows (canonical spelling) besides those of

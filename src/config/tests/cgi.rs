@@ -94,3 +94,14 @@ fn set_env_if_lines_are_read_in_order() {
         assert!(e.contains(want), "{line}: {e}");
     }
 }
+
+#[test]
+fn fcgi_directives_inside_sections_say_so() {
+    for section in ["Location /app", "Proxy \"fcgi://127.0.0.1:9000\""] {
+        let tag = section.split(' ').next().unwrap();
+        let e = error(&format!(
+            "{LISTEN}<{section}>\nProxyFCGIBackendType GENERIC\n</{tag}>\n"
+        ));
+        assert!(e.contains(&format!("ProxyFCGIBackendType inside <{tag}> is not supported yet")), "{e}");
+    }
+}
