@@ -19,6 +19,7 @@ use slotgate::codec::{Event, MemberCodec, Outgoing};
 use slotgate::rules::env::Env;
 
 /// What came back: status, headers, body, whether the member may be reused.
+#[derive(Debug)]
 struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
@@ -281,4 +282,32 @@ fn uwsgi_over_its_uwsgi_socket_and_its_scgi_socket() {
     assert_eq!(a.line("SCRIPT_NAME").as_deref(), Some("/s/a/b"));
     assert_eq!(a.line("SCGI").as_deref(), Some("1"));
     assert_eq!(a.line("BODY_LEN").as_deref(), Some("0"));
+}
+
+#[test]
+fn a_test_fastcgi_origin_records_params_and_breaks_the_protocol_on_demand() {
+    use common::fcgi_origin::{answer, record, FcgiOrigin};
+    let origin = FcgiOrigin::start(|req| match req.param("QUERY_STRING") {
+        Some("broken") => record(6, b"no colon here\r\n\r\n"),
+        Some("overloaded") => [record(6, b"X: 1\r\n\r\n"), record(3, &[0, 0, 0, 0, 2, 0, 0, 0])].concat(),
+        _ => answer(b"Status: 201 Made\r\nX-Seen: yes\r\n\r\nmade"),
+    });
+    let env = Env::default();
+    let member = format!("fcgi://{}", origin.addr());
+    let s = site(&member, "/var/www/html");
+    let head = request("GET /app/x?ok HTTP/1.1\r\nHost: v.test\r\n\r\n");
+    let req = outgoing(&head, "/srv/x?ok", 0, &env, &s);
+    let a = exchange(&mut FcgiCodec::new(false), tcp(&origin.addr()), &req, b"").unwrap();
+    assert_eq!((a.status, a.body.as_slice()), (201, &b"made"[..]));
+    let got = &origin.requests()[0];
+    assert_eq!(got.flags, 0);
+    assert_eq!(got.param("SCRIPT_FILENAME"), Some(format!("proxy:{member}/srv/x").as_str()));
+    assert_eq!(got.param("REQUEST_URI"), Some("/app/x?ok"));
+    for q in ["broken", "overloaded"] {
+        let head = request(&format!("GET /app/x?{q} HTTP/1.1\r\nHost: v.test\r\n\r\n"));
+        let target = format!("/srv/x?{q}");
+        let req = outgoing(&head, &target, 0, &env, &s);
+        let e = exchange(&mut FcgiCodec::new(false), tcp(&origin.addr()), &req, b"").unwrap_err();
+        assert!(e.contains("decoding"), "{q}: {e}");
+    }
 }

@@ -12,6 +12,7 @@
 mod client;
 pub mod daemon;
 mod data;
+pub mod fcgi_origin;
 mod load;
 mod manager;
 mod members;
