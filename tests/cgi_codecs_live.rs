@@ -49,7 +49,9 @@ fn exchange<S: Read + Write>(
         codec.body(piece, &mut out);
     }
     codec.end_body(&mut out);
-    stream.write_all(&out).map_err(|e| format!("writing: {e}"))?;
+    stream
+        .write_all(&out)
+        .map_err(|e| format!("writing: {e}"))?;
     let mut answer = Answer {
         status: 0,
         headers: Vec::new(),
@@ -85,7 +87,12 @@ fn exchange<S: Read + Write>(
                 answer.headers = h
                     .headers
                     .iter()
-                    .map(|x| (x.name.clone(), String::from_utf8_lossy(&x.value).into_owned()))
+                    .map(|x| {
+                        (
+                            x.name.clone(),
+                            String::from_utf8_lossy(&x.value).into_owned(),
+                        )
+                    })
                     .collect();
             }
             Event::Interim(_) => {}
@@ -156,19 +163,31 @@ fn php_fpm_runs_a_script_named_the_proxypassmatch_way() {
     let head = request("POST /index.php/x/y?a=b HTTP/1.1\r\nHost: v.test\r\nContent-Length: 11\r\nContent-Type: text/plain\r\n\r\n");
     let env = Env::default();
     let req = outgoing(&head, &target, 11, &env, &s);
-    let a = exchange(&mut FcgiCodec::new(false), tcp(&fpm.tcp(0)), &req, b"hello world").unwrap();
+    let a = exchange(
+        &mut FcgiCodec::new(false),
+        tcp(&fpm.tcp(0)),
+        &req,
+        b"hello world",
+    )
+    .unwrap();
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
     // What php saw through httpd for the same request (httpd-oracle):
     // SCRIPT_FILENAME=DOCROOT/index.php PATH_INFO=/x/y SCRIPT_NAME=/index.php
     assert_eq!(a.line("POOL").as_deref(), Some("tcp_a"));
-    assert_eq!(a.line("SCRIPT_FILENAME"), Some(format!("{docroot}/index.php")));
+    assert_eq!(
+        a.line("SCRIPT_FILENAME"),
+        Some(format!("{docroot}/index.php"))
+    );
     assert_eq!(a.line("PATH_INFO").as_deref(), Some("/x/y"));
     assert_eq!(a.line("SCRIPT_NAME").as_deref(), Some("/index.php"));
     assert_eq!(a.line("QUERY_STRING").as_deref(), Some("a=b"));
     assert_eq!(a.line("BODY_LEN").as_deref(), Some("11"));
     assert_eq!(a.line("REQUEST_METHOD").as_deref(), Some("POST"));
     assert_eq!(a.line("CONTENT_TYPE").as_deref(), Some("text/plain"));
-    assert!(a.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/plain")));
+    assert!(a
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.starts_with("text/plain")));
 }
 
 #[test]
@@ -217,7 +236,11 @@ fn php_fpm_status_headers_missing_files_fatal_errors_and_a_kept_connection() {
     let a = ask(&mut codec, "/status.php");
     assert_eq!(a.status, 418);
     assert!(a.headers.contains(&("X-Script".into(), "status".into())));
-    let cookies: Vec<_> = a.headers.iter().filter(|(k, _)| k == "Set-Cookie").collect();
+    let cookies: Vec<_> = a
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "Set-Cookie")
+        .collect();
     assert_eq!(cookies.len(), 2);
     assert_eq!(a.body, b"short and stout\n");
     assert!(a.reusable);
@@ -289,7 +312,11 @@ fn a_test_fastcgi_origin_records_params_and_breaks_the_protocol_on_demand() {
     use common::fcgi_origin::{answer, record, FcgiOrigin};
     let origin = FcgiOrigin::start(|req| match req.param("QUERY_STRING") {
         Some("broken") => record(6, b"no colon here\r\n\r\n"),
-        Some("overloaded") => [record(6, b"X: 1\r\n\r\n"), record(3, &[0, 0, 0, 0, 2, 0, 0, 0])].concat(),
+        Some("overloaded") => [
+            record(6, b"X: 1\r\n\r\n"),
+            record(3, &[0, 0, 0, 0, 2, 0, 0, 0]),
+        ]
+        .concat(),
         _ => answer(b"Status: 201 Made\r\nX-Seen: yes\r\n\r\nmade"),
     });
     let env = Env::default();
@@ -301,7 +328,10 @@ fn a_test_fastcgi_origin_records_params_and_breaks_the_protocol_on_demand() {
     assert_eq!((a.status, a.body.as_slice()), (201, &b"made"[..]));
     let got = &origin.requests()[0];
     assert_eq!(got.flags, 0);
-    assert_eq!(got.param("SCRIPT_FILENAME"), Some(format!("proxy:{member}/srv/x").as_str()));
+    assert_eq!(
+        got.param("SCRIPT_FILENAME"),
+        Some(format!("proxy:{member}/srv/x").as_str())
+    );
     assert_eq!(got.param("REQUEST_URI"), Some("/app/x?ok"));
     for q in ["broken", "overloaded"] {
         let head = request(&format!("GET /app/x?{q} HTTP/1.1\r\nHost: v.test\r\n\r\n"));

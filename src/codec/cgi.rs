@@ -246,7 +246,11 @@ fn split_query(target: &str) -> (&str, &str) {
 /// none), else `ServerName` and the local port.
 fn server_name_port<'a>(req: &Outgoing<'a>) -> (&'a str, u16) {
     let default_port = if req.https { 443 } else { 80 };
-    let Some(host) = req.head.header("host").and_then(|h| std::str::from_utf8(h).ok()) else {
+    let Some(host) = req
+        .head
+        .header("host")
+        .and_then(|h| std::str::from_utf8(h).ok())
+    else {
         return (req.server_name, req.local.port());
     };
     let host = host.trim();
@@ -279,10 +283,13 @@ fn exportable(name: &str) -> bool {
 fn http_var(name: &str, out: &mut String) {
     out.clear();
     out.push_str("HTTP_");
-    out.extend(
-        name.bytes()
-            .map(|b| if b == b'-' { '_' } else { b.to_ascii_uppercase() as char }),
-    );
+    out.extend(name.bytes().map(|b| {
+        if b == b'-' {
+            '_'
+        } else {
+            b.to_ascii_uppercase() as char
+        }
+    }));
 }
 
 /// Builds the variables httpd sends for `req` to a `dialect` member, into
@@ -360,10 +367,7 @@ pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut V
     vars.set("SERVER_PORT", server_port.to_string().as_bytes());
     vars.set("REMOTE_ADDR", req.client.ip().to_string().as_bytes());
     vars.set("DOCUMENT_ROOT", site.document_root.as_bytes());
-    vars.set(
-        "REQUEST_SCHEME",
-        if req.https { b"https" } else { b"http" },
-    );
+    vars.set("REQUEST_SCHEME", if req.https { b"https" } else { b"http" });
     if req.https {
         vars.set("HTTPS", b"on");
     }
@@ -454,8 +458,7 @@ fn uwsgi_script_name(vars: &mut Vars) {
 fn process_path() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        std::env::var("PATH")
-            .unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string())
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_string())
     })
 }
 

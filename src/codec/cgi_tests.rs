@@ -70,7 +70,12 @@ fn fastcgi_variables_are_httpds() {
     env.set("FOO", "bar");
     let req = outgoing(&h, "/srv/app/a/b%20c?x=1&y=%20", &env, Some(5));
     let mut vars = Vars::default();
-    build(&req, &site("fcgi://127.0.0.1:19000"), Dialect::Fcgi, &mut vars);
+    build(
+        &req,
+        &site("fcgi://127.0.0.1:19000"),
+        Dialect::Fcgi,
+        &mut vars,
+    );
     assert_eq!(
         names(&vars),
         [
@@ -205,8 +210,16 @@ fn scgi_puts_content_length_first_and_has_no_gateway_interface() {
     env.set("FOO", "bar");
     let req = outgoing(&h, "/srv/app/a/b?q", &env, Some(0));
     let mut vars = Vars::default();
-    build(&req, &site("scgi://127.0.0.1:19001"), Dialect::Scgi, &mut vars);
-    assert_eq!(names(&vars)[..4], ["CONTENT_LENGTH", "SCGI", "FOO", "HTTP_HOST"]);
+    build(
+        &req,
+        &site("scgi://127.0.0.1:19001"),
+        Dialect::Scgi,
+        &mut vars,
+    );
+    assert_eq!(
+        names(&vars)[..4],
+        ["CONTENT_LENGTH", "SCGI", "FOO", "HTTP_HOST"]
+    );
     assert_eq!(text(&vars, "CONTENT_LENGTH").unwrap(), "0");
     assert_eq!(text(&vars, "GATEWAY_INTERFACE"), None);
     assert_eq!(
@@ -240,7 +253,12 @@ fn uwsgi_path_info_and_script_name_follow_mod_proxy_uwsgi() {
         let env = Env::default();
         let req = outgoing(&h, target, &env, Some(0));
         let mut vars = Vars::default();
-        build(&req, &site("uwsgi://127.0.0.1:19002"), Dialect::Uwsgi, &mut vars);
+        build(
+            &req,
+            &site("uwsgi://127.0.0.1:19002"),
+            Dialect::Uwsgi,
+            &mut vars,
+        );
         assert_eq!(text(&vars, "PATH_INFO").unwrap(), path_info, "{path}");
         assert_eq!(text(&vars, "SCRIPT_NAME").unwrap(), script_name, "{path}");
         // uwsgi alone passes Authorization, last.
@@ -291,7 +309,10 @@ fn tls_clients_get_https_on() {
 #[test]
 fn script_prefix_leaves_out_default_ports() {
     assert_eq!(script_prefix("fcgi", "localhost", 8000), "fcgi://localhost");
-    assert_eq!(script_prefix("fcgi", "127.0.0.1", 9000), "fcgi://127.0.0.1:9000");
+    assert_eq!(
+        script_prefix("fcgi", "127.0.0.1", 9000),
+        "fcgi://127.0.0.1:9000"
+    );
     assert_eq!(script_prefix("scgi", "::1", 4000), "scgi://[::1]");
     assert_eq!(script_prefix("uwsgi", "h", 3032), "uwsgi://h:3032");
 }
@@ -375,7 +396,10 @@ fn set_env_if_lines_change_the_variables_in_order() {
     // SEEN=yes GET 127.0.0.1:19080!; with ?plain only EMPTYVAR= was added.
     let lines = [
         ("true", "!HTTP_ACCEPT"),
-        ("reqenv('QUERY_STRING') =~ /magic/", "MAGIC=yes %{reqenv:REQUEST_METHOD} %{HTTP_HOST}"),
+        (
+            "reqenv('QUERY_STRING') =~ /magic/",
+            "MAGIC=yes %{reqenv:REQUEST_METHOD} %{HTTP_HOST}",
+        ),
         ("true", "EMPTYVAR="),
         ("-n reqenv('MAGIC')", "SEEN=%{reqenv:MAGIC}!"),
         ("false", "NEVER=x"),
@@ -385,7 +409,11 @@ fn set_env_if_lines_change_the_variables_in_order() {
         .map(|(c, a)| {
             let condition = crate::expr::parse_request(c).unwrap();
             match a.strip_prefix('!') {
-                Some(name) => EnvFixup { condition, name: name.into(), value: None },
+                Some(name) => EnvFixup {
+                    condition,
+                    name: name.into(),
+                    value: None,
+                },
                 None => {
                     let (name, v) = a.split_once('=').unwrap();
                     EnvFixup {
@@ -398,22 +426,32 @@ fn set_env_if_lines_change_the_variables_in_order() {
         })
         .collect();
     for (query, magic) in [("magic=1", true), ("plain", false)] {
-        let raw = format!(
-            "GET /f/x?{query} HTTP/1.1\r\nHost: 127.0.0.1:19080\r\nAccept: */*\r\n\r\n"
-        );
+        let raw =
+            format!("GET /f/x?{query} HTTP/1.1\r\nHost: 127.0.0.1:19080\r\nAccept: */*\r\n\r\n");
         let h = head(&raw);
         let env = Env::default();
         let target = format!("/srv/x?{query}");
         let req = outgoing(&h, &target, &env, Some(0));
         let mut vars = Vars::default();
-        build(&req, &site("fcgi://127.0.0.1:19000"), Dialect::Fcgi, &mut vars);
+        build(
+            &req,
+            &site("fcgi://127.0.0.1:19000"),
+            Dialect::Fcgi,
+            &mut vars,
+        );
         apply_fixups(&req, &fixups, &mut vars);
         assert_eq!(text(&vars, "HTTP_ACCEPT"), None);
         assert_eq!(text(&vars, "EMPTYVAR").as_deref(), Some(""));
         assert_eq!(text(&vars, "NEVER"), None);
         if magic {
-            assert_eq!(text(&vars, "MAGIC").as_deref(), Some("yes GET 127.0.0.1:19080"));
-            assert_eq!(text(&vars, "SEEN").as_deref(), Some("yes GET 127.0.0.1:19080!"));
+            assert_eq!(
+                text(&vars, "MAGIC").as_deref(),
+                Some("yes GET 127.0.0.1:19080")
+            );
+            assert_eq!(
+                text(&vars, "SEEN").as_deref(),
+                Some("yes GET 127.0.0.1:19080!")
+            );
         } else {
             assert_eq!(text(&vars, "MAGIC"), None);
             assert_eq!(text(&vars, "SEEN"), None);

@@ -42,7 +42,11 @@ enum Read {
     /// Between records: `have` bytes of the next 8-byte header are in `header`.
     Header { have: usize },
     /// Inside a record's content: `left` bytes, then `padding`.
-    Content { kind: u8, left: usize, padding: usize },
+    Content {
+        kind: u8,
+        left: usize,
+        padding: usize,
+    },
     /// Skipping padding.
     Padding { left: usize },
     /// END_REQUEST seen and its padding skipped.
@@ -211,7 +215,11 @@ impl MemberCodec for FcgiCodec {
         cgi::apply_fixups(req, site.fixups, &mut self.vars);
         let [role_hi, role_lo] = RESPONDER.to_be_bytes();
         let flags = if self.keep_conn { KEEP_CONN } else { 0 };
-        record(out, BEGIN_REQUEST, &[role_hi, role_lo, flags, 0, 0, 0, 0, 0]);
+        record(
+            out,
+            BEGIN_REQUEST,
+            &[role_hi, role_lo, flags, 0, 0, 0, 0, 0],
+        );
         if req.body_length.is_none() {
             // PARAMS go out with the length once the body is complete.
             let mut spool = self.spool.take().unwrap_or_default();

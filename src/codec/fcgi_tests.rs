@@ -1,6 +1,6 @@
 use super::*;
-use crate::codec::test_support::{drive, Seen};
 use crate::codec::cgi::{Backend, Site, NO_ADMIN};
+use crate::codec::test_support::{drive, Seen};
 use crate::http::{parse_request, RequestHead};
 use crate::rules::env::Env;
 
@@ -119,7 +119,10 @@ fn the_request_is_begin_params_and_stdin_as_httpd_sends_them() {
     assert_eq!(recs[0].2, [0, 1, 0, 0, 0, 0, 0, 0]);
     let p = pairs(&recs[1].2);
     let get = |k: &str| p.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    assert_eq!(get("SCRIPT_FILENAME"), Some("proxy:fcgi://127.0.0.1:9000/srv/x.php"));
+    assert_eq!(
+        get("SCRIPT_FILENAME"),
+        Some("proxy:fcgi://127.0.0.1:9000/srv/x.php")
+    );
     assert_eq!(get("CONTENT_LENGTH"), Some("5"));
     assert_eq!(get("QUERY_STRING"), Some("a=1"));
     assert_eq!(get("REMOTE_ADDR"), Some("10.0.0.1"));
@@ -135,14 +138,18 @@ fn keep_conn_is_asked_only_with_enablereuse() {
     assert_eq!(records(&out)[0].2, [0, 1, KEEP_CONN, 0, 0, 0, 0, 0]);
     let mut input = rec(STDOUT, 1, b"X: 1\r\n\r\nok", 0);
     input.extend(end_request(0));
-    assert_eq!(drive(&mut c, &input, 64, false).unwrap().last(), Some(&Seen::End(true)));
+    assert_eq!(
+        drive(&mut c, &input, 64, false).unwrap().last(),
+        Some(&Seen::End(true))
+    );
 }
 
 #[test]
 fn long_values_and_bodies_are_split_into_records() {
     let long = "v".repeat(200_000);
     let mut c = FcgiCodec::new(false);
-    let raw = format!("POST / HTTP/1.1\r\nHost: h\r\nX-Long: {long}\r\nContent-Length: 70000\r\n\r\n");
+    let raw =
+        format!("POST / HTTP/1.1\r\nHost: h\r\nX-Long: {long}\r\nContent-Length: 70000\r\n\r\n");
     let h = parse_request(raw.as_bytes());
     // The head parser refuses such a line; the codec must still encode a
     // long environment value: set it through SetEnv instead.
@@ -176,7 +183,10 @@ fn long_values_and_bodies_are_split_into_records() {
     let p = pairs(&params);
     assert_eq!(p[0], ("LONG".to_string(), long));
     let stdin: Vec<&Vec<u8>> = recs.iter().filter(|r| r.0 == STDIN).map(|r| &r.2).collect();
-    assert_eq!(stdin.iter().map(|s| s.len()).collect::<Vec<_>>(), [65535, 4465, 0]);
+    assert_eq!(
+        stdin.iter().map(|s| s.len()).collect::<Vec<_>>(),
+        [65535, 4465, 0]
+    );
 }
 
 #[test]
@@ -189,7 +199,11 @@ fn a_chunked_body_is_counted_before_the_params_go() {
         "/",
         None,
     );
-    assert_eq!(records(&out).len(), 1, "only BEGIN_REQUEST before the body ends");
+    assert_eq!(
+        records(&out).len(),
+        1,
+        "only BEGIN_REQUEST before the body ends"
+    );
     c.body(b"hello", &mut out);
     c.body(b"world", &mut out);
     c.end_body(&mut out);
@@ -229,7 +243,11 @@ fn a_response_decodes_whatever_the_pieces() {
     for step in [1, 2, 3, 7, 8, 9, 64, 4096] {
         let mut c = FcgiCodec::new(false);
         start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
-        assert_eq!(drive(&mut c, &php_answer(), step, false).unwrap(), want, "step {step}");
+        assert_eq!(
+            drive(&mut c, &php_answer(), step, false).unwrap(),
+            want,
+            "step {step}"
+        );
     }
 }
 
@@ -280,7 +298,10 @@ fn members_breaking_the_protocol_are_errors() {
             "half a head",
             [rec(STDOUT, 1, b"X: 1\r\n", 0), end_request(0)].concat(),
         ),
-        ("short END_REQUEST", [ok_head.clone(), rec(END_REQUEST, 1, &[0; 4], 0)].concat()),
+        (
+            "short END_REQUEST",
+            [ok_head.clone(), rec(END_REQUEST, 1, &[0; 4], 0)].concat(),
+        ),
         ("a bad head", rec(STDOUT, 1, b"no colon\r\n\r\n", 0)),
     ];
     for (what, input) in cases {

@@ -16,12 +16,12 @@ pub use crate::url::{Protocol, Scheme, SCHEMES};
 
 pub mod cgi;
 pub mod fcgi;
-pub mod scgi;
-pub mod uwsgi;
-#[cfg(test)]
-pub(crate) mod test_support;
 #[cfg(test)]
 mod random_tests;
+pub mod scgi;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod uwsgi;
 
 /// What every codec knows about the request it sends: the client's head
 /// (after `RequestHeader` rules), where it goes on the member, and who asked.

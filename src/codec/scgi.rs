@@ -94,9 +94,7 @@ fn decode_cgi_stream(
     drop_body: &mut bool,
 ) -> Result<Decoded, ProtocolError> {
     if *head_done {
-        let event = if input.is_empty() {
-            Event::Pending
-        } else if *drop_body {
+        let event = if input.is_empty() || *drop_body {
             Event::Pending
         } else {
             Event::Body(0..input.len())

@@ -13,7 +13,11 @@ fn netstring(out: &[u8]) -> (Vec<(String, String)>, &[u8]) {
         .split(|&b| b == 0)
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .collect();
-    assert_eq!(parts.last().map(String::as_str), Some(""), "ends with a NUL");
+    assert_eq!(
+        parts.last().map(String::as_str),
+        Some(""),
+        "ends with a NUL"
+    );
     let pairs = parts[..parts.len() - 1]
         .chunks(2)
         .map(|c| (c[0].clone(), c[1].clone()))
@@ -66,7 +70,11 @@ fn the_answer_is_cgi_output_to_the_end_of_the_connection() {
 #[test]
 fn a_member_closing_before_its_head_or_sending_http_is_an_error() {
     // httpd answered 500 to "HTTP/1.0 201 Made" from an SCGI member.
-    for bad in [&b"X-A: 1\r\n"[..], b"", b"HTTP/1.0 201 Made\r\nX-C: 1\r\n\r\nc"] {
+    for bad in [
+        &b"X-A: 1\r\n"[..],
+        b"",
+        b"HTTP/1.0 201 Made\r\nX-C: 1\r\n\r\nc",
+    ] {
         let mut c = ScgiCodec::new();
         start(&mut c, &site("scgi://h"), GET, "/", Some(0));
         assert!(drive(&mut c, bad, 4, true).is_err(), "{bad:?}");

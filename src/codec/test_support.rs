@@ -64,7 +64,6 @@ pub(crate) fn drive(
     }
 }
 
-
 /// A member as the codec tests name it.
 pub(crate) fn site(member: &'static str) -> super::cgi::Site<'static> {
     super::cgi::Site {

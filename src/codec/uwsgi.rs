@@ -133,9 +133,9 @@ impl MemberCodec for UwsgiCodec {
                 event: Event::End { reusable: false },
             });
         }
-        let (used, payload) = reader.step(input).map_err(|e| {
-            ProtocolError(format!("the uwsgi member's chunked body: {e:?}"))
-        })?;
+        let (used, payload) = reader
+            .step(input)
+            .map_err(|e| ProtocolError(format!("the uwsgi member's chunked body: {e:?}")))?;
         let event = if !payload.is_empty() {
             Event::Body(payload)
         } else if reader.is_done() {

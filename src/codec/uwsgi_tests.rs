@@ -3,8 +3,10 @@ use crate::codec::test_support::{drive, site, start, Seen};
 
 const GET: &str = "GET /u2/a/b HTTP/1.1\r\nHost: v.test\r\n\r\n";
 
-/// The packet's modifiers and pairs, and what follows it.
-fn packet(out: &[u8]) -> ((u8, u8), Vec<(String, String)>, &[u8]) {
+/// A packet taken apart: its modifiers, its pairs, and what follows it.
+type Packet<'a> = ((u8, u8), Vec<(String, String)>, &'a [u8]);
+
+fn packet(out: &[u8]) -> Packet<'_> {
     let size = usize::from(u16::from_le_bytes([out[1], out[2]]));
     let mut vars = &out[4..4 + size];
     let mut pairs = Vec::new();
@@ -50,7 +52,10 @@ fn the_request_is_a_uwsgi_packet_then_the_body() {
 #[test]
 fn variables_past_the_size_field_send_nothing() {
     let mut c = UwsgiCodec::new();
-    let big = format!("GET / HTTP/1.1\r\nHost: h\r\n{}\r\n", "X-A: 0123456789\r\n".repeat(99));
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: h\r\n{}\r\n",
+        "X-A: 0123456789\r\n".repeat(99)
+    );
     // 99 headers of ~28 bytes fit; one huge cookie made of many does not.
     let out = start(&mut c, &site("uwsgi://h"), &big, "/", Some(0));
     assert!(!c.oversized() && !out.is_empty());
@@ -103,6 +108,10 @@ fn broken_answers_are_errors() {
     ] {
         let mut c = UwsgiCodec::new();
         start(&mut c, &site("uwsgi://h"), GET, "/", Some(0));
-        assert!(drive(&mut c, bad, 2, true).is_err(), "{}", String::from_utf8_lossy(bad));
+        assert!(
+            drive(&mut c, bad, 2, true).is_err(),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
     }
 }

@@ -290,7 +290,10 @@ fn file_handler(ctx: &mut Ctx, d: &Directive) -> Result<FileHandler, ConfigError
         } else if c.children.is_some() {
             return Err(fail(
                 c,
-                format!("<{}> inside <{tag}> with SetHandler is not supported", c.name),
+                format!(
+                    "<{}> inside <{tag}> with SetHandler is not supported",
+                    c.name
+                ),
             ));
         } else if !access_control(ctx, c, tag)? {
             return Err(fail(

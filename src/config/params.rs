@@ -50,7 +50,8 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
     };
     // TODO(#16): the exchange speaks HTTP/1.1 only until the codec dispatch
     // lands; until then a member of another protocol is refused, not misspoken to.
-    if crate::url::Scheme::named(&scheme).is_some_and(|s| s.protocol != crate::url::Protocol::Http1) {
+    if crate::url::Scheme::named(&scheme).is_some_and(|s| s.protocol != crate::url::Protocol::Http1)
+    {
         return Err(format!(
             "scheme '{scheme}' in '{url}' is not served yet (issue #16: the exchange cannot drive its codec)"
         ));

@@ -218,7 +218,11 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
 /// sections so far: elsewhere the ones that only grant access are ignored with a
 /// warning; the ones that restrict it are refused, since ignoring them would open
 /// what the operator meant to close.
-pub(super) fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
+pub(super) fn access_control(
+    ctx: &mut Ctx,
+    d: &Directive,
+    section: &str,
+) -> Result<bool, ConfigError> {
     const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny", "Satisfy"];
     let Some(name) = named(d, NAMES) else {
         return Ok(false);

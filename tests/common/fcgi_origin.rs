@@ -65,9 +65,7 @@ pub fn answer(cgi: &[u8]) -> Vec<u8> {
 
 impl FcgiOrigin {
     /// Starts the origin; `answer` makes the bytes for each request.
-    pub fn start(
-        answer: impl Fn(&FcgiRequest) -> Vec<u8> + Send + Sync + 'static,
-    ) -> FcgiOrigin {
+    pub fn start(answer: impl Fn(&FcgiRequest) -> Vec<u8> + Send + Sync + 'static) -> FcgiOrigin {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();

@@ -107,7 +107,11 @@ impl PhpFpm {
                     .iter()
                     .all(|p| std::net::TcpStream::connect(p.socket_addr()).is_ok())
         });
-        assert!(ready, "php-fpm did not listen within 20 s; its log:\n{}", fpm.log());
+        assert!(
+            ready,
+            "php-fpm did not listen within 20 s; its log:\n{}",
+            fpm.log()
+        );
         Some(fpm)
     }
 

@@ -57,7 +57,13 @@ impl Uwsgi {
             .arg(scgi.addr())
             .arg("--wsgi-file")
             .arg(&app)
-            .args(["--master", "--die-on-term", "--processes", "2", "--need-app"])
+            .args([
+                "--master",
+                "--die-on-term",
+                "--processes",
+                "2",
+                "--need-app",
+            ])
             .args(["--buffer-size", "65535", "--logto"])
             .arg(dir.path().join("uwsgi.log"))
             .stdin(Stdio::null())
@@ -75,7 +81,11 @@ impl Uwsgi {
             std::net::TcpStream::connect(u.uwsgi.socket_addr()).is_ok()
                 && std::net::TcpStream::connect(u.scgi.socket_addr()).is_ok()
         });
-        assert!(ready, "uWSGI did not listen within 20 s; its log:\n{}", u.log());
+        assert!(
+            ready,
+            "uWSGI did not listen within 20 s; its log:\n{}",
+            u.log()
+        );
         Some(u)
     }
 

@@ -15,14 +15,23 @@ fn document_root_is_kept_per_server() {
     assert_eq!(c.vhosts[0].cgi.document_root.as_deref(), Some("/srv/a"));
     assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
     let e = error(&format!("{LISTEN}DocumentRoot www\n"));
-    assert!(e.contains("DocumentRoot 'www' must be an absolute path"), "{e}");
+    assert!(
+        e.contains("DocumentRoot 'www' must be an absolute path"),
+        "{e}"
+    );
 }
 
 #[test]
 fn the_backend_type_is_fpm_or_generic_at_server_level() {
     assert_eq!(config("").cgi.backend, None);
-    assert_eq!(config("ProxyFCGIBackendType GENERIC\n").cgi.backend, Some(Backend::Generic));
-    assert_eq!(config("ProxyFCGIBackendType fpm\n").cgi.backend, Some(Backend::Fpm));
+    assert_eq!(
+        config("ProxyFCGIBackendType GENERIC\n").cgi.backend,
+        Some(Backend::Generic)
+    );
+    assert_eq!(
+        config("ProxyFCGIBackendType fpm\n").cgi.backend,
+        Some(Backend::Fpm)
+    );
     let e = error(&format!("{LISTEN}ProxyFCGIBackendType CGI\n"));
     assert!(e.contains("expected FPM or GENERIC, got 'CGI'"), "{e}");
     let e = error(&format!(
@@ -35,7 +44,13 @@ fn the_backend_type_is_fpm_or_generic_at_server_level() {
 fn files_sections_without_a_proxy_handler_are_still_ignored_with_a_warning() {
     let c = config("<FilesMatch \"\\.phps$\">\nRequire all granted\n</FilesMatch>\n");
     assert!(c.cgi.file_handlers.is_empty());
-    assert!(c.warnings.iter().any(|w| w.contains("<FilesMatch> section ignored")), "{:?}", c.warnings);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("<FilesMatch> section ignored")),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]
@@ -43,7 +58,10 @@ fn a_proxy_handler_names_a_cgi_style_member() {
     let e = error(&format!(
         "{LISTEN}<FilesMatch \"\\.php$\">\nSetHandler \"proxy:http://127.0.0.1:8080\"\n</FilesMatch>\n"
     ));
-    assert!(e.contains("only fcgi://, scgi:// and uwsgi:// members take files"), "{e}");
+    assert!(
+        e.contains("only fcgi://, scgi:// and uwsgi:// members take files"),
+        "{e}"
+    );
     let e = error(&format!(
         "{LISTEN}<FilesMatch \"(\">\nSetHandler \"proxy:fcgi://127.0.0.1:9000\"\n</FilesMatch>\n"
     ));
@@ -77,13 +95,19 @@ fn set_env_if_lines_are_read_in_order() {
     );
     let f = &c.cgi.fixups;
     assert_eq!(f.len(), 3);
-    assert_eq!((f[0].name.as_str(), f[0].value.is_none()), ("HTTP_ACCEPT", true));
+    assert_eq!(
+        (f[0].name.as_str(), f[0].value.is_none()),
+        ("HTTP_ACCEPT", true)
+    );
     assert_eq!(f[1].name, "MAGIC");
     assert_eq!(f[2].value, Some(crate::expr::Word::Literal(String::new())));
     for (line, want) in [
         ("ProxyFCGISetEnvIf true\n", "takes a condition"),
         ("ProxyFCGISetEnvIf \"true\" !X \"v\"\n", "takes no value"),
-        ("ProxyFCGISetEnvIf \"reqenv('A') =~ /(x)/\" A \"$1\"\n", "back-references"),
+        (
+            "ProxyFCGISetEnvIf \"reqenv('A') =~ /(x)/\" A \"$1\"\n",
+            "back-references",
+        ),
         ("ProxyFCGISetEnvIf \"nonsense(\" A\n", "the condition"),
         (
             "<VirtualHost *:8080>\nProxyFCGISetEnvIf true A\n</VirtualHost>\n",
@@ -102,6 +126,11 @@ fn fcgi_directives_inside_sections_say_so() {
         let e = error(&format!(
             "{LISTEN}<{section}>\nProxyFCGIBackendType GENERIC\n</{tag}>\n"
         ));
-        assert!(e.contains(&format!("ProxyFCGIBackendType inside <{tag}> is not supported yet")), "{e}");
+        assert!(
+            e.contains(&format!(
+                "ProxyFCGIBackendType inside <{tag}> is not supported yet"
+            )),
+            "{e}"
+        );
     }
 }
