@@ -81,6 +81,9 @@ pub struct WorkerParams {
     pub status: u32,
     /// `disablereuse=On` / `enablereuse=Off`.
     pub disable_reuse: bool,
+    /// `enablereuse=` or `disablereuse=` was given (FastCGI members reuse
+    /// connections only when told to, as mod_proxy_fcgi).
+    pub reuse_given: bool,
     /// `keepalive=On` (TCP SO_KEEPALIVE on backend sockets).
     pub keepalive: bool,
     /// `loadfactor=` on httpd's ×100 scale: `loadfactor=1` is 100, `=2.5` is 250
@@ -205,6 +208,7 @@ impl Default for WorkerParams {
             retry: Duration::from_secs(60),
             status: status_flags::INIT | status_flags::IGNORE_ERRORS,
             disable_reuse: false,
+            reuse_given: false,
             keepalive: false,
             loadfactor: 100,
             lbset: 0,
