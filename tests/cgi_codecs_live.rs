@@ -140,6 +140,15 @@ fn outgoing<'a>(
         https: false,
         server_name: "proxy.test",
         env,
+        keep: false,
+        http: slotgate::codec::HttpFacts {
+            front_port: 80,
+            preserve_host: false,
+            add_headers: false,
+            via: slotgate::config::ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        },
         cgi: Some(site),
     }
 }
@@ -164,7 +173,7 @@ fn php_fpm_runs_a_script_named_the_proxypassmatch_way() {
     let env = Env::default();
     let req = outgoing(&head, &target, 11, &env, &s);
     let a = exchange(
-        &mut FcgiCodec::new(false),
+        &mut FcgiCodec::new(),
         tcp(&fpm.tcp(0)),
         &req,
         b"hello world",
@@ -205,7 +214,7 @@ fn php_fpm_over_its_unix_socket_with_a_file_under_document_root() {
     let req = outgoing(&head, "/index.php/x/y?a=b", 0, &env, &s);
     let stream = std::os::unix::net::UnixStream::connect(fpm.socket()).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let a = exchange(&mut FcgiCodec::new(false), stream, &req, b"").unwrap();
+    let a = exchange(&mut FcgiCodec::new(), stream, &req, b"").unwrap();
     assert_eq!(a.status, 200);
     // httpd-oracle, <FilesMatch "\.php$"> SetHandler "proxy:unix:…|fcgi://localhost":
     // PATH_TRANSLATED=DOCROOT/x/y PATH_INFO=/x/y SCRIPT_NAME=/index.php
@@ -226,11 +235,12 @@ fn php_fpm_status_headers_missing_files_fatal_errors_and_a_kept_connection() {
     let env = Env::default();
     // One connection, KEEP_CONN: php-fpm keeps it for the next request.
     let stream = tcp(&fpm.tcp(0));
-    let mut codec = FcgiCodec::new(true);
+    let mut codec = FcgiCodec::new();
     let ask = |codec: &mut FcgiCodec, path: &str| {
         let head = request(&format!("GET {path} HTTP/1.1\r\nHost: v.test\r\n\r\n"));
         let target = format!("{docroot}{path}");
-        let req = outgoing(&head, &target, 0, &env, &s);
+        let mut req = outgoing(&head, &target, 0, &env, &s);
+        req.keep = true;
         exchange(codec, &stream, &req, b"").unwrap()
     };
     let a = ask(&mut codec, "/status.php");
@@ -270,7 +280,7 @@ fn php_fpm_reads_a_ten_megabyte_body() {
     ));
     let target = format!("{docroot}/index.php");
     let req = outgoing(&head, &target, body.len() as u64, &env, &s);
-    let a = exchange(&mut FcgiCodec::new(false), tcp(&fpm.tcp(0)), &req, &body).unwrap();
+    let a = exchange(&mut FcgiCodec::new(), tcp(&fpm.tcp(0)), &req, &body).unwrap();
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
     assert_eq!(a.line("BODY_LEN"), Some(body.len().to_string()));
     assert_eq!(a.line("BODY_SHA256"), Some(common::sha256_hex(&body)));
@@ -324,7 +334,7 @@ fn a_test_fastcgi_origin_records_params_and_breaks_the_protocol_on_demand() {
     let s = site(&member, "/var/www/html");
     let head = request("GET /app/x?ok HTTP/1.1\r\nHost: v.test\r\n\r\n");
     let req = outgoing(&head, "/srv/x?ok", 0, &env, &s);
-    let a = exchange(&mut FcgiCodec::new(false), tcp(&origin.addr()), &req, b"").unwrap();
+    let a = exchange(&mut FcgiCodec::new(), tcp(&origin.addr()), &req, b"").unwrap();
     assert_eq!((a.status, a.body.as_slice()), (201, &b"made"[..]));
     let got = &origin.requests()[0];
     assert_eq!(got.flags, 0);
@@ -337,7 +347,7 @@ fn a_test_fastcgi_origin_records_params_and_breaks_the_protocol_on_demand() {
         let head = request(&format!("GET /app/x?{q} HTTP/1.1\r\nHost: v.test\r\n\r\n"));
         let target = format!("/srv/x?{q}");
         let req = outgoing(&head, &target, 0, &env, &s);
-        let e = exchange(&mut FcgiCodec::new(false), tcp(&origin.addr()), &req, b"").unwrap_err();
+        let e = exchange(&mut FcgiCodec::new(), tcp(&origin.addr()), &req, b"").unwrap_err();
         assert!(e.contains("decoding"), "{q}: {e}");
     }
 }

@@ -143,6 +143,22 @@ pub fn apply_fixups(req: &Outgoing<'_>, fixups: &[EnvFixup], vars: &mut Vars) {
     }
 }
 
+/// A FastCGI, SCGI or uwsgi member's settings (built once per member).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSettings {
+    /// `scheme://host[:port]` as `SCRIPT_FILENAME` names the member.
+    pub script: std::sync::Arc<str>,
+}
+
+impl MemberSettings {
+    pub fn for_url(url: &crate::url::MemberUrl) -> MemberSettings {
+        let host = url.host.trim_start_matches('[').trim_end_matches(']');
+        MemberSettings {
+            script: script_prefix(&url.scheme, host, url.port).into(),
+        }
+    }
+}
+
 /// What httpd writes for `SERVER_ADMIN` when `ServerAdmin` is not set.
 pub const NO_ADMIN: &str = "[no address given]";
 

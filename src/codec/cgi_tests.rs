@@ -25,6 +25,15 @@ fn outgoing<'a>(
         https: false,
         server_name: "proxy.test",
         env,
+        keep: false,
+        http: crate::codec::HttpFacts {
+            front_port: 80,
+            preserve_host: false,
+            add_headers: false,
+            via: crate::config::ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        },
         cgi: None,
     }
 }

@@ -56,7 +56,8 @@ enum Read {
 /// One FastCGI member connection's codec.
 #[derive(Debug)]
 pub struct FcgiCodec {
-    /// Ask the member to keep the connection (`enablereuse=on`).
+    /// The member was asked to keep the connection (KEEP_CONN): the request's
+    /// `keep` (a FastCGI member is pooled only with `enablereuse=on`).
     keep_conn: bool,
     vars: Vars,
     scratch: Vec<u8>,
@@ -78,10 +79,16 @@ pub struct FcgiCodec {
     spool_overflowed: bool,
 }
 
+impl Default for FcgiCodec {
+    fn default() -> Self {
+        FcgiCodec::new()
+    }
+}
+
 impl FcgiCodec {
-    pub fn new(keep_conn: bool) -> FcgiCodec {
+    pub fn new() -> FcgiCodec {
         FcgiCodec {
-            keep_conn,
+            keep_conn: false,
             vars: Vars::default(),
             scratch: Vec::new(),
             read: Read::Header { have: 0 },
@@ -200,6 +207,7 @@ fn record(out: &mut impl Sink, kind: u8, content: &[u8]) {
 
 impl MemberCodec for FcgiCodec {
     fn start(&mut self, req: &Outgoing<'_>, out: &mut impl Sink) {
+        self.keep_conn = req.keep;
         self.read = Read::Header { have: 0 };
         self.end_have = 0;
         self.head.clear();

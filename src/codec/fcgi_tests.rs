@@ -35,8 +35,10 @@ fn site() -> Site<'static> {
     }
 }
 
-/// Starts `codec` for `raw` with `body` (None: chunked) and returns what it wrote.
+/// Starts `codec` for `raw` with `body` (None: chunked) and returns what it
+/// wrote; KEEP_CONN when the codec is `keep`'s.
 fn start(codec: &mut FcgiCodec, raw: &str, target: &str, body: Option<u64>) -> Vec<u8> {
+    let keep = codec.keep_conn;
     let h = head(raw);
     let env = Env::default();
     let s = site();
@@ -49,6 +51,15 @@ fn start(codec: &mut FcgiCodec, raw: &str, target: &str, body: Option<u64>) -> V
         https: false,
         server_name: "proxy.test",
         env: &env,
+        keep,
+        http: crate::codec::HttpFacts {
+            front_port: 80,
+            preserve_host: false,
+            add_headers: false,
+            via: crate::config::ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        },
         cgi: Some(&s),
     };
     let mut out = Vec::new();
@@ -103,7 +114,7 @@ fn the_request_is_begin_params_and_stdin_as_httpd_sends_them() {
     // httpd-oracle with a recording FastCGI origin: BEGIN_REQUEST (role 1,
     // flags 0), one PARAMS record, an empty PARAMS, STDIN, an empty STDIN; no
     // padding; request id 1.
-    let mut c = FcgiCodec::new(false);
+    let mut c = FcgiCodec::new();
     let mut out = start(
         &mut c,
         "POST /app/x.php?a=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
@@ -133,7 +144,8 @@ fn the_request_is_begin_params_and_stdin_as_httpd_sends_them() {
 
 #[test]
 fn keep_conn_is_asked_only_with_enablereuse() {
-    let mut c = FcgiCodec::new(true);
+    let mut c = FcgiCodec::new();
+    c.keep_conn = true;
     let out = start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
     assert_eq!(records(&out)[0].2, [0, 1, KEEP_CONN, 0, 0, 0, 0, 0]);
     let mut input = rec(STDOUT, 1, b"X: 1\r\n\r\nok", 0);
@@ -147,7 +159,7 @@ fn keep_conn_is_asked_only_with_enablereuse() {
 #[test]
 fn long_values_and_bodies_are_split_into_records() {
     let long = "v".repeat(200_000);
-    let mut c = FcgiCodec::new(false);
+    let mut c = FcgiCodec::new();
     let raw =
         format!("POST / HTTP/1.1\r\nHost: h\r\nX-Long: {long}\r\nContent-Length: 70000\r\n\r\n");
     let h = parse_request(raw.as_bytes());
@@ -167,6 +179,15 @@ fn long_values_and_bodies_are_split_into_records() {
         https: false,
         server_name: "proxy.test",
         env: &env,
+        keep: false,
+        http: crate::codec::HttpFacts {
+            front_port: 80,
+            preserve_host: false,
+            add_headers: false,
+            via: crate::config::ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        },
         cgi: Some(&s),
     };
     let mut out = Vec::new();
@@ -192,7 +213,7 @@ fn long_values_and_bodies_are_split_into_records() {
 #[test]
 fn a_chunked_body_is_counted_before_the_params_go() {
     // httpd sent CONTENT_LENGTH=10 for a chunked 10-byte body (it spools it).
-    let mut c = FcgiCodec::new(false);
+    let mut c = FcgiCodec::new();
     let mut out = start(
         &mut c,
         "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -241,7 +262,7 @@ fn a_response_decodes_whatever_the_pieces() {
         Seen::End(false),
     ];
     for step in [1, 2, 3, 7, 8, 9, 64, 4096] {
-        let mut c = FcgiCodec::new(false);
+        let mut c = FcgiCodec::new();
         start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
         assert_eq!(
             drive(&mut c, &php_answer(), step, false).unwrap(),
@@ -258,7 +279,7 @@ fn a_head_split_over_records_and_management_records_between() {
     input.extend(rec(STDOUT, 1, b"\n\r", 0));
     input.extend(rec(STDOUT, 1, b"\nbody", 0));
     input.extend(end_request(0));
-    let mut c = FcgiCodec::new(false);
+    let mut c = FcgiCodec::new();
     start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
     assert_eq!(
         drive(&mut c, &input, 5, false).unwrap(),
@@ -272,7 +293,7 @@ fn a_head_split_over_records_and_management_records_between() {
 
 #[test]
 fn a_head_request_gets_no_body() {
-    let mut c = FcgiCodec::new(false);
+    let mut c = FcgiCodec::new();
     start(&mut c, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
     let mut input = rec(STDOUT, 1, b"X: 1\r\n\r\nbody that should not be", 0);
     input.extend(end_request(0));
@@ -305,7 +326,7 @@ fn members_breaking_the_protocol_are_errors() {
         ("a bad head", rec(STDOUT, 1, b"no colon\r\n\r\n", 0)),
     ];
     for (what, input) in cases {
-        let mut c = FcgiCodec::new(false);
+        let mut c = FcgiCodec::new();
         start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
         assert!(drive(&mut c, &input, 3, true).is_err(), "{what}");
     }
@@ -313,12 +334,12 @@ fn members_breaking_the_protocol_are_errors() {
 
 #[test]
 fn the_member_closing_early_is_an_error_and_after_the_end_is_not() {
-    let mut c = FcgiCodec::new(false);
+    let mut c = FcgiCodec::new();
     start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
     let input = rec(STDOUT, 1, b"X: 1\r\n\r\nabc", 0);
     let err = drive(&mut c, &input, 100, true).unwrap_err();
     assert!(err.0.contains("before END_REQUEST"), "{err}");
-    let mut c = FcgiCodec::new(false);
+    let mut c = FcgiCodec::new();
     start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
     let mut input = rec(STDOUT, 1, b"X: 1\r\n\r\n", 0);
     input.extend(end_request(0));
@@ -331,7 +352,8 @@ fn the_member_closing_early_is_an_error_and_after_the_end_is_not() {
 
 #[test]
 fn a_kept_codec_starts_clean_for_the_next_request() {
-    let mut c = FcgiCodec::new(true);
+    let mut c = FcgiCodec::new();
+    c.keep_conn = true;
     for _ in 0..3 {
         start(&mut c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/", Some(0));
         let seen = drive(&mut c, &php_answer(), 13, false).unwrap();

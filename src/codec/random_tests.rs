@@ -101,7 +101,7 @@ fn walk(kind: &str, input: &[u8], step: usize) -> Result<Vec<Seen>, String> {
         drive(&mut c, input, step, true).map_err(|e| e.0)
     }
     match kind {
-        "fcgi" => run(FcgiCodec::new(false), "fcgi://h", input, step),
+        "fcgi" => run(FcgiCodec::new(), "fcgi://h", input, step),
         "scgi" => run(ScgiCodec::new(), "scgi://h", input, step),
         _ => run(UwsgiCodec::new(), "uwsgi://h", input, step),
     }

@@ -86,6 +86,18 @@ pub(crate) fn start(
     target: &str,
     body: Option<u64>,
 ) -> Vec<u8> {
+    start_keep(codec, site, raw, target, body, false)
+}
+
+/// `start`, asking the member to keep the connection when `keep`.
+pub(crate) fn start_keep(
+    codec: &mut impl MemberCodec,
+    site: &super::cgi::Site<'_>,
+    raw: &str,
+    target: &str,
+    body: Option<u64>,
+    keep: bool,
+) -> Vec<u8> {
     let h = crate::http::parse_request(raw.as_bytes()).unwrap().unwrap();
     let env = crate::rules::env::Env::default();
     let req = super::Outgoing {
@@ -97,6 +109,15 @@ pub(crate) fn start(
         https: false,
         server_name: "proxy.test",
         env: &env,
+        keep,
+        http: crate::codec::HttpFacts {
+            front_port: 80,
+            preserve_host: false,
+            add_headers: false,
+            via: crate::config::ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        },
         cgi: Some(site),
     };
     let mut out = Vec::new();

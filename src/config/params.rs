@@ -48,14 +48,6 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
     let Some(default_port) = crate::url::Scheme::named(&scheme).map(|s| s.default_port) else {
         return Err(format!("unsupported scheme '{scheme}' in '{url}'"));
     };
-    // TODO(#16): the exchange speaks HTTP/1.1 only until the codec dispatch
-    // lands; until then a member of another protocol is refused, not misspoken to.
-    if crate::url::Scheme::named(&scheme).is_some_and(|s| s.protocol != crate::url::Protocol::Http1)
-    {
-        return Err(format!(
-            "scheme '{scheme}' in '{url}' is not served yet (issue #16: the exchange cannot drive its codec)"
-        ));
-    }
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
     if authority.contains('@') {

@@ -7,7 +7,8 @@
 //! reserved by the test. Each pool's scripts see `getenv('POOL')` = its name.
 //! The document root holds `index.php` (echoes `$_SERVER`, the pool, and the
 //! body's length and SHA-256), `status.php` (a `Status:` and headers),
-//! `fatal.php` (a PHP fatal error) and `stderr.php` (writes to stderr).
+//! `fatal.php` (a PHP fatal error) and `stderr.php` (`error_log()`, which
+//! php-fpm sends as FastCGI STDERR).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -42,7 +43,7 @@ no_such_function();
 "#;
 
 const STDERR_PHP: &str = r#"<?php
-file_put_contents('php://stderr', "a line for the error log\n");
+error_log("a line for the error log");
 echo "ok\n";
 "#;
 

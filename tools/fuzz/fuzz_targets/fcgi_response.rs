@@ -17,8 +17,8 @@ fuzz_target!(|data: &[u8]| {
     let head_request = flags & 1 != 0;
     let keep = flags & 2 != 0;
     let run = |sizes: &[usize]| {
-        let mut c = FcgiCodec::new(keep);
-        member::start(&mut c, head_request);
+        let mut c = FcgiCodec::new();
+        member::start(&mut c, head_request, keep);
         member::walk(&mut c, input, sizes)
     };
     let whole = run(&[input.len().max(1)]);

@@ -23,8 +23,9 @@ pub struct Walk {
     pub end: End,
 }
 
-/// Starts `codec` for a GET (or HEAD) without a body.
-pub fn start(codec: &mut impl MemberCodec, head_request: bool) {
+/// Starts `codec` for a GET (or HEAD) without a body; `keep`: ask the
+/// member to keep the connection.
+pub fn start(codec: &mut impl MemberCodec, head_request: bool, keep: bool) {
     let raw: &[u8] = if head_request {
         b"HEAD /x.php?a=1 HTTP/1.1\r\nHost: h\r\n\r\n"
     } else {
@@ -50,6 +51,15 @@ pub fn start(codec: &mut impl MemberCodec, head_request: bool) {
         https: false,
         server_name: "h",
         env: &env,
+        keep,
+        http: slotgate::codec::HttpFacts {
+            front_port: 80,
+            preserve_host: false,
+            add_headers: false,
+            via: slotgate::config::ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        },
         cgi: Some(&site),
     };
     let mut out = Vec::new();

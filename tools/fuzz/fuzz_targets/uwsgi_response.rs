@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let head_request = flags & 1 != 0;
     let run = |sizes: &[usize]| {
         let mut c = UwsgiCodec::new();
-        member::start(&mut c, head_request);
+        member::start(&mut c, head_request, false);
         member::walk(&mut c, input, sizes)
     };
     let whole = run(&[input.len().max(1)]);
