@@ -1330,7 +1330,9 @@ mod tests {
              ProxyPass /c http://127.0.0.1:9002/\n",
         );
         assert_eq!(r.members.len(), 2);
-        let crate::codec::Settings::Http1(h1) = &r.members[0].codec;
+        let crate::codec::Settings::Http1(h1) = &r.members[0].codec else {
+            panic!("an http:// member has the HTTP/1.1 codec");
+        };
         assert_eq!(&*h1.host, "127.0.0.1:9001");
     }
 
