@@ -308,3 +308,35 @@ fn a_balancer_of_two_php_fpm_pools() {
         "{pools:?}"
     );
 }
+
+#[test]
+fn a_fastcgi_member_added_at_run_time_serves() {
+    // The balancer-manager's add_member (here through the library it calls):
+    // the new fcgi:// member gets the FastCGI codec once enabled.
+    use scoreboard::Scoreboard;
+    use slotgate::handlers::edit;
+    let a = FcgiOrigin::start(|_| answer(b"X-Who: a\r\n\r\na"));
+    let b = FcgiOrigin::start(|_| answer(b"X-Who: b\r\n\r\nb"));
+    let sg = start_proxy(
+        &format!(
+            "<Proxy balancer://php growth=1>\nBalancerMember fcgi://{}\n</Proxy>\n\
+             ProxyPass / balancer://php/\n",
+            a.addr()
+        ),
+        &[],
+    );
+    assert_eq!(http_get(sg.port(), "/x.php", &[]).text(), "a");
+    let sb = Scoreboard::attach(sg.scoreboard_path()).expect("attaching the scoreboard");
+    let bal = edit::find_balancer(&sb, "php").expect("balancer php");
+    let m = edit::add_member(&sb, bal, &format!("fcgi://{}", b.addr())).expect("a growth slot");
+    edit::enable(&sb, bal, m).expect("enabling the new member");
+    let seen: Vec<String> = (0..6)
+        .map(|_| http_get(sg.port(), "/x.php", &[]).text())
+        .collect();
+    assert!(seen.iter().any(|t| t == "b"), "{seen:?}");
+    assert!(b
+        .requests()
+        .iter()
+        .all(|r| r.param("SCRIPT_FILENAME")
+            == Some(format!("proxy:fcgi://{}/x.php", b.addr()).as_str())));
+}
