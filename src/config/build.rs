@@ -578,6 +578,7 @@ impl Builder {
         c.remoteip = main.remoteip.resolve(None);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
+        cgi::finish(&main.cgi, &mut self.ctx);
         c.cgi = main.cgi.clone();
         c.access = std::mem::take(&mut main.access);
         c.proxy_access = std::mem::take(&mut main.proxy_access);
@@ -605,6 +606,7 @@ impl Builder {
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
+            cgi::finish(&s.cgi, &mut self.ctx);
             v.cgi = std::mem::take(&mut s.cgi);
             v.access = std::mem::take(&mut s.access);
             v.proxy_access = std::mem::take(&mut s.proxy_access);

@@ -21,6 +21,8 @@ use crate::codec::cgi::{Backend, EnvFixup};
 pub struct CgiConfig {
     /// `DocumentRoot`, without a trailing '/'.
     pub document_root: Option<String>,
+    /// Where `DocumentRoot` was set (for the warning when no handler uses it).
+    pub document_root_origin: Option<Origin>,
     /// `ProxyFCGIBackendType` (main server only).
     pub backend: Option<Backend>,
     /// `<Files>` / `<FilesMatch>` sections with `SetHandler "proxy:…"`, in file order.
@@ -127,11 +129,7 @@ pub(super) fn directive(
         }
         let trimmed = path.trim_end_matches('/');
         cfg.document_root = Some(if trimmed.is_empty() { "/" } else { trimmed }.to_string());
-        ctx.warn(
-            &d.origin,
-            "DocumentRoot serves no files in slotgate: it only maps requests for <FilesMatch> \
-             proxy handlers and is DOCUMENT_ROOT for FastCGI, SCGI and uwsgi members",
-        );
+        cfg.document_root_origin = Some(d.origin.clone());
         return Ok(true);
     }
     if d.is("ProxyFCGISetEnvIf") {
@@ -220,6 +218,18 @@ fn fixup(d: &Directive) -> Result<EnvFixup, ConfigError> {
         name: name.to_string(),
         value,
     })
+}
+
+/// Once a server's lines are read: a `DocumentRoot` that no `<FilesMatch>`
+/// proxy handler of that server uses is worth a warning (it serves no files).
+pub(super) fn finish(cfg: &CgiConfig, ctx: &mut Ctx) {
+    if let (Some(origin), true) = (&cfg.document_root_origin, cfg.file_handlers.is_empty()) {
+        ctx.warn(
+            origin,
+            "DocumentRoot serves no files in slotgate: it only maps requests for <FilesMatch> \
+             proxy handlers and is DOCUMENT_ROOT for FastCGI, SCGI and uwsgi members",
+        );
+    }
 }
 
 fn backend(arg: &str) -> Result<Backend, String> {

@@ -134,3 +134,14 @@ fn fcgi_directives_inside_sections_say_so() {
         );
     }
 }
+
+#[test]
+fn a_document_root_a_handler_uses_is_not_warned_about() {
+    let c = config(
+        "DocumentRoot /var/www/html\n<FilesMatch \"\\.php$\">\n\
+         SetHandler \"proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost\"\n</FilesMatch>\n",
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.cgi.file_handlers.len(), 1);
+    assert_eq!(c.cgi.file_handlers[0].url, "unix:/run/php/php8.2-fpm.sock|fcgi://localhost");
+}
