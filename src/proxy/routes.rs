@@ -1460,4 +1460,26 @@ mod tests {
         assert_eq!(m.last.path, "*");
         assert!(m.compat.is_none());
     }
+
+    #[test]
+    fn cgi_style_members_pool_as_httpd_does() {
+        // mod_proxy_fcgi: no reuse unless enablereuse=on; SCGI and uwsgi
+        // connections carry one request whatever the parameters say.
+        let r = routes(
+            "ProxyPass /a fcgi://127.0.0.1:9000/\n\
+             ProxyPass /b fcgi://127.0.0.1:9001/ enablereuse=on\n\
+             ProxyPass /c scgi://127.0.0.1:4000/ enablereuse=on\n\
+             ProxyPass /d uwsgi://127.0.0.1:3031/\n\
+             ProxyPass /e http://127.0.0.1:8080/\n",
+        );
+        let reuse: Vec<bool> = r.members.iter().map(|m| m.pool.reuse).collect();
+        assert_eq!(reuse, [false, true, false, false, true]);
+        let protocols: Vec<Protocol> = r.members.iter().map(|m| m.codec.protocol()).collect();
+        assert_eq!(
+            protocols,
+            [Protocol::Fcgi, Protocol::Fcgi, Protocol::Scgi, Protocol::Uwsgi, Protocol::Http1]
+        );
+        let script = r.members[0].codec.cgi().map(|c| c.script.to_string());
+        assert_eq!(script.as_deref(), Some("fcgi://127.0.0.1:9000"));
+    }
 }
