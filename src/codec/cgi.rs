@@ -184,60 +184,158 @@ pub fn script_prefix(scheme: &str, host: &str, port: u16) -> String {
 
 /// The variables of one request, in the order they are sent. Names compare
 /// without regard to case (as httpd's tables); setting a name already present
-/// replaces its value in place.
-#[derive(Debug, Default)]
+/// replaces its value and keeps its place.
+///
+/// All names and values live in one byte buffer (from the worker's free list,
+/// given back on drop) and the list holds their ranges: building a request's
+/// thirty-odd variables costs no allocation per variable. A replaced value's
+/// old bytes stay unused in the buffer until `clear`.
+#[derive(Debug)]
 pub struct Vars {
-    list: Vec<(String, Vec<u8>)>,
+    data: Vec<u8>,
+    list: Vec<Entry>,
+}
+
+/// Where one variable's name and value are in `Vars::data`.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    name: (u32, u32),
+    value: (u32, u32),
+}
+
+impl Default for Vars {
+    fn default() -> Vars {
+        Vars {
+            data: crate::recycle::bytes(),
+            list: Vec::with_capacity(48),
+        }
+    }
+}
+
+impl Drop for Vars {
+    fn drop(&mut self) {
+        crate::recycle::give_bytes(std::mem::take(&mut self.data));
+    }
 }
 
 impl Vars {
     pub fn clear(&mut self) {
+        self.data.clear();
         self.list.clear();
     }
 
-    pub fn get(&self, name: &str) -> Option<&[u8]> {
+    fn slice(&self, (from, to): (u32, u32)) -> &[u8] {
+        &self.data[from as usize..to as usize]
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
         self.list
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .position(|e| self.slice(e.name).eq_ignore_ascii_case(name.as_bytes()))
+    }
+
+    /// Appends `bytes` to the buffer: their range.
+    fn append(&mut self, bytes: &[u8]) -> (u32, u32) {
+        let from = self.data.len() as u32;
+        self.data.extend_from_slice(bytes);
+        (from, self.data.len() as u32)
+    }
+
+    /// Points `name` (added when missing) at the bytes from `from` to the end.
+    fn bind(&mut self, name: &str, from: u32) {
+        let value = (from, self.data.len() as u32);
+        match self.find(name) {
+            Some(i) => self.list[i].value = value,
+            None => {
+                let name = self.append(name.as_bytes());
+                self.list.push(Entry { name, value });
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.find(name).map(|i| self.slice(self.list[i].value))
     }
 
     pub fn set(&mut self, name: &str, value: &[u8]) {
-        match self
-            .list
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
-            Some((_, v)) => {
-                v.clear();
-                v.extend_from_slice(value);
+        let from = self.data.len() as u32;
+        self.data.extend_from_slice(value);
+        self.bind(name, from);
+    }
+
+    /// Sets `name` to `value` written out (numbers, addresses), without a
+    /// temporary string.
+    pub fn set_display(&mut self, name: &str, value: impl std::fmt::Display) {
+        use std::io::Write as _;
+        let from = self.data.len() as u32;
+        let _ = write!(self.data, "{value}");
+        self.bind(name, from);
+    }
+
+    /// Sets `name` to the pieces of `parts` one after the other.
+    pub fn set_parts(&mut self, name: &str, parts: &[&[u8]]) {
+        let from = self.data.len() as u32;
+        for p in parts {
+            self.data.extend_from_slice(p);
+        }
+        self.bind(name, from);
+    }
+
+    /// Sets `name` to `text` with its `%XX` escapes decoded (invalid ones
+    /// kept as written), as httpd decodes a path.
+    fn set_decoded(&mut self, name: &str, text: &str) {
+        let from = self.data.len() as u32;
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if b[i] == b'%' && i + 2 < b.len() {
+                if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                    self.data.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
             }
-            None => self.list.push((name.to_string(), value.to_vec())),
+            self.data.push(b[i]);
+            i += 1;
+        }
+        self.bind(name, from);
+    }
+
+    /// Cuts `n` bytes off the end of `name`'s value.
+    fn cut(&mut self, name: &str, n: usize) {
+        if let Some(i) = self.find(name) {
+            let (from, to) = self.list[i].value;
+            self.list[i].value = (from, to - (n as u32).min(to - from));
         }
     }
 
     /// Appends `value` to an existing one after ", " (headers sent twice),
     /// or sets it.
     fn merge(&mut self, name: &str, value: &[u8]) {
-        match self
-            .list
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        {
-            Some((_, v)) => {
-                v.extend_from_slice(b", ");
-                v.extend_from_slice(value);
-            }
-            None => self.list.push((name.to_string(), value.to_vec())),
-        }
+        let Some(i) = self.find(name) else {
+            return self.set(name, value);
+        };
+        let (old_from, old_to) = self.list[i].value;
+        let from = self.data.len() as u32;
+        self.data
+            .extend_from_within(old_from as usize..old_to as usize);
+        self.data.extend_from_slice(b", ");
+        self.data.extend_from_slice(value);
+        self.list[i].value = (from, self.data.len() as u32);
     }
 
     pub fn unset(&mut self, name: &str) {
-        self.list.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        if let Some(i) = self.find(name) {
+            self.list.remove(i);
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.list.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.list.iter().map(|e| {
+            let name = std::str::from_utf8(self.slice(e.name)).unwrap_or_default();
+            (name, self.slice(e.value))
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -332,8 +430,7 @@ fn http_var(name: &str, out: &mut String) {
 pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut Vars) {
     vars.clear();
     if dialect == Dialect::Scgi {
-        let len = req.body_length.unwrap_or(0);
-        vars.set("CONTENT_LENGTH", len.to_string().as_bytes());
+        vars.set_display("CONTENT_LENGTH", req.body_length.unwrap_or(0));
         vars.set("SCGI", b"1");
     }
     for (k, v) in req.env.iter() {
@@ -346,10 +443,9 @@ pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut V
         member_path
     };
     if dialect == Dialect::Uwsgi {
-        let decoded = crate::rules::rewrite::map::unescape(member_path);
-        vars.set("PATH_INFO", decoded.as_bytes());
+        vars.set_decoded("PATH_INFO", member_path);
     }
-    let mut name = String::new();
+    let mut name = crate::recycle::string();
     for h in &req.head.headers {
         if h.is("content-type") {
             vars.set("CONTENT_TYPE", &h.value);
@@ -367,11 +463,12 @@ pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut V
             vars.merge(&name, &h.value);
         }
     }
+    crate::recycle::give_string(name);
     // A chunked body FastCGI gets whole: the codec counts it (as httpd, which
     // spools it) and sets the length before the parameters go out.
     if let Some(n) = req.body_length.filter(|&n| n > 0) {
         if vars.get("CONTENT_LENGTH").is_none() {
-            vars.set("CONTENT_LENGTH", n.to_string().as_bytes());
+            vars.set_display("CONTENT_LENGTH", n);
         }
     }
     vars.set("PATH", process_path().as_bytes());
@@ -379,9 +476,9 @@ pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut V
     vars.set("SERVER_SOFTWARE", site.server_software.as_bytes());
     let (server_name, server_port) = server_name_port(req);
     vars.set("SERVER_NAME", server_name.as_bytes());
-    vars.set("SERVER_ADDR", req.local.ip().to_string().as_bytes());
-    vars.set("SERVER_PORT", server_port.to_string().as_bytes());
-    vars.set("REMOTE_ADDR", req.client.ip().to_string().as_bytes());
+    vars.set_display("SERVER_ADDR", req.local.ip());
+    vars.set_display("SERVER_PORT", server_port);
+    vars.set_display("REMOTE_ADDR", req.client.ip());
     vars.set("DOCUMENT_ROOT", site.document_root.as_bytes());
     vars.set("REQUEST_SCHEME", if req.https { b"https" } else { b"http" });
     if req.https {
@@ -390,9 +487,8 @@ pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut V
     vars.set("CONTEXT_PREFIX", b"");
     vars.set("CONTEXT_DOCUMENT_ROOT", site.document_root.as_bytes());
     vars.set("SERVER_ADMIN", site.server_admin.as_bytes());
-    let filename = script_filename(site, dialect, member_path);
-    vars.set("SCRIPT_FILENAME", filename.as_bytes());
-    vars.set("REMOTE_PORT", req.client.port().to_string().as_bytes());
+    set_script_filename(vars, site, dialect, member_path);
+    vars.set_display("REMOTE_PORT", req.client.port());
     if dialect != Dialect::Scgi {
         vars.set("GATEWAY_INTERFACE", b"CGI/1.1");
     }
@@ -406,22 +502,18 @@ pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut V
     vars.set("QUERY_STRING", query.as_bytes());
     vars.set("REQUEST_URI", req.head.target.as_bytes());
     let (client_path, _) = split_query(&req.head.target);
-    let uri = crate::rules::rewrite::map::unescape(client_path);
-    match site.file.filter(|f| !f.path_info.is_empty()) {
-        Some(file) if dialect != Dialect::Uwsgi => {
-            let end = uri.len().saturating_sub(file.path_info.len());
-            let script = if uri.ends_with(file.path_info) {
-                &uri[..end]
-            } else {
-                uri.as_str()
-            };
-            vars.set("SCRIPT_NAME", script.as_bytes());
-            vars.set("PATH_INFO", file.path_info.as_bytes());
-            let mut translated = String::from(site.document_root.trim_end_matches('/'));
-            translated.push_str(file.path_info);
-            vars.set("PATH_TRANSLATED", translated.as_bytes());
+    vars.set_decoded("SCRIPT_NAME", client_path);
+    if let Some(file) = site
+        .file
+        .filter(|f| !f.path_info.is_empty() && dialect != Dialect::Uwsgi)
+    {
+        let info = file.path_info.as_bytes();
+        if vars.get("SCRIPT_NAME").is_some_and(|s| s.ends_with(info)) {
+            vars.cut("SCRIPT_NAME", info.len());
         }
-        _ => vars.set("SCRIPT_NAME", uri.as_bytes()),
+        vars.set("PATH_INFO", info);
+        let root = site.document_root.trim_end_matches('/').as_bytes();
+        vars.set_parts("PATH_TRANSLATED", &[root, info]);
     }
     if dialect == Dialect::Uwsgi {
         uwsgi_script_name(vars);
@@ -434,19 +526,16 @@ pub fn build(req: &Outgoing<'_>, site: &Site<'_>, dialect: Dialect, vars: &mut V
 /// `SCRIPT_FILENAME`: the file under `DocumentRoot` or the member path, with
 /// `proxy:scheme://host[:port]` before it except for a GENERIC FastCGI
 /// backend (whose path also loses any query, as httpd's does).
-fn script_filename(site: &Site<'_>, dialect: Dialect, member_path: &str) -> String {
+fn set_script_filename(vars: &mut Vars, site: &Site<'_>, dialect: Dialect, member_path: &str) {
     let path = site.file.map_or(member_path, |f| f.filename);
     if dialect == Dialect::Fcgi && site.backend == Backend::Generic {
-        return path.to_string();
+        return vars.set("SCRIPT_FILENAME", path.as_bytes());
     }
-    let mut s = String::with_capacity(6 + site.member.len() + path.len());
-    s.push_str("proxy:");
-    s.push_str(site.member);
-    if !path.starts_with('/') {
-        s.push('/');
-    }
-    s.push_str(path);
-    s
+    let slash: &[u8] = if path.starts_with('/') { b"" } else { b"/" };
+    vars.set_parts(
+        "SCRIPT_FILENAME",
+        &[b"proxy:", site.member.as_bytes(), slash, path.as_bytes()],
+    );
 }
 
 /// mod_proxy_uwsgi's SCRIPT_NAME: cut by PATH_INFO's length when PATH_INFO
@@ -497,7 +586,7 @@ pub const MAX_CGI_HEAD: usize = 64 * 1024;
 /// member's malformed answer is a 502 in slotgate, as for HTTP members).
 pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<ResponseHead>, ProtocolError> {
     let mut status: Option<(u16, String)> = None;
-    let mut headers: Vec<Header> = Vec::new();
+    let mut headers: Vec<Header> = crate::http::spare_header_list();
     let mut at = 0;
     loop {
         let Some(nl) = buf[at..].iter().position(|&b| b == b'\n') else {
@@ -555,7 +644,7 @@ pub fn parse_head(buf: &[u8], head_request: bool) -> Result<Option<ResponseHead>
     }
     let (status, reason) = status.unwrap_or((200, String::new()));
     let reason = if reason.is_empty() {
-        reason_phrase(status).to_string()
+        crate::recycle::string_from(reason_phrase(status))
     } else {
         reason
     };
@@ -600,7 +689,8 @@ fn parse_status(value: &[u8]) -> Result<(u16, String), ProtocolError> {
     if code < 200 {
         return Err(bad());
     }
-    let reason = String::from_utf8_lossy(crate::http::trim(&value[3..])).into_owned();
+    let mut reason = crate::recycle::string();
+    reason.push_str(&String::from_utf8_lossy(crate::http::trim(&value[3..])));
     Ok((code, reason))
 }
 

@@ -60,7 +60,6 @@ pub struct FcgiCodec {
     /// `keep` (a FastCGI member is pooled only with `enablereuse=on`).
     keep_conn: bool,
     vars: Vars,
-    scratch: Vec<u8>,
     read: Read,
     header: [u8; 8],
     end_body: [u8; 8],
@@ -79,6 +78,17 @@ pub struct FcgiCodec {
     spool_overflowed: bool,
 }
 
+/// The codec's strings go back to the worker's free lists.
+impl Drop for FcgiCodec {
+    fn drop(&mut self) {
+        crate::recycle::give_string(std::mem::take(&mut self.member));
+        crate::recycle::give_bytes(std::mem::take(&mut self.head));
+        if let Some(spool) = self.spool.take() {
+            crate::recycle::give_bytes(spool);
+        }
+    }
+}
+
 impl Default for FcgiCodec {
     fn default() -> Self {
         FcgiCodec::new()
@@ -90,7 +100,6 @@ impl FcgiCodec {
         FcgiCodec {
             keep_conn: false,
             vars: Vars::default(),
-            scratch: Vec::new(),
             read: Read::Header { have: 0 },
             header: [0; 8],
             end_body: [0; 8],
@@ -118,16 +127,18 @@ impl FcgiCodec {
     }
 
     fn send_params(&mut self, out: &mut impl Sink) {
-        self.scratch.clear();
-        for (name, value) in self.vars.iter() {
-            put_length(&mut self.scratch, name.len());
-            put_length(&mut self.scratch, value.len());
-            self.scratch.extend_from_slice(name.as_bytes());
-            self.scratch.extend_from_slice(value);
-        }
-        for piece in self.scratch.chunks(MAX_CONTENT) {
-            record(out, PARAMS, piece);
-        }
+        let vars = &self.vars;
+        crate::recycle::with_bytes(|pairs| {
+            for (name, value) in vars.iter() {
+                put_length(pairs, name.len());
+                put_length(pairs, value.len());
+                pairs.extend_from_slice(name.as_bytes());
+                pairs.extend_from_slice(value);
+            }
+            for piece in pairs.chunks(MAX_CONTENT) {
+                record(out, PARAMS, piece);
+            }
+        });
         record(out, PARAMS, &[]);
     }
 
@@ -217,6 +228,9 @@ impl MemberCodec for FcgiCodec {
         self.stderr.clear();
         self.spool_overflowed = false;
         let site = req.cgi.expect("a FastCGI request carries its CGI facts");
+        if self.member.capacity() == 0 {
+            self.member = crate::recycle::string();
+        }
         self.member.clear();
         self.member.push_str(site.member);
         cgi::build(req, site, Dialect::Fcgi, &mut self.vars);
@@ -264,8 +278,7 @@ impl MemberCodec for FcgiCodec {
                 self.spool = Some(spool);
                 return;
             }
-            self.vars
-                .set("CONTENT_LENGTH", spool.len().to_string().as_bytes());
+            self.vars.set_display("CONTENT_LENGTH", spool.len());
             self.send_params(out);
             for piece in spool.chunks(MAX_CONTENT) {
                 record(out, STDIN, piece);

@@ -1477,7 +1477,13 @@ mod tests {
         let protocols: Vec<Protocol> = r.members.iter().map(|m| m.codec.protocol()).collect();
         assert_eq!(
             protocols,
-            [Protocol::Fcgi, Protocol::Fcgi, Protocol::Scgi, Protocol::Uwsgi, Protocol::Http1]
+            [
+                Protocol::Fcgi,
+                Protocol::Fcgi,
+                Protocol::Scgi,
+                Protocol::Uwsgi,
+                Protocol::Http1
+            ]
         );
         let script = r.members[0].codec.cgi().map(|c| c.script.to_string());
         assert_eq!(script.as_deref(), Some("fcgi://127.0.0.1:9000"));

@@ -143,5 +143,8 @@ fn a_document_root_a_handler_uses_is_not_warned_about() {
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.cgi.file_handlers.len(), 1);
-    assert_eq!(c.cgi.file_handlers[0].url, "unix:/run/php/php8.2-fpm.sock|fcgi://localhost");
+    assert_eq!(
+        c.cgi.file_handlers[0].url,
+        "unix:/run/php/php8.2-fpm.sock|fcgi://localhost"
+    );
 }
