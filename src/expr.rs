@@ -312,25 +312,75 @@ pub fn parse_request(text: &str) -> Result<Expr, String> {
     parse_with(text, true)
 }
 
-/// Parses a request string expression (ap_expr's `string` form, as the value
-/// of `ProxyFCGISetEnvIf`): text in which `%{VAR}`, `%{HTTP:Name}` and
-/// `%{reqenv:NAME}` are replaced by their values. `\\` escapes a backslash.
+/// Parses an ap_expr string expression about a request (a `Header … expr=…`
+/// value): text in which `%{VAR}` is a variable of [`parse_request`] and
+/// `%{req:Name}`, `%{http:Name}`, `%{reqenv:VAR}` call the function; `\`
+/// makes the next character plain text.
 pub fn parse_request_string(text: &str) -> Result<Word, String> {
-    // The string reader runs from after its opening quote to its closing
-    // one: a NUL each, which the configuration reader never lets into an
-    // argument.
-    if text.contains('\0') {
-        return Err("a NUL inside the string".to_string());
+    let chars: Vec<char> = text.chars().collect();
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if i + 1 < chars.len() => {
+                lit.push(chars[i + 1]);
+                i += 2;
+            }
+            '%' if chars.get(i + 1) == Some(&'{') => {
+                let Some(len) = chars[i + 2..].iter().position(|&c| c == '}') else {
+                    return Err(format!(
+                        "at column {}: unterminated %{{ (expected %{{NAME}})",
+                        i + 1
+                    ));
+                };
+                let name: String = chars[i + 2..i + 2 + len].iter().collect();
+                if !lit.is_empty() {
+                    parts.push(Word::Literal(std::mem::take(&mut lit)));
+                }
+                parts
+                    .push(string_variable(&name).map_err(|m| format!("at column {}: {m}", i + 1))?);
+                i += len + 3;
+            }
+            c => {
+                lit.push(c);
+                i += 1;
+            }
+        }
     }
-    let mut p = Parser {
-        chars: std::iter::once('\0')
-            .chain(text.chars())
-            .chain(std::iter::once('\0'))
-            .collect(),
-        pos: 1,
-        request: true,
-    };
-    p.string('\0')
+    if !lit.is_empty() {
+        parts.push(Word::Literal(lit));
+    }
+    Ok(match parts.len() {
+        0 => Word::Literal(String::new()),
+        1 => parts.pop().expect("one part"),
+        _ => Word::Concat(parts),
+    })
+}
+
+/// One `%{…}` of a string expression: `func:arg` or a request variable.
+fn string_variable(name: &str) -> Result<Word, String> {
+    if let Some((func, arg)) = name.split_once(':') {
+        let var = match func.to_ascii_lowercase().as_str() {
+            "req" | "http" => RequestVar::Header(arg.to_string()),
+            "reqenv" => RequestVar::Env(arg.to_string()),
+            _ => {
+                return Err(format!(
+                    "%{{{name}}}: slotgate's string expressions call req, http and reqenv, \
+                     not {func}"
+                ))
+            }
+        };
+        return Ok(Word::Request(var));
+    }
+    if let Some(var) = request_variable(name.trim()) {
+        return Ok(Word::Request(var));
+    }
+    VARIABLES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))
+        .map(|(_, word)| word.clone())
+        .ok_or_else(|| format!("unknown variable %{{{name}}}"))
 }
 
 fn parse_with(text: &str, request: bool) -> Result<Expr, String> {

@@ -12,7 +12,7 @@
 //! `DocumentRoot` to that member (see `crate::proxy::files`).
 
 use super::reader::Directive;
-use super::scope::{access_control, check, fail, named, one_arg, Ctx};
+use super::scope::{check, fail, named, one_arg, Ctx};
 use super::{ConfigError, Origin};
 use crate::codec::cgi::{Backend, EnvFixup};
 
@@ -305,7 +305,7 @@ fn file_handler(ctx: &mut Ctx, d: &Directive) -> Result<FileHandler, ConfigError
                     c.name
                 ),
             ));
-        } else if !access_control(ctx, c, tag)? {
+        } else if !access_line(ctx, c, tag)? {
             return Err(fail(
                 c,
                 format!(
@@ -321,6 +321,43 @@ fn file_handler(ctx: &mut Ctx, d: &Directive) -> Result<FileHandler, ConfigError
         url: url.expect("has_proxy_handler found it"),
         origin: d.origin.clone(),
     })
+}
+
+/// An access line inside a `<FilesMatch>` proxy handler (pasted sections
+/// carry them): one that only grants access is ignored with a warning; one
+/// that restricts access is refused, since ignoring it would open what the
+/// operator meant to close. Ok(false) when `d` is no access line.
+fn access_line(ctx: &mut Ctx, d: &Directive, tag: &str) -> Result<bool, ConfigError> {
+    let Some(name) = named(d, &["Require", "Order", "Allow", "Deny", "Satisfy"]) else {
+        return Ok(false);
+    };
+    let args: Vec<String> = d.args.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let grants = match name {
+        "Require" => args == ["all", "granted"],
+        "Allow" => args == ["from", "all"],
+        "Order" | "Satisfy" => true,
+        _ => false,
+    };
+    let line = format!("{name} {}", d.args.join(" "));
+    if !grants {
+        return Err(fail(
+            d,
+            format!(
+                "'{}' inside <{tag}> with SetHandler \"proxy:…\" is not supported yet: slotgate \
+                 enforces access rules in <Location> and <Proxy> sections, and ignoring a \
+                 restriction would open access",
+                line.trim_end()
+            ),
+        ));
+    }
+    ctx.warn(
+        &d.origin,
+        format!(
+            "'{}' inside <{tag}> is ignored (everything is allowed there)",
+            line.trim_end()
+        ),
+    );
+    Ok(true)
 }
 
 fn regex_pattern(d: &Directive, tag: &str, re: &str) -> Result<FilePattern, ConfigError> {
