@@ -143,6 +143,21 @@ pub(super) fn directive(
         cfg.fixups.push(fixup(d)?);
         return Ok(true);
     }
+    if let Some(name) = named(d, &["ProxySCGIInternalRedirect", "ProxySCGISendfile"]) {
+        // slotgate passes a script's `Location: /path` to the client and
+        // sends no file a header names: what `Off` says.
+        let arg = one_arg(d, name)?;
+        if !arg.eq_ignore_ascii_case("off") {
+            return Err(fail(
+                d,
+                format!(
+                    "{name} {arg} is not supported: slotgate follows no internal redirect and \
+                     sends no file for an SCGI script (only {name} Off)"
+                ),
+            ));
+        }
+        return Ok(true);
+    }
     if d.is("ProxyFCGIBackendType") {
         let arg = one_arg(d, "ProxyFCGIBackendType")?;
         if !main {

@@ -148,3 +148,15 @@ fn a_document_root_a_handler_uses_is_not_warned_about() {
         "unix:/run/php/php8.2-fpm.sock|fcgi://localhost"
     );
 }
+
+#[test]
+fn scgi_redirects_and_sendfile_are_off() {
+    config("ProxySCGIInternalRedirect Off\nProxySCGISendfile off\n");
+    let e = error(&format!("{LISTEN}ProxySCGIInternalRedirect On\n"));
+    assert!(
+        e.contains("ProxySCGIInternalRedirect On is not supported"),
+        "{e}"
+    );
+    let e = error(&format!("{LISTEN}ProxySCGISendfile X-Sendfile\n"));
+    assert!(e.contains("only ProxySCGISendfile Off"), "{e}");
+}
