@@ -431,6 +431,14 @@ const HTTP_VARIABLES: &[(&str, &str)] = &[
 
 /// A request variable's name, when it is one.
 fn request_variable(name: &str) -> Option<RequestVar> {
+    // ap_expr's `%{func:arg}` form of reqenv(), req() and http().
+    if let Some((func, arg)) = name.split_once(':') {
+        match func.trim().to_ascii_lowercase().as_str() {
+            "reqenv" => return Some(RequestVar::Env(arg.trim().to_string())),
+            "req" | "http" => return Some(RequestVar::Header(arg.trim().to_string())),
+            _ => {}
+        }
+    }
     if name
         .get(..5)
         .is_some_and(|p| p.eq_ignore_ascii_case("HTTP:"))

@@ -140,6 +140,9 @@ pub const SCHEMES: &[Scheme] = &[
     scheme("https", Protocol::Http1, 443, true),
     scheme("ws", Protocol::Http1, 80, false),
     scheme("wss", Protocol::Http1, 443, true),
+    scheme("fcgi", Protocol::Fcgi, 8000, false),
+    scheme("scgi", Protocol::Scgi, 4000, false),
+    scheme("uwsgi", Protocol::Uwsgi, 3031, false),
 ];
 
 const fn scheme(name: &'static str, protocol: Protocol, default_port: u16, tls: bool) -> Scheme {

@@ -36,6 +36,7 @@
 mod address;
 mod balancer;
 mod build;
+mod cgi;
 pub mod dump;
 mod env;
 mod express;
@@ -61,6 +62,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use cgi::{CgiConfig, FileHandler, FilePattern};
 pub use express::Express;
 pub(crate) use httpd::split_port;
 pub use httpd::{Presentation, ServerSignature, ServerTokens};

@@ -37,6 +37,8 @@ const PER_DIRECTORY: &[&str] = &[
     "SetEnvIfNoCase",
     "BrowserMatch",
     "BrowserMatchNoCase",
+    "ProxyFCGIBackendType",
+    "ProxyFCGISetEnvIf",
 ];
 
 /// The server-level directives this builder knows (canonical spelling) besides those of
@@ -132,6 +134,8 @@ pub(super) struct Scope {
     pub pass_inherit: Option<bool>,
     /// `<Location>` sections with `SetHandler`, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// `DocumentRoot`, `<FilesMatch>` proxy handlers, `ProxyFCGIBackendType`.
+    pub cgi: super::CgiConfig,
     /// `<Location path>` sections with access rules, in file order.
     pub access: Vec<super::AccessSection>,
     /// `<Proxy pattern>` sections with access rules, in file order (`path` is the

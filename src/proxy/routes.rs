@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::logging::access::{AccessLog, Format};
 use crate::pool::PoolLimits;
+use crate::url::Protocol;
 use crate::url::{
     encode_path, has_dot_segment, normalise_path, parse_member_url, prefix_match, split_target,
     wildcard_match, MemberUrl,
@@ -137,6 +138,11 @@ pub struct Server {
     pub proxy_access: Vec<crate::config::AccessSection>,
     /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
     pub remoteip: crate::rules::remoteip::RemoteIp,
+    /// `DocumentRoot` (the vhost's, else the main server's, else httpd's default).
+    pub document_root: String,
+    /// `<FilesMatch>` proxy handlers (the main server's, then the vhost's):
+    /// the pattern and the member each hands files to.
+    pub files: Vec<(crate::config::FilePattern, usize)>,
     /// ServerSignature, UseCanonicalName, TraceEnable, ServerAdmin (a vhost's
     /// own over the main server's) and the server-wide ServerTokens banner.
     pub presentation: Arc<crate::config::Presentation>,
@@ -242,6 +248,7 @@ impl Routes {
         }
         let main_logs = b.add_logs(&cfg.custom_logs)?;
         let main_rules = b.rules(&cfg.proxy_pass)?;
+        let main_files = b.file_handlers(&cfg.cgi.file_handlers)?;
         let mut servers = vec![Server {
             server_name: cfg.server_name.clone(),
             canonical_name: cfg.server_name.clone(),
@@ -262,6 +269,8 @@ impl Routes {
             proxy_access: cfg.proxy_access.clone(),
             remoteip: cfg.remoteip.clone(),
             neighbour_rules: cfg.rules.clone(),
+            document_root: document_root(None, cfg),
+            files: main_files.clone(),
             presentation: Arc::new(cfg.presentation.clone()),
         }];
         for v in &cfg.vhosts {
@@ -274,6 +283,8 @@ impl Routes {
             }
             let mut reverse = b.reverse(&cfg.proxy_pass_reverse);
             reverse.extend(b.reverse(&v.proxy_pass_reverse));
+            let mut files = main_files.clone();
+            files.extend(b.file_handlers(&v.cgi.file_handlers)?);
             let logs = if v.custom_logs.is_empty() {
                 main_logs.clone()
             } else {
@@ -314,6 +325,8 @@ impl Routes {
                 proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
                 neighbour_rules: crate::rules::Rules::merged(&cfg.rules, &v.rules),
+                document_root: document_root(Some(v), cfg),
+                files,
                 presentation: Arc::new(v.presentation.over(&cfg.presentation)),
             });
         }
@@ -610,6 +623,26 @@ impl Routes {
         }
     }
 
+    /// A request no ProxyPass rule took, for a file under `DocumentRoot` that
+    /// a `<FilesMatch>` proxy handler hands to its member (see
+    /// [`crate::proxy::files`]): the member and the file. `path` is the
+    /// normalised path.
+    pub fn file_route(
+        &self,
+        server: usize,
+        path: &[u8],
+    ) -> Option<(usize, crate::proxy::files::MappedFile)> {
+        let s = &self.servers[server];
+        if s.files.is_empty() {
+            return None;
+        }
+        let path = std::str::from_utf8(path).ok()?;
+        let mapped = crate::proxy::files::map_to_file(&s.document_root, path)?;
+        let name = mapped.name();
+        let (_, member) = s.files.iter().rev().find(|(p, _)| p.matches(name))?;
+        Some((*member, mapped))
+    }
+
     /// Routes a request-target (origin-form or absolute-form) on `server`: its
     /// path is normalised ([`normalise_path`]), then [`Routes::route_path`].
     pub fn route(&self, server: usize, request_target: &str) -> Result<Route, RouteError> {
@@ -809,6 +842,21 @@ impl Builder<'_> {
             .and_then(crate::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
         let codec = crate::codec::Settings::for_member(&parsed, params)?;
+        if codec.cgi().is_some()
+            && !matches!(
+                params.health.method,
+                crate::config::HcMethod::None | crate::config::HcMethod::Tcp
+            )
+        {
+            // The health checker's probes are HTTP requests.
+            return Err(format!(
+                "{}: hcmethod={} on a {} member is not supported (hcmethod=TCP is)",
+                parsed.name,
+                params.health.method.name(),
+                parsed.scheme
+            ));
+        }
+        let pool = pool_limits(params, proxy_protocol.is_some(), codec.protocol());
         let slot = self.members.len();
         self.members.push(Member {
             slot,
@@ -827,7 +875,7 @@ impl Builder<'_> {
             route: params.route.clone(),
             redirect: params.redirect.clone(),
             balancer,
-            pool: pool_limits(params, proxy_protocol.is_some()),
+            pool,
             health: params.health.clone(),
             hc_timeout: params.connection_timeout.or(params.timeout),
             tls,
@@ -962,6 +1010,24 @@ impl Builder<'_> {
         Ok(out)
     }
 
+    /// The members `<FilesMatch>` proxy handlers name (standalone members with
+    /// default parameters, shared as a ProxyPass URL's are).
+    fn file_handlers(
+        &mut self,
+        handlers: &[crate::config::FileHandler],
+    ) -> Result<Vec<(crate::config::FilePattern, usize)>, String> {
+        let params = WorkerParams::default();
+        handlers
+            .iter()
+            .map(|h| {
+                let member = self
+                    .standalone(&h.url, &params)
+                    .map_err(|e| format!("{}: SetHandler: {e}", h.origin))?;
+                Ok((h.pattern.clone(), member))
+            })
+            .collect()
+    }
+
     /// The standalone member for a ProxyPass URL. httpd shares a member whose name
     /// is a prefix of this URL (reference §2.6); `$n` placeholders are cut off first.
     fn standalone(&mut self, url: &str, params: &WorkerParams) -> Result<usize, String> {
@@ -1024,9 +1090,16 @@ impl Builder<'_> {
 /// The pool settings of a member from its parameters. A member sent PROXY
 /// protocol headers is never pooled: a connection carries the address of the
 /// client it was opened for, so it must not serve another client.
-fn pool_limits(p: &WorkerParams, proxy_protocol: bool) -> PoolLimits {
+fn pool_limits(p: &WorkerParams, proxy_protocol: bool, protocol: Protocol) -> PoolLimits {
     let max = p.max.unwrap_or(0);
-    let reuse = !p.disable_reuse && !proxy_protocol;
+    // mod_proxy_fcgi keeps FastCGI connections only with `enablereuse=on`;
+    // SCGI and uwsgi carry one request per connection.
+    let allowed = match protocol {
+        Protocol::Fcgi => p.reuse_given,
+        Protocol::Scgi | Protocol::Uwsgi => false,
+        _ => true,
+    };
+    let reuse = allowed && !p.disable_reuse && !proxy_protocol;
     PoolLimits {
         reuse,
         min: if reuse { p.min } else { 0 },
@@ -1035,6 +1108,15 @@ fn pool_limits(p: &WorkerParams, proxy_protocol: bool) -> PoolLimits {
         ttl: p.ttl,
         acquire: p.acquire,
     }
+}
+
+/// A server's `DocumentRoot`: the vhost's own, else the main server's, else
+/// httpd's default (Debian's build).
+fn document_root(vhost: Option<&crate::config::VirtualHost>, cfg: &Config) -> String {
+    vhost
+        .and_then(|v| v.cgi.document_root.clone())
+        .or_else(|| cfg.cgi.document_root.clone())
+        .unwrap_or_else(|| crate::codec::cgi::DEFAULT_DOCUMENT_ROOT.to_string())
 }
 
 /// The URL of the member whose scoreboard slot counts express traffic.
@@ -1218,7 +1300,9 @@ mod tests {
              ProxyPass /c http://127.0.0.1:9002/\n",
         );
         assert_eq!(r.members.len(), 2);
-        let crate::codec::Settings::Http1(h1) = &r.members[0].codec;
+        let crate::codec::Settings::Http1(h1) = &r.members[0].codec else {
+            panic!("an http:// member has the HTTP/1.1 codec");
+        };
         assert_eq!(&*h1.host, "127.0.0.1:9001");
     }
 
@@ -1319,5 +1403,33 @@ mod tests {
         let m = r.access_for(0, b"/z", &route).unwrap();
         assert_eq!(m.last.section.text(), "*");
         assert!(m.compat.is_none());
+    }
+
+    #[test]
+    fn cgi_style_members_pool_as_httpd_does() {
+        // mod_proxy_fcgi: no reuse unless enablereuse=on; SCGI and uwsgi
+        // connections carry one request whatever the parameters say.
+        let r = routes(
+            "ProxyPass /a fcgi://127.0.0.1:9000/\n\
+             ProxyPass /b fcgi://127.0.0.1:9001/ enablereuse=on\n\
+             ProxyPass /c scgi://127.0.0.1:4000/ enablereuse=on\n\
+             ProxyPass /d uwsgi://127.0.0.1:3031/\n\
+             ProxyPass /e http://127.0.0.1:8080/\n",
+        );
+        let reuse: Vec<bool> = r.members.iter().map(|m| m.pool.reuse).collect();
+        assert_eq!(reuse, [false, true, false, false, true]);
+        let protocols: Vec<Protocol> = r.members.iter().map(|m| m.codec.protocol()).collect();
+        assert_eq!(
+            protocols,
+            [
+                Protocol::Fcgi,
+                Protocol::Fcgi,
+                Protocol::Scgi,
+                Protocol::Uwsgi,
+                Protocol::Http1
+            ]
+        );
+        let script = r.members[0].codec.cgi().map(|c| c.script.to_string());
+        assert_eq!(script.as_deref(), Some("fcgi://127.0.0.1:9000"));
     }
 }

@@ -54,6 +54,9 @@ pub struct Conn {
     /// The current request's client: `peer`, or what `RemoteIPHeader` found
     /// (`Require ip`, `%a`, `%h`, X-Forwarded-For, hashkey=ip).
     request_peer: SocketAddr,
+    /// The file a `<FilesMatch>` proxy handler routed the current request by,
+    /// from routing until its exchange takes it.
+    file: Option<crate::proxy::files::MappedFile>,
     pub(super) local: SocketAddr,
     pub(super) input: Buffer,
     pub(super) output: Buffer,
@@ -152,6 +155,7 @@ impl Conn {
             peer,
             socket_peer: peer,
             request_peer: peer,
+            file: None,
             local,
             input: Buffer::new(),
             output: Buffer::new(),
@@ -611,6 +615,7 @@ impl Conn {
         // let through only `*` (OPTIONS) as a target without a path.
         let (raw_path, query) = crate::url::split_target(&head.target);
         let mut buf = crate::recycle::bytes();
+        self.file = None;
         let (route, handler, denied) = match crate::url::normalise_path(raw_path, &mut buf) {
             _ if !raw_path.starts_with('/') => (Ok(Route::Local), None, None),
             Err(e) => {
@@ -718,6 +723,7 @@ impl Conn {
                 ex.env.absorb(&mut self.early_env);
                 ex.tls = self.tls_facts();
                 ex.initial = self.served == 0;
+                ex.file = self.file.take();
                 ex.prepare(ctx);
                 if (!ctx.config.proxy_100_continue || ex.env.is_set("force-proxy-request-1.0"))
                     && ex.head.minor == 1
@@ -968,6 +974,19 @@ impl Conn {
             Ok(Route::Local) => ctx.routes.handler_for(server, path),
             _ => None,
         };
+        // Last, a file under DocumentRoot that a <FilesMatch> proxy handler
+        // takes (after ProxyPass, as httpd maps files after mod_proxy).
+        if let (Ok(Route::Local), None) = (&route, handler) {
+            if let Some((member, file)) = ctx.routes.file_route(server, path) {
+                let mut target = crate::recycle::string_from(raw_path);
+                if let Some(q) = query {
+                    target.push('?');
+                    target.push_str(q);
+                }
+                self.file = Some(file);
+                return (Ok(Route::Proxy { member, target }), None);
+            }
+        }
         (route, handler)
     }
 

@@ -81,6 +81,9 @@ pub(super) struct Exchange {
     pub tls: Option<crate::rules::headers::Tls>,
     /// The first request of its client connection (`proxy-initial-not-pooled`).
     pub initial: bool,
+    /// The file under `DocumentRoot` a `<FilesMatch>` proxy handler routed
+    /// the request by (its CGI variables name it).
+    pub file: Option<crate::proxy::files::MappedFile>,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
@@ -229,6 +232,7 @@ impl Exchange {
             started_us: 0,
             tls: None,
             initial: false,
+            file: None,
             status: 0,
             body_bytes: 0,
             env: Default::default(),
@@ -787,6 +791,25 @@ impl Exchange {
         };
         let m = &ctx.routes.members[member];
         let server = &ctx.routes.servers[self.server];
+        // FastCGI, SCGI and uwsgi members: what their CGI variables need.
+        let site = m.codec.cgi().map(|c| {
+            let p = &server.presentation;
+            crate::codec::cgi::Site {
+                member: &c.script,
+                document_root: &server.document_root,
+                server_software: &p.server_header,
+                server_admin: p
+                    .server_admin
+                    .as_deref()
+                    .unwrap_or(crate::codec::cgi::NO_ADMIN),
+                backend: ctx.config.cgi.backend.unwrap_or_default(),
+                file: self.file.as_ref().map(|f| crate::codec::cgi::ScriptFile {
+                    filename: &f.filename,
+                    path_info: &f.path_info,
+                }),
+                fixups: &ctx.config.cgi.fixups,
+            }
+        });
         let out = Outgoing {
             head: &self.head,
             target,
@@ -810,6 +833,7 @@ impl Exchange {
                 forward_expect: ctx.config.proxy_100_continue,
                 upgrade: self.client_upgrade.as_deref(),
             },
+            cgi: site.as_ref(),
         };
         let mut codec = m.codec.codec();
         let mut output = Buffer::new();
@@ -940,6 +964,25 @@ impl Exchange {
         let Some(conn) = self.phase.conn_mut() else {
             return Ok(progress);
         };
+        // A request the member's protocol cannot carry: SCGI and uwsgi need
+        // the body's length first (411, as httpd); a codec may refuse the
+        // request itself (its size, see `Codec::refusal`).
+        if self.head.framing == Framing::Chunked && ctx.routes.members[m].codec.needs_length() {
+            let msg = format!(
+                "client {}: a chunked request body for member {name}, whose protocol needs \
+                 its length",
+                self.peer
+            );
+            return Err(Fault::Client(ClientFault::LengthRequired, msg).into());
+        }
+        if let Some(refusal) = conn.codec.refusal() {
+            let fault = match refusal {
+                crate::codec::Refusal::BodyTooLarge => ClientFault::TooLarge,
+                crate::codec::Refusal::FieldsTooLarge => ClientFault::FieldsTooLarge,
+            };
+            let msg = format!("client {}: request for member {name}: {refusal}", self.peer);
+            return Err(Fault::Client(fault, msg).into());
+        }
         // Client body → member.
         while !self.req_body.is_done() && conn.output.len() < BODY_BUFFER && !input.is_empty() {
             let room = (BODY_BUFFER - conn.output.len()).min(conn.codec.body_room());
@@ -956,6 +999,10 @@ impl Exchange {
             }
             self.body_in += data.len() as u64;
             conn.codec.body(&avail[data], &mut conn.output);
+            if let Some(refusal) = conn.codec.refusal() {
+                let msg = format!("client {}: request for member {name}: {refusal}", self.peer);
+                return Err(Fault::Client(ClientFault::TooLarge, msg).into());
+            }
             input.consume(used);
             self.body_consumed = true;
             let limit = ctx.config.limit_request_body;
