@@ -17,8 +17,9 @@
 //! (how values are written for people and files: byte sizes, escaping, dates,
 //! the local time zone; the tools use it too). Then `http`, `config` (which
 //! owns the values it names, such as `config::lbmethod`), `tls`, `logging`,
-//! `pool`, `balancer`, `proxy` (routes of a generation), `handlers`, `hcheck`,
-//! `worker`, and on top `supervisor`.
+//! `pool`, `balancer`, `codec` (one member protocol per codec: how a request
+//! is written for a member and its answer read back), `proxy` (routes of a
+//! generation), `handlers`, `hcheck`, `worker`, and on top `supervisor`.
 
 pub mod access;
 pub mod balancer;

@@ -297,3 +297,154 @@ unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
         unsafe { std::alloc::System.realloc(ptr, layout, new) }
     }
 }
+
+/// A mutex shared by the processes forked after it is made: httpd's `pthread`
+/// accept mutex (its default on Linux), a process-shared, robust pthread mutex in
+/// a page of anonymous shared memory. Robust: when its holder dies, the next
+/// locker takes it over (`EOWNERDEAD`) instead of waiting for ever. The mapping
+/// is inherited by fork and unmapped by each process when it drops its copy; the
+/// mutex itself needs no cleanup (nothing outlives the last process).
+pub struct SharedMutex {
+    mutex: std::ptr::NonNull<libc::pthread_mutex_t>,
+}
+
+// SAFETY: the mutex is process-shared and designed to be locked from any thread
+// of any process mapping it; the pointer is only handed to the pthread calls.
+unsafe impl Send for SharedMutex {}
+// SAFETY: as above: every operation goes through the pthread mutex itself.
+unsafe impl Sync for SharedMutex {}
+
+extern "C" {
+    // glibc 2.30+: `pthread_mutex_timedlock` against a chosen clock (the libc
+    // crate does not declare it). CLOCK_MONOTONIC: a wall-clock jump cannot
+    // stretch a wait.
+    fn pthread_mutex_clocklock(
+        mutex: *mut libc::pthread_mutex_t,
+        clock: libc::clockid_t,
+        abstime: *const libc::timespec,
+    ) -> libc::c_int;
+}
+
+impl SharedMutex {
+    /// Maps a page and initialises a process-shared robust mutex in it.
+    pub fn new() -> io::Result<SharedMutex> {
+        let size = std::mem::size_of::<libc::pthread_mutex_t>();
+        // SAFETY: an anonymous shared mapping of a fresh region: no file, no
+        // existing memory is affected; the result is checked below.
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let mutex = page.cast::<libc::pthread_mutex_t>();
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        // SAFETY: `attr` is initialised by pthread_mutexattr_init before any other
+        // use and destroyed after; `mutex` points to a zeroed, page-aligned,
+        // writable region large enough for a pthread_mutex_t, not yet shared with
+        // any other process (we have not forked since mapping it).
+        let err = unsafe {
+            let a = attr.as_mut_ptr();
+            let mut err = libc::pthread_mutexattr_init(a);
+            if err == 0 {
+                err = libc::pthread_mutexattr_setpshared(a, libc::PTHREAD_PROCESS_SHARED);
+                if err == 0 {
+                    err = libc::pthread_mutexattr_setrobust(a, libc::PTHREAD_MUTEX_ROBUST);
+                }
+                if err == 0 {
+                    err = libc::pthread_mutex_init(mutex, a);
+                }
+                libc::pthread_mutexattr_destroy(a);
+            }
+            err
+        };
+        let made = SharedMutex {
+            // SAFETY: mmap succeeded, so `page` is not null.
+            mutex: unsafe { std::ptr::NonNull::new_unchecked(mutex) },
+        };
+        if err != 0 {
+            return Err(io::Error::from_raw_os_error(err));
+        }
+        Ok(made)
+    }
+
+    /// Waits up to `wait` for the mutex: Ok(true) when this process holds it
+    /// (also when it took it over from a holder that died), Ok(false) when the
+    /// wait ran out. Signals do not cut the wait short (pthread waits resume).
+    pub fn lock_for(&self, wait: std::time::Duration) -> io::Result<bool> {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec into `now`, which we own.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let end = std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32) + wait;
+        let abstime = libc::timespec {
+            tv_sec: end.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(end.subsec_nanos() as i32),
+        };
+        // SAFETY: `mutex` was initialised by `new` in memory that stays mapped
+        // while `self` lives; `abstime` is a valid timespec on our stack.
+        let err = unsafe {
+            pthread_mutex_clocklock(self.mutex.as_ptr(), libc::CLOCK_MONOTONIC, &abstime)
+        };
+        match err {
+            0 => Ok(true),
+            libc::ETIMEDOUT => Ok(false),
+            libc::EOWNERDEAD => {
+                // The holder died holding it: the state it guards (none: it only
+                // serialises accept) is consistent; mark the mutex so.
+                // SAFETY: we hold the mutex (EOWNERDEAD returns it locked).
+                let err = unsafe { libc::pthread_mutex_consistent(self.mutex.as_ptr()) };
+                if err != 0 {
+                    return Err(io::Error::from_raw_os_error(err));
+                }
+                Ok(true)
+            }
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+
+    /// Releases the mutex this process holds (after `lock_for` returned true).
+    pub fn unlock(&self) -> io::Result<()> {
+        // SAFETY: initialised mutex in live memory; pthread checks the owner of
+        // a robust mutex and returns EPERM rather than misbehave.
+        match unsafe { libc::pthread_mutex_unlock(self.mutex.as_ptr()) } {
+            0 => Ok(()),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+}
+
+impl Drop for SharedMutex {
+    fn drop(&mut self) {
+        // SAFETY: unmaps this process's view of the page mapped in `new`; no
+        // reference into it outlives `self`. Other processes keep theirs.
+        unsafe {
+            libc::munmap(
+                self.mutex.as_ptr().cast(),
+                std::mem::size_of::<libc::pthread_mutex_t>(),
+            );
+        }
+    }
+}
+
+/// Gives the free memory of the heap back to the kernel (glibc's `malloc_trim`):
+/// what a prefork worker freed after its last connection stops counting as its
+/// private memory. Costs a walk of the allocator's free lists: for idle moments.
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only releases free memory of glibc's allocator (which
+    // `System`, behind our counting allocator, uses); no live allocation moves.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

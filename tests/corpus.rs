@@ -651,7 +651,7 @@ fn every_case_passes_slotgate_check_and_names_what_it_ignores() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     for want in [
-        "DocumentRoot ignored: slotgate serves no files",
+        "DocumentRoot serves no files in slotgate",
         "DirectoryIndex ignored: slotgate serves no directories",
         "<Directory> section ignored: it applies to files on disk",
         "<FilesMatch> section ignored",

@@ -15,7 +15,9 @@
 //!   slotgate streams: see README.)
 //! - `proxy-interim-response` unset: a member's `103 Early Hints` with a
 //!   `Link` header reaches an HTTP/1.1 client, header included; `Suppress`:
-//!   the client sees only the 200.
+//!   the client sees only the 200; `rfc` (any case) passes it; another value
+//!   (`foo`) keeps it and logs "AH01108: undefined proxy interim response
+//!   policy" at warn.
 //! - `proxy-nokeepalive`: `Connection: close` to the member.
 //! - `proxy-initial-not-pooled`: documented as "no pooled connection will be
 //!   reused if the client request is the initial request on the frontend
@@ -37,6 +39,8 @@ SetEnvIf Request_URI "^/scl" proxy-sendcl=1
 SetEnvIf Request_URI "^/both" proxy-sendcl=1
 SetEnvIf Request_URI "^/both" proxy-sendchunked=1
 SetEnvIf Request_URI "^/sup" proxy-interim-response=Suppress
+SetEnvIf Request_URI "^/rfc" proxy-interim-response=rfc
+SetEnvIf Request_URI "^/odd" proxy-interim-response=foo
 SetEnvIf Request_URI "^/inp" proxy-initial-not-pooled=1
 SetEnvIf Request_URI "^/nka" proxy-nokeepalive=1
 ProxyPass / http://{a}/
@@ -173,6 +177,16 @@ fn interim_answers_reach_the_client_with_their_headers_unless_suppressed() {
     let suppressed = get("/sup-interim");
     assert!(suppressed.starts_with("HTTP/1.1 200 "), "{suppressed}");
     assert!(!suppressed.contains("103"), "{suppressed}");
+    assert!(get("/rfc-interim").starts_with("HTTP/1.1 103 Early Hints\r\n"));
+    let odd = get("/odd-interim");
+    assert!(odd.starts_with("HTTP/1.1 200 "), "{odd}");
+    assert!(
+        poll_true(WAIT, || sg
+            .error_log()
+            .contains("undefined proxy-interim-response policy 'foo'")),
+        "{}",
+        sg.error_log()
+    );
 }
 
 #[test]

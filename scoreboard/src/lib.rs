@@ -60,7 +60,9 @@
 //! the worker's progress mark to the process slot (its last word, offset 120:
 //! the watchdog's input) and the refused-reload count and reason to the
 //! header (offsets 160 and 168); in a 2.3 file they read as "never marked"
-//! (never stalled) and "nothing refused".
+//! (never stalled) and "nothing refused". 2.5 carved the process slot's
+//! accept-miss counter (wake-ups for a connection another process took;
+//! offset 104) out of its reserved words; a 2.4 file reads as "no miss".
 //!
 //! # Held counts
 //!
@@ -128,7 +130,7 @@ pub const FILE_MODE: u32 = 0o640;
 /// Incompatible layout changes bump this; attach requires equality.
 pub const VERSION_MAJOR: u16 = 2;
 /// Compatible additions (in reserved space) bump this; attach ignores it.
-pub const VERSION_MINOR: u16 = 4;
+pub const VERSION_MINOR: u16 = 5;
 /// Capacity of the header's port list.
 pub const MAX_PORTS: usize = 16;
 /// [`MemberSlot::balancer`] value of a standalone `ProxyPass` worker.

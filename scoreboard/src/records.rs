@@ -373,7 +373,11 @@ pub struct ProcessSlot {
     local_faults: AtomicU64,
     local_fault_ms: AtomicU64,
     local_fault_errno: AtomicU64,
-    _reserved: [AtomicU64; 2],
+    // -- added in 2.5 (carved out of `_reserved`) --
+    /// Times the worker was woken for a connection and found none (another
+    /// process took it): the thundering herd, which prefork's accept avoids.
+    accept_misses: AtomicU64,
+    _reserved: [AtomicU64; 1],
     // -- added in 2.4 (the last reserved word) --
     /// When the worker's event loop last turned, [`monotonic_ms`](crate::monotonic_ms);
     /// 0 = never marked (a file of an older supervisor).
@@ -485,6 +489,16 @@ impl ProcessSlot {
         self.local_fault_ms.store(unix_ms.max(1), Release);
     }
 
+    /// 2.5: times the worker was woken for a connection and found none
+    /// (another process took it first); 0 in an older file.
+    pub fn accept_misses(&self) -> u64 {
+        self.accept_misses.load(Relaxed)
+    }
+    /// The worker, when an accept it was woken for found nothing.
+    pub fn add_accept_miss(&self) {
+        self.accept_misses.fetch_add(1, Relaxed);
+    }
+
     /// 2.4: when the worker's loop last turned ([`monotonic_ms`](crate::monotonic_ms));
     /// the supervisor stamps a new slot with the spawn time. 0 = never marked.
     pub fn progress_ms(&self) -> u64 {
@@ -515,6 +529,7 @@ impl ProcessSlot {
         self.local_faults.store(0, Relaxed);
         self.local_fault_ms.store(0, Relaxed);
         self.local_fault_errno.store(0, Relaxed);
+        self.accept_misses.store(0, Relaxed);
         self.progress_ms.store(0, Relaxed);
         self.state
             .store(u32::from(ProcessState::Empty.code()), Relaxed);
@@ -572,6 +587,7 @@ impl fmt::Debug for ProcessSlot {
             .field("started", &self.started())
             .field("last_used", &self.last_used())
             .field("allocations", &self.allocations())
+            .field("accept_misses", &self.accept_misses())
             .field("progress_ms", &self.progress_ms())
             .finish()
     }
@@ -1359,7 +1375,8 @@ const _: () = assert!(offset_of!(ProcessSlot, allocations) == 72);
 const _: () = assert!(offset_of!(ProcessSlot, local_faults) == 80);
 const _: () = assert!(offset_of!(ProcessSlot, local_fault_ms) == 88);
 const _: () = assert!(offset_of!(ProcessSlot, local_fault_errno) == 96);
-const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 104);
+const _: () = assert!(offset_of!(ProcessSlot, accept_misses) == 104);
+const _: () = assert!(offset_of!(ProcessSlot, _reserved) == 112);
 const _: () = assert!(offset_of!(ProcessSlot, progress_ms) == 120);
 
 const _: () = assert!(size_of::<BalancerSlot>() == crate::BALANCER_SLOT_SIZE);

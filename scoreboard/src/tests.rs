@@ -1503,7 +1503,7 @@ fn header_fields_round_trip() {
     assert_eq!(h.supervisor_pid(), 4321);
     assert_eq!(h.start_time(), 1_700_000_000);
     assert_eq!(h.restarts(), 2);
-    assert_eq!(h.version(), (2, 4));
+    assert_eq!(h.version(), (2, 5));
     assert_eq!(h.checker_pid(), 0);
     h.set_checker_pid(999);
     assert_eq!(h.checker_pid(), 999);

@@ -28,8 +28,16 @@
 //! HTTP/1.1 response (head through ProxyPassReverse and `Header` rules, body
 //! re-chunked when its length is unknown).
 
+pub mod cgi;
+pub mod fcgi;
 pub mod h1;
 pub mod h2;
+#[cfg(test)]
+mod random_tests;
+pub mod scgi;
+#[cfg(test)]
+pub(crate) mod test_support;
+pub mod uwsgi;
 
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -45,6 +53,9 @@ pub use crate::url::{Protocol, Scheme, SCHEMES};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settings {
     Http1(h1::Settings),
+    Fcgi(cgi::MemberSettings),
+    Scgi(cgi::MemberSettings),
+    Uwsgi(cgi::MemberSettings),
 }
 
 impl Settings {
@@ -53,7 +64,24 @@ impl Settings {
     pub fn codec(&self) -> Codec {
         match self {
             Settings::Http1(s) => Codec::Http1(s.codec()),
+            Settings::Fcgi(_) => Codec::Fcgi(fcgi::FcgiCodec::new()),
+            Settings::Scgi(_) => Codec::Scgi(scgi::ScgiCodec::new()),
+            Settings::Uwsgi(_) => Codec::Uwsgi(uwsgi::UwsgiCodec::new()),
         }
+    }
+
+    /// For the CGI-style protocols, the member as `SCRIPT_FILENAME` names it.
+    pub fn cgi(&self) -> Option<&cgi::MemberSettings> {
+        match self {
+            Settings::Http1(_) => None,
+            Settings::Fcgi(s) | Settings::Scgi(s) | Settings::Uwsgi(s) => Some(s),
+        }
+    }
+
+    /// The protocol cannot carry a request body of unknown length (SCGI,
+    /// uwsgi): such a request gets 411, as from httpd.
+    pub fn needs_length(&self) -> bool {
+        matches!(self, Settings::Scgi(_) | Settings::Uwsgi(_))
     }
 
     /// The settings of the member at `url` with parameters `params`.
@@ -74,6 +102,9 @@ impl Settings {
                     upgrade,
                 }))
             }
+            Protocol::Fcgi => Ok(Settings::Fcgi(cgi::MemberSettings::for_url(url))),
+            Protocol::Scgi => Ok(Settings::Scgi(cgi::MemberSettings::for_url(url))),
+            Protocol::Uwsgi => Ok(Settings::Uwsgi(cgi::MemberSettings::for_url(url))),
             p => Err(format!(
                 "{}: the {p:?} protocol ('{}://') is not served yet",
                 url.name, scheme.name
@@ -84,6 +115,9 @@ impl Settings {
     pub fn protocol(&self) -> Protocol {
         match self {
             Settings::Http1(_) => Protocol::Http1,
+            Settings::Fcgi(_) => Protocol::Fcgi,
+            Settings::Scgi(_) => Protocol::Scgi,
+            Settings::Uwsgi(_) => Protocol::Uwsgi,
         }
     }
 }
@@ -93,42 +127,97 @@ impl Settings {
 #[derive(Debug)]
 pub enum Codec {
     Http1(h1::H1),
+    Fcgi(fcgi::FcgiCodec),
+    Scgi(scgi::ScgiCodec),
+    Uwsgi(uwsgi::UwsgiCodec),
+}
+
+impl Codec {
+    /// The request cannot go out, through no fault of the member (checked
+    /// after `start` and after each `body`): why, for the client's 413 or 431.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Codec::Fcgi(c) if c.spool_overflowed() => Some(Refusal::BodyTooLarge),
+            Codec::Uwsgi(c) if c.oversized() => Some(Refusal::FieldsTooLarge),
+            _ => None,
+        }
+    }
+}
+
+/// Why a codec cannot send a request ([`Codec::refusal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A chunked body FastCGI must count first grew past
+    /// [`fcgi::SPOOL_LIMIT`]: 413.
+    BodyTooLarge,
+    /// The variables do not fit a uwsgi packet (64 KiB): 431.
+    FieldsTooLarge,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::BodyTooLarge => {
+                "its chunked body is larger than the 16 MiB slotgate holds to count it for a \
+                 FastCGI member"
+            }
+            Refusal::FieldsTooLarge => "its variables do not fit a uwsgi packet (64 KiB)",
+        })
+    }
 }
 
 impl MemberCodec for Codec {
     fn start(&mut self, req: &Outgoing<'_>, out: &mut impl Sink) {
         match self {
             Codec::Http1(c) => c.start(req, out),
+            Codec::Fcgi(c) => c.start(req, out),
+            Codec::Scgi(c) => c.start(req, out),
+            Codec::Uwsgi(c) => c.start(req, out),
         }
     }
 
     fn body_room(&self) -> usize {
         match self {
             Codec::Http1(c) => c.body_room(),
+            Codec::Fcgi(c) => c.body_room(),
+            Codec::Scgi(c) => c.body_room(),
+            Codec::Uwsgi(c) => c.body_room(),
         }
     }
 
     fn body(&mut self, data: &[u8], out: &mut impl Sink) {
         match self {
             Codec::Http1(c) => c.body(data, out),
+            Codec::Fcgi(c) => c.body(data, out),
+            Codec::Scgi(c) => c.body(data, out),
+            Codec::Uwsgi(c) => c.body(data, out),
         }
     }
 
     fn end_body(&mut self, out: &mut impl Sink) {
         match self {
             Codec::Http1(c) => c.end_body(out),
+            Codec::Fcgi(c) => c.end_body(out),
+            Codec::Scgi(c) => c.end_body(out),
+            Codec::Uwsgi(c) => c.end_body(out),
         }
     }
 
     fn decode(&mut self, input: &[u8], out: &mut impl Sink) -> Result<Decoded, ProtocolError> {
         match self {
             Codec::Http1(c) => c.decode(input, out),
+            Codec::Fcgi(c) => c.decode(input, out),
+            Codec::Scgi(c) => c.decode(input, out),
+            Codec::Uwsgi(c) => c.decode(input, out),
         }
     }
 
     fn eof(&mut self) -> Result<Event, ProtocolError> {
         match self {
             Codec::Http1(c) => c.eof(),
+            Codec::Fcgi(c) => c.eof(),
+            Codec::Scgi(c) => c.eof(),
+            Codec::Uwsgi(c) => c.eof(),
         }
     }
 }
@@ -178,6 +267,9 @@ pub struct Outgoing<'a> {
     pub keep: bool,
     /// HTTP-only facts (added with the HTTP/1.1 codec; others ignore them).
     pub http: HttpFacts<'a>,
+    /// For FastCGI, SCGI and uwsgi members: the facts their CGI variables
+    /// need beyond the above (None for the others).
+    pub cgi: Option<&'a cgi::Site<'a>>,
 }
 
 /// What a codec read from the member.

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::address::{self, listen_addrs, server_name};
 use super::balancer::{self, Registry};
+use super::cgi;
 use super::health;
 use super::httpd;
 use super::logs::piped_command;
@@ -159,6 +160,7 @@ pub(crate) fn build_all(tree: Tree, file: &Path) -> (Option<Config>, Vec<ConfigE
             proxy_status: false,
             custom_logs: Vec::new(),
             handlers: Vec::new(),
+            cgi: Default::default(),
             access: Vec::new(),
             proxy_access: Vec::new(),
             hc_exprs: Vec::new(),
@@ -301,7 +303,8 @@ impl Builder {
             if d.is("VirtualHost") {
                 return self.virtual_host(d);
             }
-            if self.main.directive(&mut self.ctx, d)?
+            if cgi::directive(&mut self.main.cgi, &mut self.ctx, d, true)?
+                || self.main.directive(&mut self.ctx, d)?
                 || httpd::directive(&mut self.config.presentation, &mut self.ctx, d)?
             {
                 return Ok(());
@@ -404,6 +407,7 @@ impl Builder {
                     && !tls::directive(&mut self.ssl, &c.server_root, d)?
                     && !mpm::directive(c, &mut self.seen, d)?
                     && !health::server_directive(c, d)?
+                    && !cgi::directive(&mut self.main.cgi, &mut self.ctx, d, true)?
                     && !self.main.directive(&mut self.ctx, d)?
                     && !httpd::directive(&mut c.presentation, &mut self.ctx, d)?
                 {
@@ -470,6 +474,7 @@ impl Builder {
                 remoteip: Default::default(),
                 custom_logs: Vec::new(),
                 handlers: Vec::new(),
+                cgi: Default::default(),
                 access: Vec::new(),
                 proxy_access: Vec::new(),
                 express: Default::default(),
@@ -504,7 +509,8 @@ impl Builder {
                     "<VirtualHost> cannot occur within <VirtualHost> section",
                 ));
             }
-            if draft.scope.directive(&mut self.ctx, d)?
+            if cgi::directive(&mut draft.scope.cgi, &mut self.ctx, d, false)?
+                || draft.scope.directive(&mut self.ctx, d)?
                 || httpd::directive(&mut Default::default(), &mut self.ctx, d)?
             {
                 return Ok(());
@@ -551,6 +557,7 @@ impl Builder {
             _ if v.presentation.directive(&mut self.ctx, d)? => {}
             _ => {
                 if !tls::directive(&mut draft.ssl, &self.config.server_root, d)?
+                    && !cgi::directive(&mut draft.scope.cgi, &mut self.ctx, d, false)?
                     && !draft.scope.directive(&mut self.ctx, d)?
                     && !httpd::directive(&mut Default::default(), &mut self.ctx, d)?
                 {
@@ -600,6 +607,8 @@ impl Builder {
         c.remoteip = main.remoteip.resolve(None);
         c.custom_logs = main.logs.resolve(None, &mut self.ctx.warnings);
         c.handlers = std::mem::take(&mut main.handlers);
+        cgi::finish(&main.cgi, &mut self.ctx);
+        c.cgi = main.cgi.clone();
         c.access = std::mem::take(&mut main.access);
         c.proxy_access = std::mem::take(&mut main.proxy_access);
         c.express = main.express.resolve(None, &mut self.ctx.warnings);
@@ -627,6 +636,8 @@ impl Builder {
             inheritance_warnings(&c.proxy_pass, v, &mut self.ctx.warnings);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
+            cgi::finish(&s.cgi, &mut self.ctx);
+            v.cgi = std::mem::take(&mut s.cgi);
             v.access = std::mem::take(&mut s.access);
             v.proxy_access = std::mem::take(&mut s.proxy_access);
             v.rules = std::mem::take(&mut s.rules);

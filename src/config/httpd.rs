@@ -235,10 +235,6 @@ pub(super) const IGNORED: &[(&str, &str)] = &[
         "DefaultRuntimeDir",
         "slotgate keeps its run-time files where PidFile and ScoreboardFile say",
     ),
-    (
-        "Mutex",
-        "slotgate's processes take no file or semaphore locks",
-    ),
 ];
 
 /// Sections accepted and ignored, body and all: they apply to files on disk, which
@@ -275,6 +271,18 @@ pub(super) fn directive(
         };
         // What httpd itself refuses there must not disappear with the section.
         for child in d.children.iter().flatten() {
+            if named(child, &["Files", "FilesMatch"]).is_some()
+                && super::cgi::has_proxy_handler(child)
+            {
+                return Err(fail(
+                    child,
+                    format!(
+                        "SetHandler \"proxy:…\" in <{}> within <{name}> is not supported: put \
+                         the section at server or <VirtualHost> level (with DocumentRoot)",
+                        child.name
+                    ),
+                ));
+            }
             if let Some(misplaced) = named(child, NOT_PER_DIRECTORY) {
                 return Err(fail(
                     child,
@@ -587,8 +595,6 @@ pub(super) const MODULE_OF: &[(&str, &str)] = &[
     ("ProxyMaxForwards", "mod_proxy"),
     ("ProxyReceiveBufferSize", "mod_proxy"),
     ("ProxySourceAddress", "mod_proxy"),
-    ("ProxyFCGIBackendType", "mod_proxy_fcgi"),
-    ("ProxyFCGISetEnvIf", "mod_proxy_fcgi"),
     ("ProxyFtpDirCharset", "mod_proxy_ftp"),
     ("AllowCONNECT", "mod_proxy_connect"),
     ("ProxyHTMLInterp", "mod_proxy_html"),

@@ -36,6 +36,7 @@
 mod address;
 mod balancer;
 mod build;
+mod cgi;
 pub mod dump;
 mod env;
 mod express;
@@ -46,6 +47,7 @@ pub mod lbmethod;
 mod lexer;
 mod logs;
 mod mpm;
+mod mutex;
 mod params;
 pub mod preflight;
 mod protocol;
@@ -60,6 +62,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use cgi::{CgiConfig, FileHandler, FilePattern};
 pub use express::Express;
 pub(crate) use httpd::split_port;
 pub use httpd::{Presentation, ServerSignature, ServerTokens};

@@ -1,8 +1,8 @@
 //! The MPM and the process directives: `MPM`, `ServerLimit`, `MaxRequestWorkers`,
 //! `Min/MaxSpareServers`, `MaxConnectionsPerChild`, `GracefulShutdownTimeout`, `User`,
 //! `Group`, `ThreadsPerChild`, `ListenBacklog` (httpd's mpm_common, prefork, event and
-//! unixd), and slotgate's own `WorkerStallTimeout` (the supervisor's watchdog). All of
-//! them are main-server only.
+//! unixd), `Mutex` (the core's; checked in `mutex.rs`), and slotgate's own
+//! `WorkerStallTimeout` (the supervisor's watchdog). All of them are main-server only.
 //!
 //! The MPM is chosen while the files are read ([`MpmSelection`], used by `reader.rs`),
 //! because httpd loads modules then (`LoadModule` is EXEC_ON_READ) and an
@@ -31,6 +31,7 @@ pub(super) const DIRECTIVES: &[&str] = &[
     "ThreadsPerChild",
     "ListenBacklog",
     "WorkerStallTimeout",
+    "Mutex",
 ];
 
 /// `WorkerStallTimeout`'s default: a worker whose loop has not turned for a minute is
@@ -283,6 +284,8 @@ pub(super) struct Seen {
     max_spare: Option<Origin>,
     max_workers: Option<Origin>,
     threads: Option<Origin>,
+    /// Warnings of `Mutex` lines (see `mutex.rs`), printed by [`finish`].
+    mutex_notes: Vec<(Origin, String)>,
 }
 
 /// One of the process directives at main-server level. Ok(false) when `d` is none of them.
@@ -295,6 +298,12 @@ pub(super) fn directive(
     let Some(name) = DIRECTIVES.iter().find(|n| n.eq_ignore_ascii_case(&lower)) else {
         return Ok(false);
     };
+    if lower == "mutex" {
+        let notes = super::mutex::directive(&c.server_root, d)?;
+        seen.mutex_notes
+            .extend(notes.into_iter().map(|n| (d.origin.clone(), n)));
+        return Ok(true);
+    }
     let arg = one_arg(d, name)?;
     let count = |min: i64, max: i64| check(d, values::integer(name, arg, min, max));
     let here = Some(d.origin.clone());
@@ -388,6 +397,9 @@ fn account(what: &str, value: &str) -> Result<(), String> {
 /// MinSpareServers, directives of the other MPM, MaxRequestWorkers above ServerLimit.
 pub(super) fn finish(c: &mut Config, seen: &Seen, warnings: &mut Vec<String>) {
     let mut warn = |origin: &Origin, text: String| warnings.push(format!("{origin}: {text}"));
+    for (origin, text) in &seen.mutex_notes {
+        warn(origin, text.clone());
+    }
     if c.max_spare_servers <= c.min_spare_servers {
         let raised = c.min_spare_servers + 1;
         if let Some(origin) = seen.max_spare.as_ref().or(seen.min_spare.as_ref()) {

@@ -472,8 +472,14 @@ pub(crate) fn apply_worker_param(
         }
         "retry" => params.retry = values::whole_seconds(k, value, 0)?,
         "status" => apply_status(&mut params.status, value)?,
-        "disablereuse" => params.disable_reuse = values::on_off(k, value)?,
-        "enablereuse" => params.disable_reuse = !values::on_off(k, value)?,
+        "disablereuse" => {
+            params.disable_reuse = values::on_off(k, value)?;
+            params.reuse_given = true;
+        }
+        "enablereuse" => {
+            params.disable_reuse = !values::on_off(k, value)?;
+            params.reuse_given = true;
+        }
         "keepalive" => params.keepalive = values::on_off(k, value)?,
         "loadfactor" => params.loadfactor = loadfactor(value)?,
         "lbset" => params.lbset = values::integer(k, value, 0, 99)? as u32,

@@ -81,6 +81,9 @@ pub struct WorkerParams {
     pub status: u32,
     /// `disablereuse=On` / `enablereuse=Off`.
     pub disable_reuse: bool,
+    /// `enablereuse=` or `disablereuse=` was given (FastCGI members reuse
+    /// connections only when told to, as mod_proxy_fcgi).
+    pub reuse_given: bool,
     /// `keepalive=On` (TCP SO_KEEPALIVE on backend sockets).
     pub keepalive: bool,
     /// `loadfactor=` on httpd's ×100 scale: `loadfactor=1` is 100, `=2.5` is 250
@@ -205,6 +208,7 @@ impl Default for WorkerParams {
             retry: Duration::from_secs(60),
             status: status_flags::INIT | status_flags::IGNORE_ERRORS,
             disable_reuse: false,
+            reuse_given: false,
             keepalive: false,
             loadfactor: 100,
             lbset: 0,
@@ -541,6 +545,8 @@ pub struct VirtualHost {
     /// The vhost's own `<Location>` handlers, in file order (the main server's
     /// apply too, before these: see [`LocationHandler`]).
     pub handlers: Vec<LocationHandler>,
+    /// The vhost's own `DocumentRoot` and `<FilesMatch>` proxy handlers.
+    pub cgi: super::CgiConfig,
     /// The vhost's own `<Location>` access rules for proxied requests.
     pub access: Vec<AccessSection>,
     /// The vhost's own `<Proxy>` access rules.
@@ -613,13 +619,15 @@ pub struct LocationHandler {
     pub origin: Origin,
 }
 
-/// The access rules of a `<Location path>` (with or without `SetHandler`), which
-/// guard proxied requests below the path. httpd merges every matching section in
-/// file order: the last one with `Require` lines brings the `Require` rules, the
-/// last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
+/// The access rules of a `<Location[Match]>` (with or without `SetHandler`) or
+/// `<Proxy[Match]>` section, which guard the proxied requests it covers. httpd
+/// merges every matching section (the Proxies', then the Locations', each in
+/// file order): the last one with `Require` lines brings the `Require` rules,
+/// the last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessSection {
-    pub path: String,
+    /// Which requests the section covers.
+    pub section: crate::rules::Section,
     pub require: Option<crate::access::Require>,
     pub compat: Option<crate::access::compat::Compat>,
     /// `Satisfy Any` (true) / `All` (false), if the section says.
@@ -756,6 +764,9 @@ pub struct Config {
     pub custom_logs: Vec<CustomLog>,
     /// The main server's `<Location>` handlers, in file order.
     pub handlers: Vec<LocationHandler>,
+    /// The main server's `DocumentRoot`, `<FilesMatch>` proxy handlers and
+    /// `ProxyFCGIBackendType`.
+    pub cgi: super::CgiConfig,
     /// The main server's `<Location>` access rules for proxied requests, in file order.
     pub access: Vec<AccessSection>,
     /// The main server's `<Proxy>` access rules (`path` is the pattern), in file order.

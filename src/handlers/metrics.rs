@@ -178,7 +178,7 @@ pub(crate) fn render(snap: &Snapshot) -> String {
         }
     }
     type Field = fn(&super::snapshot::Process) -> u64;
-    let per_process: [(&str, &str, &str, Field); 6] = [
+    let per_process: [(&str, &str, &str, Field); 7] = [
         (
             "slotgate_process_requests_total",
             "counter",
@@ -202,6 +202,12 @@ pub(crate) fn render(snap: &Snapshot) -> String {
             "counter",
             "Client connections the process accepted.",
             |p| p.total_connections,
+        ),
+        (
+            "slotgate_process_accept_misses_total",
+            "counter",
+            "Times the process was woken for a client connection that another process took.",
+            |p| p.accept_misses,
         ),
         (
             "slotgate_process_received_bytes_total",
@@ -576,6 +582,9 @@ ProxyPass / balancer://c/
         p.add_request();
         p.add_request();
         p.add_connection();
+        p.add_accept_miss();
+        p.add_accept_miss();
+        p.add_accept_miss();
         p.set_connections(1);
         p.add_bytes_out(500);
         let c = &f.routes.balancers[0];
@@ -623,6 +632,10 @@ ProxyPass / balancer://c/
         assert_eq!(
             value(&samples, "slotgate_process_sent_bytes_total", &pid),
             500.0
+        );
+        assert_eq!(
+            value(&samples, "slotgate_process_accept_misses_total", &pid),
+            3.0
         );
         let states: Vec<(&str, f64)> = samples
             .iter()

@@ -57,6 +57,9 @@ pub struct Process {
     /// time (unix ms) with its errno.
     pub local_faults: u64,
     pub last_local_fault: Option<(u64, i32)>,
+    /// Times the process was woken for a connection another took (see
+    /// `ProcessSlot::accept_misses`).
+    pub accept_misses: u64,
 }
 
 impl Process {
@@ -80,6 +83,24 @@ pub fn is_busy(state: ProcessState) -> bool {
             | ProcessState::Closing
             | ProcessState::Graceful
     )
+}
+
+/// mod_headers' `%i` and `%b`: the percentages of the process slots that are
+/// idle and busy, counted as server-status counts IdleWorkers and BusyWorkers
+/// (httpd takes its worker slots' shares the same way: starting and empty
+/// slots are neither).
+pub fn worker_shares(sb: &scoreboard::Scoreboard) -> (u32, u32) {
+    let slots = sb.processes();
+    let total = slots.len().max(1) as u32;
+    let (mut idle, mut busy) = (0u32, 0u32);
+    for p in slots {
+        match p.state() {
+            ProcessState::Idle => idle += 1,
+            s if is_busy(s) => busy += 1,
+            _ => {}
+        }
+    }
+    (idle * 100 / total, busy * 100 / total)
 }
 
 /// One member slot.
@@ -378,6 +399,7 @@ fn process_slots(sb: &Scoreboard) -> Vec<Process> {
                     .flatten(),
                 local_faults: p.local_faults(),
                 last_local_fault: p.last_local_fault(),
+                accept_misses: p.accept_misses(),
             }
         })
         .collect()

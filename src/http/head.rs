@@ -155,6 +155,14 @@ thread_local! {
     static SPARE_LISTS: RefCell<Vec<Vec<Header>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// An empty header list, from the free list when it has one (for heads built
+/// by a codec rather than parsed: `crate::codec::cgi`).
+pub fn spare_header_list() -> Vec<Header> {
+    SPARE_LISTS
+        .with(|l| l.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(16))
+}
+
 /// Gives a head's header list back: its headers to one free list, the emptied
 /// vector to another.
 pub fn give_header_list(mut list: Vec<Header>) {
@@ -203,9 +211,7 @@ pub fn give_header(h: Header) {
 
 /// Copies httparse's borrowed headers into a header list, reusing spare ones.
 fn owned_headers(raw: &[httparse::Header<'_>]) -> Vec<Header> {
-    let mut list = SPARE_LISTS
-        .with(|l| l.borrow_mut().pop())
-        .unwrap_or_else(|| Vec::with_capacity(16));
+    let mut list = spare_header_list();
     SPARE_HEADERS.with(|spare| {
         let mut spare = spare.borrow_mut();
         for h in raw {

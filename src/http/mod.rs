@@ -11,8 +11,8 @@ mod head;
 pub use body::{BodyReader, ChunkEncoder, Framing};
 pub use head::{
     give_header, give_header_list, parse_request, parse_request_with, parse_response,
-    parse_response_with, reason_phrase, spare_header, valid_host, Header, HttpError, Limits,
-    RequestHead, ResponseHead, MAX_HEADERS,
+    parse_response_with, reason_phrase, spare_header, spare_header_list, valid_host, Header,
+    HttpError, Limits, RequestHead, ResponseHead, MAX_HEADERS,
 };
 
 /// True when `list` (a comma-separated header value) contains `token`, compared

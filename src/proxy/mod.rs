@@ -3,6 +3,7 @@
 //! the headers sent each way, and ProxyPassReverse.
 
 pub mod express;
+pub mod files;
 pub mod forward;
 pub mod reverse;
 pub mod routes;

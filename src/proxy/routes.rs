@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::logging::access::{AccessLog, Format};
 use crate::pool::PoolLimits;
+use crate::url::Protocol;
 use crate::url::{
     encode_path, has_dot_segment, normalise_path, parse_member_url, prefix_match, split_target,
     wildcard_match, MemberUrl,
@@ -28,6 +29,9 @@ use crate::url::{
 pub struct Member {
     pub slot: usize,
     pub url: MemberUrl,
+    /// `scheme://host[:port]` (`MemberUrl::authority_prefix`): how `<Proxy>`
+    /// sections see the member's URLs (see `Routes::url_of_route`).
+    pub authority: String,
     /// The member's protocol and its settings (chosen by the URL's scheme):
     /// each member connection gets a codec from it (`crate::codec`).
     pub codec: crate::codec::Settings,
@@ -134,6 +138,11 @@ pub struct Server {
     pub proxy_access: Vec<crate::config::AccessSection>,
     /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
     pub remoteip: crate::rules::remoteip::RemoteIp,
+    /// `DocumentRoot` (the vhost's, else the main server's, else httpd's default).
+    pub document_root: String,
+    /// `<FilesMatch>` proxy handlers (the main server's, then the vhost's):
+    /// the pattern and the member each hands files to.
+    pub files: Vec<(crate::config::FilePattern, usize)>,
     /// ServerSignature, UseCanonicalName, TraceEnable, ServerAdmin (a vhost's
     /// own over the main server's) and the server-wide ServerTokens banner.
     pub presentation: Arc<crate::config::Presentation>,
@@ -149,60 +158,10 @@ pub struct MergedAccess<'a> {
     pub last: &'a crate::config::AccessSection,
 }
 
-/// Whether a `<Proxy>` pattern matches the URL a request goes to (httpd's
-/// `proxy_walk`): with a wildcard (`*`, `?`, `[…]`) the whole URL must match it
-/// (`*` matches `/` too), else the pattern is a prefix of the URL (compared
-/// without case).
-fn proxy_matches(pattern: &str, url: &str) -> bool {
-    if pattern.contains(['*', '?', '[']) {
-        return wildcard(pattern.as_bytes(), url.as_bytes());
-    }
-    url.len() >= pattern.len()
-        && url.as_bytes()[..pattern.len()].eq_ignore_ascii_case(pattern.as_bytes())
-}
-
-/// fnmatch without flags: `*` any run, `?` one byte, `[…]` a set (`!`/`^`
-/// negates, `a-z` ranges), `\` escapes.
-fn wildcard(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..])),
-        Some((b'?', rest)) => !s.is_empty() && wildcard(rest, &s[1..]),
-        Some((b'[', rest)) => {
-            let Some(close) = rest.iter().skip(1).position(|&c| c == b']').map(|i| i + 1) else {
-                return s.first() == Some(&b'[') && wildcard(rest, &s[1..]);
-            };
-            let Some(&c) = s.first() else { return false };
-            let (negate, set) = match rest[..close].split_first() {
-                Some((b'!' | b'^', set)) => (true, set),
-                _ => (false, &rest[..close]),
-            };
-            let mut hit = false;
-            let mut i = 0;
-            while i < set.len() {
-                if i + 2 < set.len() && set[i + 1] == b'-' {
-                    hit |= (set[i]..=set[i + 2]).contains(&c);
-                    i += 3;
-                } else {
-                    hit |= set[i] == c;
-                    i += 1;
-                }
-            }
-            hit != negate && wildcard(&rest[close + 1..], &s[1..])
-        }
-        Some((b'\\', rest)) if !rest.is_empty() => {
-            s.first() == Some(&rest[0]) && wildcard(&rest[1..], &s[1..])
-        }
-        Some((&c, rest)) => s.first() == Some(&c) && wildcard(rest, &s[1..]),
-    }
-}
-
-/// Whether a `<Location>` path matches a normalised request path: as a prefix
-/// at a segment boundary (`/status` matches `/status`, `/status/x`, not `/statusx`).
+/// Whether `<Location location>` covers `path` (for `<Location>` handlers).
 fn location_matches(location: &str, path: &[u8]) -> bool {
-    let p = location.trim_end_matches('/');
-    path.strip_prefix(p.as_bytes())
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.is_empty())
+    crate::rules::Section::Location(location.to_string())
+        .covers(&crate::rules::Place { path, url: None })
 }
 
 /// Where a request goes.
@@ -289,6 +248,7 @@ impl Routes {
         }
         let main_logs = b.add_logs(&cfg.custom_logs)?;
         let main_rules = b.rules(&cfg.proxy_pass)?;
+        let main_files = b.file_handlers(&cfg.cgi.file_handlers)?;
         let mut servers = vec![Server {
             server_name: cfg.server_name.clone(),
             canonical_name: cfg.server_name.clone(),
@@ -309,6 +269,8 @@ impl Routes {
             proxy_access: cfg.proxy_access.clone(),
             remoteip: cfg.remoteip.clone(),
             neighbour_rules: cfg.rules.clone(),
+            document_root: document_root(None, cfg),
+            files: main_files.clone(),
             presentation: Arc::new(cfg.presentation.clone()),
         }];
         for v in &cfg.vhosts {
@@ -321,6 +283,8 @@ impl Routes {
             }
             let mut reverse = b.reverse(&cfg.proxy_pass_reverse);
             reverse.extend(b.reverse(&v.proxy_pass_reverse));
+            let mut files = main_files.clone();
+            files.extend(b.file_handlers(&v.cgi.file_handlers)?);
             let logs = if v.custom_logs.is_empty() {
                 main_logs.clone()
             } else {
@@ -361,6 +325,8 @@ impl Routes {
                 proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
                 neighbour_rules: crate::rules::Rules::merged(&cfg.rules, &v.rules),
+                document_root: document_root(Some(v), cfg),
+                files,
                 presentation: Arc::new(v.presentation.over(&cfg.presentation)),
             });
         }
@@ -596,15 +562,15 @@ impl Routes {
             .rposition(|h| location_matches(&h.path, path))
     }
 
-    /// The access rules of the `<Location path>` sections that match a proxied
-    /// request's normalised `path`, merged as httpd merges them (file order; the
-    /// last section with `Require` lines brings those, the last with
+    /// The access rules of the `<Location[Match]>` sections that match a
+    /// proxied request's normalised `path`, merged as httpd merges them (file
+    /// order; the last section with `Require` lines brings those, the last with
     /// `Order`/`Allow`/`Deny` those, the last `Satisfy` wins). None when no
     /// section with rules matches.
     ///
-    /// The `<Proxy pattern>` sections that match the URL the request goes to
+    /// The `<Proxy[Match]>` sections that match the URL the request goes to
     /// (`balancer://name/path`, `http://host[:port]/path`) come first, as httpd
-    /// merges them before the Locations.
+    /// merges them before the Locations (`crate::rules::section`).
     pub fn access_for(
         &self,
         server: usize,
@@ -612,13 +578,12 @@ impl Routes {
         route: &Route,
     ) -> Option<MergedAccess<'_>> {
         let s = &self.servers[server];
-        // Built only when some <Proxy> section has rules.
-        let url = (!s.proxy_access.is_empty()).then(|| self.url_of_route(route));
-        let proxies = s
-            .proxy_access
-            .iter()
-            .filter(|a| url.as_deref().is_some_and(|u| proxy_matches(&a.path, u)));
-        let locations = s.access.iter().filter(|a| location_matches(&a.path, path));
+        let at = crate::rules::Place {
+            path,
+            url: self.url_of_route(route),
+        };
+        let proxies = s.proxy_access.iter().filter(|a| a.section.covers(&at));
+        let locations = s.access.iter().filter(|a| a.section.covers(&at));
         let mut merged: Option<MergedAccess<'_>> = None;
         for a in proxies.chain(locations) {
             let m = merged.get_or_insert(MergedAccess {
@@ -641,19 +606,41 @@ impl Routes {
         merged
     }
 
-    /// The URL a proxied request goes to, as httpd's `<Proxy>` sections see it
-    /// (`balancer://name/path?query`, `http://host[:port]/path?query`, the port
-    /// written unless it is the scheme's default). Empty for a local route.
-    fn url_of_route(&self, route: &Route) -> String {
+    /// The URL a proxied request goes to, as httpd's `<Proxy>` sections see it,
+    /// in two pieces (`crate::rules::Place`): `balancer://name` or
+    /// `http://host[:port]` (the port written unless it is the scheme's
+    /// default), then the path and query. None for a local route.
+    pub fn url_of_route<'a>(&'a self, route: &'a Route) -> Option<(&'a str, &'a str)> {
         match route {
-            Route::Local => String::new(),
-            Route::Balance { balancer, target } => {
-                format!("{}{target}", self.balancers[*balancer].spec.name)
-            }
+            Route::Local => None,
+            Route::Balance { balancer, target } => Some((
+                self.balancers[*balancer].spec.name.as_str(),
+                target.as_str(),
+            )),
             Route::Proxy { member, target } => {
-                format!("{}{target}", self.members[*member].url.authority_prefix())
+                Some((self.members[*member].authority.as_str(), target.as_str()))
             }
         }
+    }
+
+    /// A request no ProxyPass rule took, for a file under `DocumentRoot` that
+    /// a `<FilesMatch>` proxy handler hands to its member (see
+    /// [`crate::proxy::files`]): the member and the file. `path` is the
+    /// normalised path.
+    pub fn file_route(
+        &self,
+        server: usize,
+        path: &[u8],
+    ) -> Option<(usize, crate::proxy::files::MappedFile)> {
+        let s = &self.servers[server];
+        if s.files.is_empty() {
+            return None;
+        }
+        let path = std::str::from_utf8(path).ok()?;
+        let mapped = crate::proxy::files::map_to_file(&s.document_root, path)?;
+        let name = mapped.name();
+        let (_, member) = s.files.iter().rev().find(|(p, _)| p.matches(name))?;
+        Some((*member, mapped))
     }
 
     /// Routes a request-target (origin-form or absolute-form) on `server`: its
@@ -855,9 +842,25 @@ impl Builder<'_> {
             .and_then(crate::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
         let codec = crate::codec::Settings::for_member(&parsed, params)?;
+        if codec.cgi().is_some()
+            && !matches!(
+                params.health.method,
+                crate::config::HcMethod::None | crate::config::HcMethod::Tcp
+            )
+        {
+            // The health checker's probes are HTTP requests.
+            return Err(format!(
+                "{}: hcmethod={} on a {} member is not supported (hcmethod=TCP is)",
+                parsed.name,
+                params.health.method.name(),
+                parsed.scheme
+            ));
+        }
+        let pool = pool_limits(params, proxy_protocol.is_some(), codec.protocol());
         let slot = self.members.len();
         self.members.push(Member {
             slot,
+            authority: parsed.authority_prefix(),
             codec,
             url: parsed,
             addrs,
@@ -872,7 +875,7 @@ impl Builder<'_> {
             route: params.route.clone(),
             redirect: params.redirect.clone(),
             balancer,
-            pool: pool_limits(params, proxy_protocol.is_some()),
+            pool,
             health: params.health.clone(),
             hc_timeout: params.connection_timeout.or(params.timeout),
             tls,
@@ -1007,6 +1010,24 @@ impl Builder<'_> {
         Ok(out)
     }
 
+    /// The members `<FilesMatch>` proxy handlers name (standalone members with
+    /// default parameters, shared as a ProxyPass URL's are).
+    fn file_handlers(
+        &mut self,
+        handlers: &[crate::config::FileHandler],
+    ) -> Result<Vec<(crate::config::FilePattern, usize)>, String> {
+        let params = WorkerParams::default();
+        handlers
+            .iter()
+            .map(|h| {
+                let member = self
+                    .standalone(&h.url, &params)
+                    .map_err(|e| format!("{}: SetHandler: {e}", h.origin))?;
+                Ok((h.pattern.clone(), member))
+            })
+            .collect()
+    }
+
     /// The standalone member for a ProxyPass URL. httpd shares a member whose name
     /// is a prefix of this URL (reference §2.6); `$n` placeholders are cut off first.
     fn standalone(&mut self, url: &str, params: &WorkerParams) -> Result<usize, String> {
@@ -1069,9 +1090,16 @@ impl Builder<'_> {
 /// The pool settings of a member from its parameters. A member sent PROXY
 /// protocol headers is never pooled: a connection carries the address of the
 /// client it was opened for, so it must not serve another client.
-fn pool_limits(p: &WorkerParams, proxy_protocol: bool) -> PoolLimits {
+fn pool_limits(p: &WorkerParams, proxy_protocol: bool, protocol: Protocol) -> PoolLimits {
     let max = p.max.unwrap_or(0);
-    let reuse = !p.disable_reuse && !proxy_protocol;
+    // mod_proxy_fcgi keeps FastCGI connections only with `enablereuse=on`;
+    // SCGI and uwsgi carry one request per connection.
+    let allowed = match protocol {
+        Protocol::Fcgi => p.reuse_given,
+        Protocol::Scgi | Protocol::Uwsgi => false,
+        _ => true,
+    };
+    let reuse = allowed && !p.disable_reuse && !proxy_protocol;
     PoolLimits {
         reuse,
         min: if reuse { p.min } else { 0 },
@@ -1080,6 +1108,15 @@ fn pool_limits(p: &WorkerParams, proxy_protocol: bool) -> PoolLimits {
         ttl: p.ttl,
         acquire: p.acquire,
     }
+}
+
+/// A server's `DocumentRoot`: the vhost's own, else the main server's, else
+/// httpd's default (Debian's build).
+fn document_root(vhost: Option<&crate::config::VirtualHost>, cfg: &Config) -> String {
+    vhost
+        .and_then(|v| v.cgi.document_root.clone())
+        .or_else(|| cfg.cgi.document_root.clone())
+        .unwrap_or_else(|| crate::codec::cgi::DEFAULT_DOCUMENT_ROOT.to_string())
 }
 
 /// The URL of the member whose scoreboard slot counts express traffic.
@@ -1263,7 +1300,9 @@ mod tests {
              ProxyPass /c http://127.0.0.1:9002/\n",
         );
         assert_eq!(r.members.len(), 2);
-        let crate::codec::Settings::Http1(h1) = &r.members[0].codec;
+        let crate::codec::Settings::Http1(h1) = &r.members[0].codec else {
+            panic!("an http:// member has the HTTP/1.1 codec");
+        };
         assert_eq!(&*h1.host, "127.0.0.1:9001");
     }
 
@@ -1342,32 +1381,6 @@ mod tests {
         );
     }
 
-    /// `<Proxy>` patterns as httpd's proxy_walk compares them (fnmatch without
-    /// flags for a wildcard, else a prefix).
-    #[test]
-    fn proxy_patterns() {
-        for (pattern, url, yes) in [
-            ("*", "balancer://app/x", true),
-            ("balancer://app", "balancer://app/x", true),
-            ("balancer://app", "balancer://other/x", false),
-            (
-                "http://10.0.0.1:8080/open*",
-                "http://10.0.0.1:8080/open/a/b",
-                true,
-            ),
-            (
-                "http://10.0.0.1:8080/open*",
-                "http://10.0.0.1:8080/x",
-                false,
-            ),
-            ("http://10.0.0.?:8080/*", "http://10.0.0.7:8080/x", true),
-            ("http://10.0.0.[1-3]/*", "http://10.0.0.4/x", false),
-            ("http://10.0.0.[!1-3]/*", "http://10.0.0.4/x", true),
-        ] {
-            assert_eq!(proxy_matches(pattern, url), yes, "{pattern} {url}");
-        }
-    }
-
     /// The merge of the sections that match (file order, Proxy before Location).
     #[test]
     fn access_sections_merge() {
@@ -1385,10 +1398,38 @@ mod tests {
             crate::access::compat::Order::AllowDeny
         );
         assert!(m.satisfy_any);
-        assert_eq!(m.last.path, "/a/b");
+        assert_eq!(m.last.section.text(), "/a/b");
         let route = r.route(0, "/z").unwrap();
         let m = r.access_for(0, b"/z", &route).unwrap();
-        assert_eq!(m.last.path, "*");
+        assert_eq!(m.last.section.text(), "*");
         assert!(m.compat.is_none());
+    }
+
+    #[test]
+    fn cgi_style_members_pool_as_httpd_does() {
+        // mod_proxy_fcgi: no reuse unless enablereuse=on; SCGI and uwsgi
+        // connections carry one request whatever the parameters say.
+        let r = routes(
+            "ProxyPass /a fcgi://127.0.0.1:9000/\n\
+             ProxyPass /b fcgi://127.0.0.1:9001/ enablereuse=on\n\
+             ProxyPass /c scgi://127.0.0.1:4000/ enablereuse=on\n\
+             ProxyPass /d uwsgi://127.0.0.1:3031/\n\
+             ProxyPass /e http://127.0.0.1:8080/\n",
+        );
+        let reuse: Vec<bool> = r.members.iter().map(|m| m.pool.reuse).collect();
+        assert_eq!(reuse, [false, true, false, false, true]);
+        let protocols: Vec<Protocol> = r.members.iter().map(|m| m.codec.protocol()).collect();
+        assert_eq!(
+            protocols,
+            [
+                Protocol::Fcgi,
+                Protocol::Fcgi,
+                Protocol::Scgi,
+                Protocol::Uwsgi,
+                Protocol::Http1
+            ]
+        );
+        let script = r.members[0].codec.cgi().map(|c| c.script.to_string());
+        assert_eq!(script.as_deref(), Some("fcgi://127.0.0.1:9000"));
     }
 }

@@ -22,14 +22,47 @@ pub(super) struct Generation {
     pub routes: Arc<Routes>,
     /// Worker processes this generation runs.
     pub workers: usize,
+    /// Prefork with several listeners: the accept mutex its workers share
+    /// (`worker/accept.rs`); a new one per generation.
+    pub accept_mutex: Option<Arc<crate::process::SharedMutex>>,
 }
 
 impl Generation {
+    /// The generation numbered `number` (`accept_mutex` from [`accept_mutex`]).
+    pub fn new(
+        number: u64,
+        config: Config,
+        routes: Routes,
+        accept_mutex: Option<Arc<crate::process::SharedMutex>>,
+    ) -> Generation {
+        Generation {
+            number,
+            workers: config.start_servers_or_default(),
+            config: Arc::new(config),
+            routes: Arc::new(routes),
+            accept_mutex,
+        }
+    }
+
     /// Client connections one worker holds at most: 1 in prefork; in event,
     /// MaxRequestWorkers (its default when unset) shared out between the workers.
     pub fn max_connections(&self) -> usize {
         self.config.connections_per_worker(self.workers)
     }
+}
+
+/// The accept mutex of a generation whose workers need one (prefork, one connection
+/// per worker, waiting on several listeners; see `worker/accept.rs`), else None.
+pub(super) fn accept_mutex(
+    cfg: &Config,
+    listeners: &Listeners,
+) -> Result<Option<Arc<crate::process::SharedMutex>>, String> {
+    if cfg.mpm != crate::config::Mpm::Prefork || listeners.sockets().count() < 2 {
+        return Ok(None);
+    }
+    let mutex = crate::process::SharedMutex::new()
+        .map_err(|e| format!("making the accept mutex (local): {e}"))?;
+    Ok(Some(Arc::new(mutex)))
 }
 
 /// The listening sockets, each with the address its `Listen` line gave (port 0

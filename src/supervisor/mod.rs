@@ -194,6 +194,7 @@ impl Supervisor {
             log::warn!("{w}");
         }
         let listeners = Listeners::bind(&cfg)?;
+        let accept_mutex = generation::accept_mutex(&cfg, &listeners)?;
         routes.open_logs()?;
         let workers = cfg.start_servers_or_default();
         let layout = generation::layout_for(&cfg, &routes, workers);
@@ -255,16 +256,12 @@ impl Supervisor {
                 .map_err(|e| format!("writing PidFile {}: {e}", path.display()))?;
         }
         let slots = sb.processes().len();
+        let gen = Generation::new(1, cfg, routes, accept_mutex);
         Ok(Supervisor {
             options_file: opts.config_file.clone(),
             defines: opts.defines.clone(),
             daemon: opts.daemon,
-            gen: Generation {
-                number: 1,
-                config: Arc::new(cfg),
-                routes: Arc::new(routes),
-                workers,
-            },
+            gen,
             listeners,
             scoreboard: Arc::new(sb),
             children: HashMap::new(),
@@ -430,6 +427,7 @@ impl Supervisor {
         )
         .map_err(|e| e.to_string())?;
         let listeners = self.listeners.rebind(&cfg)?;
+        let accept_mutex = generation::accept_mutex(&cfg, &listeners)?;
         let workers = cfg.start_servers_or_default();
         let layout = generation::layout_for(&cfg, &routes, workers);
         let current = self.scoreboard.layout();
@@ -467,12 +465,7 @@ impl Supervisor {
             new_sb = Some(Arc::new(sb));
         }
         Ok(NextGeneration {
-            generation: Generation {
-                number: self.gen.number + 1,
-                config: Arc::new(cfg),
-                routes: Arc::new(routes),
-                workers,
-            },
+            generation: Generation::new(self.gen.number + 1, cfg, routes, accept_mutex),
             listeners,
             scoreboard: new_sb,
             error_log,
@@ -614,6 +607,7 @@ impl Supervisor {
                     scoreboard: sb.clone(),
                     slot,
                     max_connections: self.gen.max_connections(),
+                    accept_mutex: self.gen.accept_mutex.clone(),
                 };
                 let code = match worker::run(setup) {
                     Ok(()) => 0,

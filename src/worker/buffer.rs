@@ -46,6 +46,14 @@ fn give_block(v: Vec<u8>) {
     });
 }
 
+/// Drops the free blocks this worker keeps for reuse: a prefork worker that has
+/// been idle a while gives them back (see `worker::run`), so an idle worker
+/// costs little; its next connection takes fresh blocks.
+pub fn release_free_blocks() {
+    FREE_SMALL.with(|f| *f.borrow_mut() = Vec::new());
+    FREE_BIG.with(|f| *f.borrow_mut() = Vec::new());
+}
+
 pub struct Buffer {
     buf: Vec<u8>,
     start: usize,

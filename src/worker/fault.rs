@@ -49,8 +49,15 @@ pub(super) enum ClientFault {
     BadRequest,
     /// The request body did not arrive within `Timeout` / `RequestReadTimeout`: 408.
     TimedOut,
-    /// The request body exceeds `LimitRequestBody`: 413.
+    /// The request body exceeds `LimitRequestBody` (or what slotgate holds
+    /// to count a chunked body for a FastCGI member): 413.
     TooLarge,
+    /// A chunked request body for a member whose protocol needs its length
+    /// first (SCGI, uwsgi): 411, as httpd.
+    LengthRequired,
+    /// The request's variables do not fit the member's protocol (uwsgi's
+    /// 64 KiB packet): 431.
+    FieldsTooLarge,
     /// The client closed or reset its connection, or stopped reading: nothing
     /// to answer.
     Gone,
@@ -76,6 +83,8 @@ impl Fault {
             Fault::Client(ClientFault::BadRequest, _) => 400,
             Fault::Client(ClientFault::TimedOut, _) => 408,
             Fault::Client(ClientFault::TooLarge, _) => 413,
+            Fault::Client(ClientFault::LengthRequired, _) => 411,
+            Fault::Client(ClientFault::FieldsTooLarge, _) => 431,
             // (Never sent: the client is gone. The access log shows 400, as httpd's does.)
             Fault::Client(ClientFault::Gone, _) => 400,
             Fault::Member(MemberFault::Unavailable, _) => 503,

@@ -8,11 +8,13 @@
 //! the progress it can and returns a [`Step`]. Timeouts sit in one binary heap
 //! with at most one entry per connection, re-armed lazily.
 
+mod accept;
 mod buffer;
 mod conn;
 mod exchange;
 mod express;
 mod fault;
+mod neighbour;
 mod respond;
 mod rewrite;
 mod tls;
@@ -64,6 +66,8 @@ pub struct WorkerSetup {
     pub slot: usize,
     /// Most client connections at once: `Config::connections_per_worker` (1 in prefork).
     pub max_connections: usize,
+    /// Prefork with several listeners: the generation's accept mutex (see `accept.rs`).
+    pub accept_mutex: Option<Arc<crate::process::SharedMutex>>,
 }
 
 /// The context each connection step gets as `&mut`.
@@ -177,11 +181,25 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     scoreboard::set_current_pid(std::process::id() as i32);
     let mut poll = Poll::new()?;
     let mut listeners = Vec::new();
+    // Prefork waits for a connection outside the event loop, one worker woken per
+    // connection (accept.rs); its listeners are never in the loop's epoll set.
+    let prefork = match setup.config.mpm {
+        crate::config::Mpm::Prefork => Some(accept::PreforkAccept::new(
+            &setup.listeners,
+            setup.accept_mutex.clone(),
+            GENERATION_CHECK,
+        )?),
+        crate::config::Mpm::Event => None,
+    };
     // A listener bound to one address gives every connection that local address:
     // no getsockname per accept. (A wildcard one needs it, for vhosts by address.)
     let mut bound: Vec<Option<std::net::SocketAddr>> = Vec::new();
     for (i, l) in setup.listeners.into_iter().enumerate() {
         bound.push(l.local_addr().ok().filter(|a| !a.ip().is_unspecified()));
+        if prefork.is_some() {
+            listeners.push(TcpListener::from_std(l));
+            continue;
+        }
         l.set_nonblocking(true)?;
         let mut l = TcpListener::from_std(l);
         poll.registry()
@@ -281,6 +299,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     // After a local fault on accept: until when accepting pauses, and how many
     // connections we held then (one closing ends the pause early).
     let mut accept_paused: Option<(Instant, usize)> = None;
+    // Prefork: whether the memory freed since the last connection has been given
+    // back (after a second without a connection, see below).
+    let mut trimmed = true;
     let my_generation = ctx.process().generation();
     ctx.process().set_state(ProcessState::Idle);
     let mut slab = Slab {
@@ -290,7 +311,9 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
     };
     // (deadline, slab index, connection id)
     let mut timers: BinaryHeap<Reverse<(Instant, usize, u64)>> = BinaryHeap::new();
-    let mut events = Events::with_capacity(1024);
+    // Prefork: one client, its member connection, the signal pipe, a few pooled
+    // member connections; event: many connections per turn.
+    let mut events = Events::with_capacity(if prefork.is_some() { 16 } else { 1024 });
     let mut dirty: Vec<usize> = Vec::new();
     let mut next_id: u64 = 0;
     let mut next_prune = Instant::now();
@@ -310,6 +333,59 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         }
         if let Some((until, _)) = accept_paused {
             timeout = timeout.min(until.saturating_duration_since(Instant::now()));
+        }
+        // Prefork with no connection: wait for one (accept.rs), then look at
+        // everything else (signal pipe, heartbeat, pooled member connections)
+        // without waiting again.
+        let idle = slab.live == 0
+            && !ctx.graceful
+            && accept_paused.is_none()
+            && ctx.local_waiters == 0
+            && !stop_flag.load(std::sync::atomic::Ordering::Relaxed);
+        if let (true, Some(how)) = (idle, &prefork) {
+            ctx.now = Instant::now();
+            match how.wait(&listeners, std::os::fd::AsFd::as_fd(&signal_rx)) {
+                accept::Waited::Conn(stream, peer, index) => {
+                    ctx.now = Instant::now();
+                    let got = admit(
+                        &mut ctx,
+                        (stream, peer),
+                        (bound[index], index),
+                        &mut slab,
+                        &mut dirty,
+                        &mut next_id,
+                    );
+                    if got == Admitted::Paused {
+                        accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
+                    }
+                    trimmed = false;
+                    if per_child > 0 && next_id >= per_child {
+                        // MaxConnectionsPerChild: finish, exit, be replaced.
+                        stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                accept::Waited::Missed => ctx.process().add_accept_miss(),
+                accept::Waited::Nothing if !trimmed => {
+                    // Idle a while: what the last connection used (buffer
+                    // blocks, freed heap) goes back to the kernel, so idle
+                    // workers cost little; busy ones never pay for this.
+                    buffer::release_free_blocks();
+                    crate::process::trim_heap();
+                    trimmed = true;
+                }
+                accept::Waited::Nothing => {}
+                accept::Waited::Fault(e) => {
+                    ctx.now = Instant::now();
+                    match fault::LocalCause::of(&e) {
+                        Some(cause) => {
+                            ctx.local_fault(cause, "accepting a connection");
+                            accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
+                        }
+                        None => log::error!("accepting a connection: {e}"),
+                    }
+                }
+            }
+            timeout = Duration::ZERO;
         }
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() == io::ErrorKind::Interrupted {
@@ -351,6 +427,7 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                 continue;
             }
             if t < CONN_BASE {
+                let before = next_id;
                 let got = accept_all(
                     &mut ctx,
                     (&mut listeners[t], bound[t], t),
@@ -361,6 +438,10 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
                     my_generation,
                 );
                 accept_deferred |= got == Accepted::Deferred;
+                if got == Accepted::Drained && next_id == before {
+                    // Woken for a connection another worker took.
+                    ctx.process().add_accept_miss();
+                }
                 if got == Accepted::Paused {
                     accept_paused = Some((ctx.now + ACCEPT_PAUSE, slab.live));
                 }
@@ -409,9 +490,10 @@ pub fn run(setup: WorkerSetup) -> io::Result<()> {
         if let Some((until, live)) = accept_paused {
             if (ctx.now >= until || slab.live < live) && ctx.local_waiters == 0 {
                 // The pause is over: whatever queued meanwhile is taken now
-                // (the listener's readiness edge may have passed).
+                // (the listener's readiness edge may have passed; prefork's
+                // idle wait looks at the listeners itself).
                 accept_paused = None;
-                accept_deferred = true;
+                accept_deferred = prefork.is_none();
             }
         }
         if accept_deferred && accepting && !ctx.graceful && accept_paused.is_none() {
@@ -638,42 +720,10 @@ fn accept_all(
             return Accepted::Deferred;
         }
         match l.accept() {
-            Ok((mut stream, peer)) => {
-                let _ = stream.set_nodelay(true);
-                let local = match bound.map_or_else(|| stream.local_addr(), Ok) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        log::debug!("client connection from {peer} closed at once: {e}");
-                        continue;
-                    }
-                };
-                let i = slab.free.last().copied().unwrap_or(slab.conns.len());
-                if let Err(e) = ctx.registry.register(
-                    &mut stream,
-                    client_token(i),
-                    Interest::READABLE | Interest::WRITABLE,
-                ) {
-                    if let Some(cause) = fault::LocalCause::of(&e) {
-                        ctx.local_fault(cause, "registering a client connection");
-                        return Accepted::Paused;
-                    }
-                    log::error!("registering client connection from {peer}: {e}");
-                    continue;
+            Ok(accepted) => {
+                if admit(ctx, accepted, (bound, index), slab, dirty, next_id) == Admitted::Paused {
+                    return Accepted::Paused;
                 }
-                *next_id += 1;
-                let mut c = Conn::new(stream, peer, local, *next_id, ctx.now);
-                if let Some(Some(tls)) = ctx.routes.tls.get(index) {
-                    if !c.start_tls(ctx, tls) {
-                        continue;
-                    }
-                }
-                let got = slab.insert(c);
-                debug_assert_eq!(got, i);
-                ctx.process().add_connection();
-                if let Some(Some(c)) = slab.conns.get_mut(i) {
-                    c.dirty = true;
-                }
-                dirty.push(i);
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Accepted::Drained,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -690,6 +740,67 @@ fn accept_all(
             }
         }
     }
+}
+
+/// What became of an accepted connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admitted {
+    /// In the slab, registered, marked to be driven.
+    Served,
+    /// Closed at once (gone already, or its TLS could not start).
+    Dropped,
+    /// Registering it hit a local limit (descriptors, memory): dropped, and
+    /// accepting pauses.
+    Paused,
+}
+
+/// Takes an accepted client connection from listener `index` (bound to `bound`,
+/// if to one address) into the slab: registered with the event loop and driven on
+/// this turn.
+fn admit(
+    ctx: &mut Ctx,
+    (mut stream, peer): (mio::net::TcpStream, std::net::SocketAddr),
+    (bound, index): (Option<std::net::SocketAddr>, usize),
+    slab: &mut Slab,
+    dirty: &mut Vec<usize>,
+    next_id: &mut u64,
+) -> Admitted {
+    let _ = stream.set_nodelay(true);
+    let local = match bound.map_or_else(|| stream.local_addr(), Ok) {
+        Ok(a) => a,
+        Err(e) => {
+            log::debug!("client connection from {peer} closed at once: {e}");
+            return Admitted::Dropped;
+        }
+    };
+    let i = slab.free.last().copied().unwrap_or(slab.conns.len());
+    if let Err(e) = ctx.registry.register(
+        &mut stream,
+        client_token(i),
+        Interest::READABLE | Interest::WRITABLE,
+    ) {
+        if let Some(cause) = fault::LocalCause::of(&e) {
+            ctx.local_fault(cause, "registering a client connection");
+            return Admitted::Paused;
+        }
+        log::error!("registering client connection from {peer}: {e}");
+        return Admitted::Dropped;
+    }
+    *next_id += 1;
+    let mut c = Conn::new(stream, peer, local, *next_id, ctx.now);
+    if let Some(Some(tls)) = ctx.routes.tls.get(index) {
+        if !c.start_tls(ctx, tls) {
+            return Admitted::Dropped;
+        }
+    }
+    let got = slab.insert(c);
+    debug_assert_eq!(got, i);
+    ctx.process().add_connection();
+    if let Some(Some(c)) = slab.conns.get_mut(i) {
+        c.dirty = true;
+    }
+    dirty.push(i);
+    Admitted::Served
 }
 
 /// Milliseconds since the Unix epoch, for scoreboard timestamps.

@@ -12,10 +12,13 @@
 mod client;
 pub mod daemon;
 mod data;
+pub mod fcgi_origin;
 mod load;
 mod manager;
 mod members;
 mod origin;
+pub mod php_fpm;
+pub mod uwsgi;
 pub mod webdriver;
 pub mod wire;
 

@@ -610,6 +610,7 @@ mod tests {
             stalled_ms: None,
             local_faults: 0,
             last_local_fault: None,
+            accept_misses: 0,
         }
     }
 

@@ -321,6 +321,7 @@ mod tests {
                     .as_deref()
                     .map(|_| "websocket"),
             },
+            cgi: None,
         };
         let mut out = Vec::new();
         codec.start(&req, &mut out);

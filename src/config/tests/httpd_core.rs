@@ -83,13 +83,13 @@ fn file_serving_directives_are_accepted_with_a_warning_naming_them() {
     );
     let w = c.warnings.join("\n");
     for want in [
-        ":2: DocumentRoot ignored: slotgate serves no files",
+        ":2: DocumentRoot serves no files in slotgate",
         ":3: Options ignored",
         ":4: <Directory> section ignored: it applies to files on disk",
         ":9: <FilesMatch> section ignored",
         ":12: AccessFileName ignored: slotgate reads no .htaccess files",
         ":14: ServerAdmin is only shown by ServerSignature EMail",
-        ":15: DocumentRoot ignored",
+        ":15: DocumentRoot serves no files",
         ":16: DirectoryIndex ignored",
     ] {
         assert!(w.contains(want), "missing '{want}' in:\n{w}");

@@ -2,6 +2,7 @@
 //! tests beside them).
 
 mod balancers;
+mod cgi;
 mod directives;
 mod express;
 mod handlers;

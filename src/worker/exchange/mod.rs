@@ -12,17 +12,22 @@ use std::time::{Duration, Instant};
 
 use mio::Interest;
 
-use super::buffer::{Buffer, Io};
+use super::buffer::Buffer;
 use super::conn::BODY_BUFFER;
 use super::fault::{ClientFault, Detour, Fault, LocalCause, MemberFault};
 use super::{member_token, unix_ms, Ctx};
-use crate::balancer::{byload, usable_after_retry, NoMember, StickyKeys};
-use crate::codec::{Codec, Event, HttpFacts, MemberCodec, Outgoing, ProtocolError};
-use crate::http::{BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead};
+use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
+use crate::codec::{HttpFacts, MemberCodec, Outgoing};
+use crate::http::{BodyReader, Framing, Header, RequestHead};
 use crate::pool::{Acquired, MemberStream, Upstream};
-use crate::proxy::forward::{self, ResponseContext};
-use crate::proxy::{member_target, reverse, Route};
+use crate::proxy::forward;
+use crate::proxy::{member_target, Route};
 use crate::proxy_protocol;
+
+mod member;
+mod response;
+
+use member::{hold, release_to_pool, walk_body, MemberConn, Phase};
 
 /// How a (re)start of an exchange's member side went.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,120 +37,6 @@ pub(super) enum Started {
     /// No member is usable yet (balancer `timeout`) or its pool is full
     /// (`max`): choose again when woken or when the timer fires.
     Waiting,
-}
-
-struct MemberConn {
-    /// The member's protocol on this connection (a fresh one per exchange).
-    codec: Codec,
-    /// The codec was told the request body is complete.
-    body_ended: bool,
-    stream: MemberStream,
-    /// The connection's id in the pool (its poll token derives from it).
-    id: usize,
-    /// Taken from the pool (it may have been closed by the member meanwhile).
-    reused: bool,
-    /// The member's FIN was reported: read to EOF even after a short read.
-    hup: bool,
-    readable: bool,
-    writable: bool,
-    /// No more bytes will come: the member closed, or reading failed (`error`).
-    eof: bool,
-    /// Why reading from the member failed (a reset, a TLS error): the response
-    /// ends there, and never cleanly.
-    error: Option<io::Error>,
-    input: Buffer,
-    output: Buffer,
-}
-
-struct ResponseState {
-    /// Re-chunk the body for the client.
-    chunked_out: bool,
-    finished: bool,
-    /// The member's codec said at the end that the connection may carry
-    /// another request.
-    reusable: bool,
-    /// The member's head (its headers are what the access log's `%{…}o` reads).
-    head: ResponseHead,
-    /// Bytes of this response queued for the client (head, body, framing):
-    /// while the client's buffer still holds them all, nothing of it reached
-    /// the client, and a fault can still be answered with an error page.
-    queued: usize,
-}
-
-/// Where an exchange is, with what that phase needs. The member it holds
-/// (`Exchange::member`: counted busy from its choice to the end) spans the
-/// phases from `Waiting` on, so it stays beside the phase.
-enum Phase {
-    /// No member chosen yet, or the last one failed before anything reached
-    /// it. `wait_until`: none is usable and the balancer's `timeout` lets the
-    /// request wait until then (choosing again every timeout/100).
-    Choosing { wait_until: Option<Instant> },
-    /// A member is chosen (`member`, with the request's `target` on it) but no
-    /// connection to it can be had yet: its pool is full (`max`; given up at
-    /// `acquire_until`), or opening one failed for want of something local
-    /// (tried again every `LOCAL_RETRY` until `local_until`, the wait counted
-    /// in `Ctx::local_waiters`).
-    Waiting {
-        member: usize,
-        target: String,
-        acquire_until: Option<Instant>,
-        local_until: Option<Instant>,
-    },
-    /// A new member connection is being opened, the request queued on it.
-    Connecting(MemberConn),
-    /// Connected: the request goes out and the response head is awaited.
-    Sending(MemberConn),
-    /// The response head went to the client's buffer; its body follows
-    /// (while the rest of the request body may still go out).
-    Body(MemberConn, ResponseState),
-    /// After a 101: bytes flow both ways untouched until both sides close.
-    /// `member_write_shut`: the client closed its side, and so did we ours
-    /// to the member.
-    Tunnel {
-        conn: MemberConn,
-        response: ResponseState,
-        member_write_shut: bool,
-    },
-    /// The member connection is gone (handed back or closed); the response,
-    /// if one began, stays for the access log.
-    Done(Option<ResponseState>),
-}
-
-impl Phase {
-    fn conn_mut(&mut self) -> Option<&mut MemberConn> {
-        match self {
-            Phase::Connecting(c) | Phase::Sending(c) | Phase::Body(c, _) => Some(c),
-            Phase::Tunnel { conn, .. } => Some(conn),
-            Phase::Choosing { .. } | Phase::Waiting { .. } | Phase::Done(_) => None,
-        }
-    }
-
-    fn response(&self) -> Option<&ResponseState> {
-        match self {
-            Phase::Body(_, r) | Phase::Tunnel { response: r, .. } | Phase::Done(Some(r)) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// Takes the member connection out; the exchange is then `Done` when a
-    /// response began, else back to `Choosing`.
-    fn take_conn(&mut self) -> Option<MemberConn> {
-        let (conn, response) = match std::mem::replace(self, Phase::Done(None)) {
-            Phase::Connecting(c) | Phase::Sending(c) => (Some(c), None),
-            Phase::Body(c, r) => (Some(c), Some(r)),
-            Phase::Tunnel { conn, response, .. } => (Some(conn), Some(response)),
-            Phase::Done(r) => (None, r),
-            other => {
-                *self = other;
-                return None;
-            }
-        };
-        *self = match response {
-            Some(r) => Phase::Done(Some(r)),
-            None => Phase::Choosing { wait_until: None },
-        };
-        conn
-    }
 }
 
 pub(super) struct Exchange {
@@ -186,15 +77,20 @@ pub(super) struct Exchange {
     pub started: Instant,
     /// The same instant, microseconds since the epoch (`%t`, `%D` in header rules).
     started_us: u64,
-    /// The client came over TLS (`%{HTTPS}` in header rules).
-    pub https: bool,
+    /// The client's TLS connection (`%{HTTPS}`, `%{…}s` in header rules).
+    pub tls: Option<crate::rules::headers::Tls>,
     /// The first request of its client connection (`proxy-initial-not-pooled`).
     pub initial: bool,
+    /// The file under `DocumentRoot` a `<FilesMatch>` proxy handler routed
+    /// the request by (its CGI variables name it).
+    pub file: Option<crate::proxy::files::MappedFile>,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
     /// The request's environment (`crate::rules::env`).
     pub env: crate::rules::env::Env,
+    /// The request's notes (`Header note`; the access log's `%{NAME}n`).
+    pub notes: crate::rules::env::Env,
 }
 
 impl Drop for Exchange {
@@ -207,6 +103,7 @@ impl Drop for Exchange {
             give_string(std::mem::take(target));
         }
         self.env.clear();
+        self.notes.clear();
         match &mut self.route {
             Route::Proxy { target, .. } | Route::Balance { target, .. } => {
                 give_string(std::mem::take(target));
@@ -216,15 +113,20 @@ impl Drop for Exchange {
     }
 }
 
-/// Where a routed request is, for the rules of `<Location>` and `<Proxy>`
-/// sections (`crate::rules::Place`).
-pub(super) fn place<'a>(ctx: &'a Ctx, route: &Route, path: &'a str) -> crate::rules::Place<'a> {
-    let balancer = match route {
-        Route::Balance { balancer, .. } => Some(ctx.routes.balancers[*balancer].spec.name.as_str()),
-        Route::Proxy { .. } => Some(""),
-        Route::Local => None,
-    };
-    crate::rules::Place { path, balancer }
+/// Where a routed request for `target` is, for the rules of
+/// `<Location[Match]>` and `<Proxy[Match]>` sections (`crate::rules::Place`):
+/// its normalised path goes into `buf`.
+pub(super) fn place<'a>(
+    ctx: &'a Ctx,
+    route: &'a Route,
+    target: &str,
+    buf: &'a mut Vec<u8>,
+) -> crate::rules::Place<'a> {
+    crate::rules::section::request_path(target, buf);
+    crate::rules::Place {
+        path: buf,
+        url: ctx.routes.url_of_route(route),
+    }
 }
 
 /// The variables mod_proxy_balancer sets when it picks a member.
@@ -328,11 +230,13 @@ impl Exchange {
             error_counted: false,
             started: now,
             started_us: 0,
-            https: false,
+            tls: None,
             initial: false,
+            file: None,
             status: 0,
             body_bytes: 0,
             env: Default::default(),
+            notes: Default::default(),
         }
     }
 
@@ -353,9 +257,19 @@ impl Exchange {
             peer: self.peer,
             local: self.local,
         };
-        let at = place(ctx, &self.route, path);
+        let mut buf = crate::recycle::bytes();
+        let at = place(ctx, &self.route, &self.head.target, &mut buf);
         rules.prepare_env(at, &facts, &mut self.env);
-        rules.edit_request(at, &mut self.head.headers, &self.env, self.started_us);
+        let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
+        let side = crate::rules::RequestSide {
+            peer: self.peer.ip(),
+            tls: self.tls,
+            env: &self.env,
+            started_us: self.started_us,
+            workers: Some(&workers),
+        };
+        rules.edit_request(at, &mut self.head, &side);
+        crate::recycle::give_bytes(buf);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -877,6 +791,25 @@ impl Exchange {
         };
         let m = &ctx.routes.members[member];
         let server = &ctx.routes.servers[self.server];
+        // FastCGI, SCGI and uwsgi members: what their CGI variables need.
+        let site = m.codec.cgi().map(|c| {
+            let p = &server.presentation;
+            crate::codec::cgi::Site {
+                member: &c.script,
+                document_root: &server.document_root,
+                server_software: &p.server_header,
+                server_admin: p
+                    .server_admin
+                    .as_deref()
+                    .unwrap_or(crate::codec::cgi::NO_ADMIN),
+                backend: ctx.config.cgi.backend.unwrap_or_default(),
+                file: self.file.as_ref().map(|f| crate::codec::cgi::ScriptFile {
+                    filename: &f.filename,
+                    path_info: &f.path_info,
+                }),
+                fixups: &ctx.config.cgi.fixups,
+            }
+        });
         let out = Outgoing {
             head: &self.head,
             target,
@@ -887,7 +820,7 @@ impl Exchange {
             },
             client: self.peer,
             local: self.local,
-            https: self.https,
+            https: self.tls.is_some(),
             server_name: &server.server_name,
             env: &self.env,
             // `proxy-nokeepalive`: `Connection: close` to the member, never pooled.
@@ -900,6 +833,7 @@ impl Exchange {
                 forward_expect: ctx.config.proxy_100_continue,
                 upgrade: self.client_upgrade.as_deref(),
             },
+            cgi: site.as_ref(),
         };
         let mut codec = m.codec.codec();
         let mut output = Buffer::new();
@@ -1030,6 +964,25 @@ impl Exchange {
         let Some(conn) = self.phase.conn_mut() else {
             return Ok(progress);
         };
+        // A request the member's protocol cannot carry: SCGI and uwsgi need
+        // the body's length first (411, as httpd); a codec may refuse the
+        // request itself (its size, see `Codec::refusal`).
+        if self.head.framing == Framing::Chunked && ctx.routes.members[m].codec.needs_length() {
+            let msg = format!(
+                "client {}: a chunked request body for member {name}, whose protocol needs \
+                 its length",
+                self.peer
+            );
+            return Err(Fault::Client(ClientFault::LengthRequired, msg).into());
+        }
+        if let Some(refusal) = conn.codec.refusal() {
+            let fault = match refusal {
+                crate::codec::Refusal::BodyTooLarge => ClientFault::TooLarge,
+                crate::codec::Refusal::FieldsTooLarge => ClientFault::FieldsTooLarge,
+            };
+            let msg = format!("client {}: request for member {name}: {refusal}", self.peer);
+            return Err(Fault::Client(fault, msg).into());
+        }
         // Client body → member.
         while !self.req_body.is_done() && conn.output.len() < BODY_BUFFER && !input.is_empty() {
             let room = (BODY_BUFFER - conn.output.len()).min(conn.codec.body_room());
@@ -1046,6 +999,10 @@ impl Exchange {
             }
             self.body_in += data.len() as u64;
             conn.codec.body(&avail[data], &mut conn.output);
+            if let Some(refusal) = conn.codec.refusal() {
+                let msg = format!("client {}: request for member {name}: {refusal}", self.peer);
+                return Err(Fault::Client(ClientFault::TooLarge, msg).into());
+            }
             input.consume(used);
             self.body_consumed = true;
             let limit = ctx.config.limit_request_body;
@@ -1156,512 +1113,12 @@ impl Exchange {
             }
         }
     }
-
-    /// In `Sending`: decodes interim answers and the response head as they
-    /// come; the head (after ProxyPassReverse, Header rules, failonstatus,
-    /// byload) goes to the client's buffer and the exchange moves to `Body`
-    /// (or `Tunnel` after a 101). Returns whether anything moved.
-    fn response_head(&mut self, ctx: &Ctx, m: usize, output: &mut Buffer) -> Result<bool, Detour> {
-        let name = &ctx.routes.members[m].url.name;
-        let balancer = self.balancer();
-        let mut progress = false;
-        let Phase::Sending(conn) = &mut self.phase else {
-            return Ok(false);
-        };
-        let mut final_head = None;
-        while !conn.input.is_empty() {
-            let queued = conn.output.len();
-            let decoded = conn
-                .codec
-                .decode(conn.input.data(), &mut conn.output)
-                .map_err(|e| member_broke(name, &e))?;
-            conn.input.consume(decoded.used);
-            progress |= decoded.used > 0 || conn.output.len() != queued;
-            let head = match decoded.event {
-                Event::Pending => break,
-                Event::Interim(head) => {
-                    // An interim answer reaches the client once, and never an
-                    // HTTP/1.0 one; `proxy-interim-response` other than RFC
-                    // (Suppress) keeps them all.
-                    if self.head.minor == 1
-                        && !(head.status == 100 && self.continue_sent)
-                        && interim_allowed(&self.env, name)
-                    {
-                        self.continue_sent |= head.status == 100;
-                        crate::recycle::with_bytes(|out| {
-                            forward::interim_head(out, &head);
-                            output.extend(out);
-                        });
-                    }
-                    continue;
-                }
-                Event::Head(head) => head,
-                Event::Body(_) | Event::End { .. } => {
-                    return Err(Fault::Member(
-                        MemberFault::BadResponse,
-                        format!("member {name}: a response body before its head"),
-                    )
-                    .into())
-                }
-            };
-            final_head = Some(head);
-            break;
-        }
-        let Some(head) = final_head else {
-            if conn.eof
-                && conn.reused
-                && self.received == 0
-                && !self.body_consumed
-                && !self.replayed
-            {
-                return Err(Detour::Replay);
-            }
-            if conn.eof {
-                let why = match &conn.error {
-                    Some(e) => format!("reading the response head from member {name}: {e}"),
-                    None => match conn.codec.eof() {
-                        Err(e) => format!("member {name}: {e}"),
-                        Ok(_) => format!("member {name} closed the connection without a response"),
-                    },
-                };
-                return Err(Fault::Member(MemberFault::BadResponse, why).into());
-            }
-            return Ok(progress);
-        };
-        {
-            if head.status == 101 {
-                // The codec checked that the member agreed to the protocol asked.
-                let proto = self.client_upgrade.as_deref().unwrap_or_default();
-                let mut out = Vec::with_capacity(256);
-                forward::switching_head(&mut out, &head, proto);
-                output.extend(&out);
-                let queued = out.len();
-                self.status = 101;
-                self.keep_alive = false;
-                let response = ResponseState {
-                    chunked_out: false,
-                    finished: false,
-                    reusable: false,
-                    head,
-                    queued,
-                };
-                if let Phase::Sending(conn) = std::mem::replace(&mut self.phase, Phase::Done(None))
-                {
-                    self.phase = Phase::Tunnel {
-                        conn,
-                        response,
-                        member_write_shut: false,
-                    };
-                }
-                return Ok(true);
-            }
-            if !self.req_body.is_done() {
-                // The request body must be complete for the client connection to stay usable.
-                self.keep_alive = false;
-            }
-            let framing = match head.framing {
-                Framing::None => Framing::None,
-                Framing::Length(n) => Framing::Length(n),
-                Framing::Chunked | Framing::Close if self.head.minor == 1 => Framing::Chunked,
-                Framing::Chunked | Framing::Close => {
-                    self.keep_alive = false;
-                    Framing::Close
-                }
-            };
-            if let (Some(b), Some(i)) = (balancer, self.in_balancer) {
-                let balancer = &ctx.routes.balancers[b];
-                if balancer.fails_on_status(head.status) {
-                    self.error_counted = true;
-                    if balancer.mark_error(&ctx.scoreboard, i, unix_ms()) {
-                        log::error!(
-                            "member {name} of {} is now in error state: status {} (failonstatus)",
-                            balancer.spec.name,
-                            head.status
-                        );
-                    }
-                }
-            }
-            // lbmethod=byload: the member's self-reported load (parsed in place).
-            if let (Some(load), Some(m)) = (head.header(byload::HEADER), self.member) {
-                let slot = ctx.scoreboard.member(ctx.routes.members[m].slot);
-                byload::record(slot, Some(load), unix_ms());
-            }
-            let server = &ctx.routes.servers[self.server];
-            // The client's host, for rewriting Location-like headers (rare: built on use);
-            // with UseCanonicalName On the server's own name, as httpd's ap_construct_url.
-            let canonical = server.presentation.use_canonical_name;
-            let map = |v: &str| {
-                let host = match canonical {
-                    true => None,
-                    false => self.head.header("host"),
-                };
-                let host = host
-                    .map(|h| String::from_utf8_lossy(h).into_owned())
-                    .unwrap_or_else(|| match canonical {
-                        true => server.canonical_name.clone(),
-                        false => format!("{}:{}", server.server_name, self.local.port()),
-                    });
-                reverse::map(&server.reverse, v, &host)
-            };
-            let cookie =
-                |v: &str| reverse::map_cookie(&server.cookie_path, &server.cookie_domain, v);
-            let mut rctx = ResponseContext {
-                client_minor: self.head.minor,
-                server_name: &server.server_name,
-                front_port: via_port(&self.head),
-                via: server.via,
-                framing,
-                keep_alive: self.keep_alive,
-                reverse: &map,
-                cookie: &cookie,
-                server: &ctx.config.presentation.server_header,
-            };
-            let mut head = head;
-            let rules = &server.neighbour_rules;
-            let unmapped = |_: &str| None;
-            if rules.edits_responses() {
-                // httpd's Header sees the values ProxyPassReverse mapped.
-                forward::map_in_place(&mut head.headers, &rctx);
-                rctx.reverse = &unmapped;
-                rctx.cookie = &unmapped;
-                // A copy: the rules may change the header it comes from.
-                let content_type = head
-                    .header("content-type")
-                    .and_then(|t| std::str::from_utf8(t).ok())
-                    .map(crate::recycle::string_from);
-                let facts = crate::rules::headers::ExprFacts {
-                    head: &self.head,
-                    peer: self.peer.ip(),
-                    https: self.https,
-                    status: head.status,
-                    content_type: content_type.as_deref(),
-                    env: &self.env,
-                };
-                let rule_ctx = crate::rules::headers::RuleContext {
-                    env: &self.env,
-                    started_us: self.started_us,
-                    now_us: crate::rules::unix_us(),
-                    request: &self.head.headers,
-                    facts: Some(&facts),
-                };
-                let (path, _) = crate::url::split_target(&self.head.target);
-                let at = place(ctx, &self.route, path);
-                rules.edit_response(at, &mut head.headers, &rule_ctx);
-                if let Some(t) = content_type {
-                    crate::recycle::give_string(t);
-                }
-            }
-            let before = output.len();
-            crate::recycle::with_bytes(|out| {
-                forward::response_head(out, &head, &rctx);
-                output.extend(out);
-            });
-            self.status = head.status;
-            let response = ResponseState {
-                chunked_out: framing == Framing::Chunked,
-                finished: false,
-                reusable: false,
-                head,
-                queued: output.len() - before,
-            };
-            if let Phase::Sending(conn) = std::mem::replace(&mut self.phase, Phase::Done(None)) {
-                self.phase = Phase::Body(conn, response);
-            }
-        }
-        Ok(true)
-    }
 }
 
 impl Exchange {
-    /// After a 101: copies bytes both ways and passes each side's close on to the
-    /// other (half-close), until the member has closed and its bytes are delivered.
-    fn pump_tunnel(
-        &mut self,
-        input: &mut Buffer,
-        output: &mut Buffer,
-        client_eof: bool,
-    ) -> Result<bool, Detour> {
-        let Phase::Tunnel {
-            conn,
-            response,
-            member_write_shut,
-        } = &mut self.phase
-        else {
-            return Ok(false);
-        };
-        let mut progress = false;
-        if !input.is_empty() && conn.output.len() < BODY_BUFFER {
-            let n = input.len().min(BODY_BUFFER - conn.output.len());
-            conn.output.extend(&input.data()[..n]);
-            input.consume(n);
-            progress = true;
-        }
-        progress |= conn.send(&mut self.sent).map_err(|e| {
-            Fault::Member(MemberFault::BadResponse, format!("tunnel to member: {e}"))
-        })?;
-        if client_eof && input.is_empty() && conn.output.is_empty() && !*member_write_shut {
-            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
-            *member_write_shut = true;
-            progress = true;
-        }
-        progress |= conn.receive(&mut self.received);
-        if let Some(e) = conn.error.take() {
-            return Err(Fault::Member(
-                MemberFault::BadResponse,
-                format!("tunnel from member: {e}"),
-            )
-            .into());
-        }
-        if !conn.input.is_empty() && output.len() < BODY_BUFFER {
-            let n = conn.input.len().min(BODY_BUFFER - output.len());
-            output.extend(&conn.input.data()[..n]);
-            conn.input.consume(n);
-            self.body_bytes += n as u64;
-            progress = true;
-        }
-        // Each direction stays open until its sender closes it (httpd without
-        // proxy-nohalfclose): the tunnel ends when both have.
-        let member_done = conn.eof && conn.input.is_empty();
-        let client_done = client_eof && input.is_empty() && *member_write_shut;
-        if member_done && client_done && !response.finished {
-            response.finished = true;
-            progress = true;
-        }
-        Ok(progress)
-    }
-
-    /// In a tunnel: the member closed its side and everything it sent has been
-    /// handed to the client's buffer, so the client's side may be shut for writing.
-    pub fn tunnel_member_closed(&self) -> bool {
-        match &self.phase {
-            Phase::Tunnel { conn, .. } => conn.eof && conn.input.is_empty(),
-            _ => false,
-        }
-    }
-
     /// When the request began and how much of its body arrived (RequestReadTimeout).
     pub fn body_progress(&self) -> (Instant, u64) {
         (self.started, self.body_in)
-    }
-}
-
-/// What [`walk_body`] did.
-struct Walked {
-    moved: bool,
-    /// Why the body cannot go on: a framing error, a read error, or a close
-    /// short of what the framing announced.
-    fault: Option<String>,
-}
-
-/// Moves response body bytes from the member's buffer to the client's through
-/// the member's codec (re-chunked when the client gets chunks) and ends the
-/// body where the codec says it ends. A body ends cleanly only by its
-/// protocol, or by the member's close when the protocol allows it: never by a
-/// read error.
-fn walk_body(
-    resp: &mut ResponseState,
-    conn: &mut MemberConn,
-    output: &mut Buffer,
-    body_bytes: &mut u64,
-) -> Walked {
-    let mut w = Walked {
-        moved: false,
-        fault: None,
-    };
-    while !resp.finished {
-        // (With no room left the codec still reports an end it has reached.)
-        let room = BODY_BUFFER.saturating_sub(output.len());
-        let avail = &conn.input.data()[..conn.input.len().min(room)];
-        let queued = conn.output.len();
-        let decoded = match conn.codec.decode(avail, &mut conn.output) {
-            Ok(d) => d,
-            Err(e) => {
-                w.fault = Some(e.to_string());
-                return w;
-            }
-        };
-        w.moved |= decoded.used > 0 || conn.output.len() != queued;
-        match decoded.event {
-            Event::Pending => {
-                conn.input.consume(decoded.used);
-                break;
-            }
-            Event::Body(data) => {
-                *body_bytes += data.len() as u64;
-                let before = output.len();
-                if resp.chunked_out {
-                    put_chunk(output, &avail[data]);
-                } else {
-                    output.extend(&avail[data]);
-                }
-                resp.queued += output.len() - before;
-                conn.input.consume(decoded.used);
-            }
-            Event::End { reusable } => {
-                conn.input.consume(decoded.used);
-                end_body(resp, output, reusable);
-                w.moved = true;
-            }
-            Event::Head(_) | Event::Interim(_) => {
-                w.fault = Some("a second response head within a body".into());
-                return w;
-            }
-        }
-    }
-    if !resp.finished && conn.eof && conn.input.is_empty() {
-        if let Some(e) = &conn.error {
-            w.fault = Some(format!("response body: reading from the member: {e}"));
-            return w;
-        }
-        match conn.codec.eof() {
-            Ok(Event::End { reusable }) => {
-                end_body(resp, output, reusable);
-                w.moved = true;
-            }
-            Ok(_) => {
-                w.fault = Some("closed the connection within a response".into());
-            }
-            Err(e) => w.fault = Some(e.to_string()),
-        }
-    }
-    w
-}
-
-/// The response body is complete: the client's framing ends it.
-fn end_body(resp: &mut ResponseState, output: &mut Buffer, reusable: bool) {
-    resp.finished = true;
-    resp.reusable = reusable;
-    if resp.chunked_out {
-        output.extend(ChunkEncoder::LAST);
-        resp.queued += ChunkEncoder::LAST.len();
-    }
-}
-
-/// Whether an interim answer may go to the client: `proxy-interim-response`
-/// unset or `RFC` (without case); `Suppress` keeps it, and so does any other
-/// value, logged as httpd logs it.
-fn interim_allowed(env: &crate::rules::env::Env, member: &str) -> bool {
-    match env.get("proxy-interim-response") {
-        None => true,
-        Some(p) if p.eq_ignore_ascii_case("RFC") => true,
-        Some(p) if p.eq_ignore_ascii_case("Suppress") => false,
-        Some(p) => {
-            log::warn!(
-                "member {member}: undefined proxy-interim-response policy '{p}' \
-                 (RFC or Suppress): the interim answer is not passed on"
-            );
-            false
-        }
-    }
-}
-
-/// A member's protocol error as the exchange's fault (502).
-fn member_broke(name: &str, e: &ProtocolError) -> Detour {
-    Fault::Member(MemberFault::BadResponse, format!("member {name}: {e}")).into()
-}
-
-/// Appends `data` as one chunk (nothing for empty data: that would end the body).
-fn put_chunk(out: &mut Buffer, data: &[u8]) {
-    if data.is_empty() {
-        return;
-    }
-    let mut size = [0u8; 18];
-    out.extend(ChunkEncoder::head(&mut size, data.len()));
-    out.extend(data);
-    out.extend(b"\r\n");
-}
-
-/// Notes in this process's row of the scoreboard that it holds (or no longer
-/// holds) a request on a member, so the supervisor can give the member's `busy`
-/// back if this process dies.
-fn hold(ctx: &Ctx, member_slot: usize, taken: bool) {
-    let held = ctx.scoreboard.held(ctx.slot, member_slot);
-    if taken {
-        held.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    } else {
-        let _ = held.fetch_update(
-            std::sync::atomic::Ordering::Relaxed,
-            std::sync::atomic::Ordering::Relaxed,
-            |n| n.checked_sub(1),
-        );
-    }
-}
-
-impl MemberConn {
-    /// The connection, for the pool.
-    fn upstream(self) -> Upstream {
-        Upstream {
-            stream: self.stream,
-            id: self.id,
-        }
-    }
-
-    /// Writes what is queued for the member while it takes it; counts the bytes.
-    fn send(&mut self, sent: &mut u64) -> io::Result<bool> {
-        let mut progress = false;
-        if self.writable && self.output.is_empty() && self.stream.tls_pending() {
-            // TLS records of plaintext already taken still wait for the socket.
-            if !self.stream.flush_tls()? {
-                self.writable = false;
-            }
-        }
-        while self.writable && !self.output.is_empty() {
-            match self.output.write_to(&mut self.stream)? {
-                Io::Done(n) => *sent += n as u64,
-                Io::Short(n) => {
-                    *sent += n as u64;
-                    self.writable = false;
-                }
-                Io::WouldBlock | Io::Eof => {
-                    self.writable = false;
-                    continue;
-                }
-            }
-            progress = true;
-        }
-        Ok(progress)
-    }
-
-    /// Reads from the member while there is room; a read error ends the input
-    /// like a close, and is kept in `error` for the fault it causes.
-    fn receive(&mut self, received: &mut u64) -> bool {
-        let mut progress = false;
-        while self.readable && !self.eof && self.input.len() < BODY_BUFFER {
-            match self.input.read_from(&mut self.stream, BODY_BUFFER) {
-                Ok(Io::Done(n)) => *received += n as u64,
-                Ok(Io::Short(n)) => {
-                    *received += n as u64;
-                    // Drained for now, unless its FIN is pending (then read on to EOF).
-                    // (TLS: a short read says nothing of the socket; only
-                    // WouldBlock does.)
-                    self.readable = self.hup || self.stream.is_tls();
-                }
-                Ok(Io::Eof) => self.eof = true,
-                Ok(Io::WouldBlock) => {
-                    self.readable = false;
-                    if self.stream.is_tls() {
-                        // The handshake may have ended and released plaintext the
-                        // socket then took: try writing again.
-                        self.writable = true;
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    self.error = Some(e);
-                    self.eof = true;
-                }
-            }
-            progress = true;
-        }
-        progress
-    }
-}
-
-/// Hands a member connection back to the pool (or closes it) and queues the wake-up
-/// of a request waiting for room at that member.
-fn release_to_pool(ctx: &mut Ctx, member: usize, up: Option<Upstream>, reusable: bool) {
-    if let Some(w) = ctx.pool.release(member, up, reusable, ctx.now) {
-        ctx.wake.push(w);
     }
 }
 
