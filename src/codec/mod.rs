@@ -31,6 +31,7 @@
 pub mod cgi;
 pub mod fcgi;
 pub mod h1;
+pub mod h2;
 #[cfg(test)]
 mod random_tests;
 pub mod scgi;
