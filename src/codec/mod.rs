@@ -7,6 +7,8 @@
 //! The scheme table (`crate::url::SCHEMES`, re-exported here) is the one place
 //! that says which schemes exist, which protocol each speaks and its default port.
 
+pub mod ajp;
+
 use std::net::SocketAddr;
 use std::ops::Range;
 

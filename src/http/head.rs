@@ -191,6 +191,14 @@ pub fn spare_header(name: &str, value: &[u8]) -> Header {
     h
 }
 
+/// An empty header list, reusing a spare one (no allocation once the free
+/// list holds some): for heads built by non-HTTP member codecs (`crate::codec`).
+pub fn header_list() -> Vec<Header> {
+    SPARE_LISTS
+        .with(|l| l.borrow_mut().pop())
+        .unwrap_or_else(|| Vec::with_capacity(16))
+}
+
 /// Gives one header back to the free list (one removed by a rule).
 pub fn give_header(h: Header) {
     SPARE_HEADERS.with(|spare| {

@@ -10,7 +10,7 @@ mod head;
 
 pub use body::{BodyReader, ChunkEncoder, Framing};
 pub use head::{
-    give_header, give_header_list, parse_request, parse_request_with, parse_response,
+    give_header, give_header_list, header_list, parse_request, parse_request_with, parse_response,
     parse_response_with, reason_phrase, spare_header, valid_host, Header, HttpError, Limits,
     RequestHead, ResponseHead, MAX_HEADERS,
 };
