@@ -140,6 +140,7 @@ pub const SCHEMES: &[Scheme] = &[
     scheme("https", Protocol::Http1, 443, true),
     scheme("ws", Protocol::Http1, 80, false),
     scheme("wss", Protocol::Http1, 443, true),
+    scheme("ajp", Protocol::Ajp, 8009, false),
 ];
 
 const fn scheme(name: &'static str, protocol: Protocol, default_port: u16, tls: bool) -> Scheme {

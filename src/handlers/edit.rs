@@ -135,13 +135,14 @@ pub fn find(sb: &Scoreboard, balancer: &str, member: &str) -> EditResult<(usize,
 }
 
 /// The member's identity as the configuration writes it (reference §2.6):
-/// scheme and host lowercased, a default port dropped. Only `http://` and
-/// `ws://` members are supported, as in the configuration.
+/// scheme and host lowercased, a default port dropped. `http://`, `ws://` and
+/// `ajp://` members can be added (TLS members need `SSLProxyEngine`, read
+/// from the configuration only).
 pub fn normalise_url(url: &str) -> EditResult<String> {
     let url = url.trim();
     check_plain("member URL", url)?;
     let parsed = crate::url::parse_member_url(url).map_err(EditError::Invalid)?;
-    if parsed.scheme != "http" && parsed.scheme != "ws" {
+    if !matches!(parsed.scheme.as_str(), "http" | "ws" | "ajp") {
         return Err(EditError::Invalid(format!(
             "'{url}': scheme {} is not supported",
             parsed.scheme
