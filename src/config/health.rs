@@ -126,7 +126,12 @@ fn method(value: &str) -> Result<HcMethod, String> {
 /// Refuses a check the member's protocol cannot answer: CPING needs an AJP
 /// member, OPTIONS/HEAD/GET an HTTP one (TCP fits all). httpd accepts these and
 /// fails every check at run time; slotgate says so at `-t`.
-fn method_fits(method: HcMethod, url: &str, origin: &Origin, what: &str) -> Result<(), ConfigError> {
+fn method_fits(
+    method: HcMethod,
+    url: &str,
+    origin: &Origin,
+    what: &str,
+) -> Result<(), ConfigError> {
     let scheme = crate::url::after_socket(url)
         .split_once("://")
         .and_then(|(s, _)| crate::url::Scheme::named(&s.to_ascii_lowercase()));
@@ -328,7 +333,12 @@ pub(super) fn finish(
         for member in &mut balancer.members {
             let what = format!("BalancerMember {}", member.url);
             resolve(&mut member.params.health, &member.origin, &what)?;
-            method_fits(member.params.health.method, &member.url, &member.origin, &what)?;
+            method_fits(
+                member.params.health.method,
+                &member.url,
+                &member.origin,
+                &what,
+            )?;
         }
     }
     config.hc_exprs = exprs;

@@ -607,6 +607,11 @@ fn check_untyped(k: &str, value: &str) -> Result<(), String> {
             Some(_) => Ok(()),
             None => Err(format!("proxyprotocol: expected v1 or v2, got '{value}'")),
         },
+        // Tomcat's connector calls it packetSize; httpd (and slotgate) take the
+        // AJP packet size from iobuffersize= (refused as unknown by httpd too).
+        "packetsize" => Err(format!(
+            "unknown Worker parameter '{k}' (an AJP member's packet size is iobuffersize=, as in httpd)"
+        )),
         _ => Err(format!("unknown Worker parameter '{k}'")),
     }
 }

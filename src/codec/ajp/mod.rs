@@ -32,35 +32,46 @@ use std::sync::Arc;
 use super::{Decoded, Event, MemberCodec, Outgoing, ProtocolError, Sink};
 use crate::http::{Framing, ResponseHead};
 
-pub use wire::{CPING_PACKET, CPONG_PACKET, DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE, MIN_PACKET_SIZE};
+pub use wire::{CPING_PACKET, CPONG_PACKET, DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE};
 
-/// An AJP member's settings (its `BalancerMember` / `ProxyPass` parameters).
+/// An AJP member's settings, from its parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AjpSettings {
-    /// `packetsize=`: the largest packet either side may send (header included).
+pub struct Settings {
+    /// The largest packet either side may send, header included: httpd's
+    /// `iobuffersize=` (else `ProxyIOBufferSize`) through [`packet_size`].
     pub packet_size: usize,
     /// `secret=`: sent with every request; Tomcat refuses requests without
     /// the secret its connector requires.
     pub secret: Option<Arc<str>>,
 }
 
-impl Default for AjpSettings {
+impl Default for Settings {
     fn default() -> Self {
-        AjpSettings {
+        Settings {
             packet_size: DEFAULT_PACKET_SIZE,
             secret: None,
         }
     }
 }
 
-/// Parses a `packetsize=` value as httpd does: 1024 to 65536 bytes.
-pub fn parse_packet_size(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(n) if (MIN_PACKET_SIZE..=MAX_PACKET_SIZE).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "packetsize must be a number of bytes from {MIN_PACKET_SIZE} to {MAX_PACKET_SIZE}, not '{value}'"
-        )),
+impl Settings {
+    /// A fresh codec for one member connection.
+    pub fn codec(&self) -> Ajp {
+        Ajp::new(self)
     }
+}
+
+/// The AJP packet size of a member whose I/O buffer size (`iobuffersize=`,
+/// else `ProxyIOBufferSize`) is `io_buffer_size`: rounded up to a multiple of
+/// 1024, then held between 8192 and 65536. httpd-oracle: `iobuffersize=512`
+/// gave 8192-byte packets, `9000` gave 9216, `20000` gave 20480 (also as
+/// `ProxyIOBufferSize 20000`), `100000` gave 65536. httpd has no `packetsize=`
+/// parameter (Tomcat's connector calls its side `packetSize`).
+pub fn packet_size(io_buffer_size: usize) -> usize {
+    io_buffer_size
+        .div_ceil(1024)
+        .saturating_mul(1024)
+        .clamp(DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE)
 }
 
 /// Where decoding stands in the member's answer.
@@ -92,6 +103,7 @@ enum Tx {
 }
 
 /// The AJP 1.3 codec of one member connection.
+#[derive(Debug)]
 pub struct Ajp {
     packet_size: usize,
     secret: Option<Arc<str>>,
@@ -110,7 +122,7 @@ pub struct Ajp {
 }
 
 impl Ajp {
-    pub fn new(settings: &AjpSettings) -> Ajp {
+    pub fn new(settings: &Settings) -> Ajp {
         Ajp {
             packet_size: settings.packet_size,
             secret: settings.secret.clone(),

@@ -16,9 +16,8 @@ pub const HEADER: usize = 4;
 /// A body packet's overhead before its data: the header and the data length.
 pub const BODY_HEAD: usize = HEADER + 2;
 
-/// `packetsize` default and bounds (httpd: 8192, 1024..=65536).
+/// The packet size's default (and least) and largest values.
 pub const DEFAULT_PACKET_SIZE: usize = 8192;
-pub const MIN_PACKET_SIZE: usize = 1024;
 pub const MAX_PACKET_SIZE: usize = 65536;
 
 /// Prefix codes of packets to the member.
