@@ -9,6 +9,7 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod ajp;
 mod client;
 pub mod daemon;
 mod data;
@@ -16,6 +17,7 @@ mod load;
 mod manager;
 mod members;
 mod origin;
+pub mod tomcat;
 pub mod webdriver;
 pub mod wire;
 
