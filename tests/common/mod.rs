@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod ajp;
+pub mod ajp_drive;
 mod client;
 pub mod daemon;
 mod data;

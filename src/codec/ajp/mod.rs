@@ -217,17 +217,24 @@ impl Ajp {
         w.finish(self.packet_size).map(|_| ())
     }
 
-    /// Handles GET_BODY_CHUNK: the member wants up to `requested` bytes.
-    fn asked(&mut self, requested: usize, out: &mut impl Sink) {
+    /// Handles GET_BODY_CHUNK: the member wants up to `requested` bytes. A
+    /// member asks once and waits for the answer (Tomcat does); asking again
+    /// before it came is an error. Asking before the unsolicited first chunk
+    /// went makes that chunk the answer.
+    fn asked(&mut self, requested: usize, out: &mut impl Sink) -> Result<(), ProtocolError> {
         match self.tx {
             Tx::Ended => out.put(&wire::EMPTY_BODY),
-            Tx::Room { .. } | Tx::Wait => {
+            Tx::Room { asked: true, .. } => {
+                return Err(self.error("GET_BODY_CHUNK while the last one is unanswered"))
+            }
+            Tx::Room { asked: false, .. } | Tx::Wait => {
                 self.tx = Tx::Room {
                     bytes: requested.min(self.max_chunk()),
                     asked: true,
                 }
             }
         }
+        Ok(())
     }
 
     /// Reads SEND_HEADERS' payload (after the prefix code) into a head.
@@ -593,7 +600,7 @@ impl MemberCodec for Ajp {
                             let [a, b, ..] = *payload else {
                                 return Err(self.error("GET_BODY_CHUNK without a length"));
                             };
-                            self.asked(u16::from_be_bytes([a, b]) as usize, out);
+                            self.asked(u16::from_be_bytes([a, b]) as usize, out)?;
                         }
                         wire::CPONG_REPLY => {
                             return Err(self.error("CPONG while answering a request"))

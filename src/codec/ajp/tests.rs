@@ -264,9 +264,19 @@ fn known_length_body_sends_the_first_chunk_unsolicited_then_on_request() {
     assert_eq!(c.body_room(), 8186);
     c.body(b"abc", &mut out);
     assert_eq!(out, [0x12, 0x34, 0, 5, 0, 3, b'a', b'b', b'c']);
-    // The member may ask for less than a packet.
+    // The member may ask for less than a packet; asking twice without an
+    // answer is an error.
     decode_all(&mut c, &get_body_chunk(100), &mut out).unwrap();
     assert_eq!(c.body_room(), 100);
+    let mut twice = c_clone_for_double_ask();
+    assert!(decode_all(
+        &mut twice,
+        &[get_body_chunk(10), get_body_chunk(10)].concat(),
+        &mut Vec::new()
+    )
+    .unwrap_err()
+    .0
+    .contains("unanswered"));
     out.clear();
     c.end_body(&mut out);
     assert_eq!(
@@ -285,6 +295,18 @@ fn known_length_body_sends_the_first_chunk_unsolicited_then_on_request() {
         events,
         ["head 200 Length(2)", "body ok", "end reusable=true"]
     );
+}
+
+/// A codec in the middle of a chunked POST, waiting for the member to ask.
+fn c_clone_for_double_ask() -> Ajp {
+    let mut req = Req::get(
+        "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "/c",
+    );
+    req.body = None;
+    let mut c = codec(None);
+    c.start(&req.outgoing(), &mut Vec::new());
+    c
 }
 
 #[test]
