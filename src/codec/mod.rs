@@ -6,15 +6,152 @@
 //!
 //! The scheme table (`crate::url::SCHEMES`, re-exported here) is the one place
 //! that says which schemes exist, which protocol each speaks and its default port.
+//!
+//! Adding a protocol (AJP, FastCGI, SCGI, uwsgi):
+//! 1. a row in `url::SCHEMES` (`scheme("ajp", Protocol::Ajp, 8009, false)`);
+//! 2. a module here (`codec/ajp.rs`, a folder once it has more files) with
+//!    the member's settings (built once, no allocation per request: share
+//!    strings through `Arc`) and the per-connection codec implementing
+//!    [`MemberCodec`];
+//! 3. a variant in [`Settings`] and one in [`Codec`], with their arms in
+//!    [`Settings::for_member`] (from the member's URL and `WorkerParams`),
+//!    [`Settings::codec`], [`Settings::protocol`] and the six `MemberCodec`
+//!    methods of `Codec`.
+//!
+//! The exchange (`crate::worker::exchange`) then creates one codec per member
+//! connection and exchange (`Settings::codec`), calls `start` with the
+//! [`Outgoing`] request, feeds the client's body (already freed of its
+//! framing) through `body`/`end_body`, and hands every member byte to
+//! `decode`; a [`ProtocolError`] is the member's fault (502, counted in its
+//! `errors` like any bad response). What the codec queues goes out on the
+//! member connection as it is; what it decodes reaches the client as an
+//! HTTP/1.1 response (head through ProxyPassReverse and `Header` rules, body
+//! re-chunked when its length is unknown).
+
+pub mod h1;
 
 pub mod ajp;
 
 use std::net::SocketAddr;
 use std::ops::Range;
 
+use crate::config::ProxyVia;
 use crate::http::{RequestHead, ResponseHead};
 
 pub use crate::url::{Protocol, Scheme, SCHEMES};
+
+/// A member's codec settings, built once per member from its scheme and
+/// parameters (`crate::proxy::routes`, stored on `Member::codec`). A new
+/// protocol adds a variant here, one in [`Codec`], and a row in `url::SCHEMES`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settings {
+    Http1(h1::Settings),
+}
+
+impl Settings {
+    /// A fresh codec for one member connection (no allocation: settings are
+    /// shared through `Arc`s).
+    pub fn codec(&self) -> Codec {
+        match self {
+            Settings::Http1(s) => Codec::Http1(s.codec()),
+        }
+    }
+
+    /// The settings of the member at `url` with parameters `params`.
+    pub fn for_member(
+        url: &crate::url::MemberUrl,
+        params: &crate::config::WorkerParams,
+    ) -> Result<Settings, String> {
+        let scheme = Scheme::named(&url.scheme)
+            .ok_or_else(|| format!("{}: unsupported scheme '{}'", url.name, url.scheme))?;
+        match scheme.protocol {
+            Protocol::Http1 => {
+                let upgrade =
+                    params.upgrade.as_deref().map(Into::into).or_else(|| {
+                        matches!(scheme.name, "ws" | "wss").then(|| "websocket".into())
+                    });
+                Ok(Settings::Http1(h1::Settings {
+                    host: url.host_header().into(),
+                    upgrade,
+                }))
+            }
+            p => Err(format!(
+                "{}: the {p:?} protocol ('{}://') is not served yet",
+                url.name, scheme.name
+            )),
+        }
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Settings::Http1(_) => Protocol::Http1,
+        }
+    }
+}
+
+/// The codec of one member connection: the exchange holds this enum and calls
+/// the [`MemberCodec`] methods on it (static dispatch).
+#[derive(Debug)]
+pub enum Codec {
+    Http1(h1::H1),
+}
+
+impl MemberCodec for Codec {
+    fn start(&mut self, req: &Outgoing<'_>, out: &mut impl Sink) {
+        match self {
+            Codec::Http1(c) => c.start(req, out),
+        }
+    }
+
+    fn body_room(&self) -> usize {
+        match self {
+            Codec::Http1(c) => c.body_room(),
+        }
+    }
+
+    fn body(&mut self, data: &[u8], out: &mut impl Sink) {
+        match self {
+            Codec::Http1(c) => c.body(data, out),
+        }
+    }
+
+    fn end_body(&mut self, out: &mut impl Sink) {
+        match self {
+            Codec::Http1(c) => c.end_body(out),
+        }
+    }
+
+    fn decode(&mut self, input: &[u8], out: &mut impl Sink) -> Result<Decoded, ProtocolError> {
+        match self {
+            Codec::Http1(c) => c.decode(input, out),
+        }
+    }
+
+    fn eof(&mut self) -> Result<Event, ProtocolError> {
+        match self {
+            Codec::Http1(c) => c.eof(),
+        }
+    }
+}
+
+/// Facts only the HTTP codecs use (added with the HTTP/1.1 codec): other
+/// codecs ignore them.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpFacts<'a> {
+    /// The port the client addressed (its Host header's; for Via).
+    pub front_port: u16,
+    /// `ProxyPreserveHost On`.
+    pub preserve_host: bool,
+    /// `ProxyAddHeaders` (X-Forwarded-For, -Host, -Server).
+    pub add_headers: bool,
+    pub via: ProxyVia,
+    /// `Proxy100Continue On`: `Expect` goes to the member (Off: removed).
+    pub forward_expect: bool,
+    /// The protocol the client asked to switch to (its `Upgrade`, when its
+    /// `Connection` names it); the codec asks the member only when the
+    /// member's `upgrade=` accepts it.
+    pub upgrade: Option<&'a str>,
+}
 
 /// What every codec knows about the request it sends: the client's head
 /// (after `RequestHeader` rules), where it goes on the member, and who asked.
@@ -36,6 +173,12 @@ pub struct Outgoing<'a> {
     pub server_name: &'a str,
     /// The request's environment (SetEnv, SetEnvIf, BALANCER_*).
     pub env: &'a crate::rules::env::Env,
+    /// Ask the member to keep the connection for another request (the pool
+    /// may reuse it, and `proxy-nokeepalive` is not set). Added with the
+    /// HTTP/1.1 codec.
+    pub keep: bool,
+    /// HTTP-only facts (added with the HTTP/1.1 codec; others ignore them).
+    pub http: HttpFacts<'a>,
 }
 
 /// What a codec read from the member.

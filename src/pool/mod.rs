@@ -193,6 +193,22 @@ impl Pool {
         Acquired::Open
     }
 
+    /// Room for a new connection to `member`, never a pooled one
+    /// (`proxy-initial-not-pooled`): when the pool is full, an idle
+    /// connection is closed to make room; Full when none is idle.
+    pub fn acquire_new(&mut self, member: usize) -> Acquired {
+        let max = self.limits[member].max;
+        if max > 0 && self.members[member].open >= max {
+            let Some(idle) = self.members[member].idle.pop() else {
+                return Acquired::Full;
+            };
+            self.members[member].open -= 1;
+            self.close(idle.up);
+        }
+        self.members[member].open += 1;
+        Acquired::Open
+    }
+
     /// Adds a connection opened in advance (`min`) as idle.
     pub fn add_idle(&mut self, member: usize, up: Upstream, now: Instant) {
         self.holders[up.id] = Holder::Idle { suspect: false };

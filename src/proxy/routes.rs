@@ -28,7 +28,9 @@ use crate::url::{
 pub struct Member {
     pub slot: usize,
     pub url: MemberUrl,
-    pub host_header: String,
+    /// The member's protocol and its settings (chosen by the URL's scheme):
+    /// each member connection gets a codec from it (`crate::codec`).
+    pub codec: crate::codec::Settings,
     /// Resolved at start-up; the first address is used. Empty for a Unix-socket
     /// member (`url.socket`).
     pub addrs: Vec<SocketAddr>,
@@ -51,9 +53,6 @@ pub struct Member {
     pub balancer: Option<usize>,
     /// Connection reuse: `enablereuse`/`disablereuse`, `max`, `smax`, `ttl`, `acquire`.
     pub pool: PoolLimits,
-    /// Protocols a client may switch to through this member (`upgrade=`; `ws://`
-    /// members accept WebSocket by default).
-    pub upgrade: Option<String>,
     /// The configured health check (`hcmethod=` …), written into the member
     /// slot by the supervisor; the health checker reads the slot.
     pub health: crate::config::HealthCheck,
@@ -840,13 +839,11 @@ impl Builder<'_> {
             .other_value("proxyprotocol")
             .and_then(crate::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
-        let upgrade = params.upgrade.clone().or_else(|| {
-            matches!(parsed.scheme.as_str(), "ws" | "wss").then(|| "websocket".to_string())
-        });
+        let codec = crate::codec::Settings::for_member(&parsed, params)?;
         let slot = self.members.len();
         self.members.push(Member {
             slot,
-            host_header: parsed.host_header(),
+            codec,
             url: parsed,
             addrs,
             proxy_protocol,
@@ -861,7 +858,6 @@ impl Builder<'_> {
             redirect: params.redirect.clone(),
             balancer,
             pool: pool_limits(params, proxy_protocol.is_some()),
-            upgrade,
             health: params.health.clone(),
             hc_timeout: params.connection_timeout.or(params.timeout),
             tls,
@@ -905,7 +901,6 @@ impl Builder<'_> {
         let id = self.new_member("http://127.0.0.1/", &express_params(), None)?;
         let m = &mut self.members[id];
         m.url = parse_member_url(EXPRESS_MEMBER)?;
-        m.host_header = m.url.host_header();
         m.addrs.clear();
         Ok(id)
     }
@@ -1253,7 +1248,8 @@ mod tests {
              ProxyPass /c http://127.0.0.1:9002/\n",
         );
         assert_eq!(r.members.len(), 2);
-        assert_eq!(r.members[0].host_header, "127.0.0.1:9001");
+        let crate::codec::Settings::Http1(h1) = &r.members[0].codec;
+        assert_eq!(&*h1.host, "127.0.0.1:9001");
     }
 
     #[test]

@@ -108,19 +108,27 @@ pub fn apply(rules: &[EnvRule], env: &mut Env) {
     }
 }
 
-/// mod_proxy's environment switches: the variables its handler reads, and
-/// what slotgate does with each. Setting one slotgate does not act on is
-/// warned about at `-t` ([`switch_warning`]).
+/// mod_proxy's environment switches: the variables its handlers read, and
+/// whether slotgate acts on each (where: `crate::codec::h1` for the request's
+/// form, `crate::worker::exchange` for pooling and interim answers). Setting
+/// one slotgate does not act on is warned about at `-t` ([`switch_warning`]).
 pub const PROXY_SWITCHES: &[(&str, bool)] = &[
-    // Sends `Connection: close` to the member and does not pool the connection.
+    // `Connection: close` to the member; the connection is not pooled.
     ("proxy-nokeepalive", true),
-    ("force-proxy-request-1.0", false),
-    ("proxy-initial-not-pooled", false),
-    ("proxy-sendchunked", false),
-    ("proxy-sendcl", false),
-    ("proxy-interim-response", false),
-    // The request is not proxied (it is answered locally, as with `ProxyPass /x !`).
-    ("no-proxy", true),
+    // HTTP/1.0 request line, no Connection header, no Expect, not pooled;
+    // a chunked body is spooled and sent with Content-Length.
+    ("force-proxy-request-1.0", true),
+    // The first request of a client connection takes no pooled connection.
+    ("proxy-initial-not-pooled", true),
+    // Bodies of unknown length go chunked (slotgate's way anyway).
+    ("proxy-sendchunked", true),
+    ("proxy-sendchunks", true),
+    // A chunked body is spooled and sent with Content-Length.
+    ("proxy-sendcl", true),
+    // RFC (default) passes 1xx answers to the client, Suppress does not.
+    ("proxy-interim-response", true),
+    // Bypasses ProxyRemote, which slotgate does not serve.
+    ("no-proxy", false),
 ];
 
 /// The `-t` warning for setting `name`, when it is a proxy switch slotgate
@@ -131,8 +139,8 @@ pub fn switch_warning(name: &str) -> Option<String> {
         .find(|(n, served)| !served && n.eq_ignore_ascii_case(name))
         .map(|(n, _)| {
             format!(
-                "the environment variable {n} is one of mod_proxy's switches that slotgate \
-                 does not act on (it serves proxy-nokeepalive and no-proxy): it is set, and \
+                "the environment variable {n} makes mod_proxy bypass ProxyRemote, which \
+                 slotgate does not serve (it forwards to members directly): it is set, and \
                  readable by %{{{n}}}e and env=, but changes nothing"
             )
         })
@@ -175,7 +183,9 @@ mod tests {
     #[test]
     fn only_unserved_switches_are_warned_about() {
         assert!(switch_warning("proxy-nokeepalive").is_none());
-        assert!(switch_warning("Force-Proxy-Request-1.0").is_some());
+        assert!(switch_warning("Force-Proxy-Request-1.0").is_none());
+        assert!(switch_warning("proxy-sendcl").is_none());
+        assert!(switch_warning("No-Proxy").is_some());
         assert!(switch_warning("anything").is_none());
     }
 }

@@ -216,6 +216,13 @@ impl Buffer {
     }
 }
 
+/// A member codec writes the member's bytes straight into the connection's buffer.
+impl crate::codec::Sink for Buffer {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend(bytes);
+    }
+}
+
 impl Drop for Buffer {
     fn drop(&mut self) {
         give_block(std::mem::take(&mut self.buf));

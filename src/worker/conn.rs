@@ -30,14 +30,13 @@ pub enum Step {
     Close,
 }
 
-#[derive(Debug, PartialEq, Eq)]
 pub(super) enum State {
     /// Waiting for (the rest of) a request head.
     Head,
-    /// A request is being proxied (`exchange` is set).
-    Exchange,
-    /// A request for a local handler is read to its end (`local` is set).
-    Local,
+    /// A request is being proxied.
+    Exchange(Box<Exchange>),
+    /// A request for a local handler is read to its end.
+    Local(Box<LocalRequest>),
     /// Flush what is left for the client, then close.
     Closing,
     /// Output flushed and write side shut; discard input until EOF or the deadline.
@@ -70,8 +69,6 @@ pub struct Conn {
     /// Whether a PROXY protocol header is still to come (`RemoteIPProxyProtocol`).
     proxy_header: ProxyHeader,
     pub(super) state: State,
-    pub(super) exchange: Option<Box<Exchange>>,
-    pub(super) handling: Option<Box<LocalRequest>>,
     pub(super) served: u32,
     /// `(input consumed, output appended)` when the last request was logged:
     /// the start of the next request's bytes (`%I`, `%O`).
@@ -161,8 +158,6 @@ impl Conn {
             eof: false,
             proxy_header: ProxyHeader::Unchecked,
             state: State::Head,
-            exchange: None,
-            handling: None,
             served: 0,
             logged: (0, 0),
             answered_in_full: false,
@@ -234,7 +229,7 @@ impl Conn {
 
     pub fn mark_ready(&mut self, member_side: bool, readable: bool, writable: bool, hup: bool) {
         if member_side {
-            if let Some(ex) = self.exchange.as_mut() {
+            if let State::Exchange(ex) = &mut self.state {
                 ex.mark_ready(readable, writable, hup);
             }
         } else {
@@ -247,7 +242,7 @@ impl Conn {
     /// The inactivity limit of the current state.
     pub fn timeout(&self, ctx: &Ctx) -> Duration {
         let cfg = &ctx.config;
-        match self.state {
+        match &self.state {
             State::Head if self.served > 0 && self.input.is_empty() => cfg.keep_alive_timeout,
             // httpd applies both `Timeout` (to each read) and
             // `RequestReadTimeout` (to the stage): the shorter wins.
@@ -257,31 +252,28 @@ impl Conn {
                     .min(cfg.timeout),
                 None => cfg.timeout,
             },
-            State::Closing | State::Local => cfg.timeout,
+            State::Closing | State::Local(_) => cfg.timeout,
             State::Lingering => LINGER,
             // Waiting on the client (its body, or room to write to it) is bounded by
             // `Timeout`; waiting on the member by the member's timeout.
-            State::Exchange => match &self.exchange {
-                Some(ex) if ex.waits_for_client_body(self.input.is_empty()) => {
-                    match cfg.request_read_timeout.body {
-                        Some(rt) => {
-                            let (started, got) = ex.body_progress();
-                            rate_deadline(started, got as usize, rt)
-                                .saturating_duration_since(self.last_activity)
-                                .min(cfg.timeout)
-                        }
-                        None => cfg.timeout,
+            State::Exchange(ex) if ex.waits_for_client_body(self.input.is_empty()) => {
+                match cfg.request_read_timeout.body {
+                    Some(rt) => {
+                        let (started, got) = ex.body_progress();
+                        rate_deadline(started, got as usize, rt)
+                            .saturating_duration_since(self.last_activity)
+                            .min(cfg.timeout)
                     }
+                    None => cfg.timeout,
                 }
-                Some(_) if self.output.len() >= BODY_BUFFER => cfg.timeout,
-                Some(ex) => ex.timeout(ctx),
-                None => cfg.timeout,
-            },
+            }
+            State::Exchange(_) if self.output.len() >= BODY_BUFFER => cfg.timeout,
+            State::Exchange(ex) => ex.timeout(ctx),
         }
     }
 
     pub fn on_timeout(&mut self, ctx: &mut Ctx, index: usize) -> Step {
-        if self.state == State::Head && !self.input.is_empty() {
+        if matches!(self.state, State::Head) && !self.input.is_empty() {
             // A head still incomplete at its deadline: slowloris, or a dead
             // client. As httpd: a 408 once the request line is in, a plain
             // close while it is not.
@@ -299,17 +291,12 @@ impl Conn {
             self.state = State::Closing;
             return self.drive(ctx, index);
         }
-        if self.state == State::Local {
-            if let Some(local) = self.handling.take() {
-                let why = "the request body was not received in time";
-                self.answer_locally(ctx, &local.head, local.server, 408, why, false);
-            }
+        if let Some(local) = self.take_local() {
+            let why = "the request body was not received in time";
+            self.answer_locally(ctx, &local.head, local.server, 408, why, false);
             return self.drive(ctx, index);
         }
-        if self.state != State::Exchange {
-            return Step::Close;
-        }
-        let Some(ex) = self.exchange.as_mut() else {
+        let State::Exchange(ex) = &mut self.state else {
             return Step::Close;
         };
         if ex.waits_for_client_body(self.input.is_empty()) {
@@ -347,8 +334,8 @@ impl Conn {
             }
             match self.state {
                 State::Head => progress |= self.try_start(ctx, index),
-                State::Exchange => progress |= self.pump(ctx, index),
-                State::Local => progress |= self.pump_local(ctx),
+                State::Exchange(_) => progress |= self.pump(ctx, index),
+                State::Local(_) => progress |= self.pump_local(ctx),
                 State::Closing | State::Lingering => {}
             }
             match self.write_client(ctx) {
@@ -357,10 +344,7 @@ impl Conn {
             }
             if !self.write_shut
                 && self.output.is_empty()
-                && self
-                    .exchange
-                    .as_ref()
-                    .is_some_and(|e| e.tunnel_member_closed())
+                && self.exchange().is_some_and(|e| e.tunnel_member_closed())
             {
                 // The member closed its side of the tunnel: pass the close on.
                 self.shutdown_write();
@@ -380,7 +364,7 @@ impl Conn {
     /// client's business, logged at info; an exchange in flight ends.
     fn client_failed(&mut self, ctx: &mut Ctx, what: &str, e: &io::Error) -> Step {
         let why = format!("client {}: connection failed while {what}: {e}", self.peer);
-        if self.exchange.is_some() {
+        if self.exchange().is_some() {
             self.fail(ctx, Fault::Client(ClientFault::Gone, why));
         } else if !matches!(self.state, State::Lingering | State::Closing) {
             log::info!("{why}");
@@ -435,7 +419,7 @@ impl Conn {
     fn wants_client_input(&self, ctx: &Ctx) -> bool {
         match self.state {
             State::Head => self.input.len() < self.input_limit(ctx),
-            State::Exchange | State::Local => self.input.len() < BODY_BUFFER,
+            State::Exchange(_) | State::Local(_) => self.input.len() < BODY_BUFFER,
             State::Closing => false,
             State::Lingering => true,
         }
@@ -468,14 +452,14 @@ impl Conn {
                     self.readable = false;
                 }
                 ctx.process().add_bytes_in(n as u64);
-                if self.state == State::Head {
+                if matches!(self.state, State::Head) {
                     if was_empty && self.served > 0 && self.head_bytes == 0 {
                         // The kept-alive wait is over: the header stage starts now.
                         self.head_started = ctx.now;
                     }
                     self.head_bytes += n;
                 }
-                if self.state == State::Lingering {
+                if matches!(self.state, State::Lingering) {
                     let n = self.input.len();
                     self.input.consume(n);
                 }
@@ -690,7 +674,7 @@ impl Conn {
             Ok(Route::Local) => match handler {
                 Some(handler) => {
                     let framing = head.framing;
-                    self.handling = Some(Box::new(LocalRequest {
+                    self.state = State::Local(Box::new(LocalRequest {
                         head,
                         server,
                         handler,
@@ -699,7 +683,6 @@ impl Conn {
                         keep_alive,
                         started: ctx.now,
                     }));
-                    self.state = State::Local;
                 }
                 None => self.answer_locally(
                     ctx,
@@ -711,15 +694,6 @@ impl Conn {
                 ),
             },
             Ok(route) => {
-                if !ctx.config.proxy_100_continue
-                    && head.minor == 1
-                    && head.framing != Framing::None
-                    && crate::proxy::forward::expects_continue(&head)
-                {
-                    // Proxy100Continue Off: we answer the Expect ourselves, as httpd's
-                    // input layer does when it starts reading the body.
-                    self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
                 let ex = Exchange::new(
                     ctx.now,
                     head,
@@ -731,9 +705,19 @@ impl Conn {
                 );
                 let mut ex = Exchange::boxed(ex);
                 ex.https = self.tls.is_some();
+                ex.initial = self.served == 0;
                 ex.prepare(ctx);
-                self.exchange = Some(ex);
-                self.state = State::Exchange;
+                if (!ctx.config.proxy_100_continue || ex.env.is_set("force-proxy-request-1.0"))
+                    && ex.head.minor == 1
+                    && ex.head.framing != Framing::None
+                    && crate::proxy::forward::expects_continue(&ex.head)
+                {
+                    // Proxy100Continue Off (or an HTTP/1.0 member, which must
+                    // not see the Expect): we answer it ourselves, as httpd's
+                    // input layer does when it starts reading the body.
+                    self.output.extend(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
+                self.state = State::Exchange(ex);
                 ctx.exchanges += 1;
                 self.failover(ctx, index);
             }
@@ -795,7 +779,7 @@ impl Conn {
     /// then checks the section's access rules, runs the handler and queues its
     /// answer.
     fn pump_local(&mut self, ctx: &mut Ctx) -> bool {
-        let Some(local) = self.handling.as_mut() else {
+        let State::Local(local) = &mut self.state else {
             return false;
         };
         let mut progress = false;
@@ -804,7 +788,9 @@ impl Conn {
             let (used, data) = match local.body.step(avail) {
                 Ok(step) => step,
                 Err(e) => {
-                    let local = self.handling.take().expect("set above");
+                    let Some(local) = self.take_local() else {
+                        return true;
+                    };
                     log::info!("client {}: bad request body: {e}", self.peer);
                     let why = "malformed request body";
                     self.answer_locally(ctx, &local.head, local.server, 400, why, false);
@@ -815,7 +801,9 @@ impl Conn {
                 break;
             }
             if local.collected.len() + data.len() > crate::handlers::MAX_BODY {
-                let local = self.handling.take().expect("set above");
+                let Some(local) = self.take_local() else {
+                    return true;
+                };
                 let why = "the request body is too large for this handler";
                 self.answer_locally(ctx, &local.head, local.server, 413, why, false);
                 return true;
@@ -827,13 +815,14 @@ impl Conn {
         if !local.body.is_done() {
             if self.eof {
                 // The client went away in the middle of its body.
-                self.handling = None;
                 self.state = State::Closing;
                 return true;
             }
             return progress;
         }
-        let local = self.handling.take().expect("set above");
+        let Some(local) = self.take_local() else {
+            return progress;
+        };
         let server = &ctx.routes.servers[local.server];
         let h = &server.handlers[local.handler];
         let head = &local.head;
@@ -1054,7 +1043,7 @@ impl Conn {
     /// Picks a member for the exchange (again, after a failure before anything was
     /// sent) and opens the connection to it; answers 503 when there is none.
     pub(super) fn failover(&mut self, ctx: &mut Ctx, index: usize) {
-        let Some(ex) = self.exchange.as_mut() else {
+        let State::Exchange(ex) = &mut self.state else {
             return;
         };
         match ex.choose_and_connect(ctx, index, self.id) {
@@ -1065,12 +1054,12 @@ impl Conn {
 
     /// Whether the exchange waits for a pooled connection to be handed back.
     pub fn waits_for_pool(&self) -> bool {
-        self.exchange.as_ref().is_some_and(|e| e.waits_for_pool())
+        self.exchange().is_some_and(|e| e.waits_for_pool())
     }
 
     /// Moves bytes between the client and the member; returns whether anything moved.
     fn pump(&mut self, ctx: &mut Ctx, index: usize) -> bool {
-        let Some(ex) = self.exchange.as_mut() else {
+        let State::Exchange(ex) = &mut self.state else {
             return false;
         };
         match ex.pump(ctx, &mut self.input, &mut self.output, self.eof) {
@@ -1098,8 +1087,12 @@ impl Conn {
 
     /// Ends the exchange: accounts it, writes the access log, drops the member connection.
     pub(super) fn end_exchange(&mut self, ctx: &mut Ctx, completed: bool) {
-        let Some(mut ex) = self.exchange.take() else {
-            return;
+        let mut ex = match std::mem::replace(&mut self.state, State::Closing) {
+            State::Exchange(ex) => ex,
+            other => {
+                self.state = other;
+                return;
+            }
         };
         self.clean_end = completed && ex.request_read();
         ex.finish(ctx);
@@ -1138,9 +1131,9 @@ impl Conn {
     /// tells the client the response is cut short (no final chunk, or fewer
     /// bytes than announced).
     pub(super) fn fail(&mut self, ctx: &mut Ctx, fault: Fault) {
-        let answered = self.exchange.as_ref().is_some_and(|e| e.answered());
+        let answered = self.exchange().is_some_and(|e| e.answered());
         let logged = !matches!(fault, Fault::Local(..));
-        if let Some(ex) = self.exchange.as_mut() {
+        if let State::Exchange(ex) = &mut self.state {
             ex.count_fault(ctx, &fault);
             if !answered {
                 ex.status = fault.status();
@@ -1151,9 +1144,9 @@ impl Conn {
             if logged {
                 log::log!(fault.level(), "{}", fault.why());
             }
-            let request = self.exchange.as_ref().map(|ex| (&ex.head, ex.server));
+            let request = self.exchange().map(|ex| (&ex.head, ex.server));
             let banner = self.banner(ctx, request);
-            let extra = match self.exchange.as_ref() {
+            let extra = match self.exchange() {
                 Some(ex) => {
                     let facts = (self.request_peer.ip(), self.tls.is_some(), fault.status());
                     always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route(), facts)
@@ -1169,7 +1162,7 @@ impl Conn {
                 &extra,
             );
             crate::http::give_header_list(extra);
-            if let Some(ex) = self.exchange.as_mut() {
+            if let State::Exchange(ex) = &mut self.state {
                 ex.body_bytes = n;
             }
             self.answered_in_full = true;
@@ -1182,6 +1175,26 @@ impl Conn {
         }
         self.end_exchange(ctx, false);
         self.state = State::Closing;
+    }
+
+    /// The exchange in progress, if any.
+    fn exchange(&self) -> Option<&Exchange> {
+        match &self.state {
+            State::Exchange(ex) => Some(ex),
+            _ => None,
+        }
+    }
+
+    /// Takes the local request out of `State::Local` (the state is then
+    /// `Closing` until the answer sets it).
+    fn take_local(&mut self) -> Option<Box<LocalRequest>> {
+        match std::mem::replace(&mut self.state, State::Closing) {
+            State::Local(local) => Some(local),
+            other => {
+                self.state = other;
+                None
+            }
+        }
     }
 
     /// The connection's side of the request being logged; the next request's

@@ -17,11 +17,10 @@ use super::conn::BODY_BUFFER;
 use super::fault::{ClientFault, Detour, Fault, LocalCause, MemberFault};
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{byload, usable_after_retry, NoMember, StickyKeys};
-use crate::http::{
-    parse_response, BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead,
-};
+use crate::codec::{Codec, Event, HttpFacts, MemberCodec, Outgoing, ProtocolError};
+use crate::http::{BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead};
 use crate::pool::{Acquired, MemberStream, Upstream};
-use crate::proxy::forward::{self, RequestContext, ResponseContext};
+use crate::proxy::forward::{self, ResponseContext};
 use crate::proxy::{member_target, reverse, Route};
 use crate::proxy_protocol;
 
@@ -36,12 +35,15 @@ pub(super) enum Started {
 }
 
 struct MemberConn {
+    /// The member's protocol on this connection (a fresh one per exchange).
+    codec: Codec,
+    /// The codec was told the request body is complete.
+    body_ended: bool,
     stream: MemberStream,
     /// The connection's id in the pool (its poll token derives from it).
     id: usize,
     /// Taken from the pool (it may have been closed by the member meanwhile).
     reused: bool,
-    connected: bool,
     /// The member's FIN was reported: read to EOF even after a short read.
     hup: bool,
     readable: bool,
@@ -56,11 +58,11 @@ struct MemberConn {
 }
 
 struct ResponseState {
-    body: BodyReader,
     /// Re-chunk the body for the client.
     chunked_out: bool,
     finished: bool,
-    /// The member lets us keep the connection (HTTP/1.1, no close, delimited body).
+    /// The member's codec said at the end that the connection may carry
+    /// another request.
     reusable: bool,
     /// The member's head (its headers are what the access log's `%{…}o` reads).
     head: ResponseHead,
@@ -68,6 +70,82 @@ struct ResponseState {
     /// while the client's buffer still holds them all, nothing of it reached
     /// the client, and a fault can still be answered with an error page.
     queued: usize,
+}
+
+/// Where an exchange is, with what that phase needs. The member it holds
+/// (`Exchange::member`: counted busy from its choice to the end) spans the
+/// phases from `Waiting` on, so it stays beside the phase.
+enum Phase {
+    /// No member chosen yet, or the last one failed before anything reached
+    /// it. `wait_until`: none is usable and the balancer's `timeout` lets the
+    /// request wait until then (choosing again every timeout/100).
+    Choosing { wait_until: Option<Instant> },
+    /// A member is chosen (`member`, with the request's `target` on it) but no
+    /// connection to it can be had yet: its pool is full (`max`; given up at
+    /// `acquire_until`), or opening one failed for want of something local
+    /// (tried again every `LOCAL_RETRY` until `local_until`, the wait counted
+    /// in `Ctx::local_waiters`).
+    Waiting {
+        member: usize,
+        target: String,
+        acquire_until: Option<Instant>,
+        local_until: Option<Instant>,
+    },
+    /// A new member connection is being opened, the request queued on it.
+    Connecting(MemberConn),
+    /// Connected: the request goes out and the response head is awaited.
+    Sending(MemberConn),
+    /// The response head went to the client's buffer; its body follows
+    /// (while the rest of the request body may still go out).
+    Body(MemberConn, ResponseState),
+    /// After a 101: bytes flow both ways untouched until both sides close.
+    /// `member_write_shut`: the client closed its side, and so did we ours
+    /// to the member.
+    Tunnel {
+        conn: MemberConn,
+        response: ResponseState,
+        member_write_shut: bool,
+    },
+    /// The member connection is gone (handed back or closed); the response,
+    /// if one began, stays for the access log.
+    Done(Option<ResponseState>),
+}
+
+impl Phase {
+    fn conn_mut(&mut self) -> Option<&mut MemberConn> {
+        match self {
+            Phase::Connecting(c) | Phase::Sending(c) | Phase::Body(c, _) => Some(c),
+            Phase::Tunnel { conn, .. } => Some(conn),
+            Phase::Choosing { .. } | Phase::Waiting { .. } | Phase::Done(_) => None,
+        }
+    }
+
+    fn response(&self) -> Option<&ResponseState> {
+        match self {
+            Phase::Body(_, r) | Phase::Tunnel { response: r, .. } | Phase::Done(Some(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Takes the member connection out; the exchange is then `Done` when a
+    /// response began, else back to `Choosing`.
+    fn take_conn(&mut self) -> Option<MemberConn> {
+        let (conn, response) = match std::mem::replace(self, Phase::Done(None)) {
+            Phase::Connecting(c) | Phase::Sending(c) => (Some(c), None),
+            Phase::Body(c, r) => (Some(c), Some(r)),
+            Phase::Tunnel { conn, response, .. } => (Some(conn), Some(response)),
+            Phase::Done(r) => (None, r),
+            other => {
+                *self = other;
+                return None;
+            }
+        };
+        *self = match response {
+            Some(r) => Phase::Done(Some(r)),
+            None => Phase::Choosing { wait_until: None },
+        };
+        conn
+    }
 }
 
 pub(super) struct Exchange {
@@ -84,16 +162,7 @@ pub(super) struct Exchange {
     in_balancer: Option<usize>,
     attempts: usize,
     last_error: String,
-    /// While waiting for a usable member (balancer `timeout`): when to give up.
-    wait_until: Option<Instant>,
-    /// The chosen member and target while waiting for a pooled connection (`max`),
-    /// and when to give up (`acquire`).
-    pending: Option<(usize, String)>,
-    acquire_until: Option<Instant>,
-    /// Opening a member connection failed for a local fault (descriptors,
-    /// memory): `pending` is tried again every `LOCAL_RETRY` until this
-    /// deadline (the member's connection timeout), then the answer is 503.
-    local_until: Option<Instant>,
+    phase: Phase,
     /// The target on the current member (for a replay).
     target: String,
     replayed: bool,
@@ -102,21 +171,13 @@ pub(super) struct Exchange {
     /// Slab index and id of the client connection (pool wake-ups, registration).
     index: usize,
     conn_id: u64,
-    /// The protocol the client asked to switch to, and the one asked of the
-    /// current member (when it accepts it).
+    /// The protocol the client asked to switch to (the member's codec asks
+    /// the member when its `upgrade=` accepts it).
     client_upgrade: Option<String>,
-    upgrade_sent: Option<String>,
-    /// After a 101: bytes flow both ways untouched until both sides close.
-    tunnel: bool,
-    member_write_shut: bool,
     continue_sent: bool,
     /// Request body payload bytes received (LimitRequestBody).
     body_in: u64,
     req_body: BodyReader,
-    req_chunked: bool,
-    req_last_chunk_sent: bool,
-    conn: Option<MemberConn>,
-    response: Option<ResponseState>,
     sent: u64,
     received: u64,
     /// The member's `errors` counter already moved for this exchange
@@ -127,6 +188,8 @@ pub(super) struct Exchange {
     started_us: u64,
     /// The client came over TLS (`%{HTTPS}` in header rules).
     pub https: bool,
+    /// The first request of its client connection (`proxy-initial-not-pooled`).
+    pub initial: bool,
     /// For the access log.
     pub status: u16,
     pub body_bytes: u64,
@@ -140,8 +203,8 @@ impl Drop for Exchange {
         use crate::recycle::give_string;
         give_string(std::mem::take(&mut self.target));
         give_string(std::mem::take(&mut self.last_error));
-        if let Some((_, t)) = self.pending.take() {
-            give_string(t);
+        if let Phase::Waiting { target, .. } = &mut self.phase {
+            give_string(std::mem::take(target));
         }
         self.env.clear();
         match &mut self.route {
@@ -250,32 +313,23 @@ impl Exchange {
             in_balancer: None,
             attempts: 0,
             last_error: String::new(),
-            wait_until: None,
-            pending: None,
-            acquire_until: None,
-            local_until: None,
+            phase: Phase::Choosing { wait_until: None },
             target: String::new(),
             replayed: false,
             body_consumed: false,
             index: 0,
             conn_id: 0,
             client_upgrade,
-            upgrade_sent: None,
-            tunnel: false,
-            member_write_shut: false,
             continue_sent: false,
             body_in: 0,
             req_body: BodyReader::new(framing),
-            req_chunked: framing == Framing::Chunked,
-            req_last_chunk_sent: false,
-            conn: None,
-            response: None,
             sent: 0,
             received: 0,
             error_counted: false,
             started: now,
             started_us: 0,
             https: false,
+            initial: false,
             status: 0,
             body_bytes: 0,
             env: Default::default(),
@@ -305,7 +359,7 @@ impl Exchange {
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
-        if let Some(c) = self.conn.as_mut() {
+        if let Some(c) = self.phase.conn_mut() {
             c.readable |= readable;
             c.writable |= writable;
             c.hup |= hup;
@@ -313,7 +367,7 @@ impl Exchange {
     }
 
     pub fn waits_for_pool(&self) -> bool {
-        self.pending.is_some() && self.conn.is_none()
+        matches!(self.phase, Phase::Waiting { .. })
     }
 
     /// Whether the exchange waits for more of the request body from the client
@@ -321,10 +375,10 @@ impl Exchange {
     pub fn waits_for_client_body(&self, input_empty: bool) -> bool {
         !self.req_body.is_done()
             && input_empty
-            && self
-                .conn
-                .as_ref()
-                .is_some_and(|c| c.connected && c.output.is_empty())
+            && match &self.phase {
+                Phase::Sending(c) | Phase::Body(c, _) => c.output.is_empty(),
+                _ => false,
+            }
     }
 
     /// Whether the client's request body (if any) was read to its end.
@@ -339,67 +393,76 @@ impl Exchange {
     }
 
     pub fn answered(&self) -> bool {
-        self.response.is_some()
+        self.phase.response().is_some()
     }
 
     pub fn response_headers(&self) -> &[Header] {
-        self.response.as_ref().map_or(&[], |r| &r.head.headers)
+        self.phase.response().map_or(&[], |r| &r.head.headers)
     }
 
     /// The response is complete and the request body fully read (or the
     /// connection will close anyway).
     pub fn is_complete(&self) -> bool {
-        self.response.as_ref().is_some_and(|r| r.finished)
+        self.phase.response().is_some_and(|r| r.finished)
             && (self.req_body.is_done() || !self.keep_alive)
     }
 
     pub fn timeout(&self, ctx: &Ctx) -> Duration {
-        if self.pending.is_some() && self.local_until.is_some() {
-            return LOCAL_RETRY;
-        }
-        if self.pending.is_some() {
+        let member = self.member.map(|m| &ctx.routes.members[m]);
+        match (&self.phase, member) {
+            (
+                Phase::Waiting {
+                    local_until: Some(_),
+                    ..
+                },
+                _,
+            ) => LOCAL_RETRY,
             // Waiting for a pooled connection: re-check at the acquire deadline, or
             // every second as a safety net against a missed wake-up.
-            return self
-                .acquire_until
+            (Phase::Waiting { acquire_until, .. }, _) => acquire_until
                 .map_or(Duration::from_secs(1), |t| {
                     t.saturating_duration_since(ctx.now)
                 })
-                .min(Duration::from_secs(1));
-        }
-        if let (Some(_), Some(b)) = (self.wait_until, self.balancer()) {
-            // httpd polls every timeout/100 while it waits for a usable member.
-            let wait = ctx
-                .scoreboard
-                .balancer(ctx.routes.balancers[b].spec.slot)
-                .timeout_ms();
-            return Duration::from_millis((wait / 100).max(10));
-        }
-        let Some(m) = self.member else {
-            return ctx.config.timeout;
-        };
-        let member = &ctx.routes.members[m];
-        match &self.conn {
+                .min(Duration::from_secs(1)),
+            (
+                Phase::Choosing {
+                    wait_until: Some(_),
+                },
+                _,
+            ) if self.balancer().is_some() => {
+                // httpd polls every timeout/100 while it waits for a usable member.
+                let b = self.balancer().unwrap_or_default();
+                let wait = ctx
+                    .scoreboard
+                    .balancer(ctx.routes.balancers[b].spec.slot)
+                    .timeout_ms();
+                Duration::from_millis((wait / 100).max(10))
+            }
+            (_, None) => ctx.config.timeout,
             // A tunnel idles up to the longer of the client and member timeouts (§8.7).
-            Some(_) if self.tunnel => member.timeout.max(ctx.config.timeout),
-            Some(c) if c.connected => member.timeout,
-            _ => member.connect_timeout,
+            (Phase::Tunnel { .. }, Some(m)) => m.timeout.max(ctx.config.timeout),
+            (Phase::Sending(_) | Phase::Body(..), Some(m)) => m.timeout,
+            (_, Some(m)) => m.connect_timeout,
         }
     }
 
     /// The exchange's deadline passed; returns how it goes on.
     pub fn on_timeout(&mut self, ctx: &mut Ctx) -> Option<Detour> {
-        if (self.wait_until.is_some() || self.pending.is_some()) && self.conn.is_none() {
+        if matches!(
+            self.phase,
+            Phase::Choosing {
+                wait_until: Some(_)
+            } | Phase::Waiting { .. }
+        ) {
             return Some(Detour::Retry);
         }
         let m = self.member?;
         let name = ctx.routes.members[m].url.name.clone();
-        let connected = self.conn.as_ref().is_some_and(|c| c.connected);
-        if !connected {
+        if matches!(self.phase, Phase::Connecting(_)) {
             self.member_failed(ctx, "connect timed out");
             return Some(Detour::Retry);
         }
-        if self.response.is_none() {
+        if self.phase.response().is_none() {
             if let (Some(b), Some(i)) = (self.balancer(), self.in_balancer) {
                 let balancer = &ctx.routes.balancers[b];
                 if balancer.spec.fail_on_timeout {
@@ -457,22 +520,59 @@ impl Exchange {
         self.index = index;
         self.conn_id = conn_id;
         loop {
-            let (member, target) = match self.pending.take() {
-                Some(p) => p,
-                None => match self.choose(ctx)? {
-                    Some(choice) => choice,
-                    None => return Ok(Started::Waiting),
-                },
+            let waited = std::mem::replace(&mut self.phase, Phase::Done(None));
+            let (member, target, mut acquire_until, local_until) = match waited {
+                Phase::Waiting {
+                    member,
+                    target,
+                    acquire_until,
+                    local_until,
+                } => (member, target, acquire_until, local_until),
+                Phase::Choosing { wait_until } => {
+                    self.phase = Phase::Choosing { wait_until };
+                    match self.choose(ctx)? {
+                        Some((member, target)) => (member, target, None, None),
+                        None => return Ok(Started::Waiting),
+                    }
+                }
+                other => {
+                    // A member connection is in use: nothing to choose.
+                    self.phase = other;
+                    return Err(Fault::Local(
+                        "choosing a member while a member connection is in use".into(),
+                    ));
+                }
             };
-            let stream = match ctx.pool.acquire(member, index, ctx.now) {
+            // Until it connects or gives up, the exchange waits on this member.
+            self.phase = Phase::Waiting {
+                member,
+                target,
+                acquire_until: None,
+                local_until,
+            };
+            // `proxy-initial-not-pooled`: the first request of a client
+            // connection never takes a pooled member connection (a member
+            // closing an idle one could not be reported to this client).
+            let fresh = self.initial && self.env.is_set("proxy-initial-not-pooled");
+            let acquired = match fresh {
+                true => ctx.pool.acquire_new(member),
+                false => ctx.pool.acquire(member, index, ctx.now),
+            };
+            let stream = match acquired {
                 Acquired::Full => {
                     let limits = ctx.pool.limits(member);
                     let now = ctx.now;
-                    let until = *self.acquire_until.get_or_insert_with(|| {
+                    let until = *acquire_until.get_or_insert_with(|| {
                         limits
                             .acquire
                             .map_or(now + Duration::from_secs(86_400 * 365), |a| now + a)
                     });
+                    if let Phase::Waiting {
+                        acquire_until: a, ..
+                    } = &mut self.phase
+                    {
+                        *a = Some(until);
+                    }
                     if now >= until {
                         let name = &ctx.routes.members[member].url.name;
                         return Err(Fault::Member(
@@ -481,19 +581,25 @@ impl Exchange {
                         ));
                     }
                     ctx.pool.wait(member, (index, conn_id));
-                    self.pending = Some((member, target));
                     return Ok(Started::Waiting);
                 }
                 Acquired::Reused(s) => Some(s),
                 Acquired::Open => None,
             };
-            self.acquire_until = None;
             self.attempts += 1;
             let reused = stream.is_some();
+            let target = match &mut self.phase {
+                Phase::Waiting { target, .. } => std::mem::take(target),
+                _ => String::new(),
+            };
             match self.open(ctx, index, member, &target, stream) {
                 Ok(c) => {
                     self.end_local_wait(ctx);
-                    self.conn = Some(c);
+                    // A pooled connection is connected already.
+                    self.phase = match c.reused {
+                        true => Phase::Sending(c),
+                        false => Phase::Connecting(c),
+                    };
                     self.target = target;
                     return Ok(Started::Connecting);
                 }
@@ -505,21 +611,29 @@ impl Exchange {
                         // Not the member's attempt: keep it, and try again
                         // when a descriptor may have been freed.
                         self.attempts -= 1;
+                        let Phase::Waiting {
+                            target: waiting_for,
+                            local_until,
+                            ..
+                        } = &mut self.phase
+                        else {
+                            return Err(self.local_fault(ctx, cause, &e));
+                        };
+                        *waiting_for = target;
                         // (Counted once per request, not per retry.)
-                        if self.local_until.is_none() {
+                        if local_until.is_none() {
                             ctx.local_waiters += 1;
                             let m = &ctx.routes.members[member];
-                            self.local_until = Some(ctx.now + m.connect_timeout);
+                            *local_until = Some(ctx.now + m.connect_timeout);
                             let what = format!("connecting to member {}", m.url.name);
                             ctx.local_fault(cause, &what);
                         }
-                        if self.local_until.is_some_and(|until| ctx.now < until) {
-                            self.pending = Some((member, target));
+                        if local_until.is_some_and(|until| ctx.now < until) {
                             return Ok(Started::Waiting);
                         }
-                        crate::recycle::give_string(target);
                         return Err(self.local_fault(ctx, cause, &e));
                     }
+                    crate::recycle::give_string(target);
                     self.end_local_wait(ctx);
                     self.member_failed(ctx, &e.to_string());
                 }
@@ -527,11 +641,24 @@ impl Exchange {
         }
     }
 
-    /// The exchange no longer waits for a descriptor (see `local_until`).
+    /// The exchange no longer waits for a descriptor (see `Phase::Waiting`).
     fn end_local_wait(&mut self, ctx: &mut Ctx) {
-        if self.local_until.take().is_some() {
-            ctx.local_waiters -= 1;
+        if let Phase::Waiting { local_until, .. } = &mut self.phase {
+            if local_until.take().is_some() {
+                ctx.local_waiters -= 1;
+            }
         }
+    }
+
+    /// Whether a wait for a descriptor is on (see `Phase::Waiting`).
+    fn waits_locally(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Waiting {
+                local_until: Some(_),
+                ..
+            }
+        )
     }
 
     /// Opening a connection failed for want of something local (descriptors,
@@ -543,7 +670,7 @@ impl Exchange {
             .member
             .map_or_else(String::new, |m| ctx.routes.members[m].url.name.clone());
         let what = format!("connecting to member {name}");
-        if self.local_until.is_none() {
+        if !self.waits_locally() {
             // (A request that waited was counted when its wait began.)
             ctx.local_fault(cause, &what);
         }
@@ -558,8 +685,12 @@ impl Exchange {
         let Some(m) = self.member.take() else {
             return;
         };
-        if let Some(c) = self.conn.take() {
+        if let Some(c) = self.phase.take_conn() {
             release_to_pool(ctx, m, Some(c.upstream()), false);
+        }
+        if let Phase::Waiting { target, .. } = &mut self.phase {
+            crate::recycle::give_string(std::mem::take(target));
+            self.phase = Phase::Choosing { wait_until: None };
         }
         let member = &ctx.routes.members[m];
         hold(ctx, member.slot, false);
@@ -577,7 +708,7 @@ impl Exchange {
             let (index, id) = (self.index, self.conn_id);
             return self.choose_and_connect(ctx, index, id);
         };
-        if let Some(c) = self.conn.take() {
+        if let Some(c) = self.phase.take_conn() {
             release_to_pool(ctx, m, Some(c.upstream()), false);
         }
         self.replayed = true;
@@ -586,7 +717,12 @@ impl Exchange {
             "member {}: pooled connection was closed; sending the request again",
             ctx.routes.members[m].url.name
         );
-        self.pending = Some((m, std::mem::take(&mut self.target)));
+        self.phase = Phase::Waiting {
+            member: m,
+            target: std::mem::take(&mut self.target),
+            acquire_until: None,
+            local_until: None,
+        };
         self.attempts = self.attempts.saturating_sub(1);
         let (index, id) = (self.index, self.conn_id);
         self.choose_and_connect(ctx, index, id)
@@ -662,7 +798,7 @@ impl Exchange {
                         ))
                     }
                 };
-                self.wait_until = None;
+                self.phase = Phase::Choosing { wait_until: None };
                 let index = ctx.routes.balancer_members[*balancer][choice.member];
                 let m = &ctx.routes.members[index];
                 use crate::recycle::string_from;
@@ -690,7 +826,9 @@ impl Exchange {
                 hold(ctx, m.slot, true);
                 Ok(Some((index, member_target(m, target))))
             }
-            Route::Local => unreachable!("local routes have no exchange"),
+            Route::Local => Err(Fault::Local(
+                "a request answered locally has no member to choose".into(),
+            )),
         }
     }
 
@@ -699,9 +837,10 @@ impl Exchange {
         if timeout_ms == 0 {
             return false;
         }
-        let until = *self
-            .wait_until
-            .get_or_insert(now + Duration::from_millis(timeout_ms));
+        let Phase::Choosing { wait_until } = &mut self.phase else {
+            return false;
+        };
+        let until = *wait_until.get_or_insert(now + Duration::from_millis(timeout_ms));
         now < until
     }
 
@@ -738,26 +877,31 @@ impl Exchange {
         };
         let m = &ctx.routes.members[member];
         let server = &ctx.routes.servers[self.server];
-        self.upgrade_sent = self.client_upgrade.clone().filter(|p| {
-            m.upgrade
-                .as_deref()
-                .is_some_and(|l| forward::upgrade_allowed(l, p))
-        });
-        let rctx = RequestContext {
-            client_ip: self.peer.ip(),
+        let out = Outgoing {
+            head: &self.head,
+            target,
+            body_length: match self.head.framing {
+                Framing::None => Some(0),
+                Framing::Length(n) => Some(n),
+                Framing::Chunked | Framing::Close => None,
+            },
+            client: self.peer,
+            local: self.local,
+            https: self.https,
             server_name: &server.server_name,
-            front_port: via_port(&self.head),
-            preserve_host: server.preserve_host,
-            add_headers: server.add_headers,
-            via: server.via,
-            member_host: &m.host_header,
+            env: &self.env,
             // `proxy-nokeepalive`: `Connection: close` to the member, never pooled.
-            reuse: m.pool.reuse
-                && self.upgrade_sent.is_none()
-                && !self.env.is_set("proxy-nokeepalive"),
-            forward_expect: ctx.config.proxy_100_continue,
-            upgrade: self.upgrade_sent.as_deref(),
+            keep: m.pool.reuse && !self.env.is_set("proxy-nokeepalive"),
+            http: HttpFacts {
+                front_port: via_port(&self.head),
+                preserve_host: server.preserve_host,
+                add_headers: server.add_headers,
+                via: server.via,
+                forward_expect: ctx.config.proxy_100_continue,
+                upgrade: self.client_upgrade.as_deref(),
+            },
         };
+        let mut codec = m.codec.codec();
         let mut output = Buffer::new();
         if let (Some(version), false) = (m.proxy_protocol, reused) {
             // `proxyprotocol=`: a new connection starts with the client's
@@ -766,15 +910,13 @@ impl Exchange {
             let n = proxy_protocol::build(version, self.peer, self.local, &mut header);
             output.extend(&header[..n]);
         }
-        crate::recycle::with_bytes(|head| {
-            forward::request_head(head, &self.head, target, self.head.framing, &rctx);
-            output.extend(head);
-        });
+        codec.start(&out, &mut output);
         Ok(MemberConn {
+            codec,
+            body_ended: false,
             stream,
             id,
             reused,
-            connected: reused,
             hup: false,
             readable: false,
             // A pooled connection is written at once (its writable edge came
@@ -824,20 +966,27 @@ impl Exchange {
         let Some(m) = self.member.take() else {
             return;
         };
-        if self.pending.take().is_some() {
+        if let Phase::Waiting { target, .. } = &mut self.phase {
+            crate::recycle::give_string(std::mem::take(target));
             ctx.pool.cancel_wait(m, (self.index, self.conn_id));
+            self.phase = Phase::Done(None);
         }
-        if let Some(c) = self.conn.take() {
-            let reusable = c.connected
+        let connected = matches!(self.phase, Phase::Sending(_) | Phase::Body(..));
+        let response_reusable = self
+            .phase
+            .response()
+            .is_some_and(|r| r.finished && r.reusable);
+        if let Some(c) = self.phase.take_conn() {
+            let reusable = connected
                 && !c.eof
                 && c.output.is_empty()
                 && c.input.is_empty()
                 && self.req_body.is_done()
-                && self
-                    .response
-                    .as_ref()
-                    .is_some_and(|r| r.finished && r.reusable);
+                && response_reusable;
             release_to_pool(ctx, m, Some(c.upstream()), reusable);
+        }
+        if let Phase::Choosing { .. } = self.phase {
+            self.phase = Phase::Done(None);
         }
         hold(ctx, ctx.routes.members[m].slot, false);
         let sb = &ctx.scoreboard;
@@ -865,44 +1014,28 @@ impl Exchange {
         let Some(m) = self.member else {
             return Ok(false);
         };
-        let name = &ctx.routes.members[m].url.name;
-        let balancer = self.balancer();
-        let Some(conn) = self.conn.as_mut() else {
-            return Ok(false);
-        };
-        if self.tunnel {
-            return self.pump_tunnel(input, output, client_eof);
-        }
         let mut progress = false;
-        if !conn.connected {
-            if !conn.writable {
-                return Ok(false);
-            }
-            match conn.stream.connect_result() {
-                Ok(true) => {
-                    conn.connected = true;
-                    ctx.scoreboard
-                        .member(ctx.routes.members[m].slot)
-                        .set_error_time(0);
-                    progress = true;
-                }
-                Ok(false) => {
-                    conn.writable = false;
+        match self.phase {
+            Phase::Tunnel { .. } => return self.pump_tunnel(input, output, client_eof),
+            Phase::Connecting(_) => {
+                if !self.connected(ctx, m)? {
                     return Ok(false);
                 }
-                Err(e) => {
-                    if let Some(cause) = LocalCause::of(&e) {
-                        return Err(self.local_fault(ctx, cause, &e).into());
-                    }
-                    let why = e.to_string();
-                    self.member_failed(ctx, &why);
-                    return Err(Detour::Retry);
-                }
+                progress = true;
             }
+            _ => {}
         }
+        let name = &ctx.routes.members[m].url.name;
+        let answered = self.phase.response().is_some();
+        let Some(conn) = self.phase.conn_mut() else {
+            return Ok(progress);
+        };
         // Client body → member.
         while !self.req_body.is_done() && conn.output.len() < BODY_BUFFER && !input.is_empty() {
-            let room = BODY_BUFFER - conn.output.len();
+            let room = (BODY_BUFFER - conn.output.len()).min(conn.codec.body_room());
+            if room == 0 {
+                break;
+            }
             let avail = &input.data()[..input.len().min(room)];
             let (used, data) = self.req_body.step(avail).map_err(|e| {
                 let msg = format!("client {}: bad request body: {e}", self.peer);
@@ -912,11 +1045,7 @@ impl Exchange {
                 break;
             }
             self.body_in += data.len() as u64;
-            if self.req_chunked {
-                put_chunk(&mut conn.output, &avail[data]);
-            } else {
-                conn.output.extend(&avail[data]);
-            }
+            conn.codec.body(&avail[data], &mut conn.output);
             input.consume(used);
             self.body_consumed = true;
             let limit = ctx.config.limit_request_body;
@@ -929,9 +1058,9 @@ impl Exchange {
             }
             progress = true;
         }
-        if self.req_chunked && self.req_body.is_done() && !self.req_last_chunk_sent {
-            conn.output.extend(ChunkEncoder::LAST);
-            self.req_last_chunk_sent = true;
+        if self.req_body.is_done() && !conn.body_ended {
+            conn.codec.end_body(&mut conn.output);
+            conn.body_ended = true;
         }
         if client_eof && !self.req_body.is_done() && input.is_empty() {
             return Err(Fault::Client(
@@ -943,7 +1072,7 @@ impl Exchange {
         // → member socket.
         match conn.send(&mut self.sent) {
             Ok(p) => progress |= p,
-            Err(e) if self.response.is_some() => {
+            Err(e) if answered => {
                 // The member answered early and stopped reading: not an error for the answer.
                 conn.output = Buffer::new();
                 self.keep_alive = false;
@@ -964,66 +1093,167 @@ impl Exchange {
         }
         // Member socket → buffer.
         progress |= conn.receive(&mut self.received);
-        // Response head (and interim 1xx answers).
-        while self.response.is_none() && !conn.input.is_empty() {
-            let head = match parse_response(conn.input.data(), self.head.is_head()) {
-                Ok(Some(h)) => h,
-                Ok(None) => break,
-                Err(e) => {
+        if !answered {
+            progress |= self.response_head(ctx, m, output)?;
+        }
+        // Response body → client buffer.
+        let Phase::Body(conn, resp) = &mut self.phase else {
+            return Ok(progress);
+        };
+        let walked = walk_body(resp, conn, output, &mut self.body_bytes);
+        progress |= walked.moved;
+        if let Some(why) = walked.fault {
+            let fault = Fault::Member(MemberFault::BadResponse, format!("member {name}: {why}"));
+            if output.len() >= resp.queued {
+                // Nothing of the response reached the client yet (the body
+                // came with the head, or the client was slow to take it):
+                // take it back and answer 502, as httpd does, which reads
+                // the start of the body before it commits the head.
+                output.unextend(resp.queued);
+                if let Phase::Body(conn, _) = std::mem::replace(&mut self.phase, Phase::Done(None))
+                {
+                    self.phase = Phase::Sending(conn);
+                }
+                self.status = 0;
+                self.body_bytes = 0;
+            }
+            return Err(fault.into());
+        }
+        Ok(progress)
+    }
+
+    /// In `Connecting`: whether the connection is open now (then `Sending`).
+    /// A refused or failed connect lets the member go (Retry).
+    fn connected(&mut self, ctx: &mut Ctx, m: usize) -> Result<bool, Detour> {
+        let Phase::Connecting(conn) = &mut self.phase else {
+            return Ok(true);
+        };
+        if !conn.writable {
+            return Ok(false);
+        }
+        match conn.stream.connect_result() {
+            Ok(true) => {
+                ctx.scoreboard
+                    .member(ctx.routes.members[m].slot)
+                    .set_error_time(0);
+                if let Phase::Connecting(c) = std::mem::replace(&mut self.phase, Phase::Done(None))
+                {
+                    self.phase = Phase::Sending(c);
+                }
+                Ok(true)
+            }
+            Ok(false) => {
+                conn.writable = false;
+                Ok(false)
+            }
+            Err(e) => {
+                if let Some(cause) = LocalCause::of(&e) {
+                    return Err(self.local_fault(ctx, cause, &e).into());
+                }
+                let why = e.to_string();
+                self.member_failed(ctx, &why);
+                Err(Detour::Retry)
+            }
+        }
+    }
+
+    /// In `Sending`: decodes interim answers and the response head as they
+    /// come; the head (after ProxyPassReverse, Header rules, failonstatus,
+    /// byload) goes to the client's buffer and the exchange moves to `Body`
+    /// (or `Tunnel` after a 101). Returns whether anything moved.
+    fn response_head(&mut self, ctx: &Ctx, m: usize, output: &mut Buffer) -> Result<bool, Detour> {
+        let name = &ctx.routes.members[m].url.name;
+        let balancer = self.balancer();
+        let mut progress = false;
+        let Phase::Sending(conn) = &mut self.phase else {
+            return Ok(false);
+        };
+        let mut final_head = None;
+        while !conn.input.is_empty() {
+            let queued = conn.output.len();
+            let decoded = conn
+                .codec
+                .decode(conn.input.data(), &mut conn.output)
+                .map_err(|e| member_broke(name, &e))?;
+            conn.input.consume(decoded.used);
+            progress |= decoded.used > 0 || conn.output.len() != queued;
+            let head = match decoded.event {
+                Event::Pending => break,
+                Event::Interim(head) => {
+                    // An interim answer reaches the client once, and never an
+                    // HTTP/1.0 one; `proxy-interim-response` other than RFC
+                    // (Suppress) keeps them all.
+                    if self.head.minor == 1
+                        && !(head.status == 100 && self.continue_sent)
+                        && interim_allowed(&self.env, name)
+                    {
+                        self.continue_sent |= head.status == 100;
+                        crate::recycle::with_bytes(|out| {
+                            forward::interim_head(out, &head);
+                            output.extend(out);
+                        });
+                    }
+                    continue;
+                }
+                Event::Head(head) => head,
+                Event::Body(_) | Event::End { .. } => {
                     return Err(Fault::Member(
                         MemberFault::BadResponse,
-                        format!("member {name}: {}", e.reason),
+                        format!("member {name}: a response body before its head"),
                     )
                     .into())
                 }
             };
-            conn.input.consume(head.len);
-            progress = true;
-            if head.status == 101 {
-                let agreed = self.upgrade_sent.as_deref().filter(|p| {
-                    head.header("upgrade")
-                        .is_some_and(|u| crate::http::trim(u).eq_ignore_ascii_case(p.as_bytes()))
-                });
-                let Some(proto) = agreed else {
-                    return Err(Fault::Member(
-                        MemberFault::BadResponse,
-                        format!("member {name} switched protocols without a matching Upgrade"),
-                    )
-                    .into());
+            final_head = Some(head);
+            break;
+        }
+        let Some(head) = final_head else {
+            if conn.eof
+                && conn.reused
+                && self.received == 0
+                && !self.body_consumed
+                && !self.replayed
+            {
+                return Err(Detour::Replay);
+            }
+            if conn.eof {
+                let why = match &conn.error {
+                    Some(e) => format!("reading the response head from member {name}: {e}"),
+                    None => match conn.codec.eof() {
+                        Err(e) => format!("member {name}: {e}"),
+                        Ok(_) => format!("member {name} closed the connection without a response"),
+                    },
                 };
+                return Err(Fault::Member(MemberFault::BadResponse, why).into());
+            }
+            return Ok(progress);
+        };
+        {
+            if head.status == 101 {
+                // The codec checked that the member agreed to the protocol asked.
+                let proto = self.client_upgrade.as_deref().unwrap_or_default();
                 let mut out = Vec::with_capacity(256);
                 forward::switching_head(&mut out, &head, proto);
                 output.extend(&out);
                 let queued = out.len();
                 self.status = 101;
                 self.keep_alive = false;
-                self.tunnel = true;
-                self.response = Some(ResponseState {
-                    body: BodyReader::new(Framing::Close),
+                let response = ResponseState {
                     chunked_out: false,
                     finished: false,
                     reusable: false,
                     head,
                     queued,
-                });
+                };
+                if let Phase::Sending(conn) = std::mem::replace(&mut self.phase, Phase::Done(None))
+                {
+                    self.phase = Phase::Tunnel {
+                        conn,
+                        response,
+                        member_write_shut: false,
+                    };
+                }
                 return Ok(true);
-            }
-            if (100..200).contains(&head.status) {
-                if head.status == 101 {
-                    return Err(Fault::Member(
-                        MemberFault::BadResponse,
-                        format!("member {name} switched protocols unasked"),
-                    )
-                    .into());
-                }
-                // An interim answer reaches the client once, and never an HTTP/1.0 one.
-                if self.head.minor == 1 && !(head.status == 100 && self.continue_sent) {
-                    self.continue_sent |= head.status == 100;
-                    output.extend(
-                        format!("HTTP/1.1 {} {}\r\n\r\n", head.status, head.reason).as_bytes(),
-                    );
-                }
-                continue;
             }
             if !self.req_body.is_done() {
                 // The request body must be complete for the client connection to stay usable.
@@ -1127,55 +1357,18 @@ impl Exchange {
                 output.extend(out);
             });
             self.status = head.status;
-            self.response = Some(ResponseState {
-                body: BodyReader::new(head.framing),
+            let response = ResponseState {
                 chunked_out: framing == Framing::Chunked,
                 finished: false,
-                reusable: head.allows_reuse(),
+                reusable: false,
                 head,
                 queued: output.len() - before,
-            });
-        }
-        if self.response.is_none()
-            && conn.eof
-            && conn.reused
-            && self.received == 0
-            && !self.body_consumed
-            && !self.replayed
-        {
-            return Err(Detour::Replay);
-        }
-        if self.response.is_none() && conn.eof {
-            let why = match &conn.error {
-                Some(e) => format!("reading the response head from member {name}: {e}"),
-                None => format!("member {name} closed the connection without a response"),
             };
-            return Err(Fault::Member(MemberFault::BadResponse, why).into());
-        }
-        // Response body → client buffer.
-        let Some(resp) = self.response.as_mut() else {
-            return Ok(progress);
-        };
-        let walked = walk_body(resp, conn, output, &mut self.body_bytes);
-        progress |= walked.moved;
-        if let Some(why) = walked.fault {
-            let fault = Fault::Member(
-                MemberFault::BadResponse,
-                format!("member {name}: response body: {why}"),
-            );
-            if output.len() >= resp.queued {
-                // Nothing of the response reached the client yet (the body
-                // came with the head, or the client was slow to take it):
-                // take it back and answer 502, as httpd does, which reads
-                // the start of the body before it commits the head.
-                output.unextend(resp.queued);
-                self.response = None;
-                self.status = 0;
-                self.body_bytes = 0;
+            if let Phase::Sending(conn) = std::mem::replace(&mut self.phase, Phase::Done(None)) {
+                self.phase = Phase::Body(conn, response);
             }
-            return Err(fault.into());
         }
-        Ok(progress)
+        Ok(true)
     }
 }
 
@@ -1188,7 +1381,12 @@ impl Exchange {
         output: &mut Buffer,
         client_eof: bool,
     ) -> Result<bool, Detour> {
-        let Some(conn) = self.conn.as_mut() else {
+        let Phase::Tunnel {
+            conn,
+            response,
+            member_write_shut,
+        } = &mut self.phase
+        else {
             return Ok(false);
         };
         let mut progress = false;
@@ -1201,9 +1399,9 @@ impl Exchange {
         progress |= conn.send(&mut self.sent).map_err(|e| {
             Fault::Member(MemberFault::BadResponse, format!("tunnel to member: {e}"))
         })?;
-        if client_eof && input.is_empty() && conn.output.is_empty() && !self.member_write_shut {
+        if client_eof && input.is_empty() && conn.output.is_empty() && !*member_write_shut {
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
-            self.member_write_shut = true;
+            *member_write_shut = true;
             progress = true;
         }
         progress |= conn.receive(&mut self.received);
@@ -1224,14 +1422,10 @@ impl Exchange {
         // Each direction stays open until its sender closes it (httpd without
         // proxy-nohalfclose): the tunnel ends when both have.
         let member_done = conn.eof && conn.input.is_empty();
-        let client_done = client_eof && input.is_empty() && self.member_write_shut;
-        if member_done && client_done {
-            if let Some(r) = self.response.as_mut() {
-                if !r.finished {
-                    r.finished = true;
-                    progress = true;
-                }
-            }
+        let client_done = client_eof && input.is_empty() && *member_write_shut;
+        if member_done && client_done && !response.finished {
+            response.finished = true;
+            progress = true;
         }
         Ok(progress)
     }
@@ -1239,11 +1433,10 @@ impl Exchange {
     /// In a tunnel: the member closed its side and everything it sent has been
     /// handed to the client's buffer, so the client's side may be shut for writing.
     pub fn tunnel_member_closed(&self) -> bool {
-        self.tunnel
-            && self
-                .conn
-                .as_ref()
-                .is_some_and(|c| c.eof && c.input.is_empty())
+        match &self.phase {
+            Phase::Tunnel { conn, .. } => conn.eof && conn.input.is_empty(),
+            _ => false,
+        }
     }
 
     /// When the request began and how much of its body arrived (RequestReadTimeout).
@@ -1260,10 +1453,11 @@ struct Walked {
     fault: Option<String>,
 }
 
-/// Moves response body bytes from the member's buffer to the client's
-/// (re-chunked when the client gets chunks) and ends the body at its end. A
-/// body ends cleanly only by its framing, or by the member's close when the
-/// close delimits it: never by a read error.
+/// Moves response body bytes from the member's buffer to the client's through
+/// the member's codec (re-chunked when the client gets chunks) and ends the
+/// body where the codec says it ends. A body ends cleanly only by its
+/// protocol, or by the member's close when the protocol allows it: never by a
+/// read error.
 fn walk_body(
     resp: &mut ResponseState,
     conn: &mut MemberConn,
@@ -1274,52 +1468,96 @@ fn walk_body(
         moved: false,
         fault: None,
     };
-    while !resp.finished && output.len() < BODY_BUFFER && !conn.input.is_empty() {
-        let room = BODY_BUFFER - output.len();
+    while !resp.finished {
+        // (With no room left the codec still reports an end it has reached.)
+        let room = BODY_BUFFER.saturating_sub(output.len());
         let avail = &conn.input.data()[..conn.input.len().min(room)];
-        let (used, data) = match resp.body.step(avail) {
-            Ok(step) => step,
+        let queued = conn.output.len();
+        let decoded = match conn.codec.decode(avail, &mut conn.output) {
+            Ok(d) => d,
             Err(e) => {
                 w.fault = Some(e.to_string());
                 return w;
             }
         };
-        if used == 0 {
-            break;
-        }
-        *body_bytes += data.len() as u64;
-        let before = output.len();
-        if resp.chunked_out {
-            put_chunk(output, &avail[data]);
-        } else {
-            output.extend(&avail[data]);
-        }
-        resp.queued += output.len() - before;
-        conn.input.consume(used);
-        w.moved = true;
-        if resp.body.is_done() {
-            break;
+        w.moved |= decoded.used > 0 || conn.output.len() != queued;
+        match decoded.event {
+            Event::Pending => {
+                conn.input.consume(decoded.used);
+                break;
+            }
+            Event::Body(data) => {
+                *body_bytes += data.len() as u64;
+                let before = output.len();
+                if resp.chunked_out {
+                    put_chunk(output, &avail[data]);
+                } else {
+                    output.extend(&avail[data]);
+                }
+                resp.queued += output.len() - before;
+                conn.input.consume(decoded.used);
+            }
+            Event::End { reusable } => {
+                conn.input.consume(decoded.used);
+                end_body(resp, output, reusable);
+                w.moved = true;
+            }
+            Event::Head(_) | Event::Interim(_) => {
+                w.fault = Some("a second response head within a body".into());
+                return w;
+            }
         }
     }
-    if !resp.body.is_done() && conn.eof && conn.input.is_empty() {
+    if !resp.finished && conn.eof && conn.input.is_empty() {
         if let Some(e) = &conn.error {
-            w.fault = Some(format!("reading from the member: {e}"));
+            w.fault = Some(format!("response body: reading from the member: {e}"));
             return w;
         }
-        if let Err(e) = resp.body.finish_on_eof() {
-            w.fault = Some(e.to_string());
-            return w;
+        match conn.codec.eof() {
+            Ok(Event::End { reusable }) => {
+                end_body(resp, output, reusable);
+                w.moved = true;
+            }
+            Ok(_) => {
+                w.fault = Some("closed the connection within a response".into());
+            }
+            Err(e) => w.fault = Some(e.to_string()),
         }
-    }
-    if resp.body.is_done() && !resp.finished {
-        resp.finished = true;
-        if resp.chunked_out {
-            output.extend(ChunkEncoder::LAST);
-            resp.queued += ChunkEncoder::LAST.len();
-        }
-        w.moved = true;
     }
     w
+}
+
+/// The response body is complete: the client's framing ends it.
+fn end_body(resp: &mut ResponseState, output: &mut Buffer, reusable: bool) {
+    resp.finished = true;
+    resp.reusable = reusable;
+    if resp.chunked_out {
+        output.extend(ChunkEncoder::LAST);
+        resp.queued += ChunkEncoder::LAST.len();
+    }
+}
+
+/// Whether an interim answer may go to the client: `proxy-interim-response`
+/// unset or `RFC` (without case); `Suppress` keeps it, and so does any other
+/// value, logged as httpd logs it.
+fn interim_allowed(env: &crate::rules::env::Env, member: &str) -> bool {
+    match env.get("proxy-interim-response") {
+        None => true,
+        Some(p) if p.eq_ignore_ascii_case("RFC") => true,
+        Some(p) if p.eq_ignore_ascii_case("Suppress") => false,
+        Some(p) => {
+            log::warn!(
+                "member {member}: undefined proxy-interim-response policy '{p}' \
+                 (RFC or Suppress): the interim answer is not passed on"
+            );
+            false
+        }
+    }
+}
+
+/// A member's protocol error as the exchange's fault (502).
+fn member_broke(name: &str, e: &ProtocolError) -> Detour {
+    Fault::Member(MemberFault::BadResponse, format!("member {name}: {e}")).into()
 }
 
 /// Appends `data` as one chunk (nothing for empty data: that would end the body).
