@@ -41,6 +41,7 @@ fn codec(secret: Option<&str>) -> Ajp {
     Settings {
         packet_size: 8192,
         secret: secret.map(Arc::from),
+        ping: false,
     }
     .codec()
 }
@@ -72,6 +73,8 @@ fn exchange(
         https: false,
         server_name: "proxy.test",
         env: &env,
+        keep: true,
+        http: Default::default(),
     };
     let mut out = Vec::new();
     codec.start(&req, &mut out);
@@ -300,6 +303,8 @@ fn codec_requests_match_what_the_test_origin_records() {
         https: false,
         server_name: "proxy.test",
         env: &env,
+        keep: true,
+        http: Default::default(),
     };
     let mut out = Vec::new();
     c.start(&req, &mut out);

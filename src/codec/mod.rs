@@ -28,9 +28,8 @@
 //! HTTP/1.1 response (head through ProxyPassReverse and `Header` rules, body
 //! re-chunked when its length is unknown).
 
-pub mod h1;
-
 pub mod ajp;
+pub mod h1;
 
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -46,6 +45,7 @@ pub use crate::url::{Protocol, Scheme, SCHEMES};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settings {
     Http1(h1::Settings),
+    Ajp(ajp::Settings),
 }
 
 impl Settings {
@@ -54,13 +54,17 @@ impl Settings {
     pub fn codec(&self) -> Codec {
         match self {
             Settings::Http1(s) => Codec::Http1(s.codec()),
+            Settings::Ajp(s) => Codec::Ajp(s.codec()),
         }
     }
 
-    /// The settings of the member at `url` with parameters `params`.
+    /// The settings of the member at `url` with parameters `params`;
+    /// `io_buffer_size` is `ProxyIOBufferSize` (a member's `iobuffersize=`
+    /// overrides it).
     pub fn for_member(
         url: &crate::url::MemberUrl,
         params: &crate::config::WorkerParams,
+        io_buffer_size: usize,
     ) -> Result<Settings, String> {
         let scheme = Scheme::named(&url.scheme)
             .ok_or_else(|| format!("{}: unsupported scheme '{}'", url.name, url.scheme))?;
@@ -75,6 +79,11 @@ impl Settings {
                     upgrade,
                 }))
             }
+            Protocol::Ajp => Ok(Settings::Ajp(ajp::Settings {
+                packet_size: ajp::packet_size(params.io_buffer_size.unwrap_or(io_buffer_size)),
+                secret: params.other_value("secret").map(Into::into),
+                ping: params.ping.is_some(),
+            })),
             p => Err(format!(
                 "{}: the {p:?} protocol ('{}://') is not served yet",
                 url.name, scheme.name
@@ -85,6 +94,7 @@ impl Settings {
     pub fn protocol(&self) -> Protocol {
         match self {
             Settings::Http1(_) => Protocol::Http1,
+            Settings::Ajp(_) => Protocol::Ajp,
         }
     }
 }
@@ -94,42 +104,49 @@ impl Settings {
 #[derive(Debug)]
 pub enum Codec {
     Http1(h1::H1),
+    Ajp(ajp::Ajp),
 }
 
 impl MemberCodec for Codec {
     fn start(&mut self, req: &Outgoing<'_>, out: &mut impl Sink) {
         match self {
             Codec::Http1(c) => c.start(req, out),
+            Codec::Ajp(c) => c.start(req, out),
         }
     }
 
     fn body_room(&self) -> usize {
         match self {
             Codec::Http1(c) => c.body_room(),
+            Codec::Ajp(c) => c.body_room(),
         }
     }
 
     fn body(&mut self, data: &[u8], out: &mut impl Sink) {
         match self {
             Codec::Http1(c) => c.body(data, out),
+            Codec::Ajp(c) => c.body(data, out),
         }
     }
 
     fn end_body(&mut self, out: &mut impl Sink) {
         match self {
             Codec::Http1(c) => c.end_body(out),
+            Codec::Ajp(c) => c.end_body(out),
         }
     }
 
     fn decode(&mut self, input: &[u8], out: &mut impl Sink) -> Result<Decoded, ProtocolError> {
         match self {
             Codec::Http1(c) => c.decode(input, out),
+            Codec::Ajp(c) => c.decode(input, out),
         }
     }
 
     fn eof(&mut self) -> Result<Event, ProtocolError> {
         match self {
             Codec::Http1(c) => c.eof(),
+            Codec::Ajp(c) => c.eof(),
         }
     }
 }
@@ -151,6 +168,21 @@ pub struct HttpFacts<'a> {
     /// `Connection` names it); the codec asks the member only when the
     /// member's `upgrade=` accepts it.
     pub upgrade: Option<&'a str>,
+}
+
+/// No HTTP facts: what requests to other protocols' members carry in tests
+/// (added with the AJP codec).
+impl Default for HttpFacts<'_> {
+    fn default() -> Self {
+        HttpFacts {
+            front_port: 0,
+            preserve_host: false,
+            add_headers: false,
+            via: ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        }
+    }
 }
 
 /// What every codec knows about the request it sends: the client's head

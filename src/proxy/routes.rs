@@ -839,7 +839,8 @@ impl Builder<'_> {
             .other_value("proxyprotocol")
             .and_then(crate::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
-        let codec = crate::codec::Settings::for_member(&parsed, params)?;
+        let codec =
+            crate::codec::Settings::for_member(&parsed, params, self.cfg.proxy_io_buffer_size)?;
         let slot = self.members.len();
         self.members.push(Member {
             slot,
@@ -1248,7 +1249,9 @@ mod tests {
              ProxyPass /c http://127.0.0.1:9002/\n",
         );
         assert_eq!(r.members.len(), 2);
-        let crate::codec::Settings::Http1(h1) = &r.members[0].codec;
+        let crate::codec::Settings::Http1(h1) = &r.members[0].codec else {
+            panic!("an http:// member has HTTP/1.1 settings");
+        };
         assert_eq!(&*h1.host, "127.0.0.1:9001");
     }
 

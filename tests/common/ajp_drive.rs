@@ -73,10 +73,13 @@ pub fn drive(ask: Ask, packet_size: usize, input: &[u8], pieces: &[usize]) -> Ou
         https: false,
         server_name: "proxy.test",
         env: &env,
+        keep: true,
+        http: Default::default(),
     };
     let mut codec = Settings {
         packet_size,
         secret: Some(Arc::from("s")),
+        ping: false,
     }
     .codec();
     let mut out = Vec::new();

@@ -43,6 +43,10 @@ pub struct Settings {
     /// `secret=`: sent with every request; Tomcat refuses requests without
     /// the secret its connector requires.
     pub secret: Option<Arc<str>>,
+    /// `ping=`: a CPING goes before each request, and the member must answer
+    /// CPONG before its response (within the member's timeout: slotgate has
+    /// no separate time limit for it).
+    pub ping: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +54,7 @@ impl Default for Settings {
         Settings {
             packet_size: DEFAULT_PACKET_SIZE,
             secret: None,
+            ping: false,
         }
     }
 }
@@ -81,6 +86,8 @@ enum Rx {
     Idle,
     /// The request head did not fit in a packet: nothing was sent.
     Refused { size: usize },
+    /// Expecting the CPONG answering the CPING sent before the request.
+    Cpong,
     /// Expecting a packet header.
     Packet,
     /// Inside a SEND_BODY_CHUNK: `left` payload bytes to pass on, then `pad`
@@ -107,6 +114,7 @@ enum Tx {
 pub struct Ajp {
     packet_size: usize,
     secret: Option<Arc<str>>,
+    ping: bool,
     rx: Rx,
     tx: Tx,
     /// The request was HEAD: no body in the response.
@@ -126,6 +134,7 @@ impl Ajp {
         Ajp {
             packet_size: settings.packet_size,
             secret: settings.secret.clone(),
+            ping: settings.ping,
             rx: Rx::Idle,
             tx: Tx::Ended,
             head_request: false,
@@ -417,8 +426,11 @@ impl MemberCodec for Ajp {
             self.tx = Tx::Ended;
             return;
         }
+        if self.ping {
+            out.put(&CPING_PACKET);
+        }
         out.put(&self.scratch);
-        self.rx = Rx::Packet;
+        self.rx = if self.ping { Rx::Cpong } else { Rx::Packet };
         // The first chunk of a body of known length goes unsolicited; a body
         // of unknown length (chunked) waits for GET_BODY_CHUNK, as httpd does
         // and as Tomcat expects.
@@ -478,6 +490,13 @@ impl MemberCodec for Ajp {
                     return Err(ProtocolError(self.refused().unwrap_or_default()))
                 }
                 Rx::Done => return Err(self.error("sent bytes after END_RESPONSE")),
+                Rx::Cpong => match read_cpong(rest)? {
+                    Some(n) => {
+                        used += n;
+                        self.rx = Rx::Packet;
+                    }
+                    None => return pending,
+                },
                 Rx::Data { left, pad } if left > 0 => {
                     if rest.is_empty() {
                         return pending;
@@ -620,6 +639,7 @@ impl MemberCodec for Ajp {
         match self.rx {
             Rx::Done => Ok(Event::End { reusable: false }),
             Rx::Refused { .. } => Err(ProtocolError(self.refused().unwrap_or_default())),
+            Rx::Cpong => Err(self.error("closed the connection before CPONG")),
             Rx::Packet if !self.head_seen => {
                 Err(self.error("closed the connection before SEND_HEADERS"))
             }

@@ -47,6 +47,8 @@ impl Req {
             https: self.https,
             server_name: "proxy.test",
             env: &self.env,
+            keep: true,
+            http: Default::default(),
         }
     }
 }
@@ -55,6 +57,7 @@ fn codec(secret: Option<&str>) -> Ajp {
     Ajp::new(&Settings {
         packet_size: DEFAULT_PACKET_SIZE,
         secret: secret.map(Arc::from),
+        ping: false,
     })
 }
 
@@ -517,6 +520,7 @@ fn packetsize_bounds_packets_both_ways() {
     let mut c = Ajp::new(&Settings {
         packet_size: 65536,
         secret: None,
+        ping: false,
     });
     let mut req = Req::get(
         "PUT / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n",
@@ -573,4 +577,49 @@ fn cpong_is_read_and_anything_else_refused() {
     assert!(read_cpong(b"AB\x00\x02\x05\x01").is_err());
     assert!(read_cpong(b"HTTP/1.1").is_err());
     assert_eq!(CPING_PACKET, [0x12, 0x34, 0, 1, 10]);
+}
+
+#[test]
+fn ping_sends_cping_first_and_wants_cpong_before_the_answer() {
+    let req = Req::get("GET / HTTP/1.1\r\nHost: h\r\n\r\n", "/");
+    let mut c = Ajp::new(&Settings {
+        ping: true,
+        ..Settings::default()
+    });
+    let mut out = Vec::new();
+    c.start(&req.outgoing(), &mut out);
+    assert_eq!(out[..5], CPING_PACKET);
+    assert_eq!(out[5..7], [0x12, 0x34], "FORWARD_REQUEST follows");
+    let mut input = CPONG_PACKET.to_vec();
+    input.extend(send_headers(200, &[]));
+    input.extend(end_response(true));
+    let events = decode_all(&mut c, &input, &mut out).unwrap();
+    assert_eq!(events, ["head 200 Close", "end reusable=true"]);
+
+    c.start(&req.outgoing(), &mut out);
+    let err = decode_all(&mut c, &send_headers(200, &[]), &mut out).unwrap_err();
+    assert!(err.0.contains("other than CPONG"), "{err}");
+    c.start(&req.outgoing(), &mut out);
+    assert!(c.eof().unwrap_err().0.contains("before CPONG"));
+}
+
+#[test]
+fn member_settings_come_from_its_parameters() {
+    use crate::codec::Settings as Any;
+    let url = crate::url::parse_member_url("ajp://tc1:8009/app").unwrap();
+    let mut params = crate::config::WorkerParams::default();
+    let ajp = |params: &crate::config::WorkerParams, io| match Any::for_member(&url, params, io) {
+        Ok(Any::Ajp(s)) => s,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(ajp(&params, 8192), Settings::default());
+    assert_eq!(ajp(&params, 20000).packet_size, 20480, "ProxyIOBufferSize");
+    params.io_buffer_size = Some(100_000);
+    params.other.push(("secret".into(), "pw".into()));
+    params.ping = Some(std::time::Duration::from_secs(1));
+    let s = ajp(&params, 8192);
+    assert_eq!(s.packet_size, 65536, "iobuffersize= wins");
+    assert_eq!(s.secret.as_deref(), Some("pw"));
+    assert!(s.ping);
+    assert_eq!(url.port, 8009, "AJP's default port");
 }
