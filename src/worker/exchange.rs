@@ -17,7 +17,7 @@ use super::conn::BODY_BUFFER;
 use super::fault::{ClientFault, Detour, Fault, LocalCause, MemberFault};
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{byload, usable_after_retry, NoMember, StickyKeys};
-use crate::codec::{Codec, Event, HttpFacts, MemberCodec, Outgoing, ProtocolError};
+use crate::codec::{Codec, Event, HttpFacts, MemberCodec, Outgoing, Protocol, ProtocolError};
 use crate::http::{BodyReader, ChunkEncoder, Framing, Header, RequestHead, ResponseHead};
 use crate::pool::{Acquired, MemberStream, Upstream};
 use crate::proxy::forward::{self, ResponseContext};
@@ -960,6 +960,19 @@ impl Exchange {
         self.let_go(ctx);
     }
 
+    /// An AJP member broke its protocol (or closed) before the response head
+    /// reached the client. httpd's mod_proxy_ajp then puts the member in error
+    /// state and answers 503 (httpd-oracle, 2026-12-07: a bad packet magic, a
+    /// packet over the packet size, a close inside the first body chunk each
+    /// gave `503` and `Init Err` in the balancer-manager; the same faults after
+    /// body bytes reached the client gave a cut-short 200 and left the member
+    /// `Init Ok`, as the HTTP codec's faults do here). No other member is
+    /// tried: the member may have acted on the request.
+    fn ajp_failed(&mut self, ctx: &mut Ctx, why: String) -> Detour {
+        self.member_failed(ctx, &why);
+        Fault::Member(MemberFault::Unavailable, why).into()
+    }
+
     /// The exchange is over: accounting on the member slot, member connection dropped.
     pub fn finish(&mut self, ctx: &mut Ctx) {
         self.end_local_wait(ctx);
@@ -1094,7 +1107,15 @@ impl Exchange {
         // Member socket → buffer.
         progress |= conn.receive(&mut self.received);
         if !answered {
-            progress |= self.response_head(ctx, m, output)?;
+            match self.response_head(ctx, m, output) {
+                Ok(p) => progress |= p,
+                Err(Detour::Fail(Fault::Member(MemberFault::BadResponse, why)))
+                    if ctx.routes.members[m].codec.protocol() == Protocol::Ajp =>
+                {
+                    return Err(self.ajp_failed(ctx, why));
+                }
+                Err(d) => return Err(d),
+            }
         }
         // Response body → client buffer.
         let Phase::Body(conn, resp) = &mut self.phase else {
