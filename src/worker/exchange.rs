@@ -1137,6 +1137,9 @@ impl Exchange {
                 }
                 self.status = 0;
                 self.body_bytes = 0;
+                if ctx.routes.members[m].codec.protocol() == Protocol::Ajp {
+                    return Err(self.ajp_failed(ctx, fault.why().to_string()));
+                }
             }
             return Err(fault.into());
         }
