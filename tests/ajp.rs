@@ -26,8 +26,10 @@ fn tomcat_serves_get_post_headers_query_and_the_client_address_over_ajp() {
         return;
     };
     let sg = Slotgate::start(&format!(
-        "{BASE_CONF}ProxyPass /app/ ajp://{tc}/ secret=s3cr3t\n\
-         ProxyPass /nosecret/ ajp://{tc}/nosecret/\n",
+        // The member without a secret first: a later URL with this one as
+        // its prefix would share it, as in httpd.
+        "{BASE_CONF}ProxyPass /nosecret/ ajp://{tc}/nosecret/\n\
+         ProxyPass /app/ ajp://{tc}/ secret=s3cr3t\n",
         tc = tc.addr()
     ));
     let port = sg.port();

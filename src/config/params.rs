@@ -46,6 +46,11 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
     };
     let scheme = scheme.to_ascii_lowercase();
     let Some(default_port) = crate::url::Scheme::named(&scheme).map(|s| s.default_port) else {
+        if matches!(scheme.as_str(), "h2c" | "h2") {
+            return Err(format!(
+                "'{url}': {scheme}:// members speak HTTP/2, which slotgate does not serve yet (issue #17)"
+            ));
+        }
         return Err(format!("unsupported scheme '{scheme}' in '{url}'"));
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
