@@ -268,3 +268,29 @@ fn ping_sends_cping_before_each_request() {
     origin.set_mode(AjpMode::BadCpong);
     assert_eq!(http_get(sg.port(), "/j/z", &[]).status, 503);
 }
+
+#[test]
+fn an_ajp_member_added_at_run_time_is_spoken_to_over_ajp() {
+    let a = AjpOrigin::start("a");
+    let b = AjpOrigin::start("b");
+    let sg = Slotgate::start(&format!(
+        "{BASE_CONF}<Proxy balancer://j growth=1>\n  BalancerMember {}\n</Proxy>\n\
+         ProxyPass /j/ balancer://j/\n",
+        a.url()
+    ));
+    let sb = scoreboard::Scoreboard::attach(sg.scoreboard_path()).expect("the scoreboard");
+    let bal = slotgate::handlers::edit::find_balancer(&sb, "j").expect("balancer j");
+    // As the balancer-manager's "add member" form does it.
+    let m = slotgate::handlers::edit::add_member(&sb, bal, &b.url()).expect("a growth slot");
+    slotgate::handlers::edit::enable(&sb, bal, m).expect("enabling it");
+    for _ in 0..6 {
+        assert_eq!(
+            http_get(sg.port(), "/j/x", &[]).status,
+            200,
+            "{}",
+            sg.logs()
+        );
+    }
+    assert_eq!((a.requests(), b.requests()), (3, 3));
+    assert_eq!(b.last_request().uri, "/x");
+}
