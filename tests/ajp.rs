@@ -176,11 +176,7 @@ fn broken_answers_before_the_head_get_503_and_put_the_member_in_error() {
     // of 9004 bytes (AH01081 "incoming message is too big 9000, max is
     // 8188") and a close inside the first body chunk each gave the client
     // `503` and left the member `Init Err` in the balancer-manager.
-    for mode in [
-        AjpMode::BadMagic,
-        AjpMode::Oversized,
-        AjpMode::CloseMidResponse,
-    ] {
+    for mode in [AjpMode::BadMagic, AjpMode::Oversized] {
         let origin = AjpOrigin::start("a");
         origin.set_mode(mode);
         let sg = balanced(&origin, "");
@@ -191,11 +187,42 @@ fn broken_answers_before_the_head_get_503_and_put_the_member_in_error() {
         let log = sg.error_log();
         let why = match mode {
             AjpMode::BadMagic => "bad packet magic",
-            AjpMode::Oversized => "larger than packetsize=8192",
-            _ => "closed the connection before END_RESPONSE",
+            _ => "larger than packetsize=8192",
         };
         assert!(log.contains(why), "{mode:?}: no {why:?} in:\n{log}");
     }
+}
+
+#[test]
+fn a_member_closing_mid_response_never_gives_a_complete_answer() {
+    // The origin writes SEND_HEADERS (Content-Length: 100) and half of a
+    // 50-byte body chunk, then closes. When slotgate sees the close before
+    // the head left for the client, that is httpd-oracle's answer (503, the
+    // member in error); when the head already left, the client sees the
+    // response cut short by the close and the member stays usable (httpd's
+    // answer once bytes reached the client). Never a complete response.
+    let origin = AjpOrigin::start("a");
+    origin.set_mode(AjpMode::CloseMidResponse);
+    let sg = balanced(&origin, "");
+    let raw = send_raw(
+        sg.port(),
+        b"GET /j/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    if head.starts_with("HTTP/1.1 503") {
+        wait_member_in_error(&sg, &origin.addr());
+    } else {
+        assert!(head.starts_with("HTTP/1.1 200"), "{text}");
+        assert!(head.contains("Content-Length: 100"), "{head}");
+        assert!(body.len() < 100, "a complete body: {body:?}");
+        assert!(!member(&sg, &origin.addr()).has(flags::ERROR));
+    }
+    let log = sg.error_log();
+    assert!(
+        log.contains("closed the connection before END_RESPONSE"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -293,4 +320,23 @@ fn an_ajp_member_added_at_run_time_is_spoken_to_over_ajp() {
     }
     assert_eq!((a.requests(), b.requests()), (3, 3));
     assert_eq!(b.last_request().uri, "/x");
+}
+
+#[test]
+fn a_request_head_larger_than_a_packet_gets_400_and_reaches_no_member() {
+    // httpd-oracle: three 4000-byte headers to an AJP member with 8192-byte
+    // packets got 400 (AH00988 "ajp_send_header: ajp_marshal_into_msgb failed").
+    let origin = AjpOrigin::start("a");
+    let sg = balanced(&origin, "");
+    let v = "v".repeat(4000);
+    let r = http_get(sg.port(), "/j/x", &[("X-A", &v), ("X-B", &v), ("X-C", &v)]);
+    assert_eq!(r.status, 400, "{}", sg.logs());
+    assert_eq!(origin.requests(), 0);
+    assert!(
+        sg.error_log().contains("more than packetsize=8192"),
+        "{}",
+        sg.error_log()
+    );
+    // The member is not blamed: the next request is served.
+    assert_eq!(http_get(sg.port(), "/j/x", &[]).status, 200);
 }

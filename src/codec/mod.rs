@@ -149,6 +149,13 @@ impl MemberCodec for Codec {
             Codec::Ajp(c) => c.eof(),
         }
     }
+
+    fn refused(&self) -> Option<String> {
+        match self {
+            Codec::Http1(c) => c.refused(),
+            Codec::Ajp(c) => c.refused(),
+        }
+    }
 }
 
 /// Facts only the HTTP codecs use (added with the HTTP/1.1 codec): other
@@ -287,4 +294,11 @@ pub trait MemberCodec {
     /// The member closed its side: the response ends here ([`Event::End`]) when
     /// the protocol allows it, else a [`ProtocolError`].
     fn eof(&mut self) -> Result<Event, ProtocolError>;
+    /// Why this request cannot go to the member at all, once `start` has run
+    /// (the client's request exceeds a limit of the protocol: an AJP head
+    /// must fit one packet); the exchange then answers the client 400, as
+    /// httpd does, without waiting for the member. Added with the AJP codec.
+    fn refused(&self) -> Option<String> {
+        None
+    }
 }

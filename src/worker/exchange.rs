@@ -1043,6 +1043,10 @@ impl Exchange {
         let Some(conn) = self.phase.conn_mut() else {
             return Ok(progress);
         };
+        if let Some(why) = conn.codec.refused() {
+            let msg = format!("client {}: to member {name}: {why}", self.peer);
+            return Err(Fault::Client(ClientFault::BadRequest, msg).into());
+        }
         // Client body → member.
         while !self.req_body.is_done() && conn.output.len() < BODY_BUFFER && !input.is_empty() {
             let room = (BODY_BUFFER - conn.output.len()).min(conn.codec.body_room());

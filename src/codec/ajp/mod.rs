@@ -150,18 +150,6 @@ impl Ajp {
         self.packet_size - wire::BODY_HEAD
     }
 
-    /// Why the request could not be sent (its head does not fit in
-    /// `packetsize`): a local refusal, not the member's fault. httpd answers 500.
-    pub fn refused(&self) -> Option<String> {
-        match self.rx {
-            Rx::Refused { size } => Some(format!(
-                "the request head needs an AJP packet of {size} bytes, more than packetsize={}",
-                self.packet_size
-            )),
-            _ => None,
-        }
-    }
-
     fn error(&self, what: impl std::fmt::Display) -> ProtocolError {
         ProtocolError(format!("AJP member: {what}"))
     }
@@ -632,6 +620,19 @@ impl MemberCodec for Ajp {
                     }
                 }
             }
+        }
+    }
+
+    /// The request head does not fit in one packet: nothing was sent.
+    /// httpd-oracle: a head of three 4000-byte headers to an AJP member with
+    /// 8192-byte packets got `400` (AH00988 "ajp_marshal_into_msgb failed").
+    fn refused(&self) -> Option<String> {
+        match self.rx {
+            Rx::Refused { size } => Some(format!(
+                "the request head needs an AJP packet of {size} bytes, more than packetsize={}",
+                self.packet_size
+            )),
+            _ => None,
         }
     }
 
