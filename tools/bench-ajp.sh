@@ -91,7 +91,6 @@ MaxKeepAliveRequests 0
 $( [ "$(id -u)" = 0 ] && printf 'User www-data\nGroup www-data\n' )
 LoadModule mpm_event_module "$M/mod_mpm_event.so"
 LoadModule authz_core_module "$M/mod_authz_core.so"
-LoadModule unixd_module "$M/mod_unixd.so"
 LoadModule proxy_module "$M/mod_proxy.so"
 LoadModule proxy_ajp_module "$M/mod_proxy_ajp.so"
 ProxyPass / ajp://127.0.0.1:$TP/ secret=bench
