@@ -312,6 +312,77 @@ pub fn parse_request(text: &str) -> Result<Expr, String> {
     parse_with(text, true)
 }
 
+/// Parses an ap_expr string expression about a request (a `Header … expr=…`
+/// value): text in which `%{VAR}` is a variable of [`parse_request`] and
+/// `%{req:Name}`, `%{http:Name}`, `%{reqenv:VAR}` call the function; `\`
+/// makes the next character plain text.
+pub fn parse_request_string(text: &str) -> Result<Word, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if i + 1 < chars.len() => {
+                lit.push(chars[i + 1]);
+                i += 2;
+            }
+            '%' if chars.get(i + 1) == Some(&'{') => {
+                let Some(len) = chars[i + 2..].iter().position(|&c| c == '}') else {
+                    return Err(format!(
+                        "at column {}: unterminated %{{ (expected %{{NAME}})",
+                        i + 1
+                    ));
+                };
+                let name: String = chars[i + 2..i + 2 + len].iter().collect();
+                if !lit.is_empty() {
+                    parts.push(Word::Literal(std::mem::take(&mut lit)));
+                }
+                parts
+                    .push(string_variable(&name).map_err(|m| format!("at column {}: {m}", i + 1))?);
+                i += len + 3;
+            }
+            c => {
+                lit.push(c);
+                i += 1;
+            }
+        }
+    }
+    if !lit.is_empty() {
+        parts.push(Word::Literal(lit));
+    }
+    Ok(match parts.len() {
+        0 => Word::Literal(String::new()),
+        1 => parts.pop().expect("one part"),
+        _ => Word::Concat(parts),
+    })
+}
+
+/// One `%{…}` of a string expression: `func:arg` or a request variable.
+fn string_variable(name: &str) -> Result<Word, String> {
+    if let Some((func, arg)) = name.split_once(':') {
+        let var = match func.to_ascii_lowercase().as_str() {
+            "req" | "http" => RequestVar::Header(arg.to_string()),
+            "reqenv" => RequestVar::Env(arg.to_string()),
+            _ => {
+                return Err(format!(
+                    "%{{{name}}}: slotgate's string expressions call req, http and reqenv, \
+                     not {func}"
+                ))
+            }
+        };
+        return Ok(Word::Request(var));
+    }
+    if let Some(var) = request_variable(name.trim()) {
+        return Ok(Word::Request(var));
+    }
+    VARIABLES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name.trim()))
+        .map(|(_, word)| word.clone())
+        .ok_or_else(|| format!("unknown variable %{{{name}}}"))
+}
+
 fn parse_with(text: &str, request: bool) -> Result<Expr, String> {
     let mut p = Parser {
         chars: text.chars().collect(),

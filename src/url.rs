@@ -457,17 +457,78 @@ pub fn split_target(target: &str) -> (&str, Option<&str>) {
 /// `*` and `?` wildcards as ServerAlias uses them.
 /// (The pattern is lowercase; `s` is compared without case.)
 pub fn wildcard_match(pattern: &str, s: &[u8]) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.split_first() {
-            None => s.is_empty(),
-            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
-            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
-            Some((c, rest)) => {
-                s.first().map(u8::to_ascii_lowercase) == Some(*c) && go(rest, &s[1..])
+    wildcard(pattern.as_bytes(), s, Wildcards::HostName)
+}
+
+/// The two wildcard dialects httpd uses, served by [`wildcard`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wildcards {
+    /// `ServerAlias` (httpd's `ap_strcasecmp_match`): `*` any run, `?` one
+    /// byte, everything else literal and compared without case (the pattern
+    /// in lowercase).
+    HostName,
+    /// `<Proxy>` (`apr_fnmatch` without flags): also `[…]` sets (`!` or `^`
+    /// negates, `a-z` ranges) and `\` escaping the next byte; case matters.
+    Full,
+}
+
+/// Whether `s` matches the wildcard `pattern` in dialect `how`.
+pub fn wildcard(pattern: &[u8], s: &[u8], how: Wildcards) -> bool {
+    let full = how == Wildcards::Full;
+    match pattern.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..], how)),
+        Some((b'?', rest)) => !s.is_empty() && wildcard(rest, &s[1..], how),
+        Some((b'[', rest)) if full => {
+            let Some(close) = rest.iter().skip(1).position(|&c| c == b']').map(|i| i + 1) else {
+                return s.first() == Some(&b'[') && wildcard(rest, &s[1..], how);
+            };
+            let Some(&c) = s.first() else { return false };
+            let (negate, set) = match rest[..close].split_first() {
+                Some((b'!' | b'^', set)) => (true, set),
+                _ => (false, &rest[..close]),
+            };
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == b'-' {
+                    hit |= (set[i]..=set[i + 2]).contains(&c);
+                    i += 3;
+                } else {
+                    hit |= set[i] == c;
+                    i += 1;
+                }
             }
+            hit != negate && wildcard(&rest[close + 1..], &s[1..], how)
+        }
+        Some((b'\\', rest)) if full && !rest.is_empty() => {
+            s.first() == Some(&rest[0]) && wildcard(&rest[1..], &s[1..], how)
+        }
+        Some((&c, rest)) if full => s.first() == Some(&c) && wildcard(rest, &s[1..], how),
+        Some((&c, rest)) => {
+            s.first().map(u8::to_ascii_lowercase) == Some(c) && wildcard(rest, &s[1..], how)
         }
     }
-    go(pattern.as_bytes(), s)
+}
+
+/// httpd's `apr_fnmatch_test`: whether a pattern holds a wildcard (`*`, `?`,
+/// or `[` with a matching `]`); a backslash escapes the next character.
+pub fn has_wildcard(pattern: &str) -> bool {
+    let mut open = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '?' | '*' => return true,
+            // The escaped character is literal; at the end the loop ends anyway.
+            '\\' => {
+                chars.next();
+            }
+            '[' => open = true,
+            ']' if open => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -743,5 +804,18 @@ mod tests {
         assert!(wildcard_match("*.example.com", b"a.b.Example.com"));
         assert!(!wildcard_match("*.example.com", b"example.org"));
         assert!(!wildcard_match("w?w", b"ww"));
+        // One matcher, two dialects: ServerAlias folds case and takes `[` and
+        // `\\` literally; <Proxy> (apr_fnmatch) has sets and escapes, and case
+        // matters.
+        assert!(wildcard(b"a[b]*", b"A[B]x", Wildcards::HostName));
+        assert!(!wildcard(b"a[b]*", b"abx", Wildcards::HostName));
+        assert!(wildcard(b"a[b]*", b"a[b]x", Wildcards::HostName));
+        assert!(wildcard(b"a[b]*", b"abx", Wildcards::Full));
+        assert!(!wildcard(b"a*", b"Ab", Wildcards::Full));
+        assert!(wildcard(b"a\\*b", b"a*b", Wildcards::Full));
+        assert!(!wildcard(b"a\\*b", b"axb", Wildcards::Full));
+        assert!(
+            has_wildcard("http://h/[ab]") && !has_wildcard("http://h/a\\*") && !has_wildcard("/a[")
+        );
     }
 }

@@ -192,10 +192,7 @@ fn configuration_errors_and_modules() {
             "Allow 127.0.0.1",
             "Allow requires at least two arguments, 'from' followed by hostnames",
         ),
-        (
-            "Deny from env=BAD",
-            "Deny from env=BAD is not supported yet",
-        ),
+        ("Deny from env=", "Deny from env=: names no variable"),
         (
             "Allow from 10.0.0.0/33",
             "Allow from: '10.0.0.0/33' is not an IP address or network",
@@ -210,18 +207,6 @@ fn configuration_errors_and_modules() {
             run.stderr
         );
     }
-    // In <ProxyMatch> a restriction is not enforced yet: refused.
-    let (run, _) = check_config(
-        &dir,
-        "proxy.conf",
-        "Listen 127.0.0.1:0\n<ProxyMatch ^http://x.*>\nDeny from all\n</ProxyMatch>\n",
-    );
-    assert_ne!(run.code(), Some(0));
-    assert!(
-        run.stderr.contains("'Deny from all' inside <ProxyMatch> is not supported yet: slotgate enforces access rules only in <Location path> and <Proxy> sections"),
-        "{}",
-        run.stderr
-    );
     // httpd: "order not allowed here" at server level.
     let (run, path) = check_config(&dir, "top.conf", "Listen 127.0.0.1:0\nOrder deny,allow\n");
     assert_ne!(run.code(), Some(0));
@@ -348,4 +333,70 @@ ProxyPass / http://{a}/
             "{path} from 127.0.0.2"
         );
     }
+}
+
+/// `Allow from env=VAR` / `Deny from env=!VAR` read the request's environment
+/// as SetEnvIf leaves it; mod_env's SetEnv runs after the access checks, so a
+/// variable it sets lets nobody in. httpd-oracle, with the sections below
+/// (origin behind ProxyPass), answered: /deny 200 with `X-Let: yes`, 403
+/// without; /deny2 (SetEnv LETIN2) 403; /app/neg (`Deny from env=!GOOD`)
+/// 200 with `X-Good: 1`, 403 without; /env-status (server-status with `Allow
+/// from env=LETIN`) 200 with `X-Let: yes`, 403 without.
+#[test]
+fn allow_from_env_reads_what_setenvif_set() {
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /deny http://{a}/deny\n\
+         ProxyPass /deny2 http://{a}/deny2\n\
+         ProxyPass /app http://{a}/app\n\
+         <Location /deny>\nOrder deny,allow\nDeny from all\nAllow from env=LETIN\n</Location>\n\
+         <Location /deny2>\nOrder deny,allow\nDeny from all\nAllow from env=LETIN2\n</Location>\n\
+         <ProxyMatch /app/neg>\nOrder deny,allow\nDeny from env=!GOOD\n</ProxyMatch>\n\
+         <Location /env-status>\nSetHandler server-status\nOrder deny,allow\nDeny from all\n\
+         Allow from env=LETIN\n</Location>\n\
+         SetEnvIf X-Let yes LETIN\n\
+         SetEnvIf X-Good 1 GOOD\n\
+         SetEnv LETIN2 1\n",
+        &[&a],
+    );
+    let port = sg.port();
+    let status = |path: &str, headers: &str| status_from("127.0.0.1", port, path, headers);
+    assert_eq!(status("/deny", "X-Let: yes\r\n"), 200);
+    assert_eq!(status("/deny", ""), 403);
+    assert_eq!(status("/deny2", ""), 403);
+    assert_eq!(status("/app/neg", "X-Good: 1\r\n"), 200);
+    assert_eq!(status("/app/neg", ""), 403);
+    assert_eq!(status("/env-status", "X-Let: yes\r\n"), 200);
+    assert_eq!(status("/env-status", ""), 403);
+}
+
+/// `<LocationMatch>`, `<ProxyMatch>` and `<Proxy member-URL>` guard what they
+/// cover, merged as httpd merges them (Proxies first, then Locations, each in
+/// file order). httpd-oracle, with the sections below, answered: /app/priv/x
+/// 403, /app/p2 403, /app/p3/y 403, /app/open/z 200 (the LocationMatch's
+/// grant comes after the Proxy's refusal), /app/x 200.
+#[test]
+fn match_and_member_url_sections_guard_what_they_cover() {
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\n\
+         <LocationMatch \"^/app/priv\">\nRequire all denied\n</LocationMatch>\n\
+         <ProxyMatch \"^http://{a}/app/p2\">\nOrder allow,deny\nDeny from all\n</ProxyMatch>\n\
+         <Proxy \"http://{a}/app/p3\">\nRequire all denied\n</Proxy>\n\
+         <Proxy \"http://{a}/app/open\">\nRequire all denied\n</Proxy>\n\
+         <LocationMatch \"^/app/open\">\nRequire all granted\n</LocationMatch>\n",
+        &[&a],
+    );
+    let port = sg.port();
+    for (path, want) in [
+        ("/app/priv/x", 403),
+        ("/app/p2", 403),
+        ("/app/p3/y", 403),
+        ("/app/open/z", 200),
+        ("/app/x", 200),
+    ] {
+        assert_eq!(status_from("127.0.0.1", port, path, ""), want, "{path}");
+    }
+    // Nothing refused reached the member.
+    assert_eq!(a.requests(), 2);
 }

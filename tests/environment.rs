@@ -112,10 +112,6 @@ fn bad_environment_lines_are_refused() {
         ("SetEnv", "SetEnv takes"),
         ("UnsetEnv", "UnsetEnv takes"),
         ("SetEnvIfExpr \"true\" x", "not supported"),
-        (
-            "<Proxy http://127.0.0.1:1/>\nSetEnv a b\n</Proxy>",
-            "not supported yet",
-        ),
     ] {
         let conf = format!("Listen 127.0.0.1:0\n{line}\n");
         let (out, _) = check_config(&dir, "e.conf", &conf);

@@ -175,29 +175,25 @@ fn a_member_error_gets_onsuccess_headers_and_a_local_error_only_always() {
 fn what_slotgate_cannot_do_is_refused_at_check_time() {
     let dir = TempDir::new();
     for (line, why) in [
-        ("Header set X v early", "early is not supported"),
         (
             "Header set X v \"expr=%{TIME_HOUR} -gt 12\"",
             "cannot be evaluated by slotgate: at column 1: unknown variable %{TIME_HOUR}",
         ),
+        // httpd: "RequestHeader does not support the 'note' action".
         (
-            "Header set X \"expr=%{REQUEST_URI}\"",
-            "values computed by expr=",
+            "RequestHeader note X n",
+            "RequestHeader does not support the 'note' action",
         ),
-        (
-            "RequestHeader set X v \"expr=-n %{HTTP:A}\"",
-            "RequestHeader conditions by expr=",
-        ),
-        ("Header note X n", "note action"),
         ("RequestHeader echo X", "only for Header"),
-        ("Header set X %{HTTPS}s", "SSL variable"),
         (
-            "<LocationMatch ^/x>\nHeader set X v\n</LocationMatch>",
-            "not supported yet",
+            "Header set X %{SSL_CLIENT_S_DN_CN}s",
+            "knows the SSL variables HTTPS, SSL_PROTOCOL, SSL_CIPHER",
         ),
+        // httpd accepts it but never applies it there (its early rules are
+        // read before sections are walked).
         (
-            "<Proxy http://127.0.0.1:1/>\nHeader set X v\n</Proxy>",
-            "not supported yet",
+            "<Location /x>\nRequestHeader set X v early\n</Location>",
+            "'early' applies only in the server or a <VirtualHost>",
         ),
     ] {
         let conf = format!("Listen 127.0.0.1:0\n{line}\n");
@@ -315,4 +311,263 @@ fn expr_conditions_choose_responses_as_httpd() {
     let r = http_get(sg.port(), "/app/x", &[]);
     assert_eq!(r.status, 404, "{}", r.summary());
     assert_eq!(r.header("x-err"), Some("yes"), "{}", r.summary());
+}
+
+#[test]
+fn note_puts_a_response_header_into_the_access_logs_percent_n() {
+    // httpd-oracle, with the lines below:
+    //   GET /app/x?q=1 HTTP/1.1 note=a tag=t al=v seen=yes  (the member sent X-Origin: a)
+    //   GET /nothing HTTP/1.1 note=- tag=- al=v seen=yes    (a local 404: `always` only)
+    //   GET /balancer-manager HTTP/1.1 note=- tag=t al=v seen=yes
+    // and the manager page carried X-HE: v (an early onsuccess line reaches a
+    // handler's page), the proxied answer did not.
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\n\
+         <Location /balancer-manager>\nSetHandler balancer-manager\nRequire all granted\n</Location>\n\
+         Header note X-Origin mynote\n\
+         Header set X-Tag t\n\
+         Header note X-Tag tag\n\
+         Header always set X-AL v\n\
+         Header always note X-AL alnote\n\
+         Header set X-HE v early\n\
+         SetEnvIf Request_URI . SEEN=yes\n\
+         LogFormat \"%r note=%{mynote}n tag=%{tag}n al=%{alnote}n seen=%{SEEN}e\" notes\n\
+         CustomLog notes.log notes\n",
+        &[&a],
+    );
+    let r = http_get(sg.port(), "/app/x?q=1", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-he"), None, "{}", r.summary());
+    assert_eq!(http_get(sg.port(), "/nothing", &[]).status, 404);
+    let r = http_get(sg.port(), "/balancer-manager", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-he"), Some("v"), "{}", r.summary());
+    let lines = wait_lines(
+        &sg.dir().join("notes.log"),
+        3,
+        std::time::Duration::from_secs(10),
+    );
+    assert_eq!(
+        lines,
+        [
+            "GET /app/x?q=1 HTTP/1.1 note=a tag=t al=v seen=yes",
+            "GET /nothing HTTP/1.1 note=- tag=- al=v seen=yes",
+            "GET /balancer-manager HTTP/1.1 note=- tag=t al=v seen=yes"
+        ]
+    );
+}
+
+#[test]
+fn early_request_headers_come_before_setenvif_with_an_empty_environment() {
+    // httpd-oracle, with the lines below: the member saw X-Early: e and
+    // X-F: (null) (the early rule ran before SetEnvIf set BAR); the client got
+    // X-Saw: 1 (SetEnvIf saw the early header), X-AE: v and X-AE2: (null)
+    // (always early, also on a 404), and no X-G (an early onsuccess header is
+    // replaced by the member's response). mod_rewrite sees the early header
+    // too: `RewriteCond %{HTTP:X-Early} =e` let /r through to /rewritten.
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\n\
+         RewriteEngine On\n\
+         RewriteCond %{HTTP:X-Early} =e\n\
+         RewriteRule ^/r$ http://{a}/rewritten [P]\n\
+         RequestHeader set X-Early e early\n\
+         SetEnvIf X-Early e SAW_EARLY=1\n\
+         Header set X-Saw \"%{SAW_EARLY}e\"\n\
+         SetEnvIf Host . BAR=baz\n\
+         RequestHeader set X-F \"%{BAR}e\" early\n\
+         Header set X-G v early\n\
+         Header always set X-AE v early\n\
+         Header always set X-AE2 \"%{BAR}e\" early\n",
+        &[&a],
+    );
+    let r = http_get(sg.port(), "/app/x", &[]);
+    assert_eq!(r.status, 200, "{}", r.summary());
+    let seen = a.last_request();
+    assert_eq!(seen.header("x-early"), Some("e"));
+    assert_eq!(seen.header("x-f"), Some("(null)"));
+    assert_eq!(r.header("x-saw"), Some("1"), "{}", r.summary());
+    assert_eq!(r.header("x-ae"), Some("v"), "{}", r.summary());
+    assert_eq!(r.header("x-ae2"), Some("(null)"), "{}", r.summary());
+    assert_eq!(r.header("x-g"), None, "{}", r.summary());
+    let r = http_get(sg.port(), "/nothing", &[]);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("x-ae"), Some("v"), "{}", r.summary());
+    let r = http_get(sg.port(), "/r", &[]);
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(a.last_request().target, "/rewritten");
+}
+
+#[test]
+fn expr_values_request_header_conditions_and_ssl_variables() {
+    // httpd-oracle, with the lines below, for GET /app/x?q=1 with X-Trace:
+    // X-Uri: /app/x, X-S: [off][(null)] (plain HTTP), and the member saw
+    // X-C: c; without X-Trace the member saw no X-C.
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\n\
+         Header set X-Uri \"expr=%{REQUEST_URI}\"\n\
+         Header set X-Full \"expr=http://%{HTTP_HOST}%{REQUEST_URI}?%{QUERY_STRING}\"\n\
+         RequestHeader set X-C c \"expr=-n %{HTTP:X-Trace}\"\n\
+         Header set X-S \"[%{HTTPS}s][%{SSL_PROTOCOL}s]\"\n\
+         Header set X-L %l\n\
+         Header set X-IB \"%i %b\"\n",
+        &[&a],
+    );
+    let r = http_get(
+        sg.port(),
+        "/app/x?q=1",
+        &[("X-Trace", "1"), ("Host", "h.test")],
+    );
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(r.header("x-uri"), Some("/app/x"), "{}", r.summary());
+    assert_eq!(
+        r.header("x-full"),
+        Some("http://h.test/app/x?q=1"),
+        "{}",
+        r.summary()
+    );
+    assert_eq!(r.header("x-s"), Some("[off][(null)]"), "{}", r.summary());
+    // httpd-oracle: `i=98 b=1` (idle and busy shares of the worker slots).
+    let ib = r.header("x-ib").unwrap_or_default();
+    let shares: Vec<u32> = ib
+        .split(' ')
+        .zip(["i=", "b="])
+        .filter_map(|(w, p)| w.strip_prefix(p)?.parse().ok())
+        .collect();
+    assert!(
+        shares.len() == 2 && shares[0] + shares[1] <= 100,
+        "{}",
+        r.summary()
+    );
+    // httpd-oracle: `X-L: l=5.85/4.79/2.83` (three load averages, two decimals).
+    let load = r.header("x-l").unwrap_or_default();
+    let averages: Vec<&str> = load
+        .strip_prefix("l=")
+        .unwrap_or_default()
+        .split('/')
+        .collect();
+    assert_eq!(averages.len(), 3, "{}", r.summary());
+    for a in averages {
+        let (whole, decimals) = a.split_once('.').unwrap_or_default();
+        assert!(
+            whole.parse::<i64>().is_ok() && decimals.len() == 2,
+            "{}",
+            r.summary()
+        );
+    }
+    assert_eq!(a.last_request().header("x-c"), Some("c"));
+    http_get(sg.port(), "/app/x", &[]);
+    assert_eq!(a.last_request().header("x-c"), None);
+    // httpd-oracle: %{REQUEST_URI} is the decoded, normalised path
+    // (/app/%6d/../x%20y gave `X-Uri: /app/x y`).
+    let r = http_get(sg.port(), "/app/%6d/../x%20y", &[]);
+    assert_eq!(r.header("x-uri"), Some("/app/x y"), "{}", r.summary());
+}
+
+#[test]
+fn location_match_proxy_match_and_member_url_sections_merge_as_httpd() {
+    // httpd-oracle, with these sections (PORT the member's):
+    //   /app/m  -> X-Order: server, proxymatch, proxyurl, locmatch, loc
+    //   /app/x  -> X-Order: server, proxyurl, loc
+    //   /bal/m  -> X-Order: server, pmbal  (balancer://c/app/m: the member
+    //              URL section does not cover it)
+    // Proxies first (file order), then Locations (file order).
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "ProxyPass /app http://{a}/app\n\
+         ProxyPass /bal balancer://c/app\n\
+         <Proxy balancer://c>\nBalancerMember http://{a}\n</Proxy>\n\
+         Header set X-Order server\n\
+         <LocationMatch \"^/app/(m|n)\">\nHeader append X-Order locmatch\n</LocationMatch>\n\
+         <Location /app>\nHeader append X-Order loc\n</Location>\n\
+         <ProxyMatch \"^http://{a}/app/m\">\nHeader append X-Order proxymatch\n</ProxyMatch>\n\
+         <Proxy \"http://{a}/\">\nHeader append X-Order proxyurl\n</Proxy>\n\
+         <ProxyMatch \"^balancer://c/\">\nHeader append X-Order pmbal\n</ProxyMatch>\n",
+        &[&a],
+    );
+    // Sections see the normalised path, as httpd's r->uri: /app/%6d,
+    // /app/x/../m and /app//m got the same X-Order as /app/m (httpd-oracle).
+    for (path, want) in [
+        ("/app/m", "server, proxymatch, proxyurl, locmatch, loc"),
+        ("/app/%6d", "server, proxymatch, proxyurl, locmatch, loc"),
+        ("/app/x/../m", "server, proxymatch, proxyurl, locmatch, loc"),
+        ("/app//m", "server, proxymatch, proxyurl, locmatch, loc"),
+        ("/app/x", "server, proxyurl, loc"),
+        ("/bal/m", "server, pmbal"),
+    ] {
+        let r = http_get(sg.port(), path, &[]);
+        assert_eq!(r.header("x-order"), Some(want), "{path}: {}", r.summary());
+    }
+}
+
+#[test]
+fn handler_pages_get_the_header_rules() {
+    // httpd-oracle: the balancer-manager page got X-Frame-Options: SAMEORIGIN
+    // (always), X-OnSuccess: yes and X-Order: server, mgrloc (its Location's
+    // line after the server's); a server-status refused by `Require all
+    // denied` (403) got X-Frame-Options only.
+    let sg = start_proxy(
+        "Header always set X-Frame-Options SAMEORIGIN\n\
+         Header onsuccess set X-OnSuccess yes\n\
+         Header set X-Order server\n\
+         <Location /balancer-manager>\nSetHandler balancer-manager\nRequire all granted\n\
+         Header append X-Order mgrloc\n</Location>\n\
+         <Location /denied-status>\nSetHandler server-status\nRequire all denied\n</Location>\n\
+         <Location /metrics>\nSetHandler metrics\nRequire all granted\n</Location>\n",
+        &[],
+    );
+    let r = http_get(sg.port(), "/balancer-manager", &[]);
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(
+        r.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "{}",
+        r.summary()
+    );
+    assert_eq!(r.header("x-onsuccess"), Some("yes"), "{}", r.summary());
+    assert_eq!(
+        r.header("x-order"),
+        Some("server, mgrloc"),
+        "{}",
+        r.summary()
+    );
+    let r = http_get(sg.port(), "/metrics", &[]);
+    assert_eq!(r.status, 200, "{}", r.summary());
+    assert_eq!(
+        r.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "{}",
+        r.summary()
+    );
+    let r = http_get(sg.port(), "/denied-status", &[]);
+    assert_eq!(r.status, 403, "{}", r.summary());
+    assert_eq!(
+        r.header("x-frame-options"),
+        Some("SAMEORIGIN"),
+        "{}",
+        r.summary()
+    );
+    assert_eq!(r.header("x-onsuccess"), None, "{}", r.summary());
+}
+
+#[test]
+fn a_proxy_section_is_a_prefix_of_the_url_as_in_httpd() {
+    // httpd-oracle, with the lines below: /c/x got `X-Order: server, c` and
+    // /cd/x `X-Order: server, c, cd` (`<Proxy balancer://c>` is a prefix of
+    // `balancer://cd/app/x`: httpd compares a pattern without wildcards as one).
+    let a = Origin::start("a");
+    let sg = start_proxy(
+        "<Proxy balancer://c>\nBalancerMember http://{a}\nHeader append X-Order c\n</Proxy>\n\
+         <Proxy balancer://cd>\nBalancerMember http://{a}\nHeader append X-Order cd\n</Proxy>\n\
+         Header set X-Order server\n\
+         ProxyPass /c balancer://c/app\n\
+         ProxyPass /cd balancer://cd/app\n",
+        &[&a],
+    );
+    for (path, want) in [("/c/x", "server, c"), ("/cd/x", "server, c, cd")] {
+        let r = http_get(sg.port(), path, &[]);
+        assert_eq!(r.header("x-order"), Some(want), "{path}: {}", r.summary());
+    }
 }

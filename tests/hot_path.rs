@@ -195,3 +195,24 @@ fn fixed_header_rules_allocate_nothing_either() {
         "{allocated} allocations for {requests} requests with header rules in steady state"
     );
 }
+
+#[test]
+fn header_rules_of_match_and_member_url_sections_allocate_nothing_either() {
+    // Finding the sections that cover a request (issue #15: <ProxyMatch> and
+    // <Proxy member-URL> match the URL the request goes to, <LocationMatch> the
+    // normalised path) borrows the URL's pieces and the worker's buffers.
+    let rules = format!(
+        "{RULES}<ProxyMatch \"^balancer://c/app/\">\nHeader set X-PM pm\n</ProxyMatch>\n\
+         <Proxy \"http://{{a}}/\">\nHeader set X-Member m\n</Proxy>\n\
+         <Proxy \"*/app/h*\">\nRequestHeader set X-Wild w\n</Proxy>\n\
+         <LocationMatch \"^/app/h\">\nHeader set X-LM lm\n</LocationMatch>\n\
+         CustomLog sections.log \"%{{X-PM}}o %{{X-LM}}o %{{X-Wild}}i\"\n"
+    );
+    let ((allocated, requests), sg) = allocations_with(&rules, "/app/hello");
+    let lines = wait_lines(&sg.dir().join("sections.log"), 1, Duration::from_secs(5));
+    assert_eq!(lines[0], "pm lm w");
+    assert!(
+        allocated <= requests / 300,
+        "{allocated} allocations for {requests} requests with section header rules"
+    );
+}

@@ -622,3 +622,30 @@ fn a_proxy_protocol_header_may_precede_tls() {
         String::from_utf8_lossy(&raw)
     );
 }
+
+/// mod_headers' `%{NAME}s` (issue #15): what slotgate knows of the client's
+/// TLS session, named as httpd's mod_ssl names it (`on`, `TLSv1.3`, and for
+/// TLS 1.3 the suite's name, which OpenSSL spells as IANA does). Over plain
+/// HTTP httpd-oracle gave `off` and `(null)` (tests/headers_module.rs).
+#[test]
+fn header_rules_read_the_client_tls_session() {
+    let pki = Pki::new("slotgate test CA");
+    let a = Origin::start("a");
+    let leaf = pki.leaf("a", &["a.test"]);
+    let conf = format!(
+        "{BASE_CONF}SSLEngine On\nSSLCertificateFile \"{}\"\nSSLCertificateKeyFile \"{}\"\n\
+         Header set X-TLS \"%{{HTTPS}}s %{{SSL_PROTOCOL}}s %{{SSL_CIPHER}}s\"\n\
+         Header set X-Scheme \"expr=%{{REQUEST_SCHEME}}\"\n\
+         ProxyPass / http://{}/\n",
+        leaf.cert,
+        leaf.key,
+        a.addr()
+    );
+    let sg = Slotgate::start(&conf);
+    let r = get(sg.port(), "a.test", "/x", &pki.client_config());
+    assert_eq!(r.status, 200, "{}", r.summary());
+    let tls = r.header("x-tls").unwrap_or_default();
+    assert!(tls.starts_with("on TLSv1.3 TLS_"), "{}", r.summary());
+    assert!(!tls.contains("TLS13"), "{}", r.summary());
+    assert_eq!(r.header("x-scheme"), Some("https"), "{}", r.summary());
+}

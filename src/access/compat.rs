@@ -52,6 +52,13 @@ pub enum From {
     /// A host or domain name (lower case): the client's forward-confirmed
     /// reverse DNS name is it or ends in `.name`.
     Host(String),
+    /// `env=VAR` (set) or `env=!VAR` (not set): the request's environment as
+    /// SetEnvIf left it (httpd runs SetEnvIf before the access checks and
+    /// mod_env's SetEnv after them).
+    Env {
+        name: String,
+        negated: bool,
+    },
 }
 
 /// The arguments of `Allow` / `Deny` (`from` and one or more hosts); `what` is
@@ -72,10 +79,18 @@ pub fn from_line(what: &str, args: &[String]) -> Result<Vec<From>, String> {
 fn from_word(what: &str, word: &str) -> Result<From, String> {
     let lower = word.to_ascii_lowercase();
     if lower.starts_with("env=") {
-        return Err(format!(
-            "{what} from {word} is not supported yet: slotgate has no request environment \
-             (and ignoring the rule would change who gets in)"
-        ));
+        let var = &word[4..];
+        let (name, negated) = match var.strip_prefix('!') {
+            Some(n) => (n, true),
+            None => (var, false),
+        };
+        if name.is_empty() {
+            return Err(format!("{what} from {word}: names no variable"));
+        }
+        return Ok(From::Env {
+            name: name.to_string(),
+            negated,
+        });
     }
     if lower == "all" {
         return Ok(From::All);
@@ -112,13 +127,31 @@ pub struct Compat {
 }
 
 impl Compat {
-    /// Whether `client` passes (httpd's `check_dir_access`). `host_of` gives the
-    /// client's forward-confirmed host name; it is asked only when a host rule is
-    /// reached.
+    /// Whether some `Allow`/`Deny from env=` reads the request's environment.
+    pub fn reads_env(&self) -> bool {
+        self.allow
+            .iter()
+            .chain(&self.deny)
+            .any(|f| matches!(f, From::Env { .. }))
+    }
+
+    /// [`Compat::allows_in`] for a request with an empty environment.
     pub fn allows(
         &self,
         client: IpAddr,
         host_of: &mut dyn FnMut(IpAddr) -> Option<String>,
+    ) -> bool {
+        self.allows_in(client, host_of, &crate::rules::env::Env::default())
+    }
+
+    /// Whether `client` passes (httpd's `check_dir_access`). `host_of` gives the
+    /// client's forward-confirmed host name; it is asked only when a host rule is
+    /// reached. `env`: the request's environment, for `env=` rules.
+    pub fn allows_in(
+        &self,
+        client: IpAddr,
+        host_of: &mut dyn FnMut(IpAddr) -> Option<String>,
+        env: &crate::rules::env::Env,
     ) -> bool {
         let client = client.to_canonical();
         let mut host: Option<Option<String>> = None;
@@ -132,6 +165,7 @@ impl Compat {
                     .is_some_and(|h| {
                         in_domain(name, &h.trim_end_matches('.').to_ascii_lowercase())
                     }),
+                From::Env { name, negated } => env.is_set(name) != *negated,
             })
         };
         match self.order {
@@ -250,6 +284,23 @@ mod tests {
         assert!(!c.allows("10.0.0.1".parse().unwrap(), &mut |_| None));
     }
 
+    /// `Allow from env=VAR` / `Deny from env=!VAR` read the environment.
+    #[test]
+    fn env_rules_read_the_request_environment() {
+        let c = compat("deny,allow", &["env=LETIN"], &["all"]);
+        assert!(c.reads_env());
+        let mut env = crate::rules::env::Env::default();
+        let client = "10.0.0.1".parse().unwrap();
+        assert!(!c.allows_in(client, &mut |_| None, &env));
+        env.set("letin", "1");
+        assert!(c.allows_in(client, &mut |_| None, &env));
+        let c = compat("allow,deny", &["all"], &["env=!GOOD"]);
+        assert!(!c.allows_in(client, &mut |_| None, &crate::rules::env::Env::default()));
+        env.set("GOOD", "");
+        assert!(c.allows_in(client, &mut |_| None, &env));
+        assert!(!compat("deny,allow", &["10.0.0.1"], &[]).reads_env());
+    }
+
     #[test]
     fn refuses_what_httpd_refuses() {
         let s = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
@@ -257,7 +308,7 @@ mod tests {
         assert!(Order::parse(&s(&["deny"])).is_err());
         assert!(from_line("Allow", &s(&["127.0.0.1"])).is_err());
         assert!(from_line("Allow", &s(&["to", "127.0.0.1"])).is_err());
-        assert!(from_line("Allow", &s(&["from", "env=LOCAL"])).is_err());
+        assert!(from_line("Allow", &s(&["from", "env="])).is_err());
         assert!(from_line("Allow", &s(&["from", "10.0.0.0/33"])).is_err());
         assert_eq!(
             from_line("Deny", &s(&["from", "Host.Example.", "10.1"])).unwrap(),

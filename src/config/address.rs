@@ -145,6 +145,13 @@ pub(crate) fn server_name(value: &str) -> Result<String, String> {
     Ok(name.to_string())
 }
 
+/// The port a (checked) `ServerName` value names, if any.
+pub(crate) fn server_name_port(value: &str) -> Option<u16> {
+    let name = value.split_once("://").map_or(value, |(_, rest)| rest);
+    let (_, port) = split_host_port(name).ok()?;
+    port.and_then(|p| p.parse().ok())
+}
+
 /// The host of `host[:port]`, with brackets for IPv6, after checking the port.
 fn name_port(name: &str) -> Result<String, String> {
     let (host, port) = split_host_port(name)?;

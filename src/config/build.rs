@@ -22,8 +22,8 @@ use super::scope::{check, fail, flag, named, one_arg, unknown, Ctx, Scope};
 use super::tls;
 use super::values::{self, TimeUnit};
 use super::{
-    Config, ConfigError, Listen, LogLevel, Origin, ProxyBadHeader, ProxyVia, RequestReadTimeout,
-    VirtualHost,
+    Config, ConfigError, Listen, LogLevel, Origin, ProxyBadHeader, ProxyPassRule, ProxyVia,
+    RequestReadTimeout, VirtualHost,
 };
 
 /// Server-level directives httpd refuses inside `<VirtualHost>` (the process directives of
@@ -58,10 +58,43 @@ pub(super) const NOT_PER_VHOST: &[&str] = &[
     "ProxyIOBufferSize",
     "Proxy100Continue",
     "ProxyBadHeader",
-    "ServerSignature",
-    "UseCanonicalName",
-    "TraceEnable",
 ];
+
+/// Where a vhost's ProxyPass routing differs from httpd 2.4's (reference §9
+/// #1, which slotgate fixes): httpd applies the main server's rules even under
+/// `ProxyPassInherit Off`, and tests them before the vhost's own, so a main
+/// rule overlapping a vhost rule takes its requests there. A `-t` warning each.
+fn inheritance_warnings(main: &[ProxyPassRule], v: &VirtualHost, warnings: &mut Vec<String>) {
+    let name = v.server_name.as_deref().unwrap_or("without ServerName");
+    if !v.proxy_pass_inherit {
+        if let Some(first) = main.first() {
+            warnings.push(format!(
+                "{}: ProxyPassInherit Off: the main server's ProxyPass rules ({} in all, the \
+                 first at {}) do not apply in <VirtualHost> {name}; httpd 2.4 still applies \
+                 them (an httpd bug slotgate does not reproduce)",
+                v.origin,
+                main.len(),
+                first.origin
+            ));
+        }
+        return;
+    }
+    let trim = |p: &str| p.trim_end_matches('/').to_string();
+    for own in v.proxy_pass.iter().filter(|r| !r.regex) {
+        let o = trim(&own.path);
+        if let Some(m) = main.iter().filter(|r| !r.regex).find(|m| {
+            let m = trim(&m.path);
+            m.starts_with(&o) || o.starts_with(&m)
+        }) {
+            warnings.push(format!(
+                "{}: ProxyPass {} in <VirtualHost> {name} overlaps the main server's ProxyPass \
+                 {} ({}): slotgate tests the vhost's rule first, httpd 2.4 the main server's \
+                 (so there the main rule takes the requests both match)",
+                own.origin, own.path, m.path, m.origin
+            ));
+        }
+    }
+}
 
 /// Builds the configuration. `file` is the main file (absolute).
 pub(crate) fn build(tree: Tree, file: &Path) -> Result<Config, ConfigError> {
@@ -422,6 +455,7 @@ impl Builder {
             vhost: VirtualHost {
                 addrs,
                 server_name: None,
+                server_port: None,
                 server_aliases: Vec::new(),
                 proxy_pass: Vec::new(),
                 proxy_pass_reverse: Vec::new(),
@@ -441,6 +475,7 @@ impl Builder {
                 express: Default::default(),
                 rewrite: None,
                 rules: Default::default(),
+                presentation: Default::default(),
                 origin: section.origin.clone(),
             },
             scope: Scope::default(),
@@ -493,6 +528,7 @@ impl Builder {
             "servername" => {
                 let name = one_arg(d, "ServerName")?;
                 v.server_name = Some(check(d, address::host_name("ServerName", name, false))?);
+                v.server_port = address::server_name_port(name);
             }
             "serveralias" => {
                 if d.args.is_empty() {
@@ -512,14 +548,7 @@ impl Builder {
                 );
             }
             "loadmodule" => load_module(d)?,
-            "serveradmin" => {
-                one_arg(d, "ServerAdmin")?;
-                self.ctx.warn(
-                    &d.origin,
-                    "ServerAdmin inside <VirtualHost> ignored: error pages show the main \
-                     server's (ServerSignature EMail)",
-                );
-            }
+            _ if v.presentation.directive(&mut self.ctx, d)? => {}
             _ => {
                 if !tls::directive(&mut draft.ssl, &self.config.server_root, d)?
                     && !draft.scope.directive(&mut self.ctx, d)?
@@ -595,6 +624,7 @@ impl Builder {
                 .append(&mut s.proxy_protocol_exceptions);
             // httpd merges the flag: the vhost's own setting, else the main server's.
             v.proxy_pass_inherit = s.pass_inherit.or(main.pass_inherit).unwrap_or(true);
+            inheritance_warnings(&c.proxy_pass, v, &mut self.ctx.warnings);
             v.custom_logs = s.logs.resolve(Some(&main.logs), &mut self.ctx.warnings);
             v.handlers = std::mem::take(&mut s.handlers);
             v.access = std::mem::take(&mut s.access);

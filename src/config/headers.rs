@@ -1,7 +1,8 @@
 //! mod_headers' directives: `Header [condition] action header [value
-//! [replacement]] [env=[!]VAR]` and `RequestHeader action header [value
-//! [replacement]] [env=[!]VAR]` (server and `<VirtualHost>`; see
-//! `crate::rules::headers` for what they do).
+//! [replacement]] [early|env=[!]VAR|expr=…]` and `RequestHeader action header
+//! [value [replacement]] [early|env=[!]VAR|expr=…]` (server, `<VirtualHost>`,
+//! `<Location[Match]>`, `<Proxy[Match]>`; see `crate::rules::headers` for what
+//! they do).
 
 use regex::bytes::Regex;
 
@@ -12,7 +13,13 @@ use crate::rules::headers::{Action, Condition, Format, HeaderRule, Table};
 use crate::rules::Rules;
 
 /// Takes `Header` and `RequestHeader` lines; false for any other directive.
-pub(super) fn directive(rules: &mut Rules, d: &Directive) -> Result<bool, ConfigError> {
+/// `section`: the `<Location>`/`<Proxy>` tag the line is in (None: server or
+/// vhost).
+pub(super) fn directive(
+    rules: &mut Rules,
+    d: &Directive,
+    section: Option<&str>,
+) -> Result<bool, ConfigError> {
     let request = if d.is("RequestHeader") {
         true
     } else if d.is("Header") {
@@ -21,6 +28,18 @@ pub(super) fn directive(rules: &mut Rules, d: &Directive) -> Result<bool, Config
         return Ok(false);
     };
     let rule = parse(&d.args, request).map_err(|m| fail(d, format!("{}: {m}", d.name)))?;
+    if let (true, Some(tag)) = (rule.early, section) {
+        // httpd accepts it there but never applies it (its early rules are
+        // read before any section is walked): refused rather than ignored.
+        return Err(fail(
+            d,
+            format!(
+                "{}: 'early' applies only in the server or a <VirtualHost> (httpd reads early \
+                 rules before it looks at <{tag}>, so there it would do nothing)",
+                d.name
+            ),
+        ));
+    }
     if request {
         rules.request.push(rule);
     } else {
@@ -54,18 +73,13 @@ fn parse(args: &[String], request: bool) -> Result<HeaderRule, String> {
         "setifempty" => Action::SetIfEmpty,
         "echo" if !request => Action::Echo,
         "echo" => return Err("echo is only for Header (responses)".into()),
-        "note" => {
-            return Err(
-                "the note action is not supported by slotgate (it has no request notes \
-                 for %{…}n to read)"
-                    .into(),
-            )
-        }
+        "note" if !request => Action::Note,
+        "note" => return Err("RequestHeader does not support the 'note' action (httpd)".into()),
         _ => {
             return Err(format!(
                 "unknown action '{word}' (set, append, add, unset, edit, edit*, merge, \
                  setifempty{})",
-                if request { "" } else { ", echo" }
+                if request { "" } else { ", echo, note" }
             ))
         }
     };
@@ -86,9 +100,10 @@ fn parse(args: &[String], request: bool) -> Result<HeaderRule, String> {
     if rest.len() > values + 1 {
         return Err(format!("too many arguments for {word}"));
     }
-    let condition = match rest.get(values) {
-        None => Condition::Always,
-        Some(c) => condition(c, request)?,
+    let (condition, early) = match rest.get(values) {
+        None => (Condition::Always, false),
+        Some(c) if c.eq_ignore_ascii_case("early") => (Condition::Always, true),
+        Some(c) => (condition(c)?, false),
     };
     let (value, pattern) = match action {
         Action::Unset => (Format::default(), None),
@@ -103,30 +118,23 @@ fn parse(args: &[String], request: bool) -> Result<HeaderRule, String> {
         value,
         pattern,
         condition,
+        early,
     })
 }
 
+/// A value: a format with `%` specifiers, or `expr=STRING` (httpd 2.4.10+).
 fn value(text: &str) -> Result<Format, String> {
-    if text.starts_with("expr=") {
-        return Err(format!(
-            "'{text}': values computed by expr= are not supported by slotgate"
-        ));
+    match text.strip_prefix("expr=") {
+        Some(e) => Format::expr(e).map_err(|m| format!("'{text}': {m}")),
+        None => Format::parse(text),
     }
-    Format::parse(text)
 }
 
 fn regex(pattern: &str) -> Result<Regex, String> {
     Regex::new(pattern).map_err(|e| format!("bad regular expression '{pattern}': {e}"))
 }
 
-fn condition(word: &str, request: bool) -> Result<Condition, String> {
-    if word.eq_ignore_ascii_case("early") {
-        return Err(
-            "early is not supported: slotgate applies header rules once the request is \
-             routed (as httpd's fixups), never before"
-                .into(),
-        );
-    }
+fn condition(word: &str) -> Result<Condition, String> {
     if let Some(var) = word.strip_prefix("env=") {
         let (name, negated) = match var.strip_prefix('!') {
             Some(n) => (n, true),
@@ -141,18 +149,12 @@ fn condition(word: &str, request: bool) -> Result<Condition, String> {
         });
     }
     if let Some(text) = word.strip_prefix("expr=") {
-        if request {
-            return Err(format!(
-                "'{word}': RequestHeader conditions by expr= are not supported by slotgate \
-                 (use env= with SetEnvIf)"
-            ));
-        }
         let e = crate::expr::parse_request(text)
             .map_err(|m| format!("expr= '{text}' cannot be evaluated by slotgate: {m}"))?;
         return Ok(Condition::Expr(Box::new(e)));
     }
     Err(format!(
-        "'{word}' is not a condition (expected env=[!]VAR or expr=…)"
+        "'{word}' is not a condition (expected early, env=[!]VAR or expr=…)"
     ))
 }
 
@@ -189,29 +191,35 @@ mod tests {
         assert!(parse(&words("unset X-A"), true).is_ok());
         let r = parse(&words("set X y expr=%{REQUEST_URI}=~m#^/a#"), false).unwrap();
         assert!(matches!(r.condition, Condition::Expr(_)));
+        let r = parse(&words("set X y expr=%{HTTP:X}=='a'"), true).unwrap();
+        assert!(matches!(r.condition, Condition::Expr(_)));
+        let r = parse(&words("set X y early"), true).unwrap();
+        assert!(r.early && r.condition == Condition::Always);
+        let r = parse(&words("note X-Origin from"), false).unwrap();
+        assert_eq!(r.action, Action::Note);
+        assert!(parse(
+            &words("set X expr=https://%{HTTP_HOST}%{REQUEST_URI}"),
+            false
+        )
+        .is_ok());
+        assert!(parse(&words("set X %{HTTPS}s/%{SSL_PROTOCOL}s"), false).is_ok());
     }
 
     #[test]
     fn what_cannot_be_done_is_refused() {
         for (line, request, why) in [
-            ("set X v early", false, "early is not supported"),
             ("set X v expr=%{REQUEST_URI}", false, "expected an operator"),
             ("set X v expr=%{NOPE}==1", false, "unknown variable %{NOPE}"),
+            ("set X expr=%{NOPE}", false, "unknown variable %{NOPE}"),
+            ("set X expr=%{resp:A}", false, "not resp"),
+            ("note X n", true, "does not support the 'note' action"),
             (
-                "set X v expr=-n%{HTTP:X}",
-                true,
-                "RequestHeader conditions by expr=",
-            ),
-            (
-                "set X expr=%{REQUEST_URI}",
+                "set X %{SSL_CLIENT_S_DN}s",
                 false,
-                "expr= are not supported",
+                "knows the SSL variables",
             ),
-            ("note X n", false, "note action"),
             ("echo X", true, "only for Header"),
             ("always set X v", true, "unknown action 'always'"),
-            ("set X %{HTTPS}s", false, "SSL variable"),
-            ("set X %l", false, "idle/busy/load"),
             ("set X %q", false, "unrecognized header format %q"),
             ("set X", false, "set takes a value"),
             ("edit X ^a", false, "regular expression and a replacement"),

@@ -131,6 +131,58 @@ impl Presentation {
     }
 }
 
+/// What a `<VirtualHost>` sets of [`Presentation`] (httpd allows ServerSignature,
+/// UseCanonicalName, TraceEnable and ServerAdmin there; ServerTokens is
+/// server-wide): None keeps the main server's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VhostPresentation {
+    pub server_signature: Option<ServerSignature>,
+    pub use_canonical_name: Option<bool>,
+    pub trace_enable: Option<bool>,
+    pub server_admin: Option<String>,
+}
+
+/// The directives of [`VhostPresentation`].
+pub(super) const PER_VHOST: &[&str] = &[
+    "ServerSignature",
+    "UseCanonicalName",
+    "TraceEnable",
+    "ServerAdmin",
+];
+
+impl VhostPresentation {
+    /// The vhost's settings over the main server's `main`.
+    pub fn over(&self, main: &Presentation) -> Presentation {
+        Presentation {
+            server_signature: self.server_signature.unwrap_or(main.server_signature),
+            use_canonical_name: self.use_canonical_name.unwrap_or(main.use_canonical_name),
+            trace_enable: self.trace_enable.unwrap_or(main.trace_enable),
+            server_admin: self
+                .server_admin
+                .clone()
+                .or_else(|| main.server_admin.clone()),
+            ..main.clone()
+        }
+    }
+
+    /// One of [`PER_VHOST`] inside `<VirtualHost>`; Ok(false) for any other.
+    pub(super) fn directive(&mut self, ctx: &mut Ctx, d: &Directive) -> Result<bool, ConfigError> {
+        if named(d, PER_VHOST).is_none() {
+            return Ok(false);
+        }
+        // Read as the main server reads it, then kept as this vhost's own.
+        let mut p = Presentation::default();
+        directive(&mut p, ctx, d)?;
+        match d.name.to_ascii_lowercase().as_str() {
+            "serversignature" => self.server_signature = Some(p.server_signature),
+            "usecanonicalname" => self.use_canonical_name = Some(p.use_canonical_name),
+            "traceenable" => self.trace_enable = Some(p.trace_enable),
+            _ => self.server_admin = p.server_admin,
+        }
+        Ok(true)
+    }
+}
+
 /// Directives accepted anywhere and ignored, with why they do not matter to slotgate.
 pub(super) const IGNORED: &[(&str, &str)] = &[
     (
@@ -338,7 +390,7 @@ pub(super) fn ignored(ctx: &mut Ctx, d: &Directive) -> Result<bool, ConfigError>
 }
 
 /// `host:port` → (host, Some(port)); `[v6]:port` alike; without a port (host, None).
-fn split_port(value: &str) -> (&str, Option<u16>) {
+pub(crate) fn split_port(value: &str) -> (&str, Option<u16>) {
     match value.rsplit_once(':') {
         Some((name, port)) if !port.contains(']') => match port.parse() {
             Ok(p) => (name, Some(p)),

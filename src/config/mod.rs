@@ -61,6 +61,7 @@ mod values;
 mod tests;
 
 pub use express::Express;
+pub(crate) use httpd::split_port;
 pub use httpd::{Presentation, ServerSignature, ServerTokens};
 pub use mpm::{
     EVENT_MAX_REQUEST_WORKERS, EVENT_SERVER_LIMIT, EVENT_THREADS_PER_CHILD, MAX_SERVER_LIMIT,

@@ -4,12 +4,12 @@
 //! `<Directory>`, `.htaccess`), RewriteBase, file tests, `prg:`/`dbm:` maps and
 //! the flags slotgate does not serve are refused with their reason.
 
-use std::path::Path;
-
 use super::reader::Directive;
-use super::scope::{fail, flag};
+use super::scope::{fail, flag, Ctx};
 use super::ConfigError;
-use crate::rules::rewrite::{Action, Cond, CondTest, Map, Pattern, Rewrite, Rule, Template};
+use crate::rules::rewrite::{
+    Action, Cond, CondTest, EnvSet, Map, Pattern, Rewrite, Rule, Template,
+};
 
 /// The rewrite directives of one scope while building.
 #[derive(Default)]
@@ -56,7 +56,7 @@ pub(super) fn per_directory(d: &Directive, tag: &str) -> Option<ConfigError> {
 
 impl RewriteScope {
     /// One rewrite directive; Ok(false) when `d` is not one.
-    pub fn directive(&mut self, d: &Directive, root: &Path) -> Result<bool, ConfigError> {
+    pub fn directive(&mut self, d: &Directive, ctx: &mut Ctx) -> Result<bool, ConfigError> {
         match d.name.to_ascii_lowercase().as_str() {
             "rewriteengine" => self.engine = Some(flag(d, "RewriteEngine")?),
             "rewriteoptions" => {
@@ -80,8 +80,8 @@ impl RewriteScope {
                 let [name, spec, ..] = d.args.as_slice() else {
                     return Err(fail(d, "RewriteMap takes a name and TYPE:SOURCE"));
                 };
-                let map =
-                    Map::new(name, spec, root).map_err(|m| fail(d, format!("RewriteMap: {m}")))?;
+                let map = Map::new(name, spec, &ctx.root)
+                    .map_err(|m| fail(d, format!("RewriteMap: {m}")))?;
                 self.maps.retain(|m| m.name != *name);
                 self.maps.push(map);
             }
@@ -91,7 +91,7 @@ impl RewriteScope {
                 self.pending.push(cond);
             }
             "rewriterule" => {
-                let rule = self.rule(d);
+                let rule = self.rule(d, ctx);
                 let conds = std::mem::take(&mut self.pending);
                 self.pending_at = None;
                 let mut rule = rule?;
@@ -150,6 +150,8 @@ impl RewriteScope {
             CondTest::Greater(x.into())
         } else if let Some(x) = p.strip_prefix('=') {
             CondTest::Equal(x.trim_matches('"').into())
+        } else if let Some(test) = int_test(p) {
+            test.map_err(|m| fail(d, format!("RewriteCond {p}: {m}")))?
         } else if p.starts_with('-')
             && p.len() <= 4
             && p[1..].bytes().all(|c| c.is_ascii_alphabetic())
@@ -157,8 +159,9 @@ impl RewriteScope {
             return Err(fail(
                 d,
                 format!(
-                    "RewriteCond {p}: file and integer tests are not supported (slotgate serves \
-                     no files; regex and lexicographic <, >, =, <=, >= tests are served)"
+                    "RewriteCond {p}: file tests are not supported (slotgate serves no files; \
+                     regex, lexicographic <, >, =, <=, >= and integer -eq, -ne, -lt, -le, -gt, \
+                     -ge tests are served)"
                 ),
             ));
         } else {
@@ -175,7 +178,7 @@ impl RewriteScope {
         })
     }
 
-    fn rule(&self, d: &Directive) -> Result<Rule, ConfigError> {
+    fn rule(&self, d: &Directive, ctx: &mut Ctx) -> Result<Rule, ConfigError> {
         let (pattern, subst, flags) = match d.args.as_slice() {
             [p, s] => (p, s, None),
             [p, s, f] => (p, s, Some(f.as_str())),
@@ -198,6 +201,11 @@ impl RewriteScope {
             qsd: false,
             noescape: false,
             passthrough: false,
+            chain: false,
+            skip: 0,
+            qsl: false,
+            allow_3f: false,
+            env: Vec::new(),
             origin: d.origin.to_string(),
         };
         let set_action = |rule: &mut Rule, a: Action, f: &str| {
@@ -227,10 +235,24 @@ impl RewriteScope {
                         Some(v) if v.eq_ignore_ascii_case("seeother") => 303,
                         Some(v) => match v.parse::<u16>() {
                             Ok(c) if (300..400).contains(&c) => c,
+                            // httpd: "the substitution string is dropped entirely,
+                            // and rewriting is stopped as if the L were used"
+                            // (httpd-oracle: [R=503] → 503, [R=404] → 404).
+                            Ok(c)
+                                if (400..600).contains(&c)
+                                    && crate::http::reason_phrase(c) != "Unknown" =>
+                            {
+                                set_action(&mut rule, Action::Status(c), &f)?;
+                                continue;
+                            }
                             _ => {
                                 return Err(fail(
                                     d,
-                                    format!("RewriteRule: [R={v}]: a redirect status is 300..399"),
+                                    format!(
+                                        "RewriteRule: [R={v}]: a redirect status is 300..399, \
+                                         or an error status (400..599, one httpd knows) to \
+                                         answer with"
+                                    ),
                                 ))
                             }
                         },
@@ -243,20 +265,27 @@ impl RewriteScope {
                 ("qsd" | "qsdiscard", None) => rule.qsd = true,
                 ("ne" | "noescape", None) => rule.noescape = true,
                 ("pt" | "passthrough", None) => rule.passthrough = true,
-                ("e" | "env", _) => {
-                    return Err(fail(
-                        d,
-                        format!(
-                        "RewriteRule: flag '{f}' is not supported yet (no per-request environment)"
-                    ),
-                    ))
+                ("c" | "chain", None) => rule.chain = true,
+                ("s" | "skip", Some(n)) => {
+                    rule.skip = n.parse().map_err(|_| {
+                        fail(
+                            d,
+                            format!("RewriteRule: [S={n}]: the number of rules to skip"),
+                        )
+                    })?
                 }
+                ("qsl" | "qslast", None) => rule.qsl = true,
+                ("unsafeallow3f", None) => rule.allow_3f = true,
+                // No subrequests in slotgate: the rule applies to every request.
+                ("ns" | "nosubreq", None) => {}
+                ("e" | "env", Some(v)) => rule.env.push(env_flag(d, v, ctx)?),
                 _ => {
                     return Err(fail(
                         d,
                         format!(
                             "RewriteRule: flag '{f}' is unknown or not supported (served: L, NC, \
-                             P, R[=code], F, G, QSA, QSD, NE, PT)"
+                             P, R[=code], F, G, QSA, QSD, QSL, NE, PT, C, S=N, NS, E=VAR:value, \
+                             E=!VAR, UnsafeAllow3F)"
                         ),
                     ))
                 }
@@ -346,6 +375,55 @@ impl RewriteScope {
         }
         Ok((!rules.is_empty()).then_some(Rewrite { rules, maps }))
     }
+}
+
+/// `-eq N` … `-ge N` (N written right after the operator, as httpd reads
+/// it): None when `p` is no integer test.
+fn int_test(p: &str) -> Option<Result<CondTest, String>> {
+    use std::cmp::Ordering::*;
+    let (ord, not) = match p.get(..3)? {
+        "-eq" => (Equal, false),
+        "-ne" => (Equal, true),
+        "-lt" => (Less, false),
+        "-ge" => (Less, true),
+        "-gt" => (Greater, false),
+        "-le" => (Greater, true),
+        _ => return None,
+    };
+    Some(match p[3..].trim().parse::<i64>() {
+        Ok(n) => Ok(CondTest::Int(ord, not, n)),
+        Err(_) => Err(format!("'{}' is not an integer", &p[3..])),
+    })
+}
+
+/// `[E=VAR:value]`, `[E=VAR]` (the empty value) or `[E=!VAR]`: `v` is what
+/// follows `E=`.
+fn env_flag(d: &Directive, v: &str, ctx: &mut Ctx) -> Result<EnvSet, ConfigError> {
+    if let Some(name) = v.strip_prefix('!') {
+        if name.is_empty() || name.contains(':') {
+            return Err(fail(
+                d,
+                format!("RewriteRule: [E=!{name}]: E=!VAR names one variable"),
+            ));
+        }
+        return Ok(EnvSet::Unset { name: name.into() });
+    }
+    let (name, value) = v.split_once(':').unwrap_or((v, ""));
+    if name.is_empty() {
+        return Err(fail(
+            d,
+            format!("RewriteRule: [E={v}]: the variable has no name (E=VAR:value)"),
+        ));
+    }
+    if let Some(w) = crate::rules::env::switch_warning(name) {
+        ctx.warn(&d.origin, format!("RewriteRule [E=]: {w}"));
+    }
+    let value =
+        Template::parse(value).map_err(|m| fail(d, format!("RewriteRule: [E={v}]: {m}")))?;
+    Ok(EnvSet::Set {
+        name: name.into(),
+        value,
+    })
 }
 
 /// `[A,B=c]` split into its flags.

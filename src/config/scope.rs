@@ -19,6 +19,7 @@ use super::{
     ConfigError, CookieRule, HandlerKind, LocationHandler, Origin, PassTarget,
     ProxyPassReverseRule, ProxyPassRule, ProxyVia, WorkerParams,
 };
+use crate::rules::Section;
 
 /// Directives that httpd also allows per directory, so that inside `<Location>` and
 /// `<Proxy>` they are "not supported yet" rather than misplaced.
@@ -208,47 +209,6 @@ pub(super) fn named<'a>(d: &Directive, list: &[&'a str]) -> Option<&'a str> {
     list.iter().find(|n| d.is(n)).copied()
 }
 
-/// The access-control directives of mod_authz_core / mod_access_compat in a
-/// `<ProxyMatch>` or `<LocationMatch>` section, which pasted configurations often
-/// carry. slotgate enforces access rules only in `<Location path>` and `<Proxy>`
-/// sections so far: elsewhere the ones that only grant access are ignored with a
-/// warning; the ones that restrict it are refused, since ignoring them would open
-/// what the operator meant to close.
-fn access_control(ctx: &mut Ctx, d: &Directive, section: &str) -> Result<bool, ConfigError> {
-    const NAMES: &[&str] = &["Require", "Order", "Allow", "Deny", "Satisfy"];
-    let Some(name) = named(d, NAMES) else {
-        return Ok(false);
-    };
-    let args: Vec<String> = d.args.iter().map(|a| a.to_ascii_lowercase()).collect();
-    let grants = match name {
-        "Require" => args == ["all", "granted"],
-        "Allow" => args == ["from", "all"],
-        "Order" | "Satisfy" => true,
-        _ => false,
-    };
-    let line = format!("{name} {}", d.args.join(" "));
-    if !grants {
-        return Err(fail(
-            d,
-            format!(
-                "'{}' inside <{section}> is not supported yet: slotgate enforces access rules \
-                 only in <Location path> and <Proxy> sections, and ignoring a restriction would \
-                 open access",
-                line.trim_end()
-            ),
-        ));
-    }
-    ctx.warn(
-        &d.origin,
-        format!(
-            "'{}' inside <{section}> is ignored (slotgate enforces access rules only in \
-             <Location path> and <Proxy> sections; here everything is allowed)",
-            line.trim_end()
-        ),
-    );
-    Ok(true)
-}
-
 impl Scope {
     /// A directive that the main server and a vhost both take. Ok(false) when `d` is none
     /// of them.
@@ -331,9 +291,9 @@ impl Scope {
             "logformat" => self.logs.log_format(d)?,
             "customlog" => self.logs.custom_log(d, &ctx.root, false)?,
             "transferlog" => self.logs.custom_log(d, &ctx.root, true)?,
-            _ if self.rewrite.directive(d, &ctx.root)? => {}
+            _ if self.rewrite.directive(d, ctx)? => {}
             _ if self.remoteip.directive(d, &ctx.root)? => {}
-            _ if super::headers::directive(&mut self.rules, d)?
+            _ if super::headers::directive(&mut self.rules, d, None)?
                 || super::env::directive(&mut self.rules, ctx, d)? => {}
             _ => return self.express.directive(d, &ctx.root),
         }
@@ -414,7 +374,7 @@ impl Scope {
         let mut compat = CompatDraft::default();
         let mut compat_lines: Vec<&Directive> = Vec::new();
         let errors_before = ctx.errors.len();
-        // Header, RequestHeader, SetEnv… of a `<Location path>` (crate::rules).
+        // Header, RequestHeader, SetEnv… of the section (crate::rules).
         let mut neighbour = crate::rules::Rules::default();
         for d in section.children.iter().flatten() {
             // Each line is checked on its own, so every error of the section is found.
@@ -522,12 +482,10 @@ impl Scope {
                         if let Some(e) = super::rewrite::per_directory(d, tag) {
                             return Err(e);
                         }
-                        if let PassContext::Location(_) = at {
-                            if super::headers::directive(&mut neighbour, d)?
-                                || super::env::directive(&mut neighbour, ctx, d)?
-                            {
-                                return Ok(());
-                            }
+                        if super::headers::directive(&mut neighbour, d, Some(tag))?
+                            || super::env::directive(&mut neighbour, ctx, d)?
+                        {
+                            return Ok(());
                         }
                         if let Some(name) = named(d, PER_DIRECTORY)
                             .or_else(|| named(d, &["BalancerMember", "ProxySet"]))
@@ -555,8 +513,15 @@ impl Scope {
                 ctx.errors.push(e);
             }
         }
-        if let (PassContext::Location(path), false) = (at, neighbour.is_empty()) {
-            self.rules.locations.push((path.to_string(), neighbour));
+        let covers = match at {
+            PassContext::Location(path) => Section::Location(path.to_string()),
+            PassContext::LocationMatch(regex) => Section::LocationMatch(
+                regex::bytes::Regex::new(regex).expect("checked by check_regex"),
+            ),
+            PassContext::Server => unreachable!("a section has a path or a regex"),
+        };
+        if !neighbour.is_empty() {
+            self.rules.sections.push((covers.clone(), neighbour));
         }
         if ctx.errors.len() > errors_before {
             // The section's own checks would judge what is left of it: misleading.
@@ -567,40 +532,16 @@ impl Scope {
             .iter()
             .any(|d| d.is("Satisfy"))
             .then_some(compat.satisfy_any);
-        if let PassContext::Location(path) = at {
-            if !require.is_empty() || !compat_lines.is_empty() {
-                self.access.push(super::AccessSection {
-                    path: path.to_string(),
-                    require: access::top(require.iter().map(|(r, _)| r.clone()).collect()),
-                    compat: has_compat.then(|| compat.rules.clone()),
-                    satisfy_any: satisfy,
-                    origin: section.origin.clone(),
-                });
-            }
+        if !require.is_empty() || !compat_lines.is_empty() {
+            self.access.push(super::AccessSection {
+                section: covers,
+                require: access::top(require.iter().map(|(r, _)| r.clone()).collect()),
+                compat: has_compat.then(|| compat.rules.clone()),
+                satisfy_any: satisfy,
+                origin: section.origin.clone(),
+            });
         }
         let Some((kind, set_handler)) = handler else {
-            if let PassContext::Location(_) = at {
-                return Ok(());
-            }
-            for d in compat_lines {
-                access_control(ctx, d, tag)?;
-            }
-            // <LocationMatch> does not enforce access rules yet: a grant is ignored,
-            // a restriction refused.
-            for (_, d) in require {
-                if d.children.is_some() {
-                    return Err(fail(
-                        d,
-                        format!(
-                            "<{}> inside <{tag}> is not supported yet: access rules are only \
-                             enforced in <Location path> and <Proxy> sections, and ignoring a \
-                             restriction would open access",
-                            d.name
-                        ),
-                    ));
-                }
-                access_control(ctx, d, tag)?;
-            }
             return Ok(());
         };
         if let Some(p) = pass {
@@ -682,22 +623,19 @@ impl Scope {
             ProxyKind::Worker(params)
         };
         let mut kind = kind;
-        // Header, SetEnv… of `<Proxy balancer://name>` and `<Proxy *>` (crate::rules).
-        let scope = match &kind {
-            ProxyKind::Balancer(name) => Some(Some(name.clone())),
-            ProxyKind::Other if !is_match && pattern == "*" => Some(None),
-            _ => None,
+        // Which URLs the section's header, environment and access rules cover.
+        let covers = if is_match {
+            Section::ProxyMatch(regex::bytes::Regex::new(pattern).expect("checked by check_regex"))
+        } else {
+            Section::Proxy(pattern.to_string())
         };
         let mut neighbour = crate::rules::Rules::default();
         let mut require: Vec<Require> = Vec::new();
         let mut compat = CompatDraft::default();
         let (mut has_compat, mut satisfy) = (false, None);
         for d in section.children.iter().flatten() {
-            // <Proxy> (not <ProxyMatch>) enforces access rules, as <Location path>.
+            // Access rules, as in <Location[Match]>.
             let mut line = || -> Result<bool, ConfigError> {
-                if is_match {
-                    return Ok(false);
-                }
                 if let Some(kind) = d
                     .children
                     .as_ref()
@@ -723,8 +661,7 @@ impl Scope {
             match line() {
                 Ok(true) => {}
                 Ok(false) => {
-                    let rules = scope.is_some().then_some(&mut neighbour);
-                    if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern, rules) {
+                    if let Err(e) = proxy_line(ctx, d, &mut kind, tag, pattern, &mut neighbour) {
                         ctx.errors.push(e);
                     }
                 }
@@ -733,15 +670,15 @@ impl Scope {
         }
         if !require.is_empty() || has_compat || satisfy.is_some() {
             self.proxy_access.push(super::AccessSection {
-                path: pattern.to_string(),
+                section: covers.clone(),
                 require: access::top(require),
                 compat: has_compat.then_some(compat.rules),
                 satisfy_any: satisfy,
                 origin: section.origin.clone(),
             });
         }
-        if let (Some(scope), false) = (scope, neighbour.is_empty()) {
-            self.rules.proxies.push((scope, neighbour));
+        if !neighbour.is_empty() {
+            self.rules.sections.push((covers, neighbour));
         }
         if let ProxyKind::Worker(params) = kind {
             if !params.is_empty() {
@@ -948,25 +885,10 @@ fn cookie_rule(d: &Directive) -> Result<CookieRule, ConfigError> {
     })
 }
 
-/// httpd's `apr_fnmatch_test`: whether a pattern holds a wildcard (`*`, `?`, or `[` with a
-/// matching `]`); a backslash escapes the next character. httpd treats a `<LocationMatch>`
-/// pattern without one as a plain prefix when it matches the `ProxyPass` inside.
+/// httpd treats a `<LocationMatch>` pattern without a wildcard as a plain
+/// prefix when it matches the `ProxyPass` inside (`crate::url::has_wildcard`).
 fn fnmatch_test(pattern: &str) -> bool {
-    let mut open = false;
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '?' | '*' => return true,
-            // The escaped character is literal; at the end the loop ends anyway.
-            '\\' => {
-                chars.next();
-            }
-            '[' => open = true,
-            ']' if open => return true,
-            _ => {}
-        }
-    }
-    false
+    crate::url::has_wildcard(pattern)
 }
 
 pub(super) fn proxy_via(value: &str) -> Result<ProxyVia, String> {
@@ -990,16 +912,13 @@ fn proxy_line(
     kind: &mut ProxyKind,
     tag: &str,
     pattern: &str,
-    neighbour: Option<&mut crate::rules::Rules>,
+    neighbour: &mut crate::rules::Rules,
 ) -> Result<(), ConfigError> {
     if d.children.is_some() {
         return Err(match named(d, SERVER_SECTIONS) {
             Some(name) => fail(d, format!("<{name}> cannot occur within <{tag}> section")),
             None => unknown(d),
         });
-    }
-    if access_control(ctx, d, tag)? {
-        return Ok(());
     }
     if d.is("BalancerMember") {
         let ProxyKind::Balancer(name) = &*kind else {
@@ -1031,10 +950,7 @@ fn proxy_line(
             }
     } else if let Some(e) = super::rewrite::per_directory(d, tag) {
         return Err(e);
-    } else if let Some(true) = neighbour
-        .map(|n| Ok::<_, ConfigError>(headers::directive(n, d)? || env::directive(n, ctx, d)?))
-        .transpose()?
-    {
+    } else if headers::directive(neighbour, d, Some(tag))? || env::directive(neighbour, ctx, d)? {
         return Ok(());
     } else if let Some(name) = named(d, PER_DIRECTORY) {
         return Err(fail(

@@ -556,6 +556,8 @@ pub struct VirtualHost {
     /// `ServerName`, lowercased, scheme and port stripped.
     pub server_name: Option<String>,
     /// `ServerAlias` names, lowercased, in order; may contain `*` and `?` wildcards.
+    /// The port `ServerName host:port` names (UseCanonicalName On's port).
+    pub server_port: Option<u16>,
     pub server_aliases: Vec<String>,
     /// The vhost's own rules in evaluation order (its `<Location>` rules first, latest
     /// Location first, then its server-level rules in file order), NOT including the main
@@ -592,6 +594,9 @@ pub struct VirtualHost {
     /// mod_headers, mod_env and mod_setenvif lines (this server's own; a vhost's
     /// run after the main server's).
     pub rules: crate::rules::Rules,
+    /// ServerSignature, UseCanonicalName, TraceEnable and ServerAdmin set here
+    /// (the rest are the main server's: [`Config::presentation`]).
+    pub presentation: super::httpd::VhostPresentation,
     pub origin: Origin,
 }
 
@@ -649,13 +654,15 @@ pub struct LocationHandler {
     pub origin: Origin,
 }
 
-/// The access rules of a `<Location path>` (with or without `SetHandler`), which
-/// guard proxied requests below the path. httpd merges every matching section in
-/// file order: the last one with `Require` lines brings the `Require` rules, the
-/// last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
+/// The access rules of a `<Location[Match]>` (with or without `SetHandler`) or
+/// `<Proxy[Match]>` section, which guard the proxied requests it covers. httpd
+/// merges every matching section (the Proxies', then the Locations', each in
+/// file order): the last one with `Require` lines brings the `Require` rules,
+/// the last one with `Order`/`Allow`/`Deny` those, the last `Satisfy` wins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessSection {
-    pub path: String,
+    /// Which requests the section covers.
+    pub section: crate::rules::Section,
     pub require: Option<crate::access::Require>,
     pub compat: Option<crate::access::compat::Compat>,
     /// `Satisfy Any` (true) / `All` (false), if the section says.

@@ -105,12 +105,19 @@ pub fn serve(kind: HandlerKind, req: &Request, ctx: &Context) -> Response {
 ///
 /// `Order`/`Allow`/`Deny` combine with `Require` as in httpd 2.4: both must pass,
 /// or either with `Satisfy Any`; a section without `Require` passes that half.
-pub fn allowed(h: &LocationHandler, client: IpAddr) -> bool {
+/// `env`: the request's environment as SetEnvIf left it (`Allow from env=`).
+pub fn allowed(h: &LocationHandler, client: IpAddr, env: &crate::rules::env::Env) -> bool {
     if h.require.is_none() && h.compat.is_none() {
         // A balancer-manager without rules is refused (and warned about at start).
         return h.handler != HandlerKind::BalancerManager;
     }
-    rules_allow(h.require.as_ref(), h.compat.as_ref(), h.satisfy_any, client)
+    rules_allow(
+        h.require.as_ref(),
+        h.compat.as_ref(),
+        h.satisfy_any,
+        client,
+        env,
+    )
 }
 
 /// httpd 2.4's access decision for `client`: mod_access_compat's rules
@@ -121,8 +128,9 @@ pub fn rules_allow(
     compat: Option<&crate::access::compat::Compat>,
     satisfy_any: bool,
     client: IpAddr,
+    env: &crate::rules::env::Env,
 ) -> bool {
-    let compat_ok = compat.is_none_or(|c| c.allows(client, &mut lookup_host));
+    let compat_ok = compat.is_none_or(|c| c.allows_in(client, &mut lookup_host, env));
     let require_ok = || require.is_none_or(|r| r.allows(client, &mut lookup_host));
     if satisfy_any {
         compat_ok || require_ok()

@@ -82,6 +82,24 @@ pub fn is_busy(state: ProcessState) -> bool {
     )
 }
 
+/// mod_headers' `%i` and `%b`: the percentages of the process slots that are
+/// idle and busy, counted as server-status counts IdleWorkers and BusyWorkers
+/// (httpd takes its worker slots' shares the same way: starting and empty
+/// slots are neither).
+pub fn worker_shares(sb: &scoreboard::Scoreboard) -> (u32, u32) {
+    let slots = sb.processes();
+    let total = slots.len().max(1) as u32;
+    let (mut idle, mut busy) = (0u32, 0u32);
+    for p in slots {
+        match p.state() {
+            ProcessState::Idle => idle += 1,
+            s if is_busy(s) => busy += 1,
+            _ => {}
+        }
+    }
+    (idle * 100 / total, busy * 100 / total)
+}
+
 /// One member slot.
 pub struct Member {
     pub slot: usize,

@@ -829,6 +829,15 @@ ProxyPass / balancer://c/
         assert!(row("101").ends_with("<td>-</td></tr>"), "{}", row("101"));
     }
 
+    /// mod_headers' `%i` / `%b` count as this page does: of the five slots
+    /// (`_WG.S`) one is idle (20 %) and two are busy (40 %).
+    #[test]
+    fn header_worker_shares_count_as_the_page() {
+        let f = Fixture::new(CONF, 5);
+        fill(&f);
+        assert_eq!(crate::handlers::snapshot::worker_shares(&f.sb), (20, 40));
+    }
+
     #[test]
     fn html_page_has_httpds_parts() {
         let f = Fixture::new(CONF, 5);

@@ -28,6 +28,9 @@ use crate::url::{
 pub struct Member {
     pub slot: usize,
     pub url: MemberUrl,
+    /// `scheme://host[:port]` (`MemberUrl::authority_prefix`): how `<Proxy>`
+    /// sections see the member's URLs (see `Routes::url_of_route`).
+    pub authority: String,
     /// The member's protocol and its settings (chosen by the URL's scheme):
     /// each member connection gets a codec from it (`crate::codec`).
     pub codec: crate::codec::Settings,
@@ -102,6 +105,9 @@ pub struct ReverseRule {
 #[derive(Clone, Debug)]
 pub struct Server {
     pub server_name: String,
+    /// ServerName with the port it names (`host[:port]`): the name and port
+    /// of self-referential URLs under UseCanonicalName On.
+    pub canonical_name: String,
     rules: Vec<Rule>,
     pub reverse: Vec<ReverseRule>,
     pub cookie_path: Vec<CookieRule>,
@@ -131,6 +137,9 @@ pub struct Server {
     pub proxy_access: Vec<crate::config::AccessSection>,
     /// mod_remoteip's `RemoteIPHeader` settings (the request's client address).
     pub remoteip: crate::rules::remoteip::RemoteIp,
+    /// ServerSignature, UseCanonicalName, TraceEnable, ServerAdmin (a vhost's
+    /// own over the main server's) and the server-wide ServerTokens banner.
+    pub presentation: Arc<crate::config::Presentation>,
 }
 
 /// The access rules that apply to a proxied request (see [`Routes::access_for`]).
@@ -143,60 +152,10 @@ pub struct MergedAccess<'a> {
     pub last: &'a crate::config::AccessSection,
 }
 
-/// Whether a `<Proxy>` pattern matches the URL a request goes to (httpd's
-/// `proxy_walk`): with a wildcard (`*`, `?`, `[…]`) the whole URL must match it
-/// (`*` matches `/` too), else the pattern is a prefix of the URL (compared
-/// without case).
-fn proxy_matches(pattern: &str, url: &str) -> bool {
-    if pattern.contains(['*', '?', '[']) {
-        return wildcard(pattern.as_bytes(), url.as_bytes());
-    }
-    url.len() >= pattern.len()
-        && url.as_bytes()[..pattern.len()].eq_ignore_ascii_case(pattern.as_bytes())
-}
-
-/// fnmatch without flags: `*` any run, `?` one byte, `[…]` a set (`!`/`^`
-/// negates, `a-z` ranges), `\` escapes.
-fn wildcard(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| wildcard(rest, &s[i..])),
-        Some((b'?', rest)) => !s.is_empty() && wildcard(rest, &s[1..]),
-        Some((b'[', rest)) => {
-            let Some(close) = rest.iter().skip(1).position(|&c| c == b']').map(|i| i + 1) else {
-                return s.first() == Some(&b'[') && wildcard(rest, &s[1..]);
-            };
-            let Some(&c) = s.first() else { return false };
-            let (negate, set) = match rest[..close].split_first() {
-                Some((b'!' | b'^', set)) => (true, set),
-                _ => (false, &rest[..close]),
-            };
-            let mut hit = false;
-            let mut i = 0;
-            while i < set.len() {
-                if i + 2 < set.len() && set[i + 1] == b'-' {
-                    hit |= (set[i]..=set[i + 2]).contains(&c);
-                    i += 3;
-                } else {
-                    hit |= set[i] == c;
-                    i += 1;
-                }
-            }
-            hit != negate && wildcard(&rest[close + 1..], &s[1..])
-        }
-        Some((b'\\', rest)) if !rest.is_empty() => {
-            s.first() == Some(&rest[0]) && wildcard(&rest[1..], &s[1..])
-        }
-        Some((&c, rest)) => s.first() == Some(&c) && wildcard(rest, &s[1..]),
-    }
-}
-
-/// Whether a `<Location>` path matches a normalised request path: as a prefix
-/// at a segment boundary (`/status` matches `/status`, `/status/x`, not `/statusx`).
+/// Whether `<Location location>` covers `path` (for `<Location>` handlers).
 fn location_matches(location: &str, path: &[u8]) -> bool {
-    let p = location.trim_end_matches('/');
-    path.strip_prefix(p.as_bytes())
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/") || p.is_empty())
+    crate::rules::Section::Location(location.to_string())
+        .covers(&crate::rules::Place { path, url: None })
 }
 
 /// Where a request goes.
@@ -285,6 +244,7 @@ impl Routes {
         let main_rules = b.rules(&cfg.proxy_pass)?;
         let mut servers = vec![Server {
             server_name: cfg.server_name.clone(),
+            canonical_name: cfg.server_name.clone(),
             rules: main_rules.clone(),
             reverse: b.reverse(&cfg.proxy_pass_reverse),
             cookie_path: cfg.cookie_path.clone(),
@@ -302,6 +262,7 @@ impl Routes {
             proxy_access: cfg.proxy_access.clone(),
             remoteip: cfg.remoteip.clone(),
             neighbour_rules: cfg.rules.clone(),
+            presentation: Arc::new(cfg.presentation.clone()),
         }];
         for v in &cfg.vhosts {
             // slotgate tests a vhost's own rules before the main server's, and
@@ -325,7 +286,13 @@ impl Routes {
                 .chain(&v.server_aliases)
                 .map(|n| n.to_ascii_lowercase())
                 .collect();
+            let canonical_name = match (&v.server_name, v.server_port) {
+                (Some(name), Some(port)) => format!("{name}:{port}"),
+                (Some(name), None) => name.clone(),
+                (None, _) => cfg.server_name.clone(),
+            };
             servers.push(Server {
+                canonical_name,
                 server_name: v
                     .server_name
                     .clone()
@@ -347,6 +314,7 @@ impl Routes {
                 proxy_access: [cfg.proxy_access.clone(), v.proxy_access.clone()].concat(),
                 remoteip: v.remoteip.clone(),
                 neighbour_rules: crate::rules::Rules::merged(&cfg.rules, &v.rules),
+                presentation: Arc::new(v.presentation.over(&cfg.presentation)),
             });
         }
         // Mass reverse proxy: one map per distinct file, read here so that `-t` and
@@ -581,15 +549,15 @@ impl Routes {
             .rposition(|h| location_matches(&h.path, path))
     }
 
-    /// The access rules of the `<Location path>` sections that match a proxied
-    /// request's normalised `path`, merged as httpd merges them (file order; the
-    /// last section with `Require` lines brings those, the last with
+    /// The access rules of the `<Location[Match]>` sections that match a
+    /// proxied request's normalised `path`, merged as httpd merges them (file
+    /// order; the last section with `Require` lines brings those, the last with
     /// `Order`/`Allow`/`Deny` those, the last `Satisfy` wins). None when no
     /// section with rules matches.
     ///
-    /// The `<Proxy pattern>` sections that match the URL the request goes to
+    /// The `<Proxy[Match]>` sections that match the URL the request goes to
     /// (`balancer://name/path`, `http://host[:port]/path`) come first, as httpd
-    /// merges them before the Locations.
+    /// merges them before the Locations (`crate::rules::section`).
     pub fn access_for(
         &self,
         server: usize,
@@ -597,13 +565,12 @@ impl Routes {
         route: &Route,
     ) -> Option<MergedAccess<'_>> {
         let s = &self.servers[server];
-        // Built only when some <Proxy> section has rules.
-        let url = (!s.proxy_access.is_empty()).then(|| self.url_of_route(route));
-        let proxies = s
-            .proxy_access
-            .iter()
-            .filter(|a| url.as_deref().is_some_and(|u| proxy_matches(&a.path, u)));
-        let locations = s.access.iter().filter(|a| location_matches(&a.path, path));
+        let at = crate::rules::Place {
+            path,
+            url: self.url_of_route(route),
+        };
+        let proxies = s.proxy_access.iter().filter(|a| a.section.covers(&at));
+        let locations = s.access.iter().filter(|a| a.section.covers(&at));
         let mut merged: Option<MergedAccess<'_>> = None;
         for a in proxies.chain(locations) {
             let m = merged.get_or_insert(MergedAccess {
@@ -626,17 +593,19 @@ impl Routes {
         merged
     }
 
-    /// The URL a proxied request goes to, as httpd's `<Proxy>` sections see it
-    /// (`balancer://name/path?query`, `http://host[:port]/path?query`, the port
-    /// written unless it is the scheme's default). Empty for a local route.
-    fn url_of_route(&self, route: &Route) -> String {
+    /// The URL a proxied request goes to, as httpd's `<Proxy>` sections see it,
+    /// in two pieces (`crate::rules::Place`): `balancer://name` or
+    /// `http://host[:port]` (the port written unless it is the scheme's
+    /// default), then the path and query. None for a local route.
+    pub fn url_of_route<'a>(&'a self, route: &'a Route) -> Option<(&'a str, &'a str)> {
         match route {
-            Route::Local => String::new(),
-            Route::Balance { balancer, target } => {
-                format!("{}{target}", self.balancers[*balancer].spec.name)
-            }
+            Route::Local => None,
+            Route::Balance { balancer, target } => Some((
+                self.balancers[*balancer].spec.name.as_str(),
+                target.as_str(),
+            )),
             Route::Proxy { member, target } => {
-                format!("{}{target}", self.members[*member].url.authority_prefix())
+                Some((self.members[*member].authority.as_str(), target.as_str()))
             }
         }
     }
@@ -844,6 +813,7 @@ impl Builder<'_> {
         let slot = self.members.len();
         self.members.push(Member {
             slot,
+            authority: parsed.authority_prefix(),
             codec,
             url: parsed,
             addrs,
@@ -1330,32 +1300,6 @@ mod tests {
         );
     }
 
-    /// `<Proxy>` patterns as httpd's proxy_walk compares them (fnmatch without
-    /// flags for a wildcard, else a prefix).
-    #[test]
-    fn proxy_patterns() {
-        for (pattern, url, yes) in [
-            ("*", "balancer://app/x", true),
-            ("balancer://app", "balancer://app/x", true),
-            ("balancer://app", "balancer://other/x", false),
-            (
-                "http://10.0.0.1:8080/open*",
-                "http://10.0.0.1:8080/open/a/b",
-                true,
-            ),
-            (
-                "http://10.0.0.1:8080/open*",
-                "http://10.0.0.1:8080/x",
-                false,
-            ),
-            ("http://10.0.0.?:8080/*", "http://10.0.0.7:8080/x", true),
-            ("http://10.0.0.[1-3]/*", "http://10.0.0.4/x", false),
-            ("http://10.0.0.[!1-3]/*", "http://10.0.0.4/x", true),
-        ] {
-            assert_eq!(proxy_matches(pattern, url), yes, "{pattern} {url}");
-        }
-    }
-
     /// The merge of the sections that match (file order, Proxy before Location).
     #[test]
     fn access_sections_merge() {
@@ -1373,10 +1317,10 @@ mod tests {
             crate::access::compat::Order::AllowDeny
         );
         assert!(m.satisfy_any);
-        assert_eq!(m.last.path, "/a/b");
+        assert_eq!(m.last.section.text(), "/a/b");
         let route = r.route(0, "/z").unwrap();
         let m = r.access_for(0, b"/z", &route).unwrap();
-        assert_eq!(m.last.path, "*");
+        assert_eq!(m.last.section.text(), "*");
         assert!(m.compat.is_none());
     }
 }

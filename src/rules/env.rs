@@ -13,6 +13,9 @@ use crate::recycle::{give_string, string_from};
 #[derive(Debug, Default)]
 pub struct Env {
     vars: Vec<(String, String)>,
+    /// The server's own `SetEnvIf` lines already ran (httpd's post-read-request
+    /// phase, before mod_rewrite: `crate::rules::Rules::post_read_env`).
+    post_read: bool,
 }
 
 impl Env {
@@ -73,6 +76,27 @@ impl Env {
             give_string(k);
             give_string(v);
         }
+        self.post_read = false;
+    }
+
+    /// Whether the server's `SetEnvIf` lines already ran on this request.
+    pub fn post_read_done(&self) -> bool {
+        self.post_read
+    }
+
+    pub fn mark_post_read(&mut self) {
+        self.post_read = true;
+    }
+
+    /// Moves `other`'s variables (and its post-read mark) into this
+    /// environment, replacing values of the same names; `other` is left empty
+    /// with its capacity.
+    pub fn absorb(&mut self, other: &mut Env) {
+        for (k, v) in other.vars.drain(..) {
+            self.set_owned(&k, v);
+            give_string(k);
+        }
+        self.post_read |= std::mem::take(&mut other.post_read);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -159,6 +183,21 @@ mod tests {
         assert_eq!(env.iter().count(), 1);
         env.unset("fOO");
         assert!(env.is_empty());
+    }
+
+    #[test]
+    fn absorb_moves_variables_and_the_post_read_mark() {
+        let mut early = Env::default();
+        early.set("A", "1");
+        early.mark_post_read();
+        let mut env = Env::default();
+        env.set("a", "0");
+        env.set("b", "2");
+        env.absorb(&mut early);
+        assert_eq!((env.get("A"), env.get("b")), (Some("1"), Some("2")));
+        assert!(env.post_read_done() && early.is_empty() && !early.post_read_done());
+        env.clear();
+        assert!(!env.post_read_done());
     }
 
     #[test]

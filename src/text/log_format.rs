@@ -90,10 +90,12 @@ enum Item {
     /// `%D` (µs), `%T` / `%{s|ms|us}T`.
     Taken(Unit),
     Env(Box<str>),
-    /// `%f`, `%l`, `%u`, `%L`, `%{…}n`, `%^ti`, `%^to`, `%^FB`, `%{…}x`, `%{…}c`:
+    /// `%{name}n`: a request note (`Header note`).
+    Note(Box<str>),
+    /// `%f`, `%l`, `%u`, `%L`, `%^ti`, `%^to`, `%^FB`, `%{…}x`, `%{…}c`:
     /// facts slotgate never has (no files served, no identd, no authentication,
-    /// no request notes, no trailers kept, no SSL variables): `-`, as httpd writes
-    /// for an unset value.
+    /// no trailers kept, no SSL variables): `-`, as httpd writes for an unset
+    /// value.
     Unset,
     Protocol,
     RequestHeader(Box<str>),
@@ -152,6 +154,10 @@ pub trait Lookup {
     fn request_header(&self, name: &str) -> Option<&[u8]>;
     fn response_header(&self, name: &str) -> Option<&[u8]>;
     fn env(&self, name: &str) -> Option<&str>;
+    /// A request note (`%{NAME}n`: `Header note` sets them).
+    fn note(&self, _name: &str) -> Option<&str> {
+        None
+    }
 }
 
 /// What a log line can tell about one request.
@@ -269,7 +275,8 @@ impl Format {
                 'C' => Item::Cookie(named("cookie name")?),
                 'D' => Item::Taken(Unit::Micros),
                 'e' => Item::Env(named("variable name")?),
-                'f' | 'l' | 'u' | 'L' | 'n' | '^' | 'x' | 'c' => Item::Unset,
+                'n' => Item::Note(named("note name")?),
+                'f' | 'l' | 'u' | 'L' | '^' | 'x' | 'c' => Item::Unset,
                 'H' => Item::Protocol,
                 'i' => Item::RequestHeader(named("header name")?),
                 'o' => Item::ResponseHeader(named("header name")?),
@@ -519,6 +526,7 @@ fn render_item(out: &mut Vec<u8>, item: &Item, r: &Record<'_>) {
             },
         ),
         Item::Env(name) => push_value(out, r.lookup.env(name).map(str::as_bytes)),
+        Item::Note(name) => push_value(out, r.lookup.note(name).map(str::as_bytes)),
         Item::Unset => out.push(b'-'),
         Item::Protocol => out.extend_from_slice(r.protocol.as_bytes()),
         Item::RequestHeader(name) => push_value(out, r.lookup.request_header(name)),

@@ -17,6 +17,7 @@ use crate::http::{parse_request_with, BodyReader, Framing, RequestHead};
 use crate::logging::access::{ConnStatus, Lookup, Record};
 use crate::proxy::Route;
 use crate::proxy_protocol;
+use crate::rules::env::Env;
 
 /// Most bytes buffered in one direction of a body before reading pauses.
 pub(super) const BODY_BUFFER: usize = 64 * 1024;
@@ -75,6 +76,10 @@ pub struct Conn {
     logged: (u64, u64),
     /// The exchange being ended was answered with a whole (error) response.
     answered_in_full: bool,
+    /// The request's environment before it is routed: the server's SetEnvIf
+    /// and mod_rewrite's `[E=]` (`crate::worker::rewrite`); it moves into the
+    /// exchange, or serves a local answer's headers and log line.
+    early_env: crate::rules::env::Env,
     /// When the current request head began (accept, or its first byte after a
     /// kept-alive wait), and its bytes so far: mod_reqtimeout's header stage.
     head_started: Instant,
@@ -161,6 +166,7 @@ impl Conn {
             served: 0,
             logged: (0, 0),
             answered_in_full: false,
+            early_env: Default::default(),
             head_started: now,
             head_bytes: 0,
             id,
@@ -543,6 +549,7 @@ impl Conn {
         }
         self.clean_end = false;
         self.request_peer = self.peer;
+        self.early_env.clear();
         let mut head = match parse_request_with(self.input.data(), &ctx.limits) {
             Ok(Some(h)) => h,
             Ok(None) => {
@@ -578,7 +585,8 @@ impl Conn {
             self.peer,
             &mut head,
         );
-        if head.method == "TRACE" && !cfg.presentation.trace_enable {
+        super::neighbour::edit_early(ctx, server, &mut head, self.request_peer, self.tls_facts());
+        if head.method == "TRACE" && !ctx.routes.servers[server].presentation.trace_enable {
             // TraceEnable Off: refused for every URL, proxied or not (httpd-oracle: 405).
             let why = "TRACE is disabled (TraceEnable Off)";
             self.answer_locally(ctx, &head, server, 405, why, keep_alive);
@@ -624,7 +632,10 @@ impl Conn {
                         local: self.local,
                         https: self.tls.is_some(),
                     };
-                    match ctx.rewrite_route(server, &head, path, query, &peer) {
+                    let mut env = std::mem::take(&mut self.early_env);
+                    let rewritten = ctx.rewrite_route(server, &head, path, query, &peer, &mut env);
+                    self.early_env = env;
+                    match rewritten {
                         Some(super::rewrite::Rewritten::Route(route)) => (route, None),
                         Some(super::rewrite::Rewritten::Answer {
                             status,
@@ -641,14 +652,14 @@ impl Conn {
                 } else {
                     self.route_normally(ctx, server, &head, path, raw_path, query)
                 };
-                let denied = self.access_denied(ctx, server, path, &route);
+                let denied = self.access_denied(ctx, server, &head, path, &route);
                 (route, handler, denied)
             }
         };
         crate::recycle::give_bytes(buf);
         if let Some(location) = denied {
             log::info!(
-                "client {}: access to {} denied by the rules of <Location {location}>",
+                "client {}: access to {} denied by the rules of <{location}>",
                 self.request_peer,
                 head.target
             );
@@ -704,7 +715,8 @@ impl Conn {
                     self.local,
                 );
                 let mut ex = Exchange::boxed(ex);
-                ex.https = self.tls.is_some();
+                ex.env.absorb(&mut self.early_env);
+                ex.tls = self.tls_facts();
                 ex.initial = self.served == 0;
                 ex.prepare(ctx);
                 if (!ctx.config.proxy_100_continue || ex.env.is_set("force-proxy-request-1.0"))
@@ -826,7 +838,10 @@ impl Conn {
         let server = &ctx.routes.servers[local.server];
         let h = &server.handlers[local.handler];
         let head = &local.head;
-        let response = if crate::handlers::allowed(h, self.request_peer.ip()) {
+        let addrs = (self.request_peer, self.local);
+        let compat = h.compat.as_ref();
+        let env = super::neighbour::access_env(ctx, local.server, head, compat, None, addrs);
+        let mut response = if crate::handlers::allowed(h, self.request_peer.ip(), &env) {
             let (path, query) = crate::url::split_target(&head.target);
             let req = crate::handlers::Request {
                 method: &head.method,
@@ -859,6 +874,9 @@ impl Conn {
             let page = respond::error_page(403, why, &banner);
             crate::handlers::Response::new(403, "text/html; charset=utf-8", page)
         };
+        let tls = self.tls_facts();
+        let (page_env, notes) =
+            super::neighbour::handler_page(ctx, local.server, head, &mut response, addrs, tls);
         let n = respond::handler(
             &mut self.output,
             &response,
@@ -882,7 +900,7 @@ impl Conn {
                 started: local.started,
                 handler: Some(h.handler.name()),
             },
-            None,
+            Some((&page_env, &notes)),
             &[],
         );
         self.served += 1;
@@ -901,13 +919,16 @@ impl Conn {
         let host = request
             .and_then(|(head, _)| head.header("host"))
             .and_then(|h| std::str::from_utf8(h).ok());
-        let server_name = match request {
-            Some((_, server)) => &ctx.routes.servers[server].server_name,
-            None => &ctx.config.server_name,
+        let (server_name, presentation) = match request {
+            Some((_, server)) => {
+                let s = &ctx.routes.servers[server];
+                (&s.canonical_name, &*s.presentation)
+            }
+            None => (&ctx.config.server_name, &ctx.config.presentation),
         };
         let default_port = if self.tls.is_some() { 443 } else { 80 };
         respond::Banner::new(
-            &ctx.config.presentation,
+            presentation,
             host,
             server_name,
             self.local.port(),
@@ -957,24 +978,31 @@ impl Conn {
         &self,
         ctx: &Ctx,
         server: usize,
+        head: &RequestHead,
         path: &[u8],
         route: &Result<Route, crate::proxy::RouteError>,
     ) -> Option<String> {
-        match route {
-            Ok(r @ (Route::Proxy { .. } | Route::Balance { .. })) => ctx
-                .routes
-                .access_for(server, path, r)
-                .filter(|a| {
-                    !crate::handlers::rules_allow(
-                        a.require,
-                        a.compat,
-                        a.satisfy_any,
-                        self.request_peer.ip(),
-                    )
-                })
-                .map(|a| a.last.path.clone()),
-            _ => None,
+        let Ok(r @ (Route::Proxy { .. } | Route::Balance { .. })) = route else {
+            return None;
+        };
+        let a = ctx.routes.access_for(server, path, r)?;
+        // `Allow from env=` reads what SetEnvIf made of the request.
+        let (url, addrs) = (ctx.routes.url_of_route(r), (self.request_peer, self.local));
+        let env = super::neighbour::access_env(ctx, server, head, a.compat, url, addrs);
+        let client = self.request_peer.ip();
+        if crate::handlers::rules_allow(a.require, a.compat, a.satisfy_any, client, &env) {
+            return None;
         }
+        Some(format!(
+            "{} {}",
+            a.last.section.tag(),
+            a.last.section.text()
+        ))
+    }
+
+    /// What mod_headers' `%{…}s` reads of the client's TLS connection.
+    fn tls_facts(&self) -> Option<crate::rules::headers::Tls> {
+        self.tls.as_ref().map(|t| t.facts())
     }
 
     /// [`Conn::answer_locally`], a redirect to `location` when there is one.
@@ -993,13 +1021,23 @@ impl Conn {
         let keep_alive = keep_alive && head.framing == Framing::None;
         self.clean_end = head.framing == Framing::None;
         let banner = self.banner(ctx, Some((head, server)));
-        let extra = local_always_headers(
+        let mut env = std::mem::take(&mut self.early_env);
+        let (mut extra, notes) = local_always_headers(
             ctx,
-            server,
+            (server, &mut env),
             head,
             (self.request_peer, self.local),
-            (self.tls.is_some(), status),
+            (self.tls_facts(), status),
         );
+        if status == 405 {
+            // RFC 9110 §15.5.6: a 405 names the allowed methods. The only one
+            // slotgate writes here refuses TRACE (TraceEnable Off), and httpd
+            // then sends an empty Allow (the corpus compares it).
+            extra.push(crate::http::Header {
+                name: "Allow".into(),
+                value: Vec::new(),
+            });
+        }
         let n = match location {
             Some(at) => {
                 respond::redirect(&mut self.output, status, at, keep_alive, &banner, &extra)
@@ -1029,9 +1067,11 @@ impl Conn {
                 started: ctx.now,
                 handler: None,
             },
-            None,
+            Some((&env, &notes)),
             &[],
         );
+        env.clear();
+        self.early_env = env;
         self.served += 1;
         self.state = if keep_alive {
             State::Head
@@ -1113,7 +1153,8 @@ impl Conn {
             started: ex.started,
             handler: Some("proxy-server"),
         };
-        log_request(ctx, &wire, &answer, Some(&ex.env), ex.response_headers());
+        let env = Some((&ex.env, &ex.notes));
+        log_request(ctx, &wire, &answer, env, ex.response_headers());
         ctx.exchanges -= 1;
         self.served += 1;
         self.state = if completed && ex.keep_alive && !self.eof {
@@ -1146,10 +1187,14 @@ impl Conn {
             }
             let request = self.exchange().map(|ex| (&ex.head, ex.server));
             let banner = self.banner(ctx, request);
-            let extra = match self.exchange() {
+            let facts = (self.request_peer.ip(), self.tls_facts(), fault.status());
+            let extra = match self.exchange_mut() {
                 Some(ex) => {
-                    let facts = (self.request_peer.ip(), self.tls.is_some(), fault.status());
-                    always_headers(ctx, ex.server, &ex.env, &ex.head, ex.route(), facts)
+                    let mut notes = std::mem::take(&mut ex.notes);
+                    let env = (&ex.env, &mut notes);
+                    let extra = always_headers(ctx, ex.server, env, &ex.head, ex.route(), facts);
+                    ex.notes = notes;
+                    extra
                 }
                 None => Vec::new(),
             };
@@ -1180,6 +1225,13 @@ impl Conn {
     /// The exchange in progress, if any.
     fn exchange(&self) -> Option<&Exchange> {
         match &self.state {
+            State::Exchange(ex) => Some(ex),
+            _ => None,
+        }
+    }
+
+    fn exchange_mut(&mut self) -> Option<&mut Exchange> {
+        match &mut self.state {
             State::Exchange(ex) => Some(ex),
             _ => None,
         }
@@ -1245,14 +1297,15 @@ pub(super) fn rate_deadline(start: Instant, bytes: usize, rt: RateTimeout) -> In
     start + allowed
 }
 
-/// mod_headers' `always` table for an answer slotgate writes itself.
+/// mod_headers' `always` table for an answer slotgate writes itself (`note`
+/// lines write into the request's notes).
 fn always_headers(
     ctx: &Ctx,
     server: usize,
-    env: &crate::rules::env::Env,
+    (env, notes): (&crate::rules::env::Env, &mut crate::rules::env::Env),
     head: &RequestHead,
     route: &Route,
-    facts: (std::net::IpAddr, bool, u16),
+    facts: (std::net::IpAddr, Option<crate::rules::headers::Tls>, u16),
 ) -> Vec<crate::http::Header> {
     let rules = &ctx.routes.servers[server].neighbour_rules;
     let mut out = Vec::new();
@@ -1260,43 +1313,48 @@ fn always_headers(
         return out;
     }
     let request = &head.headers[..];
-    let path = crate::url::split_target(&head.target).0;
     let now = crate::rules::unix_us();
-    let (peer, https, status) = facts;
+    let (peer, tls, status) = facts;
     let facts = crate::rules::headers::ExprFacts {
         head,
         peer,
-        https,
+        tls,
         status,
         content_type: Some("text/html; charset=utf-8"),
         env,
     };
+    let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
     let rule_ctx = crate::rules::headers::RuleContext {
         env,
         started_us: now,
         now_us: now,
         request,
         facts: Some(&facts),
+        workers: Some(&workers),
     };
-    let at = super::exchange::place(ctx, route, path);
-    rules.always_headers(at, &mut out, 0, &rule_ctx);
+    crate::recycle::with_bytes(|buf| {
+        let at = super::exchange::place(ctx, route, &head.target, buf);
+        rules.always_headers(at, &mut out, 0, &rule_ctx, notes);
+    });
     out
 }
 
 /// [`always_headers`] for a request answered without an exchange: its
-/// environment is what SetEnvIf and SetEnv make of it.
+/// environment `env` (what mod_rewrite's `[E=]` set) gets what SetEnvIf and
+/// SetEnv make of the request. Returns the headers and the notes (for the log
+/// line, beside `env`).
 fn local_always_headers(
     ctx: &Ctx,
-    server: usize,
+    (server, env): (usize, &mut crate::rules::env::Env),
     head: &RequestHead,
     (peer, local): (std::net::SocketAddr, std::net::SocketAddr),
-    (https, status): (bool, u16),
-) -> Vec<crate::http::Header> {
+    (tls, status): (Option<crate::rules::headers::Tls>, u16),
+) -> (Vec<crate::http::Header>, Env) {
     let rules = &ctx.routes.servers[server].neighbour_rules;
-    if !rules.edits_responses() {
-        return Vec::new();
+    let mut notes = Env::default();
+    if rules.is_empty() {
+        return (Vec::new(), notes);
     }
-    let mut env = crate::rules::env::Env::default();
     let facts = crate::rules::setenvif::RequestFacts {
         method: &head.method,
         path: crate::url::split_target(&head.target).0,
@@ -1305,17 +1363,21 @@ fn local_always_headers(
         peer,
         local,
     };
-    let at = super::exchange::place(ctx, &Route::Local, facts.path);
-    rules.prepare_env(at, &facts, &mut env);
-    let facts = (peer.ip(), https, status);
-    always_headers(ctx, server, &env, head, &Route::Local, facts)
+    crate::recycle::with_bytes(|buf| {
+        let at = super::exchange::place(ctx, &Route::Local, &head.target, buf);
+        rules.prepare_env(at, &facts, env);
+    });
+    let facts = (peer.ip(), tls, status);
+    let out = always_headers(ctx, server, (&*env, &mut notes), head, &Route::Local, facts);
+    (out, notes)
 }
 
 /// The request's values a log format looks up by name.
 struct Lookups<'a> {
     head: &'a RequestHead,
     response: &'a [crate::http::Header],
-    env: Option<&'a crate::rules::env::Env>,
+    /// The request's environment and notes.
+    env: Option<(&'a crate::rules::env::Env, &'a crate::rules::env::Env)>,
 }
 
 impl Lookup for Lookups<'_> {
@@ -1331,7 +1393,11 @@ impl Lookup for Lookups<'_> {
     }
 
     fn env(&self, name: &str) -> Option<&str> {
-        self.env.and_then(|e| e.get(name))
+        self.env.and_then(|(e, _)| e.get(name))
+    }
+
+    fn note(&self, name: &str) -> Option<&str> {
+        self.env.and_then(|(_, n)| n.get(name))
     }
 }
 
@@ -1341,7 +1407,7 @@ fn log_request(
     ctx: &Ctx,
     wire: &Wire,
     a: &LocalAnswer<'_>,
-    env: Option<&crate::rules::env::Env>,
+    env: Option<(&crate::rules::env::Env, &crate::rules::env::Env)>,
     response_headers: &[crate::http::Header],
 ) {
     let server = &ctx.routes.servers[a.server];

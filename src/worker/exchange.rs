@@ -186,8 +186,8 @@ pub(super) struct Exchange {
     pub started: Instant,
     /// The same instant, microseconds since the epoch (`%t`, `%D` in header rules).
     started_us: u64,
-    /// The client came over TLS (`%{HTTPS}` in header rules).
-    pub https: bool,
+    /// The client's TLS connection (`%{HTTPS}`, `%{…}s` in header rules).
+    pub tls: Option<crate::rules::headers::Tls>,
     /// The first request of its client connection (`proxy-initial-not-pooled`).
     pub initial: bool,
     /// For the access log.
@@ -195,6 +195,8 @@ pub(super) struct Exchange {
     pub body_bytes: u64,
     /// The request's environment (`crate::rules::env`).
     pub env: crate::rules::env::Env,
+    /// The request's notes (`Header note`; the access log's `%{NAME}n`).
+    pub notes: crate::rules::env::Env,
 }
 
 impl Drop for Exchange {
@@ -207,6 +209,7 @@ impl Drop for Exchange {
             give_string(std::mem::take(target));
         }
         self.env.clear();
+        self.notes.clear();
         match &mut self.route {
             Route::Proxy { target, .. } | Route::Balance { target, .. } => {
                 give_string(std::mem::take(target));
@@ -216,15 +219,20 @@ impl Drop for Exchange {
     }
 }
 
-/// Where a routed request is, for the rules of `<Location>` and `<Proxy>`
-/// sections (`crate::rules::Place`).
-pub(super) fn place<'a>(ctx: &'a Ctx, route: &Route, path: &'a str) -> crate::rules::Place<'a> {
-    let balancer = match route {
-        Route::Balance { balancer, .. } => Some(ctx.routes.balancers[*balancer].spec.name.as_str()),
-        Route::Proxy { .. } => Some(""),
-        Route::Local => None,
-    };
-    crate::rules::Place { path, balancer }
+/// Where a routed request for `target` is, for the rules of
+/// `<Location[Match]>` and `<Proxy[Match]>` sections (`crate::rules::Place`):
+/// its normalised path goes into `buf`.
+pub(super) fn place<'a>(
+    ctx: &'a Ctx,
+    route: &'a Route,
+    target: &str,
+    buf: &'a mut Vec<u8>,
+) -> crate::rules::Place<'a> {
+    crate::rules::section::request_path(target, buf);
+    crate::rules::Place {
+        path: buf,
+        url: ctx.routes.url_of_route(route),
+    }
 }
 
 /// The variables mod_proxy_balancer sets when it picks a member.
@@ -328,11 +336,12 @@ impl Exchange {
             error_counted: false,
             started: now,
             started_us: 0,
-            https: false,
+            tls: None,
             initial: false,
             status: 0,
             body_bytes: 0,
             env: Default::default(),
+            notes: Default::default(),
         }
     }
 
@@ -353,9 +362,19 @@ impl Exchange {
             peer: self.peer,
             local: self.local,
         };
-        let at = place(ctx, &self.route, path);
+        let mut buf = crate::recycle::bytes();
+        let at = place(ctx, &self.route, &self.head.target, &mut buf);
         rules.prepare_env(at, &facts, &mut self.env);
-        rules.edit_request(at, &mut self.head.headers, &self.env, self.started_us);
+        let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
+        let side = crate::rules::RequestSide {
+            peer: self.peer.ip(),
+            tls: self.tls,
+            env: &self.env,
+            started_us: self.started_us,
+            workers: Some(&workers),
+        };
+        rules.edit_request(at, &mut self.head, &side);
+        crate::recycle::give_bytes(buf);
     }
 
     pub fn mark_ready(&mut self, readable: bool, writable: bool, hup: bool) {
@@ -887,7 +906,7 @@ impl Exchange {
             },
             client: self.peer,
             local: self.local,
-            https: self.https,
+            https: self.tls.is_some(),
             server_name: &server.server_name,
             env: &self.env,
             // `proxy-nokeepalive`: `Connection: close` to the member, never pooled.
@@ -1317,7 +1336,7 @@ impl Exchange {
             let server = &ctx.routes.servers[self.server];
             // The client's host, for rewriting Location-like headers (rare: built on use);
             // with UseCanonicalName On the server's own name, as httpd's ap_construct_url.
-            let canonical = ctx.config.presentation.use_canonical_name;
+            let canonical = server.presentation.use_canonical_name;
             let map = |v: &str| {
                 let host = match canonical {
                     true => None,
@@ -1326,7 +1345,7 @@ impl Exchange {
                 let host = host
                     .map(|h| String::from_utf8_lossy(h).into_owned())
                     .unwrap_or_else(|| match canonical {
-                        true => server.server_name.clone(),
+                        true => server.canonical_name.clone(),
                         false => format!("{}:{}", server.server_name, self.local.port()),
                     });
                 reverse::map(&server.reverse, v, &host)
@@ -1360,21 +1379,24 @@ impl Exchange {
                 let facts = crate::rules::headers::ExprFacts {
                     head: &self.head,
                     peer: self.peer.ip(),
-                    https: self.https,
+                    tls: self.tls,
                     status: head.status,
                     content_type: content_type.as_deref(),
                     env: &self.env,
                 };
+                let workers = || crate::handlers::snapshot::worker_shares(&ctx.scoreboard);
                 let rule_ctx = crate::rules::headers::RuleContext {
                     env: &self.env,
                     started_us: self.started_us,
                     now_us: crate::rules::unix_us(),
                     request: &self.head.headers,
                     facts: Some(&facts),
+                    workers: Some(&workers),
                 };
-                let (path, _) = crate::url::split_target(&self.head.target);
-                let at = place(ctx, &self.route, path);
-                rules.edit_response(at, &mut head.headers, &rule_ctx);
+                let mut buf = crate::recycle::bytes();
+                let at = place(ctx, &self.route, &self.head.target, &mut buf);
+                rules.edit_response(at, &mut head.headers, &rule_ctx, &mut self.notes);
+                crate::recycle::give_bytes(buf);
                 if let Some(t) = content_type {
                     crate::recycle::give_string(t);
                 }

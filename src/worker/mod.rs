@@ -13,6 +13,7 @@ mod conn;
 mod exchange;
 mod express;
 mod fault;
+mod neighbour;
 mod respond;
 mod rewrite;
 mod tls;

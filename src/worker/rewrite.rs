@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use super::Ctx;
 use crate::http::RequestHead;
 use crate::proxy::{Route, RouteError};
+use crate::rules::env::Env;
 use crate::rules::rewrite::{Outcome, Request};
 
 /// What the rules decided, when they decided something.
@@ -31,7 +32,9 @@ pub(crate) struct Peer {
 
 impl Ctx {
     /// Runs `server`'s rewrite rules (the caller checked it has some) on the
-    /// normalised `path`; None when they leave the request as it is.
+    /// normalised `path`; None when they leave the request as it is. `env`
+    /// first gets the server's SetEnvIf lines (httpd runs them before
+    /// mod_rewrite: `%{ENV:…}` sees them), then the rules' `[E=]`.
     pub(crate) fn rewrite_route(
         &mut self,
         server: usize,
@@ -39,18 +42,34 @@ impl Ctx {
         path: &[u8],
         query: Option<&str>,
         peer: &Peer,
+        env: &mut Env,
     ) -> Option<Rewritten> {
         let rules = self.routes.servers[server].rewrite.clone()?;
+        let facts = crate::rules::setenvif::RequestFacts {
+            method: &head.method,
+            path: crate::url::split_target(&head.target).0,
+            minor: head.minor,
+            headers: &head.headers,
+            peer: peer.remote,
+            local: peer.local,
+        };
+        self.routes.servers[server]
+            .neighbour_rules
+            .post_read_env(&facts, env);
         let path = String::from_utf8_lossy(path);
-        let outcome = rules.apply(&Request {
-            path: &path,
-            query,
-            head,
-            https: peer.https,
-            remote: peer.remote.ip(),
-            server_name: &self.routes.servers[server].server_name,
-            server_port: peer.local.port(),
-        });
+        let outcome = rules.apply(
+            &Request {
+                path: &path,
+                query,
+                head,
+                https: peer.https,
+                remote: peer.remote,
+                local: peer.local,
+                server_name: &self.routes.servers[server].canonical_name,
+                presentation: &self.routes.servers[server].presentation,
+            },
+            env,
+        );
         Some(match outcome {
             Outcome::Unchanged => return None,
             Outcome::Proxy { url } => Rewritten::Route(self.rewrite_proxy(&url)),

@@ -37,6 +37,34 @@ impl ClientTls {
         self.conn.wants_write()
     }
 
+    /// What mod_headers' `%{…}s` reads of the session, as mod_ssl names it
+    /// (`SSL_PROTOCOL` `TLSv1.3`, `SSL_CIPHER` in OpenSSL's spelling).
+    pub fn facts(&self) -> crate::rules::headers::Tls {
+        use rustls::{CipherSuite as C, ProtocolVersion as P};
+        let protocol = match self.conn.protocol_version() {
+            Some(P::TLSv1_3) => "TLSv1.3",
+            Some(P::TLSv1_2) => "TLSv1.2",
+            _ => "",
+        };
+        let suite = self.conn.negotiated_cipher_suite().map(|s| s.suite());
+        let cipher = match suite {
+            Some(C::TLS13_AES_128_GCM_SHA256) => "TLS_AES_128_GCM_SHA256",
+            Some(C::TLS13_AES_256_GCM_SHA384) => "TLS_AES_256_GCM_SHA384",
+            Some(C::TLS13_CHACHA20_POLY1305_SHA256) => "TLS_CHACHA20_POLY1305_SHA256",
+            Some(C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) => "ECDHE-ECDSA-AES128-GCM-SHA256",
+            Some(C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384) => "ECDHE-ECDSA-AES256-GCM-SHA384",
+            Some(C::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256) => {
+                "ECDHE-ECDSA-CHACHA20-POLY1305"
+            }
+            Some(C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) => "ECDHE-RSA-AES128-GCM-SHA256",
+            Some(C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384) => "ECDHE-RSA-AES256-GCM-SHA384",
+            Some(C::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256) => "ECDHE-RSA-CHACHA20-POLY1305",
+            Some(other) => other.as_str().unwrap_or(""),
+            None => "",
+        };
+        crate::rules::headers::Tls { protocol, cipher }
+    }
+
     /// Queues `close_notify` (once) and sends what can be sent.
     pub fn close(&mut self, sock: &mut TcpStream) {
         if !self.closing {

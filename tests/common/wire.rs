@@ -626,6 +626,43 @@ where
     })
 }
 
+/// An origin for upgraded connections (WebSocket and the like): a request that
+/// asks for an upgrade (`Upgrade` with `Connection: upgrade`) is answered
+/// `101 Switching Protocols` (its Upgrade value echoed, `X-Origin: NAME`,
+/// `X-Target: TARGET`), then every byte is echoed back until the client
+/// closes; any other request gets `200` with `X-Origin: NAME` and a body
+/// naming its target.
+pub fn upgrade_echo_origin(name: &str) -> RawOrigin {
+    RawOrigin::start(name, |conn| {
+        while let Some(request) = conn.read_request() {
+            let upgrade = request.header("upgrade").map(str::to_string);
+            let Some(protocol) = upgrade.filter(|_| request.has_token("connection", "upgrade"))
+            else {
+                let body = format!("{} plain {}", conn.name(), request.target);
+                if !conn.respond(200, &[], body.as_bytes()) {
+                    return;
+                }
+                continue;
+            };
+            let head = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: {protocol}\r\nConnection: Upgrade\r\n\
+                 X-Origin: {}\r\nX-Target: {}\r\n\r\n",
+                conn.name(),
+                request.target
+            );
+            if !conn.write(head.as_bytes()) {
+                return;
+            }
+            while let Ok(bytes) = conn.read_some(Duration::from_secs(30)) {
+                if bytes.is_empty() || !conn.write(&bytes) {
+                    return;
+                }
+            }
+            return;
+        }
+    })
+}
+
 /// Replaces `{name}` in `template` with `127.0.0.1:PORT` of the raw origin of
 /// that name; panics if a `{a}`-style placeholder of one letter is left.
 pub fn render_raw(template: &str, origins: &[&RawOrigin]) -> String {

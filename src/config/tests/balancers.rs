@@ -605,27 +605,23 @@ fn access_control_inside_proxy() {
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.proxy_access.len(), 2);
-    assert_eq!(c.proxy_access[0].path, "*");
+    assert_eq!(c.proxy_access[0].section.text(), "*");
     assert_eq!(
         c.proxy_access[0].require,
         Some(crate::access::Require::All(true))
     );
-    assert_eq!(c.proxy_access[1].path, "balancer://c");
+    assert_eq!(c.proxy_access[1].section.text(), "balancer://c");
     let compat = c.proxy_access[1].compat.as_ref().unwrap();
     assert_eq!(compat.deny, [crate::access::compat::From::All]);
     assert_eq!(c.balancers[0].members.len(), 1);
-    let c = config("<ProxyMatch ^http://x.*>\nRequire all granted\n</ProxyMatch>\n");
-    assert_eq!(
-        c.warnings,
-        [format!("{FILE}:3: 'Require all granted' inside <ProxyMatch> is ignored (slotgate enforces access rules only in <Location path> and <Proxy> sections; here everything is allowed)")]
-    );
-    for line in ["Require ip 10.0.0.0/8", "Deny from all"] {
-        let text = format!("{LISTEN}<ProxyMatch ^http://x.*>\n{line}\n</ProxyMatch>\n");
-        assert_eq!(
-            error(&text),
-            format!("{FILE}:3: '{line}' inside <ProxyMatch> is not supported yet: slotgate enforces access rules only in <Location path> and <Proxy> sections, and ignoring a restriction would open access")
-        );
-    }
+    // <ProxyMatch> keeps them too, with its regular expression.
+    let c =
+        config("<ProxyMatch ^http://x.*>\nRequire ip 10.0.0.0/8\nDeny from all\n</ProxyMatch>\n");
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.proxy_access.len(), 1);
+    assert_eq!(c.proxy_access[0].section.tag(), "ProxyMatch");
+    assert_eq!(c.proxy_access[0].section.text(), "^http://x.*");
+    assert!(c.proxy_access[0].compat.is_some());
 }
 
 #[test]
@@ -641,7 +637,7 @@ fn proxy_section_misuse() {
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\n<Location /x>\n</Location>\n</Proxy>", "4: <Location> cannot occur within <Proxy> section"),
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nFrobnicate a b\n</Proxy>", "4: unknown directive 'Frobnicate'"),
         ("<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1\nExpiresActive On\n</Proxy>", "4: 'ExpiresActive' is mod_expires's directive, which slotgate does not serve"),
-        ("<Proxy http://127.0.0.1:1/>\nSetEnv a b\n</Proxy>", "3: SetEnv inside <Proxy> is not supported yet"),
+        ("<Proxy http://127.0.0.1:1/>\nRequestHeader set X v early\n</Proxy>", "3: RequestHeader: 'early' applies only in the server or a <VirtualHost> (httpd reads early rules before it looks at <Proxy>, so there it would do nothing)"),
         ("<ProxyMatch ^http://(a>\n</ProxyMatch>", "2: <ProxyMatch>: bad regular expression '^http://(a': unclosed group"),
         ("<ProxyMatch ^http://a/.*>\nProxySet timeout=3\n</ProxyMatch>", "3: ProxySet inside <ProxyMatch ^http://a/.*> is not supported yet (it names no single worker or balancer)"),
     ];
@@ -653,9 +649,10 @@ fn proxy_section_misuse() {
         );
     }
     let c = config(
-        "<ProxyMatch \"^http://127\\.0\\.0\\.1:1/.*\">\nRequire all granted\n</ProxyMatch>\n",
+        "<ProxyMatch \"^http://127\\.0\\.0\\.1:1/.*\">\nRequire all granted\nSetEnv a b\n</ProxyMatch>\n",
     );
-    assert_eq!(c.warnings.len(), 1);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.proxy_access.len(), 1);
 }
 
 #[test]

@@ -217,7 +217,7 @@ fn rules_of_a_proxied_location() {
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.access.len(), 1);
     let a = &c.access[0];
-    assert_eq!(a.path, "/app");
+    assert_eq!(a.section.text(), "/app");
     assert_eq!(
         a.require,
         Some(Require::Ip(vec![
@@ -229,33 +229,15 @@ fn rules_of_a_proxied_location() {
         crate::access::compat::Order::AllowDeny
     );
     assert_eq!(a.satisfy_any, Some(true));
+    // <LocationMatch> keeps them too (with its regular expression).
     let c = config(
-        "<LocationMatch ^/app.*>\nProxyPass http://127.0.0.1:1/app\nRequire all granted\n</LocationMatch>\n",
+        "<LocationMatch ^/app.*>\nProxyPass http://127.0.0.1:1/app\nDeny from all\n\
+         <RequireAll>\nRequire local\n</RequireAll>\n</LocationMatch>\n",
     );
-    assert_eq!(
-        c.warnings,
-        [format!(
-            "{FILE}:4: 'Require all granted' inside <LocationMatch> is ignored (slotgate enforces \
-             access rules only in <Location path> and <Proxy> sections; here everything is allowed)"
-        )]
-    );
-    assert_eq!(
-        error(&format!(
-            "{LISTEN}<LocationMatch ^/app.*>\nProxyPass http://127.0.0.1:1/app\nDeny from all\n</LocationMatch>\n"
-        )),
-        format!(
-            "{FILE}:4: 'Deny from all' inside <LocationMatch> is not supported yet: slotgate \
-             enforces access rules only in <Location path> and <Proxy> sections, and ignoring a restriction \
-             would open access"
-        )
-    );
-    assert!(error(&format!(
-        "{LISTEN}<LocationMatch ^/app.*>\n<RequireAll>\nRequire local\n</RequireAll>\n</LocationMatch>\n"
-    ))
-    .starts_with(&format!(
-        "{FILE}:3: <RequireAll> inside <LocationMatch> is not supported yet: access rules are only \
-         enforced in <Location path> and <Proxy> sections"
-    )));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.access.len(), 1);
+    assert_eq!(c.access[0].section.tag(), "LocationMatch");
+    assert!(c.access[0].compat.is_some() && c.access[0].require.is_some());
     let c = config("<Location /s>\nSetHandler server-status\nDeny from all\n</Location>\n");
     let compat = c.handlers[0].compat.as_ref().expect("kept");
     assert_eq!(compat.deny, [crate::access::compat::From::All]);

@@ -88,7 +88,7 @@ fn file_serving_directives_are_accepted_with_a_warning_naming_them() {
         ":4: <Directory> section ignored: it applies to files on disk",
         ":9: <FilesMatch> section ignored",
         ":12: AccessFileName ignored: slotgate reads no .htaccess files",
-        ":14: ServerAdmin inside <VirtualHost> ignored",
+        ":14: ServerAdmin is only shown by ServerSignature EMail",
         ":15: DocumentRoot ignored",
         ":16: DirectoryIndex ignored",
     ] {

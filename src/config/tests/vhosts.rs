@@ -72,7 +72,15 @@ fn two_name_based_vhosts() {
     assert_eq!(b.proxy_via, Some(ProxyVia::Full));
     assert_eq!(b.proxy_timeout, Some(Duration::from_secs(7)));
     assert!(!b.proxy_pass_inherit);
-    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // Only where httpd 2.4 would route differently (reference §9 #1; see
+    // where_httpd_routes_a_vhost_differently_it_is_warned_about).
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+    assert!(
+        c.warnings[0].contains("ProxyPass / in <VirtualHost> www.example.org overlaps")
+            && c.warnings[1].contains("ProxyPassInherit Off"),
+        "{:?}",
+        c.warnings
+    );
     // The main server's settings are untouched by the vhosts'.
     assert!(!c.proxy_preserve_host);
     assert!(c.proxy_add_headers);
@@ -273,4 +281,34 @@ fn cookie_rules() {
     ] {
         assert_eq!(error(&format!("{LISTEN}{text}\n")), format!("{FILE}:2: {want}"), "{text}");
     }
+}
+
+#[test]
+fn where_httpd_routes_a_vhost_differently_it_is_warned_about() {
+    // Reference §9 #1, checked with httpd-oracle (apache2 2.4): with
+    // `ProxyPass /shared …` and `ProxyPass /own/main …` in the main server, a
+    // vhost with `ProxyPassInherit Off` still proxies /shared/x there, and a
+    // vhost's `ProxyPass /own …` loses /own/main/x to the main server's rule
+    // (tested first). slotgate does neither, and says so at -t.
+    let c = config(
+        "ProxyPass /shared http://127.0.0.1:9/shared\n\
+         ProxyPass /own/main http://127.0.0.1:9/mainown\n\
+         <VirtualHost *:8080>\nServerName inherits.test\n\
+         ProxyPass /own http://127.0.0.1:9/own\nProxyPass /other http://127.0.0.1:9/\n\
+         </VirtualHost>\n\
+         <VirtualHost *:8080>\nServerName alone.test\nProxyPassInherit Off\n\
+         ProxyPass /own http://127.0.0.1:9/own\n</VirtualHost>\n",
+    );
+    let w = c.warnings.join("\n");
+    assert!(
+        w.contains("ProxyPass /own in <VirtualHost> inherits.test overlaps the main server's ProxyPass /own/main"),
+        "{w}"
+    );
+    assert!(!w.contains("ProxyPass /other in"), "{w}");
+    assert!(
+        w.contains("ProxyPassInherit Off: the main server's ProxyPass rules (2 in all")
+            && w.contains("<VirtualHost> alone.test; httpd 2.4 still applies them"),
+        "{w}"
+    );
+    assert_eq!(w.matches("overlaps").count(), 1, "{w}");
 }

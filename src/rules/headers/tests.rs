@@ -14,6 +14,7 @@ fn rule(
         value: Format::parse(value).unwrap(),
         pattern: pattern.map(|p| Regex::new(p).unwrap()),
         condition: Condition::Always,
+        early: false,
     }
 }
 
@@ -52,6 +53,7 @@ fn each_action_edits_the_list_as_httpd_does() {
         now_us: 1_500,
         request: &request,
         facts: None,
+        workers: None,
     };
     let t = Table::OnSuccess;
     let cases: Vec<Case> = vec![
@@ -127,7 +129,7 @@ fn each_action_edits_the_list_as_httpd_does() {
     ];
     for (i, (r, before, after)) in cases.into_iter().enumerate() {
         let mut headers = list(before);
-        apply([&r], &mut headers, &ctx);
+        apply([&r], &mut headers, &ctx, &mut Env::default());
         assert_eq!(text(&headers), after, "case {i}: {:?}", r.action);
     }
 }
@@ -142,6 +144,7 @@ fn env_conditions_choose_the_rules_that_apply() {
         now_us: 0,
         request: &[],
         facts: None,
+        workers: None,
     };
     let mut a = rule(Table::OnSuccess, Action::Add, "a", "1", None);
     a.condition = Condition::Env {
@@ -159,7 +162,7 @@ fn env_conditions_choose_the_rules_that_apply() {
         negated: true,
     };
     let mut headers = Vec::new();
-    apply([&a, &b, &c], &mut headers, &ctx);
+    apply([&a, &b, &c], &mut headers, &ctx, &mut Env::default());
     assert_eq!(text(&headers), ["a: 1", "c: 1"]);
 }
 
@@ -186,13 +189,14 @@ fn always_rules_edit_their_own_table_sent_first() {
         now_us: 0,
         request: &[],
         facts: None,
+        workers: None,
     };
     let mut headers = list(&[("Server", "member"), ("X-Frame-Options", "DENY")]);
     let at = crate::rules::Place {
-        path: "/",
-        balancer: None,
+        path: b"/",
+        url: None,
     };
-    rules.edit_response(at, &mut headers, &ctx);
+    rules.edit_response(at, &mut headers, &ctx, &mut Env::default());
     // httpd: `always unset` does not reach the member's Server, and both
     // X-Frame-Options go out, the always table's first.
     assert_eq!(
@@ -217,7 +221,10 @@ fn expr_conditions_read_the_request_its_environment_and_the_status() {
     let facts = ExprFacts {
         head: &head,
         peer: "10.0.0.7".parse().unwrap(),
-        https: true,
+        tls: Some(Tls {
+            protocol: "TLSv1.3",
+            cipher: "TLS_AES_128_GCM_SHA256",
+        }),
         status: 404,
         content_type: Some("text/html"),
         env: &env,
@@ -228,6 +235,7 @@ fn expr_conditions_read_the_request_its_environment_and_the_status() {
         now_us: 0,
         request: &[],
         facts: Some(&facts),
+        workers: None,
     };
     for (text, holds) in [
         ("%{REQUEST_URI} =~ m#^/api/#", true),
@@ -251,14 +259,132 @@ fn expr_conditions_read_the_request_its_environment_and_the_status() {
         let mut r = rule(Table::OnSuccess, Action::Add, "a", "1", None);
         r.condition = Condition::Expr(Box::new(crate::expr::parse_request(text).unwrap()));
         let mut headers = Vec::new();
-        apply([&r], &mut headers, &ctx);
+        apply([&r], &mut headers, &ctx, &mut Env::default());
         assert_eq!(!headers.is_empty(), holds, "{text}");
         // Without facts (no request at hand), an expr= condition never holds.
         let none = RuleContext { facts: None, ..ctx };
         let mut headers = Vec::new();
-        apply([&r], &mut headers, &none);
+        apply([&r], &mut headers, &none, &mut Env::default());
         assert!(headers.is_empty(), "{text}");
     }
     // A health check's parser still refuses request variables.
     assert!(crate::expr::parse("%{REQUEST_URI} == '/'").is_err());
+}
+
+#[test]
+fn expr_values_ssl_variables_and_notes_follow_httpd() {
+    // httpd-oracle (tests/headers_module.rs): `Header set X-Uri
+    // "expr=%{REQUEST_URI}"` gave the path without the query; over plain HTTP
+    // `%{HTTPS}s` gave `off` and `%{SSL_PROTOCOL}s` `(null)`.
+    let mut head = crate::http::RequestHead::empty();
+    head.method.push_str("GET");
+    head.target.push_str("/api/x?debug=1");
+    head.headers = list(&[("X-Trace", "on"), ("Host", "front")]);
+    let mut env = Env::default();
+    env.set("tenant", "acme");
+    let tls = Some(Tls {
+        protocol: "TLSv1.3",
+        cipher: "TLS_AES_128_GCM_SHA256",
+    });
+    for (value, over_tls, want) in [
+        (Format::expr("%{REQUEST_URI}"), tls, "/api/x"),
+        (
+            Format::expr("https://%{HTTP_HOST}%{REQUEST_URI}?%{QUERY_STRING}"),
+            tls,
+            "https://front/api/x?debug=1",
+        ),
+        (
+            Format::expr("%{reqenv:tenant}-%{req:X-Trace}-\\%{x}"),
+            None,
+            "acme-on-%{x}",
+        ),
+        (
+            Format::parse("%{HTTPS}s %{SSL_PROTOCOL}s %{SSL_CIPHER}s"),
+            tls,
+            "on TLSv1.3 TLS_AES_128_GCM_SHA256",
+        ),
+        (
+            Format::parse("%{HTTPS}s %{SSL_PROTOCOL}s %{SSL_CIPHER}s"),
+            None,
+            "off (null) (null)",
+        ),
+    ] {
+        let facts = ExprFacts {
+            head: &head,
+            peer: "10.0.0.7".parse().unwrap(),
+            tls: over_tls,
+            status: 200,
+            content_type: None,
+            env: &env,
+        };
+        let ctx = RuleContext {
+            env: &env,
+            started_us: 0,
+            now_us: 0,
+            request: &[],
+            facts: Some(&facts),
+            workers: None,
+        };
+        let mut r = rule(Table::OnSuccess, Action::Set, "x", "", None);
+        r.value = value.unwrap();
+        let mut headers = Vec::new();
+        apply([&r], &mut headers, &ctx, &mut Env::default());
+        assert_eq!(text(&headers), [format!("x: {want}")]);
+    }
+    // `%i`, `%b`: the shares the worker gives.
+    let workers = || (75u32, 25u32);
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+        facts: None,
+        workers: Some(&workers),
+    };
+    let mut r = rule(Table::OnSuccess, Action::Set, "x", "", None);
+    r.value = Format::parse("%i %b").unwrap();
+    let mut headers = Vec::new();
+    apply([&r], &mut headers, &ctx, &mut Env::default());
+    assert_eq!(text(&headers), ["x: i=75 b=25"]);
+    // `Header note X-Origin from`: the header's value in note `from`.
+    let ctx = RuleContext {
+        env: &env,
+        started_us: 0,
+        now_us: 0,
+        request: &[],
+        facts: None,
+        workers: None,
+    };
+    let r = rule(Table::OnSuccess, Action::Note, "X-Origin", "from", None);
+    let mut notes = Env::default();
+    let mut headers = list(&[("X-Origin", "a"), ("X-Origin", "b")]);
+    apply([&r], &mut headers, &ctx, &mut notes);
+    assert_eq!(notes.get("from"), Some("a"));
+    assert_eq!(headers.len(), 2);
+}
+
+#[test]
+fn request_rules_see_the_head_as_earlier_rules_left_it() {
+    // `RequestHeader set X-A 1` then `RequestHeader set X-B 2 "expr=-n
+    // %{HTTP:X-A}"` then `RequestHeader set X-C "expr=%{req:X-B}"`.
+    let mut head = crate::http::RequestHead::empty();
+    head.method.push_str("GET");
+    head.target.push('/');
+    let a = rule(Table::OnSuccess, Action::Set, "X-A", "1", None);
+    let mut b = rule(Table::OnSuccess, Action::Set, "X-B", "2", None);
+    b.condition = Condition::Expr(Box::new(
+        crate::expr::parse_request("-n %{HTTP:X-A}").unwrap(),
+    ));
+    let mut c = rule(Table::OnSuccess, Action::Set, "X-C", "", None);
+    c.value = Format::expr("%{req:X-B}").unwrap();
+    let env = Env::default();
+    let side = crate::rules::RequestSide {
+        peer: "10.0.0.7".parse().unwrap(),
+        tls: None,
+        env: &env,
+        started_us: 0,
+        workers: None,
+    };
+    apply_to_request([&a, &b, &c], &mut head, &side);
+    assert_eq!(text(&head.headers), ["X-A: 1", "X-B: 2", "X-C: 2"]);
 }

@@ -1,11 +1,15 @@
 //! `RewriteMap` sources slotgate serves: `txt:` (key value lines), `rnd:` (the
 //! value is `a|b|c`, one taken at random on each look-up: how older
 //! configurations balance) and `int:` (toupper, tolower, escape, unescape).
-//! Files are read once, when the configuration is read (httpd re-reads a
-//! changed file; slotgate on the next restart or graceful restart).
+//! A map file is read when the configuration is read (a missing one is an
+//! error at `-t`) and, as httpd does, again by a worker whose look-up finds
+//! the file's modification time changed; a file gone or unreadable at run time
+//! answers no value (the rule's default), logged as httpd logs it.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Internal {
@@ -17,10 +21,86 @@ pub enum Internal {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
-    Txt(HashMap<String, String>),
-    /// Each value split at `|`.
-    Rnd(HashMap<String, Vec<String>>),
+    Txt(MapFile),
+    /// Each value split at `|` when looked up.
+    Rnd(MapFile),
     Int(Internal),
+}
+
+/// A `txt:`/`rnd:` file and the pairs last read from it (shared by the
+/// clones of a rule set; each worker process has its own copy).
+#[derive(Clone, Debug)]
+pub struct MapFile {
+    path: PathBuf,
+    loaded: Arc<Mutex<Loaded>>,
+}
+
+#[derive(Debug, Default)]
+struct Loaded {
+    /// The modification time the pairs were read at; None: no readable file.
+    mtime: Option<SystemTime>,
+    pairs: HashMap<String, String>,
+}
+
+impl PartialEq for MapFile {
+    /// Two maps of the same file are the same map.
+    fn eq(&self, other: &MapFile) -> bool {
+        self.path == other.path
+    }
+}
+impl Eq for MapFile {}
+
+impl MapFile {
+    /// Reads `path` (Err: why it cannot be read).
+    fn open(path: PathBuf) -> Result<MapFile, String> {
+        let mtime = modified(&path)?;
+        let pairs = read_pairs(&path)?;
+        Ok(MapFile {
+            path,
+            loaded: Arc::new(Mutex::new(Loaded {
+                mtime: Some(mtime),
+                pairs,
+            })),
+        })
+    }
+
+    /// The value for `key`, after reading the file again if its modification
+    /// time changed since it was read (httpd stats the file on every look-up).
+    fn get(&self, key: &str) -> Option<String> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        match modified(&self.path) {
+            Ok(m) if loaded.mtime == Some(m) => {}
+            Ok(m) => match read_pairs(&self.path) {
+                Ok(pairs) => {
+                    log::info!(
+                        "RewriteMap file {} changed: read again",
+                        self.path.display()
+                    );
+                    *loaded = Loaded {
+                        mtime: Some(m),
+                        pairs,
+                    };
+                }
+                Err(e) => {
+                    log::error!("RewriteMap: {e}");
+                    *loaded = Loaded::default();
+                }
+            },
+            Err(e) => {
+                if loaded.mtime.is_some() {
+                    log::error!("RewriteMap: {e}");
+                }
+                *loaded = Loaded::default();
+            }
+        }
+        loaded.pairs.get(key).cloned()
+    }
+}
+
+fn modified(path: &Path) -> Result<SystemTime, String> {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map_err(|e| format!("cannot read map file {}: {e}", path.display()))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,13 +116,8 @@ impl Map {
             .split_once(':')
             .ok_or_else(|| format!("'{spec}': a map is TYPE:SOURCE (txt:, rnd: or int:)"))?;
         let source = match kind.to_ascii_lowercase().as_str() {
-            "txt" => Source::Txt(read_pairs(&root.join(arg))?),
-            "rnd" => Source::Rnd(
-                read_pairs(&root.join(arg))?
-                    .into_iter()
-                    .map(|(k, v)| (k, v.split('|').map(str::to_string).collect()))
-                    .collect(),
-            ),
+            "txt" => Source::Txt(MapFile::open(root.join(arg))?),
+            "rnd" => Source::Rnd(MapFile::open(root.join(arg))?),
             "int" => Source::Int(match arg.to_ascii_lowercase().as_str() {
                 "toupper" => Internal::ToUpper,
                 "tolower" => Internal::ToLower,
@@ -71,11 +146,12 @@ impl Map {
     /// The value for `key`, None when the map has none.
     pub fn lookup(&self, key: &str) -> Option<String> {
         match &self.source {
-            Source::Txt(m) => m.get(key).cloned(),
-            Source::Rnd(m) => {
-                let choices = m.get(key)?;
+            Source::Txt(f) => f.get(key),
+            Source::Rnd(f) => {
+                let value = f.get(key)?;
+                let choices: Vec<&str> = value.split('|').collect();
                 let i = (crate::balancer::random_u64() % choices.len() as u64) as usize;
-                Some(choices[i].clone())
+                Some(choices[i].to_string())
             }
             Source::Int(f) => Some(match f {
                 Internal::ToUpper => key.to_ascii_uppercase(),
@@ -158,5 +234,28 @@ mod tests {
         assert_eq!(m.lookup("other").as_deref(), Some("x"));
         assert_eq!(m.lookup("none"), None);
         std::fs::remove_file(dir).unwrap();
+    }
+
+    #[test]
+    fn a_changed_map_file_is_read_again() {
+        let path = std::env::temp_dir().join(format!("txt-map-{}", std::process::id()));
+        std::fs::write(&path, "a one\n").unwrap();
+        let m = Map::new("t", &format!("txt:{}", path.display()), Path::new("/")).unwrap();
+        let copy = m.clone();
+        assert_eq!(m.lookup("a").as_deref(), Some("one"));
+        // A new modification time (set, not waited for: no sleep).
+        std::fs::write(&path, "a two\nb three\n").unwrap();
+        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_eq!(copy.lookup("a").as_deref(), Some("two"));
+        assert_eq!(m.lookup("b").as_deref(), Some("three"));
+        // Gone: no value (the rule's default), as httpd.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(m.lookup("a"), None);
     }
 }

@@ -11,12 +11,14 @@
 pub mod map;
 pub mod template;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use regex::Regex;
 
+use crate::rules::env::Env;
+
 pub use map::Map;
-pub use template::{Template, Var};
+pub use template::{Template, TimePart, Var};
 
 /// A compiled regular expression with the text it came from (compared by text).
 #[derive(Clone, Debug)]
@@ -52,6 +54,9 @@ impl Pattern {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CondTest {
     Regex(Pattern),
+    /// `-eq N`, `-ne`, `-lt`, `-le`, `-gt`, `-ge`: the input read as an integer
+    /// (as C's atoi: leading digits, 0 for none) compared with N.
+    Int(std::cmp::Ordering, bool, i64),
     /// `<x`, `>x`, `=x`, `<=x`, `>=x`: lexicographic comparison with the text.
     Less(String),
     Greater(String),
@@ -96,8 +101,31 @@ pub struct Rule {
     pub qsd: bool,
     pub noescape: bool,
     pub passthrough: bool,
+    /// `[C]`: chained with the next rule (when this one does not match, the
+    /// rest of the chain is skipped).
+    pub chain: bool,
+    /// `[S=N]`: when this rule matches, the next N rules are skipped.
+    pub skip: usize,
+    /// `[QSL]`: the query starts at the last `?` of the substitution.
+    pub qsl: bool,
+    /// `[UnsafeAllow3F]`: a `?` that a back-reference brought in (a decoded
+    /// `%3F` of the request) may start the query.
+    pub allow_3f: bool,
+    /// `[E=VAR:value]`, `[E=!VAR]`, in the order written.
+    pub env: Vec<EnvSet>,
     /// `FILE:LINE` where the rule was written (for logs).
     pub origin: String,
+}
+
+/// One `[E=…]` flag of a rule: it applies when the rule matches (pattern and
+/// conditions), before the rule's action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvSet {
+    /// `[E=VAR:value]` (`[E=VAR]`: the empty value); the value may hold
+    /// back-references and variables.
+    Set { name: String, value: Template },
+    /// `[E=!VAR]`.
+    Unset { name: String },
 }
 
 /// One server's rules (the vhost's own, plus the main server's with
@@ -116,9 +144,13 @@ pub struct Request<'a> {
     pub query: Option<&'a str>,
     pub head: &'a crate::http::RequestHead,
     pub https: bool,
-    pub remote: IpAddr,
+    /// The request's client (after RemoteIPHeader) and the local address.
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+    /// The server's ServerName as written (`host[:port]`).
     pub server_name: &'a str,
-    pub server_port: u16,
+    /// UseCanonicalName, ServerAdmin and the banner of the server.
+    pub presentation: &'a crate::config::Presentation,
 }
 
 impl Request<'_> {
@@ -137,14 +169,56 @@ impl Request<'_> {
             Var::QueryString => out.push_str(self.query.unwrap_or("")),
             Var::Https => out.push_str(if self.https { "on" } else { "off" }),
             Var::RequestScheme => out.push_str(if self.https { "https" } else { "http" }),
-            Var::RemoteAddr => {
-                let _ = write!(out, "{}", self.remote);
+            Var::RemoteAddr | Var::RemoteHost => {
+                let _ = write!(out, "{}", self.remote.ip().to_canonical());
+            }
+            Var::RemotePort => {
+                let _ = write!(out, "{}", self.remote.port());
+            }
+            Var::ServerAddr => {
+                let _ = write!(out, "{}", self.local.ip().to_canonical());
             }
             Var::RequestMethod => out.push_str(&self.head.method),
-            Var::ServerName => out.push_str(self.server_name),
+            Var::ServerName => out.push_str(&self.name_and_port().0),
             Var::ServerPort => {
-                let _ = write!(out, "{}", self.server_port);
+                let _ = write!(out, "{}", self.name_and_port().1);
             }
+            Var::ServerProtocol => {
+                let _ = write!(out, "HTTP/1.{}", self.head.minor);
+            }
+            Var::ServerSoftware => out.push_str(&self.presentation.server_header),
+            Var::ServerAdmin => out.push_str(
+                self.presentation
+                    .server_admin
+                    .as_deref()
+                    .unwrap_or("[no address given]"),
+            ),
+            Var::Ipv6 => out.push_str(match self.remote.ip().to_canonical() {
+                IpAddr::V6(_) => "on",
+                IpAddr::V4(_) => "off",
+            }),
+            Var::Empty => {}
+            Var::IsSubreq => out.push_str("false"),
+            Var::Time(part) => {
+                let (secs, _) = crate::text::date::unix_now();
+                let c = crate::text::date::Civil::local(secs);
+                let _ = match part {
+                    TimePart::Year => write!(out, "{:04}", c.year),
+                    TimePart::Month => write!(out, "{:02}", c.month),
+                    TimePart::Day => write!(out, "{:02}", c.day),
+                    TimePart::Hour => write!(out, "{:02}", c.hour),
+                    TimePart::Minute => write!(out, "{:02}", c.minute),
+                    TimePart::Second => write!(out, "{:02}", c.second),
+                    TimePart::Weekday => write!(out, "{}", c.weekday),
+                    TimePart::All => write!(
+                        out,
+                        "{:04}{:02}{:02}{:02}{:02}{:02}",
+                        c.year, c.month, c.day, c.hour, c.minute, c.second
+                    ),
+                };
+            }
+            // The environment is the template's (`template::Context::env`).
+            Var::Env(_) => {}
             Var::TheRequest => {
                 let _ = write!(
                     out,
@@ -155,16 +229,45 @@ impl Request<'_> {
         }
     }
 
-    /// The request's own host for a redirect to a local path: the Host header,
-    /// else ServerName (httpd with UseCanonicalName Off).
-    fn own_url(&self, path: &str) -> String {
+    /// `SERVER_NAME` and `SERVER_PORT` as httpd computes them (checked with
+    /// httpd-oracle): with UseCanonicalName Off the Host header's name and
+    /// port (the scheme's default port when Host names none), without a Host
+    /// ServerName and the local port; with On ServerName and its port (else
+    /// the local port).
+    fn name_and_port(&self) -> (String, u16) {
+        use crate::config::split_port;
+        let default = if self.https { 443 } else { 80 };
         let host = self
             .head
             .header("host")
             .map(|h| String::from_utf8_lossy(h).into_owned())
-            .unwrap_or_else(|| self.server_name.to_string());
-        let scheme = if self.https { "https" } else { "http" };
-        format!("{scheme}://{host}{path}")
+            .filter(|h| !h.is_empty() && !self.presentation.use_canonical_name);
+        match host {
+            Some(h) => {
+                let (name, port) = split_port(&h);
+                (name.to_string(), port.unwrap_or(default))
+            }
+            None => {
+                let (name, port) = split_port(self.server_name);
+                (name.to_string(), port.unwrap_or(self.local.port()))
+            }
+        }
+    }
+
+    /// The request's own URL for a redirect to a local path (httpd's
+    /// fully_qualify_uri): scheme, SERVER_NAME, SERVER_PORT unless the
+    /// scheme's default.
+    fn own_url(&self, path: &str) -> String {
+        let (name, port) = self.name_and_port();
+        let (scheme, default) = if self.https {
+            ("https", 443)
+        } else {
+            ("http", 80)
+        };
+        match port == default {
+            true => format!("{scheme}://{name}{path}"),
+            false => format!("{scheme}://{name}:{port}{path}"),
+        }
     }
 }
 
@@ -200,46 +303,79 @@ impl Rewrite {
     }
 
     /// Runs the rules on `req` (server context: the pattern sees the path with
-    /// its leading `/`).
-    pub fn apply(&self, req: &Request<'_>) -> Outcome {
+    /// its leading `/`); `[E=]` flags set and unset variables of `env`, which
+    /// `%{ENV:…}` reads.
+    ///
+    /// An `[R]` rule without `[L]` does not end the rules (httpd-oracle, see
+    /// tests/rewrite.rs): the URL becomes absolute (the request's own scheme and
+    /// host before a path) and the next rules see it; the redirect keeps the
+    /// `[R]` status unless a later rule changes the URL again (without `[R]`:
+    /// a 302; a later `[R=code]`: its own; a `-` rule changes nothing), `[F]`
+    /// or `[P]` still win, and a later rule back to a path makes it a local URL
+    /// again.
+    pub fn apply(&self, req: &Request<'_>, env: &mut Env) -> Outcome {
         let mut current = req.path.to_string();
         let mut query: Option<String> = req.query.map(str::to_string);
         let mut changed = false;
         let mut passthrough = false;
+        // The status of the last rule that changed the URL, when it was an [R] one.
+        let mut redirect: Option<u16> = None;
+        // [NE] of the last rule that changed the URL.
+        let mut noescape = false;
         let mut rule_caps: Vec<Option<(usize, usize)>> = Vec::new();
         let mut cond_caps: Vec<Option<(usize, usize)>> = Vec::new();
-        for rule in &self.rules {
+        let mut next = 0;
+        while let Some(rule) = self.rules.get(next) {
+            next += 1;
             rule_caps.clear();
-            if rule.negate {
-                if rule.pattern.re.is_match(&current) {
-                    continue;
-                }
+            let pattern_holds = if rule.negate {
+                !rule.pattern.re.is_match(&current)
             } else {
-                let Some(c) = rule.pattern.re.captures(&current) else {
-                    continue;
-                };
-                rule_caps.extend(c.iter().map(|m| m.map(|m| (m.start(), m.end()))));
-            }
+                match rule.pattern.re.captures(&current) {
+                    Some(c) => {
+                        rule_caps.extend(c.iter().map(|m| m.map(|m| (m.start(), m.end()))));
+                        true
+                    }
+                    None => false,
+                }
+            };
             cond_caps.clear();
             let mut cond_text = String::new();
-            if !self.conds_hold(
-                rule,
-                req,
-                &current,
-                &rule_caps,
-                &mut cond_caps,
-                &mut cond_text,
-            ) {
+            if !pattern_holds
+                || !self.conds_hold(
+                    rule,
+                    req,
+                    env,
+                    (&current, &rule_caps),
+                    &mut cond_caps,
+                    &mut cond_text,
+                )
+            {
+                // [C]: the rest of the chain (up to its last rule) is skipped.
+                while rule.chain && next < self.rules.len() && self.rules[next - 1].chain {
+                    next += 1;
+                }
                 continue;
             }
-            let cx = template::Context {
-                request: req,
-                rule_caps: &rule_caps,
-                rule_text: &current,
-                cond_caps: &cond_caps,
-                cond_text: &cond_text,
-                maps: &self.maps,
-            };
+            for set in &rule.env {
+                match set {
+                    EnvSet::Set { name, value } => {
+                        let mut v = crate::recycle::string_from("");
+                        let cx = template::Context {
+                            request: req,
+                            rule_caps: &rule_caps,
+                            rule_text: &current,
+                            cond_caps: &cond_caps,
+                            cond_text: &cond_text,
+                            maps: &self.maps,
+                            env,
+                        };
+                        value.expand(&cx, &mut v);
+                        env.set_owned(name, v);
+                    }
+                    EnvSet::Unset { name } => env.unset(name),
+                }
+            }
             if let Action::Status(s) = rule.action {
                 return Outcome::Status(s);
             }
@@ -247,12 +383,39 @@ impl Rewrite {
                 if rule.last {
                     break;
                 }
+                next += rule.skip;
                 continue;
             };
+            let cx = template::Context {
+                request: req,
+                rule_caps: &rule_caps,
+                rule_text: &current,
+                cond_caps: &cond_caps,
+                cond_text: &cond_text,
+                maps: &self.maps,
+                env,
+            };
             let mut new = String::new();
-            subst.expand(&cx, &mut new);
-            let (new_path, new_query) = match new.split_once('?') {
-                Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            let mut marks = Vec::new();
+            subst.expand_marked(&cx, &mut new, Some(&mut marks));
+            let split = match rule.qsl {
+                true => new.rfind('?'),
+                false => new.find('?'),
+            };
+            if let Some(q) = split {
+                // httpd 2.4.60+ (CVE-2024-38474; httpd-oracle): a `?` that a
+                // back-reference brought in must not start the query.
+                if !rule.allow_3f && marks.iter().any(|&(s, e)| s <= q && q < e) {
+                    log::info!(
+                        "{}: RewriteRule refused: a back-reference puts a '?' (an encoded %3F of \
+                         the request) where the query would start ([UnsafeAllow3F] allows it)",
+                        rule.origin
+                    );
+                    return Outcome::Status(403);
+                }
+            }
+            let (new_path, new_query) = match split {
+                Some(q) => (new[..q].to_string(), Some(new[q + 1..].to_string())),
                 None => (new.clone(), None),
             };
             query = match (new_query, query.take()) {
@@ -262,6 +425,8 @@ impl Rewrite {
                 (None, o) => o,
             };
             let absolute = has_scheme(&new_path);
+            changed = true;
+            noescape = rule.noescape;
             match rule.action {
                 Action::Proxy => {
                     let url = match rule.noescape {
@@ -276,38 +441,39 @@ impl Rewrite {
                     };
                 }
                 Action::Redirect(status) => {
-                    let url = if absolute {
+                    current = if absolute {
                         new_path
                     } else {
                         req.own_url(&new_path)
                     };
-                    let url = if rule.noescape { url } else { encode_url(&url) };
-                    return Outcome::Redirect {
-                        status,
-                        location: with_query(&url, query.as_deref()),
-                    };
-                }
-                _ if absolute => {
-                    // An absolute URL without [P] or [R] is an external redirect (httpd).
-                    let url = if rule.noescape {
-                        new_path
-                    } else {
-                        encode_url(&new_path)
-                    };
-                    return Outcome::Redirect {
-                        status: 302,
-                        location: with_query(&url, query.as_deref()),
-                    };
+                    redirect = Some(status);
                 }
                 _ => {
                     current = new_path;
-                    changed = true;
+                    redirect = None;
                     passthrough |= rule.passthrough;
-                    if rule.last {
+                    // [PT] implies [L] (httpd's documentation of the flag).
+                    if rule.passthrough {
                         break;
                     }
                 }
             }
+            if rule.last {
+                break;
+            }
+            next += rule.skip;
+        }
+        if changed && has_scheme(&current) {
+            // An absolute URL, [R] or not, is an external redirect (httpd).
+            let url = if noescape {
+                current
+            } else {
+                encode_url(&current)
+            };
+            return Outcome::Redirect {
+                status: redirect.unwrap_or(302),
+                location: with_query(&url, query.as_deref()),
+            };
         }
         match (changed, passthrough) {
             (false, _) => Outcome::Unchanged,
@@ -325,8 +491,8 @@ impl Rewrite {
         &self,
         rule: &Rule,
         req: &Request<'_>,
-        current: &str,
-        rule_caps: &[Option<(usize, usize)>],
+        env: &Env,
+        (current, rule_caps): (&str, &[Option<(usize, usize)>]),
         cond_caps: &mut Vec<Option<(usize, usize)>>,
         cond_text: &mut String,
     ) -> bool {
@@ -341,6 +507,7 @@ impl Rewrite {
                 cond_caps,
                 cond_text,
                 maps: &self.maps,
+                env,
             };
             c.input.expand(&cx, &mut input);
             let ok = c.holds(&input, cond_caps, cond_text);
@@ -384,6 +551,9 @@ impl Cond {
                 Some(_) => true,
                 None => false,
             },
+            // (ordering, negated): -eq (Equal, false), -ne (Equal, true), -lt
+            // (Less, false), -ge (Less, true), -gt (Greater, false), -le (Greater, true).
+            CondTest::Int(ord, not, n) => (atoi(input).cmp(n) == *ord) != *not,
             CondTest::Less(x) => cmp(x) == Less,
             CondTest::Greater(x) => cmp(x) == Greater,
             CondTest::Equal(x) => cmp(x) == Equal,
@@ -391,6 +561,28 @@ impl Cond {
             CondTest::GreaterEq(x) => cmp(x) != Less,
         };
         ok != self.negate
+    }
+}
+
+/// `s` as C's atoi reads it: optional blanks and sign, then the leading
+/// digits (0 when there are none; saturating).
+fn atoi(s: &str) -> i64 {
+    let s = s.trim_start();
+    let (neg, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let n = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| {
+            n.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
+    if neg {
+        -n
+    } else {
+        n
     }
 }
 

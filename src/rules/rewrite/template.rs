@@ -19,6 +19,41 @@ pub enum Var {
     ServerPort,
     TheRequest,
     RequestScheme,
+    /// `%{ENV:NAME}`: the request's environment (SetEnvIf, earlier rules'
+    /// `[E=]`), else the server process's environment, as httpd looks it up.
+    Env(String),
+    RemotePort,
+    /// `REMOTE_HOST`: the address (slotgate does no reverse DNS, as
+    /// `HostnameLookups Off`).
+    RemoteHost,
+    ServerAddr,
+    ServerProtocol,
+    ServerSoftware,
+    ServerAdmin,
+    /// `on` when the client's address is IPv6 (not IPv4-mapped).
+    Ipv6,
+    /// Variables that are empty for every request slotgate serves: `HTTP2`
+    /// (HTTP/1 only), `REMOTE_USER`, `REMOTE_IDENT`, `AUTH_TYPE`,
+    /// `PATH_INFO`, `CONTEXT_PREFIX`, `CONTEXT_DOCUMENT_ROOT`.
+    Empty,
+    /// `IS_SUBREQ`: always `false` (slotgate makes no subrequests).
+    IsSubreq,
+    /// `TIME_YEAR` … `TIME_WDAY` and `TIME`, in local time as httpd.
+    Time(TimePart),
+}
+
+/// A part of the local time (`TIME_…`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimePart {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Weekday,
+    /// `TIME`: `YYYYMMDDhhmmss`.
+    All,
 }
 
 impl Var {
@@ -46,10 +81,37 @@ impl Var {
             "SERVER_PORT" => Var::ServerPort,
             "THE_REQUEST" => Var::TheRequest,
             "REQUEST_SCHEME" => Var::RequestScheme,
-            _ if name.starts_with("ENV:") => {
+            "REMOTE_PORT" => Var::RemotePort,
+            "REMOTE_HOST" => Var::RemoteHost,
+            "SERVER_ADDR" => Var::ServerAddr,
+            "SERVER_PROTOCOL" => Var::ServerProtocol,
+            "SERVER_SOFTWARE" => Var::ServerSoftware,
+            "SERVER_ADMIN" => Var::ServerAdmin,
+            "IPV6" => Var::Ipv6,
+            "IS_SUBREQ" => Var::IsSubreq,
+            "HTTP2"
+            | "REMOTE_USER"
+            | "REMOTE_IDENT"
+            | "AUTH_TYPE"
+            | "PATH_INFO"
+            | "CONTEXT_PREFIX"
+            | "CONTEXT_DOCUMENT_ROOT" => Var::Empty,
+            "TIME_YEAR" => Var::Time(TimePart::Year),
+            "TIME_MON" => Var::Time(TimePart::Month),
+            "TIME_DAY" => Var::Time(TimePart::Day),
+            "TIME_HOUR" => Var::Time(TimePart::Hour),
+            "TIME_MIN" => Var::Time(TimePart::Minute),
+            "TIME_SEC" => Var::Time(TimePart::Second),
+            "TIME_WDAY" => Var::Time(TimePart::Weekday),
+            "TIME" => Var::Time(TimePart::All),
+            "DOCUMENT_ROOT" | "SCRIPT_FILENAME" => {
                 return Err(format!(
-                "%{{{name}}} is not supported yet (slotgate has no per-request environment here)"
-            ))
+                    "%{{{name}}} is not supported: slotgate serves no files (its DocumentRoot \
+                     is ignored)"
+                ))
+            }
+            _ if name.len() > 4 && name[..4].eq_ignore_ascii_case("ENV:") => {
+                Var::Env(name[4..].to_string())
             }
             _ => {
                 return Err(format!(
@@ -92,6 +154,8 @@ pub struct Context<'a> {
     pub cond_caps: &'a [Option<(usize, usize)>],
     pub cond_text: &'a str,
     pub maps: &'a [Map],
+    /// The request's environment (`%{ENV:…}`).
+    pub env: &'a crate::rules::env::Env,
 }
 
 impl Template {
@@ -183,11 +247,50 @@ impl Template {
 
     /// Appends the expansion to `out`.
     pub fn expand(&self, cx: &Context<'_>, out: &mut String) {
+        self.expand_marked(cx, out, None);
+    }
+
+    /// Whether a back-reference (`$N`, `%N`) is part of this template.
+    fn has_refs(&self) -> bool {
+        self.parts.iter().any(|p| match p {
+            Part::RuleRef(_) | Part::CondRef(_) => true,
+            Part::Map { key, default, .. } => {
+                key.has_refs() || default.as_ref().is_some_and(Template::has_refs)
+            }
+            _ => false,
+        })
+    }
+
+    /// [`expand`](Self::expand), noting in `marks` the byte ranges of `out`
+    /// that back-references wrote (and map values looked up with one): where
+    /// a decoded `?` of the request may have come in (httpd's UnsafeAllow3F).
+    pub fn expand_marked(
+        &self,
+        cx: &Context<'_>,
+        out: &mut String,
+        mut marks: Option<&mut Vec<(usize, usize)>>,
+    ) {
         for p in &self.parts {
+            let start = out.len();
+            let from_ref = match p {
+                Part::RuleRef(_) | Part::CondRef(_) => true,
+                Part::Map { key, default, .. } => {
+                    key.has_refs() || default.as_ref().is_some_and(Template::has_refs)
+                }
+                _ => false,
+            };
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::RuleRef(n) => push_group(cx.rule_caps, cx.rule_text, *n, out),
                 Part::CondRef(n) => push_group(cx.cond_caps, cx.cond_text, *n, out),
+                Part::Var(Var::Env(name)) => match cx.env.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => {
+                        if let Ok(v) = std::env::var(name) {
+                            out.push_str(&v);
+                        }
+                    }
+                },
                 Part::Var(v) => cx.request.var(v, out),
                 Part::Map { map, key, default } => {
                     let mut k = String::new();
@@ -206,6 +309,12 @@ impl Template {
                         }
                     }
                 }
+            }
+            if let Some(m) = marks
+                .as_deref_mut()
+                .filter(|_| from_ref && out.len() > start)
+            {
+                m.push((start, out.len()));
             }
         }
     }
