@@ -143,6 +143,7 @@ pub const SCHEMES: &[Scheme] = &[
     scheme("fcgi", Protocol::Fcgi, 8000, false),
     scheme("scgi", Protocol::Scgi, 4000, false),
     scheme("uwsgi", Protocol::Uwsgi, 3031, false),
+    scheme("ajp", Protocol::Ajp, 8009, false),
 ];
 
 const fn scheme(name: &'static str, protocol: Protocol, default_port: u16, tls: bool) -> Scheme {

@@ -253,6 +253,11 @@ impl MemberCodec for FcgiCodec {
         self.send_params(out);
     }
 
+    fn refused(&self) -> Option<super::Refusal> {
+        self.spool_overflowed
+            .then_some(super::Refusal::BodyTooLarge)
+    }
+
     fn body_room(&self) -> usize {
         usize::MAX
     }

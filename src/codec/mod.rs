@@ -28,6 +28,7 @@
 //! HTTP/1.1 response (head through ProxyPassReverse and `Header` rules, body
 //! re-chunked when its length is unknown).
 
+pub mod ajp;
 pub mod cgi;
 pub mod fcgi;
 pub mod h1;
@@ -56,6 +57,7 @@ pub enum Settings {
     Fcgi(cgi::MemberSettings),
     Scgi(cgi::MemberSettings),
     Uwsgi(cgi::MemberSettings),
+    Ajp(ajp::Settings),
 }
 
 impl Settings {
@@ -67,13 +69,14 @@ impl Settings {
             Settings::Fcgi(_) => Codec::Fcgi(fcgi::FcgiCodec::new()),
             Settings::Scgi(_) => Codec::Scgi(scgi::ScgiCodec::new()),
             Settings::Uwsgi(_) => Codec::Uwsgi(uwsgi::UwsgiCodec::new()),
+            Settings::Ajp(s) => Codec::Ajp(s.codec()),
         }
     }
 
     /// For the CGI-style protocols, the member as `SCRIPT_FILENAME` names it.
     pub fn cgi(&self) -> Option<&cgi::MemberSettings> {
         match self {
-            Settings::Http1(_) => None,
+            Settings::Http1(_) | Settings::Ajp(_) => None,
             Settings::Fcgi(s) | Settings::Scgi(s) | Settings::Uwsgi(s) => Some(s),
         }
     }
@@ -84,10 +87,13 @@ impl Settings {
         matches!(self, Settings::Scgi(_) | Settings::Uwsgi(_))
     }
 
-    /// The settings of the member at `url` with parameters `params`.
+    /// The settings of the member at `url` with parameters `params`;
+    /// `io_buffer_size` is `ProxyIOBufferSize` (a member's `iobuffersize=`
+    /// overrides it).
     pub fn for_member(
         url: &crate::url::MemberUrl,
         params: &crate::config::WorkerParams,
+        io_buffer_size: usize,
     ) -> Result<Settings, String> {
         let scheme = Scheme::named(&url.scheme)
             .ok_or_else(|| format!("{}: unsupported scheme '{}'", url.name, url.scheme))?;
@@ -105,10 +111,11 @@ impl Settings {
             Protocol::Fcgi => Ok(Settings::Fcgi(cgi::MemberSettings::for_url(url))),
             Protocol::Scgi => Ok(Settings::Scgi(cgi::MemberSettings::for_url(url))),
             Protocol::Uwsgi => Ok(Settings::Uwsgi(cgi::MemberSettings::for_url(url))),
-            p => Err(format!(
-                "{}: the {p:?} protocol ('{}://') is not served yet",
-                url.name, scheme.name
-            )),
+            Protocol::Ajp => Ok(Settings::Ajp(ajp::Settings {
+                packet_size: ajp::packet_size(params.io_buffer_size.unwrap_or(io_buffer_size)),
+                secret: params.other_value("secret").map(Into::into),
+                ping: params.ping.is_some(),
+            })),
         }
     }
 
@@ -118,6 +125,7 @@ impl Settings {
             Settings::Fcgi(_) => Protocol::Fcgi,
             Settings::Scgi(_) => Protocol::Scgi,
             Settings::Uwsgi(_) => Protocol::Uwsgi,
+            Settings::Ajp(_) => Protocol::Ajp,
         }
     }
 }
@@ -130,23 +138,17 @@ pub enum Codec {
     Fcgi(fcgi::FcgiCodec),
     Scgi(scgi::ScgiCodec),
     Uwsgi(uwsgi::UwsgiCodec),
+    Ajp(ajp::Ajp),
 }
 
-impl Codec {
-    /// The request cannot go out, through no fault of the member (checked
-    /// after `start` and after each `body`): why, for the client's 413 or 431.
-    pub fn refusal(&self) -> Option<Refusal> {
-        match self {
-            Codec::Fcgi(c) if c.spool_overflowed() => Some(Refusal::BodyTooLarge),
-            Codec::Uwsgi(c) if c.oversized() => Some(Refusal::FieldsTooLarge),
-            _ => None,
-        }
-    }
-}
-
-/// Why a codec cannot send a request ([`Codec::refusal`]).
+/// Why a codec cannot send a request, through no fault of the member
+/// ([`MemberCodec::refused`]): the client's request exceeds a limit of the
+/// member's protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// The request head needs an AJP packet of `size` bytes, more than the
+    /// member's packet size: 400, as httpd (AH00988).
+    HeadTooLarge { size: usize, packet_size: usize },
     /// A chunked body FastCGI must count first grew past
     /// [`fcgi::SPOOL_LIMIT`]: 413.
     BodyTooLarge,
@@ -162,7 +164,25 @@ impl std::fmt::Display for Refusal {
                  FastCGI member"
             }
             Refusal::FieldsTooLarge => "its variables do not fit a uwsgi packet (64 KiB)",
+            Refusal::HeadTooLarge { size, packet_size } => {
+                return write!(
+                    f,
+                    "the request head needs an AJP packet of {size} bytes, more than the \
+                     packet size {packet_size} (iobuffersize=)"
+                );
+            }
         })
+    }
+}
+
+impl Refusal {
+    /// What the client did wrong, for its answer (400, 413 or 431).
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::HeadTooLarge { .. } => 400,
+            Refusal::BodyTooLarge => 413,
+            Refusal::FieldsTooLarge => 431,
+        }
     }
 }
 
@@ -173,6 +193,7 @@ impl MemberCodec for Codec {
             Codec::Fcgi(c) => c.start(req, out),
             Codec::Scgi(c) => c.start(req, out),
             Codec::Uwsgi(c) => c.start(req, out),
+            Codec::Ajp(c) => c.start(req, out),
         }
     }
 
@@ -182,6 +203,7 @@ impl MemberCodec for Codec {
             Codec::Fcgi(c) => c.body_room(),
             Codec::Scgi(c) => c.body_room(),
             Codec::Uwsgi(c) => c.body_room(),
+            Codec::Ajp(c) => c.body_room(),
         }
     }
 
@@ -191,6 +213,7 @@ impl MemberCodec for Codec {
             Codec::Fcgi(c) => c.body(data, out),
             Codec::Scgi(c) => c.body(data, out),
             Codec::Uwsgi(c) => c.body(data, out),
+            Codec::Ajp(c) => c.body(data, out),
         }
     }
 
@@ -200,6 +223,7 @@ impl MemberCodec for Codec {
             Codec::Fcgi(c) => c.end_body(out),
             Codec::Scgi(c) => c.end_body(out),
             Codec::Uwsgi(c) => c.end_body(out),
+            Codec::Ajp(c) => c.end_body(out),
         }
     }
 
@@ -209,6 +233,7 @@ impl MemberCodec for Codec {
             Codec::Fcgi(c) => c.decode(input, out),
             Codec::Scgi(c) => c.decode(input, out),
             Codec::Uwsgi(c) => c.decode(input, out),
+            Codec::Ajp(c) => c.decode(input, out),
         }
     }
 
@@ -218,6 +243,17 @@ impl MemberCodec for Codec {
             Codec::Fcgi(c) => c.eof(),
             Codec::Scgi(c) => c.eof(),
             Codec::Uwsgi(c) => c.eof(),
+            Codec::Ajp(c) => c.eof(),
+        }
+    }
+
+    fn refused(&self) -> Option<Refusal> {
+        match self {
+            Codec::Http1(c) => c.refused(),
+            Codec::Fcgi(c) => c.refused(),
+            Codec::Scgi(c) => c.refused(),
+            Codec::Uwsgi(c) => c.refused(),
+            Codec::Ajp(c) => c.refused(),
         }
     }
 }
@@ -239,6 +275,21 @@ pub struct HttpFacts<'a> {
     /// `Connection` names it); the codec asks the member only when the
     /// member's `upgrade=` accepts it.
     pub upgrade: Option<&'a str>,
+}
+
+/// No HTTP facts: what requests to other protocols' members carry in tests
+/// (added with the AJP codec).
+impl Default for HttpFacts<'_> {
+    fn default() -> Self {
+        HttpFacts {
+            front_port: 0,
+            preserve_host: false,
+            add_headers: false,
+            via: ProxyVia::Off,
+            forward_expect: false,
+            upgrade: None,
+        }
+    }
 }
 
 /// What every codec knows about the request it sends: the client's head
@@ -346,4 +397,13 @@ pub trait MemberCodec {
     /// The member closed its side: the response ends here ([`Event::End`]) when
     /// the protocol allows it, else a [`ProtocolError`].
     fn eof(&mut self) -> Result<Event, ProtocolError>;
+    /// Why this request cannot go to the member at all (checked after `start`
+    /// and after each `body`): the client's request exceeds a limit of the
+    /// protocol (an AJP head must fit one packet, a uwsgi packet holds 64 KiB
+    /// of variables, a chunked body FastCGI must count is held up to 16 MiB);
+    /// the exchange answers the client ([`Refusal::status`]) without waiting
+    /// for the member.
+    fn refused(&self) -> Option<Refusal> {
+        None
+    }
 }

@@ -84,6 +84,10 @@ impl MemberCodec for UwsgiCodec {
         out.put(&self.scratch);
     }
 
+    fn refused(&self) -> Option<super::Refusal> {
+        self.oversized().then_some(super::Refusal::FieldsTooLarge)
+    }
+
     fn body_room(&self) -> usize {
         usize::MAX
     }

@@ -114,17 +114,31 @@ fn method(value: &str) -> Result<HcMethod, String> {
     if let Some(m) = HcMethod::from_name(value) {
         return Ok(m);
     }
-    let names: Vec<&str> = (0..8).map(|c| HcMethod::from_code(c).name()).collect();
-    if value.eq_ignore_ascii_case("CPING") {
-        return Err(format!(
-            "hcmethod: CPING is for AJP members only; an http:// member takes one of {}",
-            names.join(", ")
-        ));
-    }
+    let names: Vec<&str> = (0..HcMethod::COUNT)
+        .map(|c| HcMethod::from_code(c).name())
+        .collect();
     Err(format!(
         "hcmethod: expected one of {}, got '{value}'",
         names.join(", ")
     ))
+}
+
+/// Refuses a check the member's protocol cannot answer: CPING needs an AJP
+/// member, OPTIONS/HEAD/GET an HTTP one (TCP fits all). httpd accepts these and
+/// fails every check at run time; slotgate says so at `-t`.
+fn method_fits(
+    method: HcMethod,
+    url: &str,
+    origin: &Origin,
+    what: &str,
+) -> Result<(), ConfigError> {
+    let scheme = crate::url::after_socket(url)
+        .split_once("://")
+        .and_then(|(s, _)| crate::url::Scheme::named(&s.to_ascii_lowercase()));
+    match scheme.and_then(|s| method.misfit(&s)) {
+        Some(why) => Err(ConfigError::at(origin, format!("{what}: {why}"))),
+        None => Ok(()),
+    }
 }
 
 fn count(k: &str, value: &str) -> Result<u32, String> {
@@ -302,6 +316,9 @@ pub(super) fn finish(
     for rule in rules {
         let what = format!("ProxyPass {}", rule.path);
         resolve(&mut rule.params.health, &rule.origin, &what)?;
+        if let PassTarget::Url(url) = &rule.target {
+            method_fits(rule.params.health.method, url, &rule.origin, &what)?;
+        }
         if rule.params.health.method != HcMethod::None && matches!(rule.target, PassTarget::Url(_))
         {
             warnings.push(format!(
@@ -316,6 +333,12 @@ pub(super) fn finish(
         for member in &mut balancer.members {
             let what = format!("BalancerMember {}", member.url);
             resolve(&mut member.params.health, &member.origin, &what)?;
+            method_fits(
+                member.params.health.method,
+                &member.url,
+                &member.origin,
+                &what,
+            )?;
         }
     }
     config.hc_exprs = exprs;

@@ -46,6 +46,11 @@ pub fn parse_backend_url(url: &str) -> Result<BackendUrl, String> {
     };
     let scheme = scheme.to_ascii_lowercase();
     let Some(default_port) = crate::url::Scheme::named(&scheme).map(|s| s.default_port) else {
+        if matches!(scheme.as_str(), "h2c" | "h2") {
+            return Err(format!(
+                "'{url}': {scheme}:// members speak HTTP/2, which slotgate does not serve yet (issue #17)"
+            ));
+        }
         return Err(format!("unsupported scheme '{scheme}' in '{url}'"));
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
@@ -613,6 +618,11 @@ fn check_untyped(k: &str, value: &str) -> Result<(), String> {
             Some(_) => Ok(()),
             None => Err(format!("proxyprotocol: expected v1 or v2, got '{value}'")),
         },
+        // Tomcat's connector calls it packetSize; httpd (and slotgate) take the
+        // AJP packet size from iobuffersize= (refused as unknown by httpd too).
+        "packetsize" => Err(format!(
+            "unknown Worker parameter '{k}' (an AJP member's packet size is iobuffersize=, as in httpd)"
+        )),
         _ => Err(format!("unknown Worker parameter '{k}'")),
     }
 }

@@ -248,9 +248,45 @@ pub enum HcMethod {
     /// `GET <path> HTTP/1.0` / `GET11`.
     Get,
     Get11,
+    /// AJP's CPING, answered by CPONG (AJP members only).
+    Cping,
 }
 
 impl HcMethod {
+    /// The methods a member of this protocol can be checked with: TCP for
+    /// all, CPING for AJP only, the HTTP requests for HTTP members only.
+    pub fn fits(self, protocol: crate::url::Protocol) -> bool {
+        use crate::url::Protocol;
+        match self {
+            HcMethod::None | HcMethod::Tcp => true,
+            HcMethod::Cping => protocol == Protocol::Ajp,
+            _ => protocol == Protocol::Http1,
+        }
+    }
+
+    /// Why this method cannot check a member of `scheme` (None when it can):
+    /// one sentence for `-t` and the balancer-manager.
+    pub fn misfit(self, scheme: &crate::url::Scheme) -> Option<String> {
+        if self.fits(scheme.protocol) {
+            return None;
+        }
+        let fitting: Vec<&str> = (1..HcMethod::COUNT)
+            .map(HcMethod::from_code)
+            .filter(|m| m.fits(scheme.protocol))
+            .map(HcMethod::name)
+            .collect();
+        let only = match self {
+            HcMethod::Cping => "CPING is for AJP members only",
+            _ => "OPTIONS, HEAD and GET are for HTTP members only",
+        };
+        Some(format!(
+            "hcmethod {} cannot check a {}:// member ({only}; it takes {})",
+            self.name(),
+            scheme.name,
+            fitting.join(", ")
+        ))
+    }
+
     /// The number stored in a member slot (`hc_method`).
     pub fn code(self) -> u32 {
         self as u32
@@ -265,6 +301,7 @@ impl HcMethod {
             5 => HcMethod::Head11,
             6 => HcMethod::Get,
             7 => HcMethod::Get11,
+            8 => HcMethod::Cping,
             _ => HcMethod::None,
         }
     }
@@ -280,11 +317,15 @@ impl HcMethod {
             HcMethod::Head11 => "HEAD11",
             HcMethod::Get => "GET",
             HcMethod::Get11 => "GET11",
+            HcMethod::Cping => "CPING",
         }
     }
 
+    /// How many methods there are: their codes are `0..COUNT`.
+    pub const COUNT: u32 = 9;
+
     pub fn from_name(name: &str) -> Option<HcMethod> {
-        (0..8)
+        (0..HcMethod::COUNT)
             .map(HcMethod::from_code)
             .find(|m| m.name().eq_ignore_ascii_case(name))
     }

@@ -136,15 +136,15 @@ pub fn find(sb: &Scoreboard, balancer: &str, member: &str) -> EditResult<(usize,
 
 /// The member's identity as the configuration writes it (reference §2.6):
 /// scheme and host lowercased, a default port dropped. `http://`, `ws://`,
-/// `fcgi://`, `scgi://` and `uwsgi://` members can be added (a TLS member
-/// needs settings only the configuration gives).
+/// `ajp://`, `fcgi://`, `scgi://` and `uwsgi://` members can be added (a TLS
+/// member needs settings only the configuration gives: `SSLProxyEngine`).
 pub fn normalise_url(url: &str) -> EditResult<String> {
     let url = url.trim();
     check_plain("member URL", url)?;
     let parsed = crate::url::parse_member_url(url).map_err(EditError::Invalid)?;
     if !matches!(
         parsed.scheme.as_str(),
-        "http" | "ws" | "fcgi" | "scgi" | "uwsgi"
+        "http" | "ws" | "ajp" | "fcgi" | "scgi" | "uwsgi"
     ) {
         return Err(EditError::Invalid(format!(
             "'{url}': scheme {} is not supported",

@@ -12,7 +12,8 @@
 //! A probe is a non-blocking TCP connect (`TCP`: connected = passed), then
 //! `OPTIONS * HTTP/1.x` / `HEAD path HTTP/1.x` / `GET path HTTP/1.x` with only
 //! `Host: host:port`, the response head (and for GET the body to its end, at
-//! most [`BODY_CAP`] bytes kept), then close. It passes when the named
+//! most [`BODY_CAP`] bytes kept), then close; `CPING` (AJP members) sends the
+//! CPING packet and passes on a CPONG. It passes when the named
 //! `ProxyHCExpr` is true or, without one, the status is 200..=399. Each probe
 //! has its own deadline (`connectiontimeout=`, else `timeout=`, else the
 //! interval clamped to 1..5 s), so a member that hangs delays nobody else.
@@ -89,10 +90,11 @@ pub fn probe_path(member_path: &str, hcuri: &str) -> String {
     }
 }
 
-/// The request a probe sends; `None` for TCP (connect only) and NONE.
+/// The HTTP request a probe sends; `None` for TCP (connect only), NONE and
+/// CPING (whose packet is [`crate::codec::ajp::CPING_PACKET`]).
 pub fn request(method: HcMethod, path: &str, host_port: &str) -> Option<String> {
     let (verb, target, version) = match method {
-        HcMethod::None | HcMethod::Tcp => return None,
+        HcMethod::None | HcMethod::Tcp | HcMethod::Cping => return None,
         HcMethod::Options => ("OPTIONS", "*", "1.0"),
         HcMethod::Options11 => ("OPTIONS", "*", "1.1"),
         HcMethod::Head => ("HEAD", path, "1.0"),
@@ -377,6 +379,17 @@ impl Probe {
             return self.take_body(input, config);
         }
         self.buf.extend_from_slice(input);
+        if self.method == HcMethod::Cping {
+            return match crate::codec::ajp::read_cpong(&self.buf) {
+                Ok(Some(_)) => Some(Outcome {
+                    passed: true,
+                    status: 0,
+                    reason: "ok".into(),
+                }),
+                Ok(None) => None,
+                Err(_) => Some(Outcome::fail("bad CPONG")),
+            };
+        }
         let is_head = matches!(self.method, HcMethod::Head | HcMethod::Head11);
         let parsed = match crate::http::parse_response(&self.buf, is_head) {
             Ok(Some(h)) => h,
@@ -572,7 +585,10 @@ impl Checker {
             stream,
             deadline: now + timeout,
             phase: Phase::Connecting,
-            request: req.into_bytes(),
+            request: match method {
+                HcMethod::Cping => crate::codec::ajp::CPING_PACKET.to_vec(),
+                _ => req.into_bytes(),
+            },
             buf: Vec::new(),
             head: None,
             body: Vec::new(),

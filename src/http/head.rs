@@ -155,8 +155,9 @@ thread_local! {
     static SPARE_LISTS: RefCell<Vec<Vec<Header>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// An empty header list, from the free list when it has one (for heads built
-/// by a codec rather than parsed: `crate::codec::cgi`).
+/// An empty header list, from the free list when it has one (no allocation
+/// once it holds some): for heads built by a codec rather than parsed
+/// (`crate::codec::cgi`, `crate::codec::ajp`).
 pub fn spare_header_list() -> Vec<Header> {
     SPARE_LISTS
         .with(|l| l.borrow_mut().pop())

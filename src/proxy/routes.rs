@@ -841,7 +841,8 @@ impl Builder<'_> {
             .other_value("proxyprotocol")
             .and_then(crate::proxy_protocol::Version::from_name);
         let timeout = params.timeout.unwrap_or(self.io_timeout());
-        let codec = crate::codec::Settings::for_member(&parsed, params)?;
+        let codec =
+            crate::codec::Settings::for_member(&parsed, params, self.cfg.proxy_io_buffer_size)?;
         if codec.cgi().is_some()
             && !matches!(
                 params.health.method,

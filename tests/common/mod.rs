@@ -9,6 +9,8 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod ajp;
+pub mod ajp_drive;
 mod client;
 pub mod daemon;
 mod data;
@@ -18,6 +20,7 @@ mod manager;
 mod members;
 mod origin;
 pub mod php_fpm;
+pub mod tomcat;
 pub mod uwsgi;
 pub mod webdriver;
 pub mod wire;

@@ -79,7 +79,8 @@ pub enum MemberChange {
     Redirect(String),
     /// `status=+D-H…`: each flag letter set (`+`, or no sign) or cleared (`-`).
     Status(Vec<(char, bool)>),
-    /// `hcmethod=` (NONE, TCP, OPTIONS, HEAD, GET and the …11 variants).
+    /// `hcmethod=` (NONE, TCP, OPTIONS, HEAD, GET and the …11 variants, CPING
+    /// for AJP members).
     HcMethod(HcMethod),
     /// `hcinterval=`, in milliseconds (at least 100).
     HcInterval(u64),
@@ -713,7 +714,13 @@ mod tests {
                 MemberChange::HcUri(String::new()),
             ]
         );
-        assert!(err("set balancer://b/http://h:1 hcmethod=CPING").contains("AJP"));
+        // CPING parses; applying it checks the member's scheme (AJP only), as
+        // the balancer-manager does.
+        let Command::SetMember { changes, .. } = ok("set balancer://b/ajp://h:1 hcmethod=CPING")
+        else {
+            panic!()
+        };
+        assert_eq!(changes, vec![MemberChange::HcMethod(HcMethod::Cping)]);
         assert!(err("set balancer://b/http://h:1 hcinterval=50ms").contains("at least 100"));
         assert!(err("set balancer://b/http://h:1 hcpasses=0").contains("hcpasses"));
         assert!(err("set balancer://b/http://h:1 hcfails=x").contains("hcfails"));

@@ -521,8 +521,8 @@ fn definition_errors() {
             "5: BalancerMember: http://h/ is already a member of balancer://c (at {FILE}:3)",
         ),
         (
-            "<Proxy balancer://c>\nBalancerMember ajp://127.0.0.1:1\n</Proxy>\n",
-            "3: BalancerMember: unsupported scheme 'ajp' in 'ajp://127.0.0.1:1'",
+            "<Proxy balancer://c>\nBalancerMember gopher://127.0.0.1:1\n</Proxy>\n",
+            "3: BalancerMember: unsupported scheme 'gopher' in 'gopher://127.0.0.1:1'",
         ),
         (
             "<Proxy balancer://c>\nBalancerMember 127.0.0.1:1\n</Proxy>\n",

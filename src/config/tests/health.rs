@@ -105,8 +105,7 @@ fn intervals_counts_and_their_limits() {
         ),
         ("hcpasses=-1", "hcpasses must be an integer of at least 0, got '-1'"),
         ("hcfails=x", "hcfails must be an integer"),
-        ("hcmethod=POST", "hcmethod: expected one of NONE, TCP, OPTIONS, OPTIONS11, HEAD, HEAD11, GET, GET11, got 'POST'"),
-        ("hcmethod=cping", "hcmethod: CPING is for AJP members only; an http:// member takes one of NONE, TCP"),
+        ("hcmethod=POST", "hcmethod: expected one of NONE, TCP, OPTIONS, OPTIONS11, HEAD, HEAD11, GET, GET11, CPING, got 'POST'"),
         ("hcexpr=", "hcexpr: empty expression name"),
         ("hcexpr=0123456789abcdef", "hcexpr must be shorter than 16 bytes, got 16 bytes"),
         (
@@ -114,6 +113,15 @@ fn intervals_counts_and_their_limits() {
             "hcuri must be shorter than 64 bytes, got 64 bytes",
         ),
     ];
+    // A method the member's protocol cannot answer (httpd accepts it and
+    // fails every check).
+    let got = hc_error(
+        "<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1 hcmethod=cping\n</Proxy>\n",
+    );
+    assert_eq!(got, format!("{FILE}:3: BalancerMember http://127.0.0.1:1: hcmethod CPING cannot check a http:// member (CPING is for AJP members only; it takes TCP, OPTIONS, OPTIONS11, HEAD, HEAD11, GET, GET11)"));
+    let got =
+        hc_error("<Proxy balancer://c>\nBalancerMember ajp://127.0.0.1:1 hcmethod=GET\n</Proxy>\n");
+    assert_eq!(got, format!("{FILE}:3: BalancerMember ajp://127.0.0.1:1: hcmethod GET cannot check a ajp:// member (OPTIONS, HEAD and GET are for HTTP members only; it takes TCP, CPING)"));
     for (param, want) in cases {
         let got = hc_error(&format!(
             "<Proxy balancer://c>\nBalancerMember http://127.0.0.1:1 {param}\n</Proxy>\n"

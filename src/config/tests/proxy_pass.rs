@@ -418,7 +418,9 @@ fn worker_parameter_errors() {
         ("flushpackets=sometimes", "flushpackets: expected On, Off or Auto, got 'sometimes'"),
         ("iobuffersize=100", "iobuffersize must be 0 or at least 512, got '100'"),
         ("addressttl=-2", "addressttl must be an integer of at least -1, got '-2'"),
-        ("hcmethod=CPING", "hcmethod: CPING is for AJP members only; an http:// member takes one of NONE, TCP, OPTIONS, OPTIONS11, HEAD, HEAD11, GET, GET11"),
+        // httpd-oracle: "ProxyPass unknown Worker hcheck parameter" (httpd takes
+        // an AJP member's packet size from iobuffersize=).
+        ("packetsize=8192", "unknown Worker parameter 'packetsize' (an AJP member's packet size is iobuffersize=, as in httpd)"),
         ("hcinterval=50ms", "hcinterval must be at least 100 ms, got '50ms'"),
         ("mapping=raw", "mapping: expected encoded or servlet, got 'raw'"),
         ("hctemplate=", "hctemplate: empty template name"),
@@ -457,8 +459,8 @@ fn target_errors() {
             "ProxyPass: balancer://mycluster is not defined (no <Proxy balancer://mycluster> or BalancerMember balancer://mycluster anywhere)",
         ),
         (
-            "ProxyPass /a ajp://h/",
-            "ProxyPass: unsupported scheme 'ajp' in 'ajp://h/'",
+            "ProxyPass /a gopher://h/",
+            "ProxyPass: unsupported scheme 'gopher' in 'gopher://h/'",
         ),
         (
             "ProxyPass /a http://h:0/",

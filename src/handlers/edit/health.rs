@@ -99,12 +99,14 @@ pub fn health_of(sb: &Scoreboard, member: usize) -> HealthSettings {
 
 /// Whether `method` may have an expression (the HTTP methods).
 pub fn takes_expr(method: HcMethod) -> bool {
-    !matches!(method, HcMethod::None | HcMethod::Tcp)
+    !matches!(method, HcMethod::None | HcMethod::Tcp | HcMethod::Cping)
 }
 
 /// The method names, in code order (`NONE` first).
 pub fn hc_method_names() -> Vec<&'static str> {
-    (0..8).map(|c| HcMethod::from_code(c).name()).collect()
+    (0..HcMethod::COUNT)
+        .map(|c| HcMethod::from_code(c).name())
+        .collect()
 }
 
 /// `w_hm` / `hcmethod=`: a method name, without case.
@@ -114,11 +116,6 @@ pub fn parse_hc_method(value: &str) -> EditResult<HcMethod> {
         return Ok(m);
     }
     let names = hc_method_names().join(", ");
-    if value.eq_ignore_ascii_case("CPING") {
-        return Err(EditError::Invalid(format!(
-            "hcmethod CPING is for AJP members only (one of {names})"
-        )));
-    }
     Err(EditError::Invalid(format!(
         "unknown hcmethod '{value}' (one of {names})"
     )))
@@ -279,6 +276,13 @@ fn check(
     let method = change
         .method
         .unwrap_or_else(|| HcMethod::from_code(slot.hc_method()));
+    let url = slot.url.get();
+    let scheme = crate::url::after_socket(&url)
+        .split_once("://")
+        .and_then(|(s, _)| crate::url::Scheme::named(s));
+    if let Some(why) = scheme.and_then(|s| method.misfit(&s)) {
+        return Err(EditError::Invalid(why));
+    }
     let expr = match &change.expr {
         Some(name) => Some(resolve_hc_expr(name, exprs)?),
         None => None,

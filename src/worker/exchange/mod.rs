@@ -17,7 +17,7 @@ use super::conn::BODY_BUFFER;
 use super::fault::{ClientFault, Detour, Fault, LocalCause, MemberFault};
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
-use crate::codec::{HttpFacts, MemberCodec, Outgoing};
+use crate::codec::{HttpFacts, MemberCodec, Outgoing, Protocol};
 use crate::http::{BodyReader, Framing, Header, RequestHead};
 use crate::pool::{Acquired, MemberStream, Upstream};
 use crate::proxy::forward;
@@ -894,6 +894,19 @@ impl Exchange {
         self.let_go(ctx);
     }
 
+    /// An AJP member broke its protocol (or closed) before the response head
+    /// reached the client. httpd's mod_proxy_ajp then puts the member in error
+    /// state and answers 503 (httpd-oracle, 2026-12-07: a bad packet magic, a
+    /// packet over the packet size, a close inside the first body chunk each
+    /// gave `503` and `Init Err` in the balancer-manager; the same faults after
+    /// body bytes reached the client gave a cut-short 200 and left the member
+    /// `Init Ok`, as the HTTP codec's faults do here). No other member is
+    /// tried: the member may have acted on the request.
+    fn ajp_failed(&mut self, ctx: &mut Ctx, why: String) -> Detour {
+        self.member_failed(ctx, &why);
+        Fault::Member(MemberFault::Unavailable, why).into()
+    }
+
     /// The exchange is over: accounting on the member slot, member connection dropped.
     pub fn finish(&mut self, ctx: &mut Ctx) {
         self.end_local_wait(ctx);
@@ -966,7 +979,7 @@ impl Exchange {
         };
         // A request the member's protocol cannot carry: SCGI and uwsgi need
         // the body's length first (411, as httpd); a codec may refuse the
-        // request itself (its size, see `Codec::refusal`).
+        // request itself (a limit of its protocol: `MemberCodec::refused`).
         if self.head.framing == Framing::Chunked && ctx.routes.members[m].codec.needs_length() {
             let msg = format!(
                 "client {}: a chunked request body for member {name}, whose protocol needs \
@@ -975,13 +988,8 @@ impl Exchange {
             );
             return Err(Fault::Client(ClientFault::LengthRequired, msg).into());
         }
-        if let Some(refusal) = conn.codec.refusal() {
-            let fault = match refusal {
-                crate::codec::Refusal::BodyTooLarge => ClientFault::TooLarge,
-                crate::codec::Refusal::FieldsTooLarge => ClientFault::FieldsTooLarge,
-            };
-            let msg = format!("client {}: request for member {name}: {refusal}", self.peer);
-            return Err(Fault::Client(fault, msg).into());
+        if let Some(refusal) = conn.codec.refused() {
+            return Err(refused(self.peer, name, refusal).into());
         }
         // Client body → member.
         while !self.req_body.is_done() && conn.output.len() < BODY_BUFFER && !input.is_empty() {
@@ -999,9 +1007,8 @@ impl Exchange {
             }
             self.body_in += data.len() as u64;
             conn.codec.body(&avail[data], &mut conn.output);
-            if let Some(refusal) = conn.codec.refusal() {
-                let msg = format!("client {}: request for member {name}: {refusal}", self.peer);
-                return Err(Fault::Client(ClientFault::TooLarge, msg).into());
+            if let Some(refusal) = conn.codec.refused() {
+                return Err(refused(self.peer, name, refusal).into());
             }
             input.consume(used);
             self.body_consumed = true;
@@ -1051,7 +1058,15 @@ impl Exchange {
         // Member socket → buffer.
         progress |= conn.receive(&mut self.received);
         if !answered {
-            progress |= self.response_head(ctx, m, output)?;
+            match self.response_head(ctx, m, output) {
+                Ok(p) => progress |= p,
+                Err(Detour::Fail(Fault::Member(MemberFault::BadResponse, why)))
+                    if ctx.routes.members[m].codec.protocol() == Protocol::Ajp =>
+                {
+                    return Err(self.ajp_failed(ctx, why));
+                }
+                Err(d) => return Err(d),
+            }
         }
         // Response body → client buffer.
         let Phase::Body(conn, resp) = &mut self.phase else {
@@ -1073,6 +1088,9 @@ impl Exchange {
                 }
                 self.status = 0;
                 self.body_bytes = 0;
+                if ctx.routes.members[m].codec.protocol() == Protocol::Ajp {
+                    return Err(self.ajp_failed(ctx, fault.why().to_string()));
+                }
             }
             return Err(fault.into());
         }
@@ -1135,4 +1153,16 @@ fn via_port(head: &RequestHead) -> u16 {
         Some((_, port)) if !port.contains(']') => port.parse().unwrap_or(80),
         _ => 80,
     }
+}
+
+/// The client's fault when a member's protocol cannot carry its request
+/// (`MemberCodec::refused`): 400, 413 or 431 as the refusal says.
+fn refused(peer: SocketAddr, member: &str, refusal: crate::codec::Refusal) -> Fault {
+    let fault = match refusal.status() {
+        413 => ClientFault::TooLarge,
+        431 => ClientFault::FieldsTooLarge,
+        _ => ClientFault::BadRequest,
+    };
+    let msg = format!("client {peer}: request for member {member}: {refusal}");
+    Fault::Client(fault, msg)
 }
