@@ -170,18 +170,20 @@ fn requests_reach_the_test_origin_as_httpd_sends_them_and_connections_are_kept()
 }
 
 #[test]
-fn broken_answers_before_the_head_get_503_and_put_the_member_in_error() {
+fn broken_answers_before_the_head_get_502_and_put_the_member_in_error() {
     // httpd-oracle (Apache/2.4.71, one-member balancers of a recording AJP
     // member), 2026-12-07: a packet with magic `XY`, a SEND_BODY_CHUNK packet
     // of 9004 bytes (AH01081 "incoming message is too big 9000, max is
     // 8188") and a close inside the first body chunk each gave the client
-    // `503` and left the member `Init Err` in the balancer-manager.
+    // `503` and left the member `Init Err` in the balancer-manager. slotgate
+    // puts the member in error too but answers 502, as for every member that
+    // breaks its protocol (issue #16; README "AJP members").
     for mode in [AjpMode::BadMagic, AjpMode::Oversized] {
         let origin = AjpOrigin::start("a");
         origin.set_mode(mode);
         let sg = balanced(&origin, "");
         let r = http_get(sg.port(), "/j/x", &[]);
-        assert_eq!(r.status, 503, "{mode:?}: {}", sg.logs());
+        assert_eq!(r.status, 502, "{mode:?}: {}", sg.logs());
         assert_eq!(origin.requests(), 1, "{mode:?}: the member got the request");
         wait_member_in_error(&sg, &origin.addr());
         let log = sg.error_log();
@@ -197,8 +199,8 @@ fn broken_answers_before_the_head_get_503_and_put_the_member_in_error() {
 fn a_member_closing_mid_response_never_gives_a_complete_answer() {
     // The origin writes SEND_HEADERS (Content-Length: 100) and half of a
     // 50-byte body chunk, then closes. When slotgate sees the close before
-    // the head left for the client, that is httpd-oracle's answer (503, the
-    // member in error); when the head already left, the client sees the
+    // the head left for the client, the member is put in error as
+    // httpd-oracle shows (slotgate answers 502 where httpd answers 503); when the head already left, the client sees the
     // response cut short by the close and the member stays usable (httpd's
     // answer once bytes reached the client). Never a complete response.
     let origin = AjpOrigin::start("a");
@@ -210,7 +212,7 @@ fn a_member_closing_mid_response_never_gives_a_complete_answer() {
     );
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    if head.starts_with("HTTP/1.1 503") {
+    if head.starts_with("HTTP/1.1 502") {
         wait_member_in_error(&sg, &origin.addr());
     } else {
         assert!(head.starts_with("HTTP/1.1 200"), "{text}");
@@ -291,9 +293,12 @@ fn ping_sends_cping_before_each_request() {
     assert_eq!(http_get(sg.port(), "/j/x", &[]).status, 200);
     assert_eq!(http_get(sg.port(), "/j/y", &[]).status, 200);
     assert_eq!(origin.cpings(), 2);
-    // A member answering CPING with anything but CPONG fails the request.
+    // A member answering CPING with anything but CPONG fails the request:
+    // it broke the protocol, so 502 and the member in error (httpd, which
+    // waits for the CPONG before it sends the request, answers 503; slotgate
+    // sends the request right behind the CPING: README "AJP members").
     origin.set_mode(AjpMode::BadCpong);
-    assert_eq!(http_get(sg.port(), "/j/z", &[]).status, 503);
+    assert_eq!(http_get(sg.port(), "/j/z", &[]).status, 502);
 }
 
 #[test]

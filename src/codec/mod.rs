@@ -81,6 +81,13 @@ impl Settings {
         }
     }
 
+    /// A member breaking this protocol before its answer began is put in
+    /// error state, as httpd's handler for it does (mod_proxy_ajp; httpd's
+    /// HTTP, FastCGI, SCGI and uwsgi handlers only fail the request).
+    pub fn fault_takes_member_out(&self) -> bool {
+        matches!(self, Settings::Ajp(_))
+    }
+
     /// The protocol cannot carry a request body of unknown length (SCGI,
     /// uwsgi): such a request gets 411, as from httpd.
     pub fn needs_length(&self) -> bool {

@@ -17,7 +17,7 @@ use super::conn::BODY_BUFFER;
 use super::fault::{ClientFault, Detour, Fault, LocalCause, MemberFault};
 use super::{member_token, unix_ms, Ctx};
 use crate::balancer::{usable_after_retry, NoMember, StickyKeys};
-use crate::codec::{HttpFacts, MemberCodec, Outgoing, Protocol};
+use crate::codec::{HttpFacts, MemberCodec, Outgoing};
 use crate::http::{BodyReader, Framing, Header, RequestHead};
 use crate::pool::{Acquired, MemberStream, Upstream};
 use crate::proxy::forward;
@@ -894,17 +894,19 @@ impl Exchange {
         self.let_go(ctx);
     }
 
-    /// An AJP member broke its protocol (or closed) before the response head
-    /// reached the client. httpd's mod_proxy_ajp then puts the member in error
-    /// state and answers 503 (httpd-oracle, 2026-12-07: a bad packet magic, a
-    /// packet over the packet size, a close inside the first body chunk each
-    /// gave `503` and `Init Err` in the balancer-manager; the same faults after
-    /// body bytes reached the client gave a cut-short 200 and left the member
-    /// `Init Ok`, as the HTTP codec's faults do here). No other member is
-    /// tried: the member may have acted on the request.
-    fn ajp_failed(&mut self, ctx: &mut Ctx, why: String) -> Detour {
+    /// A member whose protocol failure takes it out
+    /// (`codec::Settings::fault_takes_member_out`: AJP) broke its protocol (or
+    /// closed) before the response head reached the client: it is put in
+    /// error state, as httpd's mod_proxy_ajp does (httpd-oracle, 2026-12-07: a
+    /// bad packet magic, a packet over the packet size, a close inside the
+    /// first body chunk each left the member `Init Err`; after body bytes
+    /// reached the client the response is cut short and the member stays
+    /// `Init Ok`, as for HTTP members). The client gets 502 like for any
+    /// member breaking its protocol (issue #16; httpd answers 503 there). No
+    /// other member is tried: the member may have acted on the request.
+    fn member_broke_protocol(&mut self, ctx: &mut Ctx, why: String) -> Detour {
         self.member_failed(ctx, &why);
-        Fault::Member(MemberFault::Unavailable, why).into()
+        Fault::Member(MemberFault::BadResponse, why).into()
     }
 
     /// The exchange is over: accounting on the member slot, member connection dropped.
@@ -1061,9 +1063,9 @@ impl Exchange {
             match self.response_head(ctx, m, output) {
                 Ok(p) => progress |= p,
                 Err(Detour::Fail(Fault::Member(MemberFault::BadResponse, why)))
-                    if ctx.routes.members[m].codec.protocol() == Protocol::Ajp =>
+                    if ctx.routes.members[m].codec.fault_takes_member_out() =>
                 {
-                    return Err(self.ajp_failed(ctx, why));
+                    return Err(self.member_broke_protocol(ctx, why));
                 }
                 Err(d) => return Err(d),
             }
@@ -1088,8 +1090,8 @@ impl Exchange {
                 }
                 self.status = 0;
                 self.body_bytes = 0;
-                if ctx.routes.members[m].codec.protocol() == Protocol::Ajp {
-                    return Err(self.ajp_failed(ctx, fault.why().to_string()));
+                if ctx.routes.members[m].codec.fault_takes_member_out() {
+                    return Err(self.member_broke_protocol(ctx, fault.why().to_string()));
                 }
             }
             return Err(fault.into());
