@@ -137,6 +137,17 @@ pub(crate) fn auto(snap: &Snapshot, server_name: &str, proxy: bool) -> String {
     line("Scoreboard", &snap.letters());
     // slotgate's own: processes whose event loop has not turned for 3 s or more.
     line("StalledWorkers", &snap.stalled_workers());
+    // slotgate's own: wake-ups for a connection another process took (a
+    // prefork worker woken in vain: the thundering herd, issue #18).
+    line(
+        "AcceptMisses",
+        &snap
+            .processes
+            .iter()
+            .filter(|p| p.pid != 0)
+            .map(|p| p.accept_misses)
+            .sum::<u64>(),
+    );
     // (slotgate's own: descriptors or memory this server ran out of.)
     let live = || snap.processes.iter().filter(|p| p.pid != 0);
     line("LocalFaults", &live().map(|p| p.local_faults).sum::<u64>());
@@ -191,6 +202,7 @@ pub fn json_value(snap: &Snapshot, server_name: &str, proxy: bool) -> Value {
                 "last_used_unix_ms": p.last_used_ms,
                 "stalled_seconds": p.stalled_ms.map(|ms| ms / 1000),
                 "local_faults": p.local_faults,
+                "accept_misses": p.accept_misses,
                 "last_local_fault": p.last_local_fault.map(|(ms, _)| json!({
                     "cause": p.last_local_fault_cause(),
                     "unix_ms": ms,
@@ -386,7 +398,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
     o.push_str(
         "<table border=\"0\"><tr><th>Slot</th><th>PID</th><th>Gen</th><th>M</th>\
          <th>Conns</th><th>Total conns</th><th>Acc</th><th>In</th><th>Out</th>\
-         <th>Last used</th><th>Local faults</th><th>Stalled</th></tr>\n",
+         <th>Last used</th><th>Local faults</th><th>Accept misses</th><th>Stalled</th></tr>\n",
     );
     for p in snap.processes.iter().filter(|p| p.pid != 0) {
         let last = if p.last_used_ms == 0 {
@@ -409,7 +421,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             p.slot,
             p.pid,
             p.generation,
@@ -421,6 +433,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
             strfsize(p.bytes_out),
             last,
             faults,
+            p.accept_misses,
             stalled
         );
     }
@@ -437,6 +450,7 @@ fn html_page(snap: &Snapshot, req: &Request, proxy: bool) -> String {
          <tr><th>Out</th><td>Bytes written to clients</td></tr>\n\
          <tr><th>Last used</th><td>Time since the process last started a request</td></tr>\n\
          <tr><th>Local faults</th><td>Times the process ran out of descriptors or memory (accepting pauses; members are not blamed)</td></tr>\n\
+         <tr><th>Accept misses</th><td>Times the process was woken for a connection another process took</td></tr>\n\
          <tr><th>Stalled</th><td>Time since the process's event loop last turned, when 3 s or more</td></tr>\n\
          </table>\n",
     );
@@ -577,6 +591,10 @@ ProxyPass / balancer://c/
             .record_local_fault(libc::EMFILE, NOW_MS - 2000);
         sb.process(1)
             .record_local_fault(libc::EMFILE, NOW_MS - 5000);
+        // Accept misses: two in process 1, one in process 2.
+        sb.process(1).add_accept_miss();
+        sb.process(1).add_accept_miss();
+        sb.process(2).add_accept_miss();
         let m0 = sb.member(f.routes.balancers[0].members[0].slot);
         for _ in 0..7 {
             m0.add_elected();
@@ -634,6 +652,7 @@ ProxyPass / balancer://c/
             "ConnsTotal",
             "Scoreboard",
             "StalledWorkers",
+            "AcceptMisses",
             "LocalFaults",
             "LastLocalFault",
         ];
@@ -668,6 +687,7 @@ ProxyPass / balancer://c/
         assert_eq!(get("ConnsTotal"), "4");
         assert_eq!(get("Scoreboard"), "_WG.S");
         assert_eq!(get("StalledWorkers"), "0");
+        assert_eq!(get("AcceptMisses"), "3");
         assert_eq!(get("LocalFaults"), "3");
         assert_eq!(get("LastLocalFault"), "Too many open files (os error 24)");
 

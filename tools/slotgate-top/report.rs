@@ -118,6 +118,7 @@ impl Snapshot {
             "out",
             "last used",
             "local faults",
+            "accept misses",
             "stalled",
         ]);
         for p in self.processes() {
@@ -132,6 +133,7 @@ impl Snapshot {
                 strfsize(p.bytes_out),
                 self.ago(p.last_used_ms),
                 p.local_faults.to_string(),
+                p.accept_misses.to_string(),
                 stalled_cell(p.stalled_ms),
             ]);
         }
