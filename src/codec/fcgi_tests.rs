@@ -39,32 +39,7 @@ fn site() -> Site<'static> {
 /// wrote; KEEP_CONN when the codec is `keep`'s.
 fn start(codec: &mut FcgiCodec, raw: &str, target: &str, body: Option<u64>) -> Vec<u8> {
     let keep = codec.keep_conn;
-    let h = head(raw);
-    let env = Env::default();
-    let s = site();
-    let req = Outgoing {
-        head: &h,
-        target,
-        body_length: body,
-        client: "10.0.0.1:5000".parse().unwrap(),
-        local: "127.0.0.1:80".parse().unwrap(),
-        https: false,
-        server_name: "proxy.test",
-        env: &env,
-        keep,
-        http: crate::codec::HttpFacts {
-            front_port: 80,
-            preserve_host: false,
-            add_headers: false,
-            via: crate::config::ProxyVia::Off,
-            forward_expect: false,
-            upgrade: None,
-        },
-        cgi: Some(&s),
-    };
-    let mut out = Vec::new();
-    codec.start(&req, &mut out);
-    out
+    crate::codec::test_support::start_keep(codec, &site(), raw, target, body, keep)
 }
 
 /// The records in `bytes`: (type, request id, content).
