@@ -843,19 +843,11 @@ impl Builder<'_> {
         let timeout = params.timeout.unwrap_or(self.io_timeout());
         let codec =
             crate::codec::Settings::for_member(&parsed, params, self.cfg.proxy_io_buffer_size)?;
-        if codec.cgi().is_some()
-            && !matches!(
-                params.health.method,
-                crate::config::HcMethod::None | crate::config::HcMethod::Tcp
-            )
-        {
-            // The health checker's probes are HTTP requests.
-            return Err(format!(
-                "{}: hcmethod={} on a {} member is not supported (hcmethod=TCP is)",
-                parsed.name,
-                params.health.method.name(),
-                parsed.scheme
-            ));
+        // A check the member's protocol cannot answer (however the method
+        // reached it: ProxySet, a template): the configuration's own rule.
+        let scheme = crate::url::Scheme::named(&parsed.scheme);
+        if let Some(why) = scheme.and_then(|s| params.health.method.misfit(&s)) {
+            return Err(format!("{}: {why}", parsed.name));
         }
         let pool = pool_limits(params, proxy_protocol.is_some(), codec.protocol());
         let slot = self.members.len();
